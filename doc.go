@@ -1,0 +1,9 @@
+// Package licensor is the domain of the Licensor license server: its nouns
+// (tenants, products, contracts, instances, tokens, keys, leases), its one error
+// type, the rules that decide what a license says, and the Store interface that
+// the storage adapters implement.
+//
+// It imports no other package of this module and knows no transport and no
+// database: the connect handlers live in server/, the stores in store/, and
+// cmd/licensor wires them together.
+package licensor

@@ -1,0 +1,49 @@
+package licensor
+
+import "time"
+
+// Instance is one running deployment, device or production URL under a
+// contract, as the server last saw it.
+type Instance struct {
+	TenantID   string
+	ContractID string
+	ID         string // chosen by the product (or a normalized origin for URL seats)
+	// Seat reports whether the instance holds one of the contract's seats;
+	// development and staging instances of a URL-seat contract hold none.
+	Seat             bool
+	Environment      string
+	Host             string // host name reported by the client, for clone detection
+	RemoteAddr       string
+	FirstSeenAt      time.Time
+	LastSeenAt       time.Time
+	LicenseID        string    // jti of the last license issued
+	LicenseExpiresAt time.Time // exp of the last license issued
+	// CloneSuspectedAt is set when the same instance id was seen from two
+	// hosts within one refresh interval.
+	CloneSuspectedAt time.Time
+}
+
+// Checkin is what GetLicense records about an instance in one atomic step:
+// it takes a seat for a new instance when the contract has one free, and
+// refreshes an existing instance without counting it again.
+type Checkin struct {
+	ContractID       string
+	InstanceID       string
+	TakesSeat        bool
+	MaxSeats         int // 0: unlimited
+	Environment      string
+	Host             string
+	RemoteAddr       string
+	Now              time.Time
+	LicenseID        string
+	LicenseExpiresAt time.Time
+	// CloneWindow: a different Host within this long of the last check-in
+	// flags the instance as a suspected clone.
+	CloneWindow time.Duration
+}
+
+// InstanceFilter selects instances of a tenant.
+type InstanceFilter struct {
+	ContractID string
+	ListOptions
+}
