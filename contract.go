@@ -101,7 +101,8 @@ func (c *Contract) Validate() error {
 	if c.StartsAt.IsZero() {
 		return Errorf(EINVALID, "contract start is required")
 	}
-	if !c.EndsAt.IsZero() && !c.EndsAt.After(c.StartsAt) {
+	// An ended contract may end the moment it started (ended at once).
+	if !c.EndsAt.IsZero() && (c.EndsAt.Before(c.StartsAt) || (c.EndsAt.Equal(c.StartsAt) && c.Status != ContractEnded)) {
 		return Errorf(EINVALID, "contract end (%s) must be after its start (%s)", c.EndsAt.UTC().Format(time.RFC3339), c.StartsAt.UTC().Format(time.RFC3339))
 	}
 	if c.LicenseValidity == 0 {

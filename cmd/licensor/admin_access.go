@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+)
+
+type TokenCmd struct {
+	Create TokenCreateCmd `cmd:"" help:"Create an admin or contract token (the secret is shown once)."`
+	List   TokenListCmd   `cmd:"" help:"List tokens."`
+	Revoke TokenRevokeCmd `cmd:"" help:"Revoke a token at once."`
+}
+
+var tokenHeader = []string{"ID", "ROLE", "CONTRACT", "NAME", "HINT", "CREATED", "EXPIRES", "REVOKED"}
+
+func tokenRows(ts ...*v1.Token) (rows [][]string) {
+	for _, t := range ts {
+		rows = append(rows, []string{t.Id, t.Role, orDash(t.ContractId), orDash(t.Name), t.Hint, fmtTS(t.CreatedAt), fmtTS(t.ExpiresAt), fmtTS(t.RevokedAt)})
+	}
+	return rows
+}
+
+type TokenCreateCmd struct {
+	tenantFlag
+	Role     string `help:"admin or contract." default:"contract" enum:"admin,contract"`
+	Contract string `help:"Contract id (for a contract token)."`
+	Name     string `help:"What the token is for."`
+	Expires  Time   `help:"Expiry (default: never)."`
+}
+
+func (c *TokenCreateCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.CreateToken(ctx, connect.NewRequest(&v1.CreateTokenRequest{TenantId: c.TenantID, Role: c.Role, ContractId: c.Contract, Name: c.Name, ExpiresAt: c.Expires.pb()}))
+		if err != nil {
+			return err
+		}
+		if err := emit(g, res.Msg, tokenHeader, tokenRows(res.Msg.Token)); err != nil {
+			return err
+		}
+		if g.Output != "json" {
+			fmt.Fprintf(stdout, "\nsecret (shown once, store it now):\n%s\n", res.Msg.Secret)
+		}
+		return nil
+	})
+}
+
+type TokenListCmd struct {
+	tenantFlag
+	pageFlags
+	Contract string `help:"Only this contract's tokens."`
+	Revoked  bool   `help:"Include revoked tokens."`
+}
+
+func (c *TokenListCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.ListTokens(ctx, connect.NewRequest(&v1.ListTokensRequest{TenantId: c.TenantID, ContractId: c.Contract, IncludeRevoked: c.Revoked, PageSize: c.PageSize, PageToken: c.PageToken}))
+		if err != nil {
+			return err
+		}
+		return emitPage(g, res.Msg, tokenHeader, tokenRows(res.Msg.Tokens...), res.Msg.NextPageToken)
+	})
+}
+
+type TokenRevokeCmd struct {
+	tenantFlag
+	ID string `arg:"" help:"Token id (tok_...)."`
+}
+
+func (c *TokenRevokeCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.RevokeToken(ctx, connect.NewRequest(&v1.RevokeTokenRequest{TenantId: c.TenantID, TokenId: c.ID}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, tokenHeader, tokenRows(res.Msg.Token))
+	})
+}
+
+type KeyCmd struct {
+	Rotate KeyRotateCmd `cmd:"" help:"Make a new signing key; the old one stays in the JWKS until its licenses expire."`
+	List   KeyListCmd   `cmd:"" help:"List signing keys."`
+}
+
+var keyHeader = []string{"ID", "ACTIVE", "CREATED", "RETIRED", "PUBLISHED UNTIL"}
+
+func keyRows(ks ...*v1.SigningKey) (rows [][]string) {
+	for _, k := range ks {
+		rows = append(rows, []string{k.Id, fmt.Sprint(k.Active), fmtTS(k.CreatedAt), fmtTS(k.RetiredAt), fmtTS(k.PublishUntil)})
+	}
+	return rows
+}
+
+type KeyRotateCmd struct{ tenantFlag }
+
+func (c *KeyRotateCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.RotateSigningKey(ctx, connect.NewRequest(&v1.RotateSigningKeyRequest{TenantId: c.TenantID}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, keyHeader, keyRows(res.Msg.Key))
+	})
+}
+
+type KeyListCmd struct{ tenantFlag }
+
+func (c *KeyListCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.ListSigningKeys(ctx, connect.NewRequest(&v1.ListSigningKeysRequest{TenantId: c.TenantID}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, keyHeader, keyRows(res.Msg.Keys...))
+	})
+}
+
+type InstanceCmd struct {
+	List        InstanceListCmd    `cmd:"" help:"List instances."`
+	Get         InstanceGetCmd     `cmd:"" help:"Show an instance."`
+	ReleaseSeat InstanceReleaseCmd `cmd:"" name:"release-seat" help:"Free the seat an instance holds."`
+}
+
+var instanceHeader = []string{"CONTRACT", "INSTANCE", "SEAT", "ENV", "HOST", "LAST SEEN", "LICENSE EXPIRES", "CLONE?"}
+
+func instanceRows(is ...*v1.Instance) (rows [][]string) {
+	for _, i := range is {
+		clone := "-"
+		if i.CloneSuspectedAt != nil {
+			clone = "suspected " + fmtTS(i.CloneSuspectedAt)
+		}
+		rows = append(rows, []string{i.ContractId, i.InstanceId, fmt.Sprint(i.Seat), orDash(i.Environment), orDash(i.Host), fmtTS(i.LastSeenAt), fmtTS(i.LicenseExpiresAt), clone})
+	}
+	return rows
+}
+
+type InstanceListCmd struct {
+	tenantFlag
+	pageFlags
+	Contract string `help:"Only this contract's instances."`
+}
+
+func (c *InstanceListCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.ListInstances(ctx, connect.NewRequest(&v1.ListInstancesRequest{TenantId: c.TenantID, ContractId: c.Contract, PageSize: c.PageSize, PageToken: c.PageToken}))
+		if err != nil {
+			return err
+		}
+		return emitPage(g, res.Msg, instanceHeader, instanceRows(res.Msg.Instances...), res.Msg.NextPageToken)
+	})
+}
+
+type InstanceGetCmd struct {
+	tenantFlag
+	Contract string `arg:"" help:"Contract id."`
+	Instance string `arg:"" help:"Instance id."`
+}
+
+func (c *InstanceGetCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.GetInstance(ctx, connect.NewRequest(&v1.GetInstanceRequest{TenantId: c.TenantID, ContractId: c.Contract, InstanceId: c.Instance}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, instanceHeader, instanceRows(res.Msg.Instance))
+	})
+}
+
+type InstanceReleaseCmd struct {
+	tenantFlag
+	Contract string `arg:"" help:"Contract id."`
+	Instance string `arg:"" help:"Instance id."`
+}
+
+func (c *InstanceReleaseCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.ReleaseSeat(ctx, connect.NewRequest(&v1.ReleaseSeatRequest{TenantId: c.TenantID, ContractId: c.Contract, InstanceId: c.Instance}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, instanceHeader, instanceRows(res.Msg.Instance))
+	})
+}
+
+type AuditCmd struct {
+	List AuditListCmd `cmd:"" help:"Query the audit log, newest first."`
+}
+
+type AuditListCmd struct {
+	tenantFlag
+	pageFlags
+	Actor  string `help:"Only actions by this token id."`
+	Object string `help:"Only this object: TYPE or TYPE/ID (e.g. contract/con_...)."`
+	Since  Time   `help:"From this time."`
+	Until  Time   `help:"Up to this time."`
+}
+
+func (c *AuditListCmd) Run(g *Globals) error {
+	req := &v1.ListAuditEntriesRequest{TenantId: c.TenantID, TokenId: c.Actor, Since: c.Since.pb(), Until: c.Until.pb(), PageSize: c.PageSize, PageToken: c.PageToken}
+	if c.Object != "" {
+		req.ObjectType, req.ObjectId, _ = strings.Cut(c.Object, "/")
+	}
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.ListAuditEntries(ctx, connect.NewRequest(req))
+		if err != nil {
+			return err
+		}
+		var rows [][]string
+		for _, e := range res.Msg.Entries {
+			rows = append(rows, []string{fmtTS(e.At), e.Action, e.ObjectType + "/" + e.ObjectId, e.ActorRole, orDash(e.TokenId)})
+		}
+		return emitPage(g, res.Msg, []string{"AT", "ACTION", "OBJECT", "ROLE", "TOKEN"}, rows, res.Msg.NextPageToken)
+	})
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+)
+
+type ContractCmd struct {
+	Create ContractCreateCmd `cmd:"" help:"Create a contract."`
+	Get    ContractGetCmd    `cmd:"" help:"Show a contract."`
+	List   ContractListCmd   `cmd:"" help:"List contracts."`
+	Change ContractChangeCmd `cmd:"" help:"Change features or terms; the next license says so."`
+	Extend ContractExtendCmd `cmd:"" help:"Move the end date later."`
+	End    ContractEndCmd    `cmd:"" help:"End a contract now."`
+}
+
+var contractHeader = []string{"ID", "CUSTOMER", "STATUS", "STARTS", "ENDS", "FEATURES", "SEATS", "VALIDITY", "REFRESH", "FALLBACK", "VERSION"}
+
+func contractRows(cs ...*v1.Contract) (rows [][]string) {
+	for _, c := range cs {
+		var fs []string
+		for _, f := range c.Features {
+			if f.Count > 0 {
+				fs = append(fs, fmt.Sprintf("%s=%d", f.Feature, f.Count))
+			} else {
+				fs = append(fs, f.Feature)
+			}
+		}
+		seats := fmt.Sprintf("%d/%d", c.SeatsUsed, c.MaxSeats)
+		if c.MaxSeats == 0 {
+			seats = fmt.Sprintf("%d/unlimited", c.SeatsUsed)
+		}
+		rows = append(rows, []string{c.Id, c.CustomerId, c.Status, fmtTS(c.StartsAt), fmtTS(c.EndsAt), orDash(strings.Join(fs, ",")),
+			seats + " (" + c.SeatRule + ")", fmtDur(c.LicenseValidity), fmtDur(c.RefreshInterval), c.Fallback, strconv.FormatInt(c.Version, 10)})
+	}
+	return rows
+}
+
+type ContractCreateCmd struct {
+	tenantFlag
+	Customer  string   `required:"" help:"Customer id."`
+	Product   string   `required:"" help:"Product id."`
+	Name      string   `help:"Contract name."`
+	Starts    Time     `help:"Start (default now)."`
+	Ends      Time     `help:"End (default: none)."`
+	Feature   []string `help:"Feature granted: name=count for counted, name for boolean. Repeatable." short:"f"`
+	Validity  Dur      `help:"License validity (default 14d)."`
+	Refresh   Dur      `help:"Refresh interval (default 2h)."`
+	SeatRule  string   `help:"instance or production_url." default:"instance" enum:"instance,production_url"`
+	MaxSeats  int32    `help:"Seats (0: unlimited)."`
+	Fallback  string   `help:"none or perpetual." default:"none" enum:"none,perpetual"`
+	MaxBorrow Dur      `help:"Longest borrow (default 7d)."`
+	ClientCA  string   `help:"PEM file of a CA; instances must then present a client certificate it issued." name:"client-ca" type:"existingfile"`
+}
+
+func (c *ContractCreateCmd) Run(g *Globals) error {
+	fs, err := parseFeatures(c.Feature)
+	if err != nil {
+		return err
+	}
+	req := &v1.CreateContractRequest{
+		TenantId: c.TenantID, CustomerId: c.Customer, ProductId: c.Product, Name: c.Name,
+		StartsAt: c.Starts.pb(), EndsAt: c.Ends.pb(), Features: fs, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
+		SeatRule: c.SeatRule, MaxSeats: c.MaxSeats, Fallback: c.Fallback, MaxBorrow: c.MaxBorrow.pb(),
+	}
+	if c.ClientCA != "" {
+		b, err := os.ReadFile(c.ClientCA)
+		if err != nil {
+			return err
+		}
+		req.ClientCaPem = string(b)
+	}
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.CreateContract(ctx, connect.NewRequest(req))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+	})
+}
+
+type ContractGetCmd struct {
+	tenantFlag
+	ID string `arg:"" help:"Contract id."`
+}
+
+func (c *ContractGetCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.GetContract(ctx, connect.NewRequest(&v1.GetContractRequest{TenantId: c.TenantID, ContractId: c.ID}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+	})
+}
+
+type ContractListCmd struct {
+	tenantFlag
+	pageFlags
+	Customer string `help:"Only this customer's contracts."`
+	Status   string `help:"Only contracts in this status." enum:",active,suspended,ended" default:""`
+}
+
+func (c *ContractListCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.ListContracts(ctx, connect.NewRequest(&v1.ListContractsRequest{TenantId: c.TenantID, CustomerId: c.Customer, Status: c.Status, PageSize: c.PageSize, PageToken: c.PageToken}))
+		if err != nil {
+			return err
+		}
+		return emitPage(g, res.Msg, contractHeader, contractRows(res.Msg.Contracts...), res.Msg.NextPageToken)
+	})
+}
+
+type ContractChangeCmd struct {
+	tenantFlag
+	ID        string   `arg:"" help:"Contract id."`
+	Feature   []string `help:"Replace the features: name=count or name. Repeatable." short:"f"`
+	NoFeature bool     `help:"Remove every feature."`
+	Validity  Dur      `help:"License validity."`
+	Refresh   Dur      `help:"Refresh interval."`
+	MaxSeats  *int32   `help:"Seats (0: unlimited)."`
+	Fallback  string   `help:"none or perpetual." enum:",none,perpetual" default:""`
+	MaxBorrow Dur      `help:"Longest borrow."`
+	Status    string   `help:"active or suspended." enum:",active,suspended" default:""`
+	Name      string   `help:"New name."`
+	Version   int64    `help:"Apply only if the contract is still at this version."`
+}
+
+func (c *ContractChangeCmd) Run(g *Globals) error {
+	req := &v1.ChangeContractRequest{TenantId: c.TenantID, ContractId: c.ID, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
+		MaxSeats: c.MaxSeats, MaxBorrow: c.MaxBorrow.pb(), ExpectedVersion: c.Version}
+	if len(c.Feature) > 0 || c.NoFeature {
+		fs, err := parseFeatures(c.Feature)
+		if err != nil {
+			return err
+		}
+		req.Features, req.SetFeatures = fs, true
+	}
+	if c.Fallback != "" {
+		req.Fallback = &c.Fallback
+	}
+	if c.Status != "" {
+		req.Status = &c.Status
+	}
+	if c.Name != "" {
+		req.Name = &c.Name
+	}
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.ChangeContract(ctx, connect.NewRequest(req))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+	})
+}
+
+type ContractExtendCmd struct {
+	tenantFlag
+	ID   string `arg:"" help:"Contract id."`
+	Ends Time   `help:"New end date."`
+	By   Dur    `help:"Add this to the current end (e.g. 30d)."`
+}
+
+func (c *ContractExtendCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.ExtendContract(ctx, connect.NewRequest(&v1.ExtendContractRequest{TenantId: c.TenantID, ContractId: c.ID, EndsAt: c.Ends.pb(), ExtendBy: c.By.pb()}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+	})
+}
+
+type ContractEndCmd struct {
+	tenantFlag
+	ID string `arg:"" help:"Contract id."`
+}
+
+func (c *ContractEndCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.EndContract(ctx, connect.NewRequest(&v1.EndContractRequest{TenantId: c.TenantID, ContractId: c.ID}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+	})
+}

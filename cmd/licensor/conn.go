@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+)
+
+// resolve fills server, token and CA from --demo-file where not given.
+func (g *Globals) resolve() error {
+	if g.DemoFile != "" {
+		d, err := readDemoFile(g.DemoFile)
+		if err != nil {
+			return fmt.Errorf("--demo-file: %w", err)
+		}
+		if g.Server == "" {
+			g.Server = d.Server
+		}
+		if g.Token == "" {
+			g.Token = d.AdminToken
+		}
+		if g.CACert == "" {
+			g.CACert = d.CACert
+		}
+	}
+	if g.Server == "" {
+		return errors.New("no server: give --server (or LICENSOR_SERVER, or --demo-file)")
+	}
+	if !strings.HasPrefix(g.Server, "https://") && !strings.HasPrefix(g.Server, "http://") {
+		g.Server = "https://" + g.Server
+	}
+	if g.Token == "" {
+		return errors.New("no token: give --token (or LICENSOR_TOKEN, or --demo-file)")
+	}
+	return nil
+}
+
+// httpClient returns an HTTP/2-capable client trusting --ca-cert (or the
+// system roots) and honouring HTTPS_PROXY/NO_PROXY.
+func (g *Globals) httpClient() (*http.Client, error) {
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if g.CACert != "" {
+		pem, err := os.ReadFile(g.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-cert: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-cert %s: no PEM certificate in it", g.CACert)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
+
+// bearerInterceptor adds the Authorization header to every call.
+type bearerInterceptor string
+
+func (b bearerInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		req.Header().Set("Authorization", "Bearer "+string(b))
+		return next(ctx, req)
+	}
+}
+
+func (b bearerInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
+		return conn
+	}
+}
+
+func (b bearerInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
+}
+
+// adminClient returns an AdminService client from the global flags.
+func (g *Globals) adminClient() (licensorv1connect.AdminServiceClient, error) {
+	if err := g.resolve(); err != nil {
+		return nil, err
+	}
+	hc, err := g.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	return licensorv1connect.NewAdminServiceClient(hc, g.Server, connect.WithGRPC(), connect.WithInterceptors(bearerInterceptor(g.Token))), nil
+}
+
+// cliError turns an RPC error into one clear line: the status code a
+// script can match on, and the server's message.
+func cliError(err error) error {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%s: %s", strings.ToUpper(ce.Code().String()), ce.Message())
+	}
+	return err
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/licensor/licensor"
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/license"
+)
+
+type LicenseCmd struct {
+	Issue  LicenseIssueCmd  `cmd:"" help:"Issue a static license file for an offline site (through the API)."`
+	Verify LicenseVerifyCmd `cmd:"" help:"Verify a license file offline against a JWKS (file or URL)."`
+}
+
+type LicenseIssueCmd struct {
+	tenantFlag
+	Contract string `required:"" help:"Contract id."`
+	Instance string `required:"" help:"Instance id the file is for."`
+	Validity Dur    `help:"How long the file is valid (default 365d, never past the contract end)."`
+	Out      string `help:"Write the file here (default: standard output)." short:"O"`
+}
+
+func (c *LicenseIssueCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.IssueLicenseFile(ctx, connect.NewRequest(&v1.IssueLicenseFileRequest{TenantId: c.TenantID, ContractId: c.Contract, InstanceId: c.Instance, Validity: c.Validity.pb()}))
+		if err != nil {
+			return err
+		}
+		if c.Out == "" {
+			_, err = io.WriteString(stdout, res.Msg.LicenseFile)
+			return err
+		}
+		if err := writeFileAtomic(c.Out, []byte(res.Msg.LicenseFile), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "license %s written to %s, valid until %s\n", res.Msg.License.LicenseId, c.Out, fmtTS(res.Msg.License.ExpiresAt))
+		return nil
+	})
+}
+
+type LicenseVerifyCmd struct {
+	File     string `arg:"" help:"License file (armored or a bare JWS); - for standard input."`
+	JWKS     string `required:"" help:"The tenant's JWKS: a file, or a URL such as https://host:7443/.well-known/jwks.json?tenant=ten_..." name:"jwks"`
+	Instance string `help:"Also require the license to be for this instance."`
+	Contract string `help:"Also require the license to be for this contract."`
+	At       Time   `help:"Check validity at this time instead of now."`
+}
+
+// Run verifies offline: signature, alg, kid, typ, claims and time. It exits
+// non-zero with one line saying what is wrong.
+func (c *LicenseVerifyCmd) Run(g *Globals) error {
+	var data []byte
+	var err error
+	if c.File == "-" {
+		data, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+	} else {
+		data, err = os.ReadFile(c.File)
+	}
+	if err != nil {
+		return err
+	}
+	token, err := license.Dearmor(data)
+	if err != nil {
+		return fmt.Errorf("%s: %s", c.File, licensor.ErrorMessage(err))
+	}
+	jwks, err := c.loadJWKS(g)
+	if err != nil {
+		return err
+	}
+	keys, err := license.ParseJWKS(jwks)
+	if err != nil {
+		return fmt.Errorf("--jwks: %v", err)
+	}
+	at := time.Now()
+	if !time.Time(c.At).IsZero() {
+		at = time.Time(c.At)
+	}
+	claims, err := license.Verify(token, keys, license.VerifyOptions{Now: at})
+	if err != nil {
+		return fmt.Errorf("%s: INVALID: %s", c.File, licensor.ErrorMessage(err))
+	}
+	if c.Instance != "" && claims.Subject != c.Instance {
+		return fmt.Errorf("%s: INVALID: license is for instance %q, not %q", c.File, claims.Subject, c.Instance)
+	}
+	if c.Contract != "" && claims.Contract != c.Contract {
+		return fmt.Errorf("%s: INVALID: license is for contract %q, not %q", c.File, claims.Contract, c.Contract)
+	}
+	if g.Output == "json" {
+		b, _ := json.MarshalIndent(claims, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+		return nil
+	}
+	var fs []string
+	for name := range claims.Features {
+		if n := claims.Count(name); n > 1 || (n == 1 && claims.Features[name] != true) {
+			fs = append(fs, fmt.Sprintf("%s=%d", name, n))
+		} else {
+			fs = append(fs, name)
+		}
+	}
+	sort.Strings(fs)
+	fmt.Fprintf(stdout, "VALID license %s\n  tenant    %s\n  contract  %s\n  customer  %s\n  instance  %s\n  kind      %s\n  features  %s\n  valid     %s .. %s (%s left)\n",
+		claims.ID, claims.Issuer, claims.Contract, claims.Customer, claims.Subject, claims.Kind, strings.Join(fs, ", "),
+		claims.NotBeforeTime().UTC().Format(time.RFC3339), claims.ExpiresAt().UTC().Format(time.RFC3339), claims.ExpiresAt().Sub(at).Round(time.Minute))
+	if claims.IsFallback() {
+		fmt.Fprintf(stdout, "  fallback  releases published up to %s\n", time.Unix(claims.FallbackCutoff, 0).UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func (c *LicenseVerifyCmd) loadJWKS(g *Globals) ([]byte, error) {
+	if !strings.HasPrefix(c.JWKS, "https://") && !strings.HasPrefix(c.JWKS, "http://") {
+		return os.ReadFile(c.JWKS)
+	}
+	hc, err := g.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	res, err := hc.Get(c.JWKS)
+	if err != nil {
+		return nil, fmt.Errorf("--jwks: %w", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("--jwks: %s answered %s: %s", c.JWKS, res.Status, strings.TrimSpace(string(body)))
+	}
+	return body, nil
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/server"
+	"github.com/licensor/licensor/service"
+	"github.com/licensor/licensor/store/sqlite"
+)
+
+// ServeCmd runs the server.
+type ServeCmd struct {
+	Listen  string `help:"Address to serve the API on (TLS)." default:"127.0.0.1:7443" env:"LICENSOR_LISTEN"`
+	Data    string `help:"Data directory: database, keys, certificate, operator token." default:"./licensor-data" env:"LICENSOR_DATA" type:"path"`
+	DB      string `help:"Database: empty for embedded SQLite in the data directory, or postgres://..." env:"LICENSOR_DB"`
+	TLSCert string `help:"TLS certificate (PEM); default: a self-signed one generated in the data directory." env:"LICENSOR_TLS_CERT" name:"tls-cert" type:"path"`
+	TLSKey  string `help:"TLS private key (PEM)." env:"LICENSOR_TLS_KEY" name:"tls-key" type:"path"`
+	Demo    bool   `help:"Create a demo tenant, product, customer, contract, pool and token, and write them to <data>/demo.json." env:"LICENSOR_DEMO"`
+	// MetricsListen serves /metrics, /healthz and /readyz on a separate
+	// listener when set (otherwise they are on the main port).
+	MetricsListen string `help:"Separate plain-HTTP address for /metrics, /healthz and /readyz." env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
+	LogFormat     string `help:"Log format: text or json." default:"text" enum:"text,json" env:"LICENSOR_LOG_FORMAT"`
+}
+
+// Run starts the server and blocks until ctx ends, then shuts down
+// gracefully: in-flight calls finish, streams end cleanly.
+func (c *ServeCmd) Run(g *Globals) error {
+	ctx, stop := signalContext()
+	defer stop()
+	m := &Main{Config: *c, Logger: newLogger(c.LogFormat, os.Stderr), Out: os.Stdout}
+	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down")
+	return m.Close()
+}
+
+func newLogger(format string, w *os.File) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// Main is the whole server, in-process: end-to-end tests start it with
+// Start and stop it with Close.
+type Main struct {
+	Config ServeCmd
+	Logger *slog.Logger
+	Out    interface{ Write([]byte) (int, error) }
+	// Now is the clock (tests move it); default time.Now.
+	Now func() time.Time
+
+	Store   licensor.Store
+	Service *service.Service
+	Server  *server.Server
+
+	ln        net.Listener
+	httpSrv   *http.Server
+	metricsLn net.Listener
+	metrics   *http.Server
+	// Demo is set after Start when Config.Demo is set.
+	Demo *DemoFile
+}
+
+// Addr returns the address the API listens on.
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// Start opens the store, bootstraps the operator token and serves.
+func (m *Main) Start(ctx context.Context) error {
+	started := time.Now()
+	if m.Now == nil {
+		m.Now = time.Now
+	}
+	if m.Logger == nil {
+		m.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := m.Config
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory %s: %w", cfg.Data, err)
+	}
+	if cfg.DB != "" {
+		return fmt.Errorf("--db %q: only the embedded SQLite store is built into this binary so far", cfg.DB)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "licensor.db"), sqlite.WithLogger(m.Logger))
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	m.Store = st
+	mk, err := license.LoadOrCreateMasterKey(cfg.Data)
+	if err != nil {
+		return err
+	}
+	sealer, err := license.NewSealer(mk)
+	if err != nil {
+		return err
+	}
+	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger})
+	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger})
+
+	if err := m.bootstrapOperator(ctx); err != nil {
+		return err
+	}
+	tlsCfg, certFile, err := m.tlsConfig()
+	if err != nil {
+		return err
+	}
+	if m.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	m.httpSrv = &http.Server{
+		Handler:           m.Server.Handler(),
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug),
+		Protocols:         protocols(),
+	}
+	go func() {
+		if err := m.httpSrv.Serve(tls.NewListener(m.ln, tlsCfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("serve", "err", err)
+		}
+	}()
+	if cfg.MetricsListen != "" {
+		if err := m.serveMetrics(cfg.MetricsListen); err != nil {
+			return err
+		}
+	}
+	if cfg.Demo {
+		if m.Demo, err = m.setupDemo(ctx, certFile); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+	m.Logger.Info("licensor serving", "addr", "https://"+m.Addr(), "data", cfg.Data, "ready_in", time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+func protocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetHTTP2(true)
+	return p
+}
+
+func (m *Main) tlsConfig() (*tls.Config, string, error) {
+	certFile, keyFile := m.Config.TLSCert, m.Config.TLSKey
+	if (certFile == "") != (keyFile == "") {
+		return nil, "", errors.New("give both --tls-cert and --tls-key, or neither for a self-signed certificate")
+	}
+	if certFile == "" {
+		var err error
+		if certFile, keyFile, err = selfSignedCert(m.Config.Data, m.Now()); err != nil {
+			return nil, "", fmt.Errorf("self-signed certificate: %w", err)
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, "", fmt.Errorf("TLS certificate: %w", err)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"h2", "http/1.1"},
+		// Client certificates are requested, not required: a contract that
+		// requires mutual TLS verifies the chain against its own CA.
+		ClientAuth: tls.RequestClientCert,
+	}, certFile, nil
+}
+
+// serveMetrics serves health (and, once wired, metrics) on a separate
+// plain-HTTP listener, typically bound to a private interface.
+func (m *Main) serveMetrics(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	m.metricsLn = ln
+	m.metrics = &http.Server{Handler: m.Server.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = m.metrics.Serve(ln) }()
+	return nil
+}
+
+// bootstrapOperator creates the operator token on first start and writes
+// its secret to <data>/operator-token (mode 0600); it is never shown again.
+func (m *Main) bootstrapOperator(ctx context.Context) error {
+	path := filepath.Join(m.Config.Data, "operator-token")
+	has, err := m.Store.HasOperatorToken(ctx)
+	if err != nil {
+		return err
+	}
+	if has {
+		return nil
+	}
+	_, secret, err := m.Service.CreateOperatorToken(ctx, "bootstrap operator")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write operator token: %w", err)
+	}
+	fmt.Fprintf(m.Out, "operator token written to %s (mode 0600)\n", path)
+	return nil
+}
+
+// Close shuts the server down gracefully, within 15 seconds.
+func (m *Main) Close() error {
+	if m.Server != nil {
+		m.Server.BeginShutdown()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var errs []error
+	if m.httpSrv != nil {
+		errs = append(errs, m.httpSrv.Shutdown(ctx))
+	}
+	if m.metrics != nil {
+		errs = append(errs, m.metrics.Shutdown(ctx))
+	}
+	if m.Store != nil {
+		errs = append(errs, m.Store.Close())
+	}
+	return errors.Join(errs...)
+}

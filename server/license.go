@@ -1,0 +1,59 @@
+package server
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/service"
+)
+
+// licenseHandler serves licensor.v1.LicenseService.
+type licenseHandler struct {
+	svc *service.Service
+	// stopping is closed when the server shuts down: open watch streams
+	// then end cleanly instead of holding the shutdown until its deadline.
+	stopping <-chan struct{}
+}
+
+var _ licensorv1connect.LicenseServiceHandler = (*licenseHandler)(nil)
+
+func licenseRequest(ctx context.Context, peer connect.Peer, contractID, instanceID, host string, t *v1.Telemetry) service.LicenseRequest {
+	return service.LicenseRequest{
+		ContractID:       contractID,
+		InstanceID:       instanceID,
+		Host:             host,
+		RemoteAddr:       peer.Addr,
+		Environment:      t.GetEnvironment(),
+		PeerCertificates: peerCerts(ctx),
+	}
+}
+
+func (h *licenseHandler) GetLicense(ctx context.Context, req *connect.Request[v1.GetLicenseRequest]) (*connect.Response[v1.GetLicenseResponse], error) {
+	m := req.Msg
+	lr := licenseRequest(ctx, req.Peer(), m.GetContractId(), m.GetInstanceId(), m.GetHost(), m.GetTelemetry())
+	is, err := h.svc.GetLicense(ctx, lr)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.GetLicenseResponse{License: issuedPB(is)}), nil
+}
+
+func (h *licenseHandler) WatchLicense(ctx context.Context, req *connect.Request[v1.WatchLicenseRequest], stream *connect.ServerStream[v1.WatchLicenseResponse]) error {
+	m := req.Msg
+	lr := licenseRequest(ctx, req.Peer(), m.GetContractId(), m.GetInstanceId(), m.GetHost(), m.GetTelemetry())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-h.stopping:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return h.svc.WatchLicense(ctx, lr, func(is *service.Issued) error {
+		return stream.Send(&v1.WatchLicenseResponse{License: issuedPB(is)})
+	})
+}

@@ -1,0 +1,178 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/service"
+)
+
+// Config wires a Server.
+type Config struct {
+	Service *service.Service
+	Logger  *slog.Logger
+	// Ready reports whether the server can serve (store reachable, keys
+	// loadable); /readyz and gRPC health answer from it.
+	Ready func(ctx context.Context) error
+	// Interceptors run inside the error mapping and before authentication
+	// (e.g. metrics).
+	Interceptors []connect.Interceptor
+}
+
+// Server is the HTTP handler for the whole API on one port.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	mux      *http.ServeMux
+	stopping chan struct{}
+	stopOnce sync.Once
+}
+
+// Services served, for reflection and health.
+var serviceNames = []string{
+	licensorv1connect.LicenseServiceName,
+	licensorv1connect.CapabilityServiceName,
+	licensorv1connect.AdminServiceName,
+}
+
+// New builds the server's routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func(ctx context.Context) error { return cfg.Service.Store().Ping(ctx) }
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "server"), mux: http.NewServeMux(), stopping: make(chan struct{})}
+	opts := s.HandlerOptions()
+	s.mux.Handle(licensorv1connect.NewLicenseServiceHandler(&licenseHandler{svc: cfg.Service, stopping: s.stopping}, opts...))
+	s.mux.Handle(licensorv1connect.NewAdminServiceHandler(&adminHandler{svc: cfg.Service}, opts...))
+	reflector := grpcreflect.NewStaticReflector(serviceNames...)
+	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	s.mux.Handle(grpchealth.NewHandler(&healthChecker{s: s}))
+	s.mux.HandleFunc("GET "+licensor.JWKSPath, s.jwks)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	return s
+}
+
+// Handle mounts another handler on the server's mux (metrics, console,
+// further services).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// HandlerOptions returns the options every connect service of this server
+// uses (interceptors, limits), for services mounted with Handle.
+func (s *Server) HandlerOptions() []connect.HandlerOption {
+	interceptors := append([]connect.Interceptor{errorInterceptor{log: s.log}}, s.cfg.Interceptors...)
+	interceptors = append(interceptors, authInterceptor{svc: s.cfg.Service})
+	return []connect.HandlerOption{
+		connect.WithInterceptors(interceptors...),
+		connect.WithCompressMinBytes(8 << 10),
+		connect.WithReadMaxBytes(1 << 20),
+		connect.WithRecover(s.recovered),
+	}
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return withPeerCerts(s.mux) }
+
+// Stopping returns a channel closed when shutdown begins.
+func (s *Server) Stopping() <-chan struct{} { return s.stopping }
+
+// BeginShutdown ends open streams cleanly; call it before http.Server.Shutdown
+// so that in-flight unary calls finish and streams do not hold the shutdown.
+func (s *Server) BeginShutdown() { s.stopOnce.Do(func() { close(s.stopping) }) }
+
+func (s *Server) recovered(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
+	s.log.ErrorContext(ctx, "panic in handler", "procedure", spec.Procedure, "panic", p)
+	return connect.NewError(connect.CodeInternal, errInternal)
+}
+
+var errInternal = constErr("internal error")
+
+type constErr string
+
+func (e constErr) Error() string { return string(e) }
+
+// jwks serves a tenant's published public keys. No credentials: public
+// keys are public, and outside verifiers fetch them.
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	tenant := r.URL.Query().Get("tenant")
+	if tenant == "" {
+		writeJSONError(w, http.StatusBadRequest, "invalid_argument", "tenant query parameter is required: /.well-known/jwks.json?tenant=<id>")
+		return
+	}
+	b, err := s.cfg.Service.JWKS(r.Context(), tenant)
+	if err != nil {
+		code := licensor.ErrorCode(err)
+		status := map[string]int{licensor.EINVALID: 400, licensor.ENOTFOUND: 404}[code]
+		if status == 0 {
+			s.log.ErrorContext(r.Context(), "jwks", "tenant", tenant, "err", err)
+			status = 500
+		}
+		writeJSONError(w, status, code, licensor.ErrorMessage(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(b)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Ready(ctx); err != nil {
+		s.log.WarnContext(ctx, "not ready", "err", err)
+		writeText(w, http.StatusServiceUnavailable, "not ready: "+licensor.ErrorMessage(err))
+		return
+	}
+	writeText(w, http.StatusOK, "ready")
+}
+
+type healthChecker struct{ s *Server }
+
+func (h *healthChecker) Check(ctx context.Context, req *grpchealth.CheckRequest) (*grpchealth.CheckResponse, error) {
+	if req.Service != "" {
+		known := false
+		for _, n := range serviceNames {
+			known = known || n == req.Service
+		}
+		if !known {
+			return nil, connect.NewError(connect.CodeNotFound, errUnknownService)
+		}
+	}
+	select {
+	case <-h.s.stopping:
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	default:
+	}
+	if err := h.s.cfg.Ready(ctx); err != nil {
+		return &grpchealth.CheckResponse{Status: grpchealth.StatusNotServing}, nil
+	}
+	return &grpchealth.CheckResponse{Status: grpchealth.StatusServing}, nil
+}
+
+var errUnknownService = constErr("unknown service")
+
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(msg + "\n"))
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+}

@@ -1,0 +1,60 @@
+package service
+
+import (
+	"context"
+
+	"github.com/licensor/licensor"
+)
+
+// ListInstances lists a tenant's instances, optionally of one contract.
+func (s *Service) ListInstances(ctx context.Context, tenantID string, f licensor.InstanceFilter) ([]*licensor.Instance, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if f.ContractID != "" {
+		if err := licensor.ValidateID("contract_id", f.ContractID); err != nil {
+			return nil, err
+		}
+	}
+	if f.ListOptions, err = f.Normalize(); err != nil {
+		return nil, err
+	}
+	return s.store.ListInstances(ctx, f)
+}
+
+// GetInstance returns one instance. Codes: EINVALID, ENOTFOUND, EFORBIDDEN.
+func (s *Service) GetInstance(ctx context.Context, tenantID, contractID, instanceID string) (*licensor.Instance, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := licensor.ValidateID("contract_id", contractID); err != nil {
+		return nil, err
+	}
+	if err := licensor.ValidateID("instance_id", instanceID); err != nil {
+		return nil, err
+	}
+	return s.store.GetInstance(ctx, contractID, instanceID)
+}
+
+// ReleaseSeat frees the seat an instance holds. Codes: EINVALID, ENOTFOUND, EFORBIDDEN.
+func (s *Service) ReleaseSeat(ctx context.Context, tenantID, contractID, instanceID string) (*licensor.Instance, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	before, err := s.GetInstance(ctx, tenantID, contractID, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.ReleaseSeat(ctx, contractID, instanceID); err != nil {
+		return nil, err
+	}
+	after, err := s.store.GetInstance(ctx, contractID, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, "instance.release_seat", "instance", contractID+"/"+instanceID, before, after)
+	return after, nil
+}

@@ -1,0 +1,187 @@
+package service
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/license"
+)
+
+// keyCache keeps each tenant's active signer and published key set in
+// memory, so that the hot path neither reads the keys table nor decrypts a
+// private key per license. Entries live for ttl, so a rotation made through
+// another server is picked up within ttl.
+type keyCache struct {
+	s   *Service
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]*tenantKeys
+}
+
+type tenantKeys struct {
+	loaded time.Time
+	signer *license.Signer
+	active *licensor.SigningKey
+	all    []*licensor.SigningKey
+	jwks   []byte
+	set    license.KeySet
+}
+
+func newKeyCache(s *Service, ttl time.Duration) *keyCache {
+	return &keyCache{s: s, ttl: ttl, m: make(map[string]*tenantKeys)}
+}
+
+func (c *keyCache) invalidate(tenantID string) {
+	c.mu.Lock()
+	delete(c.m, tenantID)
+	c.mu.Unlock()
+}
+
+// get returns the tenant's keys; ctx must be scoped to the tenant.
+func (c *keyCache) get(ctx context.Context) (*tenantKeys, error) {
+	tenantID, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := c.s.now()
+	c.mu.Lock()
+	tk := c.m[tenantID]
+	c.mu.Unlock()
+	if tk != nil && now.Sub(tk.loaded) < c.ttl && now.Sub(tk.loaded) >= 0 {
+		return tk, nil
+	}
+	keys, err := c.s.store.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tk = &tenantKeys{loaded: now, all: keys, set: license.KeySet{}}
+	var published []*licensor.SigningKey
+	for _, k := range keys {
+		if k.RetiredAt.IsZero() && tk.active == nil {
+			tk.active = k
+		}
+		if k.Published(now) {
+			published = append(published, k)
+			tk.set[k.ID] = k.Public
+		}
+	}
+	if tk.active == nil {
+		return nil, licensor.Errorf(licensor.EPRECONDITION, "tenant %s has no signing key; rotate one with RotateSigningKey", tenantID)
+	}
+	priv, err := c.s.sealer.Open(tk.active.ID, tk.active.Sealed)
+	if err != nil {
+		return nil, licensor.Internal("open signing key", err)
+	}
+	if tk.signer, err = license.NewSigner(tk.active.ID, priv); err != nil {
+		return nil, licensor.Internal("signer", err)
+	}
+	if tk.jwks, err = license.MarshalJWKS(published); err != nil {
+		return nil, licensor.Internal("jwks", err)
+	}
+	c.mu.Lock()
+	c.m[tenantID] = tk
+	c.mu.Unlock()
+	return tk, nil
+}
+
+// createKey makes and stores a new active key for the scoped tenant,
+// retiring the previous one. The retired key stays published until every
+// license it may have signed has expired: now plus the longest license
+// validity of the tenant's contracts (static files raise it further when
+// issued).
+func (s *Service) createKey(ctx context.Context) (*licensor.SigningKey, error) {
+	tenantID, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	longest, err := s.longestValidity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	k, _, err := license.NewSigningKey(s.sealer, tenantID, now)
+	if err != nil {
+		return nil, licensor.Internal("new signing key", err)
+	}
+	if err := s.store.CreateSigningKey(ctx, k, now.Add(longest)); err != nil {
+		return nil, err
+	}
+	s.keys.invalidate(tenantID)
+	return k, nil
+}
+
+func (s *Service) longestValidity(ctx context.Context) (time.Duration, error) {
+	longest := licensor.DefaultLicenseValidity
+	opts := licensor.ListOptions{Limit: licensor.MaxListLimit}
+	for {
+		cs, err := s.store.ListContracts(ctx, licensor.ContractFilter{ListOptions: opts})
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range cs {
+			if c.LicenseValidity > longest {
+				longest = c.LicenseValidity
+			}
+		}
+		if len(cs) < opts.Limit {
+			return longest, nil
+		}
+		opts.After = cs[len(cs)-1].ID
+	}
+}
+
+// RotateSigningKey makes a new active key for a tenant.
+// Codes: EINVALID, ENOTFOUND, EFORBIDDEN.
+func (s *Service) RotateSigningKey(ctx context.Context, tenantID string) (*licensor.SigningKey, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.createKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, "signing_key.rotate", "signing_key", k.ID, nil, keyView(k))
+	return k, nil
+}
+
+// ListSigningKeys lists a tenant's keys, newest first.
+func (s *Service) ListSigningKeys(ctx context.Context, tenantID string) ([]*licensor.SigningKey, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.ListSigningKeys(ctx)
+}
+
+// JWKS returns the tenant's published public keys as a JWK Set. It needs no
+// credentials: public keys are public.
+func (s *Service) JWKS(ctx context.Context, tenantID string) ([]byte, error) {
+	if err := licensor.ValidateID("tenant", tenantID); err != nil {
+		return nil, err
+	}
+	tk, err := s.keys.get(licensor.WithTenant(ctx, tenantID))
+	if err != nil {
+		if licensor.ErrorCode(err) == licensor.EPRECONDITION {
+			return nil, licensor.Errorf(licensor.ENOTFOUND, "tenant %s not found", tenantID)
+		}
+		return nil, err
+	}
+	return tk.jwks, nil
+}
+
+// KeySet returns the tenant's published public keys (ctx scoped).
+func (s *Service) KeySet(ctx context.Context) (license.KeySet, error) {
+	tk, err := s.keys.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tk.set, nil
+}
+
+// keyView is what the audit log records of a key: never the sealed private half.
+func keyView(k *licensor.SigningKey) map[string]any {
+	return map[string]any{"id": k.ID, "created_at": k.CreatedAt, "retired_at": k.RetiredAt, "publish_until": k.PublishUntil}
+}

@@ -1,0 +1,258 @@
+package service
+
+import (
+	"context"
+	"crypto/x509"
+	"time"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/license"
+)
+
+// LicenseRequest is what an instance sends to get a license.
+type LicenseRequest struct {
+	ContractID string
+	InstanceID string
+	Host       string
+	RemoteAddr string
+	// Environment, from telemetry: production, staging, development or test.
+	Environment string
+	// PeerCertificates are the TLS client certificates the caller presented,
+	// checked when the contract requires one.
+	PeerCertificates []*x509.Certificate
+}
+
+// Issued is a signed license and what it says.
+type Issued struct {
+	Token      string
+	Claims     *licensor.Claims
+	KeyID      string
+	ServerTime time.Time
+}
+
+// contractForInstance checks that the caller's contract token is for
+// contractID and returns the contract, with ctx scoped to its tenant.
+func (s *Service) contractForInstance(ctx context.Context, contractID, instanceID string) (context.Context, *licensor.Contract, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return ctx, nil, err
+	}
+	if a.Role != licensor.RoleContract {
+		return ctx, nil, licensor.Errorf(licensor.EFORBIDDEN, "instances call with a contract token, not an %s token", a.Role)
+	}
+	if err := licensor.ValidateID("contract_id", contractID); err != nil {
+		return ctx, nil, err
+	}
+	if err := licensor.ValidateID("instance_id", instanceID); err != nil {
+		return ctx, nil, err
+	}
+	if contractID != a.ContractID {
+		return ctx, nil, licensor.Errorf(licensor.EFORBIDDEN, "this token is for another contract, not %s", contractID)
+	}
+	ctx = licensor.WithTenant(ctx, a.TenantID)
+	c, err := s.store.GetContract(ctx, contractID)
+	if err != nil {
+		return ctx, nil, err
+	}
+	return ctx, c, nil
+}
+
+// GetLicense issues a fresh license to an instance. A new instance takes a
+// seat if the contract has one free; an existing one keeps its seat.
+// Codes: EUNAUTHORIZED, EFORBIDDEN (wrong contract, ended or suspended
+// contract, missing client certificate), EINVALID, ENOTFOUND, EEXHAUSTED
+// (no seat free).
+func (s *Service) GetLicense(ctx context.Context, req LicenseRequest) (*Issued, error) {
+	ctx, c, err := s.contractForInstance(ctx, req.ContractID, req.InstanceID)
+	if err != nil {
+		return nil, err
+	}
+	return s.issue(ctx, c, req)
+}
+
+func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRequest) (*Issued, error) {
+	if err := checkClientCert(c, req.PeerCertificates); err != nil {
+		return nil, err
+	}
+	if req.Host != "" {
+		if err := licensor.ValidateName("host", req.Host); err != nil {
+			return nil, err
+		}
+	}
+	now := s.now().UTC()
+	terms, err := c.Terms(now)
+	if err != nil {
+		return nil, err
+	}
+	tk, err := s.keys.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	claims := s.claims(c, req.InstanceID, terms, licensor.LicenseKindLive)
+	token, err := tk.signer.SignLicense(claims)
+	if err != nil {
+		return nil, licensor.Internal("sign license", err)
+	}
+	_, err = s.store.Checkin(ctx, licensor.Checkin{
+		ContractID:       c.ID,
+		InstanceID:       req.InstanceID,
+		TakesSeat:        takesSeat(c, req.Environment),
+		MaxSeats:         c.MaxSeats,
+		Environment:      req.Environment,
+		Host:             req.Host,
+		RemoteAddr:       req.RemoteAddr,
+		Now:              now,
+		LicenseID:        claims.ID,
+		LicenseExpiresAt: terms.Expiry,
+		CloneWindow:      c.RefreshInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Issued{Token: token, Claims: claims, KeyID: tk.signer.KeyID(), ServerTime: now}, nil
+}
+
+// takesSeat decides whether an instance counts against the contract's
+// seats: always under the instance rule; under the production-URL rule only
+// in production (an unset environment counts as production, so that leaving
+// it out cannot be used to dodge a seat).
+func takesSeat(c *licensor.Contract, env string) bool {
+	if c.SeatRule != licensor.SeatProductionURL {
+		return true
+	}
+	return env == "" || env == "production"
+}
+
+func (s *Service) claims(c *licensor.Contract, instanceID string, t licensor.LicenseTerms, kind string) *licensor.Claims {
+	cl := &licensor.Claims{
+		Issuer:          c.TenantID,
+		Subject:         instanceID,
+		ID:              licensor.NewID(licensor.PrefixLicense),
+		IssuedAt:        t.NotBefore.Unix(),
+		NotBefore:       t.NotBefore.Unix(),
+		Expiry:          t.Expiry.Unix(),
+		Contract:        c.ID,
+		Customer:        c.CustomerID,
+		Product:         c.ProductID,
+		Features:        c.FeatureClaims(),
+		RefreshAfter:    int64(t.RefreshAfter / time.Second),
+		FallbackRule:    c.Fallback,
+		Kind:            kind,
+		ContractVersion: c.Version,
+	}
+	if t.Fallback {
+		cl.FallbackCutoff = t.FallbackCutoff.Unix()
+	}
+	return cl
+}
+
+// checkClientCert enforces a contract's mutual-TLS requirement: the caller
+// must have presented a certificate chain to the CA the vendor uploaded.
+func checkClientCert(c *licensor.Contract, peer []*x509.Certificate) error {
+	if c.ClientCAPEM == "" {
+		return nil
+	}
+	if len(peer) == 0 {
+		return licensor.Errorf(licensor.EFORBIDDEN, "contract %s requires a TLS client certificate; none was presented", c.ID)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM([]byte(c.ClientCAPEM)) {
+		return licensor.Internal("client CA", errBadCA)
+	}
+	inter := x509.NewCertPool()
+	for _, ic := range peer[1:] {
+		inter.AddCert(ic)
+	}
+	if _, err := peer[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return licensor.Errorf(licensor.EFORBIDDEN, "client certificate is not issued by the contract's CA: %v", err)
+	}
+	return nil
+}
+
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+const errBadCA = constError("stored client CA does not parse")
+
+// WatchLicense sends a license at once, then a fresh one whenever the
+// contract changes or the last one reaches its refresh time, until ctx ends.
+// send returning an error ends the watch with that error.
+func (s *Service) WatchLicense(ctx context.Context, req LicenseRequest, send func(*Issued) error) error {
+	ctx, c, err := s.contractForInstance(ctx, req.ContractID, req.InstanceID)
+	if err != nil {
+		return err
+	}
+	changed, cancel := s.feed.Subscribe(c.TenantID, c.ID)
+	defer cancel()
+	for {
+		is, err := s.issue(ctx, c, req)
+		if err != nil {
+			return err
+		}
+		if err := send(is); err != nil {
+			return err
+		}
+		refresh := time.NewTimer(time.Duration(is.Claims.RefreshAfter) * time.Second)
+		select {
+		case <-ctx.Done():
+			refresh.Stop()
+			return nil
+		case <-changed:
+		case <-refresh.C:
+		}
+		refresh.Stop()
+		if c, err = s.store.GetContract(ctx, c.ID); err != nil {
+			return err
+		}
+	}
+}
+
+// IssueLicenseFile issues a static license file for an instance: the same
+// signed format, valid for validity (default 365 days, never past the
+// contract's end), armored. The signing key stays published until it expires.
+// Codes: EINVALID, ENOTFOUND, EFORBIDDEN (contract ended or suspended).
+func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, instanceID string, validity time.Duration) (string, *Issued, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := licensor.ValidateID("contract_id", contractID); err != nil {
+		return "", nil, err
+	}
+	if err := licensor.ValidateID("instance_id", instanceID); err != nil {
+		return "", nil, err
+	}
+	if validity == 0 {
+		validity = 365 * 24 * time.Hour
+	}
+	if err := licensor.ValidateDuration("validity", validity, licensor.MinLicenseValidity, 10*365*24*time.Hour); err != nil {
+		return "", nil, err
+	}
+	c, err := s.store.GetContract(ctx, contractID)
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.now().UTC()
+	fc := *c
+	fc.LicenseValidity = validity
+	terms, err := fc.Terms(now)
+	if err != nil {
+		return "", nil, err
+	}
+	tk, err := s.keys.get(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	claims := s.claims(c, instanceID, terms, licensor.LicenseKindFile)
+	token, err := tk.signer.SignLicense(claims)
+	if err != nil {
+		return "", nil, licensor.Internal("sign license file", err)
+	}
+	if err := s.store.ExtendKeyPublication(ctx, tk.signer.KeyID(), terms.Expiry); err != nil {
+		return "", nil, err
+	}
+	is := &Issued{Token: token, Claims: claims, KeyID: tk.signer.KeyID(), ServerTime: now}
+	s.audit(ctx, "license_file.issue", "contract", c.ID, nil, map[string]any{"license_id": claims.ID, "instance_id": instanceID, "expires_at": terms.Expiry})
+	return string(license.Armor(token)), is, nil
+}

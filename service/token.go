@@ -1,0 +1,131 @@
+package service
+
+import (
+	"context"
+	"crypto/subtle"
+	"time"
+
+	"github.com/licensor/licensor"
+)
+
+// newToken stores a token for the scoped tenant and returns it with its
+// secret, which is never stored.
+func (s *Service) newToken(ctx context.Context, t licensor.Token) (*licensor.Token, string, error) {
+	secret, hash := licensor.NewTokenSecret(t.Role)
+	t.ID = licensor.NewID(licensor.PrefixToken)
+	t.TenantID, _ = licensor.TenantFrom(ctx)
+	t.Hash = hash
+	t.Hint = licensor.TokenHint(secret)
+	t.CreatedAt = s.now().UTC()
+	if err := s.store.CreateToken(ctx, &t); err != nil {
+		return nil, "", err
+	}
+	return &t, secret, nil
+}
+
+// CreateOperatorToken makes an operator token. It needs no caller: it is
+// how a new server is bootstrapped, and only cmd/licensor calls it, at first
+// start, writing the secret to a file of mode 0600.
+func (s *Service) CreateOperatorToken(ctx context.Context, name string) (*licensor.Token, string, error) {
+	return s.newToken(ctx, licensor.Token{Role: licensor.RoleOperator, Name: name})
+}
+
+// CreateToken creates an admin or contract token for a tenant; the secret
+// is returned once. Codes: EINVALID, ENOTFOUND (contract), EFORBIDDEN.
+func (s *Service) CreateToken(ctx context.Context, tenantID string, t licensor.Token) (*licensor.Token, string, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	switch t.Role {
+	case licensor.RoleAdmin:
+		if t.ContractID != "" {
+			return nil, "", licensor.Errorf(licensor.EINVALID, "an admin token is for a whole tenant: leave contract_id empty")
+		}
+	case licensor.RoleContract:
+		if err := licensor.ValidateID("contract_id", t.ContractID); err != nil {
+			return nil, "", err
+		}
+		if _, err := s.store.GetContract(ctx, t.ContractID); err != nil {
+			return nil, "", err
+		}
+	default:
+		return nil, "", licensor.Errorf(licensor.EINVALID, "token role %q: use admin or contract", t.Role)
+	}
+	if t.Name != "" {
+		if err := licensor.ValidateName("token name", t.Name); err != nil {
+			return nil, "", err
+		}
+	}
+	if !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(s.now()) {
+		return nil, "", licensor.Errorf(licensor.EINVALID, "token expiry %s is in the past", t.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	tok, secret, err := s.newToken(ctx, licensor.Token{Role: t.Role, ContractID: t.ContractID, Name: t.Name, ExpiresAt: t.ExpiresAt.UTC()})
+	if err != nil {
+		return nil, "", err
+	}
+	s.audit(ctx, "token.create", "token", tok.ID, nil, tokenView(tok))
+	return tok, secret, nil
+}
+
+// ListTokens lists a tenant's tokens (never their secrets).
+func (s *Service) ListTokens(ctx context.Context, tenantID string, f licensor.TokenFilter) ([]*licensor.Token, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if f.ListOptions, err = f.Normalize(); err != nil {
+		return nil, err
+	}
+	return s.store.ListTokens(ctx, f)
+}
+
+// RevokeToken revokes a token at once. Codes: EINVALID, ENOTFOUND, EFORBIDDEN.
+func (s *Service) RevokeToken(ctx context.Context, tenantID, id string) (*licensor.Token, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := licensor.ValidateID("token_id", id); err != nil {
+		return nil, err
+	}
+	t, err := s.store.RevokeToken(ctx, id, s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, "token.revoke", "token", t.ID, nil, tokenView(t))
+	return t, nil
+}
+
+// Authenticate resolves a bearer secret to the actor it stands for.
+// Codes: EUNAUTHORIZED (unknown, revoked or expired token).
+func (s *Service) Authenticate(ctx context.Context, secret string) (licensor.Actor, error) {
+	if secret == "" {
+		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "no credentials: send Authorization: Bearer <token>")
+	}
+	if len(secret) > 256 {
+		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token is not valid")
+	}
+	hash := licensor.HashToken(secret)
+	t, err := s.store.TokenByHash(ctx, hash)
+	if licensor.ErrorCode(err) == licensor.ENOTFOUND || (err == nil && subtle.ConstantTimeCompare(t.Hash, hash) != 1) {
+		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token is not valid")
+	}
+	if err != nil {
+		return licensor.Actor{}, err
+	}
+	now := s.now()
+	if !t.RevokedAt.IsZero() {
+		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token %s was revoked at %s", t.ID, t.RevokedAt.UTC().Format(time.RFC3339))
+	}
+	if !t.Live(now) {
+		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token %s expired at %s", t.ID, t.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return licensor.Actor{Role: t.Role, TokenID: t.ID, TenantID: t.TenantID, ContractID: t.ContractID}, nil
+}
+
+// tokenView is what the audit log records of a token: never its hash.
+func tokenView(t *licensor.Token) map[string]any {
+	return map[string]any{"id": t.ID, "role": t.Role, "contract_id": t.ContractID, "name": t.Name, "hint": t.Hint,
+		"created_at": t.CreatedAt, "expires_at": t.ExpiresAt, "revoked_at": t.RevokedAt}
+}
