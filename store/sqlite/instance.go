@@ -1,0 +1,206 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/licensor/licensor"
+)
+
+const instanceCols = `tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
+	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at`
+
+// Checkin records a license issued to an instance, in one write
+// transaction:
+//
+//   - an existing instance is refreshed (last seen, license, host, address,
+//     environment) and keeps its seat;
+//   - a new instance, or one whose seat was released, that TakesSeat takes
+//     one only if the contract has one free, decided by a conditional UPDATE
+//     of the contract's seats_used counter in the same transaction;
+//     EEXHAUSTED otherwise, with nothing changed;
+//   - a check-in with TakesSeat false never takes a seat, and does not give
+//     up one the instance holds (that is ReleaseSeat's job);
+//   - a different Host within CloneWindow of the last check-in sets
+//     CloneSuspectedAt to Now.
+//
+// The seat limit is the contract row's max_seats, not c.MaxSeats: the row is
+// the truth even when an UpdateContract lands between the caller's read of
+// the contract and this check-in. ENOTFOUND for an unknown contract.
+func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instance, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := licensor.ValidateID("instance id", c.InstanceID); err != nil {
+		return nil, err
+	}
+	now := micros(db.stamp(c.Now))
+	window := c.CloneWindow.Microseconds()
+	var inst *licensor.Instance
+	err = db.write(ctx, "Checkin", func(tx *sql.Tx) error {
+		// Refresh, if the instance exists. SET expressions see the old row,
+		// so the clone check compares the previous host and time.
+		var err error
+		inst, err = scanInstance(tx.QueryRowContext(ctx, `UPDATE instances SET
+				clone_suspected_at = CASE WHEN ?1 > 0 AND ?2 <> '' AND host <> '' AND host <> ?2 AND ?3 - last_seen_at < ?1
+					THEN ?3 ELSE clone_suspected_at END,
+				host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
+			WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
+			RETURNING `+instanceCols,
+			window, c.Host, now, c.Environment, c.RemoteAddr, c.LicenseID, micros(c.LicenseExpiresAt),
+			tid, c.ContractID, c.InstanceID))
+		switch {
+		case err == nil:
+			if inst.Seat || !c.TakesSeat {
+				return nil
+			}
+			// A released seat competes again; if none is free the
+			// refresh above is rolled back with everything else.
+			if err := takeSeat(ctx, tx, tid, c.ContractID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE instances SET seat = 1
+				WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, c.ContractID, c.InstanceID); err != nil {
+				return err
+			}
+			inst.Seat = true
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		if c.TakesSeat {
+			if err := takeSeat(ctx, tx, tid, c.ContractID); err != nil {
+				return err
+			}
+		}
+		inst, err = scanInstance(tx.QueryRowContext(ctx, `INSERT INTO instances (`+instanceCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING `+instanceCols,
+			tid, c.ContractID, c.InstanceID, boolInt(c.TakesSeat), c.Environment, c.Host, c.RemoteAddr,
+			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
+		return constraints{foreignKey: fmt.Sprintf("contract %s not found", c.ContractID)}.translate(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
+// takeSeat counts one more seat used on a contract if one is free.
+func takeSeat(ctx context.Context, tx *sql.Tx, tid, contractID string) error {
+	var used int
+	err := tx.QueryRowContext(ctx, `UPDATE contracts SET seats_used = seats_used + 1
+		WHERE tenant_id = ? AND id = ? AND (max_seats = 0 OR seats_used < max_seats)
+		RETURNING seats_used`, tid, contractID).Scan(&used)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	var maxSeats int
+	err = tx.QueryRowContext(ctx, `SELECT max_seats FROM contracts WHERE tenant_id = ? AND id = ?`, tid, contractID).Scan(&maxSeats)
+	if err != nil {
+		return notFound(err, fmt.Sprintf("contract %s not found", contractID))
+	}
+	return licensor.Errorf(licensor.EEXHAUSTED, "all %d seats of contract %s are taken", maxSeats, contractID)
+}
+
+// GetInstance returns one instance of the scoped tenant. ENOTFOUND.
+func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*licensor.Instance, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := scanInstance(db.r.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances
+		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, contractID, instanceID))
+	if err != nil {
+		return nil, driverErr("GetInstance", notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)))
+	}
+	return inst, nil
+}
+
+// ListInstances lists the scoped tenant's instances. With f.ContractID they
+// are ordered by instance id and f.After is the last instance id of the
+// previous page. Without it they are ordered by (contract id, instance id)
+// — an instance id is only unique within its contract — and f.After is
+// the last instance's ContractID + " " + ID (ids hold no spaces).
+func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*licensor.Instance, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + instanceCols + ` FROM instances WHERE tenant_id = ?`
+	args := []any{tid}
+	if f.ContractID != "" {
+		q += ` AND contract_id = ? AND instance_id > ?`
+		args = append(args, f.ContractID, opts.After)
+	} else if opts.After != "" {
+		contract, instance, ok := strings.Cut(opts.After, " ")
+		if !ok {
+			return nil, licensor.Errorf(licensor.EINVALID, "page token %q is not an instance cursor", opts.After)
+		}
+		q += ` AND (contract_id, instance_id) > (?, ?)`
+		args = append(args, contract, instance)
+	}
+	q += ` ORDER BY contract_id, instance_id LIMIT ?`
+	args = append(args, opts.Limit)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, driverErr("ListInstances", err)
+	}
+	defer rows.Close()
+	var out []*licensor.Instance
+	for rows.Next() {
+		inst, err := scanInstance(rows)
+		if err != nil {
+			return nil, driverErr("ListInstances", err)
+		}
+		out = append(out, inst)
+	}
+	return out, driverErr("ListInstances", rows.Err())
+}
+
+// ReleaseSeat frees the seat an instance holds; the instance's next
+// check-in competes for a seat again. Releasing an instance that holds no
+// seat does nothing. ENOTFOUND.
+func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) error {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return err
+	}
+	return db.write(ctx, "ReleaseSeat", func(tx *sql.Tx) error {
+		var seat bool
+		err := tx.QueryRowContext(ctx, `SELECT seat FROM instances WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
+			tid, contractID, instanceID).Scan(&seat)
+		if err != nil {
+			return notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID))
+		}
+		if !seat {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET seat = 0 WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
+			tid, contractID, instanceID); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE contracts SET seats_used = seats_used - 1
+			WHERE tenant_id = ? AND id = ? AND seats_used > 0`, tid, contractID)
+		return err
+	})
+}
+
+func scanInstance(s scanner) (*licensor.Instance, error) {
+	var i licensor.Instance
+	var first, last, expires, clone int64
+	if err := s.Scan(&i.TenantID, &i.ContractID, &i.ID, &i.Seat, &i.Environment, &i.Host, &i.RemoteAddr,
+		&first, &last, &i.LicenseID, &expires, &clone); err != nil {
+		return nil, err
+	}
+	i.FirstSeenAt, i.LastSeenAt = fromMicros(first), fromMicros(last)
+	i.LicenseExpiresAt, i.CloneSuspectedAt = fromMicros(expires), fromMicros(clone)
+	return &i, nil
+}

@@ -1,0 +1,191 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/storetest"
+)
+
+func openTemp(t *testing.T, opts ...Option) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "licensor.db")
+	db, err := Open(t.Context(), path, opts...)
+	if err != nil {
+		t.Fatalf("Open: got error %v, want none", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: got error %v, want none", err)
+		}
+	})
+	return db, path
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) licensor.Store {
+		db, _ := openTemp(t)
+		return db
+	})
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "licensor.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ten := &licensor.Tenant{Name: "Acme", ConcurrencyLimit: 60, ExpiryWarning: licensor.DefaultExpiryWarning}
+	if err := db.CreateTenant(ctx, ten); err != nil {
+		t.Fatalf("CreateTenant: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open again: got error %v, want none", err)
+	}
+	defer db.Close()
+	got, err := db.GetTenant(ctx, ten.ID)
+	if err != nil {
+		t.Fatalf("GetTenant after reopening: got error %v, want none", err)
+	}
+	if got.Name != "Acme" {
+		t.Errorf("Name: got %q, want %q", got.Name, "Acme")
+	}
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		t.Fatalf("SchemaVersion: %v", err)
+	}
+	ms, _ := loadMigrations(migrationFS)
+	if want := ms[len(ms)-1].version; v != want {
+		t.Errorf("SchemaVersion: got %d, want %d", v, want)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTemp(t)
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatalf("insert a future migration: %v", err)
+	}
+	_, err := Open(ctx, path)
+	if err == nil {
+		t.Fatalf("Open of a database from the future: got no error, want one")
+	}
+	if !strings.Contains(err.Error(), "9999") || !strings.Contains(err.Error(), "newer") {
+		t.Errorf("Open: got error %q, want one saying the schema version 9999 is newer", err)
+	}
+}
+
+func TestPragmasOnReaders(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTemp(t, WithReadConns(3))
+	// Hold every reader connection at once so that each one is checked.
+	conns := make([]interface{ Close() error }, 0, 3)
+	for i := range 3 {
+		c, err := db.r.Conn(ctx)
+		if err != nil {
+			t.Fatalf("reader conn %d: %v", i, err)
+		}
+		conns = append(conns, c)
+		var mode string
+		var fk, queryOnly, busy int
+		if err := c.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctx, `PRAGMA query_only`).Scan(&queryOnly); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy); err != nil {
+			t.Fatal(err)
+		}
+		if mode != "wal" {
+			t.Errorf("reader %d journal_mode: got %q, want %q", i, mode, "wal")
+		}
+		if fk != 1 {
+			t.Errorf("reader %d foreign_keys: got %d, want 1", i, fk)
+		}
+		if queryOnly != 1 {
+			t.Errorf("reader %d query_only: got %d, want 1", i, queryOnly)
+		}
+		if busy != busyTimeoutMillis {
+			t.Errorf("reader %d busy_timeout: got %d, want %d", i, busy, busyTimeoutMillis)
+		}
+		if _, err := c.ExecContext(ctx, `INSERT INTO tenants (id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at)
+			VALUES ('ten_x', 'x', 1, 0, 0, 0, 0)`); err == nil {
+			t.Errorf("reader %d: a write succeeded, want it refused (query_only)", i)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	var fk, sync int
+	if err := db.w.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.w.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		t.Fatal(err)
+	}
+	if fk != 1 || sync != 1 {
+		t.Errorf("writer foreign_keys, synchronous: got %d, %d, want 1, 1 (NORMAL)", fk, sync)
+	}
+}
+
+func TestAuditAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTemp(t)
+	e := &licensor.AuditEntry{At: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), ActorRole: licensor.RoleOperator, Action: "tenant.create", ObjectType: "tenant", ObjectID: "ten_1"}
+	if err := db.AppendAudit(ctx, e); err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+	if _, err := db.w.ExecContext(ctx, `UPDATE audit_log SET action = 'forged' WHERE id = ?`, e.ID); err == nil {
+		t.Errorf("UPDATE audit_log: got no error, want the trigger to refuse it")
+	}
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM audit_log WHERE id = ?`, e.ID); err == nil {
+		t.Errorf("DELETE FROM audit_log: got no error, want the trigger to refuse it")
+	}
+}
+
+func TestMigrationNames(t *testing.T) {
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatalf("embedded migrations: %v", err)
+	}
+	for i, m := range ms {
+		if m.version != i+1 {
+			t.Errorf("migration %s: got version %d, want %d (no gaps)", m.name, m.version, i+1)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		files fstest.MapFS
+	}{
+		{"BadName", fstest.MapFS{"migrations/2_pools.sql": {}}},
+		{"Duplicate", fstest.MapFS{"migrations/0002_a.sql": {}, "migrations/0002_b.sql": {}}},
+		{"Zero", fstest.MapFS{"migrations/0000_a.sql": {}}},
+	} {
+		if _, err := loadMigrations(tc.files); err == nil {
+			t.Errorf("%s: got no error, want one", tc.name)
+		}
+	}
+}
+
+func TestOpenRefusesOddPaths(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db", "x.db?mode=ro"} {
+		if db, err := Open(context.Background(), p); err == nil {
+			db.Close()
+			t.Errorf("Open(%q): got no error, want one", p)
+		}
+	}
+}
