@@ -73,7 +73,7 @@ func (c *LicenseVerifyCmd) Run(g *Globals) error {
 	}
 	token, err := license.Dearmor(data)
 	if err != nil {
-		return fmt.Errorf("%s: %s", c.File, licensor.ErrorMessage(err))
+		return exitError{ExitInvalid, fmt.Errorf("%s: INVALID: %s", c.File, licensor.ErrorMessage(err))}
 	}
 	jwks, err := c.loadJWKS(g)
 	if err != nil {
@@ -88,14 +88,17 @@ func (c *LicenseVerifyCmd) Run(g *Globals) error {
 		at = time.Time(c.At)
 	}
 	claims, err := license.Verify(token, keys, license.VerifyOptions{Now: at})
+	if licensor.ErrorCode(err) == licensor.EPRECONDITION || (err != nil && strings.Contains(licensor.ErrorMessage(err), "not valid before")) {
+		return exitError{ExitExpired, fmt.Errorf("%s: EXPIRED: %s", c.File, licensor.ErrorMessage(err))}
+	}
 	if err != nil {
-		return fmt.Errorf("%s: INVALID: %s", c.File, licensor.ErrorMessage(err))
+		return exitError{ExitInvalid, fmt.Errorf("%s: INVALID: %s", c.File, licensor.ErrorMessage(err))}
 	}
 	if c.Instance != "" && claims.Subject != c.Instance {
-		return fmt.Errorf("%s: INVALID: license is for instance %q, not %q", c.File, claims.Subject, c.Instance)
+		return exitError{ExitInvalid, fmt.Errorf("%s: INVALID: license is for instance %q, not %q", c.File, claims.Subject, c.Instance)}
 	}
 	if c.Contract != "" && claims.Contract != c.Contract {
-		return fmt.Errorf("%s: INVALID: license is for contract %q, not %q", c.File, claims.Contract, c.Contract)
+		return exitError{ExitInvalid, fmt.Errorf("%s: INVALID: license is for contract %q, not %q", c.File, claims.Contract, c.Contract)}
 	}
 	if g.Output == "json" {
 		b, _ := json.MarshalIndent(claims, "", "  ")
@@ -113,9 +116,9 @@ func (c *LicenseVerifyCmd) Run(g *Globals) error {
 	sort.Strings(fs)
 	fmt.Fprintf(stdout, "VALID license %s\n  tenant    %s\n  contract  %s\n  customer  %s\n  instance  %s\n  kind      %s\n  features  %s\n  valid     %s .. %s (%s left)\n",
 		claims.ID, claims.Issuer, claims.Contract, claims.Customer, claims.Subject, claims.Kind, strings.Join(fs, ", "),
-		claims.NotBeforeTime().UTC().Format(time.RFC3339), claims.ExpiresAt().UTC().Format(time.RFC3339), claims.ExpiresAt().Sub(at).Round(time.Minute))
+		claims.NotBeforeTime().UTC().Format(time.RFC3339), claims.ExpiresAt().UTC().Format(time.RFC3339), humanDuration(claims.ExpiresAt().Sub(at)))
 	if claims.IsFallback() {
-		fmt.Fprintf(stdout, "  fallback  releases published up to %s\n", time.Unix(claims.FallbackCutoff, 0).UTC().Format(time.RFC3339))
+		fmt.Fprintf(stdout, "  fallback  only releases published up to %s\n", time.Unix(claims.FallbackCutoff, 0).UTC().Format(time.RFC3339))
 	}
 	return nil
 }
@@ -141,4 +144,28 @@ func (c *LicenseVerifyCmd) loadJWKS(g *Globals) ([]byte, error) {
 		return nil, fmt.Errorf("--jwks: %s answered %s: %s", c.JWKS, res.Status, strings.TrimSpace(string(body)))
 	}
 	return body, nil
+}
+
+// Exit codes of license verify, documented in the README: scripts tell a
+// forged file from an expired one without parsing the message.
+const (
+	ExitOK      = 0
+	ExitError   = 1 // usage, I/O, JWKS could not be read
+	ExitInvalid = 2 // malformed, truncated, tampered, foreign-signed, wrong instance or contract
+	ExitExpired = 3 // genuine, but expired or not yet valid
+)
+
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+func humanDuration(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	}
+	return d.Round(time.Minute).String()
 }

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -40,7 +41,11 @@ func main() {
 	)
 	if err := ctx.Run(&cli.Globals); err != nil {
 		fmt.Fprintf(os.Stderr, "licensor: %v\n", err)
-		os.Exit(1)
+		var ee exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
+		os.Exit(ExitError)
 	}
 }
 
