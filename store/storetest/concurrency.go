@@ -91,4 +91,32 @@ func testConcurrency(t *testing.T, open opener) {
 		}
 		eq(t, "SeatsUsed", seatsUsed(t, s, ctx, c.ID), seats)
 	})
+
+	t.Run("SameNewInstanceRace", func(t *testing.T) {
+		// One new instance checks in many times at once (a retry storm,
+		// or several servers) when one seat is left: it takes that seat
+		// once, and every call succeeds.
+		s := open(t)
+		ctx, _ := scope(t, s, "Acme")
+		c := newContract(t, s, ctx, 2, nil)
+		_, err := s.Checkin(ctx, checkin(c.ID, "holder", t0))
+		must(t, "Checkin", err)
+		var wg sync.WaitGroup
+		errs := make([]error, 30)
+		start := make(chan struct{})
+		for i := range errs {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = s.Checkin(ctx, checkin(c.ID, "newcomer", at(time.Minute)))
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("check-in %d: got error %v, want none", i, err)
+			}
+		}
+		eq(t, "SeatsUsed", seatsUsed(t, s, ctx, c.ID), 2)
+	})
 }

@@ -1,0 +1,163 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/licensor/licensor"
+)
+
+var _ licensor.Store = (*DB)(nil)
+
+// maxTxAttempts bounds how often a transaction that lost a race
+// (serialization failure, deadlock, a concurrent insert of the same row)
+// runs again before the caller is told to retry.
+const maxTxAttempts = 5
+
+// DB is the PostgreSQL store. It is safe for concurrent use, by many
+// goroutines and by many processes on the same database.
+type DB struct {
+	pool   *pgxpool.Pool
+	log    *slog.Logger
+	now    func() time.Time
+	schema string // "" : the connection's default search_path
+
+	feedOnce sync.Once
+	feed     *Feed
+
+	closeOnce sync.Once
+}
+
+type options struct {
+	logger   *slog.Logger
+	now      func() time.Time
+	schema   string
+	maxConns int32
+	migrate  bool
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithLogger sets the logger (scoped with component=store/postgres). The
+// default discards.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithClock sets the clock the store uses where a caller gave no time (a
+// zero CreatedAt, say) and to decide whether a token has expired.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithSchema keeps Licensor's tables in the named schema (created if
+// missing) instead of the connection's default search_path: several
+// deployments, or parallel tests, can then share one database.
+func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
+
+// WithMaxConns sets the size of the connection pool (default: pgxpool's,
+// max(4, GOMAXPROCS), or pool_max_conns in the URL).
+func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
+
+// WithoutMigrate opens a database without applying pending migrations: Open
+// then fails unless the schema is exactly the one this build knows.
+func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
+
+// Open connects to the database at url (postgres://user:pass@host/db?...),
+// applies the pending migrations and returns the store. It refuses a
+// database whose schema is newer than this build knows.
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
+	o := options{now: time.Now, migrate: true}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The parse error may quote the URL, password included.
+		return nil, errors.New("postgres: the database URL does not parse: it should look like postgres://user:password@host:5432/dbname?sslmode=require")
+	}
+	if o.maxConns > 0 {
+		cfg.MaxConns = o.maxConns
+	}
+	if o.schema != "" {
+		cfg.ConnConfig.RuntimeParams["search_path"] = o.schema
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
+	}
+	db := &DB{pool: pool, log: o.logger.With("component", "store/postgres"), now: o.now, schema: o.schema}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
+	}
+	if o.schema != "" {
+		if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{o.schema}.Sanitize()); err != nil && !exists42P06(err) {
+			pool.Close()
+			return nil, fmt.Errorf("postgres: create schema %s: %w", o.schema, err)
+		}
+	}
+	if err := db.migrate(ctx, o.migrate); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open %s: %w", redact(cfg), err)
+	}
+	return db, nil
+}
+
+// exists42P06 reports a lost race of CREATE SCHEMA IF NOT EXISTS between two
+// servers (it is not atomic): the schema exists, which is what was wanted.
+func exists42P06(err error) bool {
+	pe := pgError(err)
+	return pe != nil && (pe.Code == "42P06" || pe.Code == codeUniqueViolation)
+}
+
+// redact names the database without its password, for error messages.
+func redact(cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	return fmt.Sprintf("postgres://%s@%s:%d/%s", c.User, c.Host, c.Port, c.Database)
+}
+
+// tx runs fn in one transaction and commits it, running it again (up to
+// maxTxAttempts) when it lost a race that a second run can win. fn's
+// *licensor.Error passes through; any other error becomes EUNAVAILABLE or
+// licensor.Internal(op, err).
+func (db *DB) tx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
+	var err error
+	for range maxTxAttempts {
+		err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{}, fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return driverErr(op, err)
+}
+
+// Pool returns the connection pool, for callers that need the database
+// itself (the change feed, the cluster tests).
+func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// Ping checks that the database is reachable.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return driverErr("Ping", err)
+	}
+	return nil
+}
+
+// Close stops the change feed (if started) and closes the pool.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		if db.feed != nil {
+			db.feed.close()
+		}
+		db.pool.Close()
+	})
+	return nil
+}

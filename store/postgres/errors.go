@@ -1,0 +1,161 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/licensor/licensor"
+)
+
+// SQLSTATE codes the store acts on.
+const (
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeLockNotAvailable     = "55P03"
+	codeTooManyConnections   = "53300"
+	codeAdminShutdown        = "57P01"
+	codeCannotConnectNow     = "57P03"
+)
+
+// constraints says what a constraint failure of one statement means, in
+// words for the person who sent the request. Driver text never reaches a
+// Message: it names tables and columns.
+type constraints struct {
+	primaryKey string // ECONFLICT: the id is taken (constraint *_pkey)
+	unique     string // ECONFLICT: a unique name or hash is taken
+	foreignKey string // ENOTFOUND: a referenced object does not exist
+}
+
+// translate turns a constraint failure into a domain error and returns any
+// other error unchanged.
+func (c constraints) translate(err error) error {
+	pe := pgError(err)
+	if pe == nil {
+		return err
+	}
+	switch pe.Code {
+	case codeUniqueViolation:
+		msg := c.unique
+		if strings.HasSuffix(pe.ConstraintName, "_pkey") {
+			msg = c.primaryKey
+		}
+		if msg != "" {
+			return &licensor.Error{Code: licensor.ECONFLICT, Message: msg, Err: err}
+		}
+	case codeForeignKeyViolation:
+		if c.foreignKey != "" {
+			return &licensor.Error{Code: licensor.ENOTFOUND, Message: c.foreignKey, Err: err}
+		}
+	}
+	return err
+}
+
+// pgError returns the server error inside err, or nil.
+func pgError(err error) *pgconn.PgError {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return nil
+}
+
+// violates reports whether err is a failure of the named constraint.
+func violates(err error, constraint string) bool {
+	pe := pgError(err)
+	return pe != nil && pe.ConstraintName == constraint
+}
+
+func isForeignKey(err error) bool {
+	pe := pgError(err)
+	return pe != nil && pe.Code == codeForeignKeyViolation
+}
+
+// errRetry asks tx to run the transaction again: a concurrent transaction
+// inserted the row this one was about to insert, and a second run sees it.
+var errRetry = errors.New("postgres: retry the transaction")
+
+// retryable reports whether a failed transaction can simply run again.
+func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	pe := pgError(err)
+	return pe != nil && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+}
+
+// driverErr is the last translation of an error leaving the store: domain
+// errors pass; a database that is unreachable, overloaded, restarting or
+// kept us waiting on a lock is EUNAVAILABLE (retry); anything else is
+// EINTERNAL with the cause kept for the log.
+func driverErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *licensor.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	if transient(err) {
+		return &licensor.Error{
+			Code:       licensor.EUNAVAILABLE,
+			Message:    "the database is unavailable or busy; retry shortly",
+			RetryAfter: time.Second,
+			Err:        err,
+		}
+	}
+	return licensor.Internal(op, err)
+}
+
+// transient reports whether err is a condition that a retry a little later
+// can clear: the database unreachable or restarting, out of connections, a
+// lost race that retries did not win.
+func transient(err error) bool {
+	if pe := pgError(err); pe != nil {
+		switch pe.Code {
+		case codeSerializationFailure, codeDeadlockDetected, codeLockNotAvailable,
+			codeTooManyConnections, codeAdminShutdown, codeCannotConnectNow:
+			return true
+		}
+		return strings.HasPrefix(pe.Code, "08") // connection exception
+	}
+	if errors.Is(err, errRetry) || pgconn.Timeout(err) {
+		return true
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne)
+}
+
+// notFound returns ENOTFOUND with msg when err is pgx.ErrNoRows, and err
+// otherwise.
+func notFound(err error, msg string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &licensor.Error{Code: licensor.ENOTFOUND, Message: msg}
+	}
+	return err
+}
+
+// querier is what reads and writes need: the pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// exists reports whether query returns a row.
+func exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
+	var one int
+	err := q.QueryRow(ctx, query, args...).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,113 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/licensor/licensor"
+)
+
+const tenantCols = `id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at`
+
+// CreateTenant stores t, assigning an id if it has none. ECONFLICT if the id
+// exists. It needs no tenant scope: creating tenants is the operator's.
+func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
+	if t.ID == "" {
+		t.ID = licensor.NewID(licensor.PrefixTenant)
+	}
+	t.CreatedAt = db.stamp(t.CreatedAt)
+	if t.UpdatedAt.IsZero() {
+		t.UpdatedAt = t.CreatedAt
+	}
+	t.UpdatedAt = norm(t.UpdatedAt)
+	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		t.ID, t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning),
+		micros(t.CreatedAt), micros(t.UpdatedAt))
+	return driverErr("CreateTenant", constraints{primaryKey: fmt.Sprintf("tenant %s already exists", t.ID)}.translate(err))
+}
+
+// visibleTenant reports whether ctx may see tenant id: always without a
+// scope (the operator), and only its own tenant with one.
+func visibleTenant(ctx context.Context, id string) bool {
+	scope, ok := licensor.TenantFrom(ctx)
+	return !ok || scope == id
+}
+
+// GetTenant returns a tenant. ENOTFOUND, also for a tenant other than the
+// one ctx is scoped to.
+func (db *DB) GetTenant(ctx context.Context, id string) (*licensor.Tenant, error) {
+	if !visibleTenant(ctx, id) {
+		return nil, licensor.Errorf(licensor.ENOTFOUND, "tenant %s not found", id)
+	}
+	t, err := scanTenant(db.pool.QueryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`, id))
+	if err != nil {
+		return nil, driverErr("GetTenant", notFound(err, fmt.Sprintf("tenant %s not found", id)))
+	}
+	return t, nil
+}
+
+// ListTenants lists tenants by id. With a tenant scope it lists only that
+// tenant: a scope never widens what a caller sees.
+func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*licensor.Tenant, error) {
+	opts, err := page(opts)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + tenantCols + ` FROM tenants WHERE id > $1`
+	args := []any{opts.After}
+	if scope, ok := licensor.TenantFrom(ctx); ok {
+		q += ` AND id = $2`
+		args = append(args, scope)
+	}
+	q += fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args)+1)
+	args = append(args, opts.Limit)
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, driverErr("ListTenants", err)
+	}
+	defer rows.Close()
+	var out []*licensor.Tenant
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, driverErr("ListTenants", err)
+		}
+		out = append(out, t)
+	}
+	return out, driverErr("ListTenants", rows.Err())
+}
+
+// UpdateTenant replaces the mutable fields of t (name, limits, warning) and
+// sets UpdatedAt (the store's clock if t.UpdatedAt is zero). ENOTFOUND.
+func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
+	if !visibleTenant(ctx, t.ID) {
+		return licensor.Errorf(licensor.ENOTFOUND, "tenant %s not found", t.ID)
+	}
+	updated := db.stamp(t.UpdatedAt)
+	var created int64
+	err := db.pool.QueryRow(ctx, `UPDATE tenants
+		SET name = $1, concurrency_limit = $2, queue_wait_ns = $3, expiry_warning_ns = $4, updated_at = $5
+		WHERE id = $6 RETURNING created_at`,
+		t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated), t.ID).Scan(&created)
+	if err != nil {
+		return driverErr("UpdateTenant", notFound(err, fmt.Sprintf("tenant %s not found", t.ID)))
+	}
+	t.UpdatedAt = updated
+	t.CreatedAt = fromMicros(created)
+	return nil
+}
+
+func scanTenant(s scanner) (*licensor.Tenant, error) {
+	var t licensor.Tenant
+	var limit, queueWait, warning, created, updated int64
+	if err := s.Scan(&t.ID, &t.Name, &limit, &queueWait, &warning, &created, &updated); err != nil {
+		return nil, err
+	}
+	t.ConcurrencyLimit = int(limit)
+	t.QueueWait = time.Duration(queueWait)
+	t.ExpiryWarning = time.Duration(warning)
+	t.CreatedAt = fromMicros(created)
+	t.UpdatedAt = fromMicros(updated)
+	return &t, nil
+}
