@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,6 +35,10 @@ type Feed struct {
 	mu   sync.Mutex
 	subs map[string]map[*feedSub]struct{}
 
+	pingEvery time.Duration
+	sessions  atomic.Int64 // successful LISTENs, for tests
+	pings     atomic.Int64 // successful idle checks, for tests
+
 	connected chan struct{} // closed on the first successful LISTEN
 	connOnce  sync.Once
 	stop      context.CancelFunc
@@ -48,11 +53,13 @@ var _ licensor.ChangeFeed = (*Feed)(nil)
 const (
 	feedMinBackoff = 100 * time.Millisecond
 	feedMaxBackoff = 5 * time.Second
-	// feedPingEvery: how often an idle listening connection is checked, so
-	// that a connection silently lost (a failover, a NAT timeout) is
-	// replaced within about this long rather than after TCP gives up.
-	feedPingEvery = 15 * time.Second
 )
+
+// feedPingEvery is how often an idle listening connection is checked, so
+// that a connection silently lost (a failover, a NAT timeout) is replaced
+// within about this long rather than after TCP gives up. A variable for
+// the tests.
+var feedPingEvery = 15 * time.Second
 
 // ChangeFeed returns the store's change feed, starting its listening
 // connection on the first call. Close stops it.
@@ -85,6 +92,7 @@ func newFeed(pool *pgxpool.Pool, channel string, log *slog.Logger) *Feed {
 		channel:   channel,
 		log:       log.With("component", "store/postgres/feed"),
 		subs:      make(map[string]map[*feedSub]struct{}),
+		pingEvery: feedPingEvery,
 		connected: make(chan struct{}),
 		stop:      cancel,
 		done:      make(chan struct{}),
@@ -135,7 +143,8 @@ func (f *Feed) Subscribers(tenantID, contractID string) int {
 }
 
 // Connected is closed once the feed has listened on the database for the
-// first time (for readiness checks and tests).
+// first time, after it signalled the subscribers of the time (for
+// readiness checks and tests).
 func (f *Feed) Connected() <-chan struct{} { return f.connected }
 
 // signal wakes the subscribers of one key, or all of them when key is "".
@@ -206,10 +215,11 @@ func (f *Feed) session(ctx context.Context) (listened bool, err error) {
 	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{f.channel}.Sanitize()); err != nil {
 		return false, err
 	}
-	f.connOnce.Do(func() { close(f.connected) })
+	f.sessions.Add(1)
 	f.signal("")
+	f.connOnce.Do(func() { close(f.connected) })
 	for {
-		wctx, cancel := context.WithTimeout(ctx, feedPingEvery)
+		wctx, cancel := context.WithTimeout(ctx, f.pingEvery)
 		n, err := conn.WaitForNotification(wctx)
 		idle := wctx.Err() != nil
 		cancel()
@@ -228,6 +238,7 @@ func (f *Feed) session(ctx context.Context) (listened bool, err error) {
 			err = conn.Ping(pctx)
 			cancel()
 			if err == nil {
+				f.pings.Add(1)
 				continue
 			}
 		}
