@@ -16,7 +16,6 @@ import (
 	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/server"
 	"github.com/licensor/licensor/service"
-	"github.com/licensor/licensor/store/sqlite"
 )
 
 // ServeCmd runs the server.
@@ -91,12 +90,9 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory %s: %w", cfg.Data, err)
 	}
-	if cfg.DB != "" {
-		return fmt.Errorf("--db %q: only the embedded SQLite store is built into this binary so far", cfg.DB)
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(cfg.Data, "licensor.db"), sqlite.WithLogger(m.Logger))
+	st, feed, err := openStore(ctx, cfg.DB, cfg.Data, m.Logger)
 	if err != nil {
-		return fmt.Errorf("open database: %w", err)
+		return err
 	}
 	m.Store = st
 	mk, err := license.LoadOrCreateMasterKey(cfg.Data)
@@ -107,7 +103,10 @@ func (m *Main) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger})
+	if err := checkMasterKey(ctx, st, sealer); err != nil {
+		return err
+	}
+	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: m.Now, Logger: m.Logger})
 	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger})
 
 	if err := m.bootstrapOperator(ctx); err != nil {

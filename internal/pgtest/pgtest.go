@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,4 +89,14 @@ func OpenSchema(t testing.TB, url, schema string, opts ...postgres.Option) *post
 		}
 	})
 	return db
+}
+
+// SchemaURL returns url with search_path=schema added, for code that takes
+// only a URL (the serve and migrate commands).
+func SchemaURL(url, schema string) string {
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "search_path=" + schema
 }

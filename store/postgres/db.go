@@ -27,7 +27,7 @@ type DB struct {
 	pool   *pgxpool.Pool
 	log    *slog.Logger
 	now    func() time.Time
-	schema string // "" : the connection's default search_path
+	schema string // the deployment's schema, "" for the default search_path
 
 	feedOnce sync.Once
 	feed     *Feed
@@ -41,7 +41,10 @@ type options struct {
 	schema   string
 	maxConns int32
 	migrate  bool
+	skip     bool // Migrate migrates by itself
 }
+
+func withoutMigrateAtOpen() Option { return func(o *options) { o.skip = true } }
 
 // Option configures Open.
 type Option func(*options)
@@ -89,11 +92,17 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	if o.schema != "" {
 		cfg.ConnConfig.RuntimeParams["search_path"] = o.schema
 	}
+	feedSchema := o.schema
+	if feedSchema == "" {
+		// search_path=... in the URL: the deployment's schema, for the
+		// change feed's channel.
+		feedSchema = cfg.ConnConfig.RuntimeParams["search_path"]
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
 	}
-	db := &DB{pool: pool, log: o.logger.With("component", "store/postgres"), now: o.now, schema: o.schema}
+	db := &DB{pool: pool, log: o.logger.With("component", "store/postgres"), now: o.now, schema: feedSchema}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
@@ -104,9 +113,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("postgres: create schema %s: %w", o.schema, err)
 		}
 	}
-	if err := db.migrate(ctx, o.migrate); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: open %s: %w", redact(cfg), err)
+	if !o.skip {
+		if _, _, err := db.migrate(ctx, o.migrate); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres: open %s: %w", redact(cfg), err)
+		}
 	}
 	return db, nil
 }
@@ -142,6 +153,21 @@ func (db *DB) tx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error
 // Pool returns the connection pool, for callers that need the database
 // itself (the change feed, the cluster tests).
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
+
+// SampleSealedKey returns one tenant signing key (any tenant's, the newest)
+// so that a server can check at start that its master key opens the keys
+// in this database: every server on one database must share one master
+// key. ok is false when there are no keys yet.
+func (db *DB) SampleSealedKey(ctx context.Context) (keyID string, sealed []byte, ok bool, err error) {
+	err = db.pool.QueryRow(ctx, `SELECT id, sealed FROM signing_keys ORDER BY created_at DESC LIMIT 1`).Scan(&keyID, &sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, driverErr("SampleSealedKey", err)
+	}
+	return keyID, sealed, true, nil
+}
 
 // Ping checks that the database is reachable.
 func (db *DB) Ping(ctx context.Context) error {

@@ -73,16 +73,15 @@ func LatestVersion() int {
 // advisory lock for the schema: servers starting at once queue here and
 // the later ones find nothing left to do. A database whose schema is newer
 // than the newest migration known is refused.
-func (db *DB) migrate(ctx context.Context, apply bool) error {
+func (db *DB) migrate(ctx context.Context, apply bool) (from int, applied []string, err error) {
 	ms, err := loadMigrations(migrationFS)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	latest := 0
 	if len(ms) > 0 {
 		latest = ms[len(ms)-1].version
 	}
-	var applied []string
 	err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		// The lock is per schema, so deployments (and tests) in other
 		// schemas of the same database do not wait for each other.
@@ -100,6 +99,7 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 		if err != nil {
 			return err
 		}
+		from, applied = current, nil
 		if current > latest {
 			return fmt.Errorf("database schema version %d is newer than this build of licensor knows (%d): run a newer licensor, or restore a backup", current, latest)
 		}
@@ -122,12 +122,29 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if len(applied) > 0 {
 		db.log.Info("schema migrated", "applied", applied, "version", latest)
 	}
-	return nil
+	return from, applied, nil
+}
+
+// Migrate applies the pending migrations to the database at url and
+// returns the schema version it found and the migrations it applied: what
+// `licensor migrate` runs ahead of a rolling upgrade. Open does the same;
+// Migrate only connects, migrates and disconnects.
+func Migrate(ctx context.Context, url string, opts ...Option) (from int, applied []string, err error) {
+	db, err := Open(ctx, url, append(opts, withoutMigrateAtOpen())...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer db.Close()
+	from, applied, err = db.migrate(ctx, true)
+	if err != nil {
+		return 0, nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return from, applied, nil
 }
 
 // SchemaVersion returns the version of the newest migration applied.
