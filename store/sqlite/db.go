@@ -33,8 +33,10 @@ const (
 
 // DB is the SQLite store. It is safe for concurrent use.
 type DB struct {
-	w    *sql.DB // the writer: exactly one connection
-	r    *sql.DB // the readers: query_only connections
+	w    *sql.DB     // the writer: exactly one connection
+	r    *sql.DB     // the readers: query_only connections
+	rd   *stmtReader // reads through statements prepared on r
+	ws   writeStmts  // hot statements prepared on w
 	log  *slog.Logger
 	now  func() time.Time
 	path string
@@ -143,6 +145,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
 	db.r = r
+	db.rd = &stmtReader{db: r}
+	if err := db.ws.prepare(ctx, w); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 
 	cctx, cancel := context.WithCancel(context.Background())
 	db.stop = cancel
@@ -220,6 +228,8 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.stop()
 		<-db.done
+		db.rd.close()
+		db.ws.close()
 		db.closeErr = errors.Join(db.r.Close(), db.w.Close())
 	})
 	return db.closeErr
