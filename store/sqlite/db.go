@@ -123,6 +123,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.w = w
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if mode != "wal" {
+		// A file system without shared memory (some network mounts) keeps
+		// the rollback journal: still correct, but readers block the writer.
+		db.log.Warn("database is not in WAL mode; reads will block writes", "path", path, "journal_mode", mode)
+	}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
