@@ -47,3 +47,13 @@ type InstanceFilter struct {
 	ContractID string
 	ListOptions
 }
+
+// Cursor returns the paging cursor that follows i in a listing: the
+// instance id within one contract's listing, "contract instance" across
+// contracts (an instance id is unique only within its contract).
+func (i *Instance) Cursor(withinContract bool) string {
+	if withinContract {
+		return i.ID
+	}
+	return i.ContractID + " " + i.ID
+}

@@ -78,8 +78,7 @@ func (h *adminHandler) ListInstances(ctx context.Context, req *connect.Request[v
 	for _, i := range is {
 		out.Instances = append(out.Instances, instancePB(i))
 	}
-	// Instances are paged by instance id within the listing's order.
-	out.NextPageToken = nextPage(len(is), int(m.GetPageSize()), func() string { return is[len(is)-1].ID })
+	out.NextPageToken = nextPage(len(is), int(m.GetPageSize()), func() string { return is[len(is)-1].Cursor(m.GetContractId() != "") })
 	return connect.NewResponse(out), nil
 }
 

@@ -88,7 +88,7 @@ func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licenso
 	}
 	q += ` ORDER BY at DESC, id DESC LIMIT ?`
 	args = append(args, opts.Limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.rd.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, driverErr("ListAudit", err)
 	}

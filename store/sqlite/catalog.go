@@ -38,7 +38,7 @@ func (db *DB) GetProduct(ctx context.Context, id string) (*licensor.Product, err
 	}
 	var p licensor.Product
 	var created int64
-	err = db.r.QueryRowContext(ctx, `SELECT tenant_id, id, name, created_at FROM products WHERE tenant_id = ? AND id = ?`, tid, id).
+	err = db.rd.QueryRowContext(ctx, `SELECT tenant_id, id, name, created_at FROM products WHERE tenant_id = ? AND id = ?`, tid, id).
 		Scan(&p.TenantID, &p.ID, &p.Name, &created)
 	if err != nil {
 		return nil, driverErr("GetProduct", notFound(err, fmt.Sprintf("product %s not found", id)))
@@ -56,7 +56,7 @@ func (db *DB) ListProducts(ctx context.Context, opts licensor.ListOptions) ([]*l
 	if opts, err = page(opts); err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT tenant_id, id, name, created_at FROM products
+	rows, err := db.rd.QueryContext(ctx, `SELECT tenant_id, id, name, created_at FROM products
 		WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tid, opts.After, opts.Limit)
 	if err != nil {
 		return nil, driverErr("ListProducts", err)
@@ -107,7 +107,7 @@ func (db *DB) ListFeatures(ctx context.Context, productID string) ([]*licensor.F
 	}
 	// One statement, so the product's existence and its features come from
 	// one snapshot: a product row with no features yields one row of NULLs.
-	rows, err := db.r.QueryContext(ctx, `SELECT f.id, f.name, f.kind, f.description, f.created_at
+	rows, err := db.rd.QueryContext(ctx, `SELECT f.id, f.name, f.kind, f.description, f.created_at
 		FROM products p LEFT JOIN features f ON f.tenant_id = p.tenant_id AND f.product_id = p.id
 		WHERE p.tenant_id = ? AND p.id = ? ORDER BY f.id`, tid, productID)
 	if err != nil {
@@ -168,7 +168,7 @@ func (db *DB) GetCustomer(ctx context.Context, id string) (*licensor.Customer, e
 	}
 	var c licensor.Customer
 	var created int64
-	err = db.r.QueryRowContext(ctx, `SELECT tenant_id, id, name, email, created_at FROM customers WHERE tenant_id = ? AND id = ?`, tid, id).
+	err = db.rd.QueryRowContext(ctx, `SELECT tenant_id, id, name, email, created_at FROM customers WHERE tenant_id = ? AND id = ?`, tid, id).
 		Scan(&c.TenantID, &c.ID, &c.Name, &c.Email, &created)
 	if err != nil {
 		return nil, driverErr("GetCustomer", notFound(err, fmt.Sprintf("customer %s not found", id)))
@@ -186,7 +186,7 @@ func (db *DB) ListCustomers(ctx context.Context, opts licensor.ListOptions) ([]*
 	if opts, err = page(opts); err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT tenant_id, id, name, email, created_at FROM customers
+	rows, err := db.rd.QueryContext(ctx, `SELECT tenant_id, id, name, email, created_at FROM customers
 		WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tid, opts.After, opts.Limit)
 	if err != nil {
 		return nil, driverErr("ListCustomers", err)

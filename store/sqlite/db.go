@@ -33,8 +33,10 @@ const (
 
 // DB is the SQLite store. It is safe for concurrent use.
 type DB struct {
-	w    *sql.DB // the writer: exactly one connection
-	r    *sql.DB // the readers: query_only connections
+	w    *sql.DB     // the writer: exactly one connection
+	r    *sql.DB     // the readers: query_only connections
+	rd   *stmtReader // reads through statements prepared on r
+	ws   writeStmts  // hot statements prepared on w
 	log  *slog.Logger
 	now  func() time.Time
 	path string
@@ -121,6 +123,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.w = w
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if mode != "wal" {
+		// A file system without shared memory (some network mounts) keeps
+		// the rollback journal: still correct, but readers block the writer.
+		db.log.Warn("database is not in WAL mode; reads will block writes", "path", path, "journal_mode", mode)
+	}
 	if err := db.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -143,6 +155,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
 	db.r = r
+	db.rd = &stmtReader{db: r}
+	if err := db.ws.prepare(ctx, w); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 
 	cctx, cancel := context.WithCancel(context.Background())
 	db.stop = cancel
@@ -220,6 +238,8 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.stop()
 		<-db.done
+		db.rd.close()
+		db.ws.close()
 		db.closeErr = errors.Join(db.r.Close(), db.w.Close())
 	})
 	return db.closeErr

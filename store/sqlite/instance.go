@@ -13,6 +13,26 @@ import (
 const instanceCols = `tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
 	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at`
 
+// The statements of Checkin, prepared once (see writeStmts).
+const (
+	// Refresh, if the instance exists. SET expressions see the old row, so
+	// the clone check compares the previous host and time. ?1 is the clone
+	// window in µs, ?2 the host, ?3 now in µs.
+	checkinRefreshSQL = `UPDATE instances SET
+			clone_suspected_at = CASE WHEN ?1 > 0 AND ?2 <> '' AND host <> '' AND host <> ?2 AND ?3 - last_seen_at < ?1
+				THEN ?3 ELSE clone_suspected_at END,
+			host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
+		WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
+		RETURNING ` + instanceCols
+	checkinInsertSQL = `INSERT INTO instances (` + instanceCols + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING ` + instanceCols
+	// The seat is taken only if one is free, decided by this one statement
+	// against the contract row (max_seats), inside Checkin's transaction.
+	takeSeatSQL = `UPDATE contracts SET seats_used = seats_used + 1
+		WHERE tenant_id = ? AND id = ? AND (max_seats = 0 OR seats_used < max_seats)
+		RETURNING seats_used`
+)
+
 // Checkin records a license issued to an instance, in one write
 // transaction:
 //
@@ -42,15 +62,8 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	window := c.CloneWindow.Microseconds()
 	var inst *licensor.Instance
 	err = db.write(ctx, "Checkin", func(tx *sql.Tx) error {
-		// Refresh, if the instance exists. SET expressions see the old row,
-		// so the clone check compares the previous host and time.
 		var err error
-		inst, err = scanInstance(tx.QueryRowContext(ctx, `UPDATE instances SET
-				clone_suspected_at = CASE WHEN ?1 > 0 AND ?2 <> '' AND host <> '' AND host <> ?2 AND ?3 - last_seen_at < ?1
-					THEN ?3 ELSE clone_suspected_at END,
-				host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
-			WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
-			RETURNING `+instanceCols,
+		inst, err = scanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
 			window, c.Host, now, c.Environment, c.RemoteAddr, c.LicenseID, micros(c.LicenseExpiresAt),
 			tid, c.ContractID, c.InstanceID))
 		switch {
@@ -60,7 +73,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 			}
 			// A released seat competes again; if none is free the
 			// refresh above is rolled back with everything else.
-			if err := takeSeat(ctx, tx, tid, c.ContractID); err != nil {
+			if err := db.takeSeat(ctx, tx, tid, c.ContractID); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE instances SET seat = 1
@@ -73,12 +86,11 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 			return err
 		}
 		if c.TakesSeat {
-			if err := takeSeat(ctx, tx, tid, c.ContractID); err != nil {
+			if err := db.takeSeat(ctx, tx, tid, c.ContractID); err != nil {
 				return err
 			}
 		}
-		inst, err = scanInstance(tx.QueryRowContext(ctx, `INSERT INTO instances (`+instanceCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING `+instanceCols,
+		inst, err = scanInstance(tx.StmtContext(ctx, db.ws.checkinInsert).QueryRowContext(ctx,
 			tid, c.ContractID, c.InstanceID, boolInt(c.TakesSeat), c.Environment, c.Host, c.RemoteAddr,
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		return constraints{foreignKey: fmt.Sprintf("contract %s not found", c.ContractID)}.translate(err)
@@ -90,11 +102,9 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 }
 
 // takeSeat counts one more seat used on a contract if one is free.
-func takeSeat(ctx context.Context, tx *sql.Tx, tid, contractID string) error {
+func (db *DB) takeSeat(ctx context.Context, tx *sql.Tx, tid, contractID string) error {
 	var used int
-	err := tx.QueryRowContext(ctx, `UPDATE contracts SET seats_used = seats_used + 1
-		WHERE tenant_id = ? AND id = ? AND (max_seats = 0 OR seats_used < max_seats)
-		RETURNING seats_used`, tid, contractID).Scan(&used)
+	err := tx.StmtContext(ctx, db.ws.takeSeat).QueryRowContext(ctx, tid, contractID).Scan(&used)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -112,7 +122,7 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err != nil {
 		return nil, err
 	}
-	inst, err := scanInstance(db.r.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances
+	inst, err := scanInstance(db.rd.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances
 		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, contractID, instanceID))
 	if err != nil {
 		return nil, driverErr("GetInstance", notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)))
@@ -149,7 +159,7 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	}
 	q += ` ORDER BY contract_id, instance_id LIMIT ?`
 	args = append(args, opts.Limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.rd.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, driverErr("ListInstances", err)
 	}

@@ -51,7 +51,7 @@ func (db *DB) ListSigningKeys(ctx context.Context) ([]*licensor.SigningKey, erro
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT tenant_id, id, public, sealed, created_at, retired_at, publish_until
+	rows, err := db.rd.QueryContext(ctx, `SELECT tenant_id, id, public, sealed, created_at, retired_at, publish_until
 		FROM signing_keys WHERE tenant_id = ? ORDER BY created_at DESC, id DESC`, tid)
 	if err != nil {
 		return nil, driverErr("ListSigningKeys", err)

@@ -62,6 +62,9 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 
 // migrate applies every pending migration, all in one transaction, and
 // refuses a database whose schema is newer than the newest migration known.
+// Because of that transaction a migration cannot change PRAGMA foreign_keys
+// or VACUUM; to change a table, create the new one, copy, drop and rename
+// (SQLite's "12 steps", with foreign keys left on).
 func (db *DB) migrate(ctx context.Context) error {
 	ms, err := loadMigrations(migrationFS)
 	if err != nil {

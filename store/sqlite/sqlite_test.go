@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,5 +188,32 @@ func TestOpenRefusesOddPaths(t *testing.T) {
 			db.Close()
 			t.Errorf("Open(%q): got no error, want one", p)
 		}
+	}
+}
+
+func TestCheckpointTruncatesIdleWAL(t *testing.T) {
+	ctx := context.Background()
+	db, path := openTemp(t, WithCheckpointInterval(20*time.Millisecond))
+	for range 50 {
+		if err := db.CreateTenant(ctx, &licensor.Tenant{Name: "Acme", ConcurrencyLimit: 60, ExpiryWarning: time.Hour}); err != nil {
+			t.Fatalf("CreateTenant: %v", err)
+		}
+	}
+	// The writer is idle now: the checkpointer must bring the WAL to zero
+	// bytes on its own, without any request touching the store.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := os.Stat(path + "-wal")
+		if err == nil && st.Size() == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			size := int64(-1)
+			if st != nil {
+				size = st.Size()
+			}
+			t.Fatalf("WAL size after the writer went idle: got %d bytes, want 0 (err %v)", size, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

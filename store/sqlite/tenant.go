@@ -43,7 +43,7 @@ func (db *DB) GetTenant(ctx context.Context, id string) (*licensor.Tenant, error
 	if !visibleTenant(ctx, id) {
 		return nil, licensor.Errorf(licensor.ENOTFOUND, "tenant %s not found", id)
 	}
-	t, err := scanTenant(db.r.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = ?`, id))
+	t, err := scanTenant(db.rd.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = ?`, id))
 	if err != nil {
 		return nil, driverErr("GetTenant", notFound(err, fmt.Sprintf("tenant %s not found", id)))
 	}
@@ -65,7 +65,7 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, opts.Limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.rd.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, driverErr("ListTenants", err)
 	}

@@ -63,7 +63,7 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 // TokenByHash finds a token by the hash of its secret, in any tenant: it
 // is how a request is authenticated, before a scope exists. ENOTFOUND.
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*licensor.Token, error) {
-	t, err := scanToken(db.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
+	t, err := scanToken(db.rd.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
 	if err != nil {
 		return nil, driverErr("TokenByHash", notFound(err, "token not found"))
 	}
@@ -93,7 +93,7 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, opts.Limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.rd.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, driverErr("ListTokens", err)
 	}
@@ -135,7 +135,7 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) (*licens
 // HasOperatorToken reports whether any live operator token exists: not
 // revoked, and not expired by the store's clock.
 func (db *DB) HasOperatorToken(ctx context.Context) (bool, error) {
-	ok, err := exists(ctx, db.r, `SELECT 1 FROM tokens
+	ok, err := exists(ctx, db.rd, `SELECT 1 FROM tokens
 		WHERE tenant_id IS NULL AND revoked_at = 0 AND (expires_at = 0 OR expires_at > ?) LIMIT 1`, micros(db.now()))
 	return ok, driverErr("HasOperatorToken", err)
 }

@@ -135,18 +135,21 @@ func testInstances(t *testing.T, open opener) {
 	t.Run("ReleaseSeat", func(t *testing.T) {
 		s := open(t)
 		ctx, _ := scope(t, s, "Acme")
-		c := newContract(t, s, ctx, 1, nil)
-		_, err := s.Checkin(ctx, checkin(c.ID, "a", t0))
-		must(t, "Checkin a", err)
+		c := newContract(t, s, ctx, 2, nil)
+		for _, id := range []string{"keeper", "a"} {
+			_, err := s.Checkin(ctx, checkin(c.ID, id, t0))
+			must(t, "Checkin "+id, err)
+		}
 		must(t, "ReleaseSeat a", s.ReleaseSeat(ctx, c.ID, "a"))
-		eq(t, "SeatsUsed after release", seatsUsed(t, s, ctx, c.ID), 0)
+		eq(t, "SeatsUsed after release", seatsUsed(t, s, ctx, c.ID), 1)
 		eq(t, "a Seat after release", getInstance(t, s, ctx, c.ID, "a").Seat, false)
 		must(t, "ReleaseSeat a again", s.ReleaseSeat(ctx, c.ID, "a"))
-		eq(t, "SeatsUsed after releasing twice", seatsUsed(t, s, ctx, c.ID), 0)
+		eq(t, "SeatsUsed after releasing twice", seatsUsed(t, s, ctx, c.ID), 1)
 
 		got, err := s.Checkin(ctx, checkin(c.ID, "b", at(time.Minute)))
 		must(t, "Checkin b into the freed seat", err)
 		eq(t, "b Seat", got.Seat, true)
+		eq(t, "SeatsUsed", seatsUsed(t, s, ctx, c.ID), 2)
 
 		// a competes again, finds no seat, and nothing about it changes.
 		_, err = s.Checkin(ctx, checkin(c.ID, "a", at(time.Hour)))
@@ -160,7 +163,8 @@ func testInstances(t *testing.T, open opener) {
 		must(t, "Checkin a after b released", err)
 		eq(t, "a Seat", got.Seat, true)
 		checkTime(t, "a FirstSeenAt", got.FirstSeenAt, t0)
-		eq(t, "SeatsUsed", seatsUsed(t, s, ctx, c.ID), 1)
+		checkTime(t, "a LastSeenAt", got.LastSeenAt, at(2*time.Hour))
+		eq(t, "SeatsUsed", seatsUsed(t, s, ctx, c.ID), 2)
 
 		wantCode(t, "ReleaseSeat of an unknown instance", s.ReleaseSeat(ctx, c.ID, "nobody"), licensor.ENOTFOUND)
 		wantCode(t, "ReleaseSeat of an unknown contract",

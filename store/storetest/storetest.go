@@ -8,13 +8,16 @@
 //   - Times come back in UTC with (at least) microsecond precision; a time
 //     the caller left zero comes back zero.
 //   - Lists are ordered by id ascending and ListOptions.After is the last id
-//     of the previous page, except: ListSigningKeys and ListAudit are newest
-//     first (ListAudit pages with After = last id, too); ListInstances
-//     without a ContractID is ordered by (contract id, instance id) and its
-//     After is the last instance's ContractID + " " + ID.
+//     of the previous page, except: ListSigningKeys is newest first
+//     (CreatedAt, then id, descending); ListAudit is newest first (At, then
+//     id, descending) and pages with After = last id, an unknown cursor
+//     giving an empty page; ListInstances without a ContractID is ordered
+//     by (contract id, instance id) and its After is the last instance's
+//     ContractID + " " + ID. A contract's Features come sorted by name.
 //   - A Create with an empty ID assigns one (licensor.NewID) and writes it
-//     back; Create*/Update* write back what they stored (normalised times,
-//     the tenant from the scope, Version).
+//     back; a zero creation time is the store's clock. Create*/Update*
+//     write back what they stored (normalised times, the tenant from the
+//     scope, Version, SeatsUsed).
 //   - Every tenant-scoped method reads the tenant from ctx: none there is
 //     EINTERNAL; another tenant's object is ENOTFOUND (or absent from a
 //     list) and is left unchanged, and so is a struct whose TenantID names a
