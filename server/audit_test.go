@@ -58,8 +58,8 @@ func TestAuditEveryMutationOnce(t *testing.T) {
 			var webhookID, deliveryID, tokenID string
 			type step struct {
 				name, action, objectType string
-				before, after          bool
-				call                   func() (objectID string, err error)
+				before, after            bool
+				call                     func() (objectID string, err error)
 			}
 			steps := []step{
 				{"UpdateTenant", "tenant.update", "tenant", true, true, func() (string, error) {
