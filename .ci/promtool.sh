@@ -1,0 +1,18 @@
+#!/bin/sh
+# Checks deploy/prometheus/alerts.yml with promtool. promtool is taken from
+# PATH, or extracted (not installed: no service, no dependencies) from the
+# distribution's prometheus package into a temporary directory. `go install`
+# of promtool does not work: the prometheus module has replace directives.
+set -eu
+cd "$(dirname "$0")/.."
+rules=deploy/prometheus/alerts.yml
+if command -v promtool >/dev/null 2>&1; then
+	exec promtool check rules "$rules"
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) && dpkg -x "$tmp"/prometheus_*.deb "$tmp/x"; then
+	exec "$tmp/x/usr/bin/promtool" check rules "$rules"
+fi
+echo "promtool.sh: promtool is not on PATH and the prometheus package could not be downloaded; $rules NOT checked" >&2
+exit 1
