@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -271,5 +273,28 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
+	}
+}
+
+// TestMigrationsMirrorSQLite: every schema change of the SQLite store has
+// its PostgreSQL twin under the same name, so both stores are at the same
+// version with the same meaning.
+func TestMigrationsMirrorSQLite(t *testing.T) {
+	names := func(dir string) []string {
+		es, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatalf("read %s: %v", dir, err)
+		}
+		var out []string
+		for _, e := range es {
+			if strings.HasSuffix(e.Name(), ".sql") {
+				out = append(out, e.Name())
+			}
+		}
+		return out
+	}
+	got, want := names("migrations"), names("../sqlite/migrations")
+	if !slices.Equal(got, want) {
+		t.Errorf("store/postgres/migrations: got %v, want the same names as store/sqlite/migrations %v", got, want)
 	}
 }

@@ -1,0 +1,270 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/licensor/licensor"
+)
+
+const alertCols = `tenant_id, id, type, object_id, level, raised_at, cleared_at, data_json`
+
+// liveContract is the condition of a contract whose instances the scanner
+// watches: not ended explicitly and not past its end at $2.
+const liveContract = `c.status <> 'ended' AND (c.ends_at = 0 OR c.ends_at > $2)`
+
+// qualify prefixes each column of a column list with alias.
+func qualify(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+var instanceColsI = qualify("i.", instanceCols)
+
+// RaiseAlert opens an episode unless one is open for the same key (the
+// partial unique index decides, so two servers' scanners raising the same
+// alert at once open one episode), and queues its deliveries in the same
+// transaction.
+func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, giveUpAt time.Time) (bool, error) {
+	tid, err := claim(ctx, &a.TenantID)
+	if err != nil {
+		return false, err
+	}
+	if a.ID == "" {
+		a.ID = licensor.NewID(licensor.PrefixEvent)
+	}
+	a.RaisedAt, a.ClearedAt = db.stamp(a.RaisedAt), time.Time{}
+	if len(a.Data) == 0 {
+		a.Data = []byte(`{}`)
+	}
+	raised := false
+	err = db.tx(ctx, "RaiseAlert", func(tx pgx.Tx) error {
+		raised = false
+		tag, err := tx.Exec(ctx, `INSERT INTO alerts (`+alertCols+`) VALUES ($1, $2, $3, $4, $5, $6, 0, $7)
+			ON CONFLICT (tenant_id, type, object_id, level) WHERE cleared_at = 0 DO NOTHING`,
+			tid, a.ID, string(a.Type), a.ObjectID, a.Level, micros(a.RaisedAt), []byte(a.Data))
+		if err != nil {
+			return constraints{foreignKey: "tenant " + tid + " not found", primaryKey: "alert " + a.ID + " already exists"}.translate(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		raised = true
+		hooks, err := listWebhooks(ctx, tx, tid)
+		if err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for _, w := range hooks {
+			if !w.Wants(a.Type) {
+				continue
+			}
+			b.Queue(`INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
+				status, body, next_attempt_at, give_up_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)`,
+				tid, licensor.NewID(licensor.PrefixDelivery), w.ID, a.ID, string(a.Type), body, micros(a.RaisedAt), micros(giveUpAt), micros(a.RaisedAt))
+		}
+		if b.Len() == 0 {
+			return nil
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return raised, err
+}
+
+// ClearAlert closes an open episode. ENOTFOUND.
+func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time) (bool, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return false, err
+	}
+	tag, err := db.pool.Exec(ctx, `UPDATE alerts SET cleared_at = $1 WHERE tenant_id = $2 AND id = $3 AND cleared_at = 0`,
+		micros(db.stamp(at)), tid, id)
+	if err != nil {
+		return false, driverErr("ClearAlert", err)
+	}
+	if tag.RowsAffected() > 0 {
+		return true, nil
+	}
+	ok, err := exists(ctx, db.pool, `SELECT 1 FROM alerts WHERE tenant_id = $1 AND id = $2`, tid, id)
+	if err != nil {
+		return false, driverErr("ClearAlert", err)
+	}
+	if !ok {
+		return false, licensor.Errorf(licensor.ENOTFOUND, "alert %s not found", id)
+	}
+	return false, nil
+}
+
+// ListAlerts lists alerts newest first.
+func (db *DB) ListAlerts(ctx context.Context, f licensor.AlertFilter) ([]*licensor.Alert, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + alertCols + ` FROM alerts WHERE tenant_id = $1`
+	args := []any{tid}
+	if !f.IncludeCleared {
+		q += ` AND cleared_at = 0`
+	}
+	if f.Type != "" {
+		args = append(args, string(f.Type))
+		q += fmt.Sprintf(` AND type = $%d`, len(args))
+	}
+	if opts.After != "" {
+		args = append(args, opts.After)
+		q += fmt.Sprintf(` AND (raised_at, id) < (SELECT raised_at, id FROM alerts WHERE tenant_id = $1 AND id = $%d)`, len(args))
+	}
+	args = append(args, opts.Limit)
+	q += fmt.Sprintf(` ORDER BY raised_at DESC, id DESC LIMIT $%d`, len(args))
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, driverErr("ListAlerts", err)
+	}
+	defer rows.Close()
+	var out []*licensor.Alert
+	for rows.Next() {
+		var a licensor.Alert
+		var typ string
+		var raised, cleared int64
+		var data []byte
+		if err := rows.Scan(&a.TenantID, &a.ID, &typ, &a.ObjectID, &a.Level, &raised, &cleared, &data); err != nil {
+			return nil, driverErr("ListAlerts", err)
+		}
+		a.Type, a.RaisedAt, a.ClearedAt, a.Data = licensor.AlertType(typ), fromMicros(raised), fromMicros(cleared), data
+		out = append(out, &a)
+	}
+	return out, driverErr("ListAlerts", rows.Err())
+}
+
+// ExpiringInstances returns instances of live contracts whose license
+// expires before t.
+func (db *DB) ExpiringInstances(ctx context.Context, now, before time.Time, limit int) ([]*licensor.Instance, error) {
+	return db.scanInstances(ctx, "ExpiringInstances", now, `i.license_expires_at > 0 AND i.license_expires_at < $3`, []any{micros(before)}, limit)
+}
+
+// SilentInstances returns instances of live contracts not seen for more
+// than intervals refresh intervals.
+func (db *DB) SilentInstances(ctx context.Context, now time.Time, intervals int, limit int) ([]*licensor.Instance, error) {
+	if intervals < 1 {
+		return nil, licensor.Errorf(licensor.EINVALID, "intervals must be at least 1")
+	}
+	// last_seen_at is in microseconds, refresh_interval_ns in nanoseconds.
+	return db.scanInstances(ctx, "SilentInstances", now, `i.last_seen_at < $3::bigint - (c.refresh_interval_ns / 1000) * $4::bigint`,
+		[]any{micros(now), int64(intervals)}, limit)
+}
+
+// scanInstances runs a scanner query: $1 the tenant, $2 now, $3... args,
+// then the limit.
+func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond string, args []any, limit int) ([]*licensor.Instance, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = licensor.MaxListLimit
+	}
+	all := append([]any{tid, micros(now)}, args...)
+	all = append(all, limit)
+	q := `SELECT ` + instanceColsI + ` FROM instances i
+		JOIN contracts c ON c.tenant_id = i.tenant_id AND c.id = i.contract_id
+		WHERE i.tenant_id = $1 AND ` + liveContract + ` AND ` + cond + `
+		ORDER BY i.contract_id, i.instance_id LIMIT $` + fmt.Sprint(len(all))
+	rows, err := db.pool.Query(ctx, q, all...)
+	if err != nil {
+		return nil, driverErr(op, err)
+	}
+	defer rows.Close()
+	var out []*licensor.Instance
+	for rows.Next() {
+		inst, err := scanInstance(rows)
+		if err != nil {
+			return nil, driverErr(op, err)
+		}
+		out = append(out, inst)
+	}
+	return out, driverErr(op, rows.Err())
+}
+
+// EndingContracts returns contracts not ended with an end before t.
+func (db *DB) EndingContracts(ctx context.Context, before time.Time, limit int) ([]*licensor.Contract, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = licensor.MaxListLimit
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+contractCols+`, f.feature, f.kind, f.count
+		FROM (SELECT * FROM contracts WHERE tenant_id = $1 AND status <> 'ended' AND ends_at > 0 AND ends_at < $2
+			ORDER BY id LIMIT $3) c
+		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
+		ORDER BY c.id, f.feature`, tid, micros(before), limit)
+	if err != nil {
+		return nil, driverErr("EndingContracts", err)
+	}
+	cs, err := scanContracts(rows)
+	return cs, driverErr("EndingContracts", err)
+}
+
+// LicenseExpiryHistogram counts instances of live contracts by license
+// expiry, in one pass: a row's bucket is the number of bounds at or before
+// its expiry.
+func (db *DB) LicenseExpiryHistogram(ctx context.Context, now time.Time, bounds []time.Time) ([]int64, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	us := make([]int64, len(bounds))
+	for i, b := range bounds {
+		us[i] = micros(b)
+	}
+	rows, err := db.pool.Query(ctx, `SELECT (SELECT count(*) FROM unnest($3::bigint[]) AS b WHERE i.license_expires_at >= b) AS bucket, count(*)
+		FROM instances i JOIN contracts c ON c.tenant_id = i.tenant_id AND c.id = i.contract_id
+		WHERE i.tenant_id = $1 AND i.license_expires_at > 0 AND `+liveContract+` GROUP BY bucket`, tid, micros(now), us)
+	if err != nil {
+		return nil, driverErr("LicenseExpiryHistogram", err)
+	}
+	defer rows.Close()
+	out := make([]int64, len(bounds)+1)
+	for rows.Next() {
+		var b, n int64
+		if err := rows.Scan(&b, &n); err != nil {
+			return nil, driverErr("LicenseExpiryHistogram", err)
+		}
+		if b >= 0 && int(b) < len(out) {
+			out[b] += n
+		}
+	}
+	return out, driverErr("LicenseExpiryHistogram", rows.Err())
+}
+
+// AcquireJobLock takes, renews or refuses a named lock in one statement:
+// of several servers' scanners, one holds it at a time, and a crashed
+// holder's lock lapses at its expiry.
+func (db *DB) AcquireJobLock(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `INSERT INTO job_locks (name, holder, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE job_locks.holder = excluded.holder OR job_locks.expires_at <= $4`,
+		name, holder, micros(until), micros(now))
+	if err != nil {
+		return false, driverErr("AcquireJobLock", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// ReleaseJobLock frees the lock if holder has it.
+func (db *DB) ReleaseJobLock(ctx context.Context, name, holder string) error {
+	_, err := db.pool.Exec(ctx, `DELETE FROM job_locks WHERE name = $1 AND holder = $2`, name, holder)
+	return driverErr("ReleaseJobLock", err)
+}

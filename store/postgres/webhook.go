@@ -1,0 +1,287 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/licensor/licensor"
+)
+
+const webhookCols = `tenant_id, id, url, event_types, secret_sealed, created_at`
+
+const deliveryCols = `tenant_id, id, webhook_id, event_id, event_type, status, body, attempts, last_status,
+	last_latency_ns, last_error, next_attempt_at, give_up_at, created_at, delivered_at`
+
+// CreateWebhook stores w, refusing more than MaxWebhooks per tenant. The
+// tenant row is locked first, so that two servers adding a tenant's last
+// allowed webhook at once cannot both count the same total.
+func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
+	tid, err := claim(ctx, &w.TenantID)
+	if err != nil {
+		return err
+	}
+	if w.ID == "" {
+		w.ID = licensor.NewID(licensor.PrefixWebhook)
+	}
+	w.CreatedAt = db.stamp(w.CreatedAt)
+	types := make([]string, len(w.EventTypes))
+	for i, t := range w.EventTypes {
+		types[i] = string(t)
+	}
+	return db.tx(ctx, "CreateWebhook", func(tx pgx.Tx) error {
+		ok, err := exists(ctx, tx, `SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, tid)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return licensor.Errorf(licensor.ENOTFOUND, "tenant %s not found", tid)
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO webhooks (`+webhookCols+`)
+			SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = $1) < $7`,
+			tid, w.ID, w.URL, strings.Join(types, " "), w.SecretSealed, micros(w.CreatedAt), licensor.MaxWebhooks)
+		if err != nil {
+			return constraints{
+				primaryKey: fmt.Sprintf("webhook %s already exists", w.ID),
+				foreignKey: fmt.Sprintf("tenant %s not found", tid),
+			}.translate(err)
+		}
+		if tag.RowsAffected() == 0 {
+			return licensor.Errorf(licensor.EEXHAUSTED, "tenant has %d webhooks, the limit; delete one first", licensor.MaxWebhooks)
+		}
+		return nil
+	})
+}
+
+// GetWebhook returns one webhook. ENOTFOUND.
+func (db *DB) GetWebhook(ctx context.Context, id string) (*licensor.Webhook, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	w, err := scanWebhook(db.pool.QueryRow(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = $1 AND id = $2`, tid, id))
+	if err != nil {
+		return nil, driverErr("GetWebhook", notFound(err, "webhook "+id+" not found"))
+	}
+	return w, nil
+}
+
+// ListWebhooks lists the tenant's webhooks by id.
+func (db *DB) ListWebhooks(ctx context.Context) ([]*licensor.Webhook, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := listWebhooks(ctx, db.pool, tid)
+	return ws, driverErr("ListWebhooks", err)
+}
+
+func listWebhooks(ctx context.Context, q querier, tid string) ([]*licensor.Webhook, error) {
+	rows, err := q.Query(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = $1 ORDER BY id`, tid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*licensor.Webhook
+	for rows.Next() {
+		w, err := scanWebhook(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+func scanWebhook(s scanner) (*licensor.Webhook, error) {
+	var w licensor.Webhook
+	var types string
+	var created int64
+	if err := s.Scan(&w.TenantID, &w.ID, &w.URL, &types, &w.SecretSealed, &created); err != nil {
+		return nil, err
+	}
+	for _, t := range strings.Fields(types) {
+		w.EventTypes = append(w.EventTypes, licensor.AlertType(t))
+	}
+	w.CreatedAt = fromMicros(created)
+	return &w, nil
+}
+
+// DeleteWebhook deletes a webhook; its deliveries go with it (cascade).
+// ENOTFOUND.
+func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return err
+	}
+	tag, err := db.pool.Exec(ctx, `DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2`, tid, id)
+	if err != nil {
+		return driverErr("DeleteWebhook", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return licensor.Errorf(licensor.ENOTFOUND, "webhook %s not found", id)
+	}
+	return nil
+}
+
+// ClaimDeliveries claims due deliveries of any tenant in one statement:
+// the rows are picked with FOR UPDATE SKIP LOCKED, so workers on several
+// servers claiming at the same moment take disjoint sets without waiting
+// for each other, and a row whose claim has not expired is not taken.
+func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until time.Time, limit int) ([]*licensor.Delivery, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := db.pool.Query(ctx, `WITH due AS (
+			SELECT tenant_id, id FROM webhook_deliveries
+			WHERE status = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
+			ORDER BY next_attempt_at LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		), claimed AS (
+			UPDATE webhook_deliveries d SET claim = $3, claimed_until = $4
+			FROM due WHERE d.tenant_id = due.tenant_id AND d.id = due.id
+			RETURNING d.*
+		)
+		SELECT `+qualify("d.", deliveryCols)+`, w.url, w.secret_sealed
+		FROM claimed d JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
+		ORDER BY d.next_attempt_at, d.id`, micros(now), limit, claimID, micros(until))
+	if err != nil {
+		return nil, driverErr("ClaimDeliveries", err)
+	}
+	defer rows.Close()
+	var out []*licensor.Delivery
+	for rows.Next() {
+		d, err := scanDeliveryWith(rows, true)
+		if err != nil {
+			return nil, driverErr("ClaimDeliveries", err)
+		}
+		out = append(out, d)
+	}
+	return out, driverErr("ClaimDeliveries", rows.Err())
+}
+
+// CompleteDelivery records an attempt while the claim holds. ECONFLICT if
+// it does not (another worker took the delivery over); ENOTFOUND.
+func (db *DB) CompleteDelivery(ctx context.Context, a licensor.DeliveryAttempt) error {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return err
+	}
+	delivered := int64(0)
+	if a.Status == licensor.DeliverySucceeded {
+		delivered = micros(db.stamp(a.At))
+	}
+	next := micros(a.NextAttemptAt)
+	tag, err := db.pool.Exec(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $1,
+		last_latency_ns = $2, last_error = $3, status = $4,
+		next_attempt_at = CASE WHEN $5::bigint = 0 THEN next_attempt_at ELSE $5::bigint END,
+		delivered_at = CASE WHEN $6::bigint = 0 THEN delivered_at ELSE $6::bigint END, claim = '', claimed_until = 0
+		WHERE tenant_id = $7 AND id = $8 AND claim = $9 AND claim <> ''`,
+		int32(a.StatusCode), int64(a.Latency), a.Error, string(a.Status), next, delivered, tid, a.DeliveryID, a.Claim)
+	if err != nil {
+		return driverErr("CompleteDelivery", err)
+	}
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	ok, err := exists(ctx, db.pool, `SELECT 1 FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, tid, a.DeliveryID)
+	if err != nil {
+		return driverErr("CompleteDelivery", err)
+	}
+	if !ok {
+		return licensor.Errorf(licensor.ENOTFOUND, "delivery %s not found", a.DeliveryID)
+	}
+	return licensor.Errorf(licensor.ECONFLICT, "delivery %s is no longer claimed by %s", a.DeliveryID, a.Claim)
+}
+
+// GetDelivery returns one delivery. ENOTFOUND.
+func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := scanDeliveryWith(db.pool.QueryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, tid, id), false)
+	if err != nil {
+		return nil, driverErr("GetDelivery", notFound(err, "delivery "+id+" not found"))
+	}
+	return d, nil
+}
+
+// ListDeliveries lists deliveries newest first.
+func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]*licensor.Delivery, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + deliveryCols + ` FROM webhook_deliveries WHERE tenant_id = $1`
+	args := []any{tid}
+	if f.WebhookID != "" {
+		args = append(args, f.WebhookID)
+		q += fmt.Sprintf(` AND webhook_id = $%d`, len(args))
+	}
+	if f.Status != "" {
+		args = append(args, string(f.Status))
+		q += fmt.Sprintf(` AND status = $%d`, len(args))
+	}
+	if opts.After != "" {
+		args = append(args, opts.After)
+		q += fmt.Sprintf(` AND (created_at, id) < (SELECT created_at, id FROM webhook_deliveries WHERE tenant_id = $1 AND id = $%d)`, len(args))
+	}
+	args = append(args, opts.Limit)
+	q += fmt.Sprintf(` ORDER BY created_at DESC, id DESC LIMIT $%d`, len(args))
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, driverErr("ListDeliveries", err)
+	}
+	defer rows.Close()
+	var out []*licensor.Delivery
+	for rows.Next() {
+		d, err := scanDeliveryWith(rows, false)
+		if err != nil {
+			return nil, driverErr("ListDeliveries", err)
+		}
+		out = append(out, d)
+	}
+	return out, driverErr("ListDeliveries", rows.Err())
+}
+
+// Redeliver makes a delivery pending again, due at now. ENOTFOUND.
+func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time) (*licensor.Delivery, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d, err := scanDeliveryWith(db.pool.QueryRow(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1,
+		give_up_at = $2, claim = '', claimed_until = 0 WHERE tenant_id = $3 AND id = $4 RETURNING `+deliveryCols,
+		micros(db.stamp(now)), micros(giveUpAt), tid, id), false)
+	if err != nil {
+		return nil, driverErr("Redeliver", notFound(err, "delivery "+id+" not found"))
+	}
+	return d, nil
+}
+
+func scanDeliveryWith(s scanner, target bool) (*licensor.Delivery, error) {
+	var d licensor.Delivery
+	var typ, status string
+	var attempts, lastStatus int32
+	var latency, next, giveUp, created, delivered int64
+	dest := []any{&d.TenantID, &d.ID, &d.WebhookID, &d.EventID, &typ, &status, &d.Body, &attempts, &lastStatus,
+		&latency, &d.LastError, &next, &giveUp, &created, &delivered}
+	if target {
+		dest = append(dest, &d.URL, &d.SecretSealed)
+	}
+	if err := s.Scan(dest...); err != nil {
+		return nil, err
+	}
+	d.Attempts, d.LastStatus = int(attempts), int(lastStatus)
+	d.EventType, d.Status, d.LastLatency = licensor.AlertType(typ), licensor.DeliveryStatus(status), time.Duration(latency)
+	d.NextAttemptAt, d.GiveUpAt, d.CreatedAt, d.DeliveredAt = fromMicros(next), fromMicros(giveUp), fromMicros(created), fromMicros(delivered)
+	return &d, nil
+}
