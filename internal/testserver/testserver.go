@@ -98,6 +98,12 @@ type Options struct {
 	// Dir, if set, is the data directory (database, master key), so that a
 	// test can stop a server and start another on the same data.
 	Dir string
+	// OpenStore, if set, opens the server's store and its change feed (nil:
+	// the in-process hub) instead of SQLite in Dir; Clock and Sealer, if
+	// set, are shared: several servers on one database (a cluster).
+	OpenStore func(t testing.TB) (licensor.Store, licensor.ChangeFeed)
+	Clock     *Clock
+	Sealer    *license.Sealer
 }
 
 // Start starts a server; t.Cleanup stops it.
@@ -118,20 +124,32 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "licensor.db"))
-	if err != nil {
-		t.Fatalf("open store: %v", err)
+	var st licensor.Store
+	var feed licensor.ChangeFeed
+	if o.OpenStore != nil {
+		st, feed = o.OpenStore(t)
+	} else {
+		db, err := sqlite.Open(ctx, filepath.Join(dir, "licensor.db"))
+		if err != nil {
+			t.Fatalf("open store: %v", err)
+		}
+		st = db
 	}
-	mk, err := license.LoadOrCreateMasterKey(dir)
-	if err != nil {
-		t.Fatal(err)
+	sealer := o.Sealer
+	if sealer == nil {
+		mk, err := license.LoadOrCreateMasterKey(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sealer, err = license.NewSealer(mk); err != nil {
+			t.Fatal(err)
+		}
 	}
-	sealer, err := license.NewSealer(mk)
-	if err != nil {
-		t.Fatal(err)
+	clock := o.Clock
+	if clock == nil {
+		clock = NewClock(o.Start)
 	}
-	clock := NewClock(o.Start)
-	svc := service.New(service.Config{Store: st, Sealer: sealer, Now: clock.Now, Logger: o.Logger})
+	svc := service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: clock.Now, Logger: o.Logger})
 	m := metrics.New(metrics.Config{CodeOf: server.Code})
 	srv := server.New(server.Config{Service: svc, Logger: o.Logger, Interceptors: []connect.Interceptor{m.Interceptor()}})
 	srv.Handle("GET /metrics", m.Handler())
