@@ -21,6 +21,7 @@ type Store interface {
 	KeyStore
 	InstanceStore
 	AuditStore
+	CapabilityStore
 
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
