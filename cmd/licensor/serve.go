@@ -71,6 +71,7 @@ type Main struct {
 	httpSrv   *http.Server
 	metricsLn net.Listener
 	metrics   *http.Server
+	reaper    *reaperJob
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
 }
@@ -109,6 +110,7 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger})
 	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger})
+	m.reaper = startReaper(m.Service, ReaperInterval)
 
 	if err := m.bootstrapOperator(ctx); err != nil {
 		return err
@@ -228,6 +230,7 @@ func (m *Main) Close() error {
 	if m.metrics != nil {
 		errs = append(errs, m.metrics.Shutdown(ctx))
 	}
+	m.reaper.stop()
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
 	}
