@@ -80,6 +80,9 @@ type Options struct {
 	Logger *slog.Logger
 	// ClientAuth, if set, is the TLS client-auth mode (default: request).
 	ClientAuth tls.ClientAuthType
+	// Configure, if set, adjusts the server's config before it is built
+	// (a test's limiter, inner interceptors).
+	Configure func(*server.Config)
 }
 
 // Start starts a server; t.Cleanup stops it.
@@ -111,7 +114,11 @@ func Start(t testing.TB, opts ...Options) *Server {
 	}
 	clock := NewClock(o.Start)
 	svc := service.New(service.Config{Store: st, Sealer: sealer, Now: clock.Now, Logger: o.Logger})
-	srv := server.New(server.Config{Service: svc, Logger: o.Logger})
+	scfg := server.Config{Service: svc, Logger: o.Logger}
+	if o.Configure != nil {
+		o.Configure(&scfg)
+	}
+	srv := server.New(scfg)
 	_, op, err := svc.CreateOperatorToken(ctx, "test operator")
 	if err != nil {
 		t.Fatal(err)
