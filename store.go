@@ -23,6 +23,7 @@ type Store interface {
 	AuditStore
 	AlertStore
 	WebhookStore
+	CapabilityStore
 
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -25,6 +25,7 @@ type AdminCmd struct {
 	Key      KeyCmd      `cmd:"" help:"Signing keys."`
 	Instance InstanceCmd `cmd:"" help:"Instances."`
 	Audit    AuditCmd    `cmd:"" help:"Audit log."`
+	Pool     PoolCmd     `cmd:"" help:"Pools of floating features, their leases and usage."`
 }
 
 // tenantFlag is embedded by every tenant-scoped command: the operator must
