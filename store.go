@@ -20,6 +20,7 @@ type Store interface {
 	TokenStore
 	KeyStore
 	InstanceStore
+	TelemetryStore
 	AuditStore
 
 	// Ping checks that the store is reachable (for /readyz).
