@@ -73,6 +73,8 @@ type Main struct {
 	metrics   *http.Server
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
+	// stopPruner ends the hourly telemetry pruning.
+	stopPruner context.CancelFunc
 }
 
 // Addr returns the address the API listens on.
@@ -113,6 +115,7 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := m.bootstrapOperator(ctx); err != nil {
 		return err
 	}
+	m.startTelemetryPruner()
 	tlsCfg, certFile, err := m.tlsConfig()
 	if err != nil {
 		return err
@@ -218,6 +221,9 @@ func (m *Main) bootstrapOperator(ctx context.Context) error {
 func (m *Main) Close() error {
 	if m.Server != nil {
 		m.Server.BeginShutdown()
+	}
+	if m.stopPruner != nil {
+		m.stopPruner()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
