@@ -424,3 +424,41 @@ func TestTelemetryRetention(t *testing.T) {
 }
 
 func jsonDecode(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }
+
+// TestTelemetryTenantIsolation: another tenant's admin sees none of it, and
+// a contract token cannot read it.
+func TestTelemetryTenantIsolation(t *testing.T) {
+	for _, p := range testserver.Protocols {
+		t.Run(string(p), func(t *testing.T) {
+			ctx := context.Background()
+			s := testserver.Start(t)
+			f := s.NewFixture(t, testserver.FixtureOptions{})
+			other := s.NewFixture(t, testserver.FixtureOptions{})
+			if err := report(ctx, s, p, f, "node-a", fullTelemetry(1)); err != nil {
+				t.Fatal(err)
+			}
+			oa := s.Admin(p, other.AdminToken)
+			_, err := oa.GetTelemetryHistory(ctx, connect.NewRequest(&v1.GetTelemetryHistoryRequest{ContractId: f.ContractID}))
+			if got := connect.CodeOf(err); got != connect.CodeNotFound {
+				t.Errorf("other tenant's history: got %v, want not_found", got)
+			}
+			_, err = oa.GetFleetSummary(ctx, connect.NewRequest(&v1.GetFleetSummaryRequest{TenantId: f.TenantID}))
+			if got := connect.CodeOf(err); got != connect.CodeNotFound {
+				t.Errorf("other tenant's summary: got %v, want not_found", got)
+			}
+			fs, err := oa.GetFleetSummary(ctx, connect.NewRequest(&v1.GetFleetSummaryRequest{}))
+			if err != nil || fs.Msg.Instances != 0 {
+				t.Errorf("own empty summary: got %v, %v, want 0 instances", fs, err)
+			}
+			_, err = s.Admin(p, f.ContractToken).GetTelemetryHistory(ctx, connect.NewRequest(&v1.GetTelemetryHistoryRequest{ContractId: f.ContractID}))
+			if got := connect.CodeOf(err); got != connect.CodePermissionDenied {
+				t.Errorf("contract token: got %v, want permission_denied", got)
+			}
+			_, err = s.Admin(p, f.AdminToken).GetTelemetryHistory(ctx, connect.NewRequest(&v1.GetTelemetryHistoryRequest{ContractId: f.ContractID,
+				Since: timestamppb.New(s.Clock.Now()), Until: timestamppb.New(s.Clock.Now().Add(-time.Hour))}))
+			if got := connect.CodeOf(err); got != connect.CodeInvalidArgument {
+				t.Errorf("since after until: got %v, want invalid_argument", got)
+			}
+		})
+	}
+}

@@ -23,6 +23,12 @@
 //   - Checkin decides seats against the contract as stored (its MaxSeats),
 //     not Checkin.MaxSeats; a check-in that does not take a seat keeps one
 //     the instance holds; ReleaseSeat of a seatless instance is a no-op.
+//   - Checkin with Telemetry makes it the instance's latest and a history
+//     point at Now, in the same transaction (a refused check-in stores
+//     neither); without it the latest is kept. ListTelemetry is ordered by
+//     (At, ID), its After is the last point's Cursor(), its range [Since,
+//     Until). PruneTelemetry also clears the latest of instances that last
+//     reported before the cutoff.
 //   - CreateSigningKey raises (never lowers) the retired key's PublishUntil.
 //   - ListAudit's time range is [Since, Until).
 //   - This package must not assume any engine: no SQL, no file paths.
