@@ -20,6 +20,7 @@ type Store interface {
 	TokenStore
 	KeyStore
 	InstanceStore
+	TelemetryStore
 	AuditStore
 	AlertStore
 	WebhookStore

@@ -1,39 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"connectrpc.com/connect"
-	"github.com/alecthomas/kong"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 )
-
-// runCLI parses args as the licensor command line and runs the command,
-// returning what it printed.
-func runCLI(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var cli CLI
-	p, err := kong.New(&cli, kong.Name("licensor"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kctx, err := p.Parse(args)
-	if err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	stdout = &buf
-	defer func() { stdout = os.Stdout }()
-	err = kctx.Run(&cli.Globals)
-	return buf.String(), err
-}
 
 // TestDemoPoolCommands: the demo has a pool (solver 50, gpu-export 5) that
 // the demo token checks out of, and the pool commands show it.

@@ -90,6 +90,8 @@ type Main struct {
 	reaper    *reaperJob
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
+	// stopPruner ends the hourly telemetry pruning.
+	stopPruner context.CancelFunc
 }
 
 // Addr returns the address the API listens on.
@@ -140,6 +142,7 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := m.bootstrapOperator(ctx); err != nil {
 		return err
 	}
+	m.startTelemetryPruner()
 	tlsCfg, certFile, err := m.tlsConfig()
 	if err != nil {
 		return err
@@ -265,6 +268,9 @@ func (m *Main) bootstrapOperator(ctx context.Context) error {
 func (m *Main) Close() error {
 	if m.Server != nil {
 		m.Server.BeginShutdown()
+	}
+	if m.stopPruner != nil {
+		m.stopPruner()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()

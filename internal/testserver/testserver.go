@@ -21,8 +21,8 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
-	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/internal/wire"
+	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/metrics"
 	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
