@@ -33,6 +33,8 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	keys   *keyCache
+	// tenants caches tenant settings (telemetry policy) for the hot path.
+	tenants *tenantCache
 }
 
 // New returns a Service.
@@ -57,6 +59,7 @@ func New(cfg Config) *Service {
 		log:    cfg.Logger.With("component", "service"),
 	}
 	s.keys = newKeyCache(s, cfg.KeyCacheTTL)
+	s.tenants = newTenantCache(s, cfg.KeyCacheTTL)
 	return s
 }
 

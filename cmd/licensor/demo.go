@@ -103,6 +103,13 @@ func (m *Main) createDemo(ctx context.Context) (*DemoFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DemoFile{TenantID: t.ID, ProductID: p.ID, CustomerID: cu.ID, ContractID: c.ID, Token: token, AdminToken: adminToken}
+	pool, err := svc.CreatePool(op, t.ID, licensor.Pool{
+		CustomerID: cu.ID, Name: "Acme floating",
+		Features: []licensor.PoolFeature{{Feature: "solver", MaxUnits: 50}, {Feature: "gpu-export", MaxUnits: 5}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := &DemoFile{TenantID: t.ID, ProductID: p.ID, CustomerID: cu.ID, ContractID: c.ID, PoolID: pool.ID, Token: token, AdminToken: adminToken}
 	return d, nil
 }

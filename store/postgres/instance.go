@@ -12,7 +12,7 @@ import (
 )
 
 const instanceCols = `tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
-	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at`
+	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at`
 
 // refreshInstance refreshes an existing instance. SET expressions see the
 // old row, so the clone check compares the previous host and time. $11
@@ -58,15 +58,19 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 		return []any{c.CloneWindow.Microseconds(), c.Host, now, c.Environment, c.RemoteAddr, c.LicenseID, micros(c.LicenseExpiresAt),
 			tid, c.ContractID, c.InstanceID, onlyWithoutSeat, c.TakesSeat}
 	}
-	inst, err := scanInstance(db.pool.QueryRow(ctx, refreshInstance, refreshArgs(true)...))
-	if err == nil {
-		return inst, nil
+	if c.Telemetry == nil {
+		inst, err := scanInstance(db.pool.QueryRow(ctx, refreshInstance, refreshArgs(true)...))
+		if err == nil {
+			return inst, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil, driverErr("Checkin", err)
+		}
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return nil, driverErr("Checkin", err)
-	}
-	// A new instance, or one that must win a seat back: one transaction.
-	err = db.tx(ctx, "Checkin", func(tx pgx.Tx) error {
+	// A new instance, one that must win a seat back, or telemetry to
+	// record with the check-in: one transaction.
+	var inst *licensor.Instance
+	checkin := func(tx pgx.Tx) error {
 		var err error
 		inst, err = scanInstance(tx.QueryRow(ctx, refreshInstance, refreshArgs(false)...))
 		switch {
@@ -109,7 +113,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 			}
 		}
 		inst, err = scanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+instanceCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0) RETURNING `+instanceCols,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '', 0) RETURNING `+instanceCols,
 			tid, c.ContractID, c.InstanceID, c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		if violates(err, "instances_pkey") {
@@ -119,6 +123,12 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 			return errRetry
 		}
 		return constraints{foreignKey: fmt.Sprintf("contract %s not found", c.ContractID)}.translate(err)
+	}
+	err = db.tx(ctx, "Checkin", func(tx pgx.Tx) error {
+		if err := checkin(tx); err != nil {
+			return err
+		}
+		return recordTelemetry(ctx, tx, tid, c, inst)
 	})
 	if err != nil {
 		return nil, err
@@ -173,6 +183,9 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	}
 	q := `SELECT ` + instanceCols + ` FROM instances WHERE tenant_id = $1`
 	args := []any{tid}
+	if f.SeatHolders {
+		q += ` AND seat`
+	}
 	if f.ContractID != "" {
 		q += ` AND contract_id = $2 AND instance_id > $3`
 		args = append(args, f.ContractID, opts.After)
@@ -233,11 +246,16 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 
 func scanInstance(s scanner) (*licensor.Instance, error) {
 	var i licensor.Instance
-	var first, last, expires, clone int64
+	var first, last, expires, clone, telemetryAt int64
+	var telemetry string
 	if err := s.Scan(&i.TenantID, &i.ContractID, &i.ID, &i.Seat, &i.Environment, &i.Host, &i.RemoteAddr,
-		&first, &last, &i.LicenseID, &expires, &clone); err != nil {
+		&first, &last, &i.LicenseID, &expires, &clone, &telemetry, &telemetryAt); err != nil {
 		return nil, err
 	}
+	if err := unmarshalTelemetry(telemetry, &i.Telemetry); err != nil {
+		return nil, err
+	}
+	i.TelemetryAt = fromMicros(telemetryAt)
 	i.FirstSeenAt, i.LastSeenAt = fromMicros(first), fromMicros(last)
 	i.LicenseExpiresAt, i.CloneSuspectedAt = fromMicros(expires), fromMicros(clone)
 	return &i, nil

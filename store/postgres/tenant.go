@@ -2,13 +2,15 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/licensor/licensor"
 )
 
-const tenantCols = `id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at`
+const tenantCols = `id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at,
+	telemetry_retention_ns, telemetry_fields_dropped, truncate_ips`
 
 // CreateTenant stores t, assigning an id if it has none. ECONFLICT if the id
 // exists. It needs no tenant scope: creating tenants is the operator's.
@@ -21,9 +23,9 @@ func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 		t.UpdatedAt = t.CreatedAt
 	}
 	t.UpdatedAt = norm(t.UpdatedAt)
-	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		t.ID, t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning),
-		micros(t.CreatedAt), micros(t.UpdatedAt))
+		micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), fieldList(t.TelemetryFieldsDropped), t.TruncateIPs)
 	return driverErr("CreateTenant", constraints{primaryKey: fmt.Sprintf("tenant %s already exists", t.ID)}.translate(err))
 }
 
@@ -78,8 +80,8 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 	return out, driverErr("ListTenants", rows.Err())
 }
 
-// UpdateTenant replaces the mutable fields of t (name, limits, warning) and
-// sets UpdatedAt (the store's clock if t.UpdatedAt is zero). ENOTFOUND.
+// UpdateTenant replaces the mutable fields of t (name, limits, warning,
+// telemetry settings) and sets UpdatedAt (the store's clock if t.UpdatedAt is zero). ENOTFOUND.
 func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 	if !visibleTenant(ctx, t.ID) {
 		return licensor.Errorf(licensor.ENOTFOUND, "tenant %s not found", t.ID)
@@ -87,9 +89,11 @@ func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 	updated := db.stamp(t.UpdatedAt)
 	var created int64
 	err := db.pool.QueryRow(ctx, `UPDATE tenants
-		SET name = $1, concurrency_limit = $2, queue_wait_ns = $3, expiry_warning_ns = $4, updated_at = $5
-		WHERE id = $6 RETURNING created_at`,
-		t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated), t.ID).Scan(&created)
+		SET name = $1, concurrency_limit = $2, queue_wait_ns = $3, expiry_warning_ns = $4, updated_at = $5,
+			telemetry_retention_ns = $6, telemetry_fields_dropped = $7, truncate_ips = $8
+		WHERE id = $9 RETURNING created_at`,
+		t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated),
+		int64(t.TelemetryRetention), fieldList(t.TelemetryFieldsDropped), t.TruncateIPs, t.ID).Scan(&created)
 	if err != nil {
 		return driverErr("UpdateTenant", notFound(err, fmt.Sprintf("tenant %s not found", t.ID)))
 	}
@@ -100,9 +104,18 @@ func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 
 func scanTenant(s scanner) (*licensor.Tenant, error) {
 	var t licensor.Tenant
-	var limit, queueWait, warning, created, updated int64
-	if err := s.Scan(&t.ID, &t.Name, &limit, &queueWait, &warning, &created, &updated); err != nil {
+	var limit, queueWait, warning, created, updated, retention int64
+	var dropped string
+	if err := s.Scan(&t.ID, &t.Name, &limit, &queueWait, &warning, &created, &updated,
+		&retention, &dropped, &t.TruncateIPs); err != nil {
 		return nil, err
+	}
+	t.TelemetryRetention = time.Duration(retention)
+	if err := json.Unmarshal([]byte(dropped), &t.TelemetryFieldsDropped); err != nil {
+		return nil, err
+	}
+	if len(t.TelemetryFieldsDropped) == 0 {
+		t.TelemetryFieldsDropped = nil
 	}
 	t.ConcurrencyLimit = int(limit)
 	t.QueueWait = time.Duration(queueWait)

@@ -1,0 +1,156 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/licensor/licensor"
+)
+
+// fieldList is how a tenant's dropped telemetry fields are stored: a JSON
+// array, never null.
+func fieldList(fs []string) string {
+	if len(fs) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(fs)
+	return string(b)
+}
+
+func unmarshalTelemetry(s string, dst **licensor.Telemetry) error {
+	if s == "" {
+		*dst = nil
+		return nil
+	}
+	var t licensor.Telemetry
+	if err := json.Unmarshal([]byte(s), &t); err != nil {
+		return fmt.Errorf("stored telemetry: %w", err)
+	}
+	*dst = &t
+	return nil
+}
+
+// recordTelemetry makes c.Telemetry the instance's latest and a point of its
+// history, inside the check-in's transaction.
+func recordTelemetry(ctx context.Context, tx pgx.Tx, tid string, c licensor.Checkin, inst *licensor.Instance) error {
+	if c.Telemetry == nil {
+		return nil
+	}
+	b, err := json.Marshal(c.Telemetry)
+	if err != nil {
+		return err
+	}
+	now := micros(norm(c.Now))
+	batch := &pgx.Batch{}
+	batch.Queue(`UPDATE instances SET telemetry_json = $1, telemetry_at = $2
+		WHERE tenant_id = $3 AND contract_id = $4 AND instance_id = $5`, string(b), now, tid, c.ContractID, c.InstanceID)
+	batch.Queue(`INSERT INTO telemetry_history (tenant_id, contract_id, instance_id, at, id, telemetry_json)
+		VALUES ($1, $2, $3, $4, $5, $6)`, tid, c.ContractID, c.InstanceID, now, licensor.NewID(licensor.PrefixTelemetry), string(b))
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return err
+	}
+	t := *c.Telemetry
+	inst.Telemetry, inst.TelemetryAt = &t, fromMicros(now)
+	return nil
+}
+
+// ListTelemetry returns the scoped tenant's points of one contract (and
+// optionally one instance) in [Since, Until), ordered by (at, id).
+func (db *DB) ListTelemetry(ctx context.Context, f licensor.TelemetryFilter) ([]*licensor.TelemetryPoint, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	if f.ContractID == "" {
+		return nil, licensor.Errorf(licensor.EINVALID, "contract_id is required")
+	}
+	q := `SELECT contract_id, instance_id, at, id, telemetry_json FROM telemetry_history
+		WHERE tenant_id = $1 AND contract_id = $2`
+	args := []any{tid, f.ContractID}
+	add := func(cond string, v ...any) {
+		n := make([]any, len(v))
+		for i := range v {
+			n[i] = len(args) + i + 1
+		}
+		args = append(args, v...)
+		q += fmt.Sprintf(cond, n...)
+	}
+	if f.InstanceID != "" {
+		add(` AND instance_id = $%d`, f.InstanceID)
+	}
+	if !f.Since.IsZero() {
+		add(` AND at >= $%d`, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add(` AND at < $%d`, micros(f.Until))
+	}
+	if opts.After != "" {
+		at, id, err := licensor.ParseTelemetryCursor(opts.After)
+		if err != nil {
+			return nil, err
+		}
+		add(` AND (at, id) > ($%d::bigint, $%d::text)`, micros(at), id)
+	}
+	add(` ORDER BY at, id LIMIT $%d`, opts.Limit)
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, driverErr("ListTelemetry", err)
+	}
+	defer rows.Close()
+	var out []*licensor.TelemetryPoint
+	for rows.Next() {
+		var p licensor.TelemetryPoint
+		var at int64
+		var raw string
+		if err := rows.Scan(&p.ContractID, &p.InstanceID, &at, &p.ID, &raw); err != nil {
+			return nil, driverErr("ListTelemetry", err)
+		}
+		if err := json.Unmarshal([]byte(raw), &p.Telemetry); err != nil {
+			return nil, driverErr("ListTelemetry", err)
+		}
+		p.At = fromMicros(at)
+		out = append(out, &p)
+	}
+	return out, driverErr("ListTelemetry", rows.Err())
+}
+
+// pruneBatch bounds how many points one statement deletes, so that pruning
+// a large history never holds locks for long.
+const pruneBatch = 2000
+
+// PruneTelemetry deletes the scoped tenant's points older than before, in
+// batches of their own statements, and clears the latest telemetry of
+// instances that last reported before it. Several servers pruning at once
+// delete disjoint rows (SKIP LOCKED) and count each point once.
+func (db *DB) PruneTelemetry(ctx context.Context, before time.Time) (int64, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for {
+		tag, err := db.pool.Exec(ctx, `DELETE FROM telemetry_history
+			WHERE (tenant_id, contract_id, at, id) IN (
+				SELECT tenant_id, contract_id, at, id FROM telemetry_history
+				WHERE tenant_id = $1 AND at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED)`, tid, micros(before), pruneBatch)
+		if err != nil {
+			return total, driverErr("PruneTelemetry", err)
+		}
+		n := tag.RowsAffected()
+		total += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	_, err = db.pool.Exec(ctx, `UPDATE instances SET telemetry_json = '', telemetry_at = 0
+		WHERE tenant_id = $1 AND telemetry_at <> 0 AND telemetry_at < $2`, tid, micros(before))
+	return total, driverErr("PruneTelemetry", err)
+}

@@ -1,0 +1,135 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/licensor/licensor"
+)
+
+const usageCols = `seq, tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id`
+
+// usageEvent is one usage record about to be written in a lease
+// transaction (which holds the pool's lock, so seq follows commit order).
+type usageEvent struct {
+	kind                      licensor.UsageKind
+	pool, feature             string
+	units                     int64
+	at                        int64
+	lease, contract, instance string
+}
+
+// insert records the event with the feature's units in use after it.
+func (e usageEvent) insert(ctx context.Context, tx pgx.Tx, tid string, inUse int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		tid, e.pool, e.feature, string(e.kind), e.units, inUse, e.at, e.lease, e.contract, e.instance)
+	return err
+}
+
+// insertAtLevel records an event that changes nothing in use (a renewal,
+// a denial), at the feature's current level.
+func (e usageEvent) insertAtLevel(ctx context.Context, tx pgx.Tx, tid string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
+		SELECT tenant_id, pool_id, feature, $1, $2, in_use, $3, $4, $5, $6 FROM pool_features
+		WHERE tenant_id = $7 AND pool_id = $8 AND feature = $9`,
+		string(e.kind), e.units, e.at, e.lease, e.contract, e.instance, tid, e.pool, e.feature)
+	return err
+}
+
+// free gives e.units back to the pool and records the event.
+func (e usageEvent) free(ctx context.Context, tx pgx.Tx, tid string) error {
+	var inUse int64
+	err := tx.QueryRow(ctx, `UPDATE pool_features SET in_use = in_use - $1
+		WHERE tenant_id = $2 AND pool_id = $3 AND feature = $4 RETURNING in_use`,
+		e.units, tid, e.pool, e.feature).Scan(&inUse)
+	if err != nil {
+		return fmt.Errorf("free %d units of %s in pool %s: %w", e.units, e.feature, e.pool, err)
+	}
+	return e.insert(ctx, tx, tid, inUse)
+}
+
+// ListUsageEvents returns each feature's last event before q.Since, then
+// the events in [q.Since, q.Until) in commit order, read in one snapshot
+// (a REPEATABLE READ transaction). ENOTFOUND for an unknown pool.
+func (db *DB) ListUsageEvents(ctx context.Context, q licensor.UsageQuery) ([]*licensor.UsageEvent, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*licensor.UsageEvent
+	err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		out = nil
+		features, err := queryStrings(ctx, tx, `SELECT feature FROM pool_features WHERE tenant_id = $1 AND pool_id = $2 ORDER BY feature`, tid, q.PoolID)
+		if err != nil {
+			return err
+		}
+		if len(features) == 0 {
+			ok, err := exists(ctx, tx, `SELECT 1 FROM pools WHERE tenant_id = $1 AND id = $2`, tid, q.PoolID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return licensor.Errorf(licensor.ENOTFOUND, "pool %s not found", q.PoolID)
+			}
+		}
+		since, until := micros(q.Since), micros(q.Until)
+		for _, f := range features {
+			evs, err := scanUsage(tx.Query(ctx, `SELECT `+usageCols+` FROM usage_events
+				WHERE tenant_id = $1 AND pool_id = $2 AND feature = $3 AND at < $4 ORDER BY seq DESC LIMIT 1`, tid, q.PoolID, f, since))
+			if err != nil {
+				return err
+			}
+			out = append(out, evs...)
+		}
+		evs, err := scanUsage(tx.Query(ctx, `SELECT `+usageCols+` FROM usage_events
+			WHERE tenant_id = $1 AND pool_id = $2 AND at >= $3 AND at < $4 ORDER BY seq`, tid, q.PoolID, since, until))
+		if err != nil {
+			return err
+		}
+		out = append(out, evs...)
+		return nil
+	})
+	if err != nil {
+		return nil, driverErr("ListUsageEvents", err)
+	}
+	return out, nil
+}
+
+func scanUsage(rows pgx.Rows, err error) ([]*licensor.UsageEvent, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*licensor.UsageEvent
+	for rows.Next() {
+		var e licensor.UsageEvent
+		var kind string
+		var at int64
+		if err := rows.Scan(&e.Seq, &e.TenantID, &e.PoolID, &e.Feature, &kind, &e.Units, &e.InUse, &at, &e.LeaseID, &e.ContractID, &e.InstanceID); err != nil {
+			return nil, err
+		}
+		e.Kind, e.At = licensor.UsageKind(kind), fromMicros(at)
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
