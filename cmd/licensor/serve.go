@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,6 +40,8 @@ type ServeCmd struct {
 	// SilentIntervals: an instance unseen for longer than this many refresh
 	// intervals raises instance.silent.
 	SilentIntervals int `help:"Alert when an instance has not been seen for this many refresh intervals." default:"3" env:"LICENSOR_SILENT_INTERVALS" name:"silent-intervals"`
+	// Redis shares each tenant's concurrency threshold between the servers.
+	Redis string `help:"Redis URL (redis://host:6379/0) to share each tenant's concurrency threshold between servers; without it each server applies the threshold on its own." env:"LICENSOR_REDIS"`
 }
 
 // Run starts the server and blocks until ctx ends, then shuts down
@@ -87,6 +90,7 @@ type Main struct {
 	metricsLn net.Listener
 	metrics   *http.Server
 	reaper    *reaperJob
+	redis     io.Closer // the shared limiter's connection, with --redis
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
 	// stopPruner ends the hourly telemetry pruning.
@@ -127,7 +131,12 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: m.Now, Logger: m.Logger})
 	m.Metrics = metrics.New(metrics.Config{CodeOf: server.Code})
-	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger,
+	limiter, redis, err := openLimiter(ctx, cfg.Redis, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.redis = redis
+	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger, Limiter: limiter,
 		Interceptors: []connect.Interceptor{m.Metrics.Interceptor()}, OnRefused: m.Metrics.ThresholdRefused})
 	if err := m.Metrics.RegisterLeasesInUse(wire.PoolLeases(m.Service)); err != nil {
 		return err
@@ -289,6 +298,9 @@ func (m *Main) Close() error {
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
+	}
+	if m.redis != nil {
+		errs = append(errs, m.redis.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -95,11 +95,24 @@ func getLicense(ctx context.Context, cluster []*testserver.Server, alive func(in
 			continue
 		}
 		_, err = cluster[s].License(p, f.ContractToken).GetLicense(ctx, connect.NewRequest(&v1.GetLicenseRequest{ContractId: f.ContractID, InstanceId: instance}))
-		if code := connect.CodeOf(err); err == nil || (code != connect.CodeUnavailable && code != connect.CodeUnknown && code != connect.CodeCanceled) {
+		if err == nil || !lostAnswer(err) {
 			return err
 		}
 	}
 	return err
+}
+
+// lostAnswer reports whether err is what a client sees when its server goes
+// away mid-call (the connection refused or cut, an envelope cut short): a
+// client retries such a call on another server. The calls here are
+// idempotent (the same instance id, the same request id), so a retry never
+// takes a second seat or unit.
+func lostAnswer(err error) bool {
+	switch connect.CodeOf(err) {
+	case connect.CodeUnavailable, connect.CodeUnknown, connect.CodeCanceled, connect.CodeInternal, connect.CodeAborted:
+		return true
+	}
+	return false
 }
 
 // seatsHeld returns the instances holding a seat of the contract, and the
