@@ -21,7 +21,7 @@ type poolFixture struct {
 	PoolID string
 }
 
-func newPoolFixture(t *testing.T, cluster []*testserver.Server, units int64) *poolFixture {
+func newPoolFixture(t testing.TB, cluster []*testserver.Server, units int64) *poolFixture {
 	t.Helper()
 	s := cluster[0]
 	f := s.NewFixture(t, testserver.FixtureOptions{})

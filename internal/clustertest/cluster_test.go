@@ -23,7 +23,7 @@ const wait = 15 * time.Second
 
 // startCluster starts n servers on one new PostgreSQL schema, sharing the
 // clock and the master key, as replicas behind a load balancer do.
-func startCluster(t *testing.T, n int) []*testserver.Server {
+func startCluster(t testing.TB, n int) []*testserver.Server {
 	t.Helper()
 	url, schema := pgtest.Schema(t)
 	mk := make([]byte, 32)

@@ -43,7 +43,8 @@ const refreshInstance = `UPDATE instances SET
 //     CloneSuspectedAt to Now.
 //
 // The common case, a refresh of an instance that needs no seat taken, is
-// one statement and one round trip. The seat limit is the contract row's
+// one statement and one round trip, on the relaxed-durability connections
+// (see WithDurableRefresh). The seat limit is the contract row's
 // max_seats, not c.MaxSeats. ENOTFOUND for an unknown contract.
 func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instance, error) {
 	tid, err := licensor.MustTenant(ctx)
@@ -59,7 +60,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 			tid, c.ContractID, c.InstanceID, onlyWithoutSeat, c.TakesSeat}
 	}
 	if c.Telemetry == nil {
-		inst, err := scanInstance(db.pool.QueryRow(ctx, refreshInstance, refreshArgs(true)...))
+		inst, err := scanInstance(db.relaxed.QueryRow(ctx, refreshInstance, refreshArgs(true)...))
 		if err == nil {
 			return inst, nil
 		}

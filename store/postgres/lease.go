@@ -40,7 +40,11 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 	var res *licensor.TakeResult
 	err = db.tx(ctx, "TakeCapabilities", func(tx pgx.Tx) error {
 		res = nil
-		if err := lockPool(ctx, tx, tid, t.PoolID); err != nil {
+		// The lock and the pool's existence in one round trip (pools are
+		// never deleted, so the statement's snapshot is good enough).
+		var found bool
+		if err := tx.QueryRow(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2)) IS NOT NULL
+			AND EXISTS (SELECT 1 FROM pools WHERE tenant_id = $1 AND id = $2)`, tid, t.PoolID).Scan(&found); err != nil {
 			return err
 		}
 		idempotent := t.RequestID != "" && !t.Preview
@@ -65,11 +69,7 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 				return err
 			}
 		}
-		ok, err := exists(ctx, tx, `SELECT 1 FROM pools WHERE tenant_id = $1 AND id = $2`, tid, t.PoolID)
-		if err != nil {
-			return err
-		}
-		if !ok {
+		if !found {
 			return licensor.Errorf(licensor.ENOTFOUND, "pool %s not found", t.PoolID)
 		}
 		if err := expirePoolLeases(ctx, tx, tid, t.PoolID, now, poolReapBatch); err != nil {
@@ -140,23 +140,23 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 			if l.ID == "" {
 				l.ID = licensor.NewID(licensor.PrefixLease)
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO leases (`+leaseCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-				tid, l.ID, l.PoolID, l.ContractID, l.InstanceID, l.Borrowed, now, now, expires); err != nil {
+			// The lease, its units and the events go in one round trip:
+			// the pool's lock is held until commit.
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO leases (`+leaseCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				tid, l.ID, l.PoolID, l.ContractID, l.InstanceID, l.Borrowed, now, now, expires)
+			for _, u := range granted {
+				b.Queue(`INSERT INTO lease_units (tenant_id, lease_id, feature, units) VALUES ($1, $2, $3, $4)`,
+					tid, l.ID, u.Feature, u.Units)
+				ev := usageEvent{kind: licensor.UsageGrant, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
+					lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
+				ev.queue(b, tid, inUse[u.Feature])
+			}
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
 				return constraints{
 					primaryKey: fmt.Sprintf("lease %s already exists", l.ID),
 					foreignKey: fmt.Sprintf("contract %s not found", l.ContractID),
 				}.translate(err)
-			}
-			for _, u := range granted {
-				if _, err := tx.Exec(ctx, `INSERT INTO lease_units (tenant_id, lease_id, feature, units) VALUES ($1, $2, $3, $4)`,
-					tid, l.ID, u.Feature, u.Units); err != nil {
-					return err
-				}
-				ev := usageEvent{kind: licensor.UsageGrant, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
-					lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
-				if err := ev.insert(ctx, tx, tid, inUse[u.Feature]); err != nil {
-					return err
-				}
 			}
 			res.Lease = l
 		}

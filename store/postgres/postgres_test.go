@@ -298,3 +298,29 @@ func TestMigrationsMirrorSQLite(t *testing.T) {
 		t.Errorf("store/postgres/migrations: got %v, want the same names as store/sqlite/migrations %v", got, want)
 	}
 }
+
+// TestRefreshDurability: refreshes skip the WAL flush unless asked not to;
+// every other write waits for it.
+func TestRefreshDurability(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name          string
+		opts          []postgres.Option
+		refresh, rest string
+	}{
+		{"Default", nil, "off", "on"},
+		{"WithDurableRefresh", []postgres.Option{postgres.WithDurableRefresh()}, "on", "on"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := pgtest.Open(t, tc.opts...)
+			got, err := db.RelaxedSetting(ctx)
+			if err != nil || got != tc.refresh {
+				t.Errorf("synchronous_commit of refreshes: got %q (%v), want %q", got, err, tc.refresh)
+			}
+			var rest string
+			if err := db.Pool().QueryRow(ctx, `SHOW synchronous_commit`).Scan(&rest); err != nil || rest != tc.rest {
+				t.Errorf("synchronous_commit of other writes: got %q (%v), want %q", rest, err, tc.rest)
+			}
+		})
+	}
+}

@@ -21,12 +21,18 @@ type usageEvent struct {
 	lease, contract, instance string
 }
 
+const insertUsage = `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+
 // insert records the event with the feature's units in use after it.
 func (e usageEvent) insert(ctx context.Context, tx pgx.Tx, tid string, inUse int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		tid, e.pool, e.feature, string(e.kind), e.units, inUse, e.at, e.lease, e.contract, e.instance)
+	_, err := tx.Exec(ctx, insertUsage, tid, e.pool, e.feature, string(e.kind), e.units, inUse, e.at, e.lease, e.contract, e.instance)
 	return err
+}
+
+// queue adds insert to a batch.
+func (e usageEvent) queue(b *pgx.Batch, tid string, inUse int64) {
+	b.Queue(insertUsage, tid, e.pool, e.feature, string(e.kind), e.units, inUse, e.at, e.lease, e.contract, e.instance)
 }
 
 // insertAtLevel records an event that changes nothing in use (a renewal,

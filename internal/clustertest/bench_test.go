@@ -1,0 +1,94 @@
+package clustertest
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/testserver"
+)
+
+// The cluster benchmarks run the whole stack — gRPC over TLS 1.3 + HTTP/2
+// on loopback, the interceptors, the service and the PostgreSQL store — on
+// one and on three in-process servers sharing one database, with
+// 8 × GOMAXPROCS client goroutines spread round-robin over the servers
+// (a load balancer). Client, servers and PostgreSQL share the machine, so
+// three servers add no CPU: the numbers show what sharing the database
+// costs and that the work spreads, not a scale-out factor.
+//
+//	LICENSOR_TEST_POSTGRES=postgres://... go test ./internal/clustertest -run '^$' -bench Cluster -benchtime 5s
+
+func BenchmarkClusterGetLicense(b *testing.B) {
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("servers=%d", n), func(b *testing.B) {
+			cluster := startCluster(b, n)
+			f := cluster[0].NewFixture(b, testserver.FixtureOptions{})
+			limit := int32(10000)
+			if _, err := cluster[0].Admin(testserver.GRPC, cluster[0].OperatorToken).UpdateTenant(context.Background(),
+				connect.NewRequest(&v1.UpdateTenantRequest{TenantId: f.TenantID, ConcurrencyLimit: &limit})); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			// Refreshes of known instances: a fleet's steady state.
+			warm := cluster[0].License(testserver.GRPC, f.ContractToken)
+			for i := range 1000 {
+				if _, err := warm.GetLicense(ctx,
+					connect.NewRequest(&v1.GetLicenseRequest{ContractId: f.ContractID, InstanceId: fmt.Sprintf("i-%d", i)})); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var next, req atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				lc := cluster[int(next.Add(1))%n].License(testserver.GRPC, f.ContractToken)
+				for pb.Next() {
+					i := req.Add(1)
+					if _, err := lc.GetLicense(ctx, connect.NewRequest(&v1.GetLicenseRequest{ContractId: f.ContractID, InstanceId: fmt.Sprintf("i-%d", i%1000)})); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "licenses/s")
+		})
+	}
+}
+
+// BenchmarkClusterRequestReturn is one checkout cycle (RequestCapabilities
+// then ReturnCapabilities) of many devices on one pool.
+func BenchmarkClusterRequestReturn(b *testing.B) {
+	for _, n := range []int{1, 3} {
+		b.Run(fmt.Sprintf("servers=%d", n), func(b *testing.B) {
+			cluster := startCluster(b, n)
+			f := newPoolFixture(b, cluster, 1_000_000)
+			ctx := context.Background()
+			var next atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := next.Add(1)
+				cl := cluster[int(i)%n].Capability(testserver.GRPC, f.ContractToken)
+				instance := fmt.Sprintf("bench-%d", i)
+				for pb.Next() {
+					res, err := cl.RequestCapabilities(ctx, connect.NewRequest(&v1.RequestCapabilitiesRequest{
+						ContractId: f.ContractID, InstanceId: instance, Capabilities: []*v1.CapabilityUnits{{Feature: "solver", Units: 1}}}))
+					if err != nil || !res.Msg.Granted {
+						b.Errorf("RequestCapabilities: %v, %v", res, err)
+						return
+					}
+					if _, err := cl.ReturnCapabilities(ctx, connect.NewRequest(&v1.ReturnCapabilitiesRequest{
+						ContractId: f.ContractID, InstanceId: instance, LeaseId: res.Msg.Lease.Id})); err != nil {
+						b.Errorf("ReturnCapabilities: %v", err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
+		})
+	}
+}
