@@ -31,6 +31,7 @@ type ServeCmd struct {
 	// listener when set (otherwise they are on the main port).
 	MetricsListen string `help:"Separate plain-HTTP address for /metrics, /healthz and /readyz." env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
 	LogFormat     string `help:"Log format: text or json." default:"text" enum:"text,json" env:"LICENSOR_LOG_FORMAT"`
+	Pprof         string `help:"Loopback address to serve net/http/pprof on (e.g. 127.0.0.1:6060); off by default." env:"LICENSOR_PPROF"`
 }
 
 // Run starts the server and blocks until ctx ends, then shuts down
@@ -71,6 +72,8 @@ type Main struct {
 	httpSrv   *http.Server
 	metricsLn net.Listener
 	metrics   *http.Server
+	pprof     *http.Server
+	pprofLn   net.Listener
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
 }
@@ -135,6 +138,11 @@ func (m *Main) Start(ctx context.Context) error {
 	}()
 	if cfg.MetricsListen != "" {
 		if err := m.serveMetrics(cfg.MetricsListen); err != nil {
+			return err
+		}
+	}
+	if cfg.Pprof != "" {
+		if err := m.servePprof(cfg.Pprof); err != nil {
 			return err
 		}
 	}
@@ -227,6 +235,9 @@ func (m *Main) Close() error {
 	}
 	if m.metrics != nil {
 		errs = append(errs, m.metrics.Shutdown(ctx))
+	}
+	if m.pprof != nil {
+		errs = append(errs, m.pprof.Close())
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())
