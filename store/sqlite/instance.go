@@ -61,7 +61,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	now := micros(db.stamp(c.Now))
 	window := c.CloneWindow.Microseconds()
 	var inst *licensor.Instance
-	err = db.write(ctx, "Checkin", func(tx *sql.Tx) error {
+	err = db.writeBatched(ctx, "Checkin", func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		inst, err = scanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
 			window, c.Host, now, c.Environment, c.RemoteAddr, c.LicenseID, micros(c.LicenseExpiresAt),
