@@ -90,6 +90,7 @@ func (s *Service) RevokeToken(ctx context.Context, tenantID, id string) (*licens
 		return nil, err
 	}
 	t, err := s.store.RevokeToken(ctx, id, s.now().UTC())
+	s.forgetToken(id)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,13 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (licensor.Act
 		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token is not valid")
 	}
 	hash := licensor.HashToken(secret)
-	t, err := s.store.TokenByHash(ctx, hash)
+	t, cached := s.tokens.get(string(hash))
+	var err error
+	if !cached {
+		if t, err = s.store.TokenByHash(ctx, hash); err == nil {
+			s.tokens.put(string(hash), t)
+		}
+	}
 	if licensor.ErrorCode(err) == licensor.ENOTFOUND || (err == nil && subtle.ConstantTimeCompare(t.Hash, hash) != 1) {
 		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token is not valid")
 	}
