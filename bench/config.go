@@ -60,7 +60,8 @@ type Config struct {
 
 	// Surge: SurgeInstances arrive spread uniformly over SurgeWindow, each
 	// retrying with Backoff until it is licensed or SurgeDeadline (counted
-	// from the start of the surge) passes.
+	// from the start of the surge) passes; Concurrency (default 512)
+	// bounds the calls in flight.
 	SurgeInstances int
 	SurgeWindow    time.Duration
 	SurgeDeadline  time.Duration
@@ -106,7 +107,7 @@ func (c *Config) defaults() error {
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 16
-		if c.Rate > 0 {
+		if c.Rate > 0 || c.Scenario == ScenarioSurge {
 			c.Concurrency = 512
 		}
 	}

@@ -44,7 +44,8 @@ func Retryable(err error) bool {
 
 // surge sends SurgeInstances new instances, arriving spread uniformly over
 // SurgeWindow, each retrying with cfg.Backoff until it is licensed or the
-// deadline (from the start of the surge) passes.
+// deadline (from the start of the surge) passes. At most cfg.Concurrency
+// calls are in flight.
 func (f *fleet) surge(ctx context.Context, res *Result) error {
 	cfg := f.cfg
 	n := cfg.SurgeInstances
@@ -59,6 +60,7 @@ func (f *fleet) surge(ctx context.Context, res *Result) error {
 	dctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	stopProgress := progress(cfg, start, rec)
+	inflight := make(chan struct{}, cfg.Concurrency)
 	var wg sync.WaitGroup
 	for i := range n {
 		var at time.Duration
@@ -74,10 +76,20 @@ func (f *fleet) surge(ctx context.Context, res *Result) error {
 			id := cfg.InstancePrefix + "surge-" + strconv.Itoa(i)
 			lic := f.lic[i%len(f.lic)]
 			for attempt := 1; ; attempt++ {
+				// One generator cannot hold 100,000 calls open the way
+				// 100,000 machines can: at most Concurrency are in flight,
+				// and the wait for a slot counts in the flow's latency.
+				select {
+				case inflight <- struct{}{}:
+				case <-dctx.Done():
+					failed.Add(1)
+					return
+				}
 				cctx, ccancel := context.WithTimeout(dctx, cfg.Timeout)
 				t0 := time.Now()
 				_, err := lic.GetLicense(cctx, connect.NewRequest(&v1.GetLicenseRequest{ContractId: cfg.ContractID, InstanceId: id}))
 				ccancel()
+				<-inflight
 				attempts.Add(1)
 				rec.record(time.Since(t0), err)
 				if err == nil {

@@ -35,7 +35,7 @@ type BenchRunCmd struct {
 	FreshContract bool   `name:"fresh-contract" help:"Create a fresh contract without a seat limit, and a token for it, through the admin API (needs the admin token, e.g. from --demo-file)."`
 
 	Rate        float64       `help:"Open loop: target arrival rate per second; latency counts from each call's intended send time. 0: closed loop."`
-	Concurrency int           `short:"c" help:"Closed loop: workers (default 16). Open loop: most calls in flight (default 512)."`
+	Concurrency int           `short:"c" help:"Closed loop: workers (default 16). Open loop and surge: most calls in flight (default 512)."`
 	Duration    time.Duration `short:"d" help:"How long to run."`
 	Requests    int64         `short:"n" help:"How many operations to run."`
 	Timeout     time.Duration `default:"10s" help:"Bound on each call."`
