@@ -21,6 +21,8 @@ type Store interface {
 	KeyStore
 	InstanceStore
 	AuditStore
+	AlertStore
+	WebhookStore
 
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error

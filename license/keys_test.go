@@ -255,3 +255,39 @@ func TestZeroValues(t *testing.T) {
 		t.Errorf("SignCapability on a zero Signer: got no error, want one")
 	}
 }
+
+func TestSealSecret(t *testing.T) {
+	mk := make([]byte, 32)
+	s, err := NewSealer(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := s.SealSecret("whk_1", []byte("whsec_abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("OK", func(t *testing.T) {
+		got, err := s.OpenSecret("whk_1", sealed)
+		if err != nil || string(got) != "whsec_abc" {
+			t.Fatalf("got %q, %v; want whsec_abc", got, err)
+		}
+	})
+	t.Run("OtherID", func(t *testing.T) {
+		if _, err := s.OpenSecret("whk_2", sealed); err == nil {
+			t.Fatal("got a secret opened under another id, want an error")
+		}
+	})
+	t.Run("OtherMasterKey", func(t *testing.T) {
+		mk2 := make([]byte, 32)
+		mk2[0] = 1
+		s2, _ := NewSealer(mk2)
+		if _, err := s2.OpenSecret("whk_1", sealed); err == nil {
+			t.Fatal("got a secret opened with another master key, want an error")
+		}
+	})
+	t.Run("SigningKeyFormat", func(t *testing.T) {
+		if _, err := s.Open("whk_1", sealed); err == nil {
+			t.Fatal("got a sealed secret opened as a signing key, want an error")
+		}
+	})
+}

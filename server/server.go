@@ -51,7 +51,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Ready == nil {
-		cfg.Ready = func(ctx context.Context) error { return cfg.Service.Store().Ping(ctx) }
+		cfg.Ready = cfg.Service.Ready
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "server"), mux: http.NewServeMux(), stopping: make(chan struct{})}
 	opts := s.HandlerOptions()

@@ -34,7 +34,7 @@ func (s *Service) CreateTenant(ctx context.Context, t licensor.Tenant, withAdmin
 		if err != nil {
 			return nil, "", err
 		}
-		s.audit(tctx, "token.create", "token", tok.ID, nil, tok)
+		s.audit(tctx, "token.create", "token", tok.ID, nil, tokenView(tok))
 		secret = sec
 	}
 	return &t, secret, nil

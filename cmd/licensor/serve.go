@@ -10,10 +10,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
+
+	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/metrics"
+	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
 	"github.com/licensor/licensor/service"
 	"github.com/licensor/licensor/store/sqlite"
@@ -32,6 +37,9 @@ type ServeCmd struct {
 	MetricsListen string `help:"Separate plain-HTTP address for /metrics, /healthz and /readyz." env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
 	LogFormat     string `help:"Log format: text or json." default:"text" enum:"text,json" env:"LICENSOR_LOG_FORMAT"`
 	Pprof         string `help:"Loopback address to serve net/http/pprof on (e.g. 127.0.0.1:6060); off by default." env:"LICENSOR_PPROF"`
+	// SilentIntervals: an instance unseen for longer than this many refresh
+	// intervals raises instance.silent.
+	SilentIntervals int `help:"Alert when an instance has not been seen for this many refresh intervals." default:"3" env:"LICENSOR_SILENT_INTERVALS" name:"silent-intervals"`
 }
 
 // Run starts the server and blocks until ctx ends, then shuts down
@@ -67,6 +75,13 @@ type Main struct {
 	Store   licensor.Store
 	Service *service.Service
 	Server  *server.Server
+	Metrics *metrics.Metrics
+	// Scanner raises alerts; Dispatcher delivers webhooks. Both run in the
+	// background from Start to Close.
+	Scanner    *notify.Scanner
+	Dispatcher *notify.Dispatcher
+	stopNotify context.CancelFunc
+	notifyDone sync.WaitGroup
 
 	ln        net.Listener
 	httpSrv   *http.Server
@@ -111,7 +126,12 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger})
-	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger})
+	m.Metrics = metrics.New(metrics.Config{CodeOf: server.Code})
+	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger, Interceptors: []connect.Interceptor{m.Metrics.Interceptor()}})
+	if cfg.MetricsListen == "" {
+		m.Server.Handle("GET /metrics", m.Metrics.Handler())
+	}
+	m.startNotify(st, sealer)
 
 	if err := m.bootstrapOperator(ctx); err != nil {
 		return err
@@ -187,7 +207,23 @@ func (m *Main) tlsConfig() (*tls.Config, string, error) {
 	}, certFile, nil
 }
 
-// serveMetrics serves health (and, once wired, metrics) on a separate
+// startNotify runs the alert scanner and the webhook dispatcher until Close.
+func (m *Main) startNotify(st licensor.Store, sealer *license.Sealer) {
+	m.Dispatcher = notify.NewDispatcher(notify.DispatcherConfig{
+		Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger, Attempted: m.Metrics.DeliveryAttempted,
+	})
+	m.Scanner = notify.NewScanner(notify.ScannerConfig{
+		Store: st, Now: m.Now, SilentIntervals: m.Config.SilentIntervals, Logger: m.Logger,
+		Scanned: m.Metrics.TenantScanned, Raised: func(*licensor.Alert) { m.Dispatcher.Wake() },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopNotify = cancel
+	m.notifyDone.Add(2)
+	go func() { defer m.notifyDone.Done(); m.Scanner.Run(ctx) }()
+	go func() { defer m.notifyDone.Done(); m.Dispatcher.Run(ctx) }()
+}
+
+// serveMetrics serves /metrics, /healthz and /readyz (only) on a separate
 // plain-HTTP listener, typically bound to a private interface.
 func (m *Main) serveMetrics(addr string) error {
 	ln, err := net.Listen("tcp", addr)
@@ -195,7 +231,11 @@ func (m *Main) serveMetrics(addr string) error {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	m.metricsLn = ln
-	m.metrics = &http.Server{Handler: m.Server.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Metrics.Handler())
+	mux.Handle("GET /healthz", m.Server.Handler())
+	mux.Handle("GET /readyz", m.Server.Handler())
+	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = m.metrics.Serve(ln) }()
 	return nil
 }
@@ -238,6 +278,10 @@ func (m *Main) Close() error {
 	}
 	if m.pprof != nil {
 		errs = append(errs, m.pprof.Close())
+	}
+	if m.stopNotify != nil {
+		m.stopNotify() // attempts in flight finish (each within its timeout)
+		m.notifyDone.Wait()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

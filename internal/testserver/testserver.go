@@ -22,6 +22,8 @@ import (
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/metrics"
+	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
 	"github.com/licensor/licensor/service"
 	"github.com/licensor/licensor/store/sqlite"
@@ -70,6 +72,15 @@ type Server struct {
 	// CACertFile is the server certificate in PEM, for clients that read a file.
 	CACertFile string
 	Dir        string
+	// Metrics is served on /metrics.
+	Metrics *metrics.Metrics
+	// Scanner and Dispatcher are always built (tests may call ScanOnce and
+	// RunOnce); they run in the background only with Options.Notify.
+	Scanner    *notify.Scanner
+	Dispatcher *notify.Dispatcher
+
+	closeOnce sync.Once
+	close     func()
 }
 
 // Options tune Start.
@@ -80,6 +91,13 @@ type Options struct {
 	Logger *slog.Logger
 	// ClientAuth, if set, is the TLS client-auth mode (default: request).
 	ClientAuth tls.ClientAuthType
+	// Notify runs the alert scanner and the webhook dispatcher in the
+	// background, polling every NotifyInterval (default 20ms of real time).
+	Notify         bool
+	NotifyInterval time.Duration
+	// Dir, if set, is the data directory (database, master key), so that a
+	// test can stop a server and start another on the same data.
+	Dir string
 }
 
 // Start starts a server; t.Cleanup stops it.
@@ -96,7 +114,10 @@ func Start(t testing.TB, opts ...Options) *Server {
 		o.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx := context.Background()
-	dir := t.TempDir()
+	dir := o.Dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "licensor.db"))
 	if err != nil {
 		t.Fatalf("open store: %v", err)
@@ -111,7 +132,19 @@ func Start(t testing.TB, opts ...Options) *Server {
 	}
 	clock := NewClock(o.Start)
 	svc := service.New(service.Config{Store: st, Sealer: sealer, Now: clock.Now, Logger: o.Logger})
-	srv := server.New(server.Config{Service: svc, Logger: o.Logger})
+	m := metrics.New(metrics.Config{CodeOf: server.Code})
+	srv := server.New(server.Config{Service: svc, Logger: o.Logger, Interceptors: []connect.Interceptor{m.Interceptor()}})
+	srv.Handle("GET /metrics", m.Handler())
+	if o.NotifyInterval == 0 {
+		o.NotifyInterval = 20 * time.Millisecond
+	}
+	disp := notify.NewDispatcher(notify.DispatcherConfig{
+		Store: st, Sealer: sealer, Now: clock.Now, PollInterval: o.NotifyInterval, Logger: o.Logger, Attempted: m.DeliveryAttempted,
+	})
+	scan := notify.NewScanner(notify.ScannerConfig{
+		Store: st, Now: clock.Now, Interval: o.NotifyInterval, Logger: o.Logger, Scanned: m.TenantScanned,
+		Raised: func(*licensor.Alert) { disp.Wake() },
+	})
 	_, op, err := svc.CreateOperatorToken(ctx, "test operator")
 	if err != nil {
 		t.Fatal(err)
@@ -129,14 +162,29 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if err := os.WriteFile(caFile, pemCert(hs.Certificate()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{URL: hs.URL, HTTP: hs, Server: srv, Service: svc, Store: st, Clock: clock, OperatorToken: op, CAPool: pool, CACertFile: caFile, Dir: dir}
-	t.Cleanup(func() {
+	nctx, stopNotify := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	if o.Notify {
+		wg.Add(2)
+		go func() { defer wg.Done(); scan.Run(nctx) }()
+		go func() { defer wg.Done(); disp.Run(nctx) }()
+	}
+	s := &Server{URL: hs.URL, HTTP: hs, Server: srv, Service: svc, Store: st, Clock: clock, OperatorToken: op, CAPool: pool, CACertFile: caFile, Dir: dir,
+		Metrics: m, Scanner: scan, Dispatcher: disp}
+	s.close = func() {
+		stopNotify()
+		wg.Wait()
 		srv.BeginShutdown()
 		hs.Close()
 		_ = st.Close()
-	})
+	}
+	t.Cleanup(s.Close)
 	return s
 }
+
+// Close stops the server, its background workers and its store; a test
+// may call it early (to restart on the same Dir), cleanup calls it anyway.
+func (s *Server) Close() { s.closeOnce.Do(s.close) }
 
 // HTTPClient returns a client that trusts the server, speaks HTTP/2, and
 // presents certs (if any) as TLS client certificates.

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// With --metrics-listen, the separate listener serves /metrics and health
+// only, and the main port no longer serves /metrics.
+func TestMetricsListen(t *testing.T) {
+	var out bytes.Buffer
+	m := &Main{Config: ServeCmd{Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0", Data: t.TempDir()}, Out: &out}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	base := "http://" + m.metricsLn.Addr().String()
+	get := func(url string) (int, string) {
+		t.Helper()
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	for _, tc := range []struct {
+		path     string
+		code     int
+		contains string
+	}{
+		{"/metrics", 200, "go_goroutines"},
+		{"/healthz", 200, "ok"},
+		{"/readyz", 200, "ready"},
+		{"/.well-known/jwks.json?tenant=x", 404, ""},
+	} {
+		t.Run(strings.TrimPrefix(tc.path, "/"), func(t *testing.T) {
+			code, body := get(base + tc.path)
+			if code != tc.code || !strings.Contains(body, tc.contains) {
+				t.Errorf("GET %s: got %d %q, want %d containing %q", tc.path, code, body, tc.code, tc.contains)
+			}
+		})
+	}
+}

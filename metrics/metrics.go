@@ -1,0 +1,196 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/licensor/licensor/notify"
+)
+
+const namespace = "licensor"
+
+// Config wires Metrics.
+type Config struct {
+	// CodeOf maps an error returned by a handler to the code the client
+	// sees (server.Code); default connect.CodeOf, which knows only
+	// *connect.Error.
+	CodeOf func(error) connect.Code
+}
+
+// Metrics holds Licensor's collectors and their registry.
+type Metrics struct {
+	reg    *prometheus.Registry
+	codeOf func(error) connect.Code
+
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	issued     *prometheus.CounterVec
+	daysLeft   *prometheus.GaugeVec
+	alertsOpen *prometheus.GaugeVec
+	attempts   *prometheus.CounterVec
+	givenUp    *prometheus.CounterVec
+	dlvLatency prometheus.Histogram
+	refusals   *prometheus.CounterVec
+}
+
+// New returns Metrics with every collector registered, plus the Go runtime
+// and process collectors.
+func New(cfg Config) *Metrics {
+	if cfg.CodeOf == nil {
+		cfg.CodeOf = connect.CodeOf
+	}
+	m := &Metrics{
+		reg:    prometheus.NewRegistry(),
+		codeOf: cfg.CodeOf,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "requests_total",
+			Help: "RPCs handled, by service, method and status code (connect code names: ok, invalid_argument, ...).",
+		}, []string{"service", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "request_duration_seconds",
+			Help:    "Latency of unary RPCs, by service and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"service", "method"}),
+		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "licenses_issued_total",
+			Help: "Signed licenses issued, by how: GetLicense, WatchLicense (each pushed license) or IssueLicenseFile.",
+		}, []string{"method"}),
+		daysLeft: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "instances_by_license_days_left",
+			Help: "Instances of live contracts by days left on their current license (buckets expired, 0-1, 1-7, 7-14, 14-30, 30+), as of the last scan.",
+		}, []string{"tenant", "days_left"}),
+		alertsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "alerts_open",
+			Help: "Open alert episodes by tenant, type (license.expiring, contract.ending, instance.silent, pool.exhausted) and level, as of the last scan.",
+		}, []string{"tenant", "type", "level"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "webhook_delivery_attempts_total",
+			Help: "Webhook delivery attempts by tenant and outcome (success or failure).",
+		}, []string{"tenant", "outcome"}),
+		givenUp: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "webhook_deliveries_given_up_total",
+			Help: "Webhook deliveries that failed for the whole retry window and were given up, by tenant.",
+		}, []string{"tenant"}),
+		dlvLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "webhook_delivery_duration_seconds",
+			Help:    "Latency of webhook delivery attempts.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "threshold_refusals_total",
+			Help: "Requests refused because the tenant's concurrency threshold was reached, by tenant.",
+		}, []string{"tenant"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.dlvLatency, m.refusals,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Registry returns the registry, to register further collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// TenantScanned records what a scan saw of a tenant (notify.ScannerConfig.Scanned).
+func (m *Metrics) TenantScanned(s notify.TenantScan) {
+	for i, n := range s.DaysLeft {
+		if i < len(notify.DaysLeftLabels) {
+			m.daysLeft.WithLabelValues(s.TenantID, notify.DaysLeftLabels[i]).Set(float64(n))
+		}
+	}
+	// Reset the tenant's series so that a cleared alert type drops to zero.
+	m.alertsOpen.DeletePartialMatch(prometheus.Labels{"tenant": s.TenantID})
+	for k, n := range s.Open {
+		m.alertsOpen.WithLabelValues(s.TenantID, string(k.Type), k.Level).Set(float64(n))
+	}
+}
+
+// DeliveryAttempted records a webhook attempt (notify.DispatcherConfig.Attempted).
+func (m *Metrics) DeliveryAttempted(a notify.Attempt) {
+	outcome := "success"
+	if !a.OK {
+		outcome = "failure"
+	}
+	m.attempts.WithLabelValues(a.TenantID, outcome).Inc()
+	if a.GaveUp {
+		m.givenUp.WithLabelValues(a.TenantID).Inc()
+	}
+	m.dlvLatency.Observe(a.Latency.Seconds())
+}
+
+// ThresholdRefused counts a request refused by the tenant's concurrency
+// threshold. The limiter (issue 4) calls it.
+func (m *Metrics) ThresholdRefused(tenantID string) { m.refusals.WithLabelValues(tenantID).Inc() }
+
+// PoolLeases is one pool feature's use, for the leases-in-use gauge.
+type PoolLeases struct {
+	TenantID string
+	PoolID   string
+	Feature  string
+	InUse    int64
+	Max      int64
+}
+
+// RegisterLeasesInUse registers licensor_pool_leases_in_use and
+// licensor_pool_units_max, read at scrape time from list (which must run
+// a bounded query; it gets a 5-second deadline). The pools (issue 4)
+// register it when they are wired.
+func (m *Metrics) RegisterLeasesInUse(list func(ctx context.Context) ([]PoolLeases, error)) error {
+	return m.reg.Register(&leaseCollector{list: list})
+}
+
+var (
+	leasesDesc = prometheus.NewDesc(namespace+"_pool_leases_in_use", "Units of a pool feature held by live leases.", []string{"tenant", "pool", "feature"}, nil)
+	maxDesc    = prometheus.NewDesc(namespace+"_pool_units_max", "Units a pool feature has.", []string{"tenant", "pool", "feature"}, nil)
+)
+
+type leaseCollector struct {
+	list func(ctx context.Context) ([]PoolLeases, error)
+}
+
+func (c *leaseCollector) Describe(ch chan<- *prometheus.Desc) { ch <- leasesDesc; ch <- maxDesc }
+
+func (c *leaseCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ps, err := c.list(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(leasesDesc, err)
+		return
+	}
+	for _, p := range ps {
+		ch <- prometheus.MustNewConstMetric(leasesDesc, prometheus.GaugeValue, float64(p.InUse), p.TenantID, p.PoolID, p.Feature)
+		ch <- prometheus.MustNewConstMetric(maxDesc, prometheus.GaugeValue, float64(p.Max), p.TenantID, p.PoolID, p.Feature)
+	}
+}
+
+// splitProcedure turns "/licensor.v1.LicenseService/GetLicense" into its
+// service and method.
+func splitProcedure(p string) (string, string) {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i+1:]
+	}
+	return "unknown", p
+}
+
+func (m *Metrics) code(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	if errors.Is(err, context.Canceled) {
+		return connect.CodeCanceled.String()
+	}
+	return m.codeOf(err).String()
+}

@@ -1,0 +1,198 @@
+package licensor
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// PrefixDelivery prefixes delivery ids.
+const PrefixDelivery = "dlv"
+
+// Webhook delivery policy.
+const (
+	// DefaultDeliveryRetryFor is how long a delivery is retried before it is
+	// given up: at least a day, so an endpoint down over a night or a
+	// weekend day still gets every event.
+	DefaultDeliveryRetryFor = 25 * time.Hour
+	// DeliveryBaseDelay is the wait after the first failed attempt; each
+	// further failure doubles it, up to DeliveryMaxDelay.
+	DeliveryBaseDelay = 30 * time.Second
+	DeliveryMaxDelay  = time.Hour
+	MaxWebhooks       = 20 // per tenant
+	MaxWebhookURLLen  = 2048
+)
+
+// Webhook is an endpoint of a tenant that receives events. Its signing
+// secret is stored sealed and never shown again after creation.
+type Webhook struct {
+	ID       string
+	TenantID string
+	URL      string
+	// EventTypes are the alert types delivered; empty means all.
+	EventTypes []AlertType
+	// SecretSealed is the signing secret (whsec_...) sealed with the master
+	// key; only the dispatcher opens it.
+	SecretSealed []byte
+	CreatedAt    time.Time
+}
+
+// Wants reports whether the webhook takes events of type t.
+func (w *Webhook) Wants(t AlertType) bool {
+	if len(w.EventTypes) == 0 {
+		return true
+	}
+	for _, e := range w.EventTypes {
+		if e == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks a webhook before it is stored. Only http and https URLs
+// are accepted. Loopback and private addresses are allowed (tests, on-prem
+// receivers); a hosted deployment should refuse them at its egress (see
+// docs/operations.md).
+func (w *Webhook) Validate() error {
+	if w.URL == "" {
+		return Errorf(EINVALID, "url is required")
+	}
+	if len(w.URL) > MaxWebhookURLLen {
+		return Errorf(EINVALID, "url is %d bytes; the limit is %d", len(w.URL), MaxWebhookURLLen)
+	}
+	u, err := url.Parse(w.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return Errorf(EINVALID, "url %q: give an absolute http:// or https:// URL", w.URL)
+	}
+	if u.User != nil {
+		return Errorf(EINVALID, "url must not carry credentials; the signature authenticates the server")
+	}
+	if u.Fragment != "" || strings.ContainsAny(w.URL, " \t\r\n") {
+		return Errorf(EINVALID, "url %q: no fragment or spaces", w.URL)
+	}
+	seen := map[AlertType]bool{}
+	for _, t := range w.EventTypes {
+		if !ValidAlertType(string(t)) {
+			return Errorf(EINVALID, "event type %q: use one of license.expiring, contract.ending, instance.silent, pool.exhausted (or none for all)", t)
+		}
+		if seen[t] {
+			return Errorf(EINVALID, "event type %q is listed twice", t)
+		}
+		seen[t] = true
+	}
+	return nil
+}
+
+// DeliveryStatus is where a delivery is in its life.
+type DeliveryStatus string
+
+const (
+	DeliveryPending   DeliveryStatus = "pending"
+	DeliverySucceeded DeliveryStatus = "succeeded"
+	DeliveryFailed    DeliveryStatus = "failed" // given up
+)
+
+// Delivery is one event queued for one webhook, with its delivery log.
+type Delivery struct {
+	ID            string
+	TenantID      string
+	WebhookID     string
+	EventID       string // the alert's id: webhook-id header, same on every attempt
+	EventType     AlertType
+	Status        DeliveryStatus
+	Body          []byte // the exact payload, signed anew on each attempt
+	Attempts      int
+	LastStatus    int // HTTP status of the last attempt, 0 if none came back
+	LastLatency   time.Duration
+	LastError     string
+	NextAttemptAt time.Time
+	GiveUpAt      time.Time // no attempt is scheduled after this
+	CreatedAt     time.Time
+	DeliveredAt   time.Time
+
+	// Set by ClaimDeliveries: where to send and with what secret.
+	URL          string
+	SecretSealed []byte
+}
+
+// DeliveryAttempt is the outcome of one attempt, recorded by CompleteDelivery.
+type DeliveryAttempt struct {
+	DeliveryID string
+	Claim      string // the claim token ClaimDeliveries gave
+	At         time.Time
+	StatusCode int
+	Latency    time.Duration
+	Error      string
+	// Status is the delivery's next state; NextAttemptAt is set when pending.
+	Status        DeliveryStatus
+	NextAttemptAt time.Time
+}
+
+// NextDelivery decides what follows an attempt number attempts (1 for the
+// first) that failed at now: another attempt after an exponentially
+// growing, jittered delay, or giving up once past giveUpAt. jitter is in
+// [0,1); the delay is base·2^(attempts-1), capped, and then scaled by
+// 0.75–1.25 so that many deliveries failing together do not retry together.
+func NextDelivery(attempts int, now, giveUpAt time.Time, jitter float64) (DeliveryStatus, time.Time) {
+	if !now.Before(giveUpAt) {
+		return DeliveryFailed, time.Time{}
+	}
+	d := DeliveryBaseDelay
+	for i := 1; i < attempts && d < DeliveryMaxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, DeliveryMaxDelay)
+	d = time.Duration(float64(d) * (0.75 + jitter/2))
+	next := now.Add(d)
+	if next.After(giveUpAt) {
+		next = giveUpAt // one last attempt at the deadline
+	}
+	return DeliveryPending, next
+}
+
+// Jitter returns a random factor for NextDelivery.
+func Jitter() float64 { return rand.Float64() }
+
+// DeliveryFilter selects deliveries of a tenant, newest first.
+type DeliveryFilter struct {
+	WebhookID string
+	Status    DeliveryStatus
+	ListOptions
+}
+
+// WebhookStore keeps webhooks and their delivery queue (tenant-scoped
+// unless said otherwise).
+type WebhookStore interface {
+	// CreateWebhook stores w. EEXHAUSTED past MaxWebhooks for the tenant.
+	CreateWebhook(ctx context.Context, w *Webhook) error
+	// GetWebhook returns one webhook. ENOTFOUND.
+	GetWebhook(ctx context.Context, id string) (*Webhook, error)
+	// ListWebhooks lists the tenant's webhooks by id.
+	ListWebhooks(ctx context.Context) ([]*Webhook, error)
+	// DeleteWebhook deletes a webhook and its deliveries. ENOTFOUND.
+	DeleteWebhook(ctx context.Context, id string) error
+
+	// ClaimDeliveries claims up to limit pending deliveries due at now, of
+	// any tenant (the worker serves all of them: an operator-level call, like
+	// TokenByHash), for claim until until. A delivery claimed by another
+	// worker whose claim has not expired is skipped; each row is claimed by a
+	// conditional update, so several servers never send the same attempt.
+	// The deliveries come back with URL and SecretSealed filled in.
+	ClaimDeliveries(ctx context.Context, claim string, now, until time.Time, limit int) ([]*Delivery, error)
+	// CompleteDelivery records an attempt if the claim still holds (a
+	// worker whose claim expired and was taken over records nothing:
+	// ECONFLICT). Scoped to the delivery's tenant. ENOTFOUND.
+	CompleteDelivery(ctx context.Context, a DeliveryAttempt) error
+	// GetDelivery returns one delivery (without URL and secret). ENOTFOUND.
+	GetDelivery(ctx context.Context, id string) (*Delivery, error)
+	// ListDeliveries lists deliveries newest first (CreatedAt, then id); After
+	// is the last id.
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, error)
+	// Redeliver makes a delivery pending again, due at now, to be retried
+	// until giveUpAt, whatever its state; any claim on it is dropped.
+	// Attempts keep counting. ENOTFOUND.
+	Redeliver(ctx context.Context, id string, now, giveUpAt time.Time) (*Delivery, error)
+}
