@@ -16,6 +16,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/internal/wire"
 	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/metrics"
@@ -257,7 +258,7 @@ func (m *Main) bootstrapOperator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(secret+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write operator token: %w", err)
 	}
 	fmt.Fprintf(m.Out, "operator token written to %s (mode 0600)\n", path)
