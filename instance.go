@@ -21,6 +21,10 @@ type Instance struct {
 	// CloneSuspectedAt is set when the same instance id was seen from two
 	// hosts within one refresh interval.
 	CloneSuspectedAt time.Time
+	// Telemetry is the latest the instance reported (as the tenant keeps
+	// it), nil if none or pruned; TelemetryAt is when it was reported.
+	Telemetry   *Telemetry
+	TelemetryAt time.Time
 }
 
 // Checkin is what GetLicense records about an instance in one atomic step:
@@ -40,11 +44,16 @@ type Checkin struct {
 	// CloneWindow: a different Host within this long of the last check-in
 	// flags the instance as a suspected clone.
 	CloneWindow time.Duration
+	// Telemetry, if set, becomes the instance's latest and a point of its
+	// history at Now, in the same transaction; nil keeps the latest as is.
+	Telemetry *Telemetry
 }
 
 // InstanceFilter selects instances of a tenant.
 type InstanceFilter struct {
 	ContractID string
+	// SeatHolders lists only instances that hold a seat.
+	SeatHolders bool
 	ListOptions
 }
 

@@ -20,9 +20,11 @@ type Store interface {
 	TokenStore
 	KeyStore
 	InstanceStore
+	TelemetryStore
 	AuditStore
 	AlertStore
 	WebhookStore
+	CapabilityStore
 
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error

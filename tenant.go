@@ -24,8 +24,15 @@ type Tenant struct {
 	// ExpiryWarning is how long before a license or contract runs out the
 	// vendor is warned (webhook, metric).
 	ExpiryWarning time.Duration
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// TelemetryRetention is how long telemetry history is kept (0: the
+	// default, 90 days); TelemetryFieldsDropped names the telemetry fields
+	// (TelemetryFields) never stored; TruncateIPs keeps only /24 of IPv4 and
+	// /48 of IPv6 addresses in telemetry and instances' peer addresses.
+	TelemetryRetention     time.Duration
+	TelemetryFieldsDropped []string
+	TruncateIPs            bool
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 }
 
 // Validate checks a tenant before it is stored and fills defaults.
@@ -45,5 +52,8 @@ func (t *Tenant) Validate() error {
 	if t.ExpiryWarning == 0 {
 		t.ExpiryWarning = DefaultExpiryWarning
 	}
-	return ValidateDuration("expiry warning", t.ExpiryWarning, time.Hour, 90*24*time.Hour)
+	if err := ValidateDuration("expiry warning", t.ExpiryWarning, time.Hour, 90*24*time.Hour); err != nil {
+		return err
+	}
+	return t.validateTelemetrySettings()
 }

@@ -63,6 +63,14 @@ func (h *adminHandler) UpdateTenant(ctx context.Context, req *connect.Request[v1
 	if u.ExpiryWarning, err = optDur("expiry_warning", m.GetExpiryWarning()); err != nil {
 		return nil, err
 	}
+	if u.TelemetryRetention, err = optDur("telemetry_retention", m.GetTelemetryRetention()); err != nil {
+		return nil, err
+	}
+	if m.GetSetTelemetryFieldsDropped() {
+		fs := m.GetTelemetryFieldsDropped()
+		u.TelemetryFieldsDropped = &fs
+	}
+	u.TruncateIPs = m.TruncateIps
 	t, err := h.svc.UpdateTenant(ctx, m.GetTenantId(), u)
 	if err != nil {
 		return nil, err

@@ -87,6 +87,7 @@ func tenantPB(t *licensor.Tenant) *v1.Tenant {
 	return &v1.Tenant{
 		Id: t.ID, Name: t.Name, ConcurrencyLimit: int32(t.ConcurrencyLimit),
 		QueueWait: dur(t.QueueWait), ExpiryWarning: dur(t.ExpiryWarning), CreatedAt: ts(t.CreatedAt),
+		TelemetryRetention: dur(t.TelemetryRetention), TelemetryFieldsDropped: t.TelemetryFieldsDropped, TruncateIps: t.TruncateIPs,
 	}
 }
 
@@ -149,6 +150,7 @@ func instancePB(i *licensor.Instance) *v1.Instance {
 		TenantId: i.TenantID, ContractId: i.ContractID, InstanceId: i.ID, Seat: i.Seat, Environment: i.Environment,
 		Host: i.Host, RemoteAddr: i.RemoteAddr, FirstSeenAt: ts(i.FirstSeenAt), LastSeenAt: ts(i.LastSeenAt),
 		LicenseId: i.LicenseID, LicenseExpiresAt: ts(i.LicenseExpiresAt), CloneSuspectedAt: ts(i.CloneSuspectedAt),
+		Telemetry: telemetryPB(i.Telemetry),
 	}
 }
 

@@ -27,6 +27,7 @@ func licenseRequest(ctx context.Context, peer connect.Peer, contractID, instance
 		Host:             host,
 		RemoteAddr:       peer.Addr,
 		Environment:      t.GetEnvironment(),
+		Telemetry:        telemetryFromPB(t),
 		PeerCertificates: peerCerts(ctx),
 	}
 }

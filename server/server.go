@@ -27,6 +27,15 @@ type Config struct {
 	// Interceptors run inside the error mapping and before authentication
 	// (e.g. metrics).
 	Interceptors []connect.Interceptor
+	// Limiter bounds each tenant's contract-token calls in flight (see
+	// limiter.go); default: a LocalLimiter. TenantLimitTTL is how long a
+	// tenant's threshold is cached (default 10 s); OnRefused is called for
+	// each refusal (metrics). InnerInterceptors run after authentication
+	// and the threshold, just around the handlers.
+	Limiter           Limiter
+	TenantLimitTTL    time.Duration
+	OnRefused         func(tenantID string)
+	InnerInterceptors []connect.Interceptor
 }
 
 // Server is the HTTP handler for the whole API on one port.
@@ -36,6 +45,7 @@ type Server struct {
 	mux      *http.ServeMux
 	stopping chan struct{}
 	stopOnce sync.Once
+	limit    *limitInterceptor
 }
 
 // Services served, for reflection and health.
@@ -54,9 +64,11 @@ func New(cfg Config) *Server {
 		cfg.Ready = cfg.Service.Ready
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "server"), mux: http.NewServeMux(), stopping: make(chan struct{})}
+	s.limit = newLimitInterceptor(cfg)
 	opts := s.HandlerOptions()
 	s.mux.Handle(licensorv1connect.NewLicenseServiceHandler(&licenseHandler{svc: cfg.Service, stopping: s.stopping}, opts...))
 	s.mux.Handle(licensorv1connect.NewAdminServiceHandler(&adminHandler{svc: cfg.Service}, opts...))
+	s.mux.Handle(licensorv1connect.NewCapabilityServiceHandler(&capabilityHandler{svc: cfg.Service}, opts...))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
@@ -75,7 +87,8 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // uses (interceptors, limits), for services mounted with Handle.
 func (s *Server) HandlerOptions() []connect.HandlerOption {
 	interceptors := append([]connect.Interceptor{errorInterceptor{log: s.log}}, s.cfg.Interceptors...)
-	interceptors = append(interceptors, authInterceptor{svc: s.cfg.Service})
+	interceptors = append(interceptors, authInterceptor{svc: s.cfg.Service}, s.limit)
+	interceptors = append(interceptors, s.cfg.InnerInterceptors...)
 	return []connect.HandlerOption{
 		connect.WithInterceptors(interceptors...),
 		connect.WithCompressMinBytes(8 << 10),

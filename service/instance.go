@@ -35,6 +35,10 @@ func (s *Service) GetInstance(ctx context.Context, tenantID, contractID, instanc
 	if err := licensor.ValidateID("instance_id", instanceID); err != nil {
 		return nil, err
 	}
+	// Any spelling of a production URL finds its instance.
+	if instanceID, err = s.instanceKey(ctx, contractID, instanceID); err != nil {
+		return nil, err
+	}
 	return s.store.GetInstance(ctx, contractID, instanceID)
 }
 
@@ -48,13 +52,13 @@ func (s *Service) ReleaseSeat(ctx context.Context, tenantID, contractID, instanc
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.ReleaseSeat(ctx, contractID, instanceID); err != nil {
+	if err := s.store.ReleaseSeat(ctx, contractID, before.ID); err != nil {
 		return nil, err
 	}
-	after, err := s.store.GetInstance(ctx, contractID, instanceID)
+	after, err := s.store.GetInstance(ctx, contractID, before.ID)
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, "instance.release_seat", "instance", contractID+"/"+instanceID, before, after)
+	s.audit(ctx, "instance.release_seat", "instance", contractID+"/"+before.ID, before, after)
 	return after, nil
 }

@@ -17,6 +17,9 @@ type LicenseRequest struct {
 	RemoteAddr string
 	// Environment, from telemetry: production, staging, development or test.
 	Environment string
+	// Telemetry the instance reported, if any; validated before anything
+	// is issued and stored as the tenant's settings say.
+	Telemetry *licensor.Telemetry
 	// PeerCertificates are the TLS client certificates the caller presented,
 	// checked when the contract requires one.
 	PeerCertificates []*x509.Certificate
@@ -79,6 +82,10 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 	if err := checkClientCert(c, req.PeerCertificates); err != nil {
 		return nil, err
 	}
+	ch, err := s.prepareCheck(ctx, c, req)
+	if err != nil {
+		return nil, err
+	}
 	if req.Host != "" {
 		if err := licensor.ValidateName("host", req.Host); err != nil {
 			return nil, err
@@ -93,26 +100,27 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 	if err != nil {
 		return nil, err
 	}
-	claims := s.claims(c, req.InstanceID, terms, licensor.LicenseKindLive)
+	claims := s.claims(c, ch.instanceID, terms, licensor.LicenseKindLive)
 	token, err := tk.signer.SignLicense(claims)
 	if err != nil {
 		return nil, licensor.Internal("sign license", err)
 	}
 	_, err = s.store.Checkin(ctx, licensor.Checkin{
 		ContractID:       c.ID,
-		InstanceID:       req.InstanceID,
-		TakesSeat:        takesSeat(c, req.Environment),
+		InstanceID:       ch.instanceID,
+		TakesSeat:        takesSeat(c, ch.env),
 		MaxSeats:         c.MaxSeats,
-		Environment:      req.Environment,
+		Environment:      ch.env,
 		Host:             req.Host,
-		RemoteAddr:       req.RemoteAddr,
+		RemoteAddr:       ch.remoteAddr,
 		Now:              now,
 		LicenseID:        claims.ID,
 		LicenseExpiresAt: terms.Expiry,
 		CloneWindow:      c.RefreshInterval,
+		Telemetry:        ch.telemetry,
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.seatsTaken(ctx, c, err)
 	}
 	return &Issued{Token: token, Claims: claims, KeyID: tk.signer.KeyID(), ServerTime: now}, nil
 }
@@ -198,6 +206,9 @@ func (s *Service) WatchLicense(ctx context.Context, req LicenseRequest, send fun
 		if err := send(is); err != nil {
 			return err
 		}
+		// The stream's telemetry was recorded with its first license; the
+		// re-issues that follow carry nothing new.
+		req.Telemetry = nil
 		refresh := time.NewTimer(time.Duration(is.Claims.RefreshAfter) * time.Second)
 		select {
 		case <-ctx.Done():
@@ -236,6 +247,9 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 	}
 	c, err := s.store.GetContract(ctx, contractID)
 	if err != nil {
+		return "", nil, err
+	}
+	if instanceID, err = c.InstanceKey(instanceID); err != nil {
 		return "", nil, err
 	}
 	now := s.now().UTC()

@@ -39,6 +39,8 @@ type Service struct {
 
 	tokens    *ttlCache[*licensor.Token]    // by token hash
 	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
+	// tenants caches tenant settings (telemetry policy) for the hot path.
+	tenants *tenantCache
 }
 
 // New returns a Service.
@@ -68,6 +70,7 @@ func New(cfg Config) *Service {
 	}
 	s.tokens = newTTLCache[*licensor.Token](cfg.CacheTTL, cfg.Now)
 	s.contracts = newTTLCache[*licensor.Contract](cfg.CacheTTL, cfg.Now)
+	s.tenants = newTenantCache(s, cfg.KeyCacheTTL)
 	return s
 }
 

@@ -69,6 +69,11 @@ type TenantUpdate struct {
 	ConcurrencyLimit *int
 	QueueWait        *time.Duration
 	ExpiryWarning    *time.Duration
+	// Telemetry settings: a zero retention restores the default (90 days);
+	// TelemetryFieldsDropped replaces the list.
+	TelemetryRetention     *time.Duration
+	TelemetryFieldsDropped *[]string
+	TruncateIPs            *bool
 }
 
 // UpdateTenant changes a tenant's settings.
@@ -102,6 +107,15 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 			return nil, licensor.Errorf(licensor.EINVALID, "expiry warning must be at least 1h")
 		}
 	}
+	if u.TelemetryRetention != nil {
+		t.TelemetryRetention = *u.TelemetryRetention
+	}
+	if u.TelemetryFieldsDropped != nil {
+		t.TelemetryFieldsDropped = *u.TelemetryFieldsDropped
+	}
+	if u.TruncateIPs != nil {
+		t.TruncateIPs = *u.TruncateIPs
+	}
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
@@ -109,6 +123,7 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 	if err := s.store.UpdateTenant(ctx, &t); err != nil {
 		return nil, err
 	}
+	s.tenants.invalidate(t.ID)
 	s.audit(ctx, "tenant.update", "tenant", t.ID, before, t)
 	return &t, nil
 }

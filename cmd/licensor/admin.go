@@ -16,15 +16,17 @@ import (
 
 // AdminCmd groups the admin commands. Each talks to the AdminService.
 type AdminCmd struct {
-	Tenant   TenantCmd   `cmd:"" help:"Tenants (operator)."`
-	Product  ProductCmd  `cmd:"" help:"Products."`
-	Feature  FeatureCmd  `cmd:"" help:"Features of a product."`
-	Customer CustomerCmd `cmd:"" help:"Customers."`
-	Contract ContractCmd `cmd:"" help:"Contracts."`
-	Token    TokenCmd    `cmd:"" help:"Tokens."`
-	Key      KeyCmd      `cmd:"" help:"Signing keys."`
-	Instance InstanceCmd `cmd:"" help:"Instances."`
-	Audit    AuditCmd    `cmd:"" help:"Audit log."`
+	Tenant    TenantCmd    `cmd:"" help:"Tenants (operator)."`
+	Product   ProductCmd   `cmd:"" help:"Products."`
+	Feature   FeatureCmd   `cmd:"" help:"Features of a product."`
+	Customer  CustomerCmd  `cmd:"" help:"Customers."`
+	Contract  ContractCmd  `cmd:"" help:"Contracts."`
+	Token     TokenCmd     `cmd:"" help:"Tokens."`
+	Key       KeyCmd       `cmd:"" help:"Signing keys."`
+	Instance  InstanceCmd  `cmd:"" help:"Instances."`
+	Telemetry TelemetryCmd `cmd:"" help:"Telemetry of instances: history, fleet summary, export, settings."`
+	Pool      PoolCmd      `cmd:"" help:"Pools of floating features, their leases and usage."`
+	Audit     AuditCmd     `cmd:"" help:"Audit log."`
 }
 
 // tenantFlag is embedded by every tenant-scoped command: the operator must

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/service"
 	"github.com/licensor/licensor/store/sqlite"
@@ -112,7 +113,7 @@ func (c *BenchSeedCmd) Run(g *Globals) error {
 		out = filepath.Join(c.Data, "bench-contract.json")
 	}
 	b, _ := json.MarshalIndent(map[string]string{"contract_id": ct.ID, "token": token, "tenant_id": demo.TenantID}, "", "  ")
-	if err := writeFileAtomic(out, append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(out, append(b, '\n'), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d instances stored on contract %s in %s; contract and token written to %s\n",

@@ -8,31 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/alecthomas/kong"
-
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/bench"
 )
-
-// runCLI parses args as the binary does and runs the command, returning
-// what it printed on stdout.
-func runCLI(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	var cli CLI
-	p, err := kong.New(&cli, kong.Name("licensor"), kong.Exit(func(int) { t.Fatalf("kong exited on %v", args) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kctx, err := p.Parse(args)
-	if err != nil {
-		t.Fatalf("parse %v: %v", args, err)
-	}
-	var buf bytes.Buffer
-	stdout = &buf
-	defer func() { stdout = os.Stdout }()
-	err = kctx.Run(&cli.Globals)
-	return buf.String(), err
-}
 
 func TestBenchCommand(t *testing.T) {
 	m := startMain(t, true)

@@ -16,6 +16,8 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/atomicfile"
+	"github.com/licensor/licensor/internal/wire"
 	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/metrics"
 	"github.com/licensor/licensor/notify"
@@ -89,8 +91,11 @@ type Main struct {
 	metrics   *http.Server
 	pprof     *http.Server
 	pprofLn   net.Listener
+	reaper    *reaperJob
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
+	// stopPruner ends the hourly telemetry pruning.
+	stopPruner context.CancelFunc
 }
 
 // Addr returns the address the API listens on.
@@ -127,15 +132,21 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger})
 	m.Metrics = metrics.New(metrics.Config{CodeOf: server.Code})
-	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger, Interceptors: []connect.Interceptor{m.Metrics.Interceptor()}})
+	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger,
+		Interceptors: []connect.Interceptor{m.Metrics.Interceptor()}, OnRefused: m.Metrics.ThresholdRefused})
+	if err := m.Metrics.RegisterLeasesInUse(wire.PoolLeases(m.Service)); err != nil {
+		return err
+	}
 	if cfg.MetricsListen == "" {
 		m.Server.Handle("GET /metrics", m.Metrics.Handler())
 	}
 	m.startNotify(st, sealer)
+	m.reaper = startReaper(m.Service, ReaperInterval)
 
 	if err := m.bootstrapOperator(ctx); err != nil {
 		return err
 	}
+	m.startTelemetryPruner()
 	tlsCfg, certFile, err := m.tlsConfig()
 	if err != nil {
 		return err
@@ -213,7 +224,7 @@ func (m *Main) startNotify(st licensor.Store, sealer *license.Sealer) {
 		Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger, Attempted: m.Metrics.DeliveryAttempted,
 	})
 	m.Scanner = notify.NewScanner(notify.ScannerConfig{
-		Store: st, Now: m.Now, SilentIntervals: m.Config.SilentIntervals, Logger: m.Logger,
+		Store: st, Now: m.Now, SilentIntervals: m.Config.SilentIntervals, Logger: m.Logger, Pools: wire.PoolSource(m.Service),
 		Scanned: m.Metrics.TenantScanned, Raised: func(*licensor.Alert) { m.Dispatcher.Wake() },
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -255,7 +266,7 @@ func (m *Main) bootstrapOperator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(secret+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write operator token: %w", err)
 	}
 	fmt.Fprintf(m.Out, "operator token written to %s (mode 0600)\n", path)
@@ -266,6 +277,9 @@ func (m *Main) bootstrapOperator(ctx context.Context) error {
 func (m *Main) Close() error {
 	if m.Server != nil {
 		m.Server.BeginShutdown()
+	}
+	if m.stopPruner != nil {
+		m.stopPruner()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -282,6 +296,9 @@ func (m *Main) Close() error {
 	if m.stopNotify != nil {
 		m.stopNotify() // attempts in flight finish (each within its timeout)
 		m.notifyDone.Wait()
+	}
+	if m.reaper != nil {
+		m.reaper.stop()
 	}
 	if m.Store != nil {
 		errs = append(errs, m.Store.Close())

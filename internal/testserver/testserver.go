@@ -21,6 +21,7 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/wire"
 	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/metrics"
 	"github.com/licensor/licensor/notify"
@@ -98,6 +99,9 @@ type Options struct {
 	// Dir, if set, is the data directory (database, master key), so that a
 	// test can stop a server and start another on the same data.
 	Dir string
+	// Configure, if set, adjusts the server's config before it is built
+	// (a test's limiter, inner interceptors).
+	Configure func(*server.Config)
 }
 
 // Start starts a server; t.Cleanup stops it.
@@ -133,7 +137,14 @@ func Start(t testing.TB, opts ...Options) *Server {
 	clock := NewClock(o.Start)
 	svc := service.New(service.Config{Store: st, Sealer: sealer, Now: clock.Now, Logger: o.Logger})
 	m := metrics.New(metrics.Config{CodeOf: server.Code})
-	srv := server.New(server.Config{Service: svc, Logger: o.Logger, Interceptors: []connect.Interceptor{m.Interceptor()}})
+	scfg := server.Config{Service: svc, Logger: o.Logger, Interceptors: []connect.Interceptor{m.Interceptor()}, OnRefused: m.ThresholdRefused}
+	if o.Configure != nil {
+		o.Configure(&scfg)
+	}
+	srv := server.New(scfg)
+	if err := m.RegisterLeasesInUse(wire.PoolLeases(svc)); err != nil {
+		t.Fatal(err)
+	}
 	srv.Handle("GET /metrics", m.Handler())
 	if o.NotifyInterval == 0 {
 		o.NotifyInterval = 20 * time.Millisecond
@@ -142,7 +153,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 		Store: st, Sealer: sealer, Now: clock.Now, PollInterval: o.NotifyInterval, Logger: o.Logger, Attempted: m.DeliveryAttempted,
 	})
 	scan := notify.NewScanner(notify.ScannerConfig{
-		Store: st, Now: clock.Now, Interval: o.NotifyInterval, Logger: o.Logger, Scanned: m.TenantScanned,
+		Store: st, Now: clock.Now, Interval: o.NotifyInterval, Logger: o.Logger, Scanned: m.TenantScanned, Pools: wire.PoolSource(svc),
 		Raised: func(*licensor.Alert) { disp.Wake() },
 	})
 	_, op, err := svc.CreateOperatorToken(ctx, "test operator")

@@ -11,7 +11,7 @@ import (
 )
 
 const instanceCols = `tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
-	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at`
+	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at`
 
 // The statements of Checkin, prepared once (see writeStmts).
 const (
@@ -25,7 +25,7 @@ const (
 		WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
 		RETURNING ` + instanceCols
 	checkinInsertSQL = `INSERT INTO instances (` + instanceCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING ` + instanceCols
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING ` + instanceCols
 	// The seat is taken only if one is free, decided by this one statement
 	// against the contract row (max_seats), inside Checkin's transaction.
 	takeSeatSQL = `UPDATE contracts SET seats_used = seats_used + 1
@@ -61,7 +61,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	now := micros(db.stamp(c.Now))
 	window := c.CloneWindow.Microseconds()
 	var inst *licensor.Instance
-	err = db.writeBatched(ctx, "Checkin", func(ctx context.Context, tx *sql.Tx) error {
+	checkin := func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		inst, err = scanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
 			window, c.Host, now, c.Environment, c.RemoteAddr, c.LicenseID, micros(c.LicenseExpiresAt),
@@ -94,6 +94,12 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 			tid, c.ContractID, c.InstanceID, boolInt(c.TakesSeat), c.Environment, c.Host, c.RemoteAddr,
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		return constraints{foreignKey: fmt.Sprintf("contract %s not found", c.ContractID)}.translate(err)
+	}
+	err = db.writeBatched(ctx, "Checkin", func(ctx context.Context, tx *sql.Tx) error {
+		if err := checkin(ctx, tx); err != nil {
+			return err
+		}
+		return recordTelemetry(ctx, tx, tid, c, inst)
 	})
 	if err != nil {
 		return nil, err
@@ -146,6 +152,9 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	}
 	q := `SELECT ` + instanceCols + ` FROM instances WHERE tenant_id = ?`
 	args := []any{tid}
+	if f.SeatHolders {
+		q += ` AND seat = 1`
+	}
 	if f.ContractID != "" {
 		q += ` AND contract_id = ? AND instance_id > ?`
 		args = append(args, f.ContractID, opts.After)
@@ -205,11 +214,16 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 
 func scanInstance(s scanner) (*licensor.Instance, error) {
 	var i licensor.Instance
-	var first, last, expires, clone int64
+	var first, last, expires, clone, telemetryAt int64
+	var telemetry string
 	if err := s.Scan(&i.TenantID, &i.ContractID, &i.ID, &i.Seat, &i.Environment, &i.Host, &i.RemoteAddr,
-		&first, &last, &i.LicenseID, &expires, &clone); err != nil {
+		&first, &last, &i.LicenseID, &expires, &clone, &telemetry, &telemetryAt); err != nil {
 		return nil, err
 	}
+	if err := unmarshalTelemetry(telemetry, &i.Telemetry); err != nil {
+		return nil, err
+	}
+	i.TelemetryAt = fromMicros(telemetryAt)
 	i.FirstSeenAt, i.LastSeenAt = fromMicros(first), fromMicros(last)
 	i.LicenseExpiresAt, i.CloneSuspectedAt = fromMicros(expires), fromMicros(clone)
 	return &i, nil

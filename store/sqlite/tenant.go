@@ -3,13 +3,15 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/licensor/licensor"
 )
 
-const tenantCols = `id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at`
+const tenantCols = `id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at,
+	telemetry_retention_ns, telemetry_fields_dropped, truncate_ips`
 
 // CreateTenant stores t, assigning an id if it has none. ECONFLICT if the id
 // exists. It needs no tenant scope: creating tenants is the operator's.
@@ -23,9 +25,9 @@ func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 	}
 	t.UpdatedAt = norm(t.UpdatedAt)
 	return db.write(ctx, "CreateTenant", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning),
-			micros(t.CreatedAt), micros(t.UpdatedAt))
+			micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), fieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs))
 		return constraints{primaryKey: fmt.Sprintf("tenant %s already exists", t.ID)}.translate(err)
 	})
 }
@@ -81,7 +83,8 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 	return out, driverErr("ListTenants", rows.Err())
 }
 
-// UpdateTenant replaces the mutable fields of t (name, limits, warning) and
+// UpdateTenant replaces the mutable fields of t (name, limits, warning,
+// telemetry settings) and
 // sets UpdatedAt (the store's clock if t.UpdatedAt is zero). ENOTFOUND.
 func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 	if !visibleTenant(ctx, t.ID) {
@@ -91,9 +94,11 @@ func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 	var created int64
 	err := db.write(ctx, "UpdateTenant", func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE tenants
-			SET name = ?, concurrency_limit = ?, queue_wait_ns = ?, expiry_warning_ns = ?, updated_at = ?
+			SET name = ?, concurrency_limit = ?, queue_wait_ns = ?, expiry_warning_ns = ?, updated_at = ?,
+				telemetry_retention_ns = ?, telemetry_fields_dropped = ?, truncate_ips = ?
 			WHERE id = ? RETURNING created_at`,
-			t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated), t.ID).Scan(&created)
+			t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated),
+			int64(t.TelemetryRetention), fieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs), t.ID).Scan(&created)
 		return notFound(err, fmt.Sprintf("tenant %s not found", t.ID))
 	})
 	if err != nil {
@@ -108,9 +113,18 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanTenant(s scanner) (*licensor.Tenant, error) {
 	var t licensor.Tenant
-	var queueWait, warning, created, updated int64
-	if err := s.Scan(&t.ID, &t.Name, &t.ConcurrencyLimit, &queueWait, &warning, &created, &updated); err != nil {
+	var queueWait, warning, created, updated, retention int64
+	var dropped string
+	if err := s.Scan(&t.ID, &t.Name, &t.ConcurrencyLimit, &queueWait, &warning, &created, &updated,
+		&retention, &dropped, &t.TruncateIPs); err != nil {
 		return nil, err
+	}
+	t.TelemetryRetention = time.Duration(retention)
+	if err := json.Unmarshal([]byte(dropped), &t.TelemetryFieldsDropped); err != nil {
+		return nil, err
+	}
+	if len(t.TelemetryFieldsDropped) == 0 {
+		t.TelemetryFieldsDropped = nil
 	}
 	t.QueueWait = time.Duration(queueWait)
 	t.ExpiryWarning = time.Duration(warning)

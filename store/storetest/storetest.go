@@ -26,6 +26,12 @@
 //   - Checkin decides seats against the contract as stored (its MaxSeats),
 //     not Checkin.MaxSeats; a check-in that does not take a seat keeps one
 //     the instance holds; ReleaseSeat of a seatless instance is a no-op.
+//   - Checkin with Telemetry makes it the instance's latest and a history
+//     point at Now, in the same transaction (a refused check-in stores
+//     neither); without it the latest is kept. ListTelemetry is ordered by
+//     (At, ID), its After is the last point's Cursor(), its range [Since,
+//     Until). PruneTelemetry also clears the latest of instances that last
+//     reported before the cutoff.
 //   - CreateSigningKey raises (never lowers) the retired key's PublishUntil.
 //   - ListAudit's time range is [Since, Until).
 //   - This package must not assume any engine: no SQL, no file paths.
@@ -53,12 +59,14 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("Token", func(t *testing.T) { testTokens(t, open) })
 	t.Run("SigningKey", func(t *testing.T) { testSigningKeys(t, open) })
 	t.Run("Instance", func(t *testing.T) { testInstances(t, open) })
+	t.Run("Telemetry", func(t *testing.T) { testTelemetry(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Alert", func(t *testing.T) { testAlerts(t, open) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("NoTenantScope", func(t *testing.T) { testNoScope(t, open) })
 	t.Run("Misc", func(t *testing.T) { testMisc(t, open) })
+	t.Run("Capability", func(t *testing.T) { testCapabilities(t, open) })
 }
 
 // opener is what every test group receives.

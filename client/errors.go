@@ -1,0 +1,214 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/licensor/licensor"
+)
+
+// Stage says where a check failed, so the person reading the log knows
+// whether to look at DNS, the firewall, the proxy's CA or the token.
+type Stage string
+
+// Stages of a check.
+const (
+	StageDNS     Stage = "dns"     // the server's name does not resolve
+	StageTCP     Stage = "tcp"     // no TCP connection (refused, unreachable, firewall)
+	StageProxy   Stage = "proxy"   // the HTTPS proxy refused or failed the tunnel
+	StageTLS     Stage = "tls"     // handshake failed: unknown CA (an intercepting proxy?), wrong name
+	StageTimeout Stage = "timeout" // no answer within Config.Timeout
+	StageAuth    Stage = "auth"    // the server refused the token or the contract
+	StageServer  Stage = "server"  // the server answered with another error
+	StageVerify  Stage = "verify"  // the license received does not verify
+)
+
+// Error is the error of a failed check: the stage that failed and the domain
+// error (licensor.ErrorCode, licensor.RetryAfter and errors.As reach it).
+type Error struct {
+	Stage Stage
+	Err   *licensor.Error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("licensor check failed (%s): %s", e.Stage, e.Err.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// StageOf returns the stage at which err failed, or "" if err is not a
+// check error.
+func StageOf(err error) Stage {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Stage
+	}
+	return ""
+}
+
+// domainCodes is the inverse of the server's table (server/errors.go):
+// connect code back to domain code. ABORTED also means a lost race, and
+// DEADLINE_EXCEEDED a transient failure.
+var domainCodes = map[connect.Code]string{
+	connect.CodeInvalidArgument:    licensor.EINVALID,
+	connect.CodeNotFound:           licensor.ENOTFOUND,
+	connect.CodeAlreadyExists:      licensor.ECONFLICT,
+	connect.CodeAborted:            licensor.ECONFLICT,
+	connect.CodeUnauthenticated:    licensor.EUNAUTHORIZED,
+	connect.CodePermissionDenied:   licensor.EFORBIDDEN,
+	connect.CodeResourceExhausted:  licensor.EEXHAUSTED,
+	connect.CodeFailedPrecondition: licensor.EPRECONDITION,
+	connect.CodeUnavailable:        licensor.EUNAVAILABLE,
+	connect.CodeDeadlineExceeded:   licensor.EUNAVAILABLE,
+	connect.CodeInternal:           licensor.EINTERNAL,
+}
+
+// knownCodes are the domain codes a server may name in Licensor-Error-Code.
+var knownCodes = map[string]bool{
+	licensor.EINVALID: true, licensor.ENOTFOUND: true, licensor.ECONFLICT: true,
+	licensor.EUNAUTHORIZED: true, licensor.EFORBIDDEN: true, licensor.EEXHAUSTED: true,
+	licensor.EPRECONDITION: true, licensor.EUNAVAILABLE: true, licensor.EINTERNAL: true,
+}
+
+// Metadata the server sets on errors (server/errors.go).
+const (
+	headerRetryAfter   = "Retry-After"
+	headerRetryAfterMs = "Licensor-Retry-After-Ms"
+	headerErrorCode    = "Licensor-Error-Code"
+)
+
+// FromConnect maps an error returned by a connect client back to a
+// *licensor.Error: the domain code (from the Licensor-Error-Code metadata,
+// else the inverse of the server's code table), the server's message and
+// its retry hint. Network failures become EUNAVAILABLE.
+func FromConnect(err error) *licensor.Error {
+	if err == nil {
+		return nil
+	}
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return &licensor.Error{Code: licensor.EUNAVAILABLE, Message: err.Error(), Err: err}
+	}
+	code := domainCodes[ce.Code()]
+	if c := ce.Meta().Get(headerErrorCode); knownCodes[c] {
+		code = c
+	}
+	if code == "" {
+		code = licensor.EINTERNAL
+		if ce.Code() == connect.CodeUnknown || ce.Code() == connect.CodeCanceled {
+			code = licensor.EUNAVAILABLE
+		}
+	}
+	return &licensor.Error{Code: code, Message: ce.Message(), RetryAfter: retryHint(ce.Meta()), Err: err}
+}
+
+// retryHint reads Licensor-Retry-After-Ms, else Retry-After in seconds.
+func retryHint(h http.Header) time.Duration {
+	if v := h.Get(headerRetryAfterMs); v != "" {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	if v := h.Get(headerRetryAfter); v != "" {
+		if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && s > 0 {
+			return time.Duration(s) * time.Second
+		}
+	}
+	return 0
+}
+
+// classify turns the error of a call to the server into an *Error naming
+// the stage that failed and saying what to look at.
+// ri, if not nil, is what the HTTP layer saw of the response.
+func classify(ctx context.Context, err error, server string, timeout time.Duration, ri *respInfo) *Error {
+	de := FromConnect(err)
+	status := 0
+	if ri != nil {
+		var hint time.Duration
+		if status, hint = ri.get(); de.RetryAfter == 0 {
+			de.RetryAfter = hint
+		}
+	}
+	var (
+		dnsErr  *net.DNSError
+		opErr   *net.OpError
+		certErr *tls.CertificateVerificationError
+		uaErr   x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		invErr  x509.CertificateInvalidError
+		recErr  tls.RecordHeaderError
+		alert   tls.AlertError
+	)
+	stage, hint := StageServer, ""
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||
+		connect.CodeOf(err) == connect.CodeDeadlineExceeded && ctx.Err() != nil:
+		stage = StageTimeout
+		de = &licensor.Error{Code: licensor.EUNAVAILABLE, Message: fmt.Sprintf("no answer from %s within %s", server, timeout), Err: err}
+		return &Error{Stage: stage, Err: de}
+	case errors.As(err, &dnsErr):
+		stage, hint = StageDNS, fmt.Sprintf("cannot resolve %s", dnsErr.Name)
+	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr), errors.As(err, &invErr):
+		stage, hint = StageTLS, "the server's certificate is not trusted (behind a TLS-intercepting proxy? give its CA bundle with Config.CAFile)"
+	case errors.As(err, &recErr), errors.As(err, &alert):
+		stage, hint = StageTLS, "TLS handshake failed (is this a TLS port? does a proxy interfere?)"
+	case errors.As(err, &opErr) && opErr.Op == "proxyconnect":
+		stage, hint = StageProxy, "cannot reach the HTTPS proxy (check HTTPS_PROXY)"
+	case strings.Contains(err.Error(), "proxyconnect") || strings.Contains(err.Error(), "Proxy Authentication Required"):
+		stage, hint = StageProxy, "the HTTPS proxy refused the tunnel (check HTTPS_PROXY, NO_PROXY and the proxy's rules)"
+	case errors.As(err, &opErr) && opErr.Op == "dial":
+		stage, hint = StageTCP, "cannot connect (is the server running, the port open, a firewall in the way?)"
+	case de.Code == licensor.EUNAUTHORIZED || de.Code == licensor.EFORBIDDEN:
+		stage = StageAuth
+	case status != 0 && status != http.StatusOK && !isServerSent(err):
+		// An HTTP error from something in front of the server (a load
+		// balancer, a proxy): the network works, the service does not.
+		de.Message = fmt.Sprintf("%s answered HTTP %d: %s", server, status, de.Message)
+	case status == 0 && de.Code == licensor.EUNAVAILABLE && connect.CodeOf(err) == connect.CodeUnavailable && !isServerSent(err):
+		stage, hint = StageTCP, "the connection failed"
+	}
+	if hint != "" {
+		de = &licensor.Error{Code: licensor.EUNAVAILABLE, Message: fmt.Sprintf("%s: %s: %s", server, hint, cause(err)), RetryAfter: de.RetryAfter, Err: err}
+	}
+	return &Error{Stage: stage, Err: de}
+}
+
+// isServerSent reports whether the error came from the server (it carries
+// the server's error-code metadata) rather than from the network.
+func isServerSent(err error) bool {
+	var ce *connect.Error
+	return errors.As(err, &ce) && ce.Meta().Get(headerErrorCode) != ""
+}
+
+// cause is the innermost message of err, the part that names the problem.
+func cause(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		if _, ok := u.(*net.OpError); ok {
+			return u.Error()
+		}
+		err = u
+	}
+}
+
+// verifyError wraps a verification failure of a license the server sent.
+func verifyError(err error) *Error {
+	var le *licensor.Error
+	if !errors.As(err, &le) {
+		le = &licensor.Error{Code: licensor.EINVALID, Message: err.Error(), Err: err}
+	}
+	return &Error{Stage: StageVerify, Err: le}
+}

@@ -1,0 +1,145 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+
+	"connectrpc.com/connect"
+	"golang.org/x/net/http/httpproxy"
+
+	"github.com/licensor/licensor"
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
+)
+
+// maxJWKSBytes bounds a JWKS download.
+const maxJWKSBytes = 1 << 20
+
+// httpClient returns cfg.HTTPClient or builds one that honours the proxy
+// environment and trusts the configured CAs.
+func httpClient(cfg Config) (*http.Client, error) {
+	if cfg.HTTPClient != nil {
+		return cfg.HTTPClient, nil
+	}
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cfg.RootCAs}
+	if cfg.CAFile != "" {
+		pem, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("client: CA file: %w", err)
+		}
+		pool := cfg.RootCAs
+		if pool == nil {
+			if pool, err = x509.SystemCertPool(); err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+		} else {
+			pool = pool.Clone()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client: CA file %s holds no PEM certificate", cfg.CAFile)
+		}
+		tlsCfg.RootCAs = pool
+	}
+	proxy := cfg.Proxy
+	if proxy == nil {
+		// Read the environment when the client is built, not once per
+		// process as http.ProxyFromEnvironment does.
+		pf := httpproxy.FromEnvironment().ProxyFunc()
+		proxy = func(r *http.Request) (*url.URL, error) { return pf(r.URL) }
+	}
+	tr := &http.Transport{
+		Proxy:               proxy,
+		DialContext:         (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tlsCfg,
+		TLSHandshakeTimeout: cfg.Timeout,
+		ForceAttemptHTTP2:   true,
+		IdleConnTimeout:     90 * time.Second,
+		MaxIdleConns:        4,
+	}
+	return &http.Client{Transport: tr}, nil
+}
+
+func licenseClient(cfg Config, hc *http.Client) licensorv1connect.LicenseServiceClient {
+	opts := []connect.ClientOption{connect.WithInterceptors(bearer.Token(cfg.Token))}
+	if cfg.Protocol == Connect {
+		opts = append(opts, connect.WithProtoJSON())
+	} else {
+		opts = append(opts, connect.WithGRPC())
+	}
+	return licensorv1connect.NewLicenseServiceClient(recording(hc), cfg.Server, opts...)
+}
+
+// received is a license as the server sent it, not yet verified.
+type received struct {
+	token      string
+	serverTime time.Time
+}
+
+// fetch asks the server for a fresh license, bounded by the timeout.
+func (c *Client) fetch(ctx context.Context) (received, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	ctx, ri := withRespInfo(ctx)
+	req := &v1.GetLicenseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, Host: c.cfg.Host, Telemetry: c.telemetry()}
+	res, err := c.rpc.GetLicense(ctx, connect.NewRequest(req))
+	if err != nil {
+		return received{}, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, ri)
+	}
+	return fromIssued(res.Msg.GetLicense())
+}
+
+func fromIssued(l *v1.IssuedLicense) (received, error) {
+	if l.GetToken() == "" {
+		return received{}, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EINTERNAL, "the server sent no license")}
+	}
+	r := received{token: l.GetToken()}
+	if ts := l.GetServerTime(); ts != nil {
+		r.serverTime = ts.AsTime()
+	}
+	return r, nil
+}
+
+func (c *Client) telemetry() *v1.Telemetry {
+	if c.cfg.Telemetry == nil {
+		return nil
+	}
+	t := c.cfg.Telemetry()
+	return &v1.Telemetry{
+		ProductVersion: t.ProductVersion, RuntimeVersions: t.RuntimeVersions, Environment: t.Environment,
+		ServerHost: t.ServerHost, ServerIp: t.ServerIP, ServerPort: t.ServerPort, AppName: t.AppName,
+		Usage: t.Usage, Labels: t.Labels,
+	}
+}
+
+// fetchJWKS downloads the tenant's public keys.
+func (c *Client) fetchJWKS(ctx context.Context) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	u := c.cfg.Server + licensor.JWKSPath + "?tenant=" + url.QueryEscape(c.cfg.TenantID)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EINVALID, "JWKS URL %s: %v", u, err)}
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return nil, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, nil)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, maxJWKSBytes))
+	if err != nil {
+		return nil, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, nil)
+	}
+	if res.StatusCode != http.StatusOK {
+		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EUNAVAILABLE, "JWKS of tenant %s: HTTP %d: %.200s", c.cfg.TenantID, res.StatusCode, b)}
+	}
+	return b, nil
+}

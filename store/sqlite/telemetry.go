@@ -1,0 +1,161 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/licensor/licensor"
+)
+
+// fieldList is how a tenant's dropped telemetry fields are stored: a JSON
+// array, never null.
+func fieldList(fs []string) string {
+	if len(fs) == 0 {
+		return "[]"
+	}
+	b, _ := json.Marshal(fs)
+	return string(b)
+}
+
+func unmarshalTelemetry(s string, dst **licensor.Telemetry) error {
+	if s == "" {
+		*dst = nil
+		return nil
+	}
+	var t licensor.Telemetry
+	if err := json.Unmarshal([]byte(s), &t); err != nil {
+		return fmt.Errorf("stored telemetry: %w", err)
+	}
+	*dst = &t
+	return nil
+}
+
+// recordTelemetry makes c.Telemetry the instance's latest and a point of its
+// history, inside the check-in's transaction.
+func recordTelemetry(ctx context.Context, tx *sql.Tx, tid string, c licensor.Checkin, inst *licensor.Instance) error {
+	if c.Telemetry == nil {
+		return nil
+	}
+	b, err := json.Marshal(c.Telemetry)
+	if err != nil {
+		return err
+	}
+	now := micros(norm(c.Now))
+	if _, err := tx.ExecContext(ctx, `UPDATE instances SET telemetry_json = ?, telemetry_at = ?
+		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, string(b), now, tid, c.ContractID, c.InstanceID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO telemetry_history (tenant_id, contract_id, instance_id, at, id, telemetry_json)
+		VALUES (?, ?, ?, ?, ?, ?)`, tid, c.ContractID, c.InstanceID, now, licensor.NewID(licensor.PrefixTelemetry), string(b)); err != nil {
+		return err
+	}
+	t := *c.Telemetry
+	inst.Telemetry, inst.TelemetryAt = &t, fromMicros(now)
+	return nil
+}
+
+// ListTelemetry returns the scoped tenant's points of one contract (and
+// optionally one instance) in [Since, Until), ordered by (at, id).
+func (db *DB) ListTelemetry(ctx context.Context, f licensor.TelemetryFilter) ([]*licensor.TelemetryPoint, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	if f.ContractID == "" {
+		return nil, licensor.Errorf(licensor.EINVALID, "contract_id is required")
+	}
+	q := `SELECT contract_id, instance_id, at, id, telemetry_json FROM telemetry_history
+		WHERE tenant_id = ? AND contract_id = ?`
+	args := []any{tid, f.ContractID}
+	if f.InstanceID != "" {
+		q += ` AND instance_id = ?`
+		args = append(args, f.InstanceID)
+	}
+	if !f.Since.IsZero() {
+		q += ` AND at >= ?`
+		args = append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += ` AND at < ?`
+		args = append(args, micros(f.Until))
+	}
+	if opts.After != "" {
+		at, id, err := licensor.ParseTelemetryCursor(opts.After)
+		if err != nil {
+			return nil, err
+		}
+		q += ` AND (at, id) > (?, ?)`
+		args = append(args, micros(at), id)
+	}
+	q += ` ORDER BY at, id LIMIT ?`
+	args = append(args, opts.Limit)
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, driverErr("ListTelemetry", err)
+	}
+	defer rows.Close()
+	var out []*licensor.TelemetryPoint
+	for rows.Next() {
+		var p licensor.TelemetryPoint
+		var at int64
+		var raw string
+		if err := rows.Scan(&p.ContractID, &p.InstanceID, &at, &p.ID, &raw); err != nil {
+			return nil, driverErr("ListTelemetry", err)
+		}
+		if err := json.Unmarshal([]byte(raw), &p.Telemetry); err != nil {
+			return nil, driverErr("ListTelemetry", err)
+		}
+		p.At = fromMicros(at)
+		out = append(out, &p)
+	}
+	return out, driverErr("ListTelemetry", rows.Err())
+}
+
+// pruneBatch bounds how many points one write transaction deletes, so that
+// pruning a large history never holds the single writer for long.
+const pruneBatch = 2000
+
+// PruneTelemetry deletes the scoped tenant's points older than before, in
+// batches of their own transactions, and clears the latest telemetry of
+// instances that last reported before it.
+func (db *DB) PruneTelemetry(ctx context.Context, before time.Time) (int64, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for {
+		var n int64
+		err := db.write(ctx, "PruneTelemetry", func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM telemetry_history
+				WHERE (tenant_id, contract_id, at, id) IN (
+					SELECT tenant_id, contract_id, at, id FROM telemetry_history
+					WHERE tenant_id = ? AND at < ? LIMIT ?)`, tid, micros(before), pruneBatch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n < pruneBatch {
+			break
+		}
+	}
+	err = db.write(ctx, "PruneTelemetry", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE instances SET telemetry_json = '', telemetry_at = 0
+			WHERE tenant_id = ? AND telemetry_at <> 0 AND telemetry_at < ?`, tid, micros(before))
+		return err
+	})
+	return total, err
+}
