@@ -65,8 +65,9 @@ type Config struct {
 	SurgeInstances int
 	SurgeWindow    time.Duration
 	SurgeDeadline  time.Duration
-	// Backoff decides the wait before a flow's next attempt; nil: the
-	// default jittered exponential back-off (DefaultBackoff).
+	// Backoff decides the wait before a flow's next attempt (a surge's
+	// GetLicense, a capability cycle's return); nil: the client library's
+	// policy (DefaultBackoff).
 	Backoff Backoff
 
 	// PID, if > 0, is a local server process whose CPU time and peak RSS
@@ -129,6 +130,9 @@ func (c *Config) defaults() error {
 	if c.Units <= 0 {
 		c.Units = 1
 	}
+	if c.Backoff == nil {
+		c.Backoff = DefaultBackoff()
+	}
 	if c.ProgressEvery <= 0 {
 		c.ProgressEvery = time.Second
 	}
@@ -141,9 +145,6 @@ func (c *Config) defaults() error {
 		}
 		if c.SurgeDeadline <= 0 {
 			c.SurgeDeadline = 60 * time.Second
-		}
-		if c.Backoff == nil {
-			c.Backoff = DefaultBackoff()
 		}
 		return nil
 	}

@@ -131,11 +131,22 @@ func (f *fleet) capabilities(ctx context.Context, seq int64) error {
 		case <-t.C:
 		}
 	}
-	// Return even if the hold was cut short, so a run leaves no lease.
-	_, err = c.ReturnCapabilities(context.WithoutCancel(ctx), connect.NewRequest(&v1.ReturnCapabilitiesRequest{
-		ContractId: f.cfg.ContractID, InstanceId: id, LeaseId: resp.Msg.Lease.Id,
-	}))
-	return err
+	// Return even if the hold was cut short, and retry a refused return
+	// as a client would, so that a run does not leak leases into the pool.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.Timeout)
+	defer cancel()
+	for attempt := 1; ; attempt++ {
+		_, err = c.ReturnCapabilities(rctx, connect.NewRequest(&v1.ReturnCapabilitiesRequest{
+			ContractId: f.cfg.ContractID, InstanceId: id, LeaseId: resp.Msg.Lease.Id,
+		}))
+		if err == nil {
+			return nil
+		}
+		wait, retry := f.backoff(attempt, err)
+		if !retry || !sleepUntil(rctx, time.Now().Add(wait)) {
+			return err
+		}
+	}
 }
 
 // mixed is a fleet doing all three: 8 refreshes, 1 check and 1 capability
@@ -171,3 +182,7 @@ func (b bearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.
 
 // String formats a duration for reports.
 func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+func (f *fleet) backoff(attempt int, err error) (time.Duration, bool) {
+	return f.cfg.Backoff(attempt, err)
+}

@@ -2,8 +2,10 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,19 +19,50 @@ import (
 // with err, whether to try again and after how long.
 type Backoff func(attempt int, err error) (wait time.Duration, retry bool)
 
-// DefaultBackoff is jittered exponential back-off ("full jitter"): a random
-// wait in [0, min(5 s, 100 ms × 2^(attempt-1))], retrying only errors a
-// later attempt can cure — a refusal by the threshold, an unavailable or
-// overloaded server, a timeout — up to 20 attempts.
+// DefaultBackoff is the client library's retry policy (client/backoff.go)
+// with its defaults: a random wait up to min(5 min, 1 s × 2^(attempt-1))
+// ("full jitter"), never below 1 s; a retry hint from the server
+// (Licensor-Retry-After-Ms, else Retry-After) is a floor, plus up to a
+// tenth more so that every client told to wait does not come back at the
+// same instant. Only errors a later attempt can cure are retried, up to 20
+// attempts.
 func DefaultBackoff() Backoff {
-	const base, ceiling, attempts = 100 * time.Millisecond, 5 * time.Second, 20
+	const minWait, maxWait, maxHint, attempts = time.Second, 5 * time.Minute, time.Hour, 20
 	return func(attempt int, err error) (time.Duration, bool) {
 		if attempt >= attempts || !Retryable(err) {
 			return 0, false
 		}
-		d := min(ceiling, base<<min(attempt-1, 16))
-		return rand.N(d + 1), true
+		ceil := maxWait
+		if attempt <= 32 {
+			if d := minWait << (attempt - 1); d > 0 && d < ceil {
+				ceil = d
+			}
+		}
+		d := max(time.Duration(rand.Float64()*float64(ceil)), minWait)
+		if hint := min(retryHint(err), maxHint); hint > 0 {
+			if floor := hint + time.Duration(rand.Float64()*float64(hint/10)); d < floor {
+				d = floor
+			}
+		}
+		return d, true
 	}
+}
+
+// retryHint is the wait the server asked for, as the client library reads
+// it.
+func retryHint(err error) time.Duration {
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return 0
+	}
+	h := ce.Meta()
+	if ms, err := strconv.ParseInt(h.Get("Licensor-Retry-After-Ms"), 10, 64); err == nil && ms > 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	if sec, err := strconv.ParseInt(strings.TrimSpace(h.Get("Retry-After")), 10, 64); err == nil && sec > 0 {
+		return time.Duration(sec) * time.Second
+	}
+	return 0
 }
 
 // Retryable reports whether a later attempt may succeed where err failed.

@@ -154,7 +154,8 @@ func or(s ...string) string {
 }
 
 // freshContract creates a customer, a contract on the demo product (or the
-// tenant's first product) with no seat limit, and a contract token.
+// tenant's first product) with no seat limit, a pool of 1,000,000 units of
+// each counted feature, and a contract token.
 func freshContract(ctx context.Context, g *Globals, demo *DemoFile) (contract, token string, err error) {
 	adm, err := g.adminClient()
 	if err != nil {
@@ -197,6 +198,21 @@ func freshContract(ctx context.Context, g *Globals, demo *DemoFile) (contract, t
 	}))
 	if err != nil {
 		return "", "", err
+	}
+	// A pool as large as the counted features, so that capability cycles
+	// measure the server, not a shortage.
+	var limits []*v1.PoolFeatureLimit
+	for _, e := range ents {
+		if e.Count > 0 {
+			limits = append(limits, &v1.PoolFeatureLimit{Feature: e.Feature, MaxUnits: e.Count})
+		}
+	}
+	if len(limits) > 0 {
+		if _, err := adm.CreatePool(ctx, connect.NewRequest(&v1.CreatePoolRequest{
+			CustomerId: cu.Msg.Customer.Id, ContractId: cc.Msg.Contract.Id, Name: "bench", Features: limits,
+		})); err != nil {
+			return "", "", err
+		}
 	}
 	tk, err := adm.CreateToken(ctx, connect.NewRequest(&v1.CreateTokenRequest{Role: "contract", ContractId: cc.Msg.Contract.Id, Name: "bench fleet"}))
 	if err != nil {
