@@ -89,12 +89,16 @@ func (s *Service) RevokeToken(ctx context.Context, tenantID, id string) (*licens
 	if err := licensor.ValidateID("token_id", id); err != nil {
 		return nil, err
 	}
+	before, err := s.store.GetToken(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	t, err := s.store.RevokeToken(ctx, id, s.now().UTC())
 	s.forgetToken(id)
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, "token.revoke", "token", t.ID, nil, tokenView(t))
+	s.audit(ctx, "token.revoke", "token", t.ID, tokenView(before), tokenView(t))
 	return t, nil
 }
 

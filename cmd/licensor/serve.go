@@ -226,6 +226,7 @@ func (m *Main) startNotify(st licensor.Store, sealer *license.Sealer) {
 	m.Scanner = notify.NewScanner(notify.ScannerConfig{
 		Store: st, Now: m.Now, SilentIntervals: m.Config.SilentIntervals, Logger: m.Logger, Pools: wire.PoolSource(m.Service),
 		Scanned: m.Metrics.TenantScanned, Raised: func(*licensor.Alert) { m.Dispatcher.Wake() },
+		Cleared: func(*licensor.Alert) { m.Dispatcher.Wake() },
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopNotify = cancel
