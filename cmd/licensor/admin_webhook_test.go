@@ -18,6 +18,7 @@ import (
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
 	"github.com/licensor/licensor/notify"
 )
 
@@ -108,7 +109,7 @@ func TestDemoWebhookCommands(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(), connect.WithInterceptors(bearerInterceptor(d.Token)))
+	lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(), connect.WithInterceptors(bearer.Token(d.Token)))
 	getLicense := func() {
 		t.Helper()
 		if _, err := lc.GetLicense(ctx, connect.NewRequest(&v1.GetLicenseRequest{ContractId: d.ContractID, InstanceId: "demo-1"})); err != nil {
