@@ -78,7 +78,9 @@ func run(demoFile, instance, cache string, every time.Duration, log *slog.Logger
 	})
 	c.OnExpiringSoon(func(left time.Duration) { log.Warn("license expiring soon", "left", left.Round(time.Minute)) })
 	c.OnExpired(func() { log.Error("license expired: running in restricted mode") })
-	c.OnError(func(err error) { log.Warn("license check failing; still running on the license held", "stage", client.StageOf(err), "err", err) })
+	c.OnError(func(err error) {
+		log.Warn("license check failing; still running on the license held", "stage", client.StageOf(err), "err", err)
+	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
