@@ -3,11 +3,13 @@ package licensor
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 )
 
 // AlertType names a condition the scanner watches. The same names are the
-// event types of webhook payloads and the type label of metrics.
+// event types of webhook payloads when an episode is raised (and, with
+// ClearedSuffix, when it is cleared) and the type label of metrics.
 type AlertType string
 
 const (
@@ -40,6 +42,25 @@ func ValidAlertType(t string) bool {
 	return false
 }
 
+// ClearedSuffix ends the event type sent when an alert's episode is
+// cleared: license.expiring.cleared, contract.ending.cleared, ...
+const ClearedSuffix = ".cleared"
+
+// Cleared returns the event type of the end of an episode of type t. It is
+// a type of its own, not a flag in the payload, so that a receiver that
+// only knows the raised event never mistakes a recovery for a new problem,
+// and a webhook's filter takes raises, clears or both.
+func (t AlertType) Cleared() AlertType { return t + ClearedSuffix }
+
+// ValidEventType reports whether t is a webhook event type: an alert type
+// (raised) or its Cleared form.
+func ValidEventType(t string) bool {
+	if a, ok := strings.CutSuffix(t, ClearedSuffix); ok {
+		return ValidAlertType(a)
+	}
+	return ValidAlertType(t)
+}
+
 // ContractEndingLevels are the windows before a contract's end at which a
 // contract.ending alert is raised, each its own episode.
 var ContractEndingLevels = []struct {
@@ -55,7 +76,8 @@ var ContractEndingLevels = []struct {
 // condition starts to hold, cleared once when it stops. While an episode is
 // open, no second one of the same (type, object, level) exists; after it is
 // cleared, the condition holding again opens a new one. Raising an alert is
-// the event that webhooks deliver; its ID is the event id.
+// the event that webhooks deliver; its ID is the event id. Clearing it is
+// another event (type Type.Cleared()) with an id of its own.
 type Alert struct {
 	ID       string // evt_...: the event id, also webhook-id of its deliveries
 	TenantID string
@@ -102,9 +124,13 @@ type AlertStore interface {
 	// reports whether a new episode was opened (false: one was open already,
 	// nothing changed).
 	RaiseAlert(ctx context.Context, a *Alert, body []byte, giveUpAt time.Time) (bool, error)
-	// ClearAlert closes the open episode id at at. It reports false if the
-	// episode was not open (already cleared). ENOTFOUND.
-	ClearAlert(ctx context.Context, id string, at time.Time) (bool, error)
+	// ClearAlert closes the open episode id at at, and in the same
+	// transaction queues a delivery of the cleared event (id eventID, type
+	// the alert's Type.Cleared(), payload body, retried until giveUpAt) to
+	// every webhook of the tenant whose filter takes that type. It reports
+	// false if the episode was not open (already cleared: nothing changed,
+	// nothing queued). ENOTFOUND.
+	ClearAlert(ctx context.Context, id string, at time.Time, eventID string, body []byte, giveUpAt time.Time) (bool, error)
 	// ListAlerts lists alerts, newest first (RaisedAt then id, descending);
 	// open ones only unless f.IncludeCleared. After is the last id.
 	ListAlerts(ctx context.Context, f AlertFilter) ([]*Alert, error)

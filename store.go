@@ -95,6 +95,9 @@ type TokenStore interface {
 	// ENOTFOUND.
 	TokenByHash(ctx context.Context, hash []byte) (*Token, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
+	// GetToken returns a token of the scoped tenant by id. ENOTFOUND (also
+	// for another tenant's token or an operator token).
+	GetToken(ctx context.Context, id string) (*Token, error)
 	// RevokeToken marks a token of the scoped tenant revoked at at.
 	// ENOTFOUND; revoking twice keeps the first time.
 	RevokeToken(ctx context.Context, id string, at time.Time) (*Token, error)

@@ -31,7 +31,8 @@ type Webhook struct {
 	ID       string
 	TenantID string
 	URL      string
-	// EventTypes are the alert types delivered; empty means all.
+	// EventTypes are the event types delivered (alert types, raised, and
+	// their Cleared forms); empty means all.
 	EventTypes []AlertType
 	// SecretSealed is the signing secret (whsec_...) sealed with the master
 	// key; only the dispatcher opens it.
@@ -75,8 +76,8 @@ func (w *Webhook) Validate() error {
 	}
 	seen := map[AlertType]bool{}
 	for _, t := range w.EventTypes {
-		if !ValidAlertType(string(t)) {
-			return Errorf(EINVALID, "event type %q: use one of license.expiring, contract.ending, instance.silent, pool.exhausted (or none for all)", t)
+		if !ValidEventType(string(t)) {
+			return Errorf(EINVALID, "event type %q: use one of license.expiring, contract.ending, instance.silent, pool.exhausted, each optionally with %s (or none for all)", t, ClearedSuffix)
 		}
 		if seen[t] {
 			return Errorf(EINVALID, "event type %q is listed twice", t)

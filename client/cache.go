@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/license"
 )
 
@@ -71,7 +72,7 @@ func (c *Client) loadInstanceID() (string, error) {
 	if err := os.MkdirAll(c.cfg.CacheDir, 0o700); err != nil {
 		return "", fmt.Errorf("client: cache dir: %w", err)
 	}
-	if err := writeFileAtomic(path, []byte(id+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(id+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("client: persist instance id: %w", err)
 	}
 	return id, nil
@@ -103,7 +104,7 @@ func (c *Client) saveCache(s cacheSnapshot) {
 		c.log.Warn("cannot create the license cache dir", "err", err)
 		return
 	}
-	if err := writeFileAtomic(c.cachePath(), b, 0o600); err != nil {
+	if err := atomicfile.Write(c.cachePath(), b, 0o600); err != nil {
 		c.log.Warn("cannot write the license cache", "path", c.cachePath(), "err", err)
 	}
 }
@@ -215,30 +216,4 @@ func readLicenseFile(path string, verify func(string) (*License, error)) (*Licen
 		return nil, err
 	}
 	return verify(token)
-}
-
-// writeFileAtomic replaces path with data: a temp file in the same
-// directory, fsynced, then renamed over path.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

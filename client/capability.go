@@ -15,6 +15,7 @@ import (
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
 )
 
 // capabilityAttempts bounds the tries of one capability call: enough to
@@ -116,7 +117,7 @@ func (c *Client) capabilityClient() (licensorv1connect.CapabilityServiceClient, 
 	if c.http == nil {
 		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EUNAVAILABLE, "no server configured: floating capabilities need Config.Server")}
 	}
-	opts := []connect.ClientOption{connect.WithInterceptors(bearer(c.cfg.Token))}
+	opts := []connect.ClientOption{connect.WithInterceptors(bearer.Token(c.cfg.Token))}
 	if c.cfg.Protocol == Connect {
 		opts = append(opts, connect.WithProtoJSON())
 	} else {

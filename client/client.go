@@ -290,8 +290,8 @@ func (c *Client) nextWake() (time.Duration, bool) {
 		wait = c.nextAttempt.Sub(now)
 	}
 	if l := c.currentLocked(now); l != nil {
-		exp := l.Claims.ExpiresAt().Add(c.cfg.ClockSkew)
-		for _, b := range []time.Time{exp.Add(-c.cfg.ExpiringSoon), exp} {
+		exp := l.Claims.ExpiresAt()
+		for _, b := range []time.Time{exp.Add(-c.cfg.ExpiringSoon), exp.Add(c.cfg.ClockSkew)} {
 			if d := b.Sub(now); d > 0 && d < wait {
 				wait = d + time.Second // just past the boundary
 			}

@@ -35,13 +35,17 @@ func connectProxy(t *testing.T, target string) (*httptest.Server, func() []strin
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		w.WriteHeader(http.StatusOK)
-		conn, _, err := http.NewResponseController(w).Hijack()
+		conn, rw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			up.Close()
 			return
 		}
-		go func() { _, _ = io.Copy(up, conn); up.Close() }()
+		if _, err := conn.Write([]byte("HTTP/1.1 200 Connection Established\r\n\r\n")); err != nil {
+			conn.Close()
+			up.Close()
+			return
+		}
+		go func() { _, _ = io.Copy(up, rw.Reader); up.Close() }()
 		_, _ = io.Copy(conn, up)
 		conn.Close()
 	}))

@@ -54,6 +54,17 @@ func (s State) String() string {
 // MarshalText writes the state's name, for JSON.
 func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads a state's name.
+func (s *State) UnmarshalText(b []byte) error {
+	for _, st := range []State{Unlicensed, Valid, ExpiringSoon, Expired} {
+		if st.String() == string(b) {
+			*s = st
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown license state %q", b)
+}
+
 // Status is a snapshot of the client: the state of the license held, why,
 // and how the checks go.
 type Status struct {

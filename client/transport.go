@@ -18,6 +18,7 @@ import (
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
 )
 
 // maxJWKSBytes bounds a JWKS download.
@@ -67,30 +68,8 @@ func httpClient(cfg Config) (*http.Client, error) {
 	return &http.Client{Transport: tr}, nil
 }
 
-// bearer adds the contract token to every call.
-type bearer string
-
-func (b bearer) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		req.Header().Set("Authorization", "Bearer "+string(b))
-		return next(ctx, req)
-	}
-}
-
-func (b bearer) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
-		conn := next(ctx, spec)
-		conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
-		return conn
-	}
-}
-
-func (b bearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
-}
-
 func licenseClient(cfg Config, hc *http.Client) licensorv1connect.LicenseServiceClient {
-	opts := []connect.ClientOption{connect.WithInterceptors(bearer(cfg.Token))}
+	opts := []connect.ClientOption{connect.WithInterceptors(bearer.Token(cfg.Token))}
 	if cfg.Protocol == Connect {
 		opts = append(opts, connect.WithProtoJSON())
 	} else {

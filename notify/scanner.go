@@ -73,6 +73,9 @@ type ScannerConfig struct {
 	// Raised, if set, is called after an alert was raised (to wake the
 	// dispatcher, say).
 	Raised func(*licensor.Alert)
+	// Cleared, if set, is called after an alert was cleared (its cleared
+	// event queued), with ClearedAt set.
+	Cleared func(*licensor.Alert)
 }
 
 // Scanner raises and clears alert episodes from what the store holds.
@@ -231,10 +234,9 @@ func (s *Scanner) scanTenant(ctx context.Context, t *licensor.Tenant, now time.T
 			counts[licensor.AlertKey{Type: a.Type, Level: a.Level}]++
 			continue
 		}
-		if _, err := s.cfg.Store.ClearAlert(ctx, a.ID, now); err != nil {
+		if err := s.clear(ctx, a, now); err != nil {
 			return err
 		}
-		s.log.InfoContext(ctx, "alert cleared", "tenant", t.ID, "type", a.Type, "object", a.ObjectID, "level", a.Level)
 	}
 	for _, c := range want {
 		raised, err := s.raise(ctx, t.ID, c, now)
@@ -309,4 +311,39 @@ func (s *Scanner) raise(ctx context.Context, tenantID string, c candidate, now t
 		s.cfg.Raised(a)
 	}
 	return true, nil
+}
+
+// clear closes an open episode and, in the same store transaction, queues
+// its cleared event: type a.Type.Cleared(), a new event id, and the data the
+// raise carried (alert_id, object_id, raised_at, ...) plus cleared_at, so a
+// receiver can resolve what it opened without calling back.
+func (s *Scanner) clear(ctx context.Context, a *licensor.Alert, now time.Time) error {
+	data := map[string]any{}
+	if len(a.Data) > 0 {
+		if err := json.Unmarshal(a.Data, &data); err != nil {
+			return licensor.Internal("alert data of "+a.ID, err)
+		}
+	}
+	data["alert_id"], data["tenant_id"], data["object_id"] = a.ID, a.TenantID, a.ObjectID
+	data["raised_at"], data["cleared_at"] = a.RaisedAt.UTC(), now.UTC()
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return licensor.Internal("cleared event data", err)
+	}
+	typ := a.Type.Cleared()
+	body, err := json.Marshal(Payload{Type: typ, Timestamp: now.UTC(), Data: raw})
+	if err != nil {
+		return licensor.Internal("cleared event payload", err)
+	}
+	eventID := licensor.NewID(licensor.PrefixEvent)
+	cleared, err := s.cfg.Store.ClearAlert(ctx, a.ID, now, eventID, body, now.Add(s.cfg.RetryFor))
+	if err != nil || !cleared {
+		return err
+	}
+	a.ClearedAt = now
+	s.log.InfoContext(ctx, "alert cleared", "tenant", a.TenantID, "type", a.Type, "object", a.ObjectID, "level", a.Level, "event", eventID)
+	if s.cfg.Cleared != nil {
+		s.cfg.Cleared(a)
+	}
+	return nil
 }

@@ -14,6 +14,9 @@ import (
 	"github.com/licensor/licensor/internal/testserver"
 )
 
+// zeroJSONTime is how a zero time.Time reads in an entry's JSON.
+const zeroJSONTime = "0001-01-01T00:00:00Z"
+
 func auditEntries(t *testing.T, adm licensorv1connect.AdminServiceClient, tenantID string) []*v1.AuditEntry {
 	t.Helper()
 	res, err := adm.ListAuditEntries(context.Background(), connect.NewRequest(&v1.ListAuditEntriesRequest{TenantId: tenantID, PageSize: 1000}))
@@ -96,7 +99,7 @@ func TestAuditEveryMutationOnce(t *testing.T) {
 					tokenID = r.Msg.GetToken().GetId()
 					return tokenID, err
 				}},
-				{"RevokeToken", "token.revoke", "token", false, true, func() (string, error) {
+				{"RevokeToken", "token.revoke", "token", true, true, func() (string, error) {
 					_, err := adm.RevokeToken(ctx, connect.NewRequest(&v1.RevokeTokenRequest{TokenId: tokenID}))
 					return tokenID, err
 				}},
@@ -165,6 +168,19 @@ func TestAuditEveryMutationOnce(t *testing.T) {
 					}
 					if h := e.After.GetFields()["hash"]; h != nil {
 						t.Errorf("entry records a token hash: %v", h)
+					}
+					if st.action == "token.revoke" {
+						// before is the live token, after the revoked one.
+						b, a := e.Before.GetFields(), e.After.GetFields()
+						if b["id"].GetStringValue() != objectID || b["hash"] != nil {
+							t.Errorf("before: got %v, want token %s without its hash", b, objectID)
+						}
+						if got := b["revoked_at"].GetStringValue(); got != zeroJSONTime {
+							t.Errorf("before.revoked_at: got %q, want %q (not revoked)", got, zeroJSONTime)
+						}
+						if got, want := a["revoked_at"].GetStringValue(), s.Clock.Now().UTC().Format(time.RFC3339Nano); got != want {
+							t.Errorf("after.revoked_at: got %q, want %q", got, want)
+						}
 					}
 				})
 			}

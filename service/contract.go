@@ -251,7 +251,9 @@ func (s *Service) mutateContract(ctx context.Context, tenantID, id, action strin
 		return nil, err
 	}
 	c.UpdatedAt = s.now().UTC()
-	if err := s.store.UpdateContract(ctx, &c); err != nil {
+	err = s.store.UpdateContract(ctx, &c)
+	s.forgetContract(c.TenantID, c.ID)
+	if err != nil {
 		return nil, err
 	}
 	s.audit(ctx, action, "contract", c.ID, before, c)

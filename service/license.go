@@ -53,10 +53,15 @@ func (s *Service) contractForInstance(ctx context.Context, contractID, instanceI
 		return ctx, nil, licensor.Errorf(licensor.EFORBIDDEN, "this token is for another contract, not %s", contractID)
 	}
 	ctx = licensor.WithTenant(ctx, a.TenantID)
+	key := contractKey(a.TenantID, contractID)
+	if c, ok := s.contracts.get(key); ok {
+		return ctx, c, nil
+	}
 	c, err := s.store.GetContract(ctx, contractID)
 	if err != nil {
 		return ctx, nil, err
 	}
+	s.contracts.put(key, c)
 	return ctx, c, nil
 }
 

@@ -23,6 +23,9 @@ type Config struct {
 	// another server rotated it (default 1 minute). Licenses signed by the
 	// old key stay valid: the old key remains in the JWKS.
 	KeyCacheTTL time.Duration
+	// CacheTTL bounds how long a token or contract read for GetLicense is
+	// reused (default DefaultCacheTTL; negative: no cache). See cache.go.
+	CacheTTL time.Duration
 }
 
 // Service implements the use cases. Safe for concurrent use.
@@ -33,6 +36,9 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	keys   *keyCache
+
+	tokens    *ttlCache[*licensor.Token]    // by token hash
+	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
 	// tenants caches tenant settings (telemetry policy) for the hot path.
 	tenants *tenantCache
 }
@@ -59,6 +65,11 @@ func New(cfg Config) *Service {
 		log:    cfg.Logger.With("component", "service"),
 	}
 	s.keys = newKeyCache(s, cfg.KeyCacheTTL)
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
+	s.tokens = newTTLCache[*licensor.Token](cfg.CacheTTL, cfg.Now)
+	s.contracts = newTTLCache[*licensor.Contract](cfg.CacheTTL, cfg.Now)
 	s.tenants = newTenantCache(s, cfg.KeyCacheTTL)
 	return s
 }

@@ -89,11 +89,16 @@ func (s *Service) RevokeToken(ctx context.Context, tenantID, id string) (*licens
 	if err := licensor.ValidateID("token_id", id); err != nil {
 		return nil, err
 	}
-	t, err := s.store.RevokeToken(ctx, id, s.now().UTC())
+	before, err := s.store.GetToken(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, "token.revoke", "token", t.ID, nil, tokenView(t))
+	t, err := s.store.RevokeToken(ctx, id, s.now().UTC())
+	s.forgetToken(id)
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, "token.revoke", "token", t.ID, tokenView(before), tokenView(t))
 	return t, nil
 }
 
@@ -107,7 +112,13 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (licensor.Act
 		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token is not valid")
 	}
 	hash := licensor.HashToken(secret)
-	t, err := s.store.TokenByHash(ctx, hash)
+	t, cached := s.tokens.get(string(hash))
+	var err error
+	if !cached {
+		if t, err = s.store.TokenByHash(ctx, hash); err == nil {
+			s.tokens.put(string(hash), t)
+		}
+	}
 	if licensor.ErrorCode(err) == licensor.ENOTFOUND || (err == nil && subtle.ConstantTimeCompare(t.Hash, hash) != 1) {
 		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token is not valid")
 	}

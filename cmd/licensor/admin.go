@@ -27,6 +27,8 @@ type AdminCmd struct {
 	Telemetry TelemetryCmd `cmd:"" help:"Telemetry of instances: history, fleet summary, export, settings."`
 	Pool      PoolCmd      `cmd:"" help:"Pools of floating features, their leases and usage."`
 	Audit     AuditCmd     `cmd:"" help:"Audit log."`
+	Webhook   WebhookCmd   `cmd:"" help:"Webhook endpoints for alert events, their deliveries and redelivery."`
+	Alert     AlertCmd     `cmd:"" help:"Alerts raised by the expiry scanner."`
 }
 
 // tenantFlag is embedded by every tenant-scoped command: the operator must

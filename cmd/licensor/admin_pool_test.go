@@ -10,6 +10,7 @@ import (
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
 )
 
 // TestDemoPoolCommands: the demo has a pool (solver 50, gpu-export 5) that
@@ -21,7 +22,7 @@ func TestDemoPoolCommands(t *testing.T) {
 		t.Fatal("demo.json: got no pool_id")
 	}
 	demo := filepath.Join(m.Config.Data, "demo.json")
-	cc := licensorv1connect.NewCapabilityServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(), connect.WithInterceptors(bearerInterceptor(d.Token)))
+	cc := licensorv1connect.NewCapabilityServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(), connect.WithInterceptors(bearer.Token(d.Token)))
 	res, err := cc.RequestCapabilities(context.Background(), connect.NewRequest(&v1.RequestCapabilitiesRequest{
 		ContractId: d.ContractID, InstanceId: "demo-1", Capabilities: []*v1.CapabilityUnits{{Feature: "solver", Units: 3}}}))
 	if err != nil || !res.Msg.Granted {

@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
 )
 
 // TestAdminTelemetryCommands: history, summary, export as CSV and JSON and
@@ -22,7 +23,7 @@ func TestAdminTelemetryCommands(t *testing.T) {
 	m := startMain(t, true)
 	d := m.Demo
 	demo := filepath.Join(m.Config.Data, "demo.json")
-	lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(), connect.WithInterceptors(bearerInterceptor(d.Token)))
+	lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(), connect.WithInterceptors(bearer.Token(d.Token)))
 	for i, inst := range []string{"node-a", "node-b"} {
 		for n := range 2 {
 			_, err := lc.GetLicense(context.Background(), connect.NewRequest(&v1.GetLicenseRequest{ContractId: d.ContractID, InstanceId: inst,

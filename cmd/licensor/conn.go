@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
 )
 
 // resolve fills server, token and CA from --demo-file where not given.
@@ -64,28 +64,6 @@ func (g *Globals) httpClient() (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
 }
 
-// bearerInterceptor adds the Authorization header to every call.
-type bearerInterceptor string
-
-func (b bearerInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		req.Header().Set("Authorization", "Bearer "+string(b))
-		return next(ctx, req)
-	}
-}
-
-func (b bearerInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
-		conn := next(ctx, spec)
-		conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
-		return conn
-	}
-}
-
-func (b bearerInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
-}
-
 // adminClient returns an AdminService client from the global flags.
 func (g *Globals) adminClient() (licensorv1connect.AdminServiceClient, error) {
 	if err := g.resolve(); err != nil {
@@ -95,7 +73,7 @@ func (g *Globals) adminClient() (licensorv1connect.AdminServiceClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	return licensorv1connect.NewAdminServiceClient(hc, g.Server, connect.WithGRPC(), connect.WithInterceptors(bearerInterceptor(g.Token))), nil
+	return licensorv1connect.NewAdminServiceClient(hc, g.Server, connect.WithGRPC(), connect.WithInterceptors(bearer.Token(g.Token))), nil
 }
 
 // cliError turns an RPC error into one clear line: the status code a

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/atomicfile"
 )
 
 // DemoFile is <data>/demo.json: everything a newcomer needs to fetch a
@@ -44,7 +45,7 @@ func (m *Main) setupDemo(ctx context.Context, certFile string) (*DemoFile, error
 		d.CACert = abs
 	}
 	b, _ := json.MarshalIndent(d, "", "  ")
-	if err := writeFileAtomic(path, append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(m.Out, "demo written to %s\nfetch a license:\n  grpcurl -cacert %s -H 'Authorization: Bearer %s' -d '{\"contract_id\":\"%s\",\"instance_id\":\"demo-1\"}' %s licensor.v1.LicenseService/GetLicense\n",

@@ -16,6 +16,7 @@ import (
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/license"
 )
 
@@ -42,7 +43,7 @@ func (c *LicenseIssueCmd) Run(g *Globals) error {
 			_, err = io.WriteString(stdout, res.Msg.LicenseFile)
 			return err
 		}
-		if err := writeFileAtomic(c.Out, []byte(res.Msg.LicenseFile), 0o644); err != nil {
+		if err := atomicfile.Write(c.Out, []byte(res.Msg.LicenseFile), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "license %s written to %s, valid until %s\n", res.Msg.License.LicenseId, c.Out, fmtTS(res.Msg.License.ExpiresAt))

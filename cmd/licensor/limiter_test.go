@@ -15,6 +15,7 @@ import (
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
 	"github.com/licensor/licensor/ratelimit/redislimit"
 )
 
@@ -34,7 +35,7 @@ func TestServeRedisSharesTheThreshold(t *testing.T) {
 	t.Cleanup(func() { _ = m.Close() })
 	d := m.Demo
 	lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(),
-		connect.WithInterceptors(bearerInterceptor(d.Token)))
+		connect.WithInterceptors(bearer.Token(d.Token)))
 	get := func() error {
 		_, err := lc.GetLicense(context.Background(), connect.NewRequest(&v1.GetLicenseRequest{ContractId: d.ContractID, InstanceId: "r-1"}))
 		return err

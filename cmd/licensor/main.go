@@ -21,6 +21,8 @@ type CLI struct {
 	Admin   AdminCmd   `cmd:"" help:"Manage tenants, products, contracts, tokens and keys through the API."`
 	License LicenseCmd `cmd:"" help:"Issue and verify static license files."`
 	Migrate MigrateCmd `cmd:"" help:"Apply the database migrations of this build (before a rolling upgrade)."`
+	Agent   AgentCmd   `cmd:"" help:"Run the sidecar: keep a verified license in a file and on a local HTTP endpoint."`
+	Bench   BenchCmd   `cmd:"" help:"Simulate a fleet against a server and measure it."`
 }
 
 // Globals are the flags of every command that talks to a server.

@@ -20,6 +20,7 @@ import (
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
 	"github.com/licensor/licensor/license"
 )
 
@@ -66,7 +67,7 @@ func TestServeDemo(t *testing.T) {
 	}
 	d := m.Demo
 	lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(),
-		connect.WithInterceptors(bearerInterceptor(d.Token)))
+		connect.WithInterceptors(bearer.Token(d.Token)))
 	res, err := lc.GetLicense(context.Background(), connect.NewRequest(&v1.GetLicenseRequest{ContractId: d.ContractID, InstanceId: "demo-1"}))
 	if err != nil {
 		t.Fatalf("GetLicense with the demo: %v", err)
@@ -93,7 +94,7 @@ func TestServeDemo(t *testing.T) {
 func TestGracefulShutdown(t *testing.T) {
 	m := startMain(t, true)
 	d := m.Demo
-	lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(), connect.WithInterceptors(bearerInterceptor(d.Token)))
+	lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), d.Server, connect.WithGRPC(), connect.WithInterceptors(bearer.Token(d.Token)))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	stream, err := lc.WatchLicense(ctx, connect.NewRequest(&v1.WatchLicenseRequest{ContractId: d.ContractID, InstanceId: "w"}))

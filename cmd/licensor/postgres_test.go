@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/bearer"
 	"github.com/licensor/licensor/internal/pgtest"
 	"github.com/licensor/licensor/store/postgres"
 )
@@ -55,7 +56,7 @@ func TestServePostgres(t *testing.T) {
 	}
 	d := a.Demo
 	lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), "https://"+b.Addr(), connect.WithGRPC(),
-		connect.WithInterceptors(bearerInterceptor(d.Token)))
+		connect.WithInterceptors(bearer.Token(d.Token)))
 	res, err := lc.GetLicense(context.Background(), connect.NewRequest(&v1.GetLicenseRequest{ContractId: d.ContractID, InstanceId: "pg-1"}))
 	if err != nil {
 		t.Fatalf("GetLicense through server B with server A's demo: got error %v, want none", err)

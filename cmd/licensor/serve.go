@@ -17,6 +17,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/internal/wire"
 	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/metrics"
@@ -37,6 +38,7 @@ type ServeCmd struct {
 	// listener when set (otherwise they are on the main port).
 	MetricsListen string `help:"Separate plain-HTTP address for /metrics, /healthz and /readyz." env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
 	LogFormat     string `help:"Log format: text or json." default:"text" enum:"text,json" env:"LICENSOR_LOG_FORMAT"`
+	Pprof         string `help:"Loopback address to serve net/http/pprof on (e.g. 127.0.0.1:6060); off by default." env:"LICENSOR_PPROF"`
 	// SilentIntervals: an instance unseen for longer than this many refresh
 	// intervals raises instance.silent.
 	SilentIntervals int `help:"Alert when an instance has not been seen for this many refresh intervals." default:"3" env:"LICENSOR_SILENT_INTERVALS" name:"silent-intervals"`
@@ -89,6 +91,8 @@ type Main struct {
 	httpSrv   *http.Server
 	metricsLn net.Listener
 	metrics   *http.Server
+	pprof     *http.Server
+	pprofLn   net.Listener
 	reaper    *reaperJob
 	redis     io.Closer // the shared limiter's connection, with --redis
 	// Demo is set after Start when Config.Demo is set.
@@ -176,6 +180,11 @@ func (m *Main) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if cfg.Pprof != "" {
+		if err := m.servePprof(cfg.Pprof); err != nil {
+			return err
+		}
+	}
 	if cfg.Demo {
 		if m.Demo, err = m.setupDemo(ctx, certFile); err != nil {
 			return fmt.Errorf("demo: %w", err)
@@ -225,6 +234,7 @@ func (m *Main) startNotify(st licensor.Store, sealer *license.Sealer) {
 	m.Scanner = notify.NewScanner(notify.ScannerConfig{
 		Store: st, Now: m.Now, SilentIntervals: m.Config.SilentIntervals, Logger: m.Logger, Pools: wire.PoolSource(m.Service),
 		Scanned: m.Metrics.TenantScanned, Raised: func(*licensor.Alert) { m.Dispatcher.Wake() },
+		Cleared: func(*licensor.Alert) { m.Dispatcher.Wake() },
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	m.stopNotify = cancel
@@ -265,7 +275,7 @@ func (m *Main) bootstrapOperator(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, []byte(secret+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(path, []byte(secret+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write operator token: %w", err)
 	}
 	fmt.Fprintf(m.Out, "operator token written to %s (mode 0600)\n", path)
@@ -288,6 +298,9 @@ func (m *Main) Close() error {
 	}
 	if m.metrics != nil {
 		errs = append(errs, m.metrics.Shutdown(ctx))
+	}
+	if m.pprof != nil {
+		errs = append(errs, m.pprof.Close())
 	}
 	if m.stopNotify != nil {
 		m.stopNotify() // attempts in flight finish (each within its timeout)

@@ -172,7 +172,8 @@ func Start(t testing.TB, opts ...Options) *Server {
 	})
 	scan := notify.NewScanner(notify.ScannerConfig{
 		Store: st, Now: clock.Now, Interval: o.NotifyInterval, Logger: o.Logger, Scanned: m.TenantScanned, Pools: wire.PoolSource(svc),
-		Raised: func(*licensor.Alert) { disp.Wake() },
+		Raised:  func(*licensor.Alert) { disp.Wake() },
+		Cleared: func(*licensor.Alert) { disp.Wake() },
 	})
 	_, op, err := svc.CreateOperatorToken(ctx, "test operator")
 	if err != nil {

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -57,49 +58,67 @@ func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, gi
 			return nil
 		}
 		raised = true
-		hooks, err := listWebhooks(ctx, tx, tid)
-		if err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		for _, w := range hooks {
-			if !w.Wants(a.Type) {
-				continue
-			}
-			b.Queue(`INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
-				status, body, next_attempt_at, give_up_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)`,
-				tid, licensor.NewID(licensor.PrefixDelivery), w.ID, a.ID, string(a.Type), body, micros(a.RaisedAt), micros(giveUpAt), micros(a.RaisedAt))
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		return tx.SendBatch(ctx, b).Close()
+		return queueDeliveries(ctx, tx, tid, a.ID, a.Type, body, a.RaisedAt, giveUpAt)
 	})
 	return raised, err
 }
 
-// ClearAlert closes an open episode. ENOTFOUND.
-func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time) (bool, error) {
+// queueDeliveries queues event eventID of type typ, due at now, for every
+// webhook of the tenant whose filter takes typ, in the caller's
+// transaction: the event and its deliveries commit together or not at all.
+func queueDeliveries(ctx context.Context, tx pgx.Tx, tid, eventID string, typ licensor.AlertType, body []byte, now, giveUpAt time.Time) error {
+	hooks, err := listWebhooks(ctx, tx, tid)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	for _, w := range hooks {
+		if !w.Wants(typ) {
+			continue
+		}
+		b.Queue(`INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
+			status, body, next_attempt_at, give_up_at, created_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)`,
+			tid, licensor.NewID(licensor.PrefixDelivery), w.ID, eventID, string(typ), body, micros(now), micros(giveUpAt), micros(now))
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// ClearAlert closes an open episode and queues its cleared event in the
+// same transaction. Two servers clearing the same episode at once: the
+// conditional UPDATE lets one through, so the event is queued once.
+// ENOTFOUND.
+func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time, eventID string, body []byte, giveUpAt time.Time) (bool, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return false, err
 	}
-	tag, err := db.pool.Exec(ctx, `UPDATE alerts SET cleared_at = $1 WHERE tenant_id = $2 AND id = $3 AND cleared_at = 0`,
-		micros(db.stamp(at)), tid, id)
-	if err != nil {
-		return false, driverErr("ClearAlert", err)
+	if eventID == "" {
+		eventID = licensor.NewID(licensor.PrefixEvent)
 	}
-	if tag.RowsAffected() > 0 {
-		return true, nil
-	}
-	ok, err := exists(ctx, db.pool, `SELECT 1 FROM alerts WHERE tenant_id = $1 AND id = $2`, tid, id)
-	if err != nil {
-		return false, driverErr("ClearAlert", err)
-	}
-	if !ok {
-		return false, licensor.Errorf(licensor.ENOTFOUND, "alert %s not found", id)
-	}
-	return false, nil
+	at = db.stamp(at)
+	cleared := false
+	err = db.tx(ctx, "ClearAlert", func(tx pgx.Tx) error {
+		cleared = false
+		var typ string
+		err := tx.QueryRow(ctx, `UPDATE alerts SET cleared_at = $1 WHERE tenant_id = $2 AND id = $3 AND cleared_at = 0 RETURNING type`,
+			micros(at), tid, id).Scan(&typ)
+		switch {
+		case err == nil:
+			cleared = true
+			return queueDeliveries(ctx, tx, tid, eventID, licensor.AlertType(typ).Cleared(), body, at, giveUpAt)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		ok, err := exists(ctx, tx, `SELECT 1 FROM alerts WHERE tenant_id = $1 AND id = $2`, tid, id)
+		if err == nil && !ok {
+			err = licensor.Errorf(licensor.ENOTFOUND, "alert %s not found", id)
+		}
+		return err
+	})
+	return cleared, err
 }
 
 // ListAlerts lists alerts newest first.

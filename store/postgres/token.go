@@ -65,6 +65,19 @@ func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*licensor.Token, er
 	return t, nil
 }
 
+// GetToken returns a token of the scoped tenant. ENOTFOUND.
+func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, err := scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE tenant_id = $1 AND id = $2`, tid, id))
+	if err != nil {
+		return nil, driverErr("GetToken", notFound(err, fmt.Sprintf("token %s not found", id)))
+	}
+	return t, nil
+}
+
 // ListTokens lists the scoped tenant's tokens by id: live ones only unless
 // f.IncludeRevoked, optionally of one contract. An expired token is listed
 // (it is not revoked); the caller decides with Token.Live.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -52,41 +53,54 @@ func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, gi
 			return nil
 		}
 		raised = true
-		hooks, err := listWebhooks(ctx, tx, tid)
-		if err != nil {
-			return err
-		}
-		for _, w := range hooks {
-			if !w.Wants(a.Type) {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
-				status, body, next_attempt_at, give_up_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-				tid, licensor.NewID(licensor.PrefixDelivery), w.ID, a.ID, string(a.Type), body, micros(a.RaisedAt), micros(giveUpAt), micros(a.RaisedAt)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return queueDeliveries(ctx, tx, tid, a.ID, a.Type, body, a.RaisedAt, giveUpAt)
 	})
 	return raised, err
 }
 
-// ClearAlert closes an open episode.
-func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time) (bool, error) {
+// queueDeliveries queues event eventID of type typ, due at now, for every
+// webhook of the tenant whose filter takes typ, in the caller's
+// transaction: the event and its deliveries commit together or not at all.
+func queueDeliveries(ctx context.Context, tx *sql.Tx, tid, eventID string, typ licensor.AlertType, body []byte, now, giveUpAt time.Time) error {
+	hooks, err := listWebhooks(ctx, tx, tid)
+	if err != nil {
+		return err
+	}
+	for _, w := range hooks {
+		if !w.Wants(typ) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
+			status, body, next_attempt_at, give_up_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
+			tid, licensor.NewID(licensor.PrefixDelivery), w.ID, eventID, string(typ), body, micros(now), micros(giveUpAt), micros(now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ClearAlert closes an open episode and queues its cleared event in the
+// same transaction.
+func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time, eventID string, body []byte, giveUpAt time.Time) (bool, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return false, err
 	}
+	if eventID == "" {
+		eventID = licensor.NewID(licensor.PrefixEvent)
+	}
+	at = db.stamp(at)
 	cleared := false
 	err = db.write(ctx, "ClearAlert", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE alerts SET cleared_at = ? WHERE tenant_id = ? AND id = ? AND cleared_at = 0`,
-			micros(db.stamp(at)), tid, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		var typ string
+		err := tx.QueryRowContext(ctx, `UPDATE alerts SET cleared_at = ? WHERE tenant_id = ? AND id = ? AND cleared_at = 0 RETURNING type`,
+			micros(at), tid, id).Scan(&typ)
+		switch {
+		case err == nil:
 			cleared = true
-			return nil
+			return queueDeliveries(ctx, tx, tid, eventID, licensor.AlertType(typ).Cleared(), body, at, giveUpAt)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
 		}
 		ok, err := exists(ctx, tx, `SELECT 1 FROM alerts WHERE tenant_id = ? AND id = ?`, tid, id)
 		if err == nil && !ok {

@@ -42,6 +42,7 @@ type DB struct {
 	path string
 
 	commits atomic.Uint64 // committed write transactions, for the checkpointer
+	batch   *batcher      // group commit of check-ins (groupcommit.go)
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -162,6 +163,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 
+	db.startBatcher()
 	cctx, cancel := context.WithCancel(context.Background())
 	db.stop = cancel
 	db.done = make(chan struct{})
@@ -201,9 +203,8 @@ func readerParams() string {
 }
 
 // write runs fn in one write transaction on the writer connection and
-// commits it. Every write of the store goes through here, so this is the one
-// place to batch writes later (group commit: several fns, each under a
-// SAVEPOINT, in one transaction). fn's *licensor.Error passes through; any
+// commits it. Every write of the store goes through here or through
+// writeBatched (group commit, for the check-ins of GetLicense). fn's *licensor.Error passes through; any
 // other error becomes licensor.Internal(op, err).
 func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
 	tx, err := db.w.BeginTx(ctx, nil)
@@ -236,6 +237,7 @@ func (db *DB) Ping(ctx context.Context) error {
 // last connection to close checkpoints the WAL and removes it).
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.stopBatcher()
 		db.stop()
 		<-db.done
 		db.rd.close()

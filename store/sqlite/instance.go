@@ -61,7 +61,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	now := micros(db.stamp(c.Now))
 	window := c.CloneWindow.Microseconds()
 	var inst *licensor.Instance
-	checkin := func(tx *sql.Tx) error {
+	checkin := func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		inst, err = scanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
 			window, c.Host, now, c.Environment, c.RemoteAddr, c.LicenseID, micros(c.LicenseExpiresAt),
@@ -95,8 +95,8 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		return constraints{foreignKey: fmt.Sprintf("contract %s not found", c.ContractID)}.translate(err)
 	}
-	err = db.write(ctx, "Checkin", func(tx *sql.Tx) error {
-		if err := checkin(tx); err != nil {
+	err = db.writeBatched(ctx, "Checkin", func(ctx context.Context, tx *sql.Tx) error {
+		if err := checkin(ctx, tx); err != nil {
 			return err
 		}
 		return recordTelemetry(ctx, tx, tid, c, inst)

@@ -68,6 +68,8 @@ type writeStmts struct {
 	checkinRefresh *sql.Stmt
 	checkinInsert  *sql.Stmt
 	takeSeat       *sql.Stmt
+	// Group commit's savepoint around each batched write.
+	savepoint, rollbackTo, release *sql.Stmt
 }
 
 func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
@@ -78,6 +80,9 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.checkinRefresh, checkinRefreshSQL},
 		{&w.checkinInsert, checkinInsertSQL},
 		{&w.takeSeat, takeSeatSQL},
+		{&w.savepoint, "SAVEPOINT batch_item"},
+		{&w.rollbackTo, "ROLLBACK TO batch_item"},
+		{&w.release, "RELEASE batch_item"},
 	} {
 		s, err := db.PrepareContext(ctx, p.query)
 		if err != nil {
@@ -90,7 +95,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	for _, s := range []*sql.Stmt{w.checkinRefresh, w.checkinInsert, w.takeSeat} {
+	for _, s := range []*sql.Stmt{w.checkinRefresh, w.checkinInsert, w.takeSeat, w.savepoint, w.rollbackTo, w.release} {
 		if s != nil {
 			s.Close()
 		}

@@ -64,10 +64,10 @@ func testAlerts(t *testing.T, open opener) {
 			checkTime(t, "GiveUpAt", d.GiveUpAt, at(24*time.Hour))
 		}
 
-		cleared, err := s.ClearAlert(ctx, a.ID, at(time.Hour))
+		cleared, err := s.ClearAlert(ctx, a.ID, at(time.Hour), licensor.NewID(licensor.PrefixEvent), []byte(`{}`), at(25*time.Hour))
 		must(t, "ClearAlert", err)
 		eq(t, "cleared", cleared, true)
-		cleared, err = s.ClearAlert(ctx, a.ID, at(2*time.Hour))
+		cleared, err = s.ClearAlert(ctx, a.ID, at(2*time.Hour), licensor.NewID(licensor.PrefixEvent), []byte(`{}`), at(26*time.Hour))
 		must(t, "ClearAlert again", err)
 		eq(t, "cleared again", cleared, false)
 		next := newAlert(licensor.AlertLicenseExpiring, "con_1/node-1", at(3*time.Hour))
@@ -82,8 +82,64 @@ func testAlerts(t *testing.T, open opener) {
 				checkTime(t, "ClearedAt", x.ClearedAt, at(time.Hour))
 			}
 		}
-		_, err = s.ClearAlert(ctx, "evt_missing", t0)
+		_, err = s.ClearAlert(ctx, "evt_missing", t0, licensor.NewID(licensor.PrefixEvent), []byte(`{}`), at(time.Hour))
 		wantCode(t, "ClearAlert unknown", err, licensor.ENOTFOUND)
+	})
+
+	t.Run("ClearQueuesClearedEvent", func(t *testing.T) {
+		s := open(t)
+		ctx, ten := scope(t, s, "Acme")
+		all := newWebhook(t, s, ctx)
+		newWebhook(t, s, ctx, licensor.AlertLicenseExpiring) // raises only
+		clears := newWebhook(t, s, ctx, licensor.AlertLicenseExpiring.Cleared())
+		newWebhook(t, s, ctx, licensor.AlertInstanceSilent.Cleared()) // another type's clears
+		ctxB, _ := scope(t, s, "Other")
+		newWebhook(t, s, ctxB) // another tenant's: never
+		a := newAlert(licensor.AlertLicenseExpiring, "con_1/node-1", t0)
+		_, err := s.RaiseAlert(ctx, a, []byte(`{"type":"license.expiring"}`), at(24*time.Hour))
+		must(t, "RaiseAlert", err)
+		before, err := s.ListDeliveries(ctx, licensor.DeliveryFilter{})
+		must(t, "ListDeliveries after raise", err)
+		eq(t, "deliveries of the raise (all, raises only)", len(before), 2)
+
+		eventID := licensor.NewID(licensor.PrefixEvent)
+		body := []byte(`{"type":"license.expiring.cleared"}`)
+		_, err = s.ClearAlert(ctxB, a.ID, at(time.Hour), eventID, body, at(25*time.Hour))
+		wantCode(t, "ClearAlert of another tenant", err, licensor.ENOTFOUND)
+		cleared, err := s.ClearAlert(ctx, a.ID, at(time.Hour), eventID, body, at(25*time.Hour))
+		must(t, "ClearAlert", err)
+		eq(t, "cleared", cleared, true)
+		ds, err := s.ListDeliveries(ctx, licensor.DeliveryFilter{})
+		must(t, "ListDeliveries after clear", err)
+		eq(t, "deliveries after clear (2 + all, clears)", len(ds), 4)
+		var got []string
+		for _, d := range ds {
+			if d.EventID != eventID {
+				continue
+			}
+			got = append(got, d.WebhookID)
+			eq(t, "EventType", d.EventType, licensor.AlertType("license.expiring.cleared"))
+			eq(t, "TenantID", d.TenantID, ten.ID)
+			eq(t, "Status", d.Status, licensor.DeliveryPending)
+			eq(t, "Body", string(d.Body), string(body))
+			checkTime(t, "CreatedAt", d.CreatedAt, at(time.Hour))
+			checkTime(t, "NextAttemptAt", d.NextAttemptAt, at(time.Hour))
+			checkTime(t, "GiveUpAt", d.GiveUpAt, at(25*time.Hour))
+		}
+		sort.Strings(got)
+		want := []string{all.ID, clears.ID}
+		sort.Strings(want)
+		eq(t, "webhooks of the cleared event", fmt.Sprint(got), fmt.Sprint(want))
+
+		cleared, err = s.ClearAlert(ctx, a.ID, at(2*time.Hour), licensor.NewID(licensor.PrefixEvent), body, at(26*time.Hour))
+		must(t, "ClearAlert again", err)
+		eq(t, "cleared again", cleared, false)
+		ds, err = s.ListDeliveries(ctx, licensor.DeliveryFilter{})
+		must(t, "ListDeliveries after clearing again", err)
+		eq(t, "deliveries after clearing again (none added)", len(ds), 4)
+		ds, err = s.ListDeliveries(ctxB, licensor.DeliveryFilter{})
+		must(t, "ListDeliveries of the other tenant", err)
+		eq(t, "other tenant's deliveries", len(ds), 0)
 	})
 
 	t.Run("Levels", func(t *testing.T) {
@@ -105,7 +161,7 @@ func testAlerts(t *testing.T, open opener) {
 		a := newAlert(licensor.AlertInstanceSilent, "con_1/x", t0)
 		_, err := s.RaiseAlert(ctxA, a, []byte(`{}`), at(time.Hour))
 		must(t, "RaiseAlert", err)
-		_, err = s.ClearAlert(ctxB, a.ID, t0)
+		_, err = s.ClearAlert(ctxB, a.ID, t0, licensor.NewID(licensor.PrefixEvent), []byte(`{}`), at(time.Hour))
 		wantCode(t, "ClearAlert of another tenant", err, licensor.ENOTFOUND)
 		as, err := s.ListAlerts(ctxB, licensor.AlertFilter{IncludeCleared: true})
 		must(t, "ListAlerts B", err)

@@ -163,6 +163,8 @@ func testIsolation(t *testing.T, open opener) {
 		ts, err = s.ListTokens(ctx, licensor.TokenFilter{ContractID: a.contract.ID})
 		must(t, "ListTokens of A's contract", err)
 		eq(t, "ListTokens of A's contract: items", len(ts), 0)
+		_, err = s.GetToken(ctx, a.token.ID)
+		notFound("GetToken", err)
 		_, err = s.RevokeToken(ctx, a.token.ID, at(time.Hour))
 		notFound("RevokeToken", err)
 	})

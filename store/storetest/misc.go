@@ -47,6 +47,7 @@ func testNoScope(t *testing.T, open opener) {
 				Role: licensor.RoleAdmin, Name: "x", Hash: licensor.HashToken("x"), Hint: "x"})
 		}},
 		{"ListTokens", func() error { _, err := s.ListTokens(bg, licensor.TokenFilter{}); return err }},
+		{"GetToken", func() error { _, err := s.GetToken(bg, w.token.ID); return err }},
 		{"RevokeToken", func() error { _, err := s.RevokeToken(bg, w.token.ID, t0); return err }},
 		{"CreateSigningKey", func() error {
 			k := newKey(at(time.Hour), at(time.Hour))

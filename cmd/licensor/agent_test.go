@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/testserver"
+	"github.com/licensor/licensor/license"
+)
+
+// TestAgent runs the sidecar in-process against a real server: the
+// license is on the endpoint and in the file, verifies with the tenant's
+// JWKS, and a contract extension replaces both at once over the stream.
+func TestAgent(t *testing.T) {
+	srv := testserver.Start(t)
+	f := srv.NewFixture(t, testserver.FixtureOptions{EndsIn: 10 * 24 * time.Hour})
+	res, err := srv.HTTPClient().Get(srv.URL + "/.well-known/jwks.json?tenant=" + f.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	dir := t.TempDir()
+	keysFile := filepath.Join(dir, "jwks.json")
+	if err := os.WriteFile(keysFile, jwks, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := &AgentCmd{Contract: f.ContractID, Instance: "rails-1", Keys: keysFile, CacheDir: filepath.Join(dir, "cache"),
+		Out: filepath.Join(dir, "out", "license.json"), Listen: "127.0.0.1:0", Watch: true, Timeout: 5 * time.Second}
+	cfg, err := cmd.clientConfig(&Globals{Server: srv.URL, Token: f.ContractToken, CACert: srv.CACertFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Now = srv.Clock.Now
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ag, err := startAgent(ctx, cfg, cmd.Out, cmd.Listen, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ag.Close() })
+	keys, _ := license.ParseJWKS(jwks)
+
+	get := func(t *testing.T) (int, agentDoc) {
+		t.Helper()
+		res, err := http.Get("http://" + ag.Addr() + "/license")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var d agentDoc
+		if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, d
+	}
+	readFile := func(t *testing.T) agentDoc {
+		t.Helper()
+		b, err := os.ReadFile(cmd.Out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d agentDoc
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatalf("license file is not JSON: %v", err)
+		}
+		return d
+	}
+
+	t.Run("Endpoint", func(t *testing.T) {
+		code, d := get(t)
+		if code != http.StatusOK || !d.Status.Licensed || d.Status.State.String() != "valid" {
+			t.Fatalf("got %d %+v, want 200 and licensed", code, d.Status)
+		}
+		cl, err := license.Verify(d.Token, keys, license.VerifyOptions{Now: srv.Clock.Now()})
+		if err != nil {
+			t.Fatalf("token from the endpoint does not verify: %v", err)
+		}
+		if cl.Subject != "rails-1" || d.Claims.Contract != f.ContractID || d.InstanceID != "rails-1" {
+			t.Errorf("got sub %q contract %q, want rails-1 %s", cl.Subject, d.Claims.Contract, f.ContractID)
+		}
+	})
+	t.Run("File", func(t *testing.T) {
+		d := readFile(t)
+		if _, err := license.Verify(d.Token, keys, license.VerifyOptions{Now: srv.Clock.Now()}); err != nil {
+			t.Fatalf("token in the file does not verify: %v", err)
+		}
+	})
+	t.Run("ExtensionReplacesFile", func(t *testing.T) {
+		before := readFile(t).Claims.ContractVersion
+		_, err := srv.Admin(testserver.GRPC, f.AdminToken).ExtendContract(context.Background(),
+			connect.NewRequest(&v1.ExtendContractRequest{ContractId: f.ContractID, ExtendBy: durationpb.New(30 * 24 * time.Hour)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for readFile(t).Claims.ContractVersion == before {
+			if time.Now().After(deadline) {
+				t.Fatal("the file still holds the old license after 10s")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if _, d := get(t); d.Claims.ContractVersion == before {
+			t.Errorf("endpoint still serves contract version %d", before)
+		}
+	})
+}
+
+// TestAgentUnlicensed: with the server unreachable and nothing cached the
+// agent still runs and its endpoint answers 503 saying why.
+func TestAgentUnlicensed(t *testing.T) {
+	srv := testserver.Start(t)
+	f := srv.NewFixture(t, testserver.FixtureOptions{})
+	dir := t.TempDir()
+	cmd := &AgentCmd{Contract: f.ContractID, Instance: "rails-1", Tenant: f.TenantID, CacheDir: dir, Out: filepath.Join(dir, "license.json"), Listen: "127.0.0.1:0", Timeout: time.Second}
+	cfg, err := cmd.clientConfig(&Globals{Server: "https://127.0.0.1:1", Token: f.ContractToken, CACert: srv.CACertFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ag, err := startAgent(context.Background(), cfg, cmd.Out, cmd.Listen, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ag.Close() })
+	res, err := http.Get("http://" + ag.Addr() + "/license")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var d agentDoc
+	_ = json.NewDecoder(res.Body).Decode(&d)
+	if res.StatusCode != http.StatusServiceUnavailable || d.Status.Licensed || d.Token != "" || d.Status.Reason == "" {
+		t.Errorf("got %d %+v, want 503, unlicensed, a reason and no token", res.StatusCode, d.Status)
+	}
+}

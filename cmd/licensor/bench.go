@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/licensor/licensor/bench"
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
+)
+
+// BenchCmd is the fleet simulator.
+type BenchCmd struct {
+	Run  BenchRunCmd  `cmd:"" default:"withargs" help:"Simulate a fleet against a server (the default)."`
+	Seed BenchSeedCmd `cmd:"" help:"Store many instances directly in an embedded database, for the large-store figures."`
+}
+
+// BenchRunCmd runs one scenario.
+type BenchRunCmd struct {
+	Scenario string `arg:"" optional:"" default:"refresh" enum:"refresh,check,capabilities,surge,mixed" help:"refresh, check, capabilities, surge or mixed."`
+
+	ContractToken string `name:"contract-token" help:"Contract token the instances use (default: --token if given, else the demo file's token)." env:"LICENSOR_CONTRACT_TOKEN"`
+	Contract      string `help:"Contract id (default: the demo file's, or --contract-file's)."`
+	ContractFile  string `name:"contract-file" type:"path" help:"JSON file with contract_id and token (as written by bench seed, or a demo.json)."`
+	FreshContract bool   `name:"fresh-contract" help:"Create a fresh contract without a seat limit, and a token for it, through the admin API (needs the admin token, e.g. from --demo-file)."`
+
+	Rate        float64       `help:"Open loop: target arrival rate per second; latency counts from each call's intended send time. 0: closed loop."`
+	Concurrency int           `short:"c" help:"Closed loop: workers (default 16). Open loop and surge: most calls in flight (default 512)."`
+	Duration    time.Duration `short:"d" help:"How long to run."`
+	Requests    int64         `short:"n" help:"How many operations to run."`
+	Timeout     time.Duration `default:"10s" help:"Bound on each call."`
+	Instances   int           `default:"1000" help:"Distinct instance ids the fleet cycles through."`
+	Prefix      string        `default:"bench-" help:"Prefix of the simulated instance ids."`
+	Conns       int           `default:"4" help:"HTTP/2 connections the fleet shares."`
+	Protocol    string        `default:"grpc" enum:"grpc,connect" help:"Wire protocol: grpc or connect."`
+
+	Feature string        `default:"solver" help:"capabilities: the counted feature to request."`
+	Units   int64         `default:"1" help:"capabilities: units per request."`
+	Hold    time.Duration `help:"capabilities: how long to hold the units before returning them."`
+
+	SurgeInstances int           `name:"surge-instances" default:"1000" help:"surge: how many instances come back."`
+	SurgeWindow    time.Duration `name:"surge-window" default:"10s" help:"surge: the window their returns are spread over."`
+	SurgeDeadline  time.Duration `name:"surge-deadline" default:"60s" help:"surge: every flow must be licensed within this, from the start."`
+
+	PID       int      `help:"A local server's process id, to report its CPU time and peak RSS."`
+	Spawn     bool     `help:"Start a server (serve --demo on 127.0.0.1, fresh data directory) as a child process, run against it and stop it."`
+	SpawnData string   `name:"spawn-data" type:"path" help:"Data directory of the spawned server (default: a new temporary one)."`
+	SpawnArg  []string `name:"spawn-arg" help:"Extra argument for the spawned serve (repeatable)."`
+	Quiet     bool     `short:"q" help:"No live progress line on stderr."`
+}
+
+// Run runs the scenario and prints the report.
+func (c *BenchRunCmd) Run(g *Globals) error {
+	ctx, stop := signalContext()
+	defer stop()
+	explicitToken := g.Token
+	if c.Spawn {
+		srv, err := spawnServer(ctx, c.SpawnData, c.SpawnArg)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		g.DemoFile, g.Server, g.CACert = srv.demoFile, "", ""
+		c.PID = srv.cmd.Process.Pid
+		fmt.Fprintf(os.Stderr, "spawned server pid %d, ready in %s (data %s)\n", c.PID, srv.ready.Round(time.Millisecond), srv.dir)
+	}
+	var demo *DemoFile
+	if g.DemoFile != "" {
+		d, err := readDemoFile(g.DemoFile)
+		if err != nil {
+			return fmt.Errorf("--demo-file: %w", err)
+		}
+		demo = d
+	}
+	token, contract := c.ContractToken, c.Contract
+	if c.ContractFile != "" {
+		d, err := readDemoFile(c.ContractFile)
+		if err != nil {
+			return fmt.Errorf("--contract-file: %w", err)
+		}
+		token, contract = or(token, d.Token), or(contract, d.ContractID)
+	}
+	if demo != nil {
+		token, contract = or(token, explicitToken, demo.Token), or(contract, demo.ContractID)
+	} else {
+		token = or(token, explicitToken)
+	}
+	if g.Token == "" && demo == nil {
+		g.Token = token // resolve wants one; only --fresh-contract needs an admin token
+	}
+	if err := g.resolve(); err != nil {
+		return err
+	}
+	if c.FreshContract {
+		var err error
+		if contract, token, err = freshContract(ctx, g, demo); err != nil {
+			return fmt.Errorf("--fresh-contract: %w", cliError(err))
+		}
+	}
+	if token == "" || contract == "" {
+		return errors.New("no contract: give --contract-token and --contract, --contract-file, or --demo-file")
+	}
+	cfg := bench.Config{
+		Server: g.Server, Conns: c.Conns, Protocol: c.Protocol, Token: token, ContractID: contract,
+		Scenario: c.Scenario, Rate: c.Rate, Concurrency: c.Concurrency, Duration: c.Duration, Requests: c.Requests,
+		Timeout: c.Timeout, Instances: c.Instances, InstancePrefix: c.Prefix,
+		Feature: c.Feature, Units: c.Units, Hold: c.Hold,
+		SurgeInstances: c.SurgeInstances, SurgeWindow: c.SurgeWindow, SurgeDeadline: c.SurgeDeadline,
+		PID: c.PID,
+	}
+	cfg.NewHTTPClient = func() *http.Client {
+		hc, err := g.httpClient()
+		if err != nil {
+			panic(err) // checked below before the run starts
+		}
+		hc.Timeout = 0 // each call has its own deadline
+		return hc
+	}
+	if _, err := g.httpClient(); err != nil {
+		return err
+	}
+	if !c.Quiet {
+		cfg.Progress = os.Stderr
+	}
+	res, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if g.Output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return res.WriteText(stdout)
+}
+
+func or(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// freshContract creates a customer, a contract on the demo product (or the
+// tenant's first product) with no seat limit, a pool of 1,000,000 units of
+// each counted feature, and a contract token.
+func freshContract(ctx context.Context, g *Globals, demo *DemoFile) (contract, token string, err error) {
+	adm, err := g.adminClient()
+	if err != nil {
+		return "", "", err
+	}
+	product := ""
+	if demo != nil {
+		product = demo.ProductID
+	}
+	if product == "" {
+		ps, err := adm.ListProducts(ctx, connect.NewRequest(&v1.ListProductsRequest{}))
+		if err != nil {
+			return "", "", err
+		}
+		if len(ps.Msg.Products) == 0 {
+			return "", "", errors.New("the tenant has no product")
+		}
+		product = ps.Msg.Products[0].Id
+	}
+	fs, err := adm.ListProductFeatures(ctx, connect.NewRequest(&v1.ListProductFeaturesRequest{ProductId: product}))
+	if err != nil {
+		return "", "", err
+	}
+	var ents []*v1.Entitlement
+	for _, f := range fs.Msg.Features {
+		e := &v1.Entitlement{Feature: f.Name}
+		if f.Kind == "counted" {
+			e.Count = 1_000_000
+		}
+		ents = append(ents, e)
+	}
+	cu, err := adm.CreateCustomer(ctx, connect.NewRequest(&v1.CreateCustomerRequest{Name: "Bench fleet"}))
+	if err != nil {
+		return "", "", err
+	}
+	now := time.Now()
+	cc, err := adm.CreateContract(ctx, connect.NewRequest(&v1.CreateContractRequest{
+		CustomerId: cu.Msg.Customer.Id, ProductId: product, Name: "bench",
+		StartsAt: timestamppb.New(now), EndsAt: timestamppb.New(now.AddDate(1, 0, 0)), Features: ents,
+	}))
+	if err != nil {
+		return "", "", err
+	}
+	// A pool as large as the counted features, so that capability cycles
+	// measure the server, not a shortage.
+	var limits []*v1.PoolFeatureLimit
+	for _, e := range ents {
+		if e.Count > 0 {
+			limits = append(limits, &v1.PoolFeatureLimit{Feature: e.Feature, MaxUnits: e.Count})
+		}
+	}
+	if len(limits) > 0 {
+		if _, err := adm.CreatePool(ctx, connect.NewRequest(&v1.CreatePoolRequest{
+			CustomerId: cu.Msg.Customer.Id, ContractId: cc.Msg.Contract.Id, Name: "bench", Features: limits,
+		})); err != nil {
+			return "", "", err
+		}
+	}
+	tk, err := adm.CreateToken(ctx, connect.NewRequest(&v1.CreateTokenRequest{Role: "contract", ContractId: cc.Msg.Contract.Id, Name: "bench fleet"}))
+	if err != nil {
+		return "", "", err
+	}
+	return cc.Msg.Contract.Id, tk.Msg.Secret, nil
+}
+
+// spawned is a server started by bench --spawn.
+type spawned struct {
+	cmd      *exec.Cmd
+	dir      string
+	temp     bool
+	demoFile string
+	ready    time.Duration
+	exited   chan error
+}
+
+// spawnServer starts `licensor serve --demo` on a free loopback port and
+// waits until it has written its demo file.
+func spawnServer(ctx context.Context, dir string, extra []string) (*spawned, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	s := &spawned{dir: dir}
+	if dir == "" {
+		if s.dir, err = os.MkdirTemp("", "licensor-bench-"); err != nil {
+			return nil, err
+		}
+		s.temp = true
+	}
+	s.demoFile = filepath.Join(s.dir, "demo.json")
+	args := append([]string{"serve", "--demo", "--data", s.dir, "--listen", "127.0.0.1:0"}, extra...)
+	s.cmd = exec.Command(self, args...)
+	logf, err := os.Create(filepath.Join(s.dir, "serve.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	started := time.Now()
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	s.exited = make(chan error, 1)
+	go func() { s.exited <- s.cmd.Wait() }()
+	for {
+		if fi, err := os.Stat(s.demoFile); err == nil && !fi.ModTime().Before(started) {
+			if _, err := readDemoFile(s.demoFile); err == nil {
+				s.ready = time.Since(started)
+				return s, nil
+			}
+		}
+		select {
+		case err := <-s.exited:
+			return nil, fmt.Errorf("spawned server exited before it was ready (%v); see %s", err, logf.Name())
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (s *spawned) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+	if s.temp {
+		_ = os.RemoveAll(s.dir)
+	}
+}

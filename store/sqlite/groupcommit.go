@@ -1,0 +1,167 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+)
+
+// Group commit. GetLicense checks an instance in on every call; one write
+// transaction per call makes the single writer connection the bottleneck:
+// each caller takes the connection through database/sql's pool, and on a
+// busy machine the goroutine holding it is often descheduled between its
+// BEGIN, its statements and its COMMIT, while every other writer waits. So
+// check-ins go to one writer goroutine, which takes whatever has queued up
+// (up to maxBatch), runs each under its own SAVEPOINT in one transaction,
+// commits once, and only then answers each caller: a caller that is told
+// "done" is committed, exactly as before. A failing item rolls back to its
+// savepoint and fails alone. Seat limits stay exact: the items run one
+// after another on the one connection, each with its conditional UPDATE.
+//
+// Other writes (admin changes, rare) still take the writer connection in
+// their own transaction through write; database/sql serializes them with
+// the batches.
+
+const maxBatch = 256
+
+// batchItem is one queued write. fn runs with the writer's context, not
+// the caller's: cancelling a statement interrupts SQLite, which may roll
+// back the whole transaction, that is every other caller's write too. A
+// caller whose context has ended before its turn is skipped.
+type batchItem struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+	err  error
+	sent bool
+}
+
+func (it *batchItem) answer(err error) {
+	if !it.sent {
+		it.sent = true
+		it.done <- err
+	}
+}
+
+type batcher struct {
+	mu     sync.RWMutex // held for reading while sending on ch
+	closed bool
+	ch     chan *batchItem
+	done   chan struct{}
+}
+
+func (db *DB) startBatcher() {
+	db.batch = &batcher{ch: make(chan *batchItem, maxBatch), done: make(chan struct{})}
+	go db.batchLoop()
+}
+
+// stopBatcher lets every queued write finish, then stops the writer
+// goroutine. Later writes fail.
+func (db *DB) stopBatcher() {
+	b := db.batch
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.ch)
+	}
+	b.mu.Unlock()
+	<-b.done
+}
+
+var errClosed = errors.New("the store is closed")
+
+// writeBatched runs fn in a transaction shared with other concurrent
+// callers and returns once that transaction has committed (or fn failed).
+// Errors are treated as in write.
+func (db *DB) writeBatched(ctx context.Context, op string, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	it := &batchItem{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	b := db.batch
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return driverErr(op, errClosed)
+	}
+	b.ch <- it
+	b.mu.RUnlock()
+	return driverErr(op, <-it.done)
+}
+
+func (db *DB) batchLoop() {
+	defer close(db.batch.done)
+	items := make([]*batchItem, 0, maxBatch)
+	for first := range db.batch.ch {
+		items = append(items[:0], first)
+	fill:
+		for len(items) < maxBatch {
+			select {
+			case it, ok := <-db.batch.ch:
+				if !ok {
+					break fill
+				}
+				items = append(items, it)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(items)
+		clear(items)
+	}
+}
+
+// runBatch runs items in one transaction, each under a savepoint. If the
+// transaction itself breaks (SQLite rolls back a whole transaction on
+// some I/O and memory errors), the items not yet answered run again, each
+// in a transaction of its own.
+func (db *DB) runBatch(items []*batchItem) {
+	bg := context.Background()
+	tx, err := db.w.BeginTx(bg, nil)
+	if err != nil {
+		for _, it := range items {
+			it.answer(err)
+		}
+		return
+	}
+	sp, rollbackTo, release := tx.StmtContext(bg, db.ws.savepoint), tx.StmtContext(bg, db.ws.rollbackTo), tx.StmtContext(bg, db.ws.release)
+	broken := false
+	for _, it := range items {
+		if err := it.ctx.Err(); err != nil {
+			it.answer(err)
+			continue
+		}
+		if _, err := sp.ExecContext(bg); err != nil {
+			broken = true
+			break
+		}
+		it.err = it.fn(bg, tx)
+		if it.err != nil {
+			if _, err := rollbackTo.ExecContext(bg); err != nil {
+				broken = true
+				break
+			}
+		}
+		if _, err := release.ExecContext(bg); err != nil {
+			broken = true
+			break
+		}
+	}
+	if broken {
+		_ = tx.Rollback()
+		for _, it := range items {
+			if !it.sent {
+				it.answer(db.write(bg, "batch retry", func(tx *sql.Tx) error { return it.fn(bg, tx) }))
+			}
+		}
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for _, it := range items {
+			it.answer(err)
+		}
+		return
+	}
+	db.commits.Add(1)
+	for _, it := range items {
+		it.answer(it.err)
+	}
+}
