@@ -198,6 +198,12 @@ func (s *Service) WatchLicense(ctx context.Context, req LicenseRequest, send fun
 	}
 	changed, cancel := s.feed.Subscribe(c.TenantID, c.ID)
 	defer cancel()
+	// Read the contract again now that the subscription is in place: a
+	// change made between the first read and Subscribe would otherwise wait
+	// for the next refresh.
+	if c, err = s.store.GetContract(ctx, c.ID); err != nil {
+		return err
+	}
 	for {
 		is, err := s.issue(ctx, c, req)
 		if err != nil {
