@@ -34,7 +34,8 @@ const (
 )
 
 // Checkin records a license issued to an instance, in one write
-// transaction:
+// transaction (a refresh of an instance that keeps its seat is written
+// behind, see writebehind.go):
 //
 //   - an existing instance is refreshed (last seen, license, host, address,
 //     environment) and keeps its seat;
@@ -60,6 +61,15 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	}
 	now := micros(db.stamp(c.Now))
 	window := c.CloneWindow.Microseconds()
+	if inst, ok, err := db.checkinBehind(ctx, tid, c, now, window); err != nil || ok {
+		return inst, err
+	}
+	if db.wb.queued(instKey{tid, c.ContractID, c.InstanceID}) {
+		// The synchronous write below must land after the queued one.
+		if err := db.flushPending(); err != nil {
+			return nil, err
+		}
+	}
 	var inst *licensor.Instance
 	checkin := func(ctx context.Context, tx *sql.Tx) error {
 		var err error
@@ -128,6 +138,9 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := db.syncReads(); err != nil {
+		return nil, driverErr("GetInstance", err)
+	}
 	inst, err := scanInstance(db.rd.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances
 		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, contractID, instanceID))
 	if err != nil {
@@ -145,6 +158,9 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := db.syncReads(); err != nil {
+		return nil, driverErr("ListInstances", err)
 	}
 	opts, err := page(f.ListOptions)
 	if err != nil {
