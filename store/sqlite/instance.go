@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/licensor/licensor"
 )
@@ -64,7 +65,9 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	if inst, ok, err := db.checkinBehind(ctx, tid, c, now, window); err != nil || ok {
 		return inst, err
 	}
-	if db.wb.queued(instKey{tid, c.ContractID, c.InstanceID}) {
+	k := instKey{tid, c.ContractID, c.InstanceID}
+	gen, readAt := db.wb.generation(), time.Now()
+	if db.wb.queued(k) {
 		// The synchronous write below must land after the queued one.
 		if err := db.flushPending(); err != nil {
 			return nil, err
@@ -114,6 +117,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	if err != nil {
 		return nil, err
 	}
+	db.wb.remember(k, inst, gen, readAt)
 	return inst, nil
 }
 
@@ -208,7 +212,7 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, "ReleaseSeat", func(tx *sql.Tx) error {
+	err = db.write(ctx, "ReleaseSeat", func(tx *sql.Tx) error {
 		var seat bool
 		err := tx.QueryRowContext(ctx, `SELECT seat FROM instances WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
 			tid, contractID, instanceID).Scan(&seat)
@@ -226,6 +230,8 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 			WHERE tenant_id = ? AND id = ? AND seats_used > 0`, tid, contractID)
 		return err
 	})
+	db.wb.invalidate() // even on error: the seat may be gone
+	return err
 }
 
 func scanInstance(s scanner) (*licensor.Instance, error) {

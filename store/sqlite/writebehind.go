@@ -14,9 +14,9 @@ import (
 // already exists and keeps its seat (or takes none): nothing is decided by
 // that write, it only moves last_seen_at, the license id and expiry, the
 // host, the address, the environment and the clone flag. Such a refresh
-// need not commit before the answer. Checkin reads the instance (reader
-// pool, prepared statement), computes the refreshed row in memory, queues
-// it and answers; a flusher writes the queued rows every FlushInterval (or
+// need not commit before the answer. Checkin takes the instance as last
+// answered from a bounded in-memory map (or reads it: reader pool, prepared
+// statement), computes the refreshed row in memory, queues it and answers; a flusher writes the queued rows every FlushInterval (or
 // once flushAt rows are queued) in one transaction through the single write
 // path (group commit), several refreshes of one instance coalesced into the
 // last one.
@@ -30,6 +30,12 @@ import (
 // queued first, so a caller always reads its own check-ins. A synchronous
 // check-in of an instance with a queued refresh flushes it first, so an older
 // queued row never lands over a newer one. Close flushes everything.
+//
+// The remembered rows are trusted for knownTTL and only while no seat has
+// been released (or telemetry pruned) through this store since they were
+// read; after either, the next refresh of each instance reads its row
+// again. A seat released by another process sharing the file is therefore
+// seen within knownTTL.
 //
 // Crash semantics: a crash (kill -9, power loss) loses at most the refreshes
 // queued in the last flush interval — last_seen_at and the license id of
@@ -45,6 +51,12 @@ const (
 	// instead of growing memory.
 	flushAt    = 2048
 	maxPending = 32768
+	// The last known row of up to maxKnown instances lets a refresh skip
+	// the read too. An entry is trusted for knownTTL, and only if no seat
+	// was released since it was made (seatGen): a seat released by another
+	// process on the same file is seen here within knownTTL.
+	maxKnown = 50000
+	knownTTL = 5 * time.Second
 )
 
 // flushSQL writes a queued refresh. Every value is absolute (computed at
@@ -60,6 +72,14 @@ const instanceByKeySQL = `SELECT ` + instanceCols + ` FROM instances
 
 type instKey struct{ tenant, contract, instance string }
 
+// knownInstance is an instance as last answered, with the seatGen it was
+// decided under and when it was read from the file.
+type knownInstance struct {
+	inst   *licensor.Instance
+	gen    uint64
+	readAt time.Time
+}
+
 type writeBehind struct {
 	interval time.Duration
 
@@ -68,6 +88,8 @@ type writeBehind struct {
 	flushing map[instKey]*licensor.Instance // being written by the current flush
 	flushes  uint64                         // flushes completed
 	closed   bool
+	known    map[instKey]knownInstance
+	seatGen  uint64 // invalidations: seats released, telemetry pruned
 
 	flushMu sync.Mutex    // one flush at a time
 	kick    chan struct{} // wakes the flusher early (flushAt rows queued)
@@ -79,6 +101,7 @@ func (db *DB) startWriteBehind(interval time.Duration) {
 	db.wb = &writeBehind{
 		interval: interval,
 		pending:  make(map[instKey]*licensor.Instance),
+		known:    make(map[instKey]knownInstance),
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -191,13 +214,25 @@ func (db *DB) checkinBehind(ctx context.Context, tid string, c licensor.Checkin,
 		return nil, false, nil
 	}
 	k := instKey{tid, c.ContractID, c.InstanceID}
+	wb.mu.Lock()
+	if wb.closed {
+		wb.mu.Unlock()
+		return nil, false, nil
+	}
+	if kn, ok := wb.known[k]; ok && kn.gen == wb.seatGen && (kn.inst.Seat || !c.TakesSeat) && time.Since(kn.readAt) < knownTTL {
+		inst, ok := wb.queueLocked(k, kn.inst, kn.inst.Seat, c, now, window, kn.gen, kn.readAt)
+		wb.mu.Unlock()
+		return inst, ok, nil
+	}
+	wb.mu.Unlock()
 	for {
 		wb.mu.Lock()
-		seen, closed := wb.flushes, wb.closed
+		seen, gen, closed := wb.flushes, wb.seatGen, wb.closed
 		wb.mu.Unlock()
 		if closed {
 			return nil, false, nil
 		}
+		readAt := time.Now()
 		row, err := scanInstance(db.rd.QueryRowContext(ctx, instanceByKeySQL, tid, c.ContractID, c.InstanceID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, nil
@@ -213,36 +248,81 @@ func (db *DB) checkinBehind(ctx context.Context, tid string, c licensor.Checkin,
 		if base == nil {
 			base = wb.flushing[k]
 		}
-		if base == nil && wb.flushes != seen {
-			// A flush committed between the read and here: the row read
-			// may be older than what it wrote. Read again.
+		if (base == nil && wb.flushes != seen) || wb.seatGen != gen {
+			// A flush committed, or a seat was released, between the read
+			// and here: the row read may be stale. Read again.
 			wb.mu.Unlock()
 			continue
-		}
-		if wb.pending[k] == nil && len(wb.pending) >= maxPending {
-			wb.mu.Unlock()
-			return nil, false, nil
 		}
 		if base == nil {
 			base = row
 		}
-		inst := refreshed(base, row.Seat, c, now, window)
-		wb.pending[k] = inst
-		n := len(wb.pending)
+		inst, ok := wb.queueLocked(k, base, row.Seat, c, now, window, gen, readAt)
 		wb.mu.Unlock()
-		if n == flushAt {
-			select {
-			case wb.kick <- struct{}{}:
-			default:
-			}
-		}
-		out := *inst
-		if out.Telemetry != nil {
-			t := *out.Telemetry
-			out.Telemetry = &t
-		}
-		return &out, true, nil
+		return inst, ok, nil
 	}
+}
+
+// queueLocked queues the refresh of base by c and remembers it; false if
+// the queue is full (then nothing was queued). wb.mu is held.
+func (wb *writeBehind) queueLocked(k instKey, base *licensor.Instance, seat bool, c licensor.Checkin, now, window int64, gen uint64, readAt time.Time) (*licensor.Instance, bool) {
+	if wb.pending[k] == nil && len(wb.pending) >= maxPending {
+		return nil, false
+	}
+	inst := refreshed(base, seat, c, now, window)
+	wb.pending[k] = inst
+	wb.rememberLocked(k, inst, gen, readAt)
+	if len(wb.pending) == flushAt {
+		select {
+		case wb.kick <- struct{}{}:
+		default:
+		}
+	}
+	out := *inst
+	if out.Telemetry != nil {
+		t := *out.Telemetry
+		out.Telemetry = &t
+	}
+	return &out, true
+}
+
+func (wb *writeBehind) rememberLocked(k instKey, inst *licensor.Instance, gen uint64, readAt time.Time) {
+	if _, ok := wb.known[k]; !ok && len(wb.known) >= maxKnown {
+		clear(wb.known) // bounded; the next refreshes read again
+	}
+	wb.known[k] = knownInstance{inst: inst, gen: gen, readAt: readAt}
+}
+
+// remember records inst, just committed by a synchronous check-in that
+// started under seat generation gen, unless a seat was released since or
+// a refresh of it was queued meanwhile.
+func (wb *writeBehind) remember(k instKey, inst *licensor.Instance, gen uint64, readAt time.Time) {
+	wb.mu.Lock()
+	defer wb.mu.Unlock()
+	if wb.seatGen == gen && wb.pending[k] == nil && wb.flushing[k] == nil && !wb.closed {
+		c := *inst
+		if c.Telemetry != nil {
+			t := *c.Telemetry
+			c.Telemetry = &t
+		}
+		wb.rememberLocked(k, &c, gen, readAt)
+	}
+}
+
+// invalidate makes every remembered instance untrusted; called after a
+// seat is released, or telemetry pruned, so that no refresh answers from a
+// row older than that write.
+func (wb *writeBehind) invalidate() {
+	wb.mu.Lock()
+	wb.seatGen++
+	wb.mu.Unlock()
+}
+
+// generation returns the current seat generation.
+func (wb *writeBehind) generation() uint64 {
+	wb.mu.Lock()
+	defer wb.mu.Unlock()
+	return wb.seatGen
 }
 
 // refreshed is checkinRefreshSQL in Go: base is the instance as last
