@@ -44,6 +44,7 @@ type DB struct {
 	commits atomic.Uint64 // committed write transactions, for the checkpointer
 	batch   *batcher      // group commit of check-ins (groupcommit.go)
 	wb      *writeBehind  // queued refreshes (writebehind.go)
+	wc      writeCache    // statements prepared on first sight (wtx.go)
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -218,6 +219,7 @@ func readerParams() string {
 // writeBatched (group commit, for the check-ins of GetLicense). fn's *licensor.Error passes through; any
 // other error becomes licensor.Internal(op, err).
 func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	db.wc.prepare(db.w)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return driverErr(op, err)
@@ -254,6 +256,7 @@ func (db *DB) Close() error {
 		<-db.done
 		db.rd.close()
 		db.ws.close()
+		db.wc.close()
 		db.closeErr = errors.Join(flushErr, db.r.Close(), db.w.Close())
 	})
 	return db.closeErr
