@@ -178,6 +178,9 @@ func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond 
 	if err != nil {
 		return nil, err
 	}
+	if err := db.syncReads(); err != nil {
+		return nil, driverErr(op, err)
+	}
 	if limit <= 0 {
 		limit = licensor.MaxListLimit
 	}
@@ -229,6 +232,9 @@ func (db *DB) LicenseExpiryHistogram(ctx context.Context, now time.Time, bounds 
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := db.syncReads(); err != nil {
+		return nil, driverErr("LicenseExpiryHistogram", err)
 	}
 	// One pass: the bucket of a row is the number of bounds at or before
 	// its expiry.

@@ -43,6 +43,8 @@ type DB struct {
 
 	commits atomic.Uint64 // committed write transactions, for the checkpointer
 	batch   *batcher      // group commit of check-ins (groupcommit.go)
+	wb      *writeBehind  // queued refreshes (writebehind.go)
+	wc      writeCache    // statements prepared on first sight (wtx.go)
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -54,6 +56,7 @@ type options struct {
 	logger             *slog.Logger
 	readConns          int
 	checkpointInterval time.Duration
+	flushInterval      time.Duration
 	now                func() time.Time
 }
 
@@ -74,6 +77,13 @@ func WithCheckpointInterval(d time.Duration) Option {
 	return func(o *options) { o.checkpointInterval = d }
 }
 
+// WithFlushInterval sets how long a refresh of an instance that keeps its
+// seat may wait before it is written (default DefaultFlushInterval; see
+// writebehind.go). Zero or negative writes every check-in before it answers.
+func WithFlushInterval(d time.Duration) Option {
+	return func(o *options) { o.flushInterval = d }
+}
+
 // WithClock sets the clock the store uses where a caller gave no time (a
 // zero CreatedAt, say) and to decide whether a token has expired.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -85,6 +95,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	o := options{
 		readConns:          max(4, runtime.GOMAXPROCS(0)),
 		checkpointInterval: DefaultCheckpointInterval,
+		flushInterval:      DefaultFlushInterval,
 		now:                time.Now,
 	}
 	for _, opt := range opts {
@@ -164,6 +175,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	}
 
 	db.startBatcher()
+	db.startWriteBehind(o.flushInterval)
 	cctx, cancel := context.WithCancel(context.Background())
 	db.stop = cancel
 	db.done = make(chan struct{})
@@ -207,6 +219,7 @@ func readerParams() string {
 // writeBatched (group commit, for the check-ins of GetLicense). fn's *licensor.Error passes through; any
 // other error becomes licensor.Internal(op, err).
 func (db *DB) write(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	db.wc.prepare(db.w)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return driverErr(op, err)
@@ -237,12 +250,14 @@ func (db *DB) Ping(ctx context.Context) error {
 // last connection to close checkpoints the WAL and removes it).
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		flushErr := db.stopWriteBehind()
 		db.stopBatcher()
 		db.stop()
 		<-db.done
 		db.rd.close()
 		db.ws.close()
-		db.closeErr = errors.Join(db.r.Close(), db.w.Close())
+		db.wc.close()
+		db.closeErr = errors.Join(flushErr, db.r.Close(), db.w.Close())
 	})
 	return db.closeErr
 }

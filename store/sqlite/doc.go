@@ -12,6 +12,14 @@
 //   - Pragmas live in the DSN, so that every pooled connection gets them.
 //   - WAL checkpoints run from the writer on a schedule (a goroutine that
 //     Close stops), not at the end of a request's commit.
+//   - Write-behind of refreshes (writebehind.go): a check-in of an instance
+//     that exists and keeps its seat (or takes none) decides nothing, so it
+//     answers at once and its row is written by a flusher every
+//     FlushInterval (default 25 ms), coalesced, in one transaction of the
+//     write path. Reads of instances flush first, so they see every
+//     check-in that has answered. A crash loses at most the last interval's
+//     refreshes (last_seen_at, license id), never a seat: new instances,
+//     seat grants and check-ins with telemetry commit before they answer.
 //   - Embedded migrations (migrations/NNNN_name.sql), applied in name order
 //     in one transaction at Open and recorded in schema_migrations. Adding a
 //     file is all a schema change takes.

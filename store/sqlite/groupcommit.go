@@ -104,6 +104,7 @@ func (db *DB) batchLoop() {
 				break fill
 			}
 		}
+		db.wc.prepare(db.w) // no transaction is open here
 		db.runBatch(items)
 		clear(items)
 	}

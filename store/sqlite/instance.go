@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/licensor/licensor"
 )
@@ -34,7 +35,8 @@ const (
 )
 
 // Checkin records a license issued to an instance, in one write
-// transaction:
+// transaction (a refresh of an instance that keeps its seat is written
+// behind, see writebehind.go):
 //
 //   - an existing instance is refreshed (last seen, license, host, address,
 //     environment) and keeps its seat;
@@ -60,6 +62,17 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	}
 	now := micros(db.stamp(c.Now))
 	window := c.CloneWindow.Microseconds()
+	if inst, ok, err := db.checkinBehind(ctx, tid, c, now, window); err != nil || ok {
+		return inst, err
+	}
+	k := instKey{tid, c.ContractID, c.InstanceID}
+	gen, readAt := db.wb.generation(), time.Now()
+	if db.wb.queued(k) {
+		// The synchronous write below must land after the queued one.
+		if err := db.flushPending(); err != nil {
+			return nil, err
+		}
+	}
 	var inst *licensor.Instance
 	checkin := func(ctx context.Context, tx *sql.Tx) error {
 		var err error
@@ -104,6 +117,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	if err != nil {
 		return nil, err
 	}
+	db.wb.remember(k, inst, gen, readAt)
 	return inst, nil
 }
 
@@ -128,6 +142,9 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err != nil {
 		return nil, err
 	}
+	if err := db.syncReads(); err != nil {
+		return nil, driverErr("GetInstance", err)
+	}
 	inst, err := scanInstance(db.rd.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances
 		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, contractID, instanceID))
 	if err != nil {
@@ -145,6 +162,9 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if err := db.syncReads(); err != nil {
+		return nil, driverErr("ListInstances", err)
 	}
 	opts, err := page(f.ListOptions)
 	if err != nil {
@@ -192,7 +212,7 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, "ReleaseSeat", func(tx *sql.Tx) error {
+	err = db.write(ctx, "ReleaseSeat", func(tx *sql.Tx) error {
 		var seat bool
 		err := tx.QueryRowContext(ctx, `SELECT seat FROM instances WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
 			tid, contractID, instanceID).Scan(&seat)
@@ -210,6 +230,8 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 			WHERE tenant_id = ? AND id = ? AND seats_used > 0`, tid, contractID)
 		return err
 	})
+	db.wb.invalidate() // even on error: the seat may be gone
+	return err
 }
 
 func scanInstance(s scanner) (*licensor.Instance, error) {

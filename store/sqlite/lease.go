@@ -35,7 +35,10 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 	now := micros(db.stamp(t.Now))
 	expires := micros(norm(t.ExpiresAt))
 	var res *licensor.TakeResult
-	err = db.write(ctx, "TakeCapabilities", func(tx *sql.Tx) error {
+	// Group commit: concurrent requests share one commit, each under its
+	// savepoint; fn runs with the writer's context (see groupcommit.go).
+	err = db.writeBatched(ctx, "TakeCapabilities", func(ctx context.Context, stx *sql.Tx) error {
+		tx := db.wtx(stx)
 		res = nil
 		idempotent := t.RequestID != "" && !t.Preview
 		if idempotent {
@@ -184,7 +187,7 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 // takeUnits takes n units of a feature if the pool's limit allows it, and
 // returns the units in use after. The limit is in the UPDATE's condition:
 // there is no window between a check and the write.
-func takeUnits(ctx context.Context, tx *sql.Tx, tid, poolID, feature string, n int64) (int64, bool, error) {
+func takeUnits(ctx context.Context, tx execer, tid, poolID, feature string, n int64) (int64, bool, error) {
 	var inUse int64
 	err := tx.QueryRowContext(ctx, `UPDATE pool_features SET in_use = in_use + ?1
 		WHERE tenant_id = ?2 AND pool_id = ?3 AND feature = ?4 AND in_use + ?1 <= max_units
@@ -196,7 +199,7 @@ func takeUnits(ctx context.Context, tx *sql.Tx, tid, poolID, feature string, n i
 }
 
 // nextRelease returns when the soonest lease of the pool holding feature ends.
-func nextRelease(ctx context.Context, tx *sql.Tx, tid, poolID, feature string) (time.Time, error) {
+func nextRelease(ctx context.Context, tx execer, tid, poolID, feature string) (time.Time, error) {
 	var next sql.NullInt64
 	err := tx.QueryRowContext(ctx, `SELECT MIN(l.expires_at) FROM leases l
 		JOIN lease_units u ON u.tenant_id = l.tenant_id AND u.lease_id = l.id
@@ -205,7 +208,7 @@ func nextRelease(ctx context.Context, tx *sql.Tx, tid, poolID, feature string) (
 }
 
 // expirePoolLeases frees a pool's leases that expired at or before now.
-func expirePoolLeases(ctx context.Context, tx *sql.Tx, tid, poolID string, now int64) error {
+func expirePoolLeases(ctx context.Context, tx execer, tid, poolID string, now int64) error {
 	ids, err := queryStrings(ctx, tx, `SELECT id FROM leases WHERE tenant_id = ? AND pool_id = ? AND expires_at <= ?
 		ORDER BY expires_at LIMIT ?`, tid, poolID, now, poolReapBatch)
 	if err != nil {
@@ -224,7 +227,7 @@ func expirePoolLeases(ctx context.Context, tx *sql.Tx, tid, poolID string, now i
 // expired at now, so a lease renewed meanwhile stays. The conditional
 // DELETE is the one guard against freeing a lease twice: whoever deletes
 // the row frees its units; anyone else finds no row and frees nothing.
-func endLease(ctx context.Context, tx *sql.Tx, tid, id string, now int64, kind licensor.UsageKind) (bool, error) {
+func endLease(ctx context.Context, tx execer, tid, id string, now int64, kind licensor.UsageKind) (bool, error) {
 	units, err := leaseUnits(ctx, tx, tid, id)
 	if err != nil {
 		return false, err

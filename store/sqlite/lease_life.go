@@ -23,7 +23,8 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 	now := micros(db.stamp(r.Now))
 	var left *licensor.Lease
 	var expired error
-	err = db.write(ctx, "ReturnCapabilities", func(tx *sql.Tx) error {
+	err = db.writeBatched(ctx, "ReturnCapabilities", func(ctx context.Context, stx *sql.Tx) error {
+		tx := db.wtx(stx)
 		left, expired = nil, nil
 		l, err := callersLease(ctx, tx, tid, r.LeaseID, r.ContractID, r.InstanceID)
 		if err != nil {
@@ -92,7 +93,8 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 	now := micros(db.stamp(r.Now))
 	var out *licensor.Lease
 	var expired error
-	err = db.write(ctx, "RenewLease", func(tx *sql.Tx) error {
+	err = db.write(ctx, "RenewLease", func(stx *sql.Tx) error {
+		tx := db.wtx(stx)
 		out, expired = nil, nil
 		// A borrowed lease keeps its (long) expiry; an ordinary one gets
 		// now + TTL, never less than it had.
@@ -135,7 +137,7 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 
 // callersLease returns a lease only if it belongs to the calling contract
 // and instance: anyone else's lease does not exist for them.
-func callersLease(ctx context.Context, tx *sql.Tx, tid, id, contractID, instanceID string) (*licensor.Lease, error) {
+func callersLease(ctx context.Context, tx execer, tid, id, contractID, instanceID string) (*licensor.Lease, error) {
 	l, err := getLease(ctx, tx, tid, id)
 	if err != nil {
 		return nil, err
@@ -235,7 +237,8 @@ func (db *DB) ReleaseLease(ctx context.Context, id string, at time.Time) error {
 		return err
 	}
 	now := micros(db.stamp(at))
-	return db.write(ctx, "ReleaseLease", func(tx *sql.Tx) error {
+	return db.write(ctx, "ReleaseLease", func(stx *sql.Tx) error {
+		tx := db.wtx(stx)
 		ok, err := endLease(ctx, tx, tid, id, now, licensor.UsageRelease)
 		if err == nil && !ok {
 			return licensor.Errorf(licensor.ENOTFOUND, "lease %s not found", id)
@@ -253,7 +256,8 @@ func (db *DB) ExpireLeases(ctx context.Context, at time.Time, limit int) (int, e
 	}
 	now := micros(db.stamp(at))
 	freed := 0
-	err := db.write(ctx, "ExpireLeases", func(tx *sql.Tx) error {
+	err := db.write(ctx, "ExpireLeases", func(stx *sql.Tx) error {
+		tx := db.wtx(stx)
 		freed = 0
 		q := `SELECT tenant_id, id FROM leases WHERE expires_at <= ?`
 		args := []any{now}

@@ -65,7 +65,7 @@ func (db *DB) GetPool(ctx context.Context, id string) (*licensor.Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := getPool(ctx, db.r, tid, id)
+	p, err := getPool(ctx, db.rd, tid, id)
 	return p, driverErr("GetPool", err)
 }
 
@@ -98,7 +98,7 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, opts.Limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.rd.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, driverErr("ListPools", err)
 	}
@@ -115,7 +115,7 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 	if err := rows.Err(); err != nil {
 		return nil, driverErr("ListPools", err)
 	}
-	return out, driverErr("ListPools", loadPoolFeatures(ctx, db.r, tid, out))
+	return out, driverErr("ListPools", loadPoolFeatures(ctx, db.rd, tid, out))
 }
 
 // ResizePool sets the max units of the listed features (adding new ones)

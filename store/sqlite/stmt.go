@@ -68,6 +68,7 @@ type writeStmts struct {
 	checkinRefresh *sql.Stmt
 	checkinInsert  *sql.Stmt
 	takeSeat       *sql.Stmt
+	flush          *sql.Stmt // a queued refresh (writebehind.go)
 	// Group commit's savepoint around each batched write.
 	savepoint, rollbackTo, release *sql.Stmt
 }
@@ -80,6 +81,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		{&w.checkinRefresh, checkinRefreshSQL},
 		{&w.checkinInsert, checkinInsertSQL},
 		{&w.takeSeat, takeSeatSQL},
+		{&w.flush, flushSQL},
 		{&w.savepoint, "SAVEPOINT batch_item"},
 		{&w.rollbackTo, "ROLLBACK TO batch_item"},
 		{&w.release, "RELEASE batch_item"},
@@ -95,7 +97,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	for _, s := range []*sql.Stmt{w.checkinRefresh, w.checkinInsert, w.takeSeat, w.savepoint, w.rollbackTo, w.release} {
+	for _, s := range []*sql.Stmt{w.checkinRefresh, w.checkinInsert, w.takeSeat, w.flush, w.savepoint, w.rollbackTo, w.release} {
 		if s != nil {
 			s.Close()
 		}

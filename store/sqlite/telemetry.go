@@ -157,5 +157,6 @@ func (db *DB) PruneTelemetry(ctx context.Context, before time.Time) (int64, erro
 			WHERE tenant_id = ? AND telemetry_at <> 0 AND telemetry_at < ?`, tid, micros(before))
 		return err
 	})
+	db.wb.invalidate() // remembered instances may carry the cleared telemetry
 	return total, err
 }

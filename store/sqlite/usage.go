@@ -21,7 +21,7 @@ type usageEvent struct {
 }
 
 // insert records the event with the feature's units in use after it.
-func (e usageEvent) insert(ctx context.Context, tx *sql.Tx, tid string, inUse int64) error {
+func (e usageEvent) insert(ctx context.Context, tx execer, tid string, inUse int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		tid, e.pool, e.feature, string(e.kind), e.units, inUse, e.at, e.lease, e.contract, e.instance)
@@ -30,7 +30,7 @@ func (e usageEvent) insert(ctx context.Context, tx *sql.Tx, tid string, inUse in
 
 // insertAtLevel records an event that changes nothing in use (a renewal,
 // a denial), at the feature's current level.
-func (e usageEvent) insertAtLevel(ctx context.Context, tx *sql.Tx, tid string) error {
+func (e usageEvent) insertAtLevel(ctx context.Context, tx execer, tid string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 		SELECT tenant_id, pool_id, feature, ?, ?, in_use, ?, ?, ?, ? FROM pool_features
 		WHERE tenant_id = ? AND pool_id = ? AND feature = ?`,
@@ -39,7 +39,7 @@ func (e usageEvent) insertAtLevel(ctx context.Context, tx *sql.Tx, tid string) e
 }
 
 // free gives e.units back to the pool and records the event.
-func (e usageEvent) free(ctx context.Context, tx *sql.Tx, tid string) error {
+func (e usageEvent) free(ctx context.Context, tx execer, tid string) error {
 	var inUse int64
 	err := tx.QueryRowContext(ctx, `UPDATE pool_features SET in_use = in_use - ?
 		WHERE tenant_id = ? AND pool_id = ? AND feature = ? RETURNING in_use`,
