@@ -2,6 +2,7 @@ package license
 
 import (
 	"crypto/ed25519"
+	"runtime"
 	"testing"
 )
 
@@ -63,4 +64,43 @@ func BenchmarkEd25519(b *testing.B) {
 			ed25519.Verify(keys["key_bench"], msg, sig)
 		}
 	})
+}
+
+// BenchmarkSignHandler signs as a server does: each license on a new
+// goroutine, whose small starting stack Ed25519 makes grow. "workers"
+// hands the signature to SignWorkers instead.
+func BenchmarkSignHandler(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		workers bool
+	}{{"inline", false}, {"workers", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			var opts []SignerOption
+			if tc.workers {
+				w := NewSignWorkers(runtime.GOMAXPROCS(0))
+				defer w.Close()
+				opts = append(opts, WithWorkers(w))
+			}
+			_, priv, _ := newTestSigner(b, "key_bench")
+			s, err := NewSigner("key_bench", priv, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := testClaims()
+			b.ReportAllocs()
+			b.SetParallelism(16)
+			b.RunParallel(func(pb *testing.PB) {
+				done := make(chan error)
+				for pb.Next() {
+					go func() {
+						_, err := s.SignLicense(c)
+						done <- err
+					}()
+					if err := <-done; err != nil {
+						b.Error(err)
+					}
+				}
+			})
+		})
+	}
 }

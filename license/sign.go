@@ -27,7 +27,15 @@ type Signer struct {
 	priv          ed25519.PrivateKey
 	licenseHeader string // base64url of {"alg":"EdDSA","kid":..,"typ":"license+jwt"}
 	capHeader     string // the same with typ capability+jwt
+	workers       *SignWorkers
 }
+
+// SignerOption configures a Signer.
+type SignerOption func(*Signer)
+
+// WithWorkers makes the Signer compute its signatures on w's long-lived
+// goroutines (see SignWorkers); nil signs on the caller's goroutine.
+func WithWorkers(w *SignWorkers) SignerOption { return func(s *Signer) { s.workers = w } }
 
 // errNoSigner is a bug in the caller, so it is an internal error.
 var errNoSigner = licensor.Internal("sign", errors.New("signer is not set up: make it with NewSigner"))
@@ -43,7 +51,7 @@ type jwsHeader struct {
 // NewSigner returns a Signer for priv, naming it keyID in the "kid" header.
 // It checks that priv is whole (its public half matches its seed), because
 // a key that signs what no one can verify would only be found by customers.
-func NewSigner(keyID string, priv ed25519.PrivateKey) (*Signer, error) {
+func NewSigner(keyID string, priv ed25519.PrivateKey, opts ...SignerOption) (*Signer, error) {
 	if keyID == "" {
 		return nil, errors.New("signer: key id is empty")
 	}
@@ -54,6 +62,9 @@ func NewSigner(keyID string, priv ed25519.PrivateKey) (*Signer, error) {
 		return nil, fmt.Errorf("signer %s: private key is corrupt (its public half does not match its seed)", keyID)
 	}
 	s := &Signer{kid: keyID, priv: append(ed25519.PrivateKey(nil), priv...)}
+	for _, o := range opts {
+		o(s)
+	}
 	var err error
 	if s.licenseHeader, err = encodeHeader(keyID, licensor.LicenseType); err != nil {
 		return nil, err
@@ -88,7 +99,8 @@ func (s *Signer) SignLicense(c *licensor.Claims) (string, error) {
 	if err := c.Validate(); err != nil {
 		return "", &licensor.Error{Code: licensor.EINVALID, Message: "cannot sign a license: " + err.Error(), Err: err}
 	}
-	payload, err := json.Marshal(c)
+	var buf [768]byte
+	payload, err := appendClaims(buf[:0], c)
 	if err != nil {
 		return "", licensor.Internal("sign license", err)
 	}
@@ -118,8 +130,9 @@ func (s *Signer) sign(header string, payload []byte) string {
 	copy(buf, header)
 	buf[len(header)] = '.'
 	b64.Encode(buf[len(header)+1:n], payload)
-	sig := ed25519.Sign(s.priv, buf[:n])
+	var sig [ed25519.SignatureSize]byte
+	s.workers.sign(sig[:], s.priv, buf[:n])
 	buf[n] = '.'
-	b64.Encode(buf[n+1:], sig)
+	b64.Encode(buf[n+1:], sig[:])
 	return string(buf)
 }

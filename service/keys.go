@@ -74,7 +74,7 @@ func (c *keyCache) get(ctx context.Context) (*tenantKeys, error) {
 	if err != nil {
 		return nil, licensor.Internal("open signing key", err)
 	}
-	if tk.signer, err = license.NewSigner(tk.active.ID, priv); err != nil {
+	if tk.signer, err = license.NewSigner(tk.active.ID, priv, license.WithWorkers(c.s.sigw)); err != nil {
 		return nil, licensor.Internal("signer", err)
 	}
 	if tk.jwks, err = license.MarshalJWKS(published); err != nil {

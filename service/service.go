@@ -26,6 +26,10 @@ type Config struct {
 	// CacheTTL bounds how long a token or contract read for GetLicense is
 	// reused (default DefaultCacheTTL; negative: no cache). See cache.go.
 	CacheTTL time.Duration
+	// SignWorkers, if set, computes signatures on long-lived goroutines
+	// (see license.SignWorkers); the caller closes it after the service's
+	// last use. Nil signs on each request's goroutine.
+	SignWorkers *license.SignWorkers
 }
 
 // Service implements the use cases. Safe for concurrent use.
@@ -36,6 +40,7 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	keys   *keyCache
+	sigw   *license.SignWorkers
 
 	tokens    *ttlCache[*licensor.Token]    // by token hash
 	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
@@ -63,6 +68,7 @@ func New(cfg Config) *Service {
 		feed:   cfg.Feed,
 		now:    cfg.Now,
 		log:    cfg.Logger.With("component", "service"),
+		sigw:   cfg.SignWorkers,
 	}
 	s.keys = newKeyCache(s, cfg.KeyCacheTTL)
 	if cfg.CacheTTL == 0 {
