@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -57,6 +58,9 @@ type BenchRunCmd struct {
 	SpawnData string   `name:"spawn-data" type:"path" help:"Data directory of the spawned server (default: a new temporary one)."`
 	SpawnArg  []string `name:"spawn-arg" help:"Extra argument for the spawned serve (repeatable)."`
 	Quiet     bool     `short:"q" help:"No live progress line on stderr."`
+	// CPUProfile profiles the load generator itself: on a shared machine
+	// its cost is the server's lost capacity.
+	CPUProfile string `name:"cpuprofile" type:"path" help:"Write a CPU profile of this load generator (not of the server: see serve --pprof) to this file."`
 }
 
 // Run runs the scenario and prints the report.
@@ -131,6 +135,17 @@ func (c *BenchRunCmd) Run(g *Globals) error {
 	}
 	if !c.Quiet {
 		cfg.Progress = os.Stderr
+	}
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := bench.Run(ctx, cfg)
 	if err != nil {
