@@ -67,6 +67,7 @@ type BenchRunCmd struct {
 func (c *BenchRunCmd) Run(g *Globals) error {
 	ctx, stop := signalContext()
 	defer stop()
+	tuneGC() // the generator shares the machine: the less it collects, the less it disturbs the server
 	explicitToken := g.Token
 	if c.Spawn {
 		srv, err := spawnServer(ctx, c.SpawnData, c.SpawnArg)
