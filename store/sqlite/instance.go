@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/sqlconv"
 )
 
-const instanceCols = `tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
-	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at`
+const instanceCols = sqlconv.InstanceCols
 
 // The statements of Checkin, prepared once (see writeStmts).
 const (
@@ -76,7 +76,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	var inst *licensor.Instance
 	checkin := func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		inst, err = scanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
+		inst, err = sqlconv.ScanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
 			window, c.Host, now, c.Environment, c.RemoteAddr, c.LicenseID, micros(c.LicenseExpiresAt),
 			tid, c.ContractID, c.InstanceID))
 		switch {
@@ -103,7 +103,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 				return err
 			}
 		}
-		inst, err = scanInstance(tx.StmtContext(ctx, db.ws.checkinInsert).QueryRowContext(ctx,
+		inst, err = sqlconv.ScanInstance(tx.StmtContext(ctx, db.ws.checkinInsert).QueryRowContext(ctx,
 			tid, c.ContractID, c.InstanceID, boolInt(c.TakesSeat), c.Environment, c.Host, c.RemoteAddr,
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		return constraints{foreignKey: fmt.Sprintf("contract %s not found", c.ContractID)}.translate(err)
@@ -145,7 +145,7 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err := db.syncReads(); err != nil {
 		return nil, driverErr("GetInstance", err)
 	}
-	inst, err := scanInstance(db.rd.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances
+	inst, err := sqlconv.ScanInstance(db.rd.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances
 		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, contractID, instanceID))
 	if err != nil {
 		return nil, driverErr("GetInstance", notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)))
@@ -193,15 +193,8 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 		return nil, driverErr("ListInstances", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Instance
-	for rows.Next() {
-		inst, err := scanInstance(rows)
-		if err != nil {
-			return nil, driverErr("ListInstances", err)
-		}
-		out = append(out, inst)
-	}
-	return out, driverErr("ListInstances", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanInstance)
+	return out, driverErr("ListInstances", err)
 }
 
 // ReleaseSeat frees the seat an instance holds; the instance's next
@@ -232,21 +225,4 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 	})
 	db.wb.invalidate() // even on error: the seat may be gone
 	return err
-}
-
-func scanInstance(s scanner) (*licensor.Instance, error) {
-	var i licensor.Instance
-	var first, last, expires, clone, telemetryAt int64
-	var telemetry string
-	if err := s.Scan(&i.TenantID, &i.ContractID, &i.ID, &i.Seat, &i.Environment, &i.Host, &i.RemoteAddr,
-		&first, &last, &i.LicenseID, &expires, &clone, &telemetry, &telemetryAt); err != nil {
-		return nil, err
-	}
-	if err := unmarshalTelemetry(telemetry, &i.Telemetry); err != nil {
-		return nil, err
-	}
-	i.TelemetryAt = fromMicros(telemetryAt)
-	i.FirstSeenAt, i.LastSeenAt = fromMicros(first), fromMicros(last)
-	i.LicenseExpiresAt, i.CloneSuspectedAt = fromMicros(expires), fromMicros(clone)
-	return &i, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/sqlconv"
 )
 
 // Write-behind of refreshes. Most GetLicense calls refresh an instance that
@@ -233,7 +234,7 @@ func (db *DB) checkinBehind(ctx context.Context, tid string, c licensor.Checkin,
 			return nil, false, nil
 		}
 		readAt := time.Now()
-		row, err := scanInstance(db.rd.QueryRowContext(ctx, instanceByKeySQL, tid, c.ContractID, c.InstanceID))
+		row, err := sqlconv.ScanInstance(db.rd.QueryRowContext(ctx, instanceByKeySQL, tid, c.ContractID, c.InstanceID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, nil
 		}
