@@ -22,8 +22,8 @@ func ScanProduct(s Scanner) (*licensor.Product, error) {
 
 // ScanProductFeatures decodes f.id, f.name, f.kind, f.description,
 // f.created_at of one product of tenant tid LEFT JOINed with its features
-// f, in order. A product with no features is one
-// row of NULLs; no row at all is no such product (found false).
+// f, in order. A product with no features is one row of NULLs; no row at
+// all is no such product (found false).
 func ScanProductFeatures(rows Rows, tid, productID string) (features []*licensor.Feature, found bool, err error) {
 	for rows.Next() {
 		found = true
