@@ -10,8 +10,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const auditCols = sqlconv.AuditCols
-
 // AppendAudit stores e in e.TenantID's log, or the operator's if it is
 // empty. It needs no scope; with one, e must belong to it (ENOTFOUND
 // otherwise, as for any other tenant). ENOTFOUND for an unknown tenant.
@@ -20,7 +18,7 @@ func (db *DB) AppendAudit(ctx context.Context, e *licensor.AuditEntry) error {
 	if err := newrecord.AuditEntry(ctx, e, db.now); err != nil {
 		return err
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO audit_log (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO audit_log (`+sqlconv.AuditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		e.ID, sqlconv.Nullable(e.TenantID), micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
 		jsonArg(e.Before), jsonArg(e.After))
 	return driverErr("AppendAudit", translateErr(err, newrecord.AuditConstraints(e)))
@@ -35,7 +33,7 @@ func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licenso
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + auditCols + ` FROM audit_log WHERE tenant_id = $1`
+	q := `SELECT ` + sqlconv.AuditCols + ` FROM audit_log WHERE tenant_id = $1`
 	args := []any{tid}
 	add := func(cond string, v any) {
 		args = append(args, v)

@@ -14,8 +14,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const contractCols = sqlconv.ContractCols
-
 // CreateContract stores c with Version 1 and no seats used. ENOTFOUND for
 // an unknown customer or product; ECONFLICT on a duplicate id.
 func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
@@ -75,7 +73,7 @@ func (db *DB) GetContract(ctx context.Context, id string) (*licensor.Contract, e
 	}
 	// One statement, one snapshot: the contract and its features can never
 	// come from two sides of an UpdateContract.
-	rows, err := db.pool.Query(ctx, `SELECT `+contractCols+`, f.feature, f.kind, f.count
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
 		FROM contracts c LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		WHERE c.tenant_id = $1 AND c.id = $2 ORDER BY f.feature`, tid, id)
 	if err != nil {
@@ -110,7 +108,7 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 		fmt.Fprintf(&where, ` AND status = $%d`, len(args))
 	}
 	args = append(args, opts.Limit)
-	rows, err := db.pool.Query(ctx, `SELECT `+contractCols+`, f.feature, f.kind, f.count
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
 		FROM (SELECT * FROM contracts WHERE `+where.String()+fmt.Sprintf(` ORDER BY id LIMIT $%d) c`, len(args))+`
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		ORDER BY c.id, f.feature`, args...)

@@ -13,8 +13,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const instanceCols = sqlconv.InstanceCols
-
 // refreshInstance refreshes an existing instance. SET expressions see the
 // old row, so the clone check compares the previous host and time. $11
 // true restricts it to an instance that needs no seat taken: one that holds
@@ -26,7 +24,7 @@ const refreshInstance = `UPDATE instances SET
 		host = $2, last_seen_at = $3, environment = $4, remote_addr = $5, license_id = $6, license_expires_at = $7
 	WHERE tenant_id = $8 AND contract_id = $9 AND instance_id = $10
 		AND (NOT $11::boolean OR seat OR NOT $12::boolean)
-	RETURNING ` + instanceCols
+	RETURNING ` + sqlconv.InstanceCols
 
 // Checkin records a license issued to an instance, with exactly the
 // semantics of store/sqlite's Checkin:
@@ -114,8 +112,8 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 				return err
 			}
 		}
-		inst, err = sqlconv.ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+instanceCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '', 0) RETURNING `+instanceCols,
+		inst, err = sqlconv.ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+sqlconv.InstanceCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '', 0) RETURNING `+sqlconv.InstanceCols,
 			tid, c.ContractID, c.InstanceID, c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		if violates(err, "instances_pkey") {
@@ -161,7 +159,7 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err != nil {
 		return nil, err
 	}
-	inst, err := sqlconv.ScanInstance(db.pool.QueryRow(ctx, `SELECT `+instanceCols+` FROM instances
+	inst, err := sqlconv.ScanInstance(db.pool.QueryRow(ctx, `SELECT `+sqlconv.InstanceCols+` FROM instances
 		WHERE tenant_id = $1 AND contract_id = $2 AND instance_id = $3`, tid, contractID, instanceID))
 	if err != nil {
 		return nil, driverErr("GetInstance", notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)))
@@ -179,7 +177,7 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + instanceCols + ` FROM instances WHERE tenant_id = $1`
+	q := `SELECT ` + sqlconv.InstanceCols + ` FROM instances WHERE tenant_id = $1`
 	args := []any{tid}
 	if f.SeatHolders {
 		q += ` AND seat`

@@ -12,8 +12,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const poolCols = sqlconv.PoolCols
-
 // lockPool takes the pool's transaction-scoped advisory lock. Every change
 // to a pool's units holds it, on whichever server it runs, and takes lease
 // row locks only under it: changes to one pool queue here instead of
@@ -82,7 +80,7 @@ func (db *DB) GetPool(ctx context.Context, id string) (*licensor.Pool, error) {
 }
 
 func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, error) {
-	p, err := sqlconv.ScanPool(q.QueryRow(ctx, `SELECT `+poolCols+` FROM pools WHERE tenant_id = $1 AND id = $2`, tid, id))
+	p, err := sqlconv.ScanPool(q.QueryRow(ctx, `SELECT `+sqlconv.PoolCols+` FROM pools WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("pool %s not found", id))
 	}
@@ -98,7 +96,7 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + poolCols + ` FROM pools WHERE tenant_id = $1 AND id > $2`
+	q := `SELECT ` + sqlconv.PoolCols + ` FROM pools WHERE tenant_id = $1 AND id > $2`
 	args := []any{tid, opts.After}
 	if f.CustomerID != "" {
 		args = append(args, f.CustomerID)

@@ -10,13 +10,11 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const tenantCols = sqlconv.TenantCols
-
 // CreateTenant stores t, assigning an id if it has none. ECONFLICT if the id
 // exists. It needs no tenant scope: creating tenants is the operator's.
 func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 	newrecord.Tenant(t, db.now)
-	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (`+sqlconv.TenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		t.ID, t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning),
 		micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), t.TruncateIPs)
 	return driverErr("CreateTenant", translateErr(err, newrecord.TenantConstraints(t)))
@@ -28,7 +26,7 @@ func (db *DB) GetTenant(ctx context.Context, id string) (*licensor.Tenant, error
 	if !tenantscope.Visible(ctx, id) {
 		return nil, tenantscope.NotFound(id)
 	}
-	t, err := sqlconv.ScanTenant(db.pool.QueryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`, id))
+	t, err := sqlconv.ScanTenant(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TenantCols+` FROM tenants WHERE id = $1`, id))
 	if err != nil {
 		return nil, driverErr("GetTenant", notFound(err, tenantscope.NotFoundMessage(id)))
 	}
@@ -42,7 +40,7 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + tenantCols + ` FROM tenants WHERE id > $1`
+	q := `SELECT ` + sqlconv.TenantCols + ` FROM tenants WHERE id > $1`
 	args := []any{opts.After}
 	if scope, ok := licensor.TenantFrom(ctx); ok {
 		q += ` AND id = $2`

@@ -11,8 +11,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const tokenCols = sqlconv.TokenCols
-
 // CreateToken stores t: in the scoped tenant, or, for an operator token, in
 // no tenant at all (no scope needed; t.TenantID must be empty). ECONFLICT
 // on a duplicate id or hash; ENOTFOUND for an unknown tenant or contract.
@@ -22,7 +20,7 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 		return err
 	}
 	tenant := sqlconv.Nullable(tid) // NULL for the operator
-	_, err = db.pool.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err = db.pool.Exec(ctx, `INSERT INTO tokens (`+sqlconv.TokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		t.ID, tenant, string(t.Role), sqlconv.Nullable(t.ContractID), t.Name, t.Hash, t.Hint,
 		micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RevokedAt))
 	if isForeignKey(err) && t.ContractID != "" {
@@ -42,7 +40,7 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 // TokenByHash finds a token by the hash of its secret, in any tenant: it
 // is how a request is authenticated, before a scope exists. ENOTFOUND.
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*licensor.Token, error) {
-	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash))
+	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return nil, driverErr("TokenByHash", notFound(err, "token not found"))
 	}
@@ -55,7 +53,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 	if err != nil {
 		return nil, err
 	}
-	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE tenant_id = $1 AND id = $2`, tid, id))
+	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetToken", notFound(err, fmt.Sprintf("token %s not found", id)))
 	}
@@ -70,7 +68,7 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + tokenCols + ` FROM tokens WHERE tenant_id = $1 AND id > $2`
+	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE tenant_id = $1 AND id > $2`
 	args := []any{tid, opts.After}
 	if f.ContractID != "" {
 		args = append(args, f.ContractID)
@@ -101,7 +99,7 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) (*licens
 	// CASE keeps the first revocation: RETURNING gives the row either way.
 	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `UPDATE tokens
 		SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END
-		WHERE tenant_id = $2 AND id = $3 RETURNING `+tokenCols, micros(at), tid, id))
+		WHERE tenant_id = $2 AND id = $3 RETURNING `+sqlconv.TokenCols, micros(at), tid, id))
 	if err != nil {
 		return nil, driverErr("RevokeToken", notFound(err, fmt.Sprintf("token %s not found", id)))
 	}

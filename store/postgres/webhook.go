@@ -13,10 +13,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const webhookCols = sqlconv.WebhookCols
-
-const deliveryCols = sqlconv.DeliveryCols
-
 // CreateWebhook stores w, refusing more than MaxWebhooks per tenant. The
 // tenant row is locked first, so that two servers adding a tenant's last
 // allowed webhook at once cannot both count the same total.
@@ -33,7 +29,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
 		if !ok {
 			return tenantscope.NotFound(tid)
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO webhooks (`+webhookCols+`)
+		tag, err := tx.Exec(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookCols+`)
 			SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = $1) < $7`,
 			tid, w.ID, w.URL, sqlconv.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), licensor.MaxWebhooks)
 		if err != nil {
@@ -52,7 +48,7 @@ func (db *DB) GetWebhook(ctx context.Context, id string) (*licensor.Webhook, err
 	if err != nil {
 		return nil, err
 	}
-	w, err := sqlconv.ScanWebhook(db.pool.QueryRow(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = $1 AND id = $2`, tid, id))
+	w, err := sqlconv.ScanWebhook(db.pool.QueryRow(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetWebhook", notFound(err, "webhook "+id+" not found"))
 	}
@@ -70,7 +66,7 @@ func (db *DB) ListWebhooks(ctx context.Context) ([]*licensor.Webhook, error) {
 }
 
 func listWebhooks(ctx context.Context, q querier, tid string) ([]*licensor.Webhook, error) {
-	rows, err := q.Query(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = $1 ORDER BY id`, tid)
+	rows, err := q.Query(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = $1 ORDER BY id`, tid)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +109,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until ti
 			FROM due WHERE d.tenant_id = due.tenant_id AND d.id = due.id
 			RETURNING d.*
 		)
-		SELECT `+sqlconv.Qualify("d.", deliveryCols)+`, w.url, w.secret_sealed
+		SELECT `+sqlconv.Qualify("d.", sqlconv.DeliveryCols)+`, w.url, w.secret_sealed
 		FROM claimed d JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
 		ORDER BY d.next_attempt_at, d.id`, micros(now), limit, claimID, micros(until))
 	if err != nil {
@@ -164,7 +160,7 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 	if err != nil {
 		return nil, err
 	}
-	d, err := sqlconv.ScanDelivery(db.pool.QueryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, tid, id))
+	d, err := sqlconv.ScanDelivery(db.pool.QueryRow(ctx, `SELECT `+sqlconv.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetDelivery", notFound(err, "delivery "+id+" not found"))
 	}
@@ -177,7 +173,7 @@ func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + deliveryCols + ` FROM webhook_deliveries WHERE tenant_id = $1`
+	q := `SELECT ` + sqlconv.DeliveryCols + ` FROM webhook_deliveries WHERE tenant_id = $1`
 	args := []any{tid}
 	if f.WebhookID != "" {
 		args = append(args, f.WebhookID)
@@ -209,7 +205,7 @@ func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time)
 		return nil, err
 	}
 	d, err := sqlconv.ScanDelivery(db.pool.QueryRow(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1,
-		give_up_at = $2, claim = '', claimed_until = 0 WHERE tenant_id = $3 AND id = $4 RETURNING `+deliveryCols,
+		give_up_at = $2, claim = '', claimed_until = 0 WHERE tenant_id = $3 AND id = $4 RETURNING `+sqlconv.DeliveryCols,
 		micros(db.stamp(now)), micros(giveUpAt), tid, id))
 	if err != nil {
 		return nil, driverErr("Redeliver", notFound(err, "delivery "+id+" not found"))

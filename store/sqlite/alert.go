@@ -13,13 +13,11 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const alertCols = sqlconv.AlertCols
-
 // liveContract is the condition of a contract whose instances the scanner
 // watches: not ended explicitly and not past its end at ?.
 const liveContract = `c.status != 'ended' AND (c.ends_at = 0 OR c.ends_at > ?)`
 
-var instanceColsI = sqlconv.Qualify("i.", instanceCols)
+var instanceColsI = sqlconv.Qualify("i.", sqlconv.InstanceCols)
 
 // RaiseAlert opens an episode unless one is open for the same key, and
 // queues its deliveries in the same transaction.
@@ -30,7 +28,7 @@ func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, gi
 	}
 	raised := false
 	err = db.write(ctx, "RaiseAlert", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+alertCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+sqlconv.AlertCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
 			ON CONFLICT (tenant_id, type, object_id, level) WHERE cleared_at = 0 DO NOTHING`,
 			tid, a.ID, string(a.Type), a.ObjectID, a.Level, micros(a.RaisedAt), []byte(a.Data))
 		if err != nil {
@@ -104,7 +102,7 @@ func (db *DB) ListAlerts(ctx context.Context, f licensor.AlertFilter) ([]*licens
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + alertCols + ` FROM alerts WHERE tenant_id = ?`
+	q := `SELECT ` + sqlconv.AlertCols + ` FROM alerts WHERE tenant_id = ?`
 	args := []any{tid}
 	if !f.IncludeCleared {
 		q += ` AND cleared_at = 0`
@@ -180,7 +178,7 @@ func (db *DB) EndingContracts(ctx context.Context, before time.Time, limit int) 
 	if limit <= 0 {
 		limit = licensor.MaxListLimit
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+contractCols+`, f.feature, f.kind, f.count
+	rows, err := db.r.QueryContext(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
 		FROM (SELECT * FROM contracts WHERE tenant_id = ? AND status != 'ended' AND ends_at > 0 AND ends_at < ?
 			ORDER BY id LIMIT ?) c
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id

@@ -11,8 +11,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const auditCols = sqlconv.AuditCols
-
 // AppendAudit stores e in e.TenantID's log, or the operator's if it is
 // empty. It needs no scope; with one, e must belong to it (ENOTFOUND
 // otherwise, as for any other tenant). ENOTFOUND for an unknown tenant.
@@ -22,7 +20,7 @@ func (db *DB) AppendAudit(ctx context.Context, e *licensor.AuditEntry) error {
 		return err
 	}
 	return db.write(ctx, "AppendAudit", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+sqlconv.AuditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, sqlconv.Nullable(e.TenantID), micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
 			jsonArg(e.Before), jsonArg(e.After))
 		return translateErr(err, newrecord.AuditConstraints(e))
@@ -46,7 +44,7 @@ func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licenso
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + auditCols + ` FROM audit_log WHERE tenant_id = ?`
+	q := `SELECT ` + sqlconv.AuditCols + ` FROM audit_log WHERE tenant_id = ?`
 	args := []any{tid}
 	if f.TokenID != "" {
 		q += ` AND token_id = ?`

@@ -14,8 +14,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-const contractCols = sqlconv.ContractCols
-
 // CreateContract stores c with Version 1 and no seats used. ENOTFOUND for
 // an unknown customer or product; ECONFLICT on a duplicate id.
 func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
@@ -81,7 +79,7 @@ func (db *DB) GetContract(ctx context.Context, id string) (*licensor.Contract, e
 	}
 	// One statement, one snapshot: the contract and its features can never
 	// come from two sides of an UpdateContract.
-	rows, err := db.rd.QueryContext(ctx, `SELECT `+contractCols+`, f.feature, f.kind, f.count
+	rows, err := db.rd.QueryContext(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
 		FROM contracts c LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		WHERE c.tenant_id = ? AND c.id = ? ORDER BY f.feature`, tid, id)
 	if err != nil {
@@ -116,7 +114,7 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 		args = append(args, string(f.Status))
 	}
 	args = append(args, opts.Limit)
-	rows, err := db.rd.QueryContext(ctx, `SELECT `+contractCols+`, f.feature, f.kind, f.count
+	rows, err := db.rd.QueryContext(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
 		FROM (SELECT * FROM contracts WHERE `+where.String()+` ORDER BY id LIMIT ?) c
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		ORDER BY c.id, f.feature`, args...)

@@ -12,8 +12,6 @@ import (
 	"github.com/licensor/licensor/store/internal/sqlconv"
 )
 
-const instanceCols = sqlconv.InstanceCols
-
 // The statements of Checkin, prepared once (see writeStmts).
 const (
 	// Refresh, if the instance exists. SET expressions see the old row, so
@@ -24,9 +22,9 @@ const (
 				THEN ?3 ELSE clone_suspected_at END,
 			host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
 		WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
-		RETURNING ` + instanceCols
-	checkinInsertSQL = `INSERT INTO instances (` + instanceCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING ` + instanceCols
+		RETURNING ` + sqlconv.InstanceCols
+	checkinInsertSQL = `INSERT INTO instances (` + sqlconv.InstanceCols + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING ` + sqlconv.InstanceCols
 	// The seat is taken only if one is free, decided by this one statement
 	// against the contract row (max_seats), inside Checkin's transaction.
 	takeSeatSQL = `UPDATE contracts SET seats_used = seats_used + 1
@@ -145,7 +143,7 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err := db.syncReads(); err != nil {
 		return nil, driverErr("GetInstance", err)
 	}
-	inst, err := sqlconv.ScanInstance(db.rd.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances
+	inst, err := sqlconv.ScanInstance(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.InstanceCols+` FROM instances
 		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, contractID, instanceID))
 	if err != nil {
 		return nil, driverErr("GetInstance", notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)))
@@ -170,7 +168,7 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + instanceCols + ` FROM instances WHERE tenant_id = ?`
+	q := `SELECT ` + sqlconv.InstanceCols + ` FROM instances WHERE tenant_id = ?`
 	args := []any{tid}
 	if f.SeatHolders {
 		q += ` AND seat = 1`

@@ -12,8 +12,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const poolCols = sqlconv.PoolCols
-
 // CreatePool stores p with nothing in use. ENOTFOUND for an unknown
 // customer or contract; ECONFLICT on a duplicate id.
 func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
@@ -61,7 +59,7 @@ func (db *DB) GetPool(ctx context.Context, id string) (*licensor.Pool, error) {
 }
 
 func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, error) {
-	p, err := sqlconv.ScanPool(q.QueryRowContext(ctx, `SELECT `+poolCols+` FROM pools WHERE tenant_id = ? AND id = ?`, tid, id))
+	p, err := sqlconv.ScanPool(q.QueryRowContext(ctx, `SELECT `+sqlconv.PoolCols+` FROM pools WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("pool %s not found", id))
 	}
@@ -77,7 +75,7 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + poolCols + ` FROM pools WHERE tenant_id = ? AND id > ?`
+	q := `SELECT ` + sqlconv.PoolCols + ` FROM pools WHERE tenant_id = ? AND id > ?`
 	args := []any{tid, opts.After}
 	if f.CustomerID != "" {
 		q += ` AND customer_id = ?`

@@ -10,14 +10,12 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const tenantCols = sqlconv.TenantCols
-
 // CreateTenant stores t, assigning an id if it has none. ECONFLICT if the id
 // exists. It needs no tenant scope: creating tenants is the operator's.
 func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 	newrecord.Tenant(t, db.now)
 	return db.write(ctx, "CreateTenant", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+sqlconv.TenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning),
 			micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs))
 		return translateErr(err, newrecord.TenantConstraints(t))
@@ -30,7 +28,7 @@ func (db *DB) GetTenant(ctx context.Context, id string) (*licensor.Tenant, error
 	if !tenantscope.Visible(ctx, id) {
 		return nil, tenantscope.NotFound(id)
 	}
-	t, err := sqlconv.ScanTenant(db.rd.QueryRowContext(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = ?`, id))
+	t, err := sqlconv.ScanTenant(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TenantCols+` FROM tenants WHERE id = ?`, id))
 	if err != nil {
 		return nil, driverErr("GetTenant", notFound(err, tenantscope.NotFoundMessage(id)))
 	}
@@ -44,7 +42,7 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + tenantCols + ` FROM tenants WHERE id > ?`
+	q := `SELECT ` + sqlconv.TenantCols + ` FROM tenants WHERE id > ?`
 	args := []any{opts.After}
 	if scope, ok := licensor.TenantFrom(ctx); ok {
 		q += ` AND id = ?`

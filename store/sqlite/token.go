@@ -12,8 +12,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const tokenCols = sqlconv.TokenCols
-
 // CreateToken stores t: in the scoped tenant, or, for an operator token, in
 // no tenant at all (no scope needed; t.TenantID must be empty). ECONFLICT
 // on a duplicate id or hash; ENOTFOUND for an unknown tenant or contract.
@@ -24,7 +22,7 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 	}
 	tenant, contract := sqlconv.Nullable(tid), sqlconv.Nullable(t.ContractID) // NULL for the operator
 	return db.write(ctx, "CreateToken", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+sqlconv.TokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, tenant, string(t.Role), contract, t.Name, t.Hash, t.Hint,
 			micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RevokedAt))
 		if isForeignKey(err) && contract != nil {
@@ -43,7 +41,7 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 // TokenByHash finds a token by the hash of its secret, in any tenant: it
 // is how a request is authenticated, before a scope exists. ENOTFOUND.
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*licensor.Token, error) {
-	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
+	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE hash = ?`, hash))
 	if err != nil {
 		return nil, driverErr("TokenByHash", notFound(err, "token not found"))
 	}
@@ -56,7 +54,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 	if err != nil {
 		return nil, err
 	}
-	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE tenant_id = ? AND id = ?`, tid, id))
+	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetToken", notFound(err, fmt.Sprintf("token %s not found", id)))
 	}
@@ -71,7 +69,7 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + tokenCols + ` FROM tokens WHERE tenant_id = ? AND id > ?`
+	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE tenant_id = ? AND id > ?`
 	args := []any{tid, opts.After}
 	if f.ContractID != "" {
 		q += ` AND contract_id = ?`
@@ -105,7 +103,7 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) (*licens
 		var err error
 		t, err = sqlconv.ScanToken(tx.QueryRowContext(ctx, `UPDATE tokens
 			SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
-			WHERE tenant_id = ? AND id = ? RETURNING `+tokenCols, micros(at), tid, id))
+			WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.TokenCols, micros(at), tid, id))
 		return notFound(err, fmt.Sprintf("token %s not found", id))
 	})
 	if err != nil {

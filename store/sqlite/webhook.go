@@ -11,10 +11,6 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-const webhookCols = sqlconv.WebhookCols
-
-const deliveryCols = sqlconv.DeliveryCols
-
 // CreateWebhook stores w, refusing more than MaxWebhooks per tenant in the
 // same statement.
 func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
@@ -23,7 +19,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
 		return err
 	}
 	return db.write(ctx, "CreateWebhook", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`)
+		res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookCols+`)
 			SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhooks WHERE tenant_id = ?) < ?`,
 			tid, w.ID, w.URL, sqlconv.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), tid, licensor.MaxWebhooks)
 		if err != nil {
@@ -42,7 +38,7 @@ func (db *DB) GetWebhook(ctx context.Context, id string) (*licensor.Webhook, err
 	if err != nil {
 		return nil, err
 	}
-	w, err := sqlconv.ScanWebhook(db.r.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = ? AND id = ?`, tid, id))
+	w, err := sqlconv.ScanWebhook(db.r.QueryRowContext(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetWebhook", notFound(err, "webhook "+id+" not found"))
 	}
@@ -60,7 +56,7 @@ func (db *DB) ListWebhooks(ctx context.Context) ([]*licensor.Webhook, error) {
 }
 
 func listWebhooks(ctx context.Context, q querier, tid string) ([]*licensor.Webhook, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = ? ORDER BY id`, tid)
+	rows, err := q.QueryContext(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = ? ORDER BY id`, tid)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +121,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until ti
 			if n, _ := res.RowsAffected(); n == 0 {
 				continue
 			}
-			d, err := sqlconv.ScanClaimedDelivery(tx.QueryRowContext(ctx, `SELECT `+sqlconv.Qualify("d.", deliveryCols)+`, w.url, w.secret_sealed
+			d, err := sqlconv.ScanClaimedDelivery(tx.QueryRowContext(ctx, `SELECT `+sqlconv.Qualify("d.", sqlconv.DeliveryCols)+`, w.url, w.secret_sealed
 				FROM webhook_deliveries d JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
 				WHERE d.tenant_id = ? AND d.id = ?`, k.tenant, k.id))
 			if err != nil {
@@ -178,7 +174,7 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 	if err != nil {
 		return nil, err
 	}
-	d, err := sqlconv.ScanDelivery(db.r.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE tenant_id = ? AND id = ?`, tid, id))
+	d, err := sqlconv.ScanDelivery(db.r.QueryRowContext(ctx, `SELECT `+sqlconv.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetDelivery", notFound(err, "delivery "+id+" not found"))
 	}
@@ -191,7 +187,7 @@ func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + deliveryCols + ` FROM webhook_deliveries WHERE tenant_id = ?`
+	q := `SELECT ` + sqlconv.DeliveryCols + ` FROM webhook_deliveries WHERE tenant_id = ?`
 	args := []any{tid}
 	if f.WebhookID != "" {
 		q += ` AND webhook_id = ?`
@@ -226,7 +222,7 @@ func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time)
 	err = db.write(ctx, "Redeliver", func(tx *sql.Tx) error {
 		var err error
 		d, err = sqlconv.ScanDelivery(tx.QueryRowContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?,
-			give_up_at = ?, claim = '', claimed_until = 0 WHERE tenant_id = ? AND id = ? RETURNING `+deliveryCols,
+			give_up_at = ?, claim = '', claimed_until = 0 WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.DeliveryCols,
 			micros(db.stamp(now)), micros(giveUpAt), tid, id))
 		return notFound(err, "delivery "+id+" not found")
 	})

@@ -68,7 +68,7 @@ const flushSQL = `UPDATE instances SET clone_suspected_at = ?, host = ?, last_se
 
 // instanceByKeySQL is the read that decides whether a check-in can be
 // written behind.
-const instanceByKeySQL = `SELECT ` + instanceCols + ` FROM instances
+const instanceByKeySQL = `SELECT ` + sqlconv.InstanceCols + ` FROM instances
 	WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`
 
 type instKey struct{ tenant, contract, instance string }
