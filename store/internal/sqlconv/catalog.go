@@ -25,11 +25,12 @@ func ScanProduct(s Scanner) (*licensor.Product, error) {
 // f, in order. A product with no features is one row of NULLs; no row at
 // all is no such product (found false).
 func ScanProductFeatures(rows Rows, tid, productID string) (features []*licensor.Feature, found bool, err error) {
+	var id, name, kind, desc sql.NullString
+	var created sql.NullInt64
+	dest := []any{&id, &name, &kind, &desc, &created} // reused: see ScanContracts
 	for rows.Next() {
 		found = true
-		var id, name, kind, desc sql.NullString
-		var created sql.NullInt64
-		if err := rows.Scan(&id, &name, &kind, &desc, &created); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, false, err
 		}
 		if !id.Valid {

@@ -18,24 +18,30 @@ const ContractCols = `c.tenant_id, c.id, c.customer_id, c.product_id, c.name, c.
 // ScanContracts decodes rows of ContractCols and a feature, ordered by
 // contract: one contract per run of rows, with its features.
 func ScanContracts(rows Rows) ([]*licensor.Contract, error) {
+	// One row's worth of destinations, reused: a Scan through an interface
+	// makes its arguments escape, and GetLicense reads a contract per call.
+	var (
+		c                                                         licensor.Contract
+		status, seatRule, fallback                                string
+		starts, ends, validity, refresh, borrow, created, updated int64
+		feature, kind                                             sql.NullString
+		count                                                     sql.NullInt64
+	)
+	dest := []any{&c.TenantID, &c.ID, &c.CustomerID, &c.ProductID, &c.Name, &status, &starts, &ends,
+		&validity, &refresh, &seatRule, &c.MaxSeats, &c.SeatsUsed, &fallback, &borrow, &c.ClientCAPEM,
+		&c.Version, &created, &updated, &feature, &kind, &count}
 	var out []*licensor.Contract
 	for rows.Next() {
-		var c licensor.Contract
-		var status, seatRule, fallback string
-		var starts, ends, validity, refresh, borrow, created, updated int64
-		var feature, kind sql.NullString
-		var count sql.NullInt64
-		if err := rows.Scan(&c.TenantID, &c.ID, &c.CustomerID, &c.ProductID, &c.Name, &status, &starts, &ends,
-			&validity, &refresh, &seatRule, &c.MaxSeats, &c.SeatsUsed, &fallback, &borrow, &c.ClientCAPEM,
-			&c.Version, &created, &updated, &feature, &kind, &count); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		if n := len(out); n == 0 || out[n-1].ID != c.ID {
-			c.Status, c.SeatRule, c.Fallback = licensor.ContractStatus(status), licensor.SeatRule(seatRule), licensor.FallbackRule(fallback)
-			c.StartsAt, c.EndsAt = FromMicros(starts), FromMicros(ends)
-			c.LicenseValidity, c.RefreshInterval, c.MaxBorrow = time.Duration(validity), time.Duration(refresh), time.Duration(borrow)
-			c.CreatedAt, c.UpdatedAt = FromMicros(created), FromMicros(updated)
-			out = append(out, &c)
+			next := c
+			next.Status, next.SeatRule, next.Fallback = licensor.ContractStatus(status), licensor.SeatRule(seatRule), licensor.FallbackRule(fallback)
+			next.StartsAt, next.EndsAt = FromMicros(starts), FromMicros(ends)
+			next.LicenseValidity, next.RefreshInterval, next.MaxBorrow = time.Duration(validity), time.Duration(refresh), time.Duration(borrow)
+			next.CreatedAt, next.UpdatedAt = FromMicros(created), FromMicros(updated)
+			out = append(out, &next)
 		}
 		if feature.Valid {
 			last := out[len(out)-1]
