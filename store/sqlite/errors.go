@@ -11,9 +11,11 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// constraints says what a constraint failure of one statement means (see
-// dberr.Messages); translate applies it. New code passes the shared words
-// of newrecord to translateErr instead.
+// constraints says what a constraint failure of one statement means, in
+// words for the person who sent the request (driver text never reaches a
+// Message: it names tables and columns); translate applies it. It is the
+// form the capability code (lease*.go, usage.go) still uses; elsewhere
+// translateErr takes a dberr.Messages, newrecord's for a new record.
 type constraints struct {
 	primaryKey string // ECONFLICT: the id is taken
 	unique     string // ECONFLICT: a unique name or hash is taken
