@@ -5,26 +5,21 @@ import (
 	"fmt"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/newrecord"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateProduct stores p in the scoped tenant. ECONFLICT on a duplicate id
 // or name; ENOTFOUND if the tenant does not exist.
 func (db *DB) CreateProduct(ctx context.Context, p *licensor.Product) error {
-	tid, err := claim(ctx, &p.TenantID)
+	tid, err := newrecord.Product(ctx, p, db.now)
 	if err != nil {
 		return err
 	}
-	if p.ID == "" {
-		p.ID = licensor.NewID(licensor.PrefixProduct)
-	}
-	p.CreatedAt = db.stamp(p.CreatedAt)
-	_, err = db.pool.Exec(ctx, `INSERT INTO products (tenant_id, id, name, created_at) VALUES ($1, $2, $3, $4)`,
+	_, err = db.pool.Exec(ctx, `INSERT INTO products (`+sqlconv.ProductCols+`) VALUES ($1, $2, $3, $4)`,
 		tid, p.ID, p.Name, micros(p.CreatedAt))
-	return driverErr("CreateProduct", constraints{
-		primaryKey: fmt.Sprintf("product %s already exists", p.ID),
-		unique:     fmt.Sprintf("a product named %q already exists", p.Name),
-		foreignKey: fmt.Sprintf("tenant %s not found", tid),
-	}.translate(err))
+	return driverErr("CreateProduct", translateErr(err, newrecord.ProductConstraints(p)))
 }
 
 // GetProduct returns a product of the scoped tenant. ENOTFOUND.
@@ -33,64 +28,40 @@ func (db *DB) GetProduct(ctx context.Context, id string) (*licensor.Product, err
 	if err != nil {
 		return nil, err
 	}
-	var p licensor.Product
-	var created int64
-	err = db.pool.QueryRow(ctx, `SELECT tenant_id, id, name, created_at FROM products WHERE tenant_id = $1 AND id = $2`, tid, id).
-		Scan(&p.TenantID, &p.ID, &p.Name, &created)
+	p, err := sqlconv.ScanProduct(db.pool.QueryRow(ctx, `SELECT `+sqlconv.ProductCols+` FROM products WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetProduct", notFound(err, fmt.Sprintf("product %s not found", id)))
 	}
-	p.CreatedAt = fromMicros(created)
-	return &p, nil
+	return p, nil
 }
 
 // ListProducts lists the scoped tenant's products by id.
 func (db *DB) ListProducts(ctx context.Context, opts licensor.ListOptions) ([]*licensor.Product, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	if opts, err = page(opts); err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `SELECT tenant_id, id, name, created_at FROM products
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.ProductCols+` FROM products
 		WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`, tid, opts.After, opts.Limit)
 	if err != nil {
 		return nil, driverErr("ListProducts", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Product
-	for rows.Next() {
-		var p licensor.Product
-		var created int64
-		if err := rows.Scan(&p.TenantID, &p.ID, &p.Name, &created); err != nil {
-			return nil, driverErr("ListProducts", err)
-		}
-		p.CreatedAt = fromMicros(created)
-		out = append(out, &p)
-	}
-	return out, driverErr("ListProducts", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanProduct)
+	return out, driverErr("ListProducts", err)
 }
 
 // CreateFeature stores f. ENOTFOUND for an unknown product, ECONFLICT on a
 // duplicate name within the product.
 func (db *DB) CreateFeature(ctx context.Context, f *licensor.Feature) error {
-	tid, err := claim(ctx, &f.TenantID)
+	tid, err := newrecord.Feature(ctx, f, db.now)
 	if err != nil {
 		return err
 	}
-	if f.ID == "" {
-		f.ID = licensor.NewID(licensor.PrefixFeature)
-	}
-	f.CreatedAt = db.stamp(f.CreatedAt)
 	_, err = db.pool.Exec(ctx, `INSERT INTO features (tenant_id, id, product_id, name, kind, description, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		tid, f.ID, f.ProductID, f.Name, string(f.Kind), f.Description, micros(f.CreatedAt))
-	return driverErr("CreateFeature", constraints{
-		primaryKey: fmt.Sprintf("feature %s already exists", f.ID),
-		unique:     fmt.Sprintf("product %s already has a feature named %q", f.ProductID, f.Name),
-		foreignKey: fmt.Sprintf("product %s not found", f.ProductID),
-	}.translate(err))
+	return driverErr("CreateFeature", translateErr(err, newrecord.FeatureConstraints(f)))
 }
 
 // ListFeatures returns all features of a product by id. ENOTFOUND for an
@@ -109,24 +80,8 @@ func (db *DB) ListFeatures(ctx context.Context, productID string) ([]*licensor.F
 		return nil, driverErr("ListFeatures", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Feature
-	found := false
-	for rows.Next() {
-		found = true
-		var id, name, kind, desc *string
-		var created *int64
-		if err := rows.Scan(&id, &name, &kind, &desc, &created); err != nil {
-			return nil, driverErr("ListFeatures", err)
-		}
-		if id == nil {
-			continue
-		}
-		out = append(out, &licensor.Feature{
-			ID: *id, TenantID: tid, ProductID: productID, Name: *name,
-			Kind: licensor.FeatureKind(*kind), Description: *desc, CreatedAt: fromMicros(*created),
-		})
-	}
-	if err := rows.Err(); err != nil {
+	out, found, err := sqlconv.ScanProductFeatures(rows, tid, productID)
+	if err != nil {
 		return nil, driverErr("ListFeatures", err)
 	}
 	if !found {
@@ -137,20 +92,13 @@ func (db *DB) ListFeatures(ctx context.Context, productID string) ([]*licensor.F
 
 // CreateCustomer stores c in the scoped tenant. ECONFLICT on a duplicate id.
 func (db *DB) CreateCustomer(ctx context.Context, c *licensor.Customer) error {
-	tid, err := claim(ctx, &c.TenantID)
+	tid, err := newrecord.Customer(ctx, c, db.now)
 	if err != nil {
 		return err
 	}
-	if c.ID == "" {
-		c.ID = licensor.NewID(licensor.PrefixCustomer)
-	}
-	c.CreatedAt = db.stamp(c.CreatedAt)
-	_, err = db.pool.Exec(ctx, `INSERT INTO customers (tenant_id, id, name, email, created_at) VALUES ($1, $2, $3, $4, $5)`,
+	_, err = db.pool.Exec(ctx, `INSERT INTO customers (`+sqlconv.CustomerCols+`) VALUES ($1, $2, $3, $4, $5)`,
 		tid, c.ID, c.Name, c.Email, micros(c.CreatedAt))
-	return driverErr("CreateCustomer", constraints{
-		primaryKey: fmt.Sprintf("customer %s already exists", c.ID),
-		foreignKey: fmt.Sprintf("tenant %s not found", tid),
-	}.translate(err))
+	return driverErr("CreateCustomer", translateErr(err, newrecord.CustomerConstraints(c)))
 }
 
 // GetCustomer returns a customer of the scoped tenant. ENOTFOUND.
@@ -159,41 +107,25 @@ func (db *DB) GetCustomer(ctx context.Context, id string) (*licensor.Customer, e
 	if err != nil {
 		return nil, err
 	}
-	var c licensor.Customer
-	var created int64
-	err = db.pool.QueryRow(ctx, `SELECT tenant_id, id, name, email, created_at FROM customers WHERE tenant_id = $1 AND id = $2`, tid, id).
-		Scan(&c.TenantID, &c.ID, &c.Name, &c.Email, &created)
+	c, err := sqlconv.ScanCustomer(db.pool.QueryRow(ctx, `SELECT `+sqlconv.CustomerCols+` FROM customers WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetCustomer", notFound(err, fmt.Sprintf("customer %s not found", id)))
 	}
-	c.CreatedAt = fromMicros(created)
-	return &c, nil
+	return c, nil
 }
 
 // ListCustomers lists the scoped tenant's customers by id.
 func (db *DB) ListCustomers(ctx context.Context, opts licensor.ListOptions) ([]*licensor.Customer, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	if opts, err = page(opts); err != nil {
-		return nil, err
-	}
-	rows, err := db.pool.Query(ctx, `SELECT tenant_id, id, name, email, created_at FROM customers
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.CustomerCols+` FROM customers
 		WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`, tid, opts.After, opts.Limit)
 	if err != nil {
 		return nil, driverErr("ListCustomers", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Customer
-	for rows.Next() {
-		var c licensor.Customer
-		var created int64
-		if err := rows.Scan(&c.TenantID, &c.ID, &c.Name, &c.Email, &created); err != nil {
-			return nil, driverErr("ListCustomers", err)
-		}
-		c.CreatedAt = fromMicros(created)
-		out = append(out, &c)
-	}
-	return out, driverErr("ListCustomers", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanCustomer)
+	return out, driverErr("ListCustomers", err)
 }

@@ -5,33 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/newrecord"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-const contractCols = `c.tenant_id, c.id, c.customer_id, c.product_id, c.name, c.status, c.starts_at, c.ends_at,
-	c.license_validity_ns, c.refresh_interval_ns, c.seat_rule, c.max_seats, c.seats_used, c.fallback,
-	c.max_borrow_ns, c.client_ca_pem, c.version, c.created_at, c.updated_at`
 
 // CreateContract stores c with Version 1 and no seats used. ENOTFOUND for
 // an unknown customer or product; ECONFLICT on a duplicate id.
 func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
-	tid, err := claim(ctx, &c.TenantID)
+	tid, err := newrecord.Contract(ctx, c, db.now)
 	if err != nil {
 		return err
 	}
-	if c.ID == "" {
-		c.ID = licensor.NewID(licensor.PrefixContract)
-	}
-	c.CreatedAt = db.stamp(c.CreatedAt)
-	if c.UpdatedAt.IsZero() {
-		c.UpdatedAt = c.CreatedAt
-	}
-	c.UpdatedAt = norm(c.UpdatedAt)
-	c.StartsAt, c.EndsAt = norm(c.StartsAt), norm(c.EndsAt)
 	err = db.tx(ctx, "CreateContract", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO contracts (tenant_id, id, customer_id, product_id, name, status,
 			starts_at, ends_at, license_validity_ns, refresh_interval_ns, seat_rule, max_seats, seats_used,
@@ -46,7 +35,7 @@ func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
 		case violates(err, "contracts_product_fk"):
 			return &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("product %s not found", c.ProductID), Err: err}
 		}
-		if err = (constraints{primaryKey: fmt.Sprintf("contract %s already exists", c.ID)}).translate(err); err != nil {
+		if err = translateErr(err, newrecord.ContractConstraints(c)); err != nil {
 			return err
 		}
 		return insertFeatures(ctx, tx, tid, c)
@@ -84,7 +73,7 @@ func (db *DB) GetContract(ctx context.Context, id string) (*licensor.Contract, e
 	}
 	// One statement, one snapshot: the contract and its features can never
 	// come from two sides of an UpdateContract.
-	rows, err := db.pool.Query(ctx, `SELECT `+contractCols+`, f.feature, f.kind, f.count
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
 		FROM contracts c LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		WHERE c.tenant_id = $1 AND c.id = $2 ORDER BY f.feature`, tid, id)
 	if err != nil {
@@ -103,11 +92,7 @@ func (db *DB) GetContract(ctx context.Context, id string) (*licensor.Contract, e
 // ListContracts lists the scoped tenant's contracts by id, with features,
 // optionally of one customer and in one status.
 func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*licensor.Contract, error) {
-	tid, err := licensor.MustTenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	opts, err := page(f.ListOptions)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +108,7 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 		fmt.Fprintf(&where, ` AND status = $%d`, len(args))
 	}
 	args = append(args, opts.Limit)
-	rows, err := db.pool.Query(ctx, `SELECT `+contractCols+`, f.feature, f.kind, f.count
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
 		FROM (SELECT * FROM contracts WHERE `+where.String()+fmt.Sprintf(` ORDER BY id LIMIT $%d) c`, len(args))+`
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		ORDER BY c.id, f.feature`, args...)
@@ -138,35 +123,7 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 // contract, and closes rows.
 func scanContracts(rows pgx.Rows) ([]*licensor.Contract, error) {
 	defer rows.Close()
-	var out []*licensor.Contract
-	for rows.Next() {
-		var c licensor.Contract
-		var status, seatRule, fallback string
-		var maxSeats, seatsUsed int32
-		var starts, ends, validity, refresh, borrow, created, updated int64
-		var feature, kind *string
-		var count *int64
-		if err := rows.Scan(&c.TenantID, &c.ID, &c.CustomerID, &c.ProductID, &c.Name, &status, &starts, &ends,
-			&validity, &refresh, &seatRule, &maxSeats, &seatsUsed, &fallback, &borrow, &c.ClientCAPEM,
-			&c.Version, &created, &updated, &feature, &kind, &count); err != nil {
-			return nil, err
-		}
-		if n := len(out); n == 0 || out[n-1].ID != c.ID {
-			c.Status, c.SeatRule, c.Fallback = licensor.ContractStatus(status), licensor.SeatRule(seatRule), licensor.FallbackRule(fallback)
-			c.MaxSeats, c.SeatsUsed = int(maxSeats), int(seatsUsed)
-			c.StartsAt, c.EndsAt = fromMicros(starts), fromMicros(ends)
-			c.LicenseValidity, c.RefreshInterval, c.MaxBorrow = time.Duration(validity), time.Duration(refresh), time.Duration(borrow)
-			c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
-			out = append(out, &c)
-		}
-		if feature != nil {
-			last := out[len(out)-1]
-			last.Features = append(last.Features, licensor.Entitlement{
-				Feature: *feature, Kind: licensor.FeatureKind(*kind), Count: *count,
-			})
-		}
-	}
-	return out, rows.Err()
+	return sqlconv.ScanContracts(rows)
 }
 
 // UpdateContract replaces the mutable fields and the features of c if its

@@ -6,61 +6,34 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
+// The conversions shared with store/sqlite, under the names this
+// package's code has always used.
+
 // micros is how a time is stored: Unix microseconds UTC, 0 for the zero time.
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
+func micros(t time.Time) int64 { return sqlconv.Micros(t) }
 
 // fromMicros is the inverse of micros; it always returns UTC.
-func fromMicros(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(us).UTC()
-}
+func fromMicros(us int64) time.Time { return sqlconv.FromMicros(us) }
 
 // norm returns t as the store keeps it: UTC, microsecond precision.
-func norm(t time.Time) time.Time { return fromMicros(micros(t)) }
+func norm(t time.Time) time.Time { return sqlconv.Norm(t) }
 
 // stamp returns t normalised, or the store's clock when t is zero: creation
 // and update times the caller left empty.
-func (db *DB) stamp(t time.Time) time.Time {
-	if t.IsZero() {
-		t = db.now()
-	}
-	return norm(t)
-}
+func (db *DB) stamp(t time.Time) time.Time { return sqlconv.Stamp(t, db.now) }
 
 // claim returns the tenant ctx is scoped to and makes *tenantID agree with
-// it: an empty TenantID is filled in; another tenant's is ENOTFOUND, since
-// from inside this scope that tenant does not exist.
+// it (see tenantscope.Claim).
 func claim(ctx context.Context, tenantID *string) (string, error) {
-	tid, err := licensor.MustTenant(ctx)
-	if err != nil {
-		return "", err
-	}
-	if *tenantID != "" && *tenantID != tid {
-		return "", licensor.Errorf(licensor.ENOTFOUND, "tenant %s not found", *tenantID)
-	}
-	*tenantID = tid
-	return tid, nil
+	return tenantscope.Claim(ctx, tenantID)
 }
 
 // page normalises list options.
 func page(o licensor.ListOptions) (licensor.ListOptions, error) { return o.Normalize() }
-
-// nullable stores "" as NULL.
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
 
 // jsonArg stores a nil RawMessage as NULL.
 func jsonArg(m json.RawMessage) any {
@@ -70,4 +43,5 @@ func jsonArg(m json.RawMessage) any {
 	return string(m)
 }
 
-type scanner interface{ Scan(dest ...any) error }
+// scanner is one row: pgx.Row or pgx.Rows.
+type scanner = sqlconv.Scanner

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/dberr"
 )
 
 // SQLSTATE codes the store acts on.
@@ -26,8 +26,10 @@ const (
 )
 
 // constraints says what a constraint failure of one statement means, in
-// words for the person who sent the request. Driver text never reaches a
-// Message: it names tables and columns.
+// words for the person who sent the request (driver text never reaches a
+// Message: it names tables and columns); translate applies it. It is the
+// form the capability code (lease*.go, usage.go) still uses; elsewhere
+// translateErr takes a dberr.Messages, newrecord's for a new record.
 type constraints struct {
 	primaryKey string // ECONFLICT: the id is taken (constraint *_pkey)
 	unique     string // ECONFLICT: a unique name or hash is taken
@@ -37,25 +39,30 @@ type constraints struct {
 // translate turns a constraint failure into a domain error and returns any
 // other error unchanged.
 func (c constraints) translate(err error) error {
+	return translateErr(err, dberr.Messages{PrimaryKey: c.primaryKey, Unique: c.unique, ForeignKey: c.foreignKey})
+}
+
+// translateErr turns a constraint failure into the domain error m words
+// and returns any other error unchanged.
+func translateErr(err error, m dberr.Messages) error { return m.Translate(err, constraintOf(err)) }
+
+// constraintOf says which kind of constraint err is a failure of: a
+// unique violation of a constraint named *_pkey is the primary key's.
+func constraintOf(err error) dberr.Constraint {
 	pe := pgError(err)
 	if pe == nil {
-		return err
+		return dberr.NoConstraint
 	}
 	switch pe.Code {
 	case codeUniqueViolation:
-		msg := c.unique
 		if strings.HasSuffix(pe.ConstraintName, "_pkey") {
-			msg = c.primaryKey
+			return dberr.PrimaryKey
 		}
-		if msg != "" {
-			return &licensor.Error{Code: licensor.ECONFLICT, Message: msg, Err: err}
-		}
+		return dberr.Unique
 	case codeForeignKeyViolation:
-		if c.foreignKey != "" {
-			return &licensor.Error{Code: licensor.ENOTFOUND, Message: c.foreignKey, Err: err}
-		}
+		return dberr.ForeignKey
 	}
-	return err
+	return dberr.NoConstraint
 }
 
 // pgError returns the server error inside err, or nil.
@@ -91,27 +98,11 @@ func retryable(err error) bool {
 	return pe != nil && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
 }
 
-// driverErr is the last translation of an error leaving the store: domain
-// errors pass; a database that is unreachable, overloaded, restarting or
-// kept us waiting on a lock is EUNAVAILABLE (retry); anything else is
-// EINTERNAL with the cause kept for the log.
+// driverErr is the last translation of an error leaving the store (see
+// dberr.Final): a database that is unreachable, overloaded, restarting or
+// kept us waiting on a lock is EUNAVAILABLE (retry).
 func driverErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var de *licensor.Error
-	if errors.As(err, &de) {
-		return err
-	}
-	if transient(err) {
-		return &licensor.Error{
-			Code:       licensor.EUNAVAILABLE,
-			Message:    "the database is unavailable or busy; retry shortly",
-			RetryAfter: time.Second,
-			Err:        err,
-		}
-	}
-	return licensor.Internal(op, err)
+	return dberr.Final(op, err, transient, "the database is unavailable or busy; retry shortly")
 }
 
 // transient reports whether err is a condition that a retry a little later

@@ -9,10 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-const instanceCols = `tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
-	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at`
 
 // refreshInstance refreshes an existing instance. SET expressions see the
 // old row, so the clone check compares the previous host and time. $11
@@ -25,7 +24,7 @@ const refreshInstance = `UPDATE instances SET
 		host = $2, last_seen_at = $3, environment = $4, remote_addr = $5, license_id = $6, license_expires_at = $7
 	WHERE tenant_id = $8 AND contract_id = $9 AND instance_id = $10
 		AND (NOT $11::boolean OR seat OR NOT $12::boolean)
-	RETURNING ` + instanceCols
+	RETURNING ` + sqlconv.InstanceCols
 
 // Checkin records a license issued to an instance, with exactly the
 // semantics of store/sqlite's Checkin:
@@ -60,7 +59,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 			tid, c.ContractID, c.InstanceID, onlyWithoutSeat, c.TakesSeat}
 	}
 	if c.Telemetry == nil {
-		inst, err := scanInstance(db.relaxed.QueryRow(ctx, refreshInstance, refreshArgs(true)...))
+		inst, err := sqlconv.ScanInstance(db.relaxed.QueryRow(ctx, refreshInstance, refreshArgs(true)...))
 		if err == nil {
 			return inst, nil
 		}
@@ -73,7 +72,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	var inst *licensor.Instance
 	checkin := func(tx pgx.Tx) error {
 		var err error
-		inst, err = scanInstance(tx.QueryRow(ctx, refreshInstance, refreshArgs(false)...))
+		inst, err = sqlconv.ScanInstance(tx.QueryRow(ctx, refreshInstance, refreshArgs(false)...))
 		switch {
 		case err == nil:
 			if inst.Seat || !c.TakesSeat {
@@ -113,8 +112,8 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 				return err
 			}
 		}
-		inst, err = scanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+instanceCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '', 0) RETURNING `+instanceCols,
+		inst, err = sqlconv.ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+sqlconv.InstanceCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '', 0) RETURNING `+sqlconv.InstanceCols,
 			tid, c.ContractID, c.InstanceID, c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		if violates(err, "instances_pkey") {
@@ -160,7 +159,7 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err != nil {
 		return nil, err
 	}
-	inst, err := scanInstance(db.pool.QueryRow(ctx, `SELECT `+instanceCols+` FROM instances
+	inst, err := sqlconv.ScanInstance(db.pool.QueryRow(ctx, `SELECT `+sqlconv.InstanceCols+` FROM instances
 		WHERE tenant_id = $1 AND contract_id = $2 AND instance_id = $3`, tid, contractID, instanceID))
 	if err != nil {
 		return nil, driverErr("GetInstance", notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)))
@@ -174,15 +173,11 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 // — an instance id is only unique within its contract — and f.After is
 // the last instance's ContractID + " " + ID (ids hold no spaces).
 func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*licensor.Instance, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := page(f.ListOptions)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT ` + instanceCols + ` FROM instances WHERE tenant_id = $1`
+	q := `SELECT ` + sqlconv.InstanceCols + ` FROM instances WHERE tenant_id = $1`
 	args := []any{tid}
 	if f.SeatHolders {
 		q += ` AND seat`
@@ -205,15 +200,8 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 		return nil, driverErr("ListInstances", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Instance
-	for rows.Next() {
-		inst, err := scanInstance(rows)
-		if err != nil {
-			return nil, driverErr("ListInstances", err)
-		}
-		out = append(out, inst)
-	}
-	return out, driverErr("ListInstances", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanInstance)
+	return out, driverErr("ListInstances", err)
 }
 
 // ReleaseSeat frees the seat an instance holds; the instance's next
@@ -243,21 +231,4 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 			WHERE tenant_id = $1 AND id = $2 AND seats_used > 0`, tid, contractID)
 		return err
 	})
-}
-
-func scanInstance(s scanner) (*licensor.Instance, error) {
-	var i licensor.Instance
-	var first, last, expires, clone, telemetryAt int64
-	var telemetry string
-	if err := s.Scan(&i.TenantID, &i.ContractID, &i.ID, &i.Seat, &i.Environment, &i.Host, &i.RemoteAddr,
-		&first, &last, &i.LicenseID, &expires, &clone, &telemetry, &telemetryAt); err != nil {
-		return nil, err
-	}
-	if err := unmarshalTelemetry(telemetry, &i.Telemetry); err != nil {
-		return nil, err
-	}
-	i.TelemetryAt = fromMicros(telemetryAt)
-	i.FirstSeenAt, i.LastSeenAt = fromMicros(first), fromMicros(last)
-	i.LicenseExpiresAt, i.CloneSuspectedAt = fromMicros(expires), fromMicros(clone)
-	return &i, nil
 }

@@ -4,68 +4,43 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"regexp"
-	"sort"
-	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/licensor/licensor/store/internal/migrations"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// migration is one embedded schema change.
-type migration struct {
-	version int    // the number the file name starts with
-	name    string // the file name
-	sql     string
+// migrationDialect is PostgreSQL's schema_migrations.
+var migrationDialect = migrations.Dialect{
+	CreateTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER NOT NULL PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at BIGINT  NOT NULL
+	)`,
+	Insert: `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
 }
 
-var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
+// migrationTx runs the migrations in migrate's transaction.
+type migrationTx struct{ tx pgx.Tx }
 
-// loadMigrations returns the embedded migrations in version order. File
-// names are NNNN_words.sql; versions are unique and start at 1.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	var ms []migration
-	seen := map[int]string{}
-	for _, p := range names {
-		name := p[len("migrations/"):]
-		m := migrationName.FindStringSubmatch(name)
-		if m == nil {
-			return nil, fmt.Errorf("migration %s: name must look like 0002_pools.sql", name)
-		}
-		v, _ := strconv.Atoi(m[1])
-		if v == 0 {
-			return nil, fmt.Errorf("migration %s: versions start at 0001", name)
-		}
-		if prev, ok := seen[v]; ok {
-			return nil, fmt.Errorf("migrations %s and %s have the same version %d", prev, name, v)
-		}
-		seen[v] = name
-		b, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	return ms, nil
+func (m migrationTx) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := m.tx.Exec(ctx, query, args...)
+	return err
 }
+
+func (m migrationTx) Version(ctx context.Context) (int, error) { return schemaVersion(ctx, m.tx) }
 
 // LatestVersion is the schema version this build knows: its newest
 // embedded migration.
 func LatestVersion() int {
-	ms, err := loadMigrations(migrationFS)
-	if err != nil || len(ms) == 0 {
+	ms, err := migrations.Load(migrationFS)
+	if err != nil {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return migrations.Latest(ms)
 }
 
 // migrate applies every pending migration (or, with apply false, only
@@ -74,13 +49,9 @@ func LatestVersion() int {
 // the later ones find nothing left to do. A database whose schema is newer
 // than the newest migration known is refused.
 func (db *DB) migrate(ctx context.Context, apply bool) (from int, applied []string, err error) {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migrations.Load(migrationFS)
 	if err != nil {
 		return 0, nil, err
-	}
-	latest := 0
-	if len(ms) > 0 {
-		latest = ms[len(ms)-1].version
 	}
 	err = pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		// The lock is per schema, so deployments (and tests) in other
@@ -88,44 +59,15 @@ func (db *DB) migrate(ctx context.Context, apply bool) (from int, applied []stri
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('licensor.migrate.' || current_schema()))`); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER NOT NULL PRIMARY KEY,
-			name       TEXT    NOT NULL,
-			applied_at BIGINT  NOT NULL
-		)`); err != nil {
-			return err
-		}
-		current, err := schemaVersion(ctx, tx)
-		if err != nil {
-			return err
-		}
-		from, applied = current, nil
-		if current > latest {
-			return fmt.Errorf("database schema version %d is newer than this build of licensor knows (%d): run a newer licensor, or restore a backup", current, latest)
-		}
-		if current < latest && !apply {
-			return fmt.Errorf("database schema version %d is older than this build needs (%d): run `licensor migrate --db ...` first", current, latest)
-		}
-		for _, m := range ms {
-			if m.version <= current {
-				continue
-			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, micros(time.Now())); err != nil {
-				return fmt.Errorf("migration %s: %w", m.name, err)
-			}
-			applied = append(applied, m.name)
-		}
-		return nil
+		var err error
+		from, applied, err = migrations.Run(ctx, migrationTx{tx}, migrationDialect, ms, apply)
+		return err
 	})
 	if err != nil {
 		return 0, nil, err
 	}
 	if len(applied) > 0 {
-		db.log.Info("schema migrated", "applied", applied, "version", latest)
+		db.log.Info("schema migrated", "applied", applied, "version", migrations.Latest(ms))
 	}
 	return from, applied, nil
 }

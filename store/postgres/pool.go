@@ -3,14 +3,14 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/newrecord"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-const poolCols = `tenant_id, id, customer_id, COALESCE(contract_id, ''), name, lease_ttl_ns, created_at, updated_at`
 
 // lockPool takes the pool's transaction-scoped advisory lock. Every change
 // to a pool's units holds it, on whichever server it runs, and takes lease
@@ -34,18 +34,10 @@ func tryLockPool(ctx context.Context, tx pgx.Tx, tid, poolID string) (bool, erro
 // CreatePool stores p with nothing in use. ENOTFOUND for an unknown
 // customer or contract; ECONFLICT on a duplicate id.
 func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
-	tid, err := claim(ctx, &p.TenantID)
+	tid, err := newrecord.Pool(ctx, p, db.now)
 	if err != nil {
 		return err
 	}
-	if p.ID == "" {
-		p.ID = licensor.NewID(licensor.PrefixPool)
-	}
-	p.CreatedAt = db.stamp(p.CreatedAt)
-	if p.UpdatedAt.IsZero() {
-		p.UpdatedAt = p.CreatedAt
-	}
-	p.UpdatedAt = norm(p.UpdatedAt)
 	seen := map[string]bool{}
 	for _, f := range p.Features {
 		if seen[f.Feature] {
@@ -56,14 +48,14 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 	return db.tx(ctx, "CreatePool", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			tid, p.ID, p.CustomerID, nullable(p.ContractID), p.Name, int64(p.LeaseTTL), micros(p.CreatedAt), micros(p.UpdatedAt))
+			tid, p.ID, p.CustomerID, sqlconv.Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), micros(p.CreatedAt), micros(p.UpdatedAt))
 		switch {
 		case violates(err, "pools_customer_fk"):
 			return &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("customer %s not found", p.CustomerID), Err: err}
 		case violates(err, "pools_contract_fk"):
 			return &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("contract %s not found", p.ContractID), Err: err}
 		}
-		if err = (constraints{primaryKey: fmt.Sprintf("pool %s already exists", p.ID)}).translate(err); err != nil {
+		if err = translateErr(err, newrecord.PoolConstraints(p)); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}
@@ -88,7 +80,7 @@ func (db *DB) GetPool(ctx context.Context, id string) (*licensor.Pool, error) {
 }
 
 func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, error) {
-	p, err := scanPool(q.QueryRow(ctx, `SELECT `+poolCols+` FROM pools WHERE tenant_id = $1 AND id = $2`, tid, id))
+	p, err := sqlconv.ScanPool(q.QueryRow(ctx, `SELECT `+sqlconv.PoolCols+` FROM pools WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("pool %s not found", id))
 	}
@@ -100,15 +92,11 @@ func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, er
 
 // ListPools lists the scoped tenant's pools by id, optionally of one customer.
 func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor.Pool, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := page(f.ListOptions)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT ` + poolCols + ` FROM pools WHERE tenant_id = $1 AND id > $2`
+	q := `SELECT ` + sqlconv.PoolCols + ` FROM pools WHERE tenant_id = $1 AND id > $2`
 	args := []any{tid, opts.After}
 	if f.CustomerID != "" {
 		args = append(args, f.CustomerID)
@@ -120,17 +108,9 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 	if err != nil {
 		return nil, driverErr("ListPools", err)
 	}
-	var out []*licensor.Pool
-	for rows.Next() {
-		p, err := scanPool(rows)
-		if err != nil {
-			rows.Close()
-			return nil, driverErr("ListPools", err)
-		}
-		out = append(out, p)
-	}
+	out, err := sqlconv.All(rows, sqlconv.ScanPool)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return nil, driverErr("ListPools", err)
 	}
 	return out, driverErr("ListPools", loadPoolFeatures(ctx, db.pool, tid, out))
@@ -173,17 +153,6 @@ func (db *DB) ResizePool(ctx context.Context, r licensor.PoolResize) (*licensor.
 		return nil, err
 	}
 	return p, nil
-}
-
-func scanPool(s scanner) (*licensor.Pool, error) {
-	var p licensor.Pool
-	var ttl, created, updated int64
-	if err := s.Scan(&p.TenantID, &p.ID, &p.CustomerID, &p.ContractID, &p.Name, &ttl, &created, &updated); err != nil {
-		return nil, err
-	}
-	p.LeaseTTL = time.Duration(ttl)
-	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return &p, nil
 }
 
 // loadPoolFeatures fills the features of pools (all of one tenant) in one

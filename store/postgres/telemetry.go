@@ -9,30 +9,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-// fieldList is how a tenant's dropped telemetry fields are stored: a JSON
-// array, never null.
-func fieldList(fs []string) string {
-	if len(fs) == 0 {
-		return "[]"
-	}
-	b, _ := json.Marshal(fs)
-	return string(b)
-}
-
-func unmarshalTelemetry(s string, dst **licensor.Telemetry) error {
-	if s == "" {
-		*dst = nil
-		return nil
-	}
-	var t licensor.Telemetry
-	if err := json.Unmarshal([]byte(s), &t); err != nil {
-		return fmt.Errorf("stored telemetry: %w", err)
-	}
-	*dst = &t
-	return nil
-}
 
 // recordTelemetry makes c.Telemetry the instance's latest and a point of its
 // history, inside the check-in's transaction.
@@ -61,18 +40,14 @@ func recordTelemetry(ctx context.Context, tx pgx.Tx, tid string, c licensor.Chec
 // ListTelemetry returns the scoped tenant's points of one contract (and
 // optionally one instance) in [Since, Until), ordered by (at, id).
 func (db *DB) ListTelemetry(ctx context.Context, f licensor.TelemetryFilter) ([]*licensor.TelemetryPoint, error) {
-	tid, err := licensor.MustTenant(ctx)
-	if err != nil {
-		return nil, err
-	}
-	opts, err := page(f.ListOptions)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
 	if f.ContractID == "" {
 		return nil, licensor.Errorf(licensor.EINVALID, "contract_id is required")
 	}
-	q := `SELECT contract_id, instance_id, at, id, telemetry_json FROM telemetry_history
+	q := `SELECT ` + sqlconv.TelemetryPointCols + ` FROM telemetry_history
 		WHERE tenant_id = $1 AND contract_id = $2`
 	args := []any{tid, f.ContractID}
 	add := func(cond string, v ...any) {
@@ -105,21 +80,8 @@ func (db *DB) ListTelemetry(ctx context.Context, f licensor.TelemetryFilter) ([]
 		return nil, driverErr("ListTelemetry", err)
 	}
 	defer rows.Close()
-	var out []*licensor.TelemetryPoint
-	for rows.Next() {
-		var p licensor.TelemetryPoint
-		var at int64
-		var raw string
-		if err := rows.Scan(&p.ContractID, &p.InstanceID, &at, &p.ID, &raw); err != nil {
-			return nil, driverErr("ListTelemetry", err)
-		}
-		if err := json.Unmarshal([]byte(raw), &p.Telemetry); err != nil {
-			return nil, driverErr("ListTelemetry", err)
-		}
-		p.At = fromMicros(at)
-		out = append(out, &p)
-	}
-	return out, driverErr("ListTelemetry", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanTelemetryPoint)
+	return out, driverErr("ListTelemetry", err)
 }
 
 // pruneBatch bounds how many points one statement deletes, so that pruning

@@ -6,36 +6,22 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/newrecord"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-const tokenCols = `id, tenant_id, role, contract_id, name, hash, hint, created_at, expires_at, revoked_at`
 
 // CreateToken stores t: in the scoped tenant, or, for an operator token, in
 // no tenant at all (no scope needed; t.TenantID must be empty). ECONFLICT
 // on a duplicate id or hash; ENOTFOUND for an unknown tenant or contract.
 func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
-	var tenant any // NULL for the operator
-	if t.Role == licensor.RoleOperator {
-		if t.TenantID != "" || t.ContractID != "" {
-			return licensor.Errorf(licensor.EINVALID, "an operator token belongs to no tenant and no contract")
-		}
-	} else {
-		tid, err := claim(ctx, &t.TenantID)
-		if err != nil {
-			return err
-		}
-		tenant = tid
+	tid, err := newrecord.Token(ctx, t, db.now)
+	if err != nil {
+		return err
 	}
-	if len(t.Hash) == 0 {
-		return licensor.Errorf(licensor.EINVALID, "token hash is required")
-	}
-	if t.ID == "" {
-		t.ID = licensor.NewID(licensor.PrefixToken)
-	}
-	t.CreatedAt = db.stamp(t.CreatedAt)
-	t.ExpiresAt, t.RevokedAt = norm(t.ExpiresAt), norm(t.RevokedAt)
-	_, err := db.pool.Exec(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		t.ID, tenant, string(t.Role), nullable(t.ContractID), t.Name, t.Hash, t.Hint,
+	tenant := sqlconv.Nullable(tid) // NULL for the operator
+	_, err = db.pool.Exec(ctx, `INSERT INTO tokens (`+sqlconv.TokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		t.ID, tenant, string(t.Role), sqlconv.Nullable(t.ContractID), t.Name, t.Hash, t.Hint,
 		micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RevokedAt))
 	if isForeignKey(err) && t.ContractID != "" {
 		// Both references may be missing; name the tenant first, as
@@ -48,17 +34,13 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 			return &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("contract %s not found", t.ContractID), Err: err}
 		}
 	}
-	return driverErr("CreateToken", constraints{
-		primaryKey: fmt.Sprintf("token %s already exists", t.ID),
-		unique:     "a token with the same secret already exists",
-		foreignKey: fmt.Sprintf("tenant %s not found", t.TenantID),
-	}.translate(err))
+	return driverErr("CreateToken", translateErr(err, newrecord.TokenConstraints(t)))
 }
 
 // TokenByHash finds a token by the hash of its secret, in any tenant: it
 // is how a request is authenticated, before a scope exists. ENOTFOUND.
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*licensor.Token, error) {
-	t, err := scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = $1`, hash))
+	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return nil, driverErr("TokenByHash", notFound(err, "token not found"))
 	}
@@ -71,7 +53,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 	if err != nil {
 		return nil, err
 	}
-	t, err := scanToken(db.pool.QueryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE tenant_id = $1 AND id = $2`, tid, id))
+	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetToken", notFound(err, fmt.Sprintf("token %s not found", id)))
 	}
@@ -82,15 +64,11 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 // f.IncludeRevoked, optionally of one contract. An expired token is listed
 // (it is not revoked); the caller decides with Token.Live.
 func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licensor.Token, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := page(f.ListOptions)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT ` + tokenCols + ` FROM tokens WHERE tenant_id = $1 AND id > $2`
+	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE tenant_id = $1 AND id > $2`
 	args := []any{tid, opts.After}
 	if f.ContractID != "" {
 		args = append(args, f.ContractID)
@@ -106,15 +84,8 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 		return nil, driverErr("ListTokens", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, driverErr("ListTokens", err)
-		}
-		out = append(out, t)
-	}
-	return out, driverErr("ListTokens", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanToken)
+	return out, driverErr("ListTokens", err)
 }
 
 // RevokeToken marks a token of the scoped tenant revoked at at and returns
@@ -126,9 +97,9 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) (*licens
 	}
 	at = db.stamp(at)
 	// CASE keeps the first revocation: RETURNING gives the row either way.
-	t, err := scanToken(db.pool.QueryRow(ctx, `UPDATE tokens
+	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `UPDATE tokens
 		SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END
-		WHERE tenant_id = $2 AND id = $3 RETURNING `+tokenCols, micros(at), tid, id))
+		WHERE tenant_id = $2 AND id = $3 RETURNING `+sqlconv.TokenCols, micros(at), tid, id))
 	if err != nil {
 		return nil, driverErr("RevokeToken", notFound(err, fmt.Sprintf("token %s not found", id)))
 	}
@@ -141,23 +112,4 @@ func (db *DB) HasOperatorToken(ctx context.Context) (bool, error) {
 	ok, err := exists(ctx, db.pool, `SELECT 1 FROM tokens
 		WHERE tenant_id IS NULL AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $1) LIMIT 1`, micros(db.now()))
 	return ok, driverErr("HasOperatorToken", err)
-}
-
-func scanToken(s scanner) (*licensor.Token, error) {
-	var t licensor.Token
-	var tenant, contract *string
-	var role string
-	var created, expires, revoked int64
-	if err := s.Scan(&t.ID, &tenant, &role, &contract, &t.Name, &t.Hash, &t.Hint, &created, &expires, &revoked); err != nil {
-		return nil, err
-	}
-	if tenant != nil {
-		t.TenantID = *tenant
-	}
-	if contract != nil {
-		t.ContractID = *contract
-	}
-	t.Role = licensor.Role(role)
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(created), fromMicros(expires), fromMicros(revoked)
-	return &t, nil
 }

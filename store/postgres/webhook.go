@@ -3,34 +3,23 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/newrecord"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-const webhookCols = `tenant_id, id, url, event_types, secret_sealed, created_at`
-
-const deliveryCols = `tenant_id, id, webhook_id, event_id, event_type, status, body, attempts, last_status,
-	last_latency_ns, last_error, next_attempt_at, give_up_at, created_at, delivered_at`
 
 // CreateWebhook stores w, refusing more than MaxWebhooks per tenant. The
 // tenant row is locked first, so that two servers adding a tenant's last
 // allowed webhook at once cannot both count the same total.
 func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
-	tid, err := claim(ctx, &w.TenantID)
+	tid, err := newrecord.Webhook(ctx, w, db.now)
 	if err != nil {
 		return err
-	}
-	if w.ID == "" {
-		w.ID = licensor.NewID(licensor.PrefixWebhook)
-	}
-	w.CreatedAt = db.stamp(w.CreatedAt)
-	types := make([]string, len(w.EventTypes))
-	for i, t := range w.EventTypes {
-		types[i] = string(t)
 	}
 	return db.tx(ctx, "CreateWebhook", func(tx pgx.Tx) error {
 		ok, err := exists(ctx, tx, `SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE`, tid)
@@ -38,16 +27,13 @@ func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
 			return err
 		}
 		if !ok {
-			return licensor.Errorf(licensor.ENOTFOUND, "tenant %s not found", tid)
+			return tenantscope.NotFound(tid)
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO webhooks (`+webhookCols+`)
+		tag, err := tx.Exec(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookCols+`)
 			SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = $1) < $7`,
-			tid, w.ID, w.URL, strings.Join(types, " "), w.SecretSealed, micros(w.CreatedAt), licensor.MaxWebhooks)
+			tid, w.ID, w.URL, sqlconv.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), licensor.MaxWebhooks)
 		if err != nil {
-			return constraints{
-				primaryKey: fmt.Sprintf("webhook %s already exists", w.ID),
-				foreignKey: fmt.Sprintf("tenant %s not found", tid),
-			}.translate(err)
+			return translateErr(err, newrecord.WebhookConstraints(w))
 		}
 		if tag.RowsAffected() == 0 {
 			return licensor.Errorf(licensor.EEXHAUSTED, "tenant has %d webhooks, the limit; delete one first", licensor.MaxWebhooks)
@@ -62,7 +48,7 @@ func (db *DB) GetWebhook(ctx context.Context, id string) (*licensor.Webhook, err
 	if err != nil {
 		return nil, err
 	}
-	w, err := scanWebhook(db.pool.QueryRow(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = $1 AND id = $2`, tid, id))
+	w, err := sqlconv.ScanWebhook(db.pool.QueryRow(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetWebhook", notFound(err, "webhook "+id+" not found"))
 	}
@@ -80,34 +66,12 @@ func (db *DB) ListWebhooks(ctx context.Context) ([]*licensor.Webhook, error) {
 }
 
 func listWebhooks(ctx context.Context, q querier, tid string) ([]*licensor.Webhook, error) {
-	rows, err := q.Query(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = $1 ORDER BY id`, tid)
+	rows, err := q.Query(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = $1 ORDER BY id`, tid)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*licensor.Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
-}
-
-func scanWebhook(s scanner) (*licensor.Webhook, error) {
-	var w licensor.Webhook
-	var types string
-	var created int64
-	if err := s.Scan(&w.TenantID, &w.ID, &w.URL, &types, &w.SecretSealed, &created); err != nil {
-		return nil, err
-	}
-	for _, t := range strings.Fields(types) {
-		w.EventTypes = append(w.EventTypes, licensor.AlertType(t))
-	}
-	w.CreatedAt = fromMicros(created)
-	return &w, nil
+	return sqlconv.All(rows, sqlconv.ScanWebhook)
 }
 
 // DeleteWebhook deletes a webhook; its deliveries go with it (cascade).
@@ -145,22 +109,15 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until ti
 			FROM due WHERE d.tenant_id = due.tenant_id AND d.id = due.id
 			RETURNING d.*
 		)
-		SELECT `+qualify("d.", deliveryCols)+`, w.url, w.secret_sealed
+		SELECT `+sqlconv.Qualify("d.", sqlconv.DeliveryCols)+`, w.url, w.secret_sealed
 		FROM claimed d JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
 		ORDER BY d.next_attempt_at, d.id`, micros(now), limit, claimID, micros(until))
 	if err != nil {
 		return nil, driverErr("ClaimDeliveries", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Delivery
-	for rows.Next() {
-		d, err := scanDeliveryWith(rows, true)
-		if err != nil {
-			return nil, driverErr("ClaimDeliveries", err)
-		}
-		out = append(out, d)
-	}
-	return out, driverErr("ClaimDeliveries", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanClaimedDelivery)
+	return out, driverErr("ClaimDeliveries", err)
 }
 
 // CompleteDelivery records an attempt while the claim holds. ECONFLICT if
@@ -203,7 +160,7 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 	if err != nil {
 		return nil, err
 	}
-	d, err := scanDeliveryWith(db.pool.QueryRow(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, tid, id), false)
+	d, err := sqlconv.ScanDelivery(db.pool.QueryRow(ctx, `SELECT `+sqlconv.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetDelivery", notFound(err, "delivery "+id+" not found"))
 	}
@@ -212,15 +169,11 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 
 // ListDeliveries lists deliveries newest first.
 func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]*licensor.Delivery, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := page(f.ListOptions)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT ` + deliveryCols + ` FROM webhook_deliveries WHERE tenant_id = $1`
+	q := `SELECT ` + sqlconv.DeliveryCols + ` FROM webhook_deliveries WHERE tenant_id = $1`
 	args := []any{tid}
 	if f.WebhookID != "" {
 		args = append(args, f.WebhookID)
@@ -241,15 +194,8 @@ func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]
 		return nil, driverErr("ListDeliveries", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Delivery
-	for rows.Next() {
-		d, err := scanDeliveryWith(rows, false)
-		if err != nil {
-			return nil, driverErr("ListDeliveries", err)
-		}
-		out = append(out, d)
-	}
-	return out, driverErr("ListDeliveries", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanDelivery)
+	return out, driverErr("ListDeliveries", err)
 }
 
 // Redeliver makes a delivery pending again, due at now. ENOTFOUND.
@@ -258,30 +204,11 @@ func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time)
 	if err != nil {
 		return nil, err
 	}
-	d, err := scanDeliveryWith(db.pool.QueryRow(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1,
-		give_up_at = $2, claim = '', claimed_until = 0 WHERE tenant_id = $3 AND id = $4 RETURNING `+deliveryCols,
-		micros(db.stamp(now)), micros(giveUpAt), tid, id), false)
+	d, err := sqlconv.ScanDelivery(db.pool.QueryRow(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1,
+		give_up_at = $2, claim = '', claimed_until = 0 WHERE tenant_id = $3 AND id = $4 RETURNING `+sqlconv.DeliveryCols,
+		micros(db.stamp(now)), micros(giveUpAt), tid, id))
 	if err != nil {
 		return nil, driverErr("Redeliver", notFound(err, "delivery "+id+" not found"))
 	}
 	return d, nil
-}
-
-func scanDeliveryWith(s scanner, target bool) (*licensor.Delivery, error) {
-	var d licensor.Delivery
-	var typ, status string
-	var attempts, lastStatus int32
-	var latency, next, giveUp, created, delivered int64
-	dest := []any{&d.TenantID, &d.ID, &d.WebhookID, &d.EventID, &typ, &status, &d.Body, &attempts, &lastStatus,
-		&latency, &d.LastError, &next, &giveUp, &created, &delivered}
-	if target {
-		dest = append(dest, &d.URL, &d.SecretSealed)
-	}
-	if err := s.Scan(dest...); err != nil {
-		return nil, err
-	}
-	d.Attempts, d.LastStatus = int(attempts), int(lastStatus)
-	d.EventType, d.Status, d.LastLatency = licensor.AlertType(typ), licensor.DeliveryStatus(status), time.Duration(latency)
-	d.NextAttemptAt, d.GiveUpAt, d.CreatedAt, d.DeliveredAt = fromMicros(next), fromMicros(giveUp), fromMicros(created), fromMicros(delivered)
-	return &d, nil
 }

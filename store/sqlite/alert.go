@@ -8,46 +8,31 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/newrecord"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-const alertCols = `tenant_id, id, type, object_id, level, raised_at, cleared_at, data_json`
 
 // liveContract is the condition of a contract whose instances the scanner
 // watches: not ended explicitly and not past its end at ?.
 const liveContract = `c.status != 'ended' AND (c.ends_at = 0 OR c.ends_at > ?)`
 
-// qualify prefixes each column of a column list with alias.
-func qualify(alias, cols string) string {
-	parts := strings.Split(cols, ",")
-	for i, p := range parts {
-		parts[i] = alias + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
-}
-
-var instanceColsI = qualify("i.", instanceCols)
+var instanceColsI = sqlconv.Qualify("i.", sqlconv.InstanceCols)
 
 // RaiseAlert opens an episode unless one is open for the same key, and
 // queues its deliveries in the same transaction.
 func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, giveUpAt time.Time) (bool, error) {
-	tid, err := claim(ctx, &a.TenantID)
+	tid, err := newrecord.Alert(ctx, a, db.now)
 	if err != nil {
 		return false, err
 	}
-	if a.ID == "" {
-		a.ID = licensor.NewID(licensor.PrefixEvent)
-	}
-	a.RaisedAt, a.ClearedAt = db.stamp(a.RaisedAt), time.Time{}
-	if len(a.Data) == 0 {
-		a.Data = []byte(`{}`)
-	}
 	raised := false
 	err = db.write(ctx, "RaiseAlert", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+alertCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+sqlconv.AlertCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
 			ON CONFLICT (tenant_id, type, object_id, level) WHERE cleared_at = 0 DO NOTHING`,
 			tid, a.ID, string(a.Type), a.ObjectID, a.Level, micros(a.RaisedAt), []byte(a.Data))
 		if err != nil {
-			return constraints{foreignKey: "tenant " + tid + " not found", primaryKey: "alert " + a.ID + " already exists"}.translate(err)
+			return translateErr(err, newrecord.AlertConstraints(a))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
@@ -113,15 +98,11 @@ func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time, eventID s
 
 // ListAlerts lists alerts newest first.
 func (db *DB) ListAlerts(ctx context.Context, f licensor.AlertFilter) ([]*licensor.Alert, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := page(f.ListOptions)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT ` + alertCols + ` FROM alerts WHERE tenant_id = ?`
+	q := `SELECT ` + sqlconv.AlertCols + ` FROM alerts WHERE tenant_id = ?`
 	args := []any{tid}
 	if !f.IncludeCleared {
 		q += ` AND cleared_at = 0`
@@ -141,19 +122,8 @@ func (db *DB) ListAlerts(ctx context.Context, f licensor.AlertFilter) ([]*licens
 		return nil, driverErr("ListAlerts", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Alert
-	for rows.Next() {
-		var a licensor.Alert
-		var typ string
-		var raised, cleared int64
-		var data []byte
-		if err := rows.Scan(&a.TenantID, &a.ID, &typ, &a.ObjectID, &a.Level, &raised, &cleared, &data); err != nil {
-			return nil, driverErr("ListAlerts", err)
-		}
-		a.Type, a.RaisedAt, a.ClearedAt, a.Data = licensor.AlertType(typ), fromMicros(raised), fromMicros(cleared), data
-		out = append(out, &a)
-	}
-	return out, driverErr("ListAlerts", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanAlert)
+	return out, driverErr("ListAlerts", err)
 }
 
 // ExpiringInstances returns instances of live contracts whose license
@@ -195,15 +165,8 @@ func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond 
 		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
-	var out []*licensor.Instance
-	for rows.Next() {
-		inst, err := scanInstance(rows)
-		if err != nil {
-			return nil, driverErr(op, err)
-		}
-		out = append(out, inst)
-	}
-	return out, driverErr(op, rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanInstance)
+	return out, driverErr(op, err)
 }
 
 // EndingContracts returns contracts not ended with an end before t.
@@ -215,7 +178,7 @@ func (db *DB) EndingContracts(ctx context.Context, before time.Time, limit int) 
 	if limit <= 0 {
 		limit = licensor.MaxListLimit
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+contractCols+`, f.feature, f.kind, f.count
+	rows, err := db.r.QueryContext(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
 		FROM (SELECT * FROM contracts WHERE tenant_id = ? AND status != 'ended' AND ends_at > 0 AND ends_at < ?
 			ORDER BY id LIMIT ?) c
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id

@@ -28,6 +28,12 @@
 // durations as INTEGER nanoseconds. Every query on a tenant's data has
 // tenant_id = ? bound from the context scope (licensor.MustTenant).
 //
+// The Go around the SQL that both stores share lives in store/internal:
+// the migration runner (migrations), row decoding and value conversions
+// (sqlconv), new records' defaults and constraint words (newrecord), the
+// tenant-scope rule (tenantscope) and the translation of driver errors
+// (dberr). The SQL, and what the driver decides, stay here.
+//
 // This package must never decide policy (what a license says, who may do
 // what), never leak SQL or driver text in an error's Message, and never
 // read-then-write outside one transaction.

@@ -4,16 +4,18 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/dberr"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // constraints says what a constraint failure of one statement means, in
-// words for the person who sent the request. Driver text never reaches a
-// Message: it names tables and columns.
+// words for the person who sent the request (driver text never reaches a
+// Message: it names tables and columns); translate applies it. It is the
+// form the capability code (lease*.go, usage.go) still uses; elsewhere
+// translateErr takes a dberr.Messages, newrecord's for a new record.
 type constraints struct {
 	primaryKey string // ECONFLICT: the id is taken
 	unique     string // ECONFLICT: a unique name or hash is taken
@@ -23,21 +25,24 @@ type constraints struct {
 // translate turns a constraint failure into a domain error and returns any
 // other error unchanged.
 func (c constraints) translate(err error) error {
+	return translateErr(err, dberr.Messages{PrimaryKey: c.primaryKey, Unique: c.unique, ForeignKey: c.foreignKey})
+}
+
+// translateErr turns a constraint failure into the domain error m words
+// and returns any other error unchanged.
+func translateErr(err error, m dberr.Messages) error { return m.Translate(err, constraintOf(err)) }
+
+// constraintOf says which kind of constraint err is a failure of.
+func constraintOf(err error) dberr.Constraint {
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		if c.primaryKey != "" {
-			return &licensor.Error{Code: licensor.ECONFLICT, Message: c.primaryKey, Err: err}
-		}
+		return dberr.PrimaryKey
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		if c.unique != "" {
-			return &licensor.Error{Code: licensor.ECONFLICT, Message: c.unique, Err: err}
-		}
+		return dberr.Unique
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		if c.foreignKey != "" {
-			return &licensor.Error{Code: licensor.ENOTFOUND, Message: c.foreignKey, Err: err}
-		}
+		return dberr.ForeignKey
 	}
-	return err
+	return dberr.NoConstraint
 }
 
 // sqliteCode returns the extended result code of a driver error, or 0.
@@ -51,28 +56,21 @@ func sqliteCode(err error) int {
 
 func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
 
-// driverErr is the last translation of an error leaving the store: domain
-// errors pass, a database that stayed locked past busy_timeout is
-// EUNAVAILABLE (retry), anything else is EINTERNAL with the cause kept for
-// the log.
+// driverErr is the last translation of an error leaving the store (see
+// dberr.Final): a database that stayed locked past busy_timeout is
+// EUNAVAILABLE (retry).
 func driverErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var de *licensor.Error
-	if errors.As(err, &de) {
-		return err
-	}
+	return dberr.Final(op, err, busy, "the database is busy; retry shortly")
+}
+
+// busy reports whether err is SQLite's "database is locked" (BUSY or
+// LOCKED, with any extended code).
+func busy(err error) bool {
 	switch sqliteCode(err) & 0xff {
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return &licensor.Error{
-			Code:       licensor.EUNAVAILABLE,
-			Message:    "the database is busy; retry shortly",
-			RetryAfter: time.Second,
-			Err:        err,
-		}
+		return true
 	}
-	return licensor.Internal(op, err)
+	return false
 }
 
 // notFound returns ENOTFOUND with msg when err is sql.ErrNoRows, and err

@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/sqlconv"
 )
-
-const instanceCols = `tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
-	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at`
 
 // The statements of Checkin, prepared once (see writeStmts).
 const (
@@ -24,9 +22,9 @@ const (
 				THEN ?3 ELSE clone_suspected_at END,
 			host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
 		WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
-		RETURNING ` + instanceCols
-	checkinInsertSQL = `INSERT INTO instances (` + instanceCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING ` + instanceCols
+		RETURNING ` + sqlconv.InstanceCols
+	checkinInsertSQL = `INSERT INTO instances (` + sqlconv.InstanceCols + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING ` + sqlconv.InstanceCols
 	// The seat is taken only if one is free, decided by this one statement
 	// against the contract row (max_seats), inside Checkin's transaction.
 	takeSeatSQL = `UPDATE contracts SET seats_used = seats_used + 1
@@ -76,7 +74,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	var inst *licensor.Instance
 	checkin := func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		inst, err = scanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
+		inst, err = sqlconv.ScanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
 			window, c.Host, now, c.Environment, c.RemoteAddr, c.LicenseID, micros(c.LicenseExpiresAt),
 			tid, c.ContractID, c.InstanceID))
 		switch {
@@ -103,7 +101,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 				return err
 			}
 		}
-		inst, err = scanInstance(tx.StmtContext(ctx, db.ws.checkinInsert).QueryRowContext(ctx,
+		inst, err = sqlconv.ScanInstance(tx.StmtContext(ctx, db.ws.checkinInsert).QueryRowContext(ctx,
 			tid, c.ContractID, c.InstanceID, boolInt(c.TakesSeat), c.Environment, c.Host, c.RemoteAddr,
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		return constraints{foreignKey: fmt.Sprintf("contract %s not found", c.ContractID)}.translate(err)
@@ -145,7 +143,7 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err := db.syncReads(); err != nil {
 		return nil, driverErr("GetInstance", err)
 	}
-	inst, err := scanInstance(db.rd.QueryRowContext(ctx, `SELECT `+instanceCols+` FROM instances
+	inst, err := sqlconv.ScanInstance(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.InstanceCols+` FROM instances
 		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, contractID, instanceID))
 	if err != nil {
 		return nil, driverErr("GetInstance", notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)))
@@ -170,7 +168,7 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + instanceCols + ` FROM instances WHERE tenant_id = ?`
+	q := `SELECT ` + sqlconv.InstanceCols + ` FROM instances WHERE tenant_id = ?`
 	args := []any{tid}
 	if f.SeatHolders {
 		q += ` AND seat = 1`
@@ -193,15 +191,8 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 		return nil, driverErr("ListInstances", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Instance
-	for rows.Next() {
-		inst, err := scanInstance(rows)
-		if err != nil {
-			return nil, driverErr("ListInstances", err)
-		}
-		out = append(out, inst)
-	}
-	return out, driverErr("ListInstances", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanInstance)
+	return out, driverErr("ListInstances", err)
 }
 
 // ReleaseSeat frees the seat an instance holds; the instance's next
@@ -232,21 +223,4 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 	})
 	db.wb.invalidate() // even on error: the seat may be gone
 	return err
-}
-
-func scanInstance(s scanner) (*licensor.Instance, error) {
-	var i licensor.Instance
-	var first, last, expires, clone, telemetryAt int64
-	var telemetry string
-	if err := s.Scan(&i.TenantID, &i.ContractID, &i.ID, &i.Seat, &i.Environment, &i.Host, &i.RemoteAddr,
-		&first, &last, &i.LicenseID, &expires, &clone, &telemetry, &telemetryAt); err != nil {
-		return nil, err
-	}
-	if err := unmarshalTelemetry(telemetry, &i.Telemetry); err != nil {
-		return nil, err
-	}
-	i.TelemetryAt = fromMicros(telemetryAt)
-	i.FirstSeenAt, i.LastSeenAt = fromMicros(first), fromMicros(last)
-	i.LicenseExpiresAt, i.CloneSuspectedAt = fromMicros(expires), fromMicros(clone)
-	return &i, nil
 }

@@ -4,36 +4,25 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/dberr"
+	"github.com/licensor/licensor/store/internal/newrecord"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-const poolCols = `tenant_id, id, customer_id, COALESCE(contract_id, ''), name, lease_ttl_ns, created_at, updated_at`
 
 // CreatePool stores p with nothing in use. ENOTFOUND for an unknown
 // customer or contract; ECONFLICT on a duplicate id.
 func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
-	tid, err := claim(ctx, &p.TenantID)
+	tid, err := newrecord.Pool(ctx, p, db.now)
 	if err != nil {
 		return err
 	}
-	if p.ID == "" {
-		p.ID = licensor.NewID(licensor.PrefixPool)
-	}
-	p.CreatedAt = db.stamp(p.CreatedAt)
-	if p.UpdatedAt.IsZero() {
-		p.UpdatedAt = p.CreatedAt
-	}
-	p.UpdatedAt = norm(p.UpdatedAt)
 	return db.write(ctx, "CreatePool", func(tx *sql.Tx) error {
-		var contract any
-		if p.ContractID != "" {
-			contract = p.ContractID
-		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			tid, p.ID, p.CustomerID, contract, p.Name, int64(p.LeaseTTL), micros(p.CreatedAt), micros(p.UpdatedAt))
+			tid, p.ID, p.CustomerID, sqlconv.Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), micros(p.CreatedAt), micros(p.UpdatedAt))
 		if isForeignKey(err) {
 			ok, err := exists(ctx, tx, `SELECT 1 FROM customers WHERE tenant_id = ? AND id = ?`, tid, p.CustomerID)
 			if err != nil {
@@ -44,7 +33,7 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 			}
 			return licensor.Errorf(licensor.ENOTFOUND, "contract %s not found", p.ContractID)
 		}
-		if err = (constraints{primaryKey: fmt.Sprintf("pool %s already exists", p.ID)}).translate(err); err != nil {
+		if err = translateErr(err, newrecord.PoolConstraints(p)); err != nil {
 			return err
 		}
 		for i := range p.Features {
@@ -52,7 +41,7 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 			f.InUse = 0
 			if _, err := tx.ExecContext(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, in_use) VALUES (?, ?, ?, ?, 0)`,
 				tid, p.ID, f.Feature, f.MaxUnits); err != nil {
-				return constraints{primaryKey: fmt.Sprintf("feature %q is listed twice", f.Feature)}.translate(err)
+				return translateErr(err, dberr.Messages{PrimaryKey: fmt.Sprintf("feature %q is listed twice", f.Feature)})
 			}
 		}
 		return nil
@@ -70,7 +59,7 @@ func (db *DB) GetPool(ctx context.Context, id string) (*licensor.Pool, error) {
 }
 
 func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, error) {
-	p, err := scanPool(q.QueryRowContext(ctx, `SELECT `+poolCols+` FROM pools WHERE tenant_id = ? AND id = ?`, tid, id))
+	p, err := sqlconv.ScanPool(q.QueryRowContext(ctx, `SELECT `+sqlconv.PoolCols+` FROM pools WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("pool %s not found", id))
 	}
@@ -82,15 +71,11 @@ func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, er
 
 // ListPools lists the scoped tenant's pools by id, optionally of one customer.
 func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor.Pool, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := page(f.ListOptions)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT ` + poolCols + ` FROM pools WHERE tenant_id = ? AND id > ?`
+	q := `SELECT ` + sqlconv.PoolCols + ` FROM pools WHERE tenant_id = ? AND id > ?`
 	args := []any{tid, opts.After}
 	if f.CustomerID != "" {
 		q += ` AND customer_id = ?`
@@ -102,17 +87,9 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 	if err != nil {
 		return nil, driverErr("ListPools", err)
 	}
-	var out []*licensor.Pool
-	for rows.Next() {
-		p, err := scanPool(rows)
-		if err != nil {
-			rows.Close()
-			return nil, driverErr("ListPools", err)
-		}
-		out = append(out, p)
-	}
+	out, err := sqlconv.All(rows, sqlconv.ScanPool)
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return nil, driverErr("ListPools", err)
 	}
 	return out, driverErr("ListPools", loadPoolFeatures(ctx, db.rd, tid, out))
@@ -152,17 +129,6 @@ func (db *DB) ResizePool(ctx context.Context, r licensor.PoolResize) (*licensor.
 		return nil, err
 	}
 	return p, nil
-}
-
-func scanPool(s scanner) (*licensor.Pool, error) {
-	var p licensor.Pool
-	var ttl, created, updated int64
-	if err := s.Scan(&p.TenantID, &p.ID, &p.CustomerID, &p.ContractID, &p.Name, &ttl, &created, &updated); err != nil {
-		return nil, err
-	}
-	p.LeaseTTL = time.Duration(ttl)
-	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return &p, nil
 }
 
 // loadPoolFeatures fills the features of pools (all of one tenant).

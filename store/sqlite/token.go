@@ -7,40 +7,22 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/newrecord"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-const tokenCols = `id, tenant_id, role, contract_id, name, hash, hint, created_at, expires_at, revoked_at`
 
 // CreateToken stores t: in the scoped tenant, or, for an operator token, in
 // no tenant at all (no scope needed; t.TenantID must be empty). ECONFLICT
 // on a duplicate id or hash; ENOTFOUND for an unknown tenant or contract.
 func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
-	var tenant any // NULL for the operator
-	if t.Role == licensor.RoleOperator {
-		if t.TenantID != "" || t.ContractID != "" {
-			return licensor.Errorf(licensor.EINVALID, "an operator token belongs to no tenant and no contract")
-		}
-	} else {
-		tid, err := claim(ctx, &t.TenantID)
-		if err != nil {
-			return err
-		}
-		tenant = tid
+	tid, err := newrecord.Token(ctx, t, db.now)
+	if err != nil {
+		return err
 	}
-	if len(t.Hash) == 0 {
-		return licensor.Errorf(licensor.EINVALID, "token hash is required")
-	}
-	if t.ID == "" {
-		t.ID = licensor.NewID(licensor.PrefixToken)
-	}
-	t.CreatedAt = db.stamp(t.CreatedAt)
-	t.ExpiresAt, t.RevokedAt = norm(t.ExpiresAt), norm(t.RevokedAt)
-	var contract any
-	if t.ContractID != "" {
-		contract = t.ContractID
-	}
+	tenant, contract := sqlconv.Nullable(tid), sqlconv.Nullable(t.ContractID) // NULL for the operator
 	return db.write(ctx, "CreateToken", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+sqlconv.TokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, tenant, string(t.Role), contract, t.Name, t.Hash, t.Hint,
 			micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RevokedAt))
 		if isForeignKey(err) && contract != nil {
@@ -52,18 +34,14 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 				return &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("contract %s not found", t.ContractID), Err: err}
 			}
 		}
-		return constraints{
-			primaryKey: fmt.Sprintf("token %s already exists", t.ID),
-			unique:     "a token with the same secret already exists",
-			foreignKey: fmt.Sprintf("tenant %s not found", t.TenantID),
-		}.translate(err)
+		return translateErr(err, newrecord.TokenConstraints(t))
 	})
 }
 
 // TokenByHash finds a token by the hash of its secret, in any tenant: it
 // is how a request is authenticated, before a scope exists. ENOTFOUND.
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*licensor.Token, error) {
-	t, err := scanToken(db.rd.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE hash = ?`, hash))
+	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE hash = ?`, hash))
 	if err != nil {
 		return nil, driverErr("TokenByHash", notFound(err, "token not found"))
 	}
@@ -76,7 +54,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 	if err != nil {
 		return nil, err
 	}
-	t, err := scanToken(db.rd.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE tenant_id = ? AND id = ?`, tid, id))
+	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetToken", notFound(err, fmt.Sprintf("token %s not found", id)))
 	}
@@ -87,15 +65,11 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 // f.IncludeRevoked, optionally of one contract. An expired token is listed
 // (it is not revoked); the caller decides with Token.Live.
 func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licensor.Token, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := page(f.ListOptions)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT ` + tokenCols + ` FROM tokens WHERE tenant_id = ? AND id > ?`
+	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE tenant_id = ? AND id > ?`
 	args := []any{tid, opts.After}
 	if f.ContractID != "" {
 		q += ` AND contract_id = ?`
@@ -111,15 +85,8 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 		return nil, driverErr("ListTokens", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, driverErr("ListTokens", err)
-		}
-		out = append(out, t)
-	}
-	return out, driverErr("ListTokens", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanToken)
+	return out, driverErr("ListTokens", err)
 }
 
 // RevokeToken marks a token of the scoped tenant revoked at at and returns
@@ -134,9 +101,9 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) (*licens
 	err = db.write(ctx, "RevokeToken", func(tx *sql.Tx) error {
 		// CASE keeps the first revocation: RETURNING gives the row either way.
 		var err error
-		t, err = scanToken(tx.QueryRowContext(ctx, `UPDATE tokens
+		t, err = sqlconv.ScanToken(tx.QueryRowContext(ctx, `UPDATE tokens
 			SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
-			WHERE tenant_id = ? AND id = ? RETURNING `+tokenCols, micros(at), tid, id))
+			WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.TokenCols, micros(at), tid, id))
 		return notFound(err, fmt.Sprintf("token %s not found", id))
 	})
 	if err != nil {
@@ -151,17 +118,4 @@ func (db *DB) HasOperatorToken(ctx context.Context) (bool, error) {
 	ok, err := exists(ctx, db.rd, `SELECT 1 FROM tokens
 		WHERE tenant_id IS NULL AND revoked_at = 0 AND (expires_at = 0 OR expires_at > ?) LIMIT 1`, micros(db.now()))
 	return ok, driverErr("HasOperatorToken", err)
-}
-
-func scanToken(s scanner) (*licensor.Token, error) {
-	var t licensor.Token
-	var tenant, contract sql.NullString
-	var role string
-	var created, expires, revoked int64
-	if err := s.Scan(&t.ID, &tenant, &role, &contract, &t.Name, &t.Hash, &t.Hint, &created, &expires, &revoked); err != nil {
-		return nil, err
-	}
-	t.TenantID, t.ContractID, t.Role = tenant.String, contract.String, licensor.Role(role)
-	t.CreatedAt, t.ExpiresAt, t.RevokedAt = fromMicros(created), fromMicros(expires), fromMicros(revoked)
-	return &t, nil
 }

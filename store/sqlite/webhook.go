@@ -3,42 +3,27 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/newrecord"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
 )
-
-const webhookCols = `tenant_id, id, url, event_types, secret_sealed, created_at`
-
-const deliveryCols = `tenant_id, id, webhook_id, event_id, event_type, status, body, attempts, last_status,
-	last_latency_ns, last_error, next_attempt_at, give_up_at, created_at, delivered_at`
 
 // CreateWebhook stores w, refusing more than MaxWebhooks per tenant in the
 // same statement.
 func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
-	tid, err := claim(ctx, &w.TenantID)
+	tid, err := newrecord.Webhook(ctx, w, db.now)
 	if err != nil {
 		return err
 	}
-	if w.ID == "" {
-		w.ID = licensor.NewID(licensor.PrefixWebhook)
-	}
-	w.CreatedAt = db.stamp(w.CreatedAt)
-	types := make([]string, len(w.EventTypes))
-	for i, t := range w.EventTypes {
-		types[i] = string(t)
-	}
 	return db.write(ctx, "CreateWebhook", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+webhookCols+`)
+		res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookCols+`)
 			SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhooks WHERE tenant_id = ?) < ?`,
-			tid, w.ID, w.URL, strings.Join(types, " "), w.SecretSealed, micros(w.CreatedAt), tid, licensor.MaxWebhooks)
+			tid, w.ID, w.URL, sqlconv.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), tid, licensor.MaxWebhooks)
 		if err != nil {
-			return constraints{
-				primaryKey: fmt.Sprintf("webhook %s already exists", w.ID),
-				foreignKey: fmt.Sprintf("tenant %s not found", tid),
-			}.translate(err)
+			return translateErr(err, newrecord.WebhookConstraints(w))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return licensor.Errorf(licensor.EEXHAUSTED, "tenant has %d webhooks, the limit; delete one first", licensor.MaxWebhooks)
@@ -53,7 +38,7 @@ func (db *DB) GetWebhook(ctx context.Context, id string) (*licensor.Webhook, err
 	if err != nil {
 		return nil, err
 	}
-	w, err := scanWebhook(db.r.QueryRowContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = ? AND id = ?`, tid, id))
+	w, err := sqlconv.ScanWebhook(db.r.QueryRowContext(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetWebhook", notFound(err, "webhook "+id+" not found"))
 	}
@@ -71,34 +56,12 @@ func (db *DB) ListWebhooks(ctx context.Context) ([]*licensor.Webhook, error) {
 }
 
 func listWebhooks(ctx context.Context, q querier, tid string) ([]*licensor.Webhook, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+webhookCols+` FROM webhooks WHERE tenant_id = ? ORDER BY id`, tid)
+	rows, err := q.QueryContext(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = ? ORDER BY id`, tid)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*licensor.Webhook
-	for rows.Next() {
-		w, err := scanWebhook(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
-}
-
-func scanWebhook(s scanner) (*licensor.Webhook, error) {
-	var w licensor.Webhook
-	var types string
-	var created int64
-	if err := s.Scan(&w.TenantID, &w.ID, &w.URL, &types, &w.SecretSealed, &created); err != nil {
-		return nil, err
-	}
-	for _, t := range strings.Fields(types) {
-		w.EventTypes = append(w.EventTypes, licensor.AlertType(t))
-	}
-	w.CreatedAt = fromMicros(created)
-	return &w, nil
+	return sqlconv.All(rows, sqlconv.ScanWebhook)
 }
 
 // DeleteWebhook deletes a webhook; its deliveries go with it (cascade).
@@ -158,9 +121,9 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until ti
 			if n, _ := res.RowsAffected(); n == 0 {
 				continue
 			}
-			d, err := scanDeliveryWith(tx.QueryRowContext(ctx, `SELECT `+qualify("d.", deliveryCols)+`, w.url, w.secret_sealed
+			d, err := sqlconv.ScanClaimedDelivery(tx.QueryRowContext(ctx, `SELECT `+sqlconv.Qualify("d.", sqlconv.DeliveryCols)+`, w.url, w.secret_sealed
 				FROM webhook_deliveries d JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
-				WHERE d.tenant_id = ? AND d.id = ?`, k.tenant, k.id), true)
+				WHERE d.tenant_id = ? AND d.id = ?`, k.tenant, k.id))
 			if err != nil {
 				return err
 			}
@@ -211,7 +174,7 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 	if err != nil {
 		return nil, err
 	}
-	d, err := scanDeliveryWith(db.r.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM webhook_deliveries WHERE tenant_id = ? AND id = ?`, tid, id), false)
+	d, err := sqlconv.ScanDelivery(db.r.QueryRowContext(ctx, `SELECT `+sqlconv.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetDelivery", notFound(err, "delivery "+id+" not found"))
 	}
@@ -220,15 +183,11 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 
 // ListDeliveries lists deliveries newest first.
 func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]*licensor.Delivery, error) {
-	tid, err := licensor.MustTenant(ctx)
+	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := page(f.ListOptions)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT ` + deliveryCols + ` FROM webhook_deliveries WHERE tenant_id = ?`
+	q := `SELECT ` + sqlconv.DeliveryCols + ` FROM webhook_deliveries WHERE tenant_id = ?`
 	args := []any{tid}
 	if f.WebhookID != "" {
 		q += ` AND webhook_id = ?`
@@ -249,15 +208,8 @@ func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]
 		return nil, driverErr("ListDeliveries", err)
 	}
 	defer rows.Close()
-	var out []*licensor.Delivery
-	for rows.Next() {
-		d, err := scanDeliveryWith(rows, false)
-		if err != nil {
-			return nil, driverErr("ListDeliveries", err)
-		}
-		out = append(out, d)
-	}
-	return out, driverErr("ListDeliveries", rows.Err())
+	out, err := sqlconv.All(rows, sqlconv.ScanDelivery)
+	return out, driverErr("ListDeliveries", err)
 }
 
 // Redeliver makes a delivery pending again, due at now.
@@ -269,27 +221,10 @@ func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time)
 	var d *licensor.Delivery
 	err = db.write(ctx, "Redeliver", func(tx *sql.Tx) error {
 		var err error
-		d, err = scanDeliveryWith(tx.QueryRowContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?,
-			give_up_at = ?, claim = '', claimed_until = 0 WHERE tenant_id = ? AND id = ? RETURNING `+deliveryCols,
-			micros(db.stamp(now)), micros(giveUpAt), tid, id), false)
+		d, err = sqlconv.ScanDelivery(tx.QueryRowContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?,
+			give_up_at = ?, claim = '', claimed_until = 0 WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.DeliveryCols,
+			micros(db.stamp(now)), micros(giveUpAt), tid, id))
 		return notFound(err, "delivery "+id+" not found")
 	})
 	return d, err
-}
-
-func scanDeliveryWith(s scanner, target bool) (*licensor.Delivery, error) {
-	var d licensor.Delivery
-	var typ, status string
-	var latency, next, giveUp, created, delivered int64
-	dest := []any{&d.TenantID, &d.ID, &d.WebhookID, &d.EventID, &typ, &status, &d.Body, &d.Attempts, &d.LastStatus,
-		&latency, &d.LastError, &next, &giveUp, &created, &delivered}
-	if target {
-		dest = append(dest, &d.URL, &d.SecretSealed)
-	}
-	if err := s.Scan(dest...); err != nil {
-		return nil, err
-	}
-	d.EventType, d.Status, d.LastLatency = licensor.AlertType(typ), licensor.DeliveryStatus(status), time.Duration(latency)
-	d.NextAttemptAt, d.GiveUpAt, d.CreatedAt, d.DeliveredAt = fromMicros(next), fromMicros(giveUp), fromMicros(created), fromMicros(delivered)
-	return &d, nil
 }

@@ -1,0 +1,98 @@
+package newrecord
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/dberr"
+	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store/internal/tenantscope"
+)
+
+// Token readies t: in the scoped tenant, or, for an operator token, in no
+// tenant at all (no scope needed; t.TenantID and t.ContractID must be
+// empty). It returns the tenant, "" for the operator. EINVALID for an
+// operator token with a tenant or contract, or a token without a hash.
+func Token(ctx context.Context, t *licensor.Token, now func() time.Time) (string, error) {
+	tid := ""
+	if t.Role == licensor.RoleOperator {
+		if t.TenantID != "" || t.ContractID != "" {
+			return "", licensor.Errorf(licensor.EINVALID, "an operator token belongs to no tenant and no contract")
+		}
+	} else {
+		var err error
+		if tid, err = tenantscope.Claim(ctx, &t.TenantID); err != nil {
+			return "", err
+		}
+	}
+	if len(t.Hash) == 0 {
+		return "", licensor.Errorf(licensor.EINVALID, "token hash is required")
+	}
+	if t.ID == "" {
+		t.ID = licensor.NewID(licensor.PrefixToken)
+	}
+	t.CreatedAt = sqlconv.Stamp(t.CreatedAt, now)
+	t.ExpiresAt, t.RevokedAt = sqlconv.Norm(t.ExpiresAt), sqlconv.Norm(t.RevokedAt)
+	return tid, nil
+}
+
+// TokenConstraints says what a failed constraint of t's INSERT means. (A
+// missing contract of an existing tenant each store tells apart its own
+// way.)
+func TokenConstraints(t *licensor.Token) dberr.Messages {
+	return dberr.Messages{
+		PrimaryKey: fmt.Sprintf("token %s already exists", t.ID),
+		Unique:     "a token with the same secret already exists",
+		ForeignKey: tenantscope.NotFoundMessage(t.TenantID),
+	}
+}
+
+// SigningKey readies k in the scoped tenant, which it returns. EINVALID
+// for a key retired already.
+func SigningKey(ctx context.Context, k *licensor.SigningKey, now func() time.Time) (string, error) {
+	tid, err := tenantscope.Claim(ctx, &k.TenantID)
+	if err != nil {
+		return "", err
+	}
+	if !k.RetiredAt.IsZero() {
+		return "", licensor.Errorf(licensor.EINVALID, "a new signing key cannot be retired already")
+	}
+	if k.ID == "" {
+		k.ID = licensor.NewID(licensor.PrefixKey)
+	}
+	k.CreatedAt = sqlconv.Stamp(k.CreatedAt, now)
+	k.PublishUntil = sqlconv.Norm(k.PublishUntil)
+	return tid, nil
+}
+
+// SigningKeyConstraints says what a failed constraint of k's INSERT means.
+func SigningKeyConstraints(k *licensor.SigningKey) dberr.Messages {
+	return dberr.Messages{
+		PrimaryKey: fmt.Sprintf("signing key %s already exists", k.ID),
+		ForeignKey: tenantscope.NotFoundMessage(k.TenantID),
+	}
+}
+
+// AuditEntry readies e for e.TenantID's log, or the operator's if it is
+// empty. It needs no scope; with one, e must belong to it (ENOTFOUND
+// otherwise, as for any other tenant).
+func AuditEntry(ctx context.Context, e *licensor.AuditEntry, now func() time.Time) error {
+	if e.TenantID != "" && !tenantscope.Visible(ctx, e.TenantID) {
+		return tenantscope.NotFound(e.TenantID)
+	}
+	if e.ID == "" {
+		e.ID = licensor.NewID(licensor.PrefixAudit)
+	}
+	e.At = sqlconv.Stamp(e.At, now)
+	return nil
+}
+
+// AuditConstraints says what a failed constraint of e's INSERT means.
+func AuditConstraints(e *licensor.AuditEntry) dberr.Messages {
+	return dberr.Messages{
+		PrimaryKey: fmt.Sprintf("audit entry %s already exists", e.ID),
+		ForeignKey: tenantscope.NotFoundMessage(e.TenantID),
+	}
+}
