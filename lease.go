@@ -162,8 +162,10 @@ type CapabilityClaims struct {
 // transaction as the lease row that holds them, so a pool's InUse always
 // equals the sum of its live leases.
 type LeaseStore interface {
-	// TakeCapabilities executes t (see Take). First it frees the pool's
-	// expired leases. A feature the pool does not have is EINVALID,
+	// TakeCapabilities executes t (see Take). Expired leases never cause
+	// a denial: if the pool is short, its expired leases are freed (with
+	// their expire events) and the request is decided again, in the same
+	// transaction. A feature the pool does not have is EINVALID,
 	// an unknown pool ENOTFOUND; a request id reused for a different
 	// request (another Fingerprint) is ECONFLICT. A denial is not an error:
 	// Granted is false and Shortages say what is short.

@@ -65,42 +65,6 @@ func (s *Service) capabilityContract(ctx context.Context, contractID, instanceID
 	return ctx, c, nil
 }
 
-// poolFor returns the pool a contract's instance draws from: the one named
-// (if it serves the contract), else the contract's own pool, else its
-// customer's oldest pool.
-func (s *Service) poolFor(ctx context.Context, c *licensor.Contract, poolID string) (*licensor.Pool, error) {
-	if poolID != "" {
-		if err := licensor.ValidateID("pool_id", poolID); err != nil {
-			return nil, err
-		}
-		p, err := s.store.GetPool(ctx, poolID)
-		if err != nil {
-			return nil, err
-		}
-		if !p.Serves(c) {
-			return nil, licensor.Errorf(licensor.ENOTFOUND, "pool %s not found", poolID)
-		}
-		return p, nil
-	}
-	ps, err := s.store.ListPools(ctx, licensor.PoolFilter{CustomerID: c.CustomerID, ListOptions: licensor.ListOptions{Limit: licensor.MaxListLimit}})
-	if err != nil {
-		return nil, err
-	}
-	var shared *licensor.Pool
-	for _, p := range ps {
-		if p.ContractID == c.ID {
-			return p, nil
-		}
-		if p.ContractID == "" && shared == nil {
-			shared = p
-		}
-	}
-	if shared == nil {
-		return nil, licensor.Errorf(licensor.EPRECONDITION, "no pool serves contract %s; an administrator creates one with CreatePool", c.ID)
-	}
-	return shared, nil
-}
-
 // RequestCapabilities grants units of a pool's features as a lease, or
 // says what is short. Codes: EUNAUTHORIZED, EFORBIDDEN (another contract's
 // token, a contract not in force), EINVALID (unknown feature, bad counts, a

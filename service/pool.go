@@ -33,6 +33,7 @@ func (s *Service) CreatePool(ctx context.Context, tenantID string, p licensor.Po
 	if err := s.store.CreatePool(ctx, &p); err != nil {
 		return nil, err
 	}
+	s.forgetPools(ctx)
 	s.audit(ctx, "pool.create", "pool", p.ID, nil, p)
 	return &p, nil
 }
@@ -96,6 +97,7 @@ func (s *Service) ResizePool(ctx context.Context, tenantID string, r licensor.Po
 	if err != nil {
 		return nil, err
 	}
+	s.forgetPools(ctx)
 	s.audit(ctx, "pool.resize", "pool", r.PoolID, before, after)
 	return after, nil
 }

@@ -46,6 +46,7 @@ type Service struct {
 	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
 	// tenants caches tenant settings (telemetry policy) for the hot path.
 	tenants *tenantCache
+	pools   *poolCache // which pool serves a contract (poolcache.go)
 }
 
 // New returns a Service.
@@ -77,6 +78,7 @@ func New(cfg Config) *Service {
 	s.tokens = newTTLCache[*licensor.Token](cfg.CacheTTL, cfg.Now)
 	s.contracts = newTTLCache[*licensor.Contract](cfg.CacheTTL, cfg.Now)
 	s.tenants = newTenantCache(s, cfg.KeyCacheTTL)
+	s.pools = newPoolCache(cfg.CacheTTL, cfg.Now)
 	return s
 }
 

@@ -23,14 +23,6 @@ func lockPool(ctx context.Context, tx pgx.Tx, tid, poolID string) error {
 	return err
 }
 
-// tryLockPool takes the pool's lock if it is free: the reaper skips a pool
-// another server is working on (that server frees its expired leases).
-func tryLockPool(ctx context.Context, tx pgx.Tx, tid, poolID string) (bool, error) {
-	var ok bool
-	err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2))`, tid, poolID).Scan(&ok)
-	return ok, err
-}
-
 // CreatePool stores p with nothing in use. ENOTFOUND for an unknown
 // customer or contract; ECONFLICT on a duplicate id.
 func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {

@@ -24,37 +24,52 @@ type usageEvent struct {
 const insertUsage = `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
-// insert records the event with the feature's units in use after it.
-func (e usageEvent) insert(ctx context.Context, tx pgx.Tx, tid string, inUse int64) error {
-	_, err := tx.Exec(ctx, insertUsage, tid, e.pool, e.feature, string(e.kind), e.units, inUse, e.at, e.lease, e.contract, e.instance)
-	return err
-}
-
-// queue adds insert to a batch.
+// queue adds the event, with the feature's units in use after it, to a
+// batch.
 func (e usageEvent) queue(b *pgx.Batch, tid string, inUse int64) {
 	b.Queue(insertUsage, tid, e.pool, e.feature, string(e.kind), e.units, inUse, e.at, e.lease, e.contract, e.instance)
 }
 
-// insertAtLevel records an event that changes nothing in use (a renewal,
-// a denial), at the feature's current level.
-func (e usageEvent) insertAtLevel(ctx context.Context, tx pgx.Tx, tid string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
+// queueAtLevel adds an event that changes nothing in use (a renewal) to a
+// batch, at the feature's current level.
+func (e usageEvent) queueAtLevel(b *pgx.Batch, tid string) {
+	b.Queue(`INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 		SELECT tenant_id, pool_id, feature, $1, $2, in_use, $3, $4, $5, $6 FROM pool_features
 		WHERE tenant_id = $7 AND pool_id = $8 AND feature = $9`,
 		string(e.kind), e.units, e.at, e.lease, e.contract, e.instance, tid, e.pool, e.feature)
-	return err
 }
 
-// free gives e.units back to the pool and records the event.
-func (e usageEvent) free(ctx context.Context, tx pgx.Tx, tid string) error {
-	var inUse int64
-	err := tx.QueryRow(ctx, `UPDATE pool_features SET in_use = in_use - $1
-		WHERE tenant_id = $2 AND pool_id = $3 AND feature = $4 RETURNING in_use`,
-		e.units, tid, e.pool, e.feature).Scan(&inUse)
-	if err != nil {
-		return fmt.Errorf("free %d units of %s in pool %s: %w", e.units, e.feature, e.pool, err)
+// freeAll gives the units of evs back to their pool and records the
+// events, each with the units in use after it, in one round trip: one
+// statement per event after those already queued in b (or a new batch).
+func freeAll(ctx context.Context, tx pgx.Tx, b *pgx.Batch, tid string, evs []usageEvent) error {
+	if b == nil {
+		b = &pgx.Batch{}
 	}
-	return e.insert(ctx, tx, tid, inUse)
+	skip := b.Len()
+	for _, e := range evs {
+		b.Queue(`WITH f AS (UPDATE pool_features SET in_use = in_use - $1::bigint
+				WHERE tenant_id = $2::text AND pool_id = $3::text AND feature = $4::text RETURNING in_use)
+			INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
+			SELECT $2::text, $3::text, $4::text, $5::text, $1::bigint, in_use, $6::bigint, $7::text, $8::text, $9::text FROM f`,
+			e.units, tid, e.pool, e.feature, string(e.kind), e.at, e.lease, e.contract, e.instance)
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	for i := range b.Len() {
+		tag, err := br.Exec()
+		if err != nil {
+			return err
+		}
+		if i >= skip && tag.RowsAffected() != 1 {
+			e := evs[i-skip]
+			return fmt.Errorf("free %d units of %s in pool %s: the pool has no such feature", e.units, e.feature, e.pool)
+		}
+	}
+	return br.Close()
 }
 
 // ListUsageEvents returns each feature's last event before q.Since, then

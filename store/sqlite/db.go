@@ -197,6 +197,7 @@ func writerParams() string {
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", journalSizeLimit))
 	v.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutoCheckpointPages))
+	v.Add("_pragma", "temp_store(MEMORY)")
 	// BEGIN IMMEDIATE: a write transaction takes the write lock when it
 	// starts, so it can never fail to upgrade a read lock half-way through
 	// (SQLITE_BUSY_SNAPSHOT) if another process shares the file.

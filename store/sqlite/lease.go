@@ -9,17 +9,21 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/leaseunits"
 )
 
-const leaseCols = `tenant_id, id, pool_id, contract_id, instance_id, borrowed, created_at, renewed_at, expires_at`
+// A lease's units are a column of its row (migration 0005, leaseunits).
+const leaseCols = `tenant_id, id, pool_id, contract_id, instance_id, borrowed, created_at, renewed_at, expires_at, units`
 
-// poolReapBatch bounds how many expired leases a grant frees in its own
-// transaction before it decides; the reaper frees the rest.
+// poolReapBatch bounds how many expired leases a request frees in its own
+// transaction when it finds its pool short; the reaper frees the rest.
 const poolReapBatch = 256
 
 // TakeCapabilities executes one capability request in one write
-// transaction: it frees the pool's expired leases, then takes each
-// feature's units with a conditional UPDATE (in_use + n <= max_units). A
+// transaction: each feature's units are taken with a conditional UPDATE
+// (in_use + n <= max_units). Expired leases are the reaper's job, but a
+// request is never denied while they hold the units: on a shortage the
+// pool's expired leases are freed and the request runs again, once. A
 // shortfall of any feature undoes the whole request (a savepoint), unless
 // partial grants are allowed; a preview always undoes it. Denials and
 // grants are recorded as usage events, and the answer is kept under the
@@ -42,126 +46,49 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 		res = nil
 		idempotent := t.RequestID != "" && !t.Preview
 		if idempotent {
-			var fp string
-			var answer []byte
-			err := tx.QueryRowContext(ctx, `SELECT fingerprint, answer FROM capability_requests
-				WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND request_id = ?`,
-				tid, t.ContractID, t.InstanceID, t.RequestID).Scan(&fp, &answer)
-			switch {
-			case err == nil:
-				if fp != t.Fingerprint {
-					return licensor.Errorf(licensor.ECONFLICT, "request id %q was already used for a different request; use a new id for a new request", t.RequestID)
-				}
-				res = new(licensor.TakeResult)
-				if err := json.Unmarshal(answer, res); err != nil {
-					return err
-				}
-				res.Replayed = true
-				return nil
-			case !errors.Is(err, sql.ErrNoRows):
+			replay, err := replayRequest(ctx, tx, tid, t)
+			if err != nil || replay != nil {
+				res = replay
 				return err
 			}
 		}
-		ok, err := exists(ctx, tx, `SELECT 1 FROM pools WHERE tenant_id = ? AND id = ?`, tid, t.PoolID)
+		tk, err := takeAll(ctx, tx, tid, t, now)
 		if err != nil {
 			return err
 		}
-		if !ok {
-			return licensor.Errorf(licensor.ENOTFOUND, "pool %s not found", t.PoolID)
-		}
-		if err := expirePoolLeases(ctx, tx, tid, t.PoolID, now); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT take`); err != nil {
-			return err
-		}
-		res = &licensor.TakeResult{}
-		var granted []licensor.Units
-		inUse := make(map[string]int64, len(t.Units))
-		for _, u := range t.Units {
-			n, ok, err := takeUnits(ctx, tx, tid, t.PoolID, u.Feature, u.Units)
-			if err != nil {
-				return err
-			}
-			if ok {
-				granted = append(granted, u)
-				inUse[u.Feature] = n
-				continue
-			}
-			var maxUnits, cur int64
-			err = tx.QueryRowContext(ctx, `SELECT max_units, in_use FROM pool_features WHERE tenant_id = ? AND pool_id = ? AND feature = ?`,
-				tid, t.PoolID, u.Feature).Scan(&maxUnits, &cur)
-			if errors.Is(err, sql.ErrNoRows) {
-				return licensor.Errorf(licensor.EINVALID, "feature %q is not in pool %s", u.Feature, t.PoolID)
-			}
-			if err != nil {
-				return err
-			}
-			avail := max(0, maxUnits-cur)
-			next, err := nextRelease(ctx, tx, tid, t.PoolID, u.Feature)
-			if err != nil {
-				return err
-			}
-			res.Shortages = append(res.Shortages, licensor.Shortage{
-				Feature: u.Feature, Requested: u.Units, Available: avail, Short: u.Units - avail, NextRelease: next,
-			})
-			if t.AllowPartial && avail > 0 {
-				n, ok, err := takeUnits(ctx, tx, tid, t.PoolID, u.Feature, avail)
-				if err != nil {
-					return err
-				}
-				if ok {
-					granted = append(granted, licensor.Units{Feature: u.Feature, Units: avail})
-					inUse[u.Feature] = n
-				}
-			}
-		}
-		res.Granted = len(res.Shortages) == 0 || (t.AllowPartial && len(granted) > 0)
-		undo := t.Preview || !res.Granted
-		if undo {
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO take`); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `RELEASE take`); err != nil {
-			return err
-		}
+		res = &tk.res
 		if t.Preview {
 			return nil
 		}
 		if res.Granted {
 			l := &licensor.Lease{
 				ID: t.LeaseID, TenantID: tid, PoolID: t.PoolID, ContractID: t.ContractID, InstanceID: t.InstanceID,
-				Units: granted, Borrowed: t.Borrowed,
+				Units: tk.granted, Borrowed: t.Borrowed,
 				CreatedAt: fromMicros(now), RenewedAt: fromMicros(now), ExpiresAt: fromMicros(expires),
 			}
 			if l.ID == "" {
 				l.ID = licensor.NewID(licensor.PrefixLease)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO leases (`+leaseCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				tid, l.ID, l.PoolID, l.ContractID, l.InstanceID, boolInt(l.Borrowed), now, now, expires); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO leases (`+leaseCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				tid, l.ID, l.PoolID, l.ContractID, l.InstanceID, boolInt(l.Borrowed), now, now, expires, leaseunits.Format(l.Units)); err != nil {
 				return constraints{
 					primaryKey: fmt.Sprintf("lease %s already exists", l.ID),
 					foreignKey: fmt.Sprintf("contract %s not found", l.ContractID),
 				}.translate(err)
 			}
-			for _, u := range granted {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO lease_units (tenant_id, lease_id, feature, units) VALUES (?, ?, ?, ?)`,
-					tid, l.ID, u.Feature, u.Units); err != nil {
-					return err
-				}
+			for i, u := range tk.granted {
 				ev := usageEvent{kind: licensor.UsageGrant, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
 					lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
-				if err := ev.insert(ctx, tx, tid, inUse[u.Feature]); err != nil {
+				if err := ev.insert(ctx, tx, tid, tk.inUse[i]); err != nil {
 					return err
 				}
 			}
 			res.Lease = l
 		}
-		for _, sh := range res.Shortages {
+		for i, sh := range res.Shortages {
 			ev := usageEvent{kind: licensor.UsageDeny, pool: t.PoolID, feature: sh.Feature, units: sh.Requested, at: now,
 				contract: t.ContractID, instance: t.InstanceID}
-			if err := ev.insertAtLevel(ctx, tx, tid); err != nil {
+			if err := ev.insert(ctx, tx, tid, tk.levels[i]); err != nil {
 				return err
 			}
 		}
@@ -184,6 +111,152 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 	return res, nil
 }
 
+// replayRequest returns the stored answer to an earlier request with t's
+// request id, nil if there is none, or ECONFLICT if that request asked for
+// something else.
+func replayRequest(ctx context.Context, tx execer, tid string, t licensor.Take) (*licensor.TakeResult, error) {
+	var fp string
+	var answer []byte
+	err := tx.QueryRowContext(ctx, `SELECT fingerprint, answer FROM capability_requests
+		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND request_id = ?`,
+		tid, t.ContractID, t.InstanceID, t.RequestID).Scan(&fp, &answer)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case fp != t.Fingerprint:
+		return nil, licensor.Errorf(licensor.ECONFLICT, "request id %q was already used for a different request; use a new id for a new request", t.RequestID)
+	}
+	res := new(licensor.TakeResult)
+	if err := json.Unmarshal(answer, res); err != nil {
+		return nil, err
+	}
+	res.Replayed = true
+	return res, nil
+}
+
+// taken is what takeAll decided.
+type taken struct {
+	res     licensor.TakeResult
+	granted []licensor.Units
+	inUse   []int64 // the units in use of each granted feature after its take
+	levels  []int64 // the units in use of each shortage's feature after the request
+}
+
+// takeAll takes t's units, all or nothing unless t.AllowPartial, and
+// undoes the takes of a preview or a denial. A savepoint is needed only
+// when there is something to undo: with one feature, a failed take has
+// changed nothing. On the first shortage it frees the pool's expired
+// leases (outside the savepoint, so that they stay freed whatever the
+// answer) and runs the request again.
+func takeAll(ctx context.Context, tx execer, tid string, t licensor.Take, now int64) (*taken, error) {
+	undoable := len(t.Units) > 1 || t.Preview
+	for expired := false; ; expired = true {
+		if undoable {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT take`); err != nil {
+				return nil, err
+			}
+		}
+		tk, short, err := tryTake(ctx, tx, tid, t, !expired)
+		if err == nil && short {
+			// Undo what this attempt took, free the expired leases, retry.
+			if undoable {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO take`); err != nil {
+					return nil, err
+				}
+				if _, err := tx.ExecContext(ctx, `RELEASE take`); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := expirePoolLeases(ctx, tx, tid, t.PoolID, now); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err // the batch item's savepoint undoes everything
+		}
+		tk.res.Granted = len(tk.res.Shortages) == 0 || (t.AllowPartial && len(tk.granted) > 0)
+		if undoable {
+			if t.Preview || !tk.res.Granted {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO take`); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE take`); err != nil {
+				return nil, err
+			}
+		}
+		return tk, nil
+	}
+}
+
+// tryTake runs one attempt of takeAll. With stopShort it stops at the
+// first feature that is short and reports short.
+func tryTake(ctx context.Context, tx execer, tid string, t licensor.Take, stopShort bool) (*taken, bool, error) {
+	tk := &taken{}
+	for _, u := range t.Units {
+		n, ok, err := takeUnits(ctx, tx, tid, t.PoolID, u.Feature, u.Units)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			tk.granted = append(tk.granted, u)
+			tk.inUse = append(tk.inUse, n)
+			continue
+		}
+		var maxUnits, cur int64
+		err = tx.QueryRowContext(ctx, `SELECT max_units, in_use FROM pool_features WHERE tenant_id = ? AND pool_id = ? AND feature = ?`,
+			tid, t.PoolID, u.Feature).Scan(&maxUnits, &cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, false, unknownFeature(ctx, tx, tid, t.PoolID, u.Feature)
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if stopShort {
+			return nil, true, nil
+		}
+		avail := max(0, maxUnits-cur)
+		next, err := nextRelease(ctx, tx, tid, t.PoolID, u.Feature)
+		if err != nil {
+			return nil, false, err
+		}
+		tk.res.Shortages = append(tk.res.Shortages, licensor.Shortage{
+			Feature: u.Feature, Requested: u.Units, Available: avail, Short: u.Units - avail, NextRelease: next,
+		})
+		level := cur
+		if t.AllowPartial && avail > 0 {
+			n, ok, err := takeUnits(ctx, tx, tid, t.PoolID, u.Feature, avail)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok {
+				tk.granted = append(tk.granted, licensor.Units{Feature: u.Feature, Units: avail})
+				tk.inUse = append(tk.inUse, n)
+				level = n
+			}
+		}
+		tk.levels = append(tk.levels, level)
+	}
+	return tk, false, nil
+}
+
+// unknownFeature is the error for a take that found no row of the feature:
+// the pool is not the tenant's (ENOTFOUND), or lacks the feature
+// (EINVALID). Only this path reads the pool.
+func unknownFeature(ctx context.Context, tx execer, tid, poolID, feature string) error {
+	ok, err := exists(ctx, tx, `SELECT 1 FROM pools WHERE tenant_id = ? AND id = ?`, tid, poolID)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return licensor.Errorf(licensor.ENOTFOUND, "pool %s not found", poolID)
+	}
+	return licensor.Errorf(licensor.EINVALID, "feature %q is not in pool %s", feature, poolID)
+}
+
 // takeUnits takes n units of a feature if the pool's limit allows it, and
 // returns the units in use after. The limit is in the UPDATE's condition:
 // there is no window between a check and the write.
@@ -198,28 +271,38 @@ func takeUnits(ctx context.Context, tx execer, tid, poolID, feature string, n in
 	return inUse, err == nil, err
 }
 
-// nextRelease returns when the soonest lease of the pool holding feature ends.
+// nextRelease returns when the soonest lease of the pool holding feature
+// ends: the first, in expiry order, whose units name the feature.
 func nextRelease(ctx context.Context, tx execer, tid, poolID, feature string) (time.Time, error) {
-	var next sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT MIN(l.expires_at) FROM leases l
-		JOIN lease_units u ON u.tenant_id = l.tenant_id AND u.lease_id = l.id
-		WHERE l.tenant_id = ? AND l.pool_id = ? AND u.feature = ?`, tid, poolID, feature).Scan(&next)
-	return fromMicros(next.Int64), err
+	var next int64
+	err := tx.QueryRowContext(ctx, `SELECT expires_at FROM leases
+		WHERE tenant_id = ? AND pool_id = ? AND instr(units, ?) > 0 ORDER BY expires_at LIMIT 1`,
+		tid, poolID, leaseunits.Key(feature)).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	return fromMicros(next), err
 }
 
-// expirePoolLeases frees a pool's leases that expired at or before now.
-func expirePoolLeases(ctx context.Context, tx execer, tid, poolID string, now int64) error {
+// expirePoolLeases frees up to poolReapBatch of a pool's leases that
+// expired at or before now, and returns how many it freed.
+func expirePoolLeases(ctx context.Context, tx execer, tid, poolID string, now int64) (int, error) {
 	ids, err := queryStrings(ctx, tx, `SELECT id FROM leases WHERE tenant_id = ? AND pool_id = ? AND expires_at <= ?
 		ORDER BY expires_at LIMIT ?`, tid, poolID, now, poolReapBatch)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	freed := 0
 	for _, id := range ids {
-		if _, err := endLease(ctx, tx, tid, id, now, licensor.UsageExpire); err != nil {
-			return err
+		ok, err := endLease(ctx, tx, tid, id, now, licensor.UsageExpire)
+		if err != nil {
+			return freed, err
+		}
+		if ok {
+			freed++
 		}
 	}
-	return nil
+	return freed, nil
 }
 
 // endLease deletes a lease and gives its units back to the pool, recording
@@ -228,29 +311,35 @@ func expirePoolLeases(ctx context.Context, tx execer, tid, poolID string, now in
 // DELETE is the one guard against freeing a lease twice: whoever deletes
 // the row frees its units; anyone else finds no row and frees nothing.
 func endLease(ctx context.Context, tx execer, tid, id string, now int64, kind licensor.UsageKind) (bool, error) {
-	units, err := leaseUnits(ctx, tx, tid, id)
-	if err != nil {
-		return false, err
-	}
 	q := `DELETE FROM leases WHERE tenant_id = ? AND id = ?`
 	args := []any{tid, id}
 	if kind == licensor.UsageExpire {
 		q += ` AND expires_at <= ?`
 		args = append(args, now)
 	}
-	var poolID, contractID, instanceID string
-	err = tx.QueryRowContext(ctx, q+` RETURNING pool_id, contract_id, instance_id`, args...).Scan(&poolID, &contractID, &instanceID)
+	var poolID, contractID, instanceID, units string
+	err := tx.QueryRowContext(ctx, q+` RETURNING pool_id, contract_id, instance_id, units`, args...).Scan(&poolID, &contractID, &instanceID, &units)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	for _, u := range units {
+	return true, freeUnits(ctx, tx, tid, kind, now, id, poolID, contractID, instanceID, units)
+}
+
+// freeUnits gives the units of a deleted lease (its units column) back to
+// the pool, recording kind.
+func freeUnits(ctx context.Context, tx execer, tid string, kind licensor.UsageKind, now int64, id, poolID, contractID, instanceID, units string) error {
+	us, err := leaseunits.Parse(units)
+	if err != nil {
+		return err
+	}
+	for _, u := range us {
 		ev := usageEvent{kind: kind, pool: poolID, feature: u.Feature, units: u.Units, at: now, lease: id, contract: contractID, instance: instanceID}
 		if err := ev.free(ctx, tx, tid); err != nil {
-			return false, err
+			return err
 		}
 	}
-	return true, nil
+	return nil
 }

@@ -6,15 +6,18 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/leaseunits"
 )
 
 // ReturnCapabilities gives back some or all units of a lease. See
-// licensor.LeaseStore.
+// licensor.LeaseStore. Returning a whole live lease, the usual case, is one
+// conditional DELETE … RETURNING and the frees; anything else (some units,
+// an expired lease, someone else's) reads the lease first.
 func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*licensor.Lease, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -26,6 +29,18 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 	err = db.writeBatched(ctx, "ReturnCapabilities", func(ctx context.Context, stx *sql.Tx) error {
 		tx := db.wtx(stx)
 		left, expired = nil, nil
+		if len(r.Units) == 0 {
+			var poolID, units string
+			err := tx.QueryRowContext(ctx, `DELETE FROM leases
+				WHERE tenant_id = ? AND id = ? AND contract_id = ? AND instance_id = ? AND expires_at > ?
+				RETURNING pool_id, units`, tid, r.LeaseID, r.ContractID, r.InstanceID, now).Scan(&poolID, &units)
+			switch {
+			case err == nil:
+				return freeUnits(ctx, tx, tid, licensor.UsageReturn, now, r.LeaseID, poolID, r.ContractID, r.InstanceID, units)
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+		}
 		l, err := callersLease(ctx, tx, tid, r.LeaseID, r.ContractID, r.InstanceID)
 		if err != nil {
 			return err
@@ -37,51 +52,60 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; its units are already back in the pool", l.ID, l.ExpiresAt.Format(time.RFC3339))
 			return nil
 		}
-		all := len(r.Units) == 0
-		if !all {
-			whole := 0
-			for _, u := range r.Units {
-				held := l.UnitsOf(u.Feature)
-				switch {
-				case held == 0:
-					return licensor.Errorf(licensor.EINVALID, "lease %s holds no units of %q", l.ID, u.Feature)
-				case u.Units > held:
-					return licensor.Errorf(licensor.EINVALID, "lease %s holds %d units of %q; it cannot return %d", l.ID, held, u.Feature, u.Units)
-				case u.Units == held:
-					whole++
-				}
-			}
-			all = whole == len(l.Units)
+		rest, err := remaining(l, r.Units)
+		if err != nil {
+			return err
 		}
-		if all {
+		if len(rest) == 0 {
 			_, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageReturn)
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `UPDATE leases SET units = ? WHERE tenant_id = ? AND id = ?`,
+			leaseunits.Format(rest), tid, l.ID); err != nil {
+			return err
+		}
 		for _, u := range r.Units {
-			res, err := tx.ExecContext(ctx, `UPDATE lease_units SET units = units - ?1
-				WHERE tenant_id = ?2 AND lease_id = ?3 AND feature = ?4 AND units > ?1`, u.Units, tid, l.ID, u.Feature)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM lease_units WHERE tenant_id = ? AND lease_id = ? AND feature = ? AND units = ?`,
-					tid, l.ID, u.Feature, u.Units); err != nil {
-					return err
-				}
-			}
 			ev := usageEvent{kind: licensor.UsageReturn, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
 				lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
 			if err := ev.free(ctx, tx, tid); err != nil {
 				return err
 			}
 		}
-		left, err = getLease(ctx, tx, tid, l.ID)
-		return err
+		l.Units = rest
+		left = l
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return left, expired
+}
+
+// remaining returns what is left of l after giving back units (all of it
+// when units is empty): EINVALID for a feature l does not hold or more
+// units than it holds.
+func remaining(l *licensor.Lease, units []licensor.Units) ([]licensor.Units, error) {
+	if len(units) == 0 {
+		return nil, nil
+	}
+	back := make(map[string]int64, len(units))
+	for _, u := range units {
+		held := l.UnitsOf(u.Feature)
+		switch {
+		case held == 0:
+			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds no units of %q", l.ID, u.Feature)
+		case u.Units > held:
+			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds %d units of %q; it cannot return %d", l.ID, held, u.Feature, u.Units)
+		}
+		back[u.Feature] = u.Units
+	}
+	var rest []licensor.Units
+	for _, u := range l.Units {
+		if n := u.Units - back[u.Feature]; n > 0 {
+			rest = append(rest, licensor.Units{Feature: u.Feature, Units: n})
+		}
+	}
+	return rest, nil
 }
 
 // RenewLease extends a live lease by its pool's TTL. See licensor.LeaseStore.
@@ -98,15 +122,13 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 		out, expired = nil, nil
 		// A borrowed lease keeps its (long) expiry; an ordinary one gets
 		// now + TTL, never less than it had.
-		res, err := tx.ExecContext(ctx, `UPDATE leases SET renewed_at = ?1,
+		l, err := scanLease(tx.QueryRowContext(ctx, `UPDATE leases SET renewed_at = ?1,
 			expires_at = CASE WHEN borrowed = 1 THEN expires_at ELSE MAX(expires_at, ?1 +
 				(SELECT p.lease_ttl_ns / 1000 FROM pools p WHERE p.tenant_id = leases.tenant_id AND p.id = leases.pool_id)) END
-			WHERE tenant_id = ?2 AND id = ?3 AND contract_id = ?4 AND instance_id = ?5 AND expires_at > ?1`,
-			now, tid, r.LeaseID, r.ContractID, r.InstanceID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+			WHERE tenant_id = ?2 AND id = ?3 AND contract_id = ?4 AND instance_id = ?5 AND expires_at > ?1
+			RETURNING `+leaseCols, now, tid, r.LeaseID, r.ContractID, r.InstanceID))
+		if errors.Is(err, sql.ErrNoRows) {
+			// Expired, or not the caller's: find out which.
 			l, err := callersLease(ctx, tx, tid, r.LeaseID, r.ContractID, r.InstanceID)
 			if err != nil {
 				return err
@@ -117,9 +139,10 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; request the capabilities again", l.ID, l.ExpiresAt.Format(time.RFC3339))
 			return nil
 		}
-		if out, err = getLease(ctx, tx, tid, r.LeaseID); err != nil {
+		if err != nil {
 			return err
 		}
+		out = l
 		for _, u := range out.Units {
 			ev := usageEvent{kind: licensor.UsageRenew, pool: out.PoolID, feature: u.Feature, units: u.Units, at: now,
 				lease: out.ID, contract: out.ContractID, instance: out.InstanceID}
@@ -163,9 +186,6 @@ func getLease(ctx context.Context, q querier, tid, id string) (*licensor.Lease, 
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("lease %s not found", id))
 	}
-	if l.Units, err = leaseUnits(ctx, q, tid, id); err != nil {
-		return nil, err
-	}
 	return l, nil
 }
 
@@ -193,41 +213,16 @@ func (db *DB) ListLeases(ctx context.Context, f licensor.LeaseFilter) ([]*licens
 	if err != nil {
 		return nil, driverErr("ListLeases", err)
 	}
+	defer rows.Close()
 	var out []*licensor.Lease
-	byID := map[string]*licensor.Lease{}
 	for rows.Next() {
 		l, err := scanLease(rows)
 		if err != nil {
-			rows.Close()
 			return nil, driverErr("ListLeases", err)
 		}
 		out = append(out, l)
-		byID[l.ID] = l
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(out) == 0 {
-		return out, driverErr("ListLeases", err)
-	}
-	ids := make([]any, 0, len(out)+1)
-	ids = append(ids, tid)
-	for _, l := range out {
-		ids = append(ids, l.ID)
-	}
-	urows, err := db.r.QueryContext(ctx, `SELECT lease_id, feature, units FROM lease_units WHERE tenant_id = ? AND lease_id IN (?`+
-		strings.Repeat(`, ?`, len(out)-1)+`) ORDER BY lease_id, feature`, ids...)
-	if err != nil {
-		return nil, driverErr("ListLeases", err)
-	}
-	defer urows.Close()
-	for urows.Next() {
-		var id string
-		var u licensor.Units
-		if err := urows.Scan(&id, &u.Feature, &u.Units); err != nil {
-			return nil, driverErr("ListLeases", err)
-		}
-		byID[id].Units = append(byID[id].Units, u)
-	}
-	return out, driverErr("ListLeases", urows.Err())
+	return out, driverErr("ListLeases", rows.Err())
 }
 
 // ReleaseLease ends a lease at once. ENOTFOUND.
@@ -306,28 +301,16 @@ func (db *DB) ExpireLeases(ctx context.Context, at time.Time, limit int) (int, e
 func scanLease(s scanner) (*licensor.Lease, error) {
 	var l licensor.Lease
 	var created, renewed, expires int64
-	if err := s.Scan(&l.TenantID, &l.ID, &l.PoolID, &l.ContractID, &l.InstanceID, &l.Borrowed, &created, &renewed, &expires); err != nil {
+	var units string
+	if err := s.Scan(&l.TenantID, &l.ID, &l.PoolID, &l.ContractID, &l.InstanceID, &l.Borrowed, &created, &renewed, &expires, &units); err != nil {
 		return nil, err
 	}
 	l.CreatedAt, l.RenewedAt, l.ExpiresAt = fromMicros(created), fromMicros(renewed), fromMicros(expires)
-	return &l, nil
-}
-
-func leaseUnits(ctx context.Context, q querier, tid, id string) ([]licensor.Units, error) {
-	rows, err := q.QueryContext(ctx, `SELECT feature, units FROM lease_units WHERE tenant_id = ? AND lease_id = ? ORDER BY feature`, tid, id)
-	if err != nil {
+	var err error
+	if l.Units, err = leaseunits.Parse(units); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []licensor.Units
-	for rows.Next() {
-		var u licensor.Units
-		if err := rows.Scan(&u.Feature, &u.Units); err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return &l, nil
 }
 
 func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {

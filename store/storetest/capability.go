@@ -308,6 +308,8 @@ func testCapabilities(t *testing.T, open opener) {
 		eq(t, "solver in use", w.inUse(t, "solver"), int64(10))
 	})
 
+	t.Run("ExpiredUnitsAvailable", func(t *testing.T) { testExpiredUnitsAvailable(t, open) })
+
 	t.Run("Usage", func(t *testing.T) {
 		s := open(t)
 		w := newCapWorld(t, s, "Acme")

@@ -1,0 +1,122 @@
+// Package leaseunits is how the SQL stores keep a lease's units in the
+// lease's own row: a JSON object of feature name to units, keys sorted,
+// e.g. {"gpu":2,"solver":3}. One column instead of a row per feature saves
+// a statement per feature on every grant and return, and a read of them on
+// every return; any SQL client can still read it.
+//
+// It must never decide anything: it only turns units into text and back.
+package leaseunits
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/licensor/licensor"
+)
+
+// Format returns the column value of units, sorted by feature.
+func Format(units []licensor.Units) string {
+	us := units
+	if !slices.IsSortedFunc(us, byFeature) {
+		us = slices.Clone(us)
+		slices.SortFunc(us, byFeature)
+	}
+	b := make([]byte, 0, 16*len(us)+2)
+	b = append(b, '{')
+	for i, u := range us {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendKey(b, u.Feature)
+		b = strconv.AppendInt(b, u.Units, 10)
+	}
+	return string(append(b, '}'))
+}
+
+// Key returns how feature's key appears in a column value (with its colon),
+// to find the leases holding a feature with a substring match.
+func Key(feature string) string { return string(appendKey(nil, feature)) }
+
+func appendKey(b []byte, feature string) []byte {
+	if plain(feature) {
+		b = append(b, '"')
+		b = append(b, feature...)
+		b = append(b, '"')
+	} else {
+		q, _ := json.Marshal(feature) // a string always marshals
+		b = append(b, q...)
+	}
+	return append(b, ':')
+}
+
+// plain reports whether s is written as it is, with no escaping and
+// nothing the fast parser splits on: every valid feature name
+// (licensor.ValidateKey) is.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Parse returns the units of a column value, sorted by feature.
+func Parse(s string) ([]licensor.Units, error) {
+	if us, ok := parsePlain(s); ok {
+		return us, nil
+	}
+	var m map[string]int64
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("lease units %q: %w", s, err)
+	}
+	us := make([]licensor.Units, 0, len(m))
+	for f, n := range m {
+		us = append(us, licensor.Units{Feature: f, Units: n})
+	}
+	slices.SortFunc(us, byFeature)
+	return us, nil
+}
+
+// parsePlain reads what Format writes for plain names, with no allocation
+// beyond the result; anything else is left to encoding/json.
+func parsePlain(s string) ([]licensor.Units, bool) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, false
+	}
+	body := s[1 : len(s)-1]
+	if body == "" {
+		return nil, true
+	}
+	us := make([]licensor.Units, 0, strings.Count(body, ",")+1)
+	for body != "" {
+		var item string
+		item, body, _ = strings.Cut(body, ",")
+		if len(item) < 4 || item[0] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(item[1:], '"') + 1
+		if end < 1 || end+1 >= len(item) || item[end+1] != ':' {
+			return nil, false
+		}
+		name := item[1:end]
+		if !plain(name) {
+			return nil, false
+		}
+		n, err := strconv.ParseInt(item[end+2:], 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		us = append(us, licensor.Units{Feature: name, Units: n})
+	}
+	if !slices.IsSortedFunc(us, byFeature) {
+		slices.SortFunc(us, byFeature)
+	}
+	return us, true
+}
+
+func byFeature(a, b licensor.Units) int { return strings.Compare(a.Feature, b.Feature) }

@@ -1,0 +1,84 @@
+package leaseunits
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/licensor/licensor"
+)
+
+func TestRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		units []licensor.Units
+		want  string
+	}{
+		{"One", []licensor.Units{{Feature: "solver", Units: 1}}, `{"solver":1}`},
+		{"Sorted", []licensor.Units{{Feature: "solver", Units: 3}, {Feature: "gpu-export", Units: 2}}, `{"gpu-export":2,"solver":3}`},
+		{"Dots", []licensor.Units{{Feature: "v2.cad_x", Units: 1_000_000}}, `{"v2.cad_x":1000000}`},
+		{"None", nil, `{}`},
+		{"Escaped", []licensor.Units{{Feature: `a"b,c:d`, Units: 4}, {Feature: "z", Units: 5}}, `{"a\"b,c:d":4,"z":5}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Format(tc.units)
+			if got != tc.want {
+				t.Fatalf("Format: got %s, want %s", got, tc.want)
+			}
+			back, err := Parse(got)
+			if err != nil {
+				t.Fatalf("Parse(%s): got error %v, want none", got, err)
+			}
+			if fmt.Sprint(back) != fmt.Sprint(sortedCopy(tc.units)) {
+				t.Errorf("Parse(%s): got %v, want %v", got, back, sortedCopy(tc.units))
+			}
+			for _, u := range tc.units {
+				if !strings.Contains(got, Key(u.Feature)) {
+					t.Errorf("Key(%q) = %s: not found in %s", u.Feature, Key(u.Feature), got)
+				}
+			}
+		})
+	}
+}
+
+func TestParseOther(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{ "solver" : 2 }`, "[{solver 2}]"},
+		{`{"solver":2,"gpu":1}`, "[{gpu 1} {solver 2}]"},
+	} {
+		got, err := Parse(tc.in)
+		if err != nil || fmt.Sprint(got) != tc.want {
+			t.Errorf("Parse(%s): got %v, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{"solver":"x"}`, `{"solver":1`} {
+		if _, err := Parse(bad); err == nil {
+			t.Errorf("Parse(%q): got no error, want one", bad)
+		}
+	}
+	if strings.Contains(`{"xsolver":1}`, Key("solver")) {
+		t.Errorf("Key(solver) matches the key xsolver")
+	}
+}
+
+func sortedCopy(us []licensor.Units) []licensor.Units {
+	out := append([]licensor.Units(nil), us...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j].Feature < out[i].Feature {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func BenchmarkParse(b *testing.B) {
+	s := Format([]licensor.Units{{Feature: "solver", Units: 1}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,397 @@
+// The life of a lease after its grant: return, renewal, admin release,
+// expiry by the reaper, and the reads of leases. Every change to a lease
+// takes its pool's lock first (lockLeasePool), as a grant does.
+
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/leaseunits"
+)
+
+// lockLeasePool takes the lock of the pool of lease id, in one round trip
+// with finding the pool (which never changes for a lease). ENOTFOUND.
+func lockLeasePool(ctx context.Context, tx pgx.Tx, tid, id string) (string, error) {
+	var poolID string
+	var locked bool
+	err := tx.QueryRow(ctx, `SELECT pool_id, pg_advisory_xact_lock(hashtext(tenant_id), hashtext(pool_id)) IS NOT NULL
+		FROM leases WHERE tenant_id = $1 AND id = $2`, tid, id).Scan(&poolID, &locked)
+	return poolID, notFound(err, fmt.Sprintf("lease %s not found", id))
+}
+
+// ReturnCapabilities gives back some or all units of a lease. See
+// licensor.LeaseStore. Returning a whole live lease, the usual case, is the
+// lock, one conditional DELETE … RETURNING and the frees in one batch;
+// anything else (some units, an expired lease, someone else's) reads the
+// lease first.
+func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*licensor.Lease, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := micros(db.stamp(r.Now))
+	var left *licensor.Lease
+	var expired error
+	err = db.tx(ctx, "ReturnCapabilities", func(tx pgx.Tx) error {
+		left, expired = nil, nil
+		poolID, err := lockLeasePool(ctx, tx, tid, r.LeaseID)
+		if err != nil {
+			return err
+		}
+		if len(r.Units) == 0 {
+			var units string
+			err := tx.QueryRow(ctx, `DELETE FROM leases
+				WHERE tenant_id = $1 AND id = $2 AND contract_id = $3 AND instance_id = $4 AND expires_at > $5
+				RETURNING units`, tid, r.LeaseID, r.ContractID, r.InstanceID, now).Scan(&units)
+			switch {
+			case err == nil:
+				return freeUnits(ctx, tx, tid, licensor.UsageReturn, now, r.LeaseID, poolID, r.ContractID, r.InstanceID, units)
+			case !errors.Is(err, pgx.ErrNoRows):
+				return err
+			}
+		}
+		l, err := callersLease(ctx, tx, tid, r.LeaseID, r.ContractID, r.InstanceID)
+		if err != nil {
+			return err
+		}
+		if micros(l.ExpiresAt) <= now {
+			if _, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageExpire); err != nil {
+				return err
+			}
+			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; its units are already back in the pool", l.ID, l.ExpiresAt.Format(time.RFC3339))
+			return nil
+		}
+		rest, err := remaining(l, r.Units)
+		if err != nil {
+			return err
+		}
+		if len(rest) == 0 {
+			_, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageReturn)
+			return err
+		}
+		b := &pgx.Batch{}
+		b.Queue(`UPDATE leases SET units = $1 WHERE tenant_id = $2 AND id = $3`, leaseunits.Format(rest), tid, l.ID)
+		evs := make([]usageEvent, 0, len(r.Units))
+		for _, u := range r.Units {
+			evs = append(evs, usageEvent{kind: licensor.UsageReturn, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
+				lease: l.ID, contract: l.ContractID, instance: l.InstanceID})
+		}
+		if err := freeAll(ctx, tx, b, tid, evs); err != nil {
+			return err
+		}
+		l.Units = rest
+		left = l
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return left, expired
+}
+
+// remaining returns what is left of l after giving back units (all of it
+// when units is empty): EINVALID for a feature l does not hold or more
+// units than it holds.
+func remaining(l *licensor.Lease, units []licensor.Units) ([]licensor.Units, error) {
+	if len(units) == 0 {
+		return nil, nil
+	}
+	back := make(map[string]int64, len(units))
+	for _, u := range units {
+		held := l.UnitsOf(u.Feature)
+		switch {
+		case held == 0:
+			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds no units of %q", l.ID, u.Feature)
+		case u.Units > held:
+			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds %d units of %q; it cannot return %d", l.ID, held, u.Feature, u.Units)
+		}
+		back[u.Feature] = u.Units
+	}
+	var rest []licensor.Units
+	for _, u := range l.Units {
+		if n := u.Units - back[u.Feature]; n > 0 {
+			rest = append(rest, licensor.Units{Feature: u.Feature, Units: n})
+		}
+	}
+	return rest, nil
+}
+
+// RenewLease extends a live lease by its pool's TTL. See licensor.LeaseStore.
+func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licensor.Lease, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := micros(db.stamp(r.Now))
+	var out *licensor.Lease
+	var expired error
+	err = db.tx(ctx, "RenewLease", func(tx pgx.Tx) error {
+		out, expired = nil, nil
+		if _, err := lockLeasePool(ctx, tx, tid, r.LeaseID); err != nil {
+			return err
+		}
+		// A borrowed lease keeps its (long) expiry; an ordinary one gets
+		// now + TTL, never less than it had.
+		l, err := scanLease(tx.QueryRow(ctx, `UPDATE leases SET renewed_at = $1,
+			expires_at = CASE WHEN borrowed THEN expires_at ELSE GREATEST(expires_at, $1::bigint +
+				(SELECT p.lease_ttl_ns / 1000 FROM pools p WHERE p.tenant_id = leases.tenant_id AND p.id = leases.pool_id)) END
+			WHERE tenant_id = $2 AND id = $3 AND contract_id = $4 AND instance_id = $5 AND expires_at > $1
+			RETURNING `+leaseCols, now, tid, r.LeaseID, r.ContractID, r.InstanceID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			// Expired, or not the caller's: find out which.
+			l, err := callersLease(ctx, tx, tid, r.LeaseID, r.ContractID, r.InstanceID)
+			if err != nil {
+				return err
+			}
+			if _, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageExpire); err != nil {
+				return err
+			}
+			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; request the capabilities again", l.ID, l.ExpiresAt.Format(time.RFC3339))
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out = l
+		b := &pgx.Batch{}
+		for _, u := range out.Units {
+			ev := usageEvent{kind: licensor.UsageRenew, pool: out.PoolID, feature: u.Feature, units: u.Units, at: now,
+				lease: out.ID, contract: out.ContractID, instance: out.InstanceID}
+			ev.queueAtLevel(b, tid)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, expired
+}
+
+// callersLease returns a lease only if it belongs to the calling contract
+// and instance: anyone else's lease does not exist for them.
+func callersLease(ctx context.Context, tx pgx.Tx, tid, id, contractID, instanceID string) (*licensor.Lease, error) {
+	l, err := getLease(ctx, tx, tid, id)
+	if err != nil {
+		return nil, err
+	}
+	if l.ContractID != contractID || l.InstanceID != instanceID {
+		return nil, licensor.Errorf(licensor.ENOTFOUND, "lease %s not found", id)
+	}
+	return l, nil
+}
+
+// GetLease returns one lease of the scoped tenant. ENOTFOUND.
+func (db *DB) GetLease(ctx context.Context, id string) (*licensor.Lease, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l, err := getLease(ctx, db.pool, tid, id)
+	return l, driverErr("GetLease", err)
+}
+
+func getLease(ctx context.Context, q querier, tid, id string) (*licensor.Lease, error) {
+	l, err := scanLease(q.QueryRow(ctx, `SELECT `+leaseCols+` FROM leases WHERE tenant_id = $1 AND id = $2`, tid, id))
+	return l, notFound(err, fmt.Sprintf("lease %s not found", id))
+}
+
+// ListLeases lists the scoped tenant's leases by id.
+func (db *DB) ListLeases(ctx context.Context, f licensor.LeaseFilter) ([]*licensor.Lease, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + leaseCols + ` FROM leases WHERE tenant_id = $1 AND id > $2`
+	args := []any{tid, opts.After}
+	for _, c := range []struct{ col, v string }{{"pool_id", f.PoolID}, {"contract_id", f.ContractID}, {"instance_id", f.InstanceID}} {
+		if c.v != "" {
+			args = append(args, c.v)
+			q += fmt.Sprintf(` AND %s = $%d`, c.col, len(args))
+		}
+	}
+	args = append(args, opts.Limit)
+	q += fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args))
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, driverErr("ListLeases", err)
+	}
+	defer rows.Close()
+	var out []*licensor.Lease
+	for rows.Next() {
+		l, err := scanLease(rows)
+		if err != nil {
+			return nil, driverErr("ListLeases", err)
+		}
+		out = append(out, l)
+	}
+	return out, driverErr("ListLeases", rows.Err())
+}
+
+// ReleaseLease ends a lease at once. ENOTFOUND.
+func (db *DB) ReleaseLease(ctx context.Context, id string, at time.Time) error {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return err
+	}
+	now := micros(db.stamp(at))
+	return db.tx(ctx, "ReleaseLease", func(tx pgx.Tx) error {
+		if _, err := lockLeasePool(ctx, tx, tid, id); err != nil {
+			return err
+		}
+		ok, err := endLease(ctx, tx, tid, id, now, licensor.UsageRelease)
+		if err == nil && !ok {
+			return licensor.Errorf(licensor.ENOTFOUND, "lease %s not found", id)
+		}
+		return err
+	})
+}
+
+// ExpireLeases frees leases that expired at or before now, pool by pool,
+// each pool in a transaction of its own that holds the pool's lock. Grants
+// no longer free expired leases unless they find their pool short, so the
+// reaper waits for a busy pool's lock (one transaction) rather than skip
+// it; several reapers on one pool free each lease once (endLease). See
+// licensor.LeaseStore.
+func (db *DB) ExpireLeases(ctx context.Context, at time.Time, limit int) (int, error) {
+	tid, scoped := licensor.TenantFrom(ctx)
+	if limit <= 0 {
+		limit = poolReapBatch
+	}
+	now := micros(db.stamp(at))
+	q := `SELECT DISTINCT tenant_id, pool_id FROM leases WHERE expires_at <= $1`
+	args := []any{now}
+	if scoped {
+		q += ` AND tenant_id = $2`
+		args = append(args, tid)
+	}
+	rows, err := db.pool.Query(ctx, q+` ORDER BY tenant_id, pool_id`, args...)
+	if err != nil {
+		return 0, driverErr("ExpireLeases", err)
+	}
+	var pools [][2]string
+	for rows.Next() {
+		var t, p string
+		if err := rows.Scan(&t, &p); err != nil {
+			rows.Close()
+			return 0, driverErr("ExpireLeases", err)
+		}
+		pools = append(pools, [2]string{t, p})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, driverErr("ExpireLeases", err)
+	}
+	freed := 0
+	for _, p := range pools {
+		if freed >= limit {
+			break
+		}
+		n := 0
+		err := db.tx(ctx, "ExpireLeases", func(tx pgx.Tx) error {
+			n = 0
+			if err := lockPool(ctx, tx, p[0], p[1]); err != nil {
+				return err
+			}
+			var err error
+			n, err = expirePool(ctx, tx, p[0], p[1], now, limit-freed)
+			return err
+		})
+		if err != nil {
+			return freed, err
+		}
+		freed += n
+	}
+	q = `DELETE FROM capability_requests WHERE created_at < $1`
+	args = []any{now - licensor.IdempotencyWindow.Microseconds()}
+	if scoped {
+		q += ` AND tenant_id = $2`
+		args = append(args, tid)
+	}
+	_, err = db.pool.Exec(ctx, q, args...)
+	return freed, driverErr("ExpireLeases", err)
+}
+
+// expirePool frees up to limit of a pool's leases that expired at or
+// before now, and returns how many; the caller holds the pool's lock.
+func expirePool(ctx context.Context, tx pgx.Tx, tid, poolID string, now int64, limit int) (int, error) {
+	ids, err := queryStrings(ctx, tx, `SELECT id FROM leases WHERE tenant_id = $1 AND pool_id = $2 AND expires_at <= $3
+		ORDER BY expires_at LIMIT $4`, tid, poolID, now, limit)
+	if err != nil {
+		return 0, err
+	}
+	freed := 0
+	for _, id := range ids {
+		ok, err := endLease(ctx, tx, tid, id, now, licensor.UsageExpire)
+		if err != nil {
+			return freed, err
+		}
+		if ok {
+			freed++
+		}
+	}
+	return freed, nil
+}
+
+// endLease deletes a lease and gives its units back to the pool, recording
+// kind; the caller holds the pool's lock. For UsageExpire the delete is
+// conditional on the lease having expired at now, so a lease renewed
+// meanwhile stays. The conditional DELETE is the one guard against freeing
+// a lease twice: whoever deletes the row frees its units; anyone else finds
+// no row and frees nothing.
+func endLease(ctx context.Context, tx pgx.Tx, tid, id string, now int64, kind licensor.UsageKind) (bool, error) {
+	q := `DELETE FROM leases WHERE tenant_id = $1 AND id = $2`
+	args := []any{tid, id}
+	if kind == licensor.UsageExpire {
+		q += ` AND expires_at <= $3`
+		args = append(args, now)
+	}
+	var poolID, contractID, instanceID, units string
+	err := tx.QueryRow(ctx, q+` RETURNING pool_id, contract_id, instance_id, units`, args...).Scan(&poolID, &contractID, &instanceID, &units)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, freeUnits(ctx, tx, tid, kind, now, id, poolID, contractID, instanceID, units)
+}
+
+// freeUnits gives the units of a deleted lease (its units column) back to
+// the pool in one round trip, recording kind.
+func freeUnits(ctx context.Context, tx pgx.Tx, tid string, kind licensor.UsageKind, now int64, id, poolID, contractID, instanceID, units string) error {
+	us, err := leaseunits.Parse(units)
+	if err != nil {
+		return err
+	}
+	evs := make([]usageEvent, 0, len(us))
+	for _, u := range us {
+		evs = append(evs, usageEvent{kind: kind, pool: poolID, feature: u.Feature, units: u.Units, at: now, lease: id, contract: contractID, instance: instanceID})
+	}
+	return freeAll(ctx, tx, nil, tid, evs)
+}
+
+func scanLease(s scanner) (*licensor.Lease, error) {
+	var l licensor.Lease
+	var created, renewed, expires int64
+	var units string
+	if err := s.Scan(&l.TenantID, &l.ID, &l.PoolID, &l.ContractID, &l.InstanceID, &l.Borrowed, &created, &renewed, &expires, &units); err != nil {
+		return nil, err
+	}
+	l.CreatedAt, l.RenewedAt, l.ExpiresAt = fromMicros(created), fromMicros(renewed), fromMicros(expires)
+	var err error
+	if l.Units, err = leaseunits.Parse(units); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
