@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/migrations"
 )
 
 // Migration 0005 moves each lease's units from lease_units into the lease
@@ -19,7 +20,7 @@ func TestMigrationLeaseUnitsInline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migrations.Load(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,13 +28,13 @@ func TestMigrationLeaseUnitsInline(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		if m.version > 4 {
+		if m.Version > 4 {
 			break
 		}
-		if _, err := raw.ExecContext(ctx, m.sql); err != nil {
-			t.Fatalf("migration %s: %v", m.name, err)
+		if _, err := raw.ExecContext(ctx, m.SQL); err != nil {
+			t.Fatalf("migration %s: %v", m.Name, err)
 		}
-		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?, 0)`, m.version, m.name); err != nil {
+		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?, 0)`, m.Version, m.Name); err != nil {
 			t.Fatal(err)
 		}
 	}
