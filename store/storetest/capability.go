@@ -309,6 +309,7 @@ func testCapabilities(t *testing.T, open opener) {
 	})
 
 	t.Run("ExpiredUnitsAvailable", func(t *testing.T) { testExpiredUnitsAvailable(t, open) })
+	t.Run("UsageFeatures", func(t *testing.T) { testUsageFeatures(t, open) })
 
 	t.Run("Usage", func(t *testing.T) {
 		s := open(t)
