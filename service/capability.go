@@ -111,12 +111,16 @@ func (s *Service) RequestCapabilities(ctx context.Context, req CapabilityRequest
 	if !c.EndsAt.IsZero() && expires.After(c.EndsAt) {
 		expires = c.EndsAt
 	}
-	res, err := s.store.TakeCapabilities(ctx, licensor.Take{
+	take := licensor.Take{
 		PoolID: p.ID, ContractID: c.ID, InstanceID: req.InstanceID, Units: units,
 		AllowPartial: req.AllowPartial, Preview: req.Preview, Borrowed: req.Borrow != 0,
 		LeaseID: licensor.NewID(licensor.PrefixLease), Now: now, ExpiresAt: expires,
-		RequestID: req.RequestID, Fingerprint: fingerprint(req.PoolID, units, req.AllowPartial, req.Borrow),
-	})
+		RequestID: req.RequestID,
+	}
+	if req.RequestID != "" {
+		take.Fingerprint = fingerprint(req.PoolID, units, req.AllowPartial, req.Borrow)
+	}
+	res, err := s.store.TakeCapabilities(ctx, take)
 	if err != nil {
 		return nil, err
 	}

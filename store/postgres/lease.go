@@ -28,9 +28,11 @@ const poolReapBatch = 256
 // runs again, once. A shortfall of any feature undoes the whole request (a
 // savepoint), unless partial grants are allowed; a preview always undoes
 // it. Denials and grants are recorded as usage events, and the answer is
-// kept under the request id in the same transaction; the same request id
-// arriving at two servers at once is answered once, the other gets the
-// replay (the second waits for the pool's lock, then finds the answer).
+// kept under the request id in the same transaction: a request whose id
+// already has an answer finds out there, at the end, is rolled back, and
+// gets that answer. The same request id arriving at two servers at once is
+// answered once; the other waits (for the pool's lock, or for the first
+// insert of the id to commit) and gets the replay.
 func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.TakeResult, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -42,18 +44,11 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 	now := micros(db.stamp(t.Now))
 	expires := micros(norm(t.ExpiresAt))
 	var res *licensor.TakeResult
+	idempotent := t.RequestID != "" && !t.Preview
 	err = db.tx(ctx, "TakeCapabilities", func(tx pgx.Tx) error {
 		res = nil
 		if err := lockPool(ctx, tx, tid, t.PoolID); err != nil {
 			return err
-		}
-		idempotent := t.RequestID != "" && !t.Preview
-		if idempotent {
-			replay, err := replayRequest(ctx, tx, tid, t)
-			if err != nil || replay != nil {
-				res = replay
-				return err
-			}
 		}
 		tk, err := takeAll(ctx, tx, tid, t, now)
 		if err != nil {
@@ -91,51 +86,76 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 			ev.queue(b, tid, tk.levels[i])
 		}
 		if idempotent {
+			// Keep the answer, unless the request id already has one: then
+			// this is a retry, and everything above is undone (the error
+			// rolls the transaction back) and the first answer read instead.
+			// Checking here rather than first saves a round trip per request.
 			answer, err := json.Marshal(res)
 			if err != nil {
 				return err
 			}
 			b.Queue(`INSERT INTO capability_requests
-				(tenant_id, contract_id, instance_id, request_id, fingerprint, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				(tenant_id, contract_id, instance_id, request_id, fingerprint, answer, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+				ON CONFLICT DO NOTHING`,
 				tid, t.ContractID, t.InstanceID, t.RequestID, t.Fingerprint, answer, now)
 		}
 		if b.Len() == 0 {
 			return nil
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return constraints{
-				primaryKey: fmt.Sprintf("lease %s already exists", leaseID),
-				foreignKey: fmt.Sprintf("contract %s not found", t.ContractID),
-			}.translate(err)
+		br := tx.SendBatch(ctx, b)
+		defer br.Close()
+		for i := range b.Len() {
+			tag, err := br.Exec()
+			if err != nil {
+				return constraints{
+					primaryKey: fmt.Sprintf("lease %s already exists", leaseID),
+					foreignKey: fmt.Sprintf("contract %s not found", t.ContractID),
+				}.translate(err)
+			}
+			if idempotent && i == b.Len()-1 && tag.RowsAffected() == 0 {
+				return errReplay
+			}
 		}
-		return nil
+		return br.Close()
 	})
+	if err != nil && idempotent {
+		// A request id that has an answer gets it back, whatever this
+		// attempt ran into: its error rolled back all it did. The answer
+		// has committed (an INSERT … ON CONFLICT waits for a concurrent
+		// one to commit before it finds the conflict).
+		if r, rerr := replayRequest(ctx, db.pool, tid, t); rerr != nil || r != nil {
+			return r, rerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
+// errReplay rolls back a request whose request id already has an answer.
+var errReplay = errors.New("request id already answered")
+
 // replayRequest returns the stored answer to an earlier request with t's
 // request id, nil if there is none, or ECONFLICT if that request asked for
 // something else.
-func replayRequest(ctx context.Context, tx pgx.Tx, tid string, t licensor.Take) (*licensor.TakeResult, error) {
+func replayRequest(ctx context.Context, q querier, tid string, t licensor.Take) (*licensor.TakeResult, error) {
 	var fp string
 	var answer []byte
-	err := tx.QueryRow(ctx, `SELECT fingerprint, answer FROM capability_requests
+	err := q.QueryRow(ctx, `SELECT fingerprint, answer FROM capability_requests
 		WHERE tenant_id = $1 AND contract_id = $2 AND instance_id = $3 AND request_id = $4`,
 		tid, t.ContractID, t.InstanceID, t.RequestID).Scan(&fp, &answer)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return nil, nil
 	case err != nil:
-		return nil, err
+		return nil, driverErr("TakeCapabilities", err)
 	case fp != t.Fingerprint:
 		return nil, licensor.Errorf(licensor.ECONFLICT, "request id %q was already used for a different request; use a new id for a new request", t.RequestID)
 	}
 	res := new(licensor.TakeResult)
 	if err := json.Unmarshal(answer, res); err != nil {
-		return nil, err
+		return nil, driverErr("TakeCapabilities", err)
 	}
 	res.Replayed = true
 	return res, nil

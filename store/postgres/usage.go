@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -72,8 +74,9 @@ func freeAll(ctx context.Context, tx pgx.Tx, b *pgx.Batch, tid string, evs []usa
 	return br.Close()
 }
 
-// ListUsageEvents returns each feature's last event before q.Since, then
-// the events in [q.Since, q.Until) in commit order, read in one snapshot
+// ListUsageEvents returns each feature's last event before q.Since (the
+// latest by time), then the events in [q.Since, q.Until) in commit order,
+// read in one snapshot
 // (a REPEATABLE READ transaction). ENOTFOUND for an unknown pool.
 func (db *DB) ListUsageEvents(ctx context.Context, q licensor.UsageQuery) ([]*licensor.UsageEvent, error) {
 	tid, err := licensor.MustTenant(ctx)
@@ -96,21 +99,27 @@ func (db *DB) ListUsageEvents(ctx context.Context, q licensor.UsageQuery) ([]*li
 				return licensor.Errorf(licensor.ENOTFOUND, "pool %s not found", q.PoolID)
 			}
 		}
+		// One index, (tenant, pool, feature, at, seq), serves both reads:
+		// each feature's last event before the range, then its events in
+		// the range; the range is put back in commit order.
 		since, until := micros(q.Since), micros(q.Until)
+		var in []*licensor.UsageEvent
 		for _, f := range features {
 			evs, err := scanUsage(tx.Query(ctx, `SELECT `+usageCols+` FROM usage_events
-				WHERE tenant_id = $1 AND pool_id = $2 AND feature = $3 AND at < $4 ORDER BY seq DESC LIMIT 1`, tid, q.PoolID, f, since))
+				WHERE tenant_id = $1 AND pool_id = $2 AND feature = $3 AND at < $4 ORDER BY at DESC, seq DESC LIMIT 1`, tid, q.PoolID, f, since))
 			if err != nil {
 				return err
 			}
 			out = append(out, evs...)
+			evs, err = scanUsage(tx.Query(ctx, `SELECT `+usageCols+` FROM usage_events
+				WHERE tenant_id = $1 AND pool_id = $2 AND feature = $3 AND at >= $4 AND at < $5`, tid, q.PoolID, f, since, until))
+			if err != nil {
+				return err
+			}
+			in = append(in, evs...)
 		}
-		evs, err := scanUsage(tx.Query(ctx, `SELECT `+usageCols+` FROM usage_events
-			WHERE tenant_id = $1 AND pool_id = $2 AND at >= $3 AND at < $4 ORDER BY seq`, tid, q.PoolID, since, until))
-		if err != nil {
-			return err
-		}
-		out = append(out, evs...)
+		slices.SortFunc(in, func(a, b *licensor.UsageEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+		out = append(out, in...)
 		return nil
 	})
 	if err != nil {

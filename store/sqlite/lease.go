@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -27,7 +28,8 @@ const poolReapBatch = 256
 // shortfall of any feature undoes the whole request (a savepoint), unless
 // partial grants are allowed; a preview always undoes it. Denials and
 // grants are recorded as usage events, and the answer is kept under the
-// request id in the same transaction.
+// request id in the same transaction: a request whose id already has an
+// answer finds out there, at the end, is rolled back, and gets that answer.
 func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.TakeResult, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -39,19 +41,12 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 	now := micros(db.stamp(t.Now))
 	expires := micros(norm(t.ExpiresAt))
 	var res *licensor.TakeResult
+	idempotent := t.RequestID != "" && !t.Preview
 	// Group commit: concurrent requests share one commit, each under its
 	// savepoint; fn runs with the writer's context (see groupcommit.go).
 	err = db.writeBatched(ctx, "TakeCapabilities", func(ctx context.Context, stx *sql.Tx) error {
 		tx := db.wtx(stx)
 		res = nil
-		idempotent := t.RequestID != "" && !t.Preview
-		if idempotent {
-			replay, err := replayRequest(ctx, tx, tid, t)
-			if err != nil || replay != nil {
-				res = replay
-				return err
-			}
-		}
 		tk, err := takeAll(ctx, tx, tid, t, now)
 		if err != nil {
 			return err
@@ -93,44 +88,65 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 			}
 		}
 		if idempotent {
+			// Keep the answer, unless the request id already has one: then
+			// this is a retry, and everything above is undone (the error
+			// rolls this request back) and the first answer read instead.
+			// Checking here rather than first saves a read per request.
 			answer, err := json.Marshal(res)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO capability_requests
-				(tenant_id, contract_id, instance_id, request_id, fingerprint, answer, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				tid, t.ContractID, t.InstanceID, t.RequestID, t.Fingerprint, answer, now); err != nil {
+			r, err := tx.ExecContext(ctx, `INSERT INTO capability_requests
+				(tenant_id, contract_id, instance_id, request_id, fingerprint, answer, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT DO NOTHING`,
+				tid, t.ContractID, t.InstanceID, t.RequestID, t.Fingerprint, answer, now)
+			if err != nil {
 				return err
+			}
+			if n, err := r.RowsAffected(); err != nil || n == 0 {
+				return cmp.Or(err, errReplay)
 			}
 		}
 		return nil
 	})
+	if err != nil && idempotent {
+		// A request id that has an answer gets it back, whatever this
+		// attempt ran into: its error undid all it did. The answer has
+		// committed (writeBatched returns after its batch's commit), so
+		// the read pool sees it.
+		if r, rerr := replayRequest(ctx, db.r, tid, t); rerr != nil || r != nil {
+			return r, rerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
+// errReplay rolls back a request whose request id already has an answer.
+var errReplay = errors.New("request id already answered")
+
 // replayRequest returns the stored answer to an earlier request with t's
 // request id, nil if there is none, or ECONFLICT if that request asked for
 // something else.
-func replayRequest(ctx context.Context, tx execer, tid string, t licensor.Take) (*licensor.TakeResult, error) {
+func replayRequest(ctx context.Context, q querier, tid string, t licensor.Take) (*licensor.TakeResult, error) {
 	var fp string
 	var answer []byte
-	err := tx.QueryRowContext(ctx, `SELECT fingerprint, answer FROM capability_requests
+	err := q.QueryRowContext(ctx, `SELECT fingerprint, answer FROM capability_requests
 		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND request_id = ?`,
 		tid, t.ContractID, t.InstanceID, t.RequestID).Scan(&fp, &answer)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
 	case err != nil:
-		return nil, err
+		return nil, driverErr("TakeCapabilities", err)
 	case fp != t.Fingerprint:
 		return nil, licensor.Errorf(licensor.ECONFLICT, "request id %q was already used for a different request; use a new id for a new request", t.RequestID)
 	}
 	res := new(licensor.TakeResult)
 	if err := json.Unmarshal(answer, res); err != nil {
-		return nil, err
+		return nil, driverErr("TakeCapabilities", err)
 	}
 	res.Replayed = true
 	return res, nil

@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/licensor/licensor"
 )
@@ -50,8 +52,9 @@ func (e usageEvent) free(ctx context.Context, tx execer, tid string) error {
 	return e.insert(ctx, tx, tid, inUse)
 }
 
-// ListUsageEvents returns each feature's last event before q.Since, then
-// the events in [q.Since, q.Until) in commit order, read in one snapshot.
+// ListUsageEvents returns each feature's last event before q.Since (the
+// latest by time), then the events in [q.Since, q.Until) in commit order,
+// read in one snapshot.
 // ENOTFOUND for an unknown pool.
 func (db *DB) ListUsageEvents(ctx context.Context, q licensor.UsageQuery) ([]*licensor.UsageEvent, error) {
 	tid, err := licensor.MustTenant(ctx)
@@ -76,22 +79,27 @@ func (db *DB) ListUsageEvents(ctx context.Context, q licensor.UsageQuery) ([]*li
 			return nil, licensor.Errorf(licensor.ENOTFOUND, "pool %s not found", q.PoolID)
 		}
 	}
+	// One index, (tenant, pool, feature, at), serves both reads: each
+	// feature's last event before the range, then its events in the range;
+	// the range is put back in commit order.
 	since, until := micros(q.Since), micros(q.Until)
-	var out []*licensor.UsageEvent
+	var out, in []*licensor.UsageEvent
 	for _, f := range features {
 		evs, err := scanUsage(tx.QueryContext(ctx, `SELECT `+usageCols+` FROM usage_events
-			WHERE tenant_id = ? AND pool_id = ? AND feature = ? AND at < ? ORDER BY seq DESC LIMIT 1`, tid, q.PoolID, f, since))
+			WHERE tenant_id = ? AND pool_id = ? AND feature = ? AND at < ? ORDER BY at DESC, seq DESC LIMIT 1`, tid, q.PoolID, f, since))
 		if err != nil {
 			return nil, driverErr("ListUsageEvents", err)
 		}
 		out = append(out, evs...)
+		evs, err = scanUsage(tx.QueryContext(ctx, `SELECT `+usageCols+` FROM usage_events
+			WHERE tenant_id = ? AND pool_id = ? AND feature = ? AND at >= ? AND at < ?`, tid, q.PoolID, f, since, until))
+		if err != nil {
+			return nil, driverErr("ListUsageEvents", err)
+		}
+		in = append(in, evs...)
 	}
-	evs, err := scanUsage(tx.QueryContext(ctx, `SELECT `+usageCols+` FROM usage_events
-		WHERE tenant_id = ? AND pool_id = ? AND at >= ? AND at < ? ORDER BY seq`, tid, q.PoolID, since, until))
-	if err != nil {
-		return nil, driverErr("ListUsageEvents", err)
-	}
-	return append(out, evs...), nil
+	slices.SortFunc(in, func(a, b *licensor.UsageEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	return append(out, in...), nil
 }
 
 func scanUsage(rows *sql.Rows, err error) ([]*licensor.UsageEvent, error) {
