@@ -68,7 +68,7 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; its units are already back in the pool", l.ID, l.ExpiresAt.Format(time.RFC3339))
 			return nil
 		}
-		rest, err := remaining(l, r.Units)
+		rest, err := leaseunits.Remaining(l, r.Units)
 		if err != nil {
 			return err
 		}
@@ -94,33 +94,6 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 		return nil, err
 	}
 	return left, expired
-}
-
-// remaining returns what is left of l after giving back units (all of it
-// when units is empty): EINVALID for a feature l does not hold or more
-// units than it holds.
-func remaining(l *licensor.Lease, units []licensor.Units) ([]licensor.Units, error) {
-	if len(units) == 0 {
-		return nil, nil
-	}
-	back := make(map[string]int64, len(units))
-	for _, u := range units {
-		held := l.UnitsOf(u.Feature)
-		switch {
-		case held == 0:
-			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds no units of %q", l.ID, u.Feature)
-		case u.Units > held:
-			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds %d units of %q; it cannot return %d", l.ID, held, u.Feature, u.Units)
-		}
-		back[u.Feature] = u.Units
-	}
-	var rest []licensor.Units
-	for _, u := range l.Units {
-		if n := u.Units - back[u.Feature]; n > 0 {
-			rest = append(rest, licensor.Units{Feature: u.Feature, Units: n})
-		}
-	}
-	return rest, nil
 }
 
 // RenewLease extends a live lease by its pool's TTL. See licensor.LeaseStore.

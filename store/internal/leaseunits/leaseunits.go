@@ -4,7 +4,8 @@
 // a statement per feature on every grant and return, and a read of them on
 // every return; any SQL client can still read it.
 //
-// It must never decide anything: it only turns units into text and back.
+// It holds no SQL: it turns units into text and back, and works out what
+// is left of a lease after a return.
 package leaseunits
 
 import (
@@ -120,3 +121,30 @@ func parsePlain(s string) ([]licensor.Units, bool) {
 }
 
 func byFeature(a, b licensor.Units) int { return strings.Compare(a.Feature, b.Feature) }
+
+// Remaining returns what is left of l after giving back units (nothing
+// when units is empty: the whole lease goes back). A feature l does not
+// hold, or more units than it holds, is EINVALID.
+func Remaining(l *licensor.Lease, units []licensor.Units) ([]licensor.Units, error) {
+	if len(units) == 0 {
+		return nil, nil
+	}
+	back := make(map[string]int64, len(units))
+	for _, u := range units {
+		held := l.UnitsOf(u.Feature)
+		switch {
+		case held == 0:
+			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds no units of %q", l.ID, u.Feature)
+		case u.Units > held:
+			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds %d units of %q; it cannot return %d", l.ID, held, u.Feature, u.Units)
+		}
+		back[u.Feature] = u.Units
+	}
+	var rest []licensor.Units
+	for _, u := range l.Units {
+		if n := u.Units - back[u.Feature]; n > 0 {
+			rest = append(rest, licensor.Units{Feature: u.Feature, Units: n})
+		}
+	}
+	return rest, nil
+}

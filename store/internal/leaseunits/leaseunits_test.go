@@ -61,6 +61,33 @@ func TestParseOther(t *testing.T) {
 	}
 }
 
+func TestRemaining(t *testing.T) {
+	l := &licensor.Lease{ID: "lea_1", Units: []licensor.Units{{Feature: "gpu", Units: 2}, {Feature: "solver", Units: 3}}}
+	for _, tc := range []struct {
+		name string
+		back []licensor.Units
+		want string
+		code string
+	}{
+		{"All", nil, "[]", ""},
+		{"Some", []licensor.Units{{Feature: "solver", Units: 1}}, "[{gpu 2} {solver 2}]", ""},
+		{"AFeature", []licensor.Units{{Feature: "gpu", Units: 2}}, "[{solver 3}]", ""},
+		{"Everything", []licensor.Units{{Feature: "gpu", Units: 2}, {Feature: "solver", Units: 3}}, "[]", ""},
+		{"TooMany", []licensor.Units{{Feature: "solver", Units: 4}}, "", licensor.EINVALID},
+		{"NotHeld", []licensor.Units{{Feature: "cad", Units: 1}}, "", licensor.EINVALID},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Remaining(l, tc.back)
+			if code := licensor.ErrorCode(err); code != tc.code {
+				t.Fatalf("error: got %v (code %q), want code %q", err, code, tc.code)
+			}
+			if err == nil && fmt.Sprint(got) != tc.want {
+				t.Errorf("got %v, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
 func sortedCopy(us []licensor.Units) []licensor.Units {
 	out := append([]licensor.Units(nil), us...)
 	for i := range out {
