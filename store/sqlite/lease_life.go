@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/leaseunits"
+	"github.com/licensor/licensor/store/internal/lease"
 )
 
 // ReturnCapabilities gives back some or all units of a lease. See
@@ -52,7 +52,7 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; its units are already back in the pool", l.ID, l.ExpiresAt.Format(time.RFC3339))
 			return nil
 		}
-		rest, err := leaseunits.Remaining(l, r.Units)
+		rest, err := lease.Remaining(l, r.Units)
 		if err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE leases SET units = ? WHERE tenant_id = ? AND id = ?`,
-			leaseunits.Format(rest), tid, l.ID); err != nil {
+			lease.FormatUnits(rest), tid, l.ID); err != nil {
 			return err
 		}
 		for _, u := range r.Units {
@@ -280,7 +280,7 @@ func scanLease(s scanner) (*licensor.Lease, error) {
 	}
 	l.CreatedAt, l.RenewedAt, l.ExpiresAt = fromMicros(created), fromMicros(renewed), fromMicros(expires)
 	var err error
-	if l.Units, err = leaseunits.Parse(units); err != nil {
+	if l.Units, err = lease.ParseUnits(units); err != nil {
 		return nil, err
 	}
 	return &l, nil

@@ -1,12 +1,4 @@
-// Package leaseunits is how the SQL stores keep a lease's units in the
-// lease's own row: a JSON object of feature name to units, keys sorted,
-// e.g. {"gpu":2,"solver":3}. One column instead of a row per feature saves
-// a statement per feature on every grant and return, and a read of them on
-// every return; any SQL client can still read it.
-//
-// It holds no SQL: it turns units into text and back, and works out what
-// is left of a lease after a return.
-package leaseunits
+package lease
 
 import (
 	"encoding/json"
@@ -18,8 +10,14 @@ import (
 	"github.com/licensor/licensor"
 )
 
-// Format returns the column value of units, sorted by feature.
-func Format(units []licensor.Units) string {
+// A lease's units live in the lease's own row: a JSON object of feature
+// name to units, keys sorted, e.g. {"gpu":2,"solver":3}. One column instead
+// of a row per feature saves a statement per feature on every grant and
+// return, and a read of them on every return; any SQL client can still
+// read it.
+
+// FormatUnits returns the column value of units, sorted by feature.
+func FormatUnits(units []licensor.Units) string {
 	us := units
 	if !slices.IsSortedFunc(us, byFeature) {
 		us = slices.Clone(us)
@@ -37,9 +35,9 @@ func Format(units []licensor.Units) string {
 	return string(append(b, '}'))
 }
 
-// Key returns how feature's key appears in a column value (with its colon),
-// to find the leases holding a feature with a substring match.
-func Key(feature string) string { return string(appendKey(nil, feature)) }
+// UnitsKey returns how feature's key appears in a column value (with its
+// colon), to find the leases holding a feature with a substring match.
+func UnitsKey(feature string) string { return string(appendKey(nil, feature)) }
 
 func appendKey(b []byte, feature string) []byte {
 	if plain(feature) {
@@ -66,8 +64,8 @@ func plain(s string) bool {
 	return s != ""
 }
 
-// Parse returns the units of a column value, sorted by feature.
-func Parse(s string) ([]licensor.Units, error) {
+// ParseUnits returns the units of a column value, sorted by feature.
+func ParseUnits(s string) ([]licensor.Units, error) {
 	if us, ok := parsePlain(s); ok {
 		return us, nil
 	}

@@ -1,4 +1,4 @@
-package leaseunits
+package lease
 
 import (
 	"fmt"
@@ -21,20 +21,20 @@ func TestRoundTrip(t *testing.T) {
 		{"Escaped", []licensor.Units{{Feature: `a"b,c:d`, Units: 4}, {Feature: "z", Units: 5}}, `{"a\"b,c:d":4,"z":5}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Format(tc.units)
+			got := FormatUnits(tc.units)
 			if got != tc.want {
 				t.Fatalf("Format: got %s, want %s", got, tc.want)
 			}
-			back, err := Parse(got)
+			back, err := ParseUnits(got)
 			if err != nil {
-				t.Fatalf("Parse(%s): got error %v, want none", got, err)
+				t.Fatalf("ParseUnits(%s): got error %v, want none", got, err)
 			}
 			if fmt.Sprint(back) != fmt.Sprint(sortedCopy(tc.units)) {
-				t.Errorf("Parse(%s): got %v, want %v", got, back, sortedCopy(tc.units))
+				t.Errorf("ParseUnits(%s): got %v, want %v", got, back, sortedCopy(tc.units))
 			}
 			for _, u := range tc.units {
-				if !strings.Contains(got, Key(u.Feature)) {
-					t.Errorf("Key(%q) = %s: not found in %s", u.Feature, Key(u.Feature), got)
+				if !strings.Contains(got, UnitsKey(u.Feature)) {
+					t.Errorf("UnitsKey(%q) = %s: not found in %s", u.Feature, UnitsKey(u.Feature), got)
 				}
 			}
 		})
@@ -46,18 +46,18 @@ func TestParseOther(t *testing.T) {
 		{`{ "solver" : 2 }`, "[{solver 2}]"},
 		{`{"solver":2,"gpu":1}`, "[{gpu 1} {solver 2}]"},
 	} {
-		got, err := Parse(tc.in)
+		got, err := ParseUnits(tc.in)
 		if err != nil || fmt.Sprint(got) != tc.want {
-			t.Errorf("Parse(%s): got %v, %v; want %s", tc.in, got, err, tc.want)
+			t.Errorf("ParseUnits(%s): got %v, %v; want %s", tc.in, got, err, tc.want)
 		}
 	}
 	for _, bad := range []string{``, `[]`, `{"solver":"x"}`, `{"solver":1`} {
-		if _, err := Parse(bad); err == nil {
-			t.Errorf("Parse(%q): got no error, want one", bad)
+		if _, err := ParseUnits(bad); err == nil {
+			t.Errorf("ParseUnits(%q): got no error, want one", bad)
 		}
 	}
-	if strings.Contains(`{"xsolver":1}`, Key("solver")) {
-		t.Errorf("Key(solver) matches the key xsolver")
+	if strings.Contains(`{"xsolver":1}`, UnitsKey("solver")) {
+		t.Errorf("UnitsKey(solver) matches the key xsolver")
 	}
 }
 
@@ -100,11 +100,11 @@ func sortedCopy(us []licensor.Units) []licensor.Units {
 	return out
 }
 
-func BenchmarkParse(b *testing.B) {
-	s := Format([]licensor.Units{{Feature: "solver", Units: 1}})
+func BenchmarkParseUnits(b *testing.B) {
+	s := FormatUnits([]licensor.Units{{Feature: "solver", Units: 1}})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Parse(s); err != nil {
+		if _, err := ParseUnits(s); err != nil {
 			b.Fatal(err)
 		}
 	}
