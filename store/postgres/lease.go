@@ -10,10 +10,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/leaseunits"
+	"github.com/licensor/licensor/store/internal/lease"
 )
 
-// A lease's units are a column of its row (migration 0005, leaseunits).
+// A lease's units are a column of its row (migration 0005, store/internal/lease).
 const leaseCols = `tenant_id, id, pool_id, contract_id, instance_id, borrowed, created_at, renewed_at, expires_at, units`
 
 // poolReapBatch bounds how many expired leases a request frees in its own
@@ -21,18 +21,16 @@ const leaseCols = `tenant_id, id, pool_id, contract_id, instance_id, borrowed, c
 const poolReapBatch = 256
 
 // TakeCapabilities executes one capability request in one transaction
-// that holds the pool's lock (lockPool): each feature's units are taken
-// with a conditional UPDATE (in_use + n <= max_units). Expired leases are
-// the reaper's job, but a request is never denied while they hold the
-// units: on a shortage the pool's expired leases are freed and the request
-// runs again, once. A shortfall of any feature undoes the whole request (a
-// savepoint), unless partial grants are allowed; a preview always undoes
-// it. Denials and grants are recorded as usage events, and the answer is
-// kept under the request id in the same transaction: a request whose id
-// already has an answer finds out there, at the end, is rolled back, and
-// gets that answer. The same request id arriving at two servers at once is
-// answered once; the other waits (for the pool's lock, or for the first
-// insert of the id to commit) and gets the replay.
+// that holds the pool's lock (lockPool): lease.Take takes each feature's
+// units with a conditional UPDATE (in_use + n <= max_units), all or nothing
+// unless partial grants are allowed, and frees the pool's expired leases
+// only if it finds the pool short. Denials and grants are recorded as
+// usage events, and the answer is kept under the request id in the same
+// transaction: a request whose id already has an answer finds out there,
+// at the end, is rolled back, and gets that answer. The same request id
+// arriving at two servers at once is answered once; the other waits (for
+// the pool's lock, or for the first insert of the id to commit) and gets
+// the replay.
 func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.TakeResult, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -50,11 +48,11 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 		if err := lockPool(ctx, tx, tid, t.PoolID); err != nil {
 			return err
 		}
-		tk, err := takeAll(ctx, tx, tid, t, now)
+		tk, err := lease.Take(ctx, poolTx{tx: tx, tid: tid, poolID: t.PoolID, now: now}, t)
 		if err != nil {
 			return err
 		}
-		res = &tk.res
+		res = &tk.Result
 		if t.Preview {
 			return nil
 		}
@@ -68,22 +66,22 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 		if res.Granted {
 			l := &licensor.Lease{
 				ID: leaseID, TenantID: tid, PoolID: t.PoolID, ContractID: t.ContractID, InstanceID: t.InstanceID,
-				Units: tk.granted, Borrowed: t.Borrowed,
+				Units: tk.Granted, Borrowed: t.Borrowed,
 				CreatedAt: fromMicros(now), RenewedAt: fromMicros(now), ExpiresAt: fromMicros(expires),
 			}
 			b.Queue(`INSERT INTO leases (`+leaseCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-				tid, l.ID, l.PoolID, l.ContractID, l.InstanceID, l.Borrowed, now, now, expires, leaseunits.Format(l.Units))
-			for i, u := range tk.granted {
+				tid, l.ID, l.PoolID, l.ContractID, l.InstanceID, l.Borrowed, now, now, expires, lease.FormatUnits(l.Units))
+			for i, u := range tk.Granted {
 				ev := usageEvent{kind: licensor.UsageGrant, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
 					lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
-				ev.queue(b, tid, tk.inUse[i])
+				ev.queue(b, tid, tk.InUse[i])
 			}
 			res.Lease = l
 		}
 		for i, sh := range res.Shortages {
 			ev := usageEvent{kind: licensor.UsageDeny, pool: t.PoolID, feature: sh.Feature, units: sh.Requested, at: now,
 				contract: t.ContractID, instance: t.InstanceID}
-			ev.queue(b, tid, tk.levels[i])
+			ev.queue(b, tid, tk.Levels[i])
 		}
 		if idempotent {
 			// Keep the answer, unless the request id already has one: then
@@ -161,154 +159,76 @@ func replayRequest(ctx context.Context, q querier, tid string, t licensor.Take) 
 	return res, nil
 }
 
-// taken is what takeAll decided.
-type taken struct {
-	res     licensor.TakeResult
-	granted []licensor.Units
-	inUse   []int64 // the units in use of each granted feature after its take
-	levels  []int64 // the units in use of each shortage's feature after the request
+// poolTx is a capability request's transaction on one pool, as
+// lease.Take needs it; the transaction holds the pool's lock.
+type poolTx struct {
+	tx          pgx.Tx
+	tid, poolID string
+	now         int64
 }
 
-// takeAll takes t's units, all or nothing unless t.AllowPartial, and
-// undoes the takes of a preview or a denial. A savepoint is needed only
-// when there is something to undo: with one feature, a failed take has
-// changed nothing. On the first shortage it frees the pool's expired
-// leases (outside the savepoint, so that they stay freed whatever the
-// answer) and runs the request again. The caller holds the pool's lock.
-func takeAll(ctx context.Context, tx pgx.Tx, tid string, t licensor.Take, now int64) (*taken, error) {
-	undoable := len(t.Units) > 1 || t.Preview
-	exec := func(q string) error {
-		_, err := tx.Exec(ctx, q)
-		return err
-	}
-	for expired := false; ; expired = true {
-		if undoable {
-			if err := exec(`SAVEPOINT take`); err != nil {
-				return nil, err
-			}
-		}
-		tk, short, err := tryTake(ctx, tx, tid, t, !expired)
-		if err == nil && short {
-			// Undo what this attempt took, free the expired leases, retry.
-			if undoable {
-				if err := exec(`ROLLBACK TO SAVEPOINT take`); err != nil {
-					return nil, err
-				}
-				if err := exec(`RELEASE SAVEPOINT take`); err != nil {
-					return nil, err
-				}
-			}
-			if _, err := expirePool(ctx, tx, tid, t.PoolID, now, poolReapBatch); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err // the transaction rolls back
-		}
-		tk.res.Granted = len(tk.res.Shortages) == 0 || (t.AllowPartial && len(tk.granted) > 0)
-		if undoable {
-			if t.Preview || !tk.res.Granted {
-				if err := exec(`ROLLBACK TO SAVEPOINT take`); err != nil {
-					return nil, err
-				}
-			}
-			if err := exec(`RELEASE SAVEPOINT take`); err != nil {
-				return nil, err
-			}
-		}
-		return tk, nil
-	}
+var _ lease.Tx = poolTx{}
+
+func (p poolTx) exec(ctx context.Context, q string) error {
+	_, err := p.tx.Exec(ctx, q)
+	return err
 }
 
-// tryTake runs one attempt of takeAll. With stopShort it stops at the
-// first feature that is short and reports short.
-func tryTake(ctx context.Context, tx pgx.Tx, tid string, t licensor.Take, stopShort bool) (*taken, bool, error) {
-	tk := &taken{}
-	for _, u := range t.Units {
-		n, ok, err := takeUnits(ctx, tx, tid, t.PoolID, u.Feature, u.Units)
-		if err != nil {
-			return nil, false, err
-		}
-		if ok {
-			tk.granted = append(tk.granted, u)
-			tk.inUse = append(tk.inUse, n)
-			continue
-		}
-		var maxUnits, cur int64
-		err = tx.QueryRow(ctx, `SELECT max_units, in_use FROM pool_features WHERE tenant_id = $1 AND pool_id = $2 AND feature = $3`,
-			tid, t.PoolID, u.Feature).Scan(&maxUnits, &cur)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, false, unknownFeature(ctx, tx, tid, t.PoolID, u.Feature)
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		if stopShort {
-			return nil, true, nil
-		}
-		avail := max(0, maxUnits-cur)
-		next, err := nextRelease(ctx, tx, tid, t.PoolID, u.Feature)
-		if err != nil {
-			return nil, false, err
-		}
-		tk.res.Shortages = append(tk.res.Shortages, licensor.Shortage{
-			Feature: u.Feature, Requested: u.Units, Available: avail, Short: u.Units - avail, NextRelease: next,
-		})
-		level := cur
-		if t.AllowPartial && avail > 0 {
-			n, ok, err := takeUnits(ctx, tx, tid, t.PoolID, u.Feature, avail)
-			if err != nil {
-				return nil, false, err
-			}
-			if ok {
-				tk.granted = append(tk.granted, licensor.Units{Feature: u.Feature, Units: avail})
-				tk.inUse = append(tk.inUse, n)
-				level = n
-			}
-		}
-		tk.levels = append(tk.levels, level)
-	}
-	return tk, false, nil
+func (p poolTx) Savepoint(ctx context.Context) error { return p.exec(ctx, `SAVEPOINT take`) }
+func (p poolTx) RollbackTo(ctx context.Context) error {
+	return p.exec(ctx, `ROLLBACK TO SAVEPOINT take`)
 }
+func (p poolTx) Release(ctx context.Context) error { return p.exec(ctx, `RELEASE SAVEPOINT take`) }
 
-// unknownFeature is the error for a take that found no row of the feature:
-// the pool is not the tenant's (ENOTFOUND), or lacks the feature
-// (EINVALID). Only this path reads the pool.
-func unknownFeature(ctx context.Context, tx pgx.Tx, tid, poolID, feature string) error {
-	ok, err := exists(ctx, tx, `SELECT 1 FROM pools WHERE tenant_id = $1 AND id = $2`, tid, poolID)
-	switch {
-	case err != nil:
-		return err
-	case !ok:
-		return licensor.Errorf(licensor.ENOTFOUND, "pool %s not found", poolID)
-	}
-	return licensor.Errorf(licensor.EINVALID, "feature %q is not in pool %s", feature, poolID)
-}
-
-// takeUnits takes n units of a feature if the pool's limit allows it, and
-// returns the units in use after. The limit is in the UPDATE's condition:
-// there is no window between a check and the write.
-func takeUnits(ctx context.Context, tx pgx.Tx, tid, poolID, feature string, n int64) (int64, bool, error) {
+// TakeUnits takes n units with the limit in the UPDATE's condition: there
+// is no window between a check and the write.
+func (p poolTx) TakeUnits(ctx context.Context, feature string, n int64) (int64, bool, error) {
 	var inUse int64
-	err := tx.QueryRow(ctx, `UPDATE pool_features SET in_use = in_use + $1
+	err := p.tx.QueryRow(ctx, `UPDATE pool_features SET in_use = in_use + $1
 		WHERE tenant_id = $2 AND pool_id = $3 AND feature = $4 AND in_use + $1 <= max_units
-		RETURNING in_use`, n, tid, poolID, feature).Scan(&inUse)
+		RETURNING in_use`, n, p.tid, p.poolID, feature).Scan(&inUse)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}
 	return inUse, err == nil, err
 }
 
-// nextRelease returns when the soonest lease of the pool holding feature
-// ends: the first, in expiry order, whose units name the feature.
-func nextRelease(ctx context.Context, tx pgx.Tx, tid, poolID, feature string) (time.Time, error) {
+func (p poolTx) Level(ctx context.Context, feature string) (int64, int64, bool, error) {
+	var maxUnits, inUse int64
+	err := p.tx.QueryRow(ctx, `SELECT max_units, in_use FROM pool_features WHERE tenant_id = $1 AND pool_id = $2 AND feature = $3`,
+		p.tid, p.poolID, feature).Scan(&maxUnits, &inUse)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	return maxUnits, inUse, err == nil, err
+}
+
+// Missing reads the pool: only a request for a feature not found does.
+func (p poolTx) Missing(ctx context.Context, feature string) error {
+	ok, err := exists(ctx, p.tx, `SELECT 1 FROM pools WHERE tenant_id = $1 AND id = $2`, p.tid, p.poolID)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return licensor.Errorf(licensor.ENOTFOUND, "pool %s not found", p.poolID)
+	}
+	return licensor.Errorf(licensor.EINVALID, "feature %q is not in pool %s", feature, p.poolID)
+}
+
+// NextRelease finds the first lease, in expiry order, whose units name the
+// feature.
+func (p poolTx) NextRelease(ctx context.Context, feature string) (time.Time, error) {
 	var next int64
-	err := tx.QueryRow(ctx, `SELECT expires_at FROM leases
+	err := p.tx.QueryRow(ctx, `SELECT expires_at FROM leases
 		WHERE tenant_id = $1 AND pool_id = $2 AND strpos(units, $3) > 0 ORDER BY expires_at LIMIT 1`,
-		tid, poolID, leaseunits.Key(feature)).Scan(&next)
+		p.tid, p.poolID, lease.UnitsKey(feature)).Scan(&next)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, nil
 	}
 	return fromMicros(next), err
+}
+
+func (p poolTx) ExpirePool(ctx context.Context) error {
+	_, err := expirePool(ctx, p.tx, p.tid, p.poolID, p.now, poolReapBatch)
+	return err
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/leaseunits"
+	"github.com/licensor/licensor/store/internal/lease"
 )
 
 // lockLeasePool takes the lock of the pool of lease id, in one round trip
@@ -68,7 +68,7 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; its units are already back in the pool", l.ID, l.ExpiresAt.Format(time.RFC3339))
 			return nil
 		}
-		rest, err := remaining(l, r.Units)
+		rest, err := lease.Remaining(l, r.Units)
 		if err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 			return err
 		}
 		b := &pgx.Batch{}
-		b.Queue(`UPDATE leases SET units = $1 WHERE tenant_id = $2 AND id = $3`, leaseunits.Format(rest), tid, l.ID)
+		b.Queue(`UPDATE leases SET units = $1 WHERE tenant_id = $2 AND id = $3`, lease.FormatUnits(rest), tid, l.ID)
 		evs := make([]usageEvent, 0, len(r.Units))
 		for _, u := range r.Units {
 			evs = append(evs, usageEvent{kind: licensor.UsageReturn, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
@@ -94,33 +94,6 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 		return nil, err
 	}
 	return left, expired
-}
-
-// remaining returns what is left of l after giving back units (all of it
-// when units is empty): EINVALID for a feature l does not hold or more
-// units than it holds.
-func remaining(l *licensor.Lease, units []licensor.Units) ([]licensor.Units, error) {
-	if len(units) == 0 {
-		return nil, nil
-	}
-	back := make(map[string]int64, len(units))
-	for _, u := range units {
-		held := l.UnitsOf(u.Feature)
-		switch {
-		case held == 0:
-			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds no units of %q", l.ID, u.Feature)
-		case u.Units > held:
-			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds %d units of %q; it cannot return %d", l.ID, held, u.Feature, u.Units)
-		}
-		back[u.Feature] = u.Units
-	}
-	var rest []licensor.Units
-	for _, u := range l.Units {
-		if n := u.Units - back[u.Feature]; n > 0 {
-			rest = append(rest, licensor.Units{Feature: u.Feature, Units: n})
-		}
-	}
-	return rest, nil
 }
 
 // RenewLease extends a live lease by its pool's TTL. See licensor.LeaseStore.
@@ -370,7 +343,7 @@ func endLease(ctx context.Context, tx pgx.Tx, tid, id string, now int64, kind li
 // freeUnits gives the units of a deleted lease (its units column) back to
 // the pool in one round trip, recording kind.
 func freeUnits(ctx context.Context, tx pgx.Tx, tid string, kind licensor.UsageKind, now int64, id, poolID, contractID, instanceID, units string) error {
-	us, err := leaseunits.Parse(units)
+	us, err := lease.ParseUnits(units)
 	if err != nil {
 		return err
 	}
@@ -390,7 +363,7 @@ func scanLease(s scanner) (*licensor.Lease, error) {
 	}
 	l.CreatedAt, l.RenewedAt, l.ExpiresAt = fromMicros(created), fromMicros(renewed), fromMicros(expires)
 	var err error
-	if l.Units, err = leaseunits.Parse(units); err != nil {
+	if l.Units, err = lease.ParseUnits(units); err != nil {
 		return nil, err
 	}
 	return &l, nil

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/leaseunits"
+	"github.com/licensor/licensor/store/internal/lease"
 )
 
 // ReturnCapabilities gives back some or all units of a lease. See
@@ -52,7 +52,7 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; its units are already back in the pool", l.ID, l.ExpiresAt.Format(time.RFC3339))
 			return nil
 		}
-		rest, err := remaining(l, r.Units)
+		rest, err := lease.Remaining(l, r.Units)
 		if err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE leases SET units = ? WHERE tenant_id = ? AND id = ?`,
-			leaseunits.Format(rest), tid, l.ID); err != nil {
+			lease.FormatUnits(rest), tid, l.ID); err != nil {
 			return err
 		}
 		for _, u := range r.Units {
@@ -79,33 +79,6 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 		return nil, err
 	}
 	return left, expired
-}
-
-// remaining returns what is left of l after giving back units (all of it
-// when units is empty): EINVALID for a feature l does not hold or more
-// units than it holds.
-func remaining(l *licensor.Lease, units []licensor.Units) ([]licensor.Units, error) {
-	if len(units) == 0 {
-		return nil, nil
-	}
-	back := make(map[string]int64, len(units))
-	for _, u := range units {
-		held := l.UnitsOf(u.Feature)
-		switch {
-		case held == 0:
-			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds no units of %q", l.ID, u.Feature)
-		case u.Units > held:
-			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds %d units of %q; it cannot return %d", l.ID, held, u.Feature, u.Units)
-		}
-		back[u.Feature] = u.Units
-	}
-	var rest []licensor.Units
-	for _, u := range l.Units {
-		if n := u.Units - back[u.Feature]; n > 0 {
-			rest = append(rest, licensor.Units{Feature: u.Feature, Units: n})
-		}
-	}
-	return rest, nil
 }
 
 // RenewLease extends a live lease by its pool's TTL. See licensor.LeaseStore.
@@ -307,7 +280,7 @@ func scanLease(s scanner) (*licensor.Lease, error) {
 	}
 	l.CreatedAt, l.RenewedAt, l.ExpiresAt = fromMicros(created), fromMicros(renewed), fromMicros(expires)
 	var err error
-	if l.Units, err = leaseunits.Parse(units); err != nil {
+	if l.Units, err = lease.ParseUnits(units); err != nil {
 		return nil, err
 	}
 	return &l, nil

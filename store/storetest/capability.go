@@ -157,54 +157,8 @@ func testCapabilities(t *testing.T, open opener) {
 		wantCode(t, "unknown pool", err, licensor.ENOTFOUND)
 	})
 
-	t.Run("Idempotency", func(t *testing.T) {
-		s := open(t)
-		w := newCapWorld(t, s, "Acme")
-		tk := w.take("a", t0, time.Hour, u("solver", 3))
-		tk.RequestID, tk.Fingerprint = "req-1", "solver=3"
-		first, err := s.TakeCapabilities(w.ctx, tk)
-		must(t, "TakeCapabilities", err)
-		retry := tk
-		retry.LeaseID = licensor.NewID(licensor.PrefixLease)
-		again, err := s.TakeCapabilities(w.ctx, retry)
-		must(t, "TakeCapabilities retry", err)
-		eq(t, "Replayed", again.Replayed, true)
-		eq(t, "lease of the retry", again.Lease.ID, first.Lease.ID)
-		checkTime(t, "ExpiresAt of the retry", again.Lease.ExpiresAt, first.Lease.ExpiresAt)
-		eq(t, "solver in use after a retry", w.inUse(t, "solver"), int64(3))
-		other := tk
-		other.Fingerprint = "solver=4"
-		_, err = s.TakeCapabilities(w.ctx, other)
-		wantCode(t, "same id, different request", err, licensor.ECONFLICT)
-		eq(t, "leases", w.leases(t), 1)
-
-		// A retry when the pool could grant it again, or could not grant it
-		// any more, gets the first answer and changes nothing.
-		full, err := s.TakeCapabilities(w.ctx, w.take("b", at(time.Minute), time.Hour, u("solver", 7)))
-		must(t, "TakeCapabilities b", err)
-		deny := w.take("c", at(2*time.Minute), time.Hour, u("solver", 5))
-		deny.RequestID, deny.Fingerprint = "req-2", "solver=5"
-		first, err = s.TakeCapabilities(w.ctx, deny)
-		must(t, "TakeCapabilities c", err)
-		eq(t, "c Granted", first.Granted, false)
-		again, err = s.TakeCapabilities(w.ctx, retry)
-		must(t, "TakeCapabilities retry of a grant, pool full", err)
-		eq(t, "Replayed", again.Replayed, true)
-		eq(t, "Granted", again.Granted, true)
-		_, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: full.Lease.ID, ContractID: w.contract.ID, InstanceID: "b", Now: at(3 * time.Minute)})
-		must(t, "ReturnCapabilities b", err)
-		denyRetry := deny
-		denyRetry.LeaseID, denyRetry.Now = licensor.NewID(licensor.PrefixLease), at(4*time.Minute)
-		again, err = s.TakeCapabilities(w.ctx, denyRetry)
-		must(t, "TakeCapabilities retry of a denial, pool free", err)
-		eq(t, "Replayed", again.Replayed, true)
-		eq(t, "Granted", again.Granted, false)
-		eq(t, "solver in use after the retries", w.inUse(t, "solver"), int64(3))
-		eq(t, "leases after the retries", w.leases(t), 1)
-		evs, err := s.ListUsageEvents(w.ctx, licensor.UsageQuery{PoolID: w.pool.ID, Since: t0, Until: at(time.Hour)})
-		must(t, "ListUsageEvents", err)
-		eq(t, "usage events", len(evs), 4) // grant a, grant b, deny c, return b
-	})
+	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, open) })
+	t.Run("IdempotentRace", func(t *testing.T) { testIdempotentRace(t, open) })
 
 	t.Run("ReturnAndRenew", func(t *testing.T) {
 		s := open(t)

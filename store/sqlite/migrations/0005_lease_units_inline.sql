@@ -1,6 +1,6 @@
 -- 0005_lease_units_inline: a lease's units live in the lease row, as a JSON
 -- object of feature to units with sorted keys, e.g. {"gpu":2,"solver":3}
--- (store/internal/leaseunits). A grant wrote one lease_units row per feature
+-- (store/internal/lease). A grant wrote one lease_units row per feature
 -- and a return read them twice before deleting them: a third of the
 -- statements of a capability cycle, on the single writer.
 

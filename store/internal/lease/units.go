@@ -1,11 +1,4 @@
-// Package leaseunits is how the SQL stores keep a lease's units in the
-// lease's own row: a JSON object of feature name to units, keys sorted,
-// e.g. {"gpu":2,"solver":3}. One column instead of a row per feature saves
-// a statement per feature on every grant and return, and a read of them on
-// every return; any SQL client can still read it.
-//
-// It must never decide anything: it only turns units into text and back.
-package leaseunits
+package lease
 
 import (
 	"encoding/json"
@@ -17,8 +10,14 @@ import (
 	"github.com/licensor/licensor"
 )
 
-// Format returns the column value of units, sorted by feature.
-func Format(units []licensor.Units) string {
+// A lease's units live in the lease's own row: a JSON object of feature
+// name to units, keys sorted, e.g. {"gpu":2,"solver":3}. One column instead
+// of a row per feature saves a statement per feature on every grant and
+// return, and a read of them on every return; any SQL client can still
+// read it.
+
+// FormatUnits returns the column value of units, sorted by feature.
+func FormatUnits(units []licensor.Units) string {
 	us := units
 	if !slices.IsSortedFunc(us, byFeature) {
 		us = slices.Clone(us)
@@ -36,9 +35,9 @@ func Format(units []licensor.Units) string {
 	return string(append(b, '}'))
 }
 
-// Key returns how feature's key appears in a column value (with its colon),
-// to find the leases holding a feature with a substring match.
-func Key(feature string) string { return string(appendKey(nil, feature)) }
+// UnitsKey returns how feature's key appears in a column value (with its
+// colon), to find the leases holding a feature with a substring match.
+func UnitsKey(feature string) string { return string(appendKey(nil, feature)) }
 
 func appendKey(b []byte, feature string) []byte {
 	if plain(feature) {
@@ -65,8 +64,8 @@ func plain(s string) bool {
 	return s != ""
 }
 
-// Parse returns the units of a column value, sorted by feature.
-func Parse(s string) ([]licensor.Units, error) {
+// ParseUnits returns the units of a column value, sorted by feature.
+func ParseUnits(s string) ([]licensor.Units, error) {
 	if us, ok := parsePlain(s); ok {
 		return us, nil
 	}
@@ -120,3 +119,30 @@ func parsePlain(s string) ([]licensor.Units, bool) {
 }
 
 func byFeature(a, b licensor.Units) int { return strings.Compare(a.Feature, b.Feature) }
+
+// Remaining returns what is left of l after giving back units (nothing
+// when units is empty: the whole lease goes back). A feature l does not
+// hold, or more units than it holds, is EINVALID.
+func Remaining(l *licensor.Lease, units []licensor.Units) ([]licensor.Units, error) {
+	if len(units) == 0 {
+		return nil, nil
+	}
+	back := make(map[string]int64, len(units))
+	for _, u := range units {
+		held := l.UnitsOf(u.Feature)
+		switch {
+		case held == 0:
+			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds no units of %q", l.ID, u.Feature)
+		case u.Units > held:
+			return nil, licensor.Errorf(licensor.EINVALID, "lease %s holds %d units of %q; it cannot return %d", l.ID, held, u.Feature, u.Units)
+		}
+		back[u.Feature] = u.Units
+	}
+	var rest []licensor.Units
+	for _, u := range l.Units {
+		if n := u.Units - back[u.Feature]; n > 0 {
+			rest = append(rest, licensor.Units{Feature: u.Feature, Units: n})
+		}
+	}
+	return rest, nil
+}
