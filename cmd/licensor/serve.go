@@ -56,6 +56,7 @@ func (c *ServeCmd) Run(g *Globals) error {
 	tuneGC()
 	m := &Main{Config: *c, Logger: newLogger(c.LogFormat, os.Stderr), Out: os.Stdout}
 	if err := m.Start(ctx); err != nil {
+		_ = m.Close() // whatever Start opened before it failed: the store, the sign workers
 		return err
 	}
 	<-ctx.Done()
@@ -66,8 +67,9 @@ func (c *ServeCmd) Run(g *Globals) error {
 // Garbage collector defaults of the server process, each applied only when
 // its environment variable (GOGC, GOMEMLIMIT) is unset. A license server's
 // heap is small and short-lived (requests, licenses), so collecting at 4×
-// the live heap instead of 2× cut the GC's share of GetLicense's CPU by
-// about a tenth (BENCHMARKS.md) for some 13 MiB more RSS under load; the
+// the live heap instead of 2× cut the server's CPU per license by about a
+// tenth in interleaved runs (BENCHMARKS.md), for some 13 MiB more RSS under
+// load; the
 // soft memory limit makes the collector work harder before the process
 // grows past it, whatever GOGC says.
 const (
