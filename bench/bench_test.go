@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"crypto/tls"
 	"net/http"
 	"os"
 	"testing"
@@ -30,12 +31,26 @@ func small(t *testing.T, scenario string) bench.Config {
 	}
 	return bench.Config{
 		Server: s.URL, NewHTTPClient: func() *http.Client { return s.HTTPClient() }, Conns: 2,
+		TLS:   &tls.Config{RootCAs: s.CAPool, MinVersion: tls.VersionTLS12},
 		Token: f.ContractToken, ContractID: f.ContractID, Scenario: scenario,
 		Instances: 7, PID: os.Getpid(),
 	}
 }
 
+// stacks are the client stacks and protocols a fleet can speak.
+var stacks = []struct{ name, client, protocol string }{
+	{"GRPCGo", bench.ClientGRPCGo, "grpc"},
+	{"ConnectGoGRPC", bench.ClientConnectGo, "grpc"},
+	{"ConnectGoConnect", bench.ClientConnectGo, "connect"},
+}
+
 func TestRunCounts(t *testing.T) {
+	for _, st := range stacks {
+		t.Run(st.name, func(t *testing.T) { testRunCounts(t, st.client, st.protocol) })
+	}
+}
+
+func testRunCounts(t *testing.T, client, protocol string) {
 	for _, tc := range []struct {
 		name        string
 		scenario    string
@@ -51,6 +66,7 @@ func TestRunCounts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := small(t, tc.scenario)
+			cfg.Client, cfg.Protocol = client, protocol
 			cfg.Rate, cfg.Concurrency, cfg.Requests = tc.rate, tc.concurrency, tc.requests
 			res, err := bench.Run(context.Background(), cfg)
 			if err != nil {
@@ -126,6 +142,9 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"NoBound", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c"}},
 		{"UnknownScenario", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Scenario: "storm"}},
 		{"NegativeRate", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Rate: -1}},
+		{"UnknownClient", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Client: "curl"}},
+		{"GRPCGoSpeaksNoConnect", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Client: bench.ClientGRPCGo, Protocol: "connect"}},
+		{"GRPCGoNeedsTLS", bench.Config{Server: "http://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Client: bench.ClientGRPCGo}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := bench.Run(context.Background(), tc.cfg); err == nil {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +33,13 @@ type Config struct {
 	Conns int
 	// Protocol on the wire: "grpc" (default) or "connect".
 	Protocol string
+	// Client is the client stack: ClientGRPCGo (the default for gRPC) or
+	// ClientConnectGo (the only one for the Connect protocol).
+	Client string
+	// TLS is the trust the connections use (RootCAs for a self-signed
+	// server); nil: the system's. NewHTTPClient, if set, brings its own for
+	// connect-go.
+	TLS *tls.Config
 	// Token is a contract token; ContractID its contract.
 	Token      string
 	ContractID string
@@ -102,6 +110,16 @@ func (c *Config) defaults() error {
 	}
 	if c.Protocol != "grpc" && c.Protocol != "connect" {
 		return fmt.Errorf("bench: protocol %q: use grpc or connect", c.Protocol)
+	}
+	switch {
+	case c.Client == "" && c.Protocol == "grpc":
+		c.Client = ClientGRPCGo
+	case c.Client == "":
+		c.Client = ClientConnectGo
+	case c.Client != ClientGRPCGo && c.Client != ClientConnectGo:
+		return fmt.Errorf("bench: client %q: use %s or %s", c.Client, ClientGRPCGo, ClientConnectGo)
+	case c.Client == ClientGRPCGo && c.Protocol != "grpc":
+		return fmt.Errorf("bench: client %s speaks only gRPC, not %s", ClientGRPCGo, c.Protocol)
 	}
 	if c.Rate < 0 || c.Concurrency < 0 || c.Requests < 0 || c.Duration < 0 {
 		return errors.New("bench: rate, concurrency, requests and duration must not be negative")

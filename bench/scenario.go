@@ -2,17 +2,14 @@ package bench
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
 	"connectrpc.com/connect"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
-	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 )
 
 // Run runs the scenario of cfg against its server and reports.
@@ -20,7 +17,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	f := newFleet(&cfg)
+	f, err := newFleet(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer f.close()
 	res := &Result{Scenario: cfg.Scenario}
 	usage := startUsage(cfg.PID)
 	if cfg.Scenario == ScenarioSurge {
@@ -48,29 +49,30 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // fleet holds the clients the simulated instances share: Conns separate
 // HTTP/2 connections, handed out round-robin by sequence number.
 type fleet struct {
-	cfg  *Config
-	lic  []licensorv1connect.LicenseServiceClient
-	caps []licensorv1connect.CapabilityServiceClient
+	cfg   *Config
+	conns []rpcs
 }
 
-func newFleet(cfg *Config) *fleet {
+func newFleet(cfg *Config) (*fleet, error) {
 	f := &fleet{cfg: cfg}
-	opts := []connect.ClientOption{connect.WithInterceptors(bearer(cfg.Token))}
-	if cfg.Protocol == "grpc" {
-		opts = append(opts, connect.WithGRPC())
-	}
 	for range cfg.Conns {
-		var hc *http.Client
-		if cfg.NewHTTPClient != nil {
-			hc = cfg.NewHTTPClient()
-		} else {
-			hc = &http.Client{Transport: &http.Transport{ForceAttemptHTTP2: true, TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS12}}}
+		c, err := newRPCs(cfg)
+		if err != nil {
+			f.close()
+			return nil, err
 		}
-		f.lic = append(f.lic, licensorv1connect.NewLicenseServiceClient(hc, cfg.Server, opts...))
-		f.caps = append(f.caps, licensorv1connect.NewCapabilityServiceClient(hc, cfg.Server, opts...))
+		f.conns = append(f.conns, c)
 	}
-	return f
+	return f, nil
 }
+
+func (f *fleet) close() {
+	for _, c := range f.conns {
+		_ = c.Close() // the run is over; a close error changes no figure
+	}
+}
+
+func (f *fleet) conn(seq int64) rpcs { return f.conns[seq%int64(len(f.conns))] }
 
 func (f *fleet) instance(seq int64) string {
 	return f.cfg.InstancePrefix + strconv.FormatInt(seq%int64(f.cfg.Instances), 10)
@@ -78,10 +80,9 @@ func (f *fleet) instance(seq int64) string {
 
 // refresh is an instance of the fleet asking for its next license.
 func (f *fleet) refresh(ctx context.Context, seq int64) error {
-	_, err := f.lic[seq%int64(len(f.lic))].GetLicense(ctx, connect.NewRequest(&v1.GetLicenseRequest{
+	return f.conn(seq).GetLicense(ctx, &v1.GetLicenseRequest{
 		ContractId: f.cfg.ContractID, InstanceId: f.instance(seq),
-	}))
-	return err
+	})
 }
 
 // check is a web application's runtime check: its production URL is the
@@ -89,7 +90,7 @@ func (f *fleet) refresh(ctx context.Context, seq int64) error {
 func (f *fleet) check(ctx context.Context, seq int64) error {
 	id := f.instance(seq)
 	host := id + ".example.com"
-	_, err := f.lic[seq%int64(len(f.lic))].GetLicense(ctx, connect.NewRequest(&v1.GetLicenseRequest{
+	return f.conn(seq).GetLicense(ctx, &v1.GetLicenseRequest{
 		ContractId: f.cfg.ContractID, InstanceId: id, Host: host,
 		Telemetry: &v1.Telemetry{
 			ProductVersion:  "4.2.0",
@@ -101,8 +102,7 @@ func (f *fleet) check(ctx context.Context, seq int64) error {
 			AppName:         "shop",
 			Usage:           map[string]int64{"resources_count": seq % 5000, "users": 42},
 		},
-	}))
-	return err
+	})
 }
 
 // errShortage is a capability request the pool could not fill: not an RPC
@@ -111,16 +111,16 @@ var errShortage = errors.New("capability request denied: pool short")
 
 // capabilities is one request, hold, return cycle of a floating feature.
 func (f *fleet) capabilities(ctx context.Context, seq int64) error {
-	c := f.caps[seq%int64(len(f.caps))]
+	c := f.conn(seq)
 	id := f.instance(seq)
-	resp, err := c.RequestCapabilities(ctx, connect.NewRequest(&v1.RequestCapabilitiesRequest{
+	resp, err := c.RequestCapabilities(ctx, &v1.RequestCapabilitiesRequest{
 		ContractId: f.cfg.ContractID, InstanceId: id,
 		Capabilities: []*v1.CapabilityUnits{{Feature: f.cfg.Feature, Units: f.cfg.Units}},
-	}))
+	})
 	if err != nil {
 		return err
 	}
-	if !resp.Msg.Granted || resp.Msg.Lease == nil {
+	if !resp.Granted || resp.Lease == nil {
 		return errShortage
 	}
 	if f.cfg.Hold > 0 {
@@ -136,9 +136,9 @@ func (f *fleet) capabilities(ctx context.Context, seq int64) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.Timeout)
 	defer cancel()
 	for attempt := 1; ; attempt++ {
-		_, err = c.ReturnCapabilities(rctx, connect.NewRequest(&v1.ReturnCapabilitiesRequest{
-			ContractId: f.cfg.ContractID, InstanceId: id, LeaseId: resp.Msg.Lease.Id,
-		}))
+		err = c.ReturnCapabilities(rctx, &v1.ReturnCapabilitiesRequest{
+			ContractId: f.cfg.ContractID, InstanceId: id, LeaseId: resp.Lease.Id,
+		})
 		if err == nil {
 			return nil
 		}

@@ -107,7 +107,7 @@ func (f *fleet) surge(ctx context.Context, res *Result) error {
 				return
 			}
 			id := cfg.InstancePrefix + "surge-" + strconv.Itoa(i)
-			lic := f.lic[i%len(f.lic)]
+			lic := f.conn(int64(i))
 			for attempt := 1; ; attempt++ {
 				// One generator cannot hold 100,000 calls open the way
 				// 100,000 machines can: at most Concurrency are in flight,
@@ -120,7 +120,7 @@ func (f *fleet) surge(ctx context.Context, res *Result) error {
 				}
 				cctx, ccancel := context.WithTimeout(dctx, cfg.Timeout)
 				t0 := time.Now()
-				_, err := lic.GetLicense(cctx, connect.NewRequest(&v1.GetLicenseRequest{ContractId: cfg.ContractID, InstanceId: id}))
+				err := lic.GetLicense(cctx, &v1.GetLicenseRequest{ContractId: cfg.ContractID, InstanceId: id})
 				ccancel()
 				<-inflight
 				attempts.Add(1)

@@ -44,6 +44,7 @@ type BenchRunCmd struct {
 	Prefix      string        `default:"bench-" help:"Prefix of the simulated instance ids."`
 	Conns       int           `default:"4" help:"HTTP/2 connections the fleet shares."`
 	Protocol    string        `default:"grpc" enum:"grpc,connect" help:"Wire protocol: grpc or connect."`
+	Client      string        `enum:"grpc-go,connect-go," default:"" help:"Client stack: grpc-go (google.golang.org/grpc; the default for grpc: one write per call, the cheapest generator) or connect-go (net/http, as the Licensor client library; the only one for connect)."`
 
 	Feature string        `default:"solver" help:"capabilities: the counted feature to request."`
 	Units   int64         `default:"1" help:"capabilities: units per request."`
@@ -116,7 +117,7 @@ func (c *BenchRunCmd) Run(g *Globals) error {
 		return errors.New("no contract: give --contract-token and --contract, --contract-file, or --demo-file")
 	}
 	cfg := bench.Config{
-		Server: g.Server, Conns: c.Conns, Protocol: c.Protocol, Token: token, ContractID: contract,
+		Server: g.Server, Conns: c.Conns, Protocol: c.Protocol, Client: c.Client, Token: token, ContractID: contract,
 		Scenario: c.Scenario, Rate: c.Rate, Concurrency: c.Concurrency, Duration: c.Duration, Requests: c.Requests,
 		Timeout: c.Timeout, Instances: c.Instances, InstancePrefix: c.Prefix,
 		Feature: c.Feature, Units: c.Units, Hold: c.Hold,
@@ -134,6 +135,11 @@ func (c *BenchRunCmd) Run(g *Globals) error {
 	if _, err := g.httpClient(); err != nil {
 		return err
 	}
+	tlsCfg, err := g.tlsConfig()
+	if err != nil {
+		return err
+	}
+	cfg.TLS = tlsCfg
 	if !c.Quiet {
 		cfg.Progress = os.Stderr
 	}

@@ -48,6 +48,16 @@ func (g *Globals) resolve() error {
 // httpClient returns an HTTP/2-capable client trusting --ca-cert (or the
 // system roots) and honouring HTTPS_PROXY/NO_PROXY.
 func (g *Globals) httpClient() (*http.Client, error) {
+	tlsCfg, err := g.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
+
+// tlsConfig trusts --ca-cert, or the system's roots without it.
+func (g *Globals) tlsConfig() (*tls.Config, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if g.CACert != "" {
 		pem, err := os.ReadFile(g.CACert)
@@ -60,8 +70,7 @@ func (g *Globals) httpClient() (*http.Client, error) {
 		}
 		tlsCfg.RootCAs = pool
 	}
-	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsCfg, ForceAttemptHTTP2: true}
-	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+	return tlsCfg, nil
 }
 
 // adminClient returns an AdminService client from the global flags.
