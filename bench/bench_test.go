@@ -110,6 +110,33 @@ func TestRunByDuration(t *testing.T) {
 	}
 }
 
+// Operations during the warm-up run but are in no figure: the request
+// bound and the latency samples count only what follows it.
+func TestRunWarmup(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rate float64
+	}{{"ClosedLoop", 0}, {"OpenLoop", 400}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := small(t, bench.ScenarioRefresh)
+			cfg.Rate, cfg.Concurrency, cfg.Requests, cfg.Warmup = tc.rate, 2, 15, 150*time.Millisecond
+			res, err := bench.Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Requests != 15 || res.Latency.Count != 15 || res.Successes != 15 {
+				t.Errorf("got %d requests, %d latency samples, %d ok: want 15 each", res.Requests, res.Latency.Count, res.Successes)
+			}
+			if res.Warmup != cfg.Warmup {
+				t.Errorf("warm-up: got %v, want %v", res.Warmup, cfg.Warmup)
+			}
+			if res.Server == nil {
+				t.Error("no server usage after the warm-up")
+			}
+		})
+	}
+}
+
 func TestSurgeLicensesEveryInstance(t *testing.T) {
 	cfg := small(t, bench.ScenarioSurge)
 	cfg.SurgeInstances, cfg.SurgeWindow, cfg.SurgeDeadline = 40, 50*time.Millisecond, time.Minute
@@ -142,6 +169,8 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"NoBound", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c"}},
 		{"UnknownScenario", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Scenario: "storm"}},
 		{"NegativeRate", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Rate: -1}},
+		{"SurgeWarmup", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Scenario: bench.ScenarioSurge, Warmup: time.Second}},
+		{"NegativeWarmup", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Warmup: -time.Second}},
 		{"UnknownClient", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Client: "curl"}},
 		{"GRPCGoSpeaksNoConnect", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Client: bench.ClientGRPCGo, Protocol: "connect"}},
 		{"GRPCGoNeedsTLS", bench.Config{Server: "http://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Client: bench.ClientGRPCGo}},

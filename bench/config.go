@@ -54,6 +54,10 @@ type Config struct {
 	// except for surge, which is bounded by its instances and deadline).
 	Duration time.Duration
 	Requests int64
+	// Warmup, if > 0, runs the scenario at the same pace for this long
+	// before anything is counted (new instances take their seats, caches
+	// fill, connections open); Duration and Requests count after it.
+	Warmup time.Duration
 	// Timeout bounds each call (default 10 s).
 	Timeout time.Duration
 	// Instances is how many distinct instance ids the refresh and check
@@ -121,8 +125,11 @@ func (c *Config) defaults() error {
 	case c.Client == ClientGRPCGo && c.Protocol != "grpc":
 		return fmt.Errorf("bench: client %s speaks only gRPC, not %s", ClientGRPCGo, c.Protocol)
 	}
-	if c.Rate < 0 || c.Concurrency < 0 || c.Requests < 0 || c.Duration < 0 {
-		return errors.New("bench: rate, concurrency, requests and duration must not be negative")
+	if c.Rate < 0 || c.Concurrency < 0 || c.Requests < 0 || c.Duration < 0 || c.Warmup < 0 {
+		return errors.New("bench: rate, concurrency, requests, duration and warm-up must not be negative")
+	}
+	if c.Warmup > 0 && c.Scenario == ScenarioSurge {
+		return errors.New("bench: a surge has no warm-up: its start is what it measures")
 	}
 	if c.Concurrency == 0 {
 		c.Concurrency = 16
@@ -217,11 +224,13 @@ type SurgeResult struct {
 
 // Result is the report of one run.
 type Result struct {
-	Scenario    string        `json:"scenario"`
-	Mode        string        `json:"mode"` // "open" or "closed"
-	Rate        float64       `json:"target_rate,omitempty"`
-	Concurrency int           `json:"concurrency"`
-	Elapsed     time.Duration `json:"elapsed_ns"`
+	Scenario    string  `json:"scenario"`
+	Mode        string  `json:"mode"` // "open" or "closed"
+	Rate        float64 `json:"target_rate,omitempty"`
+	Concurrency int     `json:"concurrency"`
+	// Warmup ran before Elapsed started and is in no figure.
+	Warmup  time.Duration `json:"warmup_ns,omitempty"`
+	Elapsed time.Duration `json:"elapsed_ns"`
 	// Requests = Successes + Errors; a request is one measured operation
 	// (one call, or one request+hold+return cycle).
 	Requests     int64            `json:"requests"`

@@ -17,7 +17,11 @@ func (r *Result) WriteText(w io.Writer) error {
 	case "closed":
 		mode = fmt.Sprintf("closed loop, %d workers", r.Concurrency)
 	}
-	fmt.Fprintf(&b, "scenario    %s, %s, %s\n", r.Scenario, mode, fmtDur(r.Elapsed))
+	warm := ""
+	if r.Warmup > 0 {
+		warm = " after a " + fmtDur(r.Warmup) + " warm-up"
+	}
+	fmt.Fprintf(&b, "scenario    %s, %s, %s%s\n", r.Scenario, mode, fmtDur(r.Elapsed), warm)
 	fmt.Fprintf(&b, "requests    %d (%d ok, %d errors, %d refused by the threshold)\n", r.Requests, r.Successes, r.Errors, r.Refusals)
 	fmt.Fprintf(&b, "throughput  %.0f/s\n", r.Throughput)
 	writeLatency(&b, "latency", r.Latency)

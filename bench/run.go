@@ -19,6 +19,7 @@ type op func(ctx context.Context, seq int64) error
 type recorder struct {
 	mu     sync.Mutex
 	hist   *hdrhistogram.Histogram
+	win    *hdrhistogram.Histogram // since the last progress line
 	codes  map[string]int64
 	ok     atomic.Int64
 	failed atomic.Int64
@@ -27,7 +28,7 @@ type recorder struct {
 
 func newRecorder() *recorder {
 	// 1 µs .. 10 min at 3 significant digits.
-	return &recorder{hist: newHist(), codes: map[string]int64{}}
+	return &recorder{hist: newHist(), win: newHist(), codes: map[string]int64{}}
 }
 
 func newHist() *hdrhistogram.Histogram {
@@ -46,6 +47,7 @@ func (r *recorder) record(d time.Duration, err error) {
 	}
 	r.mu.Lock()
 	_ = r.hist.RecordValue(us) // beyond 10 min is clamped out; the count below still holds
+	_ = r.win.RecordValue(us)
 	if err != nil {
 		r.codes[errorCode(err)]++
 	}
@@ -83,19 +85,26 @@ func summarize(h *hdrhistogram.Histogram) Latency {
 }
 
 // drive runs o until the duration or request bound is reached, open- or
-// closed-loop, and fills res.
-func drive(ctx context.Context, cfg *Config, o op, res *Result) {
+// closed-loop, and fills res. Operations that start during the warm-up
+// run at the same pace but are not counted; the server's usage is taken
+// from the end of the warm-up, and returned.
+func drive(ctx context.Context, cfg *Config, o op, res *Result) *usage {
 	rec := newRecorder()
-	var issued atomic.Int64
-	// next hands out sequence numbers until the request bound.
-	next := func() (int64, bool) {
-		n := issued.Add(1)
-		return n - 1, cfg.Requests == 0 || n <= cfg.Requests
+	var seqs, measured atomic.Int64
+	// next hands out sequence numbers; measured ones count toward the
+	// request bound.
+	next := func(measure bool) (int64, bool) {
+		seq := seqs.Add(1) - 1
+		if !measure {
+			return seq, true
+		}
+		n := measured.Add(1)
+		return seq, cfg.Requests == 0 || n <= cfg.Requests
 	}
 	runCtx := ctx
 	if cfg.Duration > 0 {
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		runCtx, cancel = context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
 		defer cancel()
 	}
 	call := func(seq int64) error {
@@ -105,7 +114,19 @@ func drive(ctx context.Context, cfg *Config, o op, res *Result) {
 		defer cancel()
 		return o(cctx, seq)
 	}
-	start := time.Now()
+	warmStart := time.Now()
+	start := warmStart.Add(cfg.Warmup)
+	var use *usage
+	var useOnce sync.Once
+	// measuring is called with each operation's start (its intended start
+	// in an open loop) and tells whether it counts.
+	measuring := func(at time.Time) bool {
+		if at.Before(start) {
+			return false
+		}
+		useOnce.Do(func() { use = startUsage(cfg.PID) })
+		return true
+	}
 	stopProgress := progress(cfg, start, rec)
 	var wg sync.WaitGroup
 	if cfg.Rate > 0 {
@@ -114,6 +135,7 @@ func drive(ctx context.Context, cfg *Config, o op, res *Result) {
 		type job struct {
 			seq      int64
 			intended time.Time
+			measure  bool
 		}
 		jobs := make(chan job)
 		for range cfg.Concurrency {
@@ -122,14 +144,16 @@ func drive(ctx context.Context, cfg *Config, o op, res *Result) {
 					err := call(j.seq)
 					// From the intended send time: time spent waiting for
 					// a free worker is latency the fleet would see.
-					rec.record(time.Since(j.intended), err)
+					if j.measure {
+						rec.record(time.Since(j.intended), err)
+					}
 				}
 			})
 		}
 		interval := time.Duration(float64(time.Second) / cfg.Rate)
 	schedule:
 		for i := int64(0); ; i++ {
-			intended := start.Add(time.Duration(i) * interval)
+			intended := warmStart.Add(time.Duration(i) * interval)
 			if d := time.Until(intended); d > 0 {
 				t := time.NewTimer(d)
 				select {
@@ -139,14 +163,15 @@ func drive(ctx context.Context, cfg *Config, o op, res *Result) {
 				case <-t.C:
 				}
 			}
-			seq, ok := next()
+			measure := measuring(intended)
+			seq, ok := next(measure)
 			if !ok {
 				break
 			}
 			select {
 			case <-runCtx.Done():
 				break schedule
-			case jobs <- job{seq, intended}:
+			case jobs <- job{seq, intended, measure}:
 			}
 		}
 		close(jobs)
@@ -155,13 +180,16 @@ func drive(ctx context.Context, cfg *Config, o op, res *Result) {
 		for range cfg.Concurrency {
 			wg.Go(func() {
 				for runCtx.Err() == nil {
-					seq, ok := next()
+					t0 := time.Now()
+					measure := measuring(t0)
+					seq, ok := next(measure)
 					if !ok {
 						return
 					}
-					t0 := time.Now()
 					err := call(seq)
-					rec.record(time.Since(t0), err)
+					if measure {
+						rec.record(time.Since(t0), err)
+					}
 				}
 			})
 		}
@@ -169,6 +197,7 @@ func drive(ctx context.Context, cfg *Config, o op, res *Result) {
 	wg.Wait()
 	stopProgress()
 	res.Elapsed = time.Since(start)
+	res.Warmup = cfg.Warmup
 	res.Concurrency = cfg.Concurrency
 	res.Successes, res.Errors, res.Refusals = rec.ok.Load(), rec.failed.Load(), rec.refuse.Load()
 	res.Requests = res.Successes + res.Errors
@@ -177,6 +206,7 @@ func drive(ctx context.Context, cfg *Config, o op, res *Result) {
 	}
 	res.Latency = summarize(rec.hist)
 	res.Throughput = float64(res.Successes) / res.Elapsed.Seconds()
+	return use
 }
 
 // progress writes a live line to cfg.Progress every ProgressEvery until the
@@ -198,12 +228,21 @@ func progress(cfg *Config, start time.Time, rec *recorder) func() {
 				fmt.Fprintln(cfg.Progress)
 				return
 			case now := <-t.C:
+				if now.Before(start) {
+					fmt.Fprintf(cfg.Progress, "\r%6.1fs  warming up ", now.Sub(start).Seconds())
+					lastAt = now
+					continue
+				}
 				n := rec.ok.Load() + rec.failed.Load()
+				// The last interval's tail, not the run's: a stall shows in
+				// the second it happened.
 				rec.mu.Lock()
-				p99 := float64(rec.hist.ValueAtQuantile(99)) / 1000
+				p99 := float64(rec.win.ValueAtQuantile(99)) / 1000
+				worst := float64(rec.win.Max()) / 1000
+				rec.win.Reset()
 				rec.mu.Unlock()
-				fmt.Fprintf(cfg.Progress, "\r%6.1fs  %9d done  %8.0f/s  %6d errors  p99 %7.2f ms ",
-					now.Sub(start).Seconds(), n, float64(n-last)/now.Sub(lastAt).Seconds(), rec.failed.Load(), p99)
+				fmt.Fprintf(cfg.Progress, "\r%6.1fs  %9d done  %8.0f/s  %6d errors  p99 %7.2f ms  max %7.2f ms ",
+					now.Sub(start).Seconds(), n, float64(n-last)/now.Sub(lastAt).Seconds(), rec.failed.Load(), p99, worst)
 				last, lastAt = n, now
 			}
 		}

@@ -23,8 +23,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	defer f.close()
 	res := &Result{Scenario: cfg.Scenario}
-	usage := startUsage(cfg.PID)
+	var usage *usage
 	if cfg.Scenario == ScenarioSurge {
+		usage = startUsage(cfg.PID)
 		if err := f.surge(ctx, res); err != nil {
 			return nil, err
 		}
@@ -40,7 +41,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		case ScenarioMixed:
 			o = f.mixed
 		}
-		drive(ctx, &cfg, o, res)
+		usage = drive(ctx, &cfg, o, res)
 	}
 	res.Server = usage.stop(res.Elapsed)
 	return res, ctx.Err()

@@ -39,6 +39,7 @@ type BenchRunCmd struct {
 	Concurrency int           `short:"c" help:"Closed loop: workers (default 16). Open loop and surge: most calls in flight (default 512)."`
 	Duration    time.Duration `short:"d" help:"How long to run."`
 	Requests    int64         `short:"n" help:"How many operations to run."`
+	Warmup      time.Duration `help:"Run this long at the same pace before counting anything (new instances take seats, caches fill); not for surge."`
 	Timeout     time.Duration `default:"10s" help:"Bound on each call."`
 	Instances   int           `default:"1000" help:"Distinct instance ids the fleet cycles through."`
 	Prefix      string        `default:"bench-" help:"Prefix of the simulated instance ids."`
@@ -118,7 +119,7 @@ func (c *BenchRunCmd) Run(g *Globals) error {
 	}
 	cfg := bench.Config{
 		Server: g.Server, Conns: c.Conns, Protocol: c.Protocol, Client: c.Client, Token: token, ContractID: contract,
-		Scenario: c.Scenario, Rate: c.Rate, Concurrency: c.Concurrency, Duration: c.Duration, Requests: c.Requests,
+		Scenario: c.Scenario, Rate: c.Rate, Concurrency: c.Concurrency, Duration: c.Duration, Requests: c.Requests, Warmup: c.Warmup,
 		Timeout: c.Timeout, Instances: c.Instances, InstancePrefix: c.Prefix,
 		Feature: c.Feature, Units: c.Units, Hold: c.Hold,
 		SurgeInstances: c.SurgeInstances, SurgeWindow: c.SurgeWindow, SurgeDeadline: c.SurgeDeadline,
