@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,6 +181,66 @@ func TestOpenRefusesOddPaths(t *testing.T) {
 			db.Close()
 			t.Errorf("Open(%q): got no error, want one", p)
 		}
+	}
+}
+
+// Under steady traffic a checkpoint on the side connection cannot leave
+// the WAL wholly copied: a reader pins an older snapshot, or a write lands
+// while it copies. The second step, on the writer connection, catches up
+// once the reader has gone, so the next write starts the WAL again from
+// its first frame instead of growing it. The reader here ends between the
+// two steps (the test hook), as one would under load.
+func TestCheckpointBusyRestartsWAL(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		bothSteps bool
+	}{{"SideOnly", false}, {"BothSteps", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := openTemp(t, WithCheckpointInterval(-1))
+			create := func() {
+				t.Helper()
+				if err := db.CreateTenant(ctx, &licensor.Tenant{Name: "Acme", ConcurrencyLimit: 60, ExpiryWarning: time.Hour}); err != nil {
+					t.Fatalf("CreateTenant: %v", err)
+				}
+			}
+			for range 40 {
+				create()
+			}
+			reader, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := reader.QueryRowContext(ctx, "SELECT count(*) FROM tenants").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			create() // lands after the reader's snapshot
+			release := func() {
+				if err := reader.Rollback(); err != nil {
+					t.Errorf("ending the reader: %v", err)
+				}
+			}
+			if tc.bothSteps {
+				db.testHookBetweenCheckpoints = release
+				err = db.checkpointBusy(ctx, time.Minute)
+			} else {
+				_, err = db.checkpoint(ctx, db.ck, "PASSIVE", time.Minute)
+				release()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			create()
+			var busy, frames, done int
+			if err := db.ck.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &done); err != nil {
+				t.Fatal(err)
+			}
+			restarted := frames < 10 // one write's frames, not 40 writes' more
+			if restarted != tc.bothSteps {
+				t.Errorf("WAL frames after the checkpoint and one more write: got %d; restarted %v, want %v", frames, restarted, tc.bothSteps)
+			}
+		})
 	}
 }
 
