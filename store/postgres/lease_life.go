@@ -80,8 +80,8 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 		b.Queue(`UPDATE leases SET units = $1 WHERE tenant_id = $2 AND id = $3`, lease.FormatUnits(rest), tid, l.ID)
 		evs := make([]usageEvent, 0, len(r.Units))
 		for _, u := range r.Units {
-			evs = append(evs, usageEvent{kind: licensor.UsageReturn, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
-				lease: l.ID, contract: l.ContractID, instance: l.InstanceID})
+			evs = append(evs, usageEvent{Kind: licensor.UsageReturn, Pool: l.PoolID, Feature: u.Feature, Units: u.Units, At: now,
+				Lease: l.ID, Contract: l.ContractID, Instance: l.InstanceID})
 		}
 		if err := freeAll(ctx, tx, b, tid, evs); err != nil {
 			return err
@@ -135,8 +135,8 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 		out = l
 		b := &pgx.Batch{}
 		for _, u := range out.Units {
-			ev := usageEvent{kind: licensor.UsageRenew, pool: out.PoolID, feature: u.Feature, units: u.Units, at: now,
-				lease: out.ID, contract: out.ContractID, instance: out.InstanceID}
+			ev := usageEvent{Kind: licensor.UsageRenew, Pool: out.PoolID, Feature: u.Feature, Units: u.Units, At: now,
+				Lease: out.ID, Contract: out.ContractID, Instance: out.InstanceID}
 			ev.queueAtLevel(b, tid)
 		}
 		return tx.SendBatch(ctx, b).Close()
@@ -349,7 +349,7 @@ func freeUnits(ctx context.Context, tx pgx.Tx, tid string, kind licensor.UsageKi
 	}
 	evs := make([]usageEvent, 0, len(us))
 	for _, u := range us {
-		evs = append(evs, usageEvent{kind: kind, pool: poolID, feature: u.Feature, units: u.Units, at: now, lease: id, contract: contractID, instance: instanceID})
+		evs = append(evs, usageEvent{Kind: kind, Pool: poolID, Feature: u.Feature, Units: u.Units, At: now, Lease: id, Contract: contractID, Instance: instanceID})
 	}
 	return freeAll(ctx, tx, nil, tid, evs)
 }

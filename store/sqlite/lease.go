@@ -70,8 +70,8 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 				}.translate(err)
 			}
 			for i, u := range tk.Granted {
-				ev := usageEvent{kind: licensor.UsageGrant, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
-					lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
+				ev := usageEvent{Kind: licensor.UsageGrant, Pool: l.PoolID, Feature: u.Feature, Units: u.Units, At: now,
+					Lease: l.ID, Contract: l.ContractID, Instance: l.InstanceID}
 				if err := ev.insert(ctx, tx, tid, tk.InUse[i]); err != nil {
 					return err
 				}
@@ -79,8 +79,8 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 			res.Lease = l
 		}
 		for i, sh := range res.Shortages {
-			ev := usageEvent{kind: licensor.UsageDeny, pool: t.PoolID, feature: sh.Feature, units: sh.Requested, at: now,
-				contract: t.ContractID, instance: t.InstanceID}
+			ev := usageEvent{Kind: licensor.UsageDeny, Pool: t.PoolID, Feature: sh.Feature, Units: sh.Requested, At: now,
+				Contract: t.ContractID, Instance: t.InstanceID}
 			if err := ev.insert(ctx, tx, tid, tk.Levels[i]); err != nil {
 				return err
 			}
@@ -274,7 +274,7 @@ func freeUnits(ctx context.Context, tx execer, tid string, kind licensor.UsageKi
 		return err
 	}
 	for _, u := range us {
-		ev := usageEvent{kind: kind, pool: poolID, feature: u.Feature, units: u.Units, at: now, lease: id, contract: contractID, instance: instanceID}
+		ev := usageEvent{Kind: kind, Pool: poolID, Feature: u.Feature, Units: u.Units, At: now, Lease: id, Contract: contractID, Instance: instanceID}
 		if err := ev.free(ctx, tx, tid); err != nil {
 			return err
 		}

@@ -65,8 +65,8 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 			return err
 		}
 		for _, u := range r.Units {
-			ev := usageEvent{kind: licensor.UsageReturn, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
-				lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
+			ev := usageEvent{Kind: licensor.UsageReturn, Pool: l.PoolID, Feature: u.Feature, Units: u.Units, At: now,
+				Lease: l.ID, Contract: l.ContractID, Instance: l.InstanceID}
 			if err := ev.free(ctx, tx, tid); err != nil {
 				return err
 			}
@@ -117,8 +117,8 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 		}
 		out = l
 		for _, u := range out.Units {
-			ev := usageEvent{kind: licensor.UsageRenew, pool: out.PoolID, feature: u.Feature, units: u.Units, at: now,
-				lease: out.ID, contract: out.ContractID, instance: out.InstanceID}
+			ev := usageEvent{Kind: licensor.UsageRenew, Pool: out.PoolID, Feature: u.Feature, Units: u.Units, At: now,
+				Lease: out.ID, Contract: out.ContractID, Instance: out.InstanceID}
 			if err := ev.insertAtLevel(ctx, tx, tid); err != nil {
 				return err
 			}
