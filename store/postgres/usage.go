@@ -40,7 +40,7 @@ func (e usageEvent) queueAtLevel(b *pgx.Batch, tid string) {
 // freeAll gives the units of evs back to their pool and records the
 // events, each with the units in use after it, in one round trip: one
 // statement per event after those already queued in b (or a new batch).
-func freeAll(ctx context.Context, tx pgx.Tx, b *pgx.Batch, tid string, evs []usageEvent) error {
+func freeAll(ctx context.Context, tx pgx.Tx, b *pgx.Batch, tid string, evs []lease.Event) error {
 	if b == nil {
 		b = &pgx.Batch{}
 	}
