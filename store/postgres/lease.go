@@ -72,15 +72,15 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 			b.Queue(`INSERT INTO leases (`+leaseCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 				tid, l.ID, l.PoolID, l.ContractID, l.InstanceID, l.Borrowed, now, now, expires, lease.FormatUnits(l.Units))
 			for i, u := range tk.Granted {
-				ev := usageEvent{kind: licensor.UsageGrant, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
-					lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
+				ev := usageEvent{Kind: licensor.UsageGrant, Pool: l.PoolID, Feature: u.Feature, Units: u.Units, At: now,
+					Lease: l.ID, Contract: l.ContractID, Instance: l.InstanceID}
 				ev.queue(b, tid, tk.InUse[i])
 			}
 			res.Lease = l
 		}
 		for i, sh := range res.Shortages {
-			ev := usageEvent{kind: licensor.UsageDeny, pool: t.PoolID, feature: sh.Feature, units: sh.Requested, at: now,
-				contract: t.ContractID, instance: t.InstanceID}
+			ev := usageEvent{Kind: licensor.UsageDeny, Pool: t.PoolID, Feature: sh.Feature, Units: sh.Requested, At: now,
+				Contract: t.ContractID, Instance: t.InstanceID}
 			ev.queue(b, tid, tk.Levels[i])
 		}
 		if idempotent {

@@ -26,11 +26,10 @@ func lockLeasePool(ctx context.Context, tx pgx.Tx, tid, id string) (string, erro
 	return poolID, notFound(err, fmt.Sprintf("lease %s not found", id))
 }
 
-// ReturnCapabilities gives back some or all units of a lease. See
-// licensor.LeaseStore. Returning a whole live lease, the usual case, is the
-// lock, one conditional DELETE … RETURNING and the frees in one batch;
-// anything else (some units, an expired lease, someone else's) reads the
-// lease first.
+// ReturnCapabilities gives back some or all units of a lease (lease.Return)
+// with the lease's pool locked. See licensor.LeaseStore. Returning a whole
+// live lease, the usual case, is the lock, one conditional DELETE …
+// RETURNING and the frees in one batch.
 func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*licensor.Lease, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -45,50 +44,8 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 		if err != nil {
 			return err
 		}
-		if len(r.Units) == 0 {
-			var units string
-			err := tx.QueryRow(ctx, `DELETE FROM leases
-				WHERE tenant_id = $1 AND id = $2 AND contract_id = $3 AND instance_id = $4 AND expires_at > $5
-				RETURNING units`, tid, r.LeaseID, r.ContractID, r.InstanceID, now).Scan(&units)
-			switch {
-			case err == nil:
-				return freeUnits(ctx, tx, tid, licensor.UsageReturn, now, r.LeaseID, poolID, r.ContractID, r.InstanceID, units)
-			case !errors.Is(err, pgx.ErrNoRows):
-				return err
-			}
-		}
-		l, err := callersLease(ctx, tx, tid, r.LeaseID, r.ContractID, r.InstanceID)
-		if err != nil {
-			return err
-		}
-		if micros(l.ExpiresAt) <= now {
-			if _, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageExpire); err != nil {
-				return err
-			}
-			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; its units are already back in the pool", l.ID, l.ExpiresAt.Format(time.RFC3339))
-			return nil
-		}
-		rest, err := lease.Remaining(l, r.Units)
-		if err != nil {
-			return err
-		}
-		if len(rest) == 0 {
-			_, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageReturn)
-			return err
-		}
-		b := &pgx.Batch{}
-		b.Queue(`UPDATE leases SET units = $1 WHERE tenant_id = $2 AND id = $3`, lease.FormatUnits(rest), tid, l.ID)
-		evs := make([]usageEvent, 0, len(r.Units))
-		for _, u := range r.Units {
-			evs = append(evs, usageEvent{kind: licensor.UsageReturn, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
-				lease: l.ID, contract: l.ContractID, instance: l.InstanceID})
-		}
-		if err := freeAll(ctx, tx, b, tid, evs); err != nil {
-			return err
-		}
-		l.Units = rest
-		left = l
-		return nil
+		left, expired, err = lease.Return(ctx, leaseTx{tx: tx, tid: tid, poolID: poolID}, r, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -119,15 +76,8 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 			RETURNING `+leaseCols, now, tid, r.LeaseID, r.ContractID, r.InstanceID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Expired, or not the caller's: find out which.
-			l, err := callersLease(ctx, tx, tid, r.LeaseID, r.ContractID, r.InstanceID)
-			if err != nil {
-				return err
-			}
-			if _, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageExpire); err != nil {
-				return err
-			}
-			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; request the capabilities again", l.ID, l.ExpiresAt.Format(time.RFC3339))
-			return nil
+			expired, err = lease.NotRenewed(ctx, leaseTx{tx: tx, tid: tid}, r, now)
+			return err
 		}
 		if err != nil {
 			return err
@@ -135,8 +85,8 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 		out = l
 		b := &pgx.Batch{}
 		for _, u := range out.Units {
-			ev := usageEvent{kind: licensor.UsageRenew, pool: out.PoolID, feature: u.Feature, units: u.Units, at: now,
-				lease: out.ID, contract: out.ContractID, instance: out.InstanceID}
+			ev := usageEvent{Kind: licensor.UsageRenew, Pool: out.PoolID, Feature: u.Feature, Units: u.Units, At: now,
+				Lease: out.ID, Contract: out.ContractID, Instance: out.InstanceID}
 			ev.queueAtLevel(b, tid)
 		}
 		return tx.SendBatch(ctx, b).Close()
@@ -145,19 +95,6 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 		return nil, err
 	}
 	return out, expired
-}
-
-// callersLease returns a lease only if it belongs to the calling contract
-// and instance: anyone else's lease does not exist for them.
-func callersLease(ctx context.Context, tx pgx.Tx, tid, id, contractID, instanceID string) (*licensor.Lease, error) {
-	l, err := getLease(ctx, tx, tid, id)
-	if err != nil {
-		return nil, err
-	}
-	if l.ContractID != contractID || l.InstanceID != instanceID {
-		return nil, licensor.Errorf(licensor.ENOTFOUND, "lease %s not found", id)
-	}
-	return l, nil
 }
 
 // GetLease returns one lease of the scoped tenant. ENOTFOUND.
@@ -222,11 +159,7 @@ func (db *DB) ReleaseLease(ctx context.Context, id string, at time.Time) error {
 		if _, err := lockLeasePool(ctx, tx, tid, id); err != nil {
 			return err
 		}
-		ok, err := endLease(ctx, tx, tid, id, now, licensor.UsageRelease)
-		if err == nil && !ok {
-			return licensor.Errorf(licensor.ENOTFOUND, "lease %s not found", id)
-		}
-		return err
+		return lease.Release(ctx, leaseTx{tx: tx, tid: tid}, id, now)
 	})
 }
 
@@ -234,7 +167,7 @@ func (db *DB) ReleaseLease(ctx context.Context, id string, at time.Time) error {
 // each pool in a transaction of its own that holds the pool's lock. Grants
 // no longer free expired leases unless they find their pool short, so the
 // reaper waits for a busy pool's lock (one transaction) rather than skip
-// it; several reapers on one pool free each lease once (endLease). See
+// it; several reapers on one pool free each lease once (lease.End). See
 // licensor.LeaseStore.
 func (db *DB) ExpireLeases(ctx context.Context, at time.Time, limit int) (int, error) {
 	tid, scoped := licensor.TenantFrom(ctx)
@@ -303,55 +236,7 @@ func expirePool(ctx context.Context, tx pgx.Tx, tid, poolID string, now int64, l
 	if err != nil {
 		return 0, err
 	}
-	freed := 0
-	for _, id := range ids {
-		ok, err := endLease(ctx, tx, tid, id, now, licensor.UsageExpire)
-		if err != nil {
-			return freed, err
-		}
-		if ok {
-			freed++
-		}
-	}
-	return freed, nil
-}
-
-// endLease deletes a lease and gives its units back to the pool, recording
-// kind; the caller holds the pool's lock. For UsageExpire the delete is
-// conditional on the lease having expired at now, so a lease renewed
-// meanwhile stays. The conditional DELETE is the one guard against freeing
-// a lease twice: whoever deletes the row frees its units; anyone else finds
-// no row and frees nothing.
-func endLease(ctx context.Context, tx pgx.Tx, tid, id string, now int64, kind licensor.UsageKind) (bool, error) {
-	q := `DELETE FROM leases WHERE tenant_id = $1 AND id = $2`
-	args := []any{tid, id}
-	if kind == licensor.UsageExpire {
-		q += ` AND expires_at <= $3`
-		args = append(args, now)
-	}
-	var poolID, contractID, instanceID, units string
-	err := tx.QueryRow(ctx, q+` RETURNING pool_id, contract_id, instance_id, units`, args...).Scan(&poolID, &contractID, &instanceID, &units)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, freeUnits(ctx, tx, tid, kind, now, id, poolID, contractID, instanceID, units)
-}
-
-// freeUnits gives the units of a deleted lease (its units column) back to
-// the pool in one round trip, recording kind.
-func freeUnits(ctx context.Context, tx pgx.Tx, tid string, kind licensor.UsageKind, now int64, id, poolID, contractID, instanceID, units string) error {
-	us, err := lease.ParseUnits(units)
-	if err != nil {
-		return err
-	}
-	evs := make([]usageEvent, 0, len(us))
-	for _, u := range us {
-		evs = append(evs, usageEvent{kind: kind, pool: poolID, feature: u.Feature, units: u.Units, at: now, lease: id, contract: contractID, instance: instanceID})
-	}
-	return freeAll(ctx, tx, nil, tid, evs)
+	return lease.Expire(ctx, leaseTx{tx: tx, tid: tid}, ids, now)
 }
 
 func scanLease(s scanner) (*licensor.Lease, error) {
@@ -367,4 +252,61 @@ func scanLease(s scanner) (*licensor.Lease, error) {
 		return nil, err
 	}
 	return &l, nil
+}
+
+// leaseTx is one tenant's transaction as lease.Return, lease.End and their
+// kin need it; the transaction holds the pool's lock. Shrink and Free are
+// one round trip each, whatever the number of events.
+type leaseTx struct {
+	tx     pgx.Tx
+	tid    string
+	poolID string // the pool of the lease DeleteLive deletes: the one lockLeasePool locked
+}
+
+var _ lease.LifeTx = leaseTx{}
+
+func (t leaseTx) GetLease(ctx context.Context, id string) (*licensor.Lease, error) {
+	return getLease(ctx, t.tx, t.tid, id)
+}
+
+func (t leaseTx) DeleteLive(ctx context.Context, id, contractID, instanceID string, now int64) (lease.Row, bool, error) {
+	row := lease.Row{Pool: t.poolID, Contract: contractID, Instance: instanceID}
+	err := t.tx.QueryRow(ctx, `DELETE FROM leases
+		WHERE tenant_id = $1 AND id = $2 AND contract_id = $3 AND instance_id = $4 AND expires_at > $5
+		RETURNING units`, t.tid, id, contractID, instanceID, now).Scan(&row.Units)
+	return deleted(row, err)
+}
+
+func (t leaseTx) DeleteLease(ctx context.Context, id string) (lease.Row, bool, error) {
+	return t.deleteRow(ctx, `DELETE FROM leases WHERE tenant_id = $1 AND id = $2`, t.tid, id)
+}
+
+func (t leaseTx) DeleteExpired(ctx context.Context, id string, now int64) (lease.Row, bool, error) {
+	return t.deleteRow(ctx, `DELETE FROM leases WHERE tenant_id = $1 AND id = $2 AND expires_at <= $3`, t.tid, id, now)
+}
+
+func (t leaseTx) deleteRow(ctx context.Context, q string, args ...any) (lease.Row, bool, error) {
+	var row lease.Row
+	err := t.tx.QueryRow(ctx, q+` RETURNING pool_id, contract_id, instance_id, units`, args...).
+		Scan(&row.Pool, &row.Contract, &row.Instance, &row.Units)
+	return deleted(row, err)
+}
+
+// deleted is the answer of a DELETE … RETURNING: no row is found false.
+func deleted(row lease.Row, err error) (lease.Row, bool, error) {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return lease.Row{}, false, nil
+	}
+	return row, err == nil, err
+}
+
+// Shrink updates the lease and frees evs in one round trip.
+func (t leaseTx) Shrink(ctx context.Context, id, units string, evs []lease.Event) error {
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE leases SET units = $1 WHERE tenant_id = $2 AND id = $3`, units, t.tid, id)
+	return freeAll(ctx, t.tx, b, t.tid, evs)
+}
+
+func (t leaseTx) Free(ctx context.Context, evs []lease.Event) error {
+	return freeAll(ctx, t.tx, nil, t.tid, evs)
 }

@@ -9,19 +9,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/lease"
 )
 
 const usageCols = `seq, tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id`
 
 // usageEvent is one usage record about to be written in a lease
-// transaction (which holds the pool's lock, so seq follows commit order).
-type usageEvent struct {
-	kind                      licensor.UsageKind
-	pool, feature             string
-	units                     int64
-	at                        int64
-	lease, contract, instance string
-}
+// transaction (which holds the pool's lock, so seq follows commit order):
+// lease.Event, with this store's statements.
+type usageEvent lease.Event
 
 const insertUsage = `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
@@ -29,7 +25,7 @@ const insertUsage = `INSERT INTO usage_events (tenant_id, pool_id, feature, kind
 // queue adds the event, with the feature's units in use after it, to a
 // batch.
 func (e usageEvent) queue(b *pgx.Batch, tid string, inUse int64) {
-	b.Queue(insertUsage, tid, e.pool, e.feature, string(e.kind), e.units, inUse, e.at, e.lease, e.contract, e.instance)
+	b.Queue(insertUsage, tid, e.Pool, e.Feature, string(e.Kind), e.Units, inUse, e.At, e.Lease, e.Contract, e.Instance)
 }
 
 // queueAtLevel adds an event that changes nothing in use (a renewal) to a
@@ -38,13 +34,13 @@ func (e usageEvent) queueAtLevel(b *pgx.Batch, tid string) {
 	b.Queue(`INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 		SELECT tenant_id, pool_id, feature, $1, $2, in_use, $3, $4, $5, $6 FROM pool_features
 		WHERE tenant_id = $7 AND pool_id = $8 AND feature = $9`,
-		string(e.kind), e.units, e.at, e.lease, e.contract, e.instance, tid, e.pool, e.feature)
+		string(e.Kind), e.Units, e.At, e.Lease, e.Contract, e.Instance, tid, e.Pool, e.Feature)
 }
 
 // freeAll gives the units of evs back to their pool and records the
 // events, each with the units in use after it, in one round trip: one
 // statement per event after those already queued in b (or a new batch).
-func freeAll(ctx context.Context, tx pgx.Tx, b *pgx.Batch, tid string, evs []usageEvent) error {
+func freeAll(ctx context.Context, tx pgx.Tx, b *pgx.Batch, tid string, evs []lease.Event) error {
 	if b == nil {
 		b = &pgx.Batch{}
 	}
@@ -54,7 +50,7 @@ func freeAll(ctx context.Context, tx pgx.Tx, b *pgx.Batch, tid string, evs []usa
 				WHERE tenant_id = $2::text AND pool_id = $3::text AND feature = $4::text RETURNING in_use)
 			INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 			SELECT $2::text, $3::text, $4::text, $5::text, $1::bigint, in_use, $6::bigint, $7::text, $8::text, $9::text FROM f`,
-			e.units, tid, e.pool, e.feature, string(e.kind), e.at, e.lease, e.contract, e.instance)
+			e.Units, tid, e.Pool, e.Feature, string(e.Kind), e.At, e.Lease, e.Contract, e.Instance)
 	}
 	if b.Len() == 0 {
 		return nil
@@ -68,7 +64,7 @@ func freeAll(ctx context.Context, tx pgx.Tx, b *pgx.Batch, tid string, evs []usa
 		}
 		if i >= skip && tag.RowsAffected() != 1 {
 			e := evs[i-skip]
-			return fmt.Errorf("free %d units of %s in pool %s: the pool has no such feature", e.units, e.feature, e.pool)
+			return fmt.Errorf("free %d units of %s in pool %s: the pool has no such feature", e.Units, e.Feature, e.Pool)
 		}
 	}
 	return br.Close()

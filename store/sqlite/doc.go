@@ -31,8 +31,10 @@
 // The Go around the SQL that both stores share lives in store/internal:
 // the migration runner (migrations), row decoding and value conversions
 // (sqlconv), new records' defaults and constraint words (newrecord), the
-// tenant-scope rule (tenantscope) and the translation of driver errors
-// (dberr). The SQL, and what the driver decides, stay here.
+// tenant-scope rule (tenantscope), the translation of driver errors
+// (dberr), and the decisions of a lease's life, from a capability request
+// to its return or expiry (lease). The SQL, and what the driver decides,
+// stay here.
 //
 // This package must never decide policy (what a license says, who may do
 // what), never leak SQL or driver text in an error's Message, and never

@@ -70,8 +70,8 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 				}.translate(err)
 			}
 			for i, u := range tk.Granted {
-				ev := usageEvent{kind: licensor.UsageGrant, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
-					lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
+				ev := usageEvent{Kind: licensor.UsageGrant, Pool: l.PoolID, Feature: u.Feature, Units: u.Units, At: now,
+					Lease: l.ID, Contract: l.ContractID, Instance: l.InstanceID}
 				if err := ev.insert(ctx, tx, tid, tk.InUse[i]); err != nil {
 					return err
 				}
@@ -79,8 +79,8 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 			res.Lease = l
 		}
 		for i, sh := range res.Shortages {
-			ev := usageEvent{kind: licensor.UsageDeny, pool: t.PoolID, feature: sh.Feature, units: sh.Requested, at: now,
-				contract: t.ContractID, instance: t.InstanceID}
+			ev := usageEvent{Kind: licensor.UsageDeny, Pool: t.PoolID, Feature: sh.Feature, Units: sh.Requested, At: now,
+				Contract: t.ContractID, Instance: t.InstanceID}
 			if err := ev.insert(ctx, tx, tid, tk.Levels[i]); err != nil {
 				return err
 			}
@@ -230,54 +230,5 @@ func expirePoolLeases(ctx context.Context, tx execer, tid, poolID string, now in
 	if err != nil {
 		return 0, err
 	}
-	freed := 0
-	for _, id := range ids {
-		ok, err := endLease(ctx, tx, tid, id, now, licensor.UsageExpire)
-		if err != nil {
-			return freed, err
-		}
-		if ok {
-			freed++
-		}
-	}
-	return freed, nil
-}
-
-// endLease deletes a lease and gives its units back to the pool, recording
-// kind. For UsageExpire the delete is conditional on the lease having
-// expired at now, so a lease renewed meanwhile stays. The conditional
-// DELETE is the one guard against freeing a lease twice: whoever deletes
-// the row frees its units; anyone else finds no row and frees nothing.
-func endLease(ctx context.Context, tx execer, tid, id string, now int64, kind licensor.UsageKind) (bool, error) {
-	q := `DELETE FROM leases WHERE tenant_id = ? AND id = ?`
-	args := []any{tid, id}
-	if kind == licensor.UsageExpire {
-		q += ` AND expires_at <= ?`
-		args = append(args, now)
-	}
-	var poolID, contractID, instanceID, units string
-	err := tx.QueryRowContext(ctx, q+` RETURNING pool_id, contract_id, instance_id, units`, args...).Scan(&poolID, &contractID, &instanceID, &units)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return true, freeUnits(ctx, tx, tid, kind, now, id, poolID, contractID, instanceID, units)
-}
-
-// freeUnits gives the units of a deleted lease (its units column) back to
-// the pool, recording kind.
-func freeUnits(ctx context.Context, tx execer, tid string, kind licensor.UsageKind, now int64, id, poolID, contractID, instanceID, units string) error {
-	us, err := lease.ParseUnits(units)
-	if err != nil {
-		return err
-	}
-	for _, u := range us {
-		ev := usageEvent{kind: kind, pool: poolID, feature: u.Feature, units: u.Units, at: now, lease: id, contract: contractID, instance: instanceID}
-		if err := ev.free(ctx, tx, tid); err != nil {
-			return err
-		}
-	}
-	return nil
+	return lease.Expire(ctx, leaseTx{tx: tx, tid: tid}, ids, now)
 }

@@ -14,10 +14,8 @@ import (
 	"github.com/licensor/licensor/store/internal/lease"
 )
 
-// ReturnCapabilities gives back some or all units of a lease. See
-// licensor.LeaseStore. Returning a whole live lease, the usual case, is one
-// conditional DELETE … RETURNING and the frees; anything else (some units,
-// an expired lease, someone else's) reads the lease first.
+// ReturnCapabilities gives back some or all units of a lease (lease.Return).
+// See licensor.LeaseStore.
 func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*licensor.Lease, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -27,53 +25,9 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 	var left *licensor.Lease
 	var expired error
 	err = db.writeBatched(ctx, "ReturnCapabilities", func(ctx context.Context, stx *sql.Tx) error {
-		tx := db.wtx(stx)
-		left, expired = nil, nil
-		if len(r.Units) == 0 {
-			var poolID, units string
-			err := tx.QueryRowContext(ctx, `DELETE FROM leases
-				WHERE tenant_id = ? AND id = ? AND contract_id = ? AND instance_id = ? AND expires_at > ?
-				RETURNING pool_id, units`, tid, r.LeaseID, r.ContractID, r.InstanceID, now).Scan(&poolID, &units)
-			switch {
-			case err == nil:
-				return freeUnits(ctx, tx, tid, licensor.UsageReturn, now, r.LeaseID, poolID, r.ContractID, r.InstanceID, units)
-			case !errors.Is(err, sql.ErrNoRows):
-				return err
-			}
-		}
-		l, err := callersLease(ctx, tx, tid, r.LeaseID, r.ContractID, r.InstanceID)
-		if err != nil {
-			return err
-		}
-		if micros(l.ExpiresAt) <= now {
-			if _, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageExpire); err != nil {
-				return err
-			}
-			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; its units are already back in the pool", l.ID, l.ExpiresAt.Format(time.RFC3339))
-			return nil
-		}
-		rest, err := lease.Remaining(l, r.Units)
-		if err != nil {
-			return err
-		}
-		if len(rest) == 0 {
-			_, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageReturn)
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE leases SET units = ? WHERE tenant_id = ? AND id = ?`,
-			lease.FormatUnits(rest), tid, l.ID); err != nil {
-			return err
-		}
-		for _, u := range r.Units {
-			ev := usageEvent{kind: licensor.UsageReturn, pool: l.PoolID, feature: u.Feature, units: u.Units, at: now,
-				lease: l.ID, contract: l.ContractID, instance: l.InstanceID}
-			if err := ev.free(ctx, tx, tid); err != nil {
-				return err
-			}
-		}
-		l.Units = rest
-		left = l
-		return nil
+		var err error
+		left, expired, err = lease.Return(ctx, leaseTx{tx: db.wtx(stx), tid: tid}, r, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -102,23 +56,16 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 			RETURNING `+leaseCols, now, tid, r.LeaseID, r.ContractID, r.InstanceID))
 		if errors.Is(err, sql.ErrNoRows) {
 			// Expired, or not the caller's: find out which.
-			l, err := callersLease(ctx, tx, tid, r.LeaseID, r.ContractID, r.InstanceID)
-			if err != nil {
-				return err
-			}
-			if _, err := endLease(ctx, tx, tid, l.ID, now, licensor.UsageExpire); err != nil {
-				return err
-			}
-			expired = licensor.Errorf(licensor.EPRECONDITION, "lease %s expired at %s; request the capabilities again", l.ID, l.ExpiresAt.Format(time.RFC3339))
-			return nil
+			expired, err = lease.NotRenewed(ctx, leaseTx{tx: tx, tid: tid}, r, now)
+			return err
 		}
 		if err != nil {
 			return err
 		}
 		out = l
 		for _, u := range out.Units {
-			ev := usageEvent{kind: licensor.UsageRenew, pool: out.PoolID, feature: u.Feature, units: u.Units, at: now,
-				lease: out.ID, contract: out.ContractID, instance: out.InstanceID}
+			ev := usageEvent{Kind: licensor.UsageRenew, Pool: out.PoolID, Feature: u.Feature, Units: u.Units, At: now,
+				Lease: out.ID, Contract: out.ContractID, Instance: out.InstanceID}
 			if err := ev.insertAtLevel(ctx, tx, tid); err != nil {
 				return err
 			}
@@ -129,19 +76,6 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 		return nil, err
 	}
 	return out, expired
-}
-
-// callersLease returns a lease only if it belongs to the calling contract
-// and instance: anyone else's lease does not exist for them.
-func callersLease(ctx context.Context, tx execer, tid, id, contractID, instanceID string) (*licensor.Lease, error) {
-	l, err := getLease(ctx, tx, tid, id)
-	if err != nil {
-		return nil, err
-	}
-	if l.ContractID != contractID || l.InstanceID != instanceID {
-		return nil, licensor.Errorf(licensor.ENOTFOUND, "lease %s not found", id)
-	}
-	return l, nil
 }
 
 // GetLease returns one lease of the scoped tenant. ENOTFOUND.
@@ -206,12 +140,7 @@ func (db *DB) ReleaseLease(ctx context.Context, id string, at time.Time) error {
 	}
 	now := micros(db.stamp(at))
 	return db.write(ctx, "ReleaseLease", func(stx *sql.Tx) error {
-		tx := db.wtx(stx)
-		ok, err := endLease(ctx, tx, tid, id, now, licensor.UsageRelease)
-		if err == nil && !ok {
-			return licensor.Errorf(licensor.ENOTFOUND, "lease %s not found", id)
-		}
-		return err
+		return lease.Release(ctx, leaseTx{tx: db.wtx(stx), tid: tid}, id, now)
 	})
 }
 
@@ -250,12 +179,14 @@ func (db *DB) ExpireLeases(ctx context.Context, at time.Time, limit int) (int, e
 		if err := rows.Err(); err != nil {
 			return err
 		}
+		// Across tenants in expiry order, so lease by lease: lease.Expire
+		// takes one tenant's leases.
 		for _, d := range due {
-			ok, err := endLease(ctx, tx, d[0], d[1], now, licensor.UsageExpire)
+			ended, err := lease.End(ctx, leaseTx{tx: tx, tid: d[0]}, d[1], licensor.UsageExpire, now)
 			if err != nil {
 				return err
 			}
-			if ok {
+			if ended {
 				freed++
 			}
 		}
@@ -301,4 +232,66 @@ func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// leaseTx is one tenant's write transaction as lease.Return, lease.End and
+// their kin need it. Each method is one statement, but Free: two per event
+// (the UPDATE that gives the units back, then the event's INSERT), run one
+// after the other on the single writer; Shrink updates the lease first.
+type leaseTx struct {
+	tx  execer
+	tid string
+}
+
+var _ lease.LifeTx = leaseTx{}
+
+func (t leaseTx) GetLease(ctx context.Context, id string) (*licensor.Lease, error) {
+	return getLease(ctx, t.tx, t.tid, id)
+}
+
+func (t leaseTx) DeleteLive(ctx context.Context, id, contractID, instanceID string, now int64) (lease.Row, bool, error) {
+	row := lease.Row{Contract: contractID, Instance: instanceID}
+	err := t.tx.QueryRowContext(ctx, `DELETE FROM leases
+		WHERE tenant_id = ? AND id = ? AND contract_id = ? AND instance_id = ? AND expires_at > ?
+		RETURNING pool_id, units`, t.tid, id, contractID, instanceID, now).Scan(&row.Pool, &row.Units)
+	return deleted(row, err)
+}
+
+func (t leaseTx) DeleteLease(ctx context.Context, id string) (lease.Row, bool, error) {
+	return t.deleteRow(ctx, `DELETE FROM leases WHERE tenant_id = ? AND id = ?`, t.tid, id)
+}
+
+func (t leaseTx) DeleteExpired(ctx context.Context, id string, now int64) (lease.Row, bool, error) {
+	return t.deleteRow(ctx, `DELETE FROM leases WHERE tenant_id = ? AND id = ? AND expires_at <= ?`, t.tid, id, now)
+}
+
+func (t leaseTx) deleteRow(ctx context.Context, q string, args ...any) (lease.Row, bool, error) {
+	var row lease.Row
+	err := t.tx.QueryRowContext(ctx, q+` RETURNING pool_id, contract_id, instance_id, units`, args...).
+		Scan(&row.Pool, &row.Contract, &row.Instance, &row.Units)
+	return deleted(row, err)
+}
+
+// deleted is the answer of a DELETE … RETURNING: no row is found false.
+func deleted(row lease.Row, err error) (lease.Row, bool, error) {
+	if errors.Is(err, sql.ErrNoRows) {
+		return lease.Row{}, false, nil
+	}
+	return row, err == nil, err
+}
+
+func (t leaseTx) Shrink(ctx context.Context, id, units string, evs []lease.Event) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE leases SET units = ? WHERE tenant_id = ? AND id = ?`, units, t.tid, id); err != nil {
+		return err
+	}
+	return t.Free(ctx, evs)
+}
+
+func (t leaseTx) Free(ctx context.Context, evs []lease.Event) error {
+	for _, e := range evs {
+		if err := usageEvent(e).free(ctx, t.tx, t.tid); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -8,25 +8,20 @@ import (
 	"slices"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store/internal/lease"
 )
 
 const usageCols = `seq, tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id`
 
 // usageEvent is one usage record about to be written in a lease
-// transaction.
-type usageEvent struct {
-	kind                      licensor.UsageKind
-	pool, feature             string
-	units                     int64
-	at                        int64
-	lease, contract, instance string
-}
+// transaction (lease.Event, with this store's statements).
+type usageEvent lease.Event
 
 // insert records the event with the feature's units in use after it.
 func (e usageEvent) insert(ctx context.Context, tx execer, tid string, inUse int64) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		tid, e.pool, e.feature, string(e.kind), e.units, inUse, e.at, e.lease, e.contract, e.instance)
+		tid, e.Pool, e.Feature, string(e.Kind), e.Units, inUse, e.At, e.Lease, e.Contract, e.Instance)
 	return err
 }
 
@@ -36,18 +31,18 @@ func (e usageEvent) insertAtLevel(ctx context.Context, tx execer, tid string) er
 	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 		SELECT tenant_id, pool_id, feature, ?, ?, in_use, ?, ?, ?, ? FROM pool_features
 		WHERE tenant_id = ? AND pool_id = ? AND feature = ?`,
-		string(e.kind), e.units, e.at, e.lease, e.contract, e.instance, tid, e.pool, e.feature)
+		string(e.Kind), e.Units, e.At, e.Lease, e.Contract, e.Instance, tid, e.Pool, e.Feature)
 	return err
 }
 
-// free gives e.units back to the pool and records the event.
+// free gives e.Units back to the pool and records the event.
 func (e usageEvent) free(ctx context.Context, tx execer, tid string) error {
 	var inUse int64
 	err := tx.QueryRowContext(ctx, `UPDATE pool_features SET in_use = in_use - ?
 		WHERE tenant_id = ? AND pool_id = ? AND feature = ? RETURNING in_use`,
-		e.units, tid, e.pool, e.feature).Scan(&inUse)
+		e.Units, tid, e.Pool, e.Feature).Scan(&inUse)
 	if err != nil {
-		return fmt.Errorf("free %d units of %s in pool %s: %w", e.units, e.feature, e.pool, err)
+		return fmt.Errorf("free %d units of %s in pool %s: %w", e.Units, e.Feature, e.Pool, err)
 	}
 	return e.insert(ctx, tx, tid, inUse)
 }
