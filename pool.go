@@ -151,13 +151,15 @@ type CapabilityStore interface {
 
 // PoolStore keeps pools.
 type PoolStore interface {
-	// CreatePool stores p with nothing in use. ENOTFOUND for an unknown
-	// customer or contract; ECONFLICT on a duplicate id.
+	// CreatePool stores p with nothing in use. EINVALID for a feature
+	// listed twice (before anything else is checked); ENOTFOUND for an
+	// unknown customer or contract; ECONFLICT on a duplicate id.
 	CreatePool(ctx context.Context, p *Pool) error
 	// GetPool returns a pool with its features and what is in use. ENOTFOUND.
 	GetPool(ctx context.Context, id string) (*Pool, error)
 	// ListPools lists pools by id, optionally of one customer.
 	ListPools(ctx context.Context, f PoolFilter) ([]*Pool, error)
-	// ResizePool applies r and returns the pool after it. ENOTFOUND.
+	// ResizePool applies r and returns the pool after it. EINVALID for a
+	// feature listed twice; ENOTFOUND.
 	ResizePool(ctx context.Context, r PoolResize) (*Pool, error)
 }

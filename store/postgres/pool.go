@@ -23,19 +23,13 @@ func lockPool(ctx context.Context, tx pgx.Tx, tid, poolID string) error {
 	return err
 }
 
-// CreatePool stores p with nothing in use. ENOTFOUND for an unknown
-// customer or contract; ECONFLICT on a duplicate id.
+// CreatePool stores p with nothing in use. EINVALID for a feature listed
+// twice; ENOTFOUND for an unknown customer or contract; ECONFLICT on a
+// duplicate id.
 func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 	tid, err := newrecord.Pool(ctx, p, db.now)
 	if err != nil {
 		return err
-	}
-	seen := map[string]bool{}
-	for _, f := range p.Features {
-		if seen[f.Feature] {
-			return licensor.Errorf(licensor.ECONFLICT, "feature %q is listed twice", f.Feature)
-		}
-		seen[f.Feature] = true
 	}
 	return db.tx(ctx, "CreatePool", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, created_at, updated_at)
@@ -113,6 +107,9 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 func (db *DB) ResizePool(ctx context.Context, r licensor.PoolResize) (*licensor.Pool, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := newrecord.PoolFeatures(r.Features); err != nil {
 		return nil, err
 	}
 	updated := micros(db.stamp(r.UpdatedAt))

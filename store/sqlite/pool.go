@@ -12,8 +12,9 @@ import (
 	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
-// CreatePool stores p with nothing in use. ENOTFOUND for an unknown
-// customer or contract; ECONFLICT on a duplicate id.
+// CreatePool stores p with nothing in use. EINVALID for a feature listed
+// twice; ENOTFOUND for an unknown customer or contract; ECONFLICT on a
+// duplicate id.
 func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 	tid, err := newrecord.Pool(ctx, p, db.now)
 	if err != nil {
@@ -100,6 +101,9 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 func (db *DB) ResizePool(ctx context.Context, r licensor.PoolResize) (*licensor.Pool, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := newrecord.PoolFeatures(r.Features); err != nil {
 		return nil, err
 	}
 	updated := micros(db.stamp(r.UpdatedAt))

@@ -91,6 +91,24 @@ func testCapabilities(t *testing.T, open opener) {
 		wantCode(t, "CreatePool for an unknown contract", s.CreatePool(w.ctx, &licensor.Pool{CustomerID: other.ID, ContractID: "con_nope",
 			LeaseTTL: time.Minute, Features: []licensor.PoolFeature{{Feature: "solver", MaxUnits: 1}}}), licensor.ENOTFOUND)
 
+		// A feature listed twice is the request's fault, whatever else is
+		// wrong with it, and stores nothing.
+		twice := func() []licensor.PoolFeature {
+			return []licensor.PoolFeature{{Feature: "solver", MaxUnits: 1}, {Feature: "solver", MaxUnits: 2}}
+		}
+		wantCode(t, "CreatePool with a feature twice", s.CreatePool(w.ctx, &licensor.Pool{CustomerID: other.ID, LeaseTTL: time.Minute,
+			Features: twice()}), licensor.EINVALID)
+		wantCode(t, "CreatePool of an unknown customer with a feature twice", s.CreatePool(w.ctx, &licensor.Pool{CustomerID: "cus_nope",
+			LeaseTTL: time.Minute, Features: twice()}), licensor.EINVALID)
+		_, err = s.ResizePool(w.ctx, licensor.PoolResize{PoolID: w.pool.ID, LeaseTTL: time.Hour, Features: twice()})
+		wantCode(t, "ResizePool with a feature twice", err, licensor.EINVALID)
+		ps, err = s.ListPools(w.ctx, licensor.PoolFilter{CustomerID: other.ID})
+		must(t, "ListPools", err)
+		eq(t, "pools of the other customer after the refusals", len(ps), 1)
+		kept, err := s.GetPool(w.ctx, w.pool.ID)
+		must(t, "GetPool", err)
+		eq(t, "features after a refused resize", fmt.Sprint(kept.Features), "[{gpu 2 0} {solver 10 0}]")
+
 		r, err := s.ResizePool(w.ctx, licensor.PoolResize{PoolID: w.pool.ID, LeaseTTL: time.Hour,
 			Features: []licensor.PoolFeature{{Feature: "solver", MaxUnits: 20}, {Feature: "export", MaxUnits: 3}}})
 		must(t, "ResizePool", err)
