@@ -153,7 +153,11 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if clock == nil {
 		clock = NewClock(o.Start)
 	}
-	svc := service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: clock.Now, Logger: o.Logger})
+	// Sign on workers, as serve does, so that every API test goes through
+	// the same signing path as production.
+	signers := license.NewSignWorkers(2)
+	t.Cleanup(signers.Close) // after s.Close, registered below: no request is left to sign
+	svc := service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: clock.Now, Logger: o.Logger, SignWorkers: signers})
 	m := metrics.New(metrics.Config{CodeOf: server.Code})
 	scfg := server.Config{Service: svc, Logger: o.Logger, Interceptors: []connect.Interceptor{m.Interceptor()}, OnRefused: m.ThresholdRefused}
 	if o.Configure != nil {
