@@ -132,6 +132,10 @@ type LeaseRenewal struct {
 	ContractID string
 	InstanceID string
 	Now        time.Time
+	// NotAfter, if set, caps the renewed expiry (the contract's end): a
+	// renewal never carries a lease past it, though it never shortens one
+	// either.
+	NotAfter time.Time
 }
 
 // LeaseFilter selects leases of a tenant.

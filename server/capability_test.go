@@ -145,6 +145,51 @@ func TestCapabilityFlow(t *testing.T) {
 	}
 }
 
+// A lease never outlives its contract: the grant near the contract's end
+// is cut at it, and so is every renewal.
+func TestCapabilityLeaseEndsWithContract(t *testing.T) {
+	for _, p := range testserver.Protocols {
+		t.Run(string(p), func(t *testing.T) {
+			ctx := context.Background()
+			s := testserver.Start(t)
+			f := s.NewFixture(t, testserver.FixtureOptions{EndsIn: 20 * time.Minute})
+			pool, err := s.Admin(testserver.GRPC, f.AdminToken).CreatePool(ctx, connect.NewRequest(&v1.CreatePoolRequest{
+				CustomerId: f.CustomerID, Name: "floating", Features: []*v1.PoolFeatureLimit{{Feature: "solver", MaxUnits: 10}},
+			}))
+			if err != nil {
+				t.Fatalf("CreatePool: %v", err)
+			}
+			ends := s.Clock.Now().Add(20 * time.Minute)
+			cf := &capFixture{Fixture: f, s: s, PoolID: pool.Msg.Pool.Id}
+			cl := s.Capability(p, f.ContractToken)
+
+			s.Clock.Advance(2 * time.Minute) // 15 min of TTL would still fit
+			res, err := cl.RequestCapabilities(ctx, cf.request("node-1", caps("solver", 1)))
+			if err != nil || !res.Msg.Granted {
+				t.Fatalf("RequestCapabilities: %v (granted %v)", err, res != nil && res.Msg.Granted)
+			}
+			if got, want := res.Msg.Lease.ExpiresAt.AsTime(), s.Clock.Now().Add(licensor.DefaultLeaseTTL); !got.Equal(want) {
+				t.Errorf("ExpiresAt of the grant: got %v, want %v (a whole TTL)", got, want)
+			}
+			s.Clock.Advance(10 * time.Minute) // now + 15 min is past the end
+			rn, err := cl.RenewLease(ctx, connect.NewRequest(&v1.RenewLeaseRequest{ContractId: f.ContractID, InstanceId: "node-1", LeaseId: res.Msg.Lease.Id}))
+			if err != nil {
+				t.Fatalf("RenewLease: %v", err)
+			}
+			if got := rn.Msg.Lease.ExpiresAt.AsTime(); !got.Equal(ends) {
+				t.Errorf("ExpiresAt after a renewal near the contract's end: got %v, want the end %v", got, ends)
+			}
+			late, err := cl.RequestCapabilities(ctx, cf.request("node-2", caps("solver", 1)))
+			if err != nil || !late.Msg.Granted {
+				t.Fatalf("RequestCapabilities near the end: %v", err)
+			}
+			if got := late.Msg.Lease.ExpiresAt.AsTime(); !got.Equal(ends) {
+				t.Errorf("ExpiresAt of a grant near the contract's end: got %v, want the end %v", got, ends)
+			}
+		})
+	}
+}
+
 func TestCapabilityDenialPreviewPartial(t *testing.T) {
 	ctx := context.Background()
 	s := testserver.Start(t)

@@ -186,8 +186,9 @@ func (s *Service) ReturnCapabilities(ctx context.Context, contractID, instanceID
 	return s.store.ReturnCapabilities(ctx, licensor.LeaseReturn{LeaseID: leaseID, ContractID: c.ID, InstanceID: instanceID, Units: units, Now: s.now().UTC()})
 }
 
-// RenewLease extends a live lease by its pool's TTL and signs its new
-// capability document. A borrowed lease keeps its expiry.
+// RenewLease extends a live lease by its pool's TTL, never past the
+// contract's end, and signs its new capability document. A borrowed lease
+// keeps its expiry.
 // Codes: EUNAUTHORIZED, EFORBIDDEN, EINVALID, ENOTFOUND, EPRECONDITION
 // (the lease has expired: request the capabilities again).
 func (s *Service) RenewLease(ctx context.Context, contractID, instanceID, leaseID string) (*licensor.Lease, string, error) {
@@ -198,7 +199,7 @@ func (s *Service) RenewLease(ctx context.Context, contractID, instanceID, leaseI
 	if err := licensor.ValidateID("lease_id", leaseID); err != nil {
 		return nil, "", err
 	}
-	l, err := s.store.RenewLease(ctx, licensor.LeaseRenewal{LeaseID: leaseID, ContractID: c.ID, InstanceID: instanceID, Now: s.now().UTC()})
+	l, err := s.store.RenewLease(ctx, licensor.LeaseRenewal{LeaseID: leaseID, ContractID: c.ID, InstanceID: instanceID, Now: s.now().UTC(), NotAfter: c.EndsAt})
 	if err != nil {
 		return nil, "", err
 	}

@@ -70,10 +70,10 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 		// A borrowed lease keeps its (long) expiry; an ordinary one gets
 		// now + TTL, never less than it had.
 		l, err := scanLease(tx.QueryRow(ctx, `UPDATE leases SET renewed_at = $1,
-			expires_at = CASE WHEN borrowed THEN expires_at ELSE GREATEST(expires_at, $1::bigint +
-				(SELECT p.lease_ttl_ns / 1000 FROM pools p WHERE p.tenant_id = leases.tenant_id AND p.id = leases.pool_id)) END
+			expires_at = CASE WHEN borrowed THEN expires_at ELSE GREATEST(expires_at, LEAST($6::bigint, $1::bigint +
+				(SELECT p.lease_ttl_ns / 1000 FROM pools p WHERE p.tenant_id = leases.tenant_id AND p.id = leases.pool_id))) END
 			WHERE tenant_id = $2 AND id = $3 AND contract_id = $4 AND instance_id = $5 AND expires_at > $1
-			RETURNING `+leaseCols, now, tid, r.LeaseID, r.ContractID, r.InstanceID))
+			RETURNING `+leaseCols, now, tid, r.LeaseID, r.ContractID, r.InstanceID, lease.NotAfter(r.NotAfter)))
 		if errors.Is(err, pgx.ErrNoRows) {
 			// Expired, or not the caller's: find out which.
 			expired, err = lease.NotRenewed(ctx, leaseTx{tx: tx, tid: tid}, r, now)

@@ -50,10 +50,10 @@ func (db *DB) RenewLease(ctx context.Context, r licensor.LeaseRenewal) (*licenso
 		// A borrowed lease keeps its (long) expiry; an ordinary one gets
 		// now + TTL, never less than it had.
 		l, err := scanLease(tx.QueryRowContext(ctx, `UPDATE leases SET renewed_at = ?1,
-			expires_at = CASE WHEN borrowed = 1 THEN expires_at ELSE MAX(expires_at, ?1 +
-				(SELECT p.lease_ttl_ns / 1000 FROM pools p WHERE p.tenant_id = leases.tenant_id AND p.id = leases.pool_id)) END
+			expires_at = CASE WHEN borrowed = 1 THEN expires_at ELSE MAX(expires_at, MIN(?6, ?1 +
+				(SELECT p.lease_ttl_ns / 1000 FROM pools p WHERE p.tenant_id = leases.tenant_id AND p.id = leases.pool_id))) END
 			WHERE tenant_id = ?2 AND id = ?3 AND contract_id = ?4 AND instance_id = ?5 AND expires_at > ?1
-			RETURNING `+leaseCols, now, tid, r.LeaseID, r.ContractID, r.InstanceID))
+			RETURNING `+leaseCols, now, tid, r.LeaseID, r.ContractID, r.InstanceID, lease.NotAfter(r.NotAfter)))
 		if errors.Is(err, sql.ErrNoRows) {
 			// Expired, or not the caller's: find out which.
 			expired, err = lease.NotRenewed(ctx, leaseTx{tx: tx, tid: tid}, r, now)

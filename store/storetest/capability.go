@@ -205,7 +205,14 @@ func testCapabilities(t *testing.T, open opener) {
 
 		_, err = s.RenewLease(w.ctx, licensor.LeaseRenewal{LeaseID: id, ContractID: w.contract.ID, InstanceID: "b", Now: at(5 * time.Minute)})
 		wantCode(t, "renew another instance's lease", err, licensor.ENOTFOUND)
-		rl, err := s.RenewLease(w.ctx, licensor.LeaseRenewal{LeaseID: id, ContractID: w.contract.ID, InstanceID: "a", Now: at(5 * time.Minute)})
+		// The contract's end caps a renewal, which never shortens a lease.
+		rl, err := s.RenewLease(w.ctx, licensor.LeaseRenewal{LeaseID: id, ContractID: w.contract.ID, InstanceID: "a", Now: at(4 * time.Minute), NotAfter: at(7 * time.Minute)})
+		must(t, "RenewLease capped before the lease's expiry", err)
+		checkTime(t, "ExpiresAt after a renewal capped before it", rl.ExpiresAt, at(10*time.Minute))
+		rl, err = s.RenewLease(w.ctx, licensor.LeaseRenewal{LeaseID: id, ContractID: w.contract.ID, InstanceID: "a", Now: at(4 * time.Minute), NotAfter: at(12 * time.Minute)})
+		must(t, "RenewLease capped", err)
+		checkTime(t, "ExpiresAt after a capped renewal", rl.ExpiresAt, at(12*time.Minute))
+		rl, err = s.RenewLease(w.ctx, licensor.LeaseRenewal{LeaseID: id, ContractID: w.contract.ID, InstanceID: "a", Now: at(5 * time.Minute)})
 		must(t, "RenewLease", err)
 		checkTime(t, "ExpiresAt after renewal", rl.ExpiresAt, at(5*time.Minute+licensor.DefaultLeaseTTL))
 		checkTime(t, "RenewedAt", rl.RenewedAt, at(5*time.Minute))

@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -91,6 +92,15 @@ func Return(ctx context.Context, tx LifeTx, r licensor.LeaseReturn, now int64) (
 	}
 	l.Units = rest
 	return l, nil, nil
+}
+
+// NotAfter is a renewal's cap on the new expiry in the stores' unit
+// (microseconds since the epoch): t, or the largest value when t is zero.
+func NotAfter(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MaxInt64
+	}
+	return sqlconv.Micros(t)
 }
 
 // NotRenewed answers a renewal of lease r.LeaseID whose conditional update
