@@ -69,8 +69,20 @@ func TestAdminPools(t *testing.T) {
 			_, err = adm.ReleaseLease(ctx, connect.NewRequest(&v1.ReleaseLeaseRequest{LeaseId: a.Msg.Lease.Id}))
 			wantConnectCode(t, "ReleaseLease of a freed lease", err, connect.CodeNotFound)
 
-			rs, err := adm.ResizePool(ctx, connect.NewRequest(&v1.ResizePoolRequest{PoolId: f.PoolID, LeaseTtl: durationpb.New(time.Hour),
-				Features: []*v1.PoolFeatureLimit{{Feature: "solver", MaxUnits: 20}, {Feature: "viewer", MaxUnits: 100}}}))
+			// A pool lends counted features the product defines: "viewer"
+			// must be defined before a pool can hold it.
+			viewer := &v1.ResizePoolRequest{PoolId: f.PoolID, LeaseTtl: durationpb.New(time.Hour),
+				Features: []*v1.PoolFeatureLimit{{Feature: "solver", MaxUnits: 20}, {Feature: "viewer", MaxUnits: 100}}}
+			before := f.poolState(t)
+			_, err = adm.ResizePool(ctx, connect.NewRequest(viewer))
+			wantConnectCode(t, "ResizePool with a feature no product defines", err, connect.CodeInvalidArgument)
+			if after := f.poolState(t); after != before {
+				t.Errorf("pool after a refused resize: got %q, want %q", after, before)
+			}
+			if _, err := adm.CreateFeature(ctx, connect.NewRequest(&v1.CreateFeatureRequest{ProductId: f.ProductID, Name: "viewer", Kind: "counted"})); err != nil {
+				t.Fatalf("CreateFeature: %v", err)
+			}
+			rs, err := adm.ResizePool(ctx, connect.NewRequest(viewer))
 			if err != nil {
 				t.Fatalf("ResizePool: %v", err)
 			}
@@ -80,6 +92,8 @@ func TestAdminPools(t *testing.T) {
 			for _, bad := range []*v1.ResizePoolRequest{
 				{PoolId: f.PoolID, Features: []*v1.PoolFeatureLimit{{Feature: "solver", MaxUnits: -1}}},
 				{PoolId: f.PoolID, Features: []*v1.PoolFeatureLimit{{Feature: "solver", MaxUnits: 1}, {Feature: "solver", MaxUnits: 2}}},
+				{PoolId: f.PoolID, Features: []*v1.PoolFeatureLimit{{Feature: "reporting", MaxUnits: 1}}}, // on/off, not counted
+				{PoolId: f.PoolID, Features: []*v1.PoolFeatureLimit{{Feature: "solvr", MaxUnits: 1}}},     // misspelt
 				{PoolId: f.PoolID, LeaseTtl: durationpb.New(time.Second)},
 				{PoolId: f.PoolID},
 			} {
@@ -95,6 +109,11 @@ func TestAdminPools(t *testing.T) {
 			wantConnectCode(t, "CreatePool for another tenant's contract", err, connect.CodeNotFound)
 			_, err = adm.CreatePool(ctx, connect.NewRequest(&v1.CreatePoolRequest{CustomerId: f.CustomerID}))
 			wantConnectCode(t, "CreatePool with no features", err, connect.CodeInvalidArgument)
+			for _, feature := range []string{"solvr", "reporting"} {
+				_, err = adm.CreatePool(ctx, connect.NewRequest(&v1.CreatePoolRequest{CustomerId: f.CustomerID, ContractId: f.ContractID,
+					Features: []*v1.PoolFeatureLimit{{Feature: feature, MaxUnits: 1}}}))
+				wantConnectCode(t, "CreatePool of "+feature, err, connect.CodeInvalidArgument)
+			}
 
 			// Usage per hour: in the first hour a held 4 for 15 minutes
 			// (1 unit-hour), b held 4 for 10 (2/3), and c was denied.

@@ -37,6 +37,9 @@ func TestPoolCacheResize(t *testing.T) {
 	wantConnectCode(t, "a feature the pool does not have", err, connect.CodeInvalidArgument)
 
 	t.Run("ResizedHere", func(t *testing.T) {
+		if _, err := adm.CreateFeature(ctx, connect.NewRequest(&v1.CreateFeatureRequest{ProductId: f.ProductID, Name: "viz", Kind: "counted"})); err != nil {
+			t.Fatalf("CreateFeature: %v", err)
+		}
 		if _, err := adm.ResizePool(ctx, connect.NewRequest(&v1.ResizePoolRequest{PoolId: f.PoolID,
 			Features: []*v1.PoolFeatureLimit{{Feature: "viz", MaxUnits: 3}}, LeaseTtl: durationpb.New(time.Hour)})); err != nil {
 			t.Fatalf("ResizePool: %v", err)

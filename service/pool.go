@@ -17,6 +17,7 @@ func (s *Service) CreatePool(ctx context.Context, tenantID string, p licensor.Po
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	product := ""
 	if p.ContractID != "" {
 		c, err := s.store.GetContract(ctx, p.ContractID)
 		if err != nil {
@@ -25,6 +26,10 @@ func (s *Service) CreatePool(ctx context.Context, tenantID string, p licensor.Po
 		if c.CustomerID != p.CustomerID {
 			return nil, licensor.Errorf(licensor.EINVALID, "contract %s belongs to customer %s, not %s", c.ID, c.CustomerID, p.CustomerID)
 		}
+		product = c.ProductID
+	}
+	if err := s.checkPoolFeatures(ctx, product, p.Features); err != nil {
+		return nil, err
 	}
 	now := s.now().UTC()
 	p.ID = licensor.NewID(licensor.PrefixPool)
@@ -90,6 +95,17 @@ func (s *Service) ResizePool(ctx context.Context, tenantID string, r licensor.Po
 	}
 	before, err := s.store.GetPool(ctx, r.PoolID)
 	if err != nil {
+		return nil, err
+	}
+	product := ""
+	if before.ContractID != "" {
+		c, err := s.store.GetContract(ctx, before.ContractID)
+		if err != nil {
+			return nil, err
+		}
+		product = c.ProductID
+	}
+	if err := s.checkPoolFeatures(ctx, product, r.Features); err != nil {
 		return nil, err
 	}
 	r.UpdatedAt = s.now().UTC()
@@ -193,4 +209,58 @@ func (s *Service) UsageReport(ctx context.Context, tenantID string, q UsageQuery
 		features[i] = f.Feature
 	}
 	return licensor.BuildUsageReport(p.ID, features, evs, q.Since, q.Until, q.Period), nil
+}
+
+// checkPoolFeatures refuses a pool feature that is not a counted feature
+// of product (a contract's pool), or of any of the tenant's products (a
+// customer's pool, which serves all of its contracts): a misspelt feature
+// would otherwise surface only when a device asks for it and is told the
+// pool has no such thing.
+func (s *Service) checkPoolFeatures(ctx context.Context, product string, fs []licensor.PoolFeature) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	products := []string{product}
+	if product == "" {
+		products = nil
+		opts := licensor.ListOptions{Limit: licensor.MaxListLimit}
+		for {
+			ps, err := s.store.ListProducts(ctx, opts)
+			if err != nil {
+				return err
+			}
+			for _, p := range ps {
+				products = append(products, p.ID)
+			}
+			if len(ps) < opts.Limit {
+				break
+			}
+			opts.After = ps[len(ps)-1].ID
+		}
+	}
+	kinds := map[string]licensor.FeatureKind{}
+	for _, id := range products {
+		defined, err := s.store.ListFeatures(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, f := range defined {
+			if kinds[f.Name] != licensor.FeatureCounted {
+				kinds[f.Name] = f.Kind
+			}
+		}
+	}
+	where := "any of the tenant's products"
+	if product != "" {
+		where = "product " + product
+	}
+	for _, f := range fs {
+		switch kind, ok := kinds[f.Feature]; {
+		case !ok:
+			return licensor.Errorf(licensor.EINVALID, "feature %q is not a feature of %s; define it first (admin feature create) or check its spelling", f.Feature, where)
+		case kind != licensor.FeatureCounted:
+			return licensor.Errorf(licensor.EINVALID, "feature %q of %s is on/off, not counted: a pool lends units of counted features only", f.Feature, where)
+		}
+	}
+	return nil
 }

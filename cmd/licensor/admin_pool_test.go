@@ -40,7 +40,7 @@ func TestDemoPoolCommands(t *testing.T) {
 		{[]string{"pool", "resize", d.PoolID, "-f", "solver=60"}, "solver=3/60"},
 		{[]string{"pool", "usage", d.PoolID}, "solver"},
 		{[]string{"pool", "release-lease", lease}, "released"},
-		{[]string{"pool", "create", "--customer", d.CustomerID, "-f", "viewer=10", "--lease-ttl", "30m"}, "viewer=0/10"},
+		{[]string{"pool", "create", "--customer", d.CustomerID, "-f", "gpu-export=10", "--lease-ttl", "30m"}, "gpu-export=0/10"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args[:2], "-"), func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestDemoPoolCommands(t *testing.T) {
 			}
 		})
 	}
-	if _, err := runCLI(t, "admin", "--demo-file", demo, "pool", "create", "--customer", d.CustomerID, "-f", "viewer"); err == nil {
+	if _, err := runCLI(t, "admin", "--demo-file", demo, "pool", "create", "--customer", d.CustomerID, "-f", "gpu-export"); err == nil {
 		t.Error("pool create with a feature without a maximum: got no error, want one")
 	}
 }
