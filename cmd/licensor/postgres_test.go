@@ -121,3 +121,34 @@ func TestMigrateCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestServeDurableRefresh: --durable-refresh serves from PostgreSQL with
+// refreshes waiting for the flush, and is refused for the embedded store,
+// which has no such choice.
+func TestServeDurableRefresh(t *testing.T) {
+	t.Run("SQLite", func(t *testing.T) {
+		m := &Main{Config: ServeCmd{Listen: "127.0.0.1:0", Data: t.TempDir(), DurableRefresh: true}, Out: &bytes.Buffer{}}
+		err := m.Start(context.Background())
+		t.Cleanup(func() { _ = m.Close() })
+		if err == nil || !strings.Contains(err.Error(), "--durable-refresh applies to a PostgreSQL --db only") {
+			t.Fatalf("Start: got %v, want the --durable-refresh refusal", err)
+		}
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		url, schema := pgtest.Schema(t)
+		t.Setenv("LICENSOR_MASTER_KEY", newMasterKey(t))
+		m := &Main{Config: ServeCmd{Listen: "127.0.0.1:0", Data: t.TempDir(), DB: pgtest.SchemaURL(url, schema), Demo: true, DurableRefresh: true}, Out: &bytes.Buffer{}}
+		if err := m.Start(context.Background()); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		t.Cleanup(func() { _ = m.Close() })
+		d := m.Demo
+		lc := licensorv1connect.NewLicenseServiceClient(demoClient(t, d), "https://"+m.Addr(), connect.WithGRPC(),
+			connect.WithInterceptors(bearer.Token(d.Token)))
+		for range 2 { // a new instance, then a refresh: the durable path
+			if _, err := lc.GetLicense(context.Background(), connect.NewRequest(&v1.GetLicenseRequest{ContractId: d.ContractID, InstanceId: "durable-1"})); err != nil {
+				t.Fatalf("GetLicense: %v", err)
+			}
+		}
+	})
+}

@@ -46,6 +46,8 @@ type ServeCmd struct {
 	SilentIntervals int `help:"Alert when an instance has not been seen for this many refresh intervals." default:"3" env:"LICENSOR_SILENT_INTERVALS" name:"silent-intervals"`
 	// Redis shares each tenant's concurrency threshold between the servers.
 	Redis string `help:"Redis URL (redis://host:6379/0) to share each tenant's concurrency threshold between servers; without it each server applies the threshold on its own." env:"LICENSOR_REDIS"`
+	// DurableRefresh makes PostgreSQL refreshes wait for the WAL flush.
+	DurableRefresh bool `help:"PostgreSQL only: license refreshes wait for the WAL flush like every other write (by default they do not: a database crash may forget the last fraction of a second of last-seen times, never a seat)." env:"LICENSOR_DURABLE_REFRESH" name:"durable-refresh"`
 }
 
 // Run starts the server and blocks until ctx ends, then shuts down
@@ -145,7 +147,7 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory %s: %w", cfg.Data, err)
 	}
-	st, feed, err := openStore(ctx, cfg.DB, cfg.Data, m.Logger)
+	st, feed, err := openStore(ctx, cfg.DB, cfg.Data, cfg.DurableRefresh, m.Logger)
 	if err != nil {
 		return err
 	}

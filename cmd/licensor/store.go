@@ -23,8 +23,14 @@ func isPostgresURL(db string) bool {
 // returns the change feed WatchLicense streams listen on: nil (the
 // service's in-process hub) for SQLite, LISTEN/NOTIFY for PostgreSQL so
 // that a change made through any server reaches streams on every server.
-func openStore(ctx context.Context, db, dataDir string, log *slog.Logger) (licensor.Store, licensor.ChangeFeed, error) {
+//
+// durableRefresh is PostgreSQL's WithDurableRefresh; the embedded store has
+// no such choice to make (its refreshes are written behind, see
+// docs/operations.md), so asking for it there is an error, not a no-op.
+func openStore(ctx context.Context, db, dataDir string, durableRefresh bool, log *slog.Logger) (licensor.Store, licensor.ChangeFeed, error) {
 	switch {
+	case db == "" && durableRefresh:
+		return nil, nil, fmt.Errorf("--durable-refresh applies to a PostgreSQL --db only; the embedded store writes refreshes behind (docs/operations.md)")
 	case db == "":
 		st, err := sqlite.Open(ctx, filepath.Join(dataDir, "licensor.db"), sqlite.WithLogger(log))
 		if err != nil {
@@ -32,7 +38,11 @@ func openStore(ctx context.Context, db, dataDir string, log *slog.Logger) (licen
 		}
 		return st, nil, nil
 	case isPostgresURL(db):
-		st, err := postgres.Open(ctx, db, postgres.WithLogger(log))
+		opts := []postgres.Option{postgres.WithLogger(log)}
+		if durableRefresh {
+			opts = append(opts, postgres.WithDurableRefresh())
+		}
+		st, err := postgres.Open(ctx, db, opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open database: %w", err)
 		}
