@@ -173,6 +173,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{"NegativeWarmup", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Warmup: -time.Second}},
 		{"UnknownClient", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Client: "curl"}},
 		{"GRPCGoSpeaksNoConnect", bench.Config{Server: "https://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Client: bench.ClientGRPCGo, Protocol: "connect"}},
+		{"GRPCGoNoPathPrefix", bench.Config{Server: "https://127.0.0.1:1/licensor", Token: "t", ContractID: "c", Requests: 1, Client: bench.ClientGRPCGo}},
 		{"GRPCGoNeedsTLS", bench.Config{Server: "http://127.0.0.1:1", Token: "t", ContractID: "c", Requests: 1, Client: bench.ClientGRPCGo}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

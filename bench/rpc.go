@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"connectrpc.com/connect"
 	"google.golang.org/grpc"
@@ -111,6 +112,9 @@ func newGRPCGo(cfg *Config) (*grpcGo, error) {
 	}
 	if u.Scheme != "https" {
 		return nil, fmt.Errorf("bench: server %q: grpc-go needs https (the server speaks TLS only)", cfg.Server)
+	}
+	if strings.Trim(u.Path, "/") != "" {
+		return nil, fmt.Errorf("bench: server %q: grpc-go cannot call under a path prefix; use --client connect-go", cfg.Server)
 	}
 	host := u.Host
 	if u.Port() == "" {
