@@ -160,4 +160,8 @@ type AuditStore interface {
 	AppendAudit(ctx context.Context, e *AuditEntry) error
 	// ListAudit returns entries of the scoped tenant, newest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+	// ListOperatorAudit returns the operator's log (entries of no tenant)
+	// as ListAudit does a tenant's. It needs no scope; with one it lists
+	// none.
+	ListOperatorAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
 }

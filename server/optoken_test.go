@@ -311,3 +311,53 @@ func TestOperatorTokenPaging(t *testing.T) {
 		})
 	}
 }
+
+// Creating and revoking operator tokens is audited in the operator's own
+// log, which ListAuditEntries without a tenant shows the operator; no
+// tenant sees it, and a refused revocation writes nothing.
+func TestOperatorTokenAudit(t *testing.T) {
+	for _, p := range testserver.Protocols {
+		t.Run(string(p), func(t *testing.T) {
+			ctx := context.Background()
+			s := testserver.Start(t)
+			f := s.NewFixture(t, testserver.FixtureOptions{})
+			op := s.Admin(p, s.OperatorToken)
+			opID := operatorTokenID(t, op, "test operator")
+			tenantBefore := len(auditEntries(t, s.Admin(p, f.AdminToken), ""))
+
+			res, err := op.CreateToken(ctx, connect.NewRequest(&v1.CreateTokenRequest{Role: "operator", Name: "next"}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			next := res.Msg.Token.Id
+			if _, err := s.Admin(p, res.Msg.Secret).RevokeToken(ctx, connect.NewRequest(&v1.RevokeTokenRequest{TokenId: opID})); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Admin(p, res.Msg.Secret).RevokeToken(ctx, connect.NewRequest(&v1.RevokeTokenRequest{TokenId: next})); connect.CodeOf(err) != connect.CodeFailedPrecondition {
+				t.Fatalf("RevokeToken of the last: got %v, want %v", err, connect.CodeFailedPrecondition)
+			}
+
+			log := auditEntries(t, s.Admin(p, res.Msg.Secret), "")
+			if len(log) != 2 {
+				t.Fatalf("operator's log: got %d entries, want 2 (the create and the revoke)", len(log))
+			}
+			for i, want := range []struct{ action, object, token string }{{"token.revoke", opID, next}, {"token.create", next, opID}} {
+				e := log[i]
+				if e.Action != want.action || e.ObjectType != "token" || e.ObjectId != want.object || e.ActorRole != "operator" ||
+					e.TokenId != want.token || e.TenantId != "" {
+					t.Errorf("entry %d: got %s token/%s by %s %s in tenant %q, want %s token/%s by operator %s in no tenant",
+						i, e.Action, e.ObjectId, e.ActorRole, e.TokenId, e.TenantId, want.action, want.object, want.token)
+				}
+				if _, ok := e.After.AsMap()["hash"]; ok {
+					t.Errorf("entry %d: got the token's hash in the log, want none", i)
+				}
+			}
+			if got := log[0].After.AsMap()["revoked_at"]; got == nil || got == zeroJSONTime {
+				t.Errorf("revoke entry: got revoked_at %v after, want the revocation time", got)
+			}
+			if got := len(auditEntries(t, s.Admin(p, f.AdminToken), "")); got != tenantBefore {
+				t.Errorf("tenant's log: got %d entries, want %d (none added)", got, tenantBefore)
+			}
+		})
+	}
+}
