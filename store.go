@@ -103,6 +103,26 @@ type TokenStore interface {
 	RevokeToken(ctx context.Context, id string, at time.Time) (*Token, error)
 	// HasOperatorToken reports whether any live operator token exists.
 	HasOperatorToken(ctx context.Context) (bool, error)
+
+	// Operator tokens belong to no tenant: the methods below need no scope,
+	// and inside a tenant's scope operator tokens do not exist (a scope
+	// never widens what a caller sees), just as the tenant-scoped methods
+	// above never see them.
+
+	// ListOperatorTokens lists operator tokens by id, as ListTokens does a
+	// tenant's: live ones only unless f.IncludeRevoked. With a tenant
+	// scope it lists none.
+	ListOperatorTokens(ctx context.Context, f TokenFilter) ([]*Token, error)
+	// GetOperatorToken returns an operator token by id. ENOTFOUND (also for
+	// a tenant's token, and within a tenant scope).
+	GetOperatorToken(ctx context.Context, id string) (*Token, error)
+	// RevokeOperatorToken marks an operator token revoked at at, unless it
+	// is live at at and no other operator token is: EPRECONDITION then,
+	// with nothing changed, so that the server is never left without an
+	// operator. The check and the change are one transaction: revocations
+	// racing each other cannot leave none. ENOTFOUND as GetOperatorToken;
+	// revoking twice keeps the first time.
+	RevokeOperatorToken(ctx context.Context, id string, at time.Time) (*Token, error)
 }
 
 // KeyStore keeps tenants' signing keys (tenant-scoped).
@@ -140,4 +160,8 @@ type AuditStore interface {
 	AppendAudit(ctx context.Context, e *AuditEntry) error
 	// ListAudit returns entries of the scoped tenant, newest first.
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
+	// ListOperatorAudit returns the operator's log (entries of no tenant)
+	// as ListAudit does a tenant's. It needs no scope; with one it lists
+	// none.
+	ListOperatorAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
 }

@@ -30,9 +30,14 @@ func (s *Service) CreateOperatorToken(ctx context.Context, name string) (*licens
 	return s.newToken(ctx, licensor.Token{Role: licensor.RoleOperator, Name: name})
 }
 
-// CreateToken creates an admin or contract token for a tenant; the secret
-// is returned once. Codes: EINVALID, ENOTFOUND (contract), EFORBIDDEN.
+// CreateToken creates a token; the secret is returned once. An admin or
+// contract token belongs to a tenant; an operator token (role operator,
+// tenantID empty) only the operator may create.
+// Codes: EINVALID, ENOTFOUND (contract), EFORBIDDEN.
 func (s *Service) CreateToken(ctx context.Context, tenantID string, t licensor.Token) (*licensor.Token, string, error) {
+	if t.Role == licensor.RoleOperator {
+		return s.createOperatorToken(ctx, tenantID, t)
+	}
 	ctx, _, err := s.AdminScope(ctx, tenantID)
 	if err != nil {
 		return nil, "", err
@@ -50,15 +55,10 @@ func (s *Service) CreateToken(ctx context.Context, tenantID string, t licensor.T
 			return nil, "", err
 		}
 	default:
-		return nil, "", licensor.Errorf(licensor.EINVALID, "token role %q: use admin or contract", t.Role)
+		return nil, "", licensor.Errorf(licensor.EINVALID, "token role %q: use admin or contract (or operator, with the operator token)", t.Role)
 	}
-	if t.Name != "" {
-		if err := licensor.ValidateName("token name", t.Name); err != nil {
-			return nil, "", err
-		}
-	}
-	if !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(s.now()) {
-		return nil, "", licensor.Errorf(licensor.EINVALID, "token expiry %s is in the past", t.ExpiresAt.UTC().Format(time.RFC3339))
+	if err := s.validateNewToken(t); err != nil {
+		return nil, "", err
 	}
 	tok, secret, err := s.newToken(ctx, licensor.Token{Role: t.Role, ContractID: t.ContractID, Name: t.Name, ExpiresAt: t.ExpiresAt.UTC()})
 	if err != nil {
@@ -68,8 +68,26 @@ func (s *Service) CreateToken(ctx context.Context, tenantID string, t licensor.T
 	return tok, secret, nil
 }
 
-// ListTokens lists a tenant's tokens (never their secrets).
+// validateNewToken checks what every new token's caller chooses: its name
+// and its expiry.
+func (s *Service) validateNewToken(t licensor.Token) error {
+	if t.Name != "" {
+		if err := licensor.ValidateName("token name", t.Name); err != nil {
+			return err
+		}
+	}
+	if !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(s.now()) {
+		return licensor.Errorf(licensor.EINVALID, "token expiry %s is in the past", t.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// ListTokens lists a tenant's tokens (never their secrets); for the
+// operator with tenantID empty, the operator tokens.
 func (s *Service) ListTokens(ctx context.Context, tenantID string, f licensor.TokenFilter) ([]*licensor.Token, error) {
+	if tenantID == "" && isOperator(ctx) {
+		return s.listOperatorTokens(ctx, f)
+	}
 	ctx, _, err := s.AdminScope(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -80,8 +98,13 @@ func (s *Service) ListTokens(ctx context.Context, tenantID string, f licensor.To
 	return s.store.ListTokens(ctx, f)
 }
 
-// RevokeToken revokes a token at once. Codes: EINVALID, ENOTFOUND, EFORBIDDEN.
+// RevokeToken revokes a token at once; for the operator with tenantID
+// empty, an operator token, but never the last live one.
+// Codes: EINVALID, ENOTFOUND, EFORBIDDEN, EPRECONDITION.
 func (s *Service) RevokeToken(ctx context.Context, tenantID, id string) (*licensor.Token, error) {
+	if tenantID == "" && isOperator(ctx) {
+		return s.revokeOperatorToken(ctx, id)
+	}
 	ctx, _, err := s.AdminScope(ctx, tenantID)
 	if err != nil {
 		return nil, err

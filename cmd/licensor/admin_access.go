@@ -11,10 +11,19 @@ import (
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 )
 
+// TokenCmd manages a tenant's tokens and, for the operator with no
+// --tenant, the operator tokens.
 type TokenCmd struct {
-	Create TokenCreateCmd `cmd:"" help:"Create an admin or contract token (the secret is shown once)."`
-	List   TokenListCmd   `cmd:"" help:"List tokens."`
-	Revoke TokenRevokeCmd `cmd:"" help:"Revoke a token at once."`
+	Create TokenCreateCmd `cmd:"" help:"Create an admin, contract or operator token (the secret is shown once)."`
+	List   TokenListCmd   `cmd:"" help:"List tokens; with the operator token and no --tenant, the operator tokens."`
+	Revoke TokenRevokeCmd `cmd:"" help:"Revoke a token at once; with the operator token and no --tenant, an operator token (never the last live one)."`
+}
+
+// ownTenantFlag is tenantFlag for the commands that also reach what the
+// operator owns outside any tenant (operator tokens, its audit log): with
+// the operator token and no tenant, they act on that.
+type ownTenantFlag struct {
+	TenantID string `help:"Tenant to act on; with the operator token, leave it out for the operator's own (operator tokens, its audit log)." name:"tenant" env:"LICENSOR_TENANT"`
 }
 
 var tokenHeader = []string{"ID", "ROLE", "CONTRACT", "NAME", "HINT", "CREATED", "EXPIRES", "REVOKED"}
@@ -27,8 +36,8 @@ func tokenRows(ts ...*v1.Token) (rows [][]string) {
 }
 
 type TokenCreateCmd struct {
-	tenantFlag
-	Role     string `help:"admin or contract." default:"contract" enum:"admin,contract"`
+	ownTenantFlag
+	Role     string `help:"admin, contract, or operator (with the operator token and no --tenant)." default:"contract" enum:"admin,contract,operator"`
 	Contract string `help:"Contract id (for a contract token)."`
 	Name     string `help:"What the token is for."`
 	Expires  Time   `help:"Expiry (default: never)."`
@@ -51,7 +60,7 @@ func (c *TokenCreateCmd) Run(g *Globals) error {
 }
 
 type TokenListCmd struct {
-	tenantFlag
+	ownTenantFlag
 	pageFlags
 	Contract string `help:"Only this contract's tokens."`
 	Revoked  bool   `help:"Include revoked tokens."`
@@ -68,7 +77,7 @@ func (c *TokenListCmd) Run(g *Globals) error {
 }
 
 type TokenRevokeCmd struct {
-	tenantFlag
+	ownTenantFlag
 	ID string `arg:"" help:"Token id (tok_...)."`
 }
 
@@ -188,11 +197,11 @@ func (c *InstanceReleaseCmd) Run(g *Globals) error {
 }
 
 type AuditCmd struct {
-	List AuditListCmd `cmd:"" help:"Query the audit log, newest first."`
+	List AuditListCmd `cmd:"" help:"Query the audit log, newest first; with the operator token and no --tenant, the operator's own log."`
 }
 
 type AuditListCmd struct {
-	tenantFlag
+	ownTenantFlag
 	pageFlags
 	Actor  string `help:"Only actions by this token id."`
 	Object string `help:"Only this object: TYPE or TYPE/ID (e.g. contract/con_...)."`

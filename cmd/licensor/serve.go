@@ -291,8 +291,10 @@ func (m *Main) serveMetrics(addr string) error {
 	return nil
 }
 
-// bootstrapOperator creates the operator token on first start and writes
-// its secret to <data>/operator-token (mode 0600); it is never shown again.
+// bootstrapOperator creates an operator token when the database has no
+// live one (on first start, or once every one has expired) and writes its
+// secret to <data>/operator-token (mode 0600); it is never shown again.
+// Later operator tokens are made and revoked through the API.
 func (m *Main) bootstrapOperator(ctx context.Context) error {
 	path := filepath.Join(m.Config.Data, "operator-token")
 	has, err := m.Store.HasOperatorToken(ctx)

@@ -33,8 +33,28 @@ func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licenso
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.AuditCols + ` FROM audit_log WHERE tenant_id = $1`
-	args := []any{tid}
+	return db.listAudit(ctx, "ListAudit", `tenant_id = $1`, []any{tid}, f, opts)
+}
+
+// ListOperatorAudit returns the operator's log (entries of no tenant) as
+// ListAudit does a tenant's. With a tenant scope it lists none: a scope
+// never widens.
+func (db *DB) ListOperatorAudit(ctx context.Context, f licensor.AuditFilter) ([]*licensor.AuditEntry, error) {
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	if !tenantscope.Unscoped(ctx) {
+		return nil, nil
+	}
+	return db.listAudit(ctx, "ListOperatorAudit", `tenant_id IS NULL`, nil, f, opts)
+}
+
+// listAudit lists the entries of the log that log (with args, numbered
+// from $1) selects, filtered by f, a page of opts: the one query of
+// ListAudit and ListOperatorAudit.
+func (db *DB) listAudit(ctx context.Context, op, log string, args []any, f licensor.AuditFilter, opts licensor.ListOptions) ([]*licensor.AuditEntry, error) {
+	q := `SELECT ` + sqlconv.AuditCols + ` FROM audit_log WHERE ` + log
 	add := func(cond string, v any) {
 		args = append(args, v)
 		q += fmt.Sprintf(cond, len(args))
@@ -55,15 +75,15 @@ func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licenso
 		add(` AND at < $%d`, micros(f.Until))
 	}
 	if opts.After != "" {
-		// An unknown cursor (or another tenant's) matches nothing: an empty page.
-		add(` AND (at, id) < (SELECT at, id FROM audit_log WHERE tenant_id = $1 AND id = $%d)`, opts.After)
+		// An unknown cursor (or another log's) matches nothing: an empty page.
+		add(` AND (at, id) < (SELECT at, id FROM audit_log WHERE `+log+` AND id = $%d)`, opts.After)
 	}
 	add(` ORDER BY at DESC, id DESC LIMIT $%d`, opts.Limit)
 	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, driverErr("ListAudit", err)
+		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
 	out, err := sqlconv.All(rows, sqlconv.ScanAuditEntry)
-	return out, driverErr("ListAudit", err)
+	return out, driverErr(op, err)
 }

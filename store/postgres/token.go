@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store/internal/newrecord"
@@ -68,8 +71,14 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE tenant_id = $1 AND id > $2`
-	args := []any{tid, opts.After}
+	return db.listTokens(ctx, "ListTokens", `tenant_id = $1`, []any{tid}, f, opts)
+}
+
+// listTokens lists the tokens that match where (with args) and f, a page
+// of opts: the one query of ListTokens and ListOperatorTokens.
+func (db *DB) listTokens(ctx context.Context, op, where string, args []any, f licensor.TokenFilter, opts licensor.ListOptions) ([]*licensor.Token, error) {
+	args = append(args, opts.After)
+	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE ` + where + fmt.Sprintf(` AND id > $%d`, len(args))
 	if f.ContractID != "" {
 		args = append(args, f.ContractID)
 		q += fmt.Sprintf(` AND contract_id = $%d`, len(args))
@@ -81,11 +90,11 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 	q += fmt.Sprintf(` ORDER BY id LIMIT $%d`, len(args))
 	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, driverErr("ListTokens", err)
+		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
 	out, err := sqlconv.All(rows, sqlconv.ScanToken)
-	return out, driverErr("ListTokens", err)
+	return out, driverErr(op, err)
 }
 
 // RevokeToken marks a token of the scoped tenant revoked at at and returns
@@ -112,4 +121,83 @@ func (db *DB) HasOperatorToken(ctx context.Context) (bool, error) {
 	ok, err := exists(ctx, db.pool, `SELECT 1 FROM tokens
 		WHERE tenant_id IS NULL AND revoked_at = 0 AND (expires_at = 0 OR expires_at > $1) LIMIT 1`, micros(db.now()))
 	return ok, driverErr("HasOperatorToken", err)
+}
+
+// ListOperatorTokens lists operator tokens by id, as ListTokens does a
+// tenant's. With a tenant scope it lists none: a scope never widens.
+func (db *DB) ListOperatorTokens(ctx context.Context, f licensor.TokenFilter) ([]*licensor.Token, error) {
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	if !tenantscope.Unscoped(ctx) {
+		return nil, nil
+	}
+	return db.listTokens(ctx, "ListOperatorTokens", `tenant_id IS NULL`, nil, f, opts)
+}
+
+// GetOperatorToken returns an operator token. ENOTFOUND, also for a
+// tenant's token and within a tenant scope.
+func (db *DB) GetOperatorToken(ctx context.Context, id string) (*licensor.Token, error) {
+	if !tenantscope.Unscoped(ctx) {
+		return nil, tenantscope.OperatorTokenNotFound(id)
+	}
+	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id IS NULL AND id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, tenantscope.OperatorTokenNotFound(id)
+	}
+	if err != nil {
+		return nil, driverErr("GetOperatorToken", err)
+	}
+	return t, nil
+}
+
+// RevokeOperatorToken marks an operator token revoked at at and returns
+// it, unless it is the last one live at at (EPRECONDITION). Every
+// unrevoked operator token is locked first, in id order: a revocation
+// racing this one waits, then sees the token it revoked as revoked, so two
+// of them cannot each leave the other as the last. Revoking twice keeps
+// the first time. ENOTFOUND.
+func (db *DB) RevokeOperatorToken(ctx context.Context, id string, at time.Time) (*licensor.Token, error) {
+	if !tenantscope.Unscoped(ctx) {
+		return nil, tenantscope.OperatorTokenNotFound(id)
+	}
+	at = db.stamp(at)
+	var t *licensor.Token
+	err := db.tx(ctx, "RevokeOperatorToken", func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens
+			WHERE tenant_id IS NULL AND (revoked_at = 0 OR id = $1) ORDER BY id FOR UPDATE`, id)
+		if err != nil {
+			return err
+		}
+		locked, err := sqlconv.All(rows, sqlconv.ScanToken)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		var cur *licensor.Token
+		others := false
+		for _, o := range locked {
+			switch {
+			case o.ID == id:
+				cur = o
+			case o.Live(at):
+				others = true
+			}
+		}
+		if cur == nil {
+			return tenantscope.OperatorTokenNotFound(id)
+		}
+		if cur.Live(at) && !others {
+			return tenantscope.LastOperatorToken(id)
+		}
+		t, err = sqlconv.ScanToken(tx.QueryRow(ctx, `UPDATE tokens
+			SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END
+			WHERE tenant_id IS NULL AND id = $2 RETURNING `+sqlconv.TokenCols, micros(at), id))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }

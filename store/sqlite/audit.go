@@ -44,8 +44,29 @@ func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licenso
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.AuditCols + ` FROM audit_log WHERE tenant_id = ?`
-	args := []any{tid}
+	return db.listAudit(ctx, "ListAudit", `tenant_id = ?`, []any{tid}, f, opts)
+}
+
+// ListOperatorAudit returns the operator's log (entries of no tenant) as
+// ListAudit does a tenant's. With a tenant scope it lists none: a scope
+// never widens.
+func (db *DB) ListOperatorAudit(ctx context.Context, f licensor.AuditFilter) ([]*licensor.AuditEntry, error) {
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	if !tenantscope.Unscoped(ctx) {
+		return nil, nil
+	}
+	return db.listAudit(ctx, "ListOperatorAudit", `tenant_id IS NULL`, nil, f, opts)
+}
+
+// listAudit lists the entries of the log that log (with logArgs) selects,
+// filtered by f, a page of opts: the one query of ListAudit and
+// ListOperatorAudit.
+func (db *DB) listAudit(ctx context.Context, op, log string, logArgs []any, f licensor.AuditFilter, opts licensor.ListOptions) ([]*licensor.AuditEntry, error) {
+	q := `SELECT ` + sqlconv.AuditCols + ` FROM audit_log WHERE ` + log
+	args := append([]any(nil), logArgs...)
 	if f.TokenID != "" {
 		q += ` AND token_id = ?`
 		args = append(args, f.TokenID)
@@ -67,17 +88,17 @@ func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licenso
 		args = append(args, micros(f.Until))
 	}
 	if opts.After != "" {
-		// An unknown cursor (or another tenant's) matches nothing: an empty page.
-		q += ` AND (at, id) < (SELECT at, id FROM audit_log WHERE tenant_id = ? AND id = ?)`
-		args = append(args, tid, opts.After)
+		// An unknown cursor (or another log's) matches nothing: an empty page.
+		q += ` AND (at, id) < (SELECT at, id FROM audit_log WHERE ` + log + ` AND id = ?)`
+		args = append(append(args, logArgs...), opts.After)
 	}
 	q += ` ORDER BY at DESC, id DESC LIMIT ?`
 	args = append(args, opts.Limit)
 	rows, err := db.rd.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, driverErr("ListAudit", err)
+		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
 	out, err := sqlconv.All(rows, sqlconv.ScanAuditEntry)
-	return out, driverErr("ListAudit", err)
+	return out, driverErr(op, err)
 }

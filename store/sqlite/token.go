@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -69,8 +70,14 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE tenant_id = ? AND id > ?`
-	args := []any{tid, opts.After}
+	return db.listTokens(ctx, "ListTokens", `tenant_id = ?`, []any{tid}, f, opts)
+}
+
+// listTokens lists the tokens that match where (with args) and f, a page
+// of opts: the one query of ListTokens and ListOperatorTokens.
+func (db *DB) listTokens(ctx context.Context, op, where string, args []any, f licensor.TokenFilter, opts licensor.ListOptions) ([]*licensor.Token, error) {
+	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE ` + where + ` AND id > ?`
+	args = append(args, opts.After)
 	if f.ContractID != "" {
 		q += ` AND contract_id = ?`
 		args = append(args, f.ContractID)
@@ -82,11 +89,11 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 	args = append(args, opts.Limit)
 	rows, err := db.rd.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, driverErr("ListTokens", err)
+		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
 	out, err := sqlconv.All(rows, sqlconv.ScanToken)
-	return out, driverErr("ListTokens", err)
+	return out, driverErr(op, err)
 }
 
 // RevokeToken marks a token of the scoped tenant revoked at at and returns
@@ -118,4 +125,72 @@ func (db *DB) HasOperatorToken(ctx context.Context) (bool, error) {
 	ok, err := exists(ctx, db.rd, `SELECT 1 FROM tokens
 		WHERE tenant_id IS NULL AND revoked_at = 0 AND (expires_at = 0 OR expires_at > ?) LIMIT 1`, micros(db.now()))
 	return ok, driverErr("HasOperatorToken", err)
+}
+
+// ListOperatorTokens lists operator tokens by id, as ListTokens does a
+// tenant's. With a tenant scope it lists none: a scope never widens.
+func (db *DB) ListOperatorTokens(ctx context.Context, f licensor.TokenFilter) ([]*licensor.Token, error) {
+	opts, err := page(f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	if !tenantscope.Unscoped(ctx) {
+		return nil, nil
+	}
+	return db.listTokens(ctx, "ListOperatorTokens", `tenant_id IS NULL`, nil, f, opts)
+}
+
+// GetOperatorToken returns an operator token. ENOTFOUND, also for a
+// tenant's token and within a tenant scope.
+func (db *DB) GetOperatorToken(ctx context.Context, id string) (*licensor.Token, error) {
+	if !tenantscope.Unscoped(ctx) {
+		return nil, tenantscope.OperatorTokenNotFound(id)
+	}
+	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id IS NULL AND id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, tenantscope.OperatorTokenNotFound(id)
+	}
+	if err != nil {
+		return nil, driverErr("GetOperatorToken", err)
+	}
+	return t, nil
+}
+
+// RevokeOperatorToken marks an operator token revoked at at and returns
+// it, unless it is the last one live at at (EPRECONDITION). The single
+// writer serialises revocations, so the check holds until the commit.
+// Revoking twice keeps the first time. ENOTFOUND.
+func (db *DB) RevokeOperatorToken(ctx context.Context, id string, at time.Time) (*licensor.Token, error) {
+	if !tenantscope.Unscoped(ctx) {
+		return nil, tenantscope.OperatorTokenNotFound(id)
+	}
+	at = db.stamp(at)
+	var t *licensor.Token
+	err := db.write(ctx, "RevokeOperatorToken", func(tx *sql.Tx) error {
+		cur, err := sqlconv.ScanToken(tx.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id IS NULL AND id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return tenantscope.OperatorTokenNotFound(id)
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Live(at) {
+			others, err := exists(ctx, tx, `SELECT 1 FROM tokens WHERE tenant_id IS NULL AND id <> ?
+				AND revoked_at = 0 AND (expires_at = 0 OR expires_at > ?) LIMIT 1`, id, micros(at))
+			if err != nil {
+				return err
+			}
+			if !others {
+				return tenantscope.LastOperatorToken(id)
+			}
+		}
+		t, err = sqlconv.ScanToken(tx.QueryRowContext(ctx, `UPDATE tokens
+			SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
+			WHERE tenant_id IS NULL AND id = ? RETURNING `+sqlconv.TokenCols, micros(at), id))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
 }

@@ -110,14 +110,59 @@ func testAudit(t *testing.T, open opener) {
 	})
 
 	t.Run("OperatorLog", func(t *testing.T) {
+		// The operator's log holds the entries of no tenant: no tenant's
+		// list shows them, and only an unscoped ListOperatorAudit does.
 		s := open(t)
-		ctx, _ := scope(t, s, "Acme")
-		e := &licensor.AuditEntry{ID: licensor.NewID(licensor.PrefixAudit), At: t0, ActorRole: licensor.RoleOperator,
-			TokenID: "tok_op", Action: "tenant.create", ObjectType: "tenant", ObjectID: "ten_1"}
-		must(t, "AppendAudit to the operator's log", s.AppendAudit(bg, e))
+		ctx, ten := scope(t, s, "Acme")
+		entry := func(tenant string, d time.Duration, token, otype, oid string) *licensor.AuditEntry {
+			e := &licensor.AuditEntry{ID: licensor.NewID(licensor.PrefixAudit), TenantID: tenant, At: at(d), ActorRole: licensor.RoleOperator,
+				TokenID: token, Action: otype + ".create", ObjectType: otype, ObjectID: oid, After: json.RawMessage(`{"name":"x"}`)}
+			must(t, "AppendAudit", s.AppendAudit(bg, e))
+			return e
+		}
+		first := entry("", 0, "tok_op1", "token", "tok_2")
+		mine := entry(ten.ID, time.Minute, "tok_op1", "tenant", ten.ID)
+		second := entry("", 2*time.Minute, "tok_op2", "token", "tok_3")
+		third := entry("", 3*time.Minute, "tok_op1", "token", "tok_4")
+
 		got, err := s.ListAudit(ctx, licensor.AuditFilter{})
 		must(t, "ListAudit", err)
-		eq(t, "len(ListAudit) of a tenant", len(got), 0)
+		if len(got) != 1 {
+			t.Fatalf("ListAudit of a tenant: got %d entries, want only its own", len(got))
+		}
+		checkAudit(t, "tenant's entry", got[0], mine)
+		got, err = s.ListOperatorAudit(bg, licensor.AuditFilter{})
+		must(t, "ListOperatorAudit", err)
+		if len(got) != 3 {
+			t.Fatalf("ListOperatorAudit: got %d entries, want 3", len(got))
+		}
+		checkAudit(t, "newest", got[0], third)
+		checkAudit(t, "oldest", got[2], first)
+
+		id := func(e *licensor.AuditEntry) string { return e.ID }
+		list := func(f licensor.AuditFilter) func(o licensor.ListOptions) ([]*licensor.AuditEntry, error) {
+			return func(o licensor.ListOptions) ([]*licensor.AuditEntry, error) {
+				f.ListOptions = o
+				return s.ListOperatorAudit(bg, f)
+			}
+		}
+		checkPaging(t, "ListOperatorAudit by 2", 2, []string{third.ID, second.ID, first.ID}, list(licensor.AuditFilter{}), id, id)
+		checkPaging(t, "ListOperatorAudit of a token", 1, []string{third.ID, first.ID}, list(licensor.AuditFilter{TokenID: "tok_op1"}), id, id)
+		checkPaging(t, "ListOperatorAudit of an object", 10, []string{second.ID},
+			list(licensor.AuditFilter{ObjectType: "token", ObjectID: "tok_3"}), id, id)
+		checkPaging(t, "ListOperatorAudit since", 10, []string{third.ID, second.ID}, list(licensor.AuditFilter{Since: at(time.Minute)}), id, id)
+
+		got, err = s.ListOperatorAudit(bg, licensor.AuditFilter{ListOptions: licensor.ListOptions{After: mine.ID}})
+		must(t, "ListOperatorAudit after a tenant's entry", err)
+		eq(t, "ListOperatorAudit after a tenant's entry: items", len(got), 0)
+		got, err = s.ListAudit(ctx, licensor.AuditFilter{ListOptions: licensor.ListOptions{After: third.ID}})
+		must(t, "ListAudit after an operator's entry", err)
+		eq(t, "ListAudit after an operator's entry: items", len(got), 0)
+		got, err = s.ListOperatorAudit(ctx, licensor.AuditFilter{})
+		must(t, "ListOperatorAudit in a tenant scope", err)
+		eq(t, "ListOperatorAudit in a tenant scope: items", len(got), 0)
+		_, err = s.ListOperatorAudit(bg, licensor.AuditFilter{ListOptions: licensor.ListOptions{Limit: -1}})
+		wantCode(t, "ListOperatorAudit with a negative limit", err, licensor.EINVALID)
 	})
 
 	t.Run("UnknownTenant", func(t *testing.T) {

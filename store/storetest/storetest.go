@@ -23,6 +23,9 @@
 //     list) and is left unchanged, and so is a struct whose TenantID names a
 //     tenant other than the scope. A scope never widens: ListTenants with a
 //     scope lists that tenant only.
+//   - Operator tokens belong to no tenant: the ...OperatorToken(s) methods
+//     need no scope, and from a tenant's scope operator tokens do not exist
+//     (ENOTFOUND, or absent from a list) through any method.
 //   - Checkin decides seats against the contract as stored (its MaxSeats),
 //     not Checkin.MaxSeats; a check-in that does not take a seat keeps one
 //     the instance holds; ReleaseSeat of a seatless instance is a no-op.
@@ -57,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("Customer", func(t *testing.T) { testCustomers(t, open) })
 	t.Run("Contract", func(t *testing.T) { testContracts(t, open) })
 	t.Run("Token", func(t *testing.T) { testTokens(t, open) })
+	t.Run("OperatorToken", func(t *testing.T) { testOperatorTokens(t, open) })
 	t.Run("SigningKey", func(t *testing.T) { testSigningKeys(t, open) })
 	t.Run("Instance", func(t *testing.T) { testInstances(t, open) })
 	t.Run("Telemetry", func(t *testing.T) { testTelemetry(t, open) })

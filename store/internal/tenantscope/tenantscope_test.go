@@ -73,3 +73,12 @@ func TestList(t *testing.T) {
 		t.Errorf("List with a negative limit: got %v, want EINVALID", err)
 	}
 }
+
+func TestUnscoped(t *testing.T) {
+	if !Unscoped(context.Background()) {
+		t.Error("Unscoped without a scope: got false, want true")
+	}
+	if Unscoped(licensor.WithTenant(context.Background(), "ten_a")) {
+		t.Error("Unscoped with a tenant scope: got true, want false")
+	}
+}

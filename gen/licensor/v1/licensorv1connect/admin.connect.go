@@ -174,9 +174,14 @@ type AdminServiceClient interface {
 	ExtendContract(context.Context, *connect.Request[v1.ExtendContractRequest]) (*connect.Response[v1.ExtendContractResponse], error)
 	// EndContract ends a contract now.
 	EndContract(context.Context, *connect.Request[v1.EndContractRequest]) (*connect.Response[v1.EndContractResponse], error)
-	// Tokens.
+	// Tokens: a tenant's admin and contract tokens, and (operator only, with
+	// tenant_id empty) the operator tokens. To rotate an operator token,
+	// create a new one, then revoke the old: the last live operator token
+	// cannot be revoked (FAILED_PRECONDITION).
 	CreateToken(context.Context, *connect.Request[v1.CreateTokenRequest]) (*connect.Response[v1.CreateTokenResponse], error)
 	ListTokens(context.Context, *connect.Request[v1.ListTokensRequest]) (*connect.Response[v1.ListTokensResponse], error)
+	// RevokeToken takes effect on the next call to the server that revoked it,
+	// and within a few seconds on the others sharing its database.
 	RevokeToken(context.Context, *connect.Request[v1.RevokeTokenRequest]) (*connect.Response[v1.RevokeTokenResponse], error)
 	// Signing keys.
 	RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error)
@@ -743,9 +748,14 @@ type AdminServiceHandler interface {
 	ExtendContract(context.Context, *connect.Request[v1.ExtendContractRequest]) (*connect.Response[v1.ExtendContractResponse], error)
 	// EndContract ends a contract now.
 	EndContract(context.Context, *connect.Request[v1.EndContractRequest]) (*connect.Response[v1.EndContractResponse], error)
-	// Tokens.
+	// Tokens: a tenant's admin and contract tokens, and (operator only, with
+	// tenant_id empty) the operator tokens. To rotate an operator token,
+	// create a new one, then revoke the old: the last live operator token
+	// cannot be revoked (FAILED_PRECONDITION).
 	CreateToken(context.Context, *connect.Request[v1.CreateTokenRequest]) (*connect.Response[v1.CreateTokenResponse], error)
 	ListTokens(context.Context, *connect.Request[v1.ListTokensRequest]) (*connect.Response[v1.ListTokensResponse], error)
+	// RevokeToken takes effect on the next call to the server that revoked it,
+	// and within a few seconds on the others sharing its database.
 	RevokeToken(context.Context, *connect.Request[v1.RevokeTokenRequest]) (*connect.Response[v1.RevokeTokenResponse], error)
 	// Signing keys.
 	RotateSigningKey(context.Context, *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error)
