@@ -38,7 +38,14 @@ type Webhook struct {
 	// key; only the dispatcher opens it.
 	SecretSealed []byte
 	CreatedAt    time.Time
+	// DisabledAt is when the webhook was disabled; zero while enabled. A
+	// disabled webhook's events are still queued, but the dispatcher does
+	// not claim them until it is enabled again.
+	DisabledAt time.Time
 }
+
+// Disabled reports whether deliveries to the webhook are paused.
+func (w *Webhook) Disabled() bool { return !w.DisabledAt.IsZero() }
 
 // Wants reports whether the webhook takes events of type t.
 func (w *Webhook) Wants(t AlertType) bool {
@@ -175,6 +182,12 @@ type WebhookStore interface {
 	ListWebhooks(ctx context.Context) ([]*Webhook, error)
 	// DeleteWebhook deletes a webhook and its deliveries. ENOTFOUND.
 	DeleteWebhook(ctx context.Context, id string) error
+	// SetWebhookDisabled disables a webhook as of at, or enables it when at
+	// is zero, and returns it. Its pending deliveries are held back from
+	// ClaimDeliveries while it is disabled and released when it is enabled,
+	// to go out in their usual order. Disabling a disabled webhook keeps its
+	// first DisabledAt. ENOTFOUND.
+	SetWebhookDisabled(ctx context.Context, id string, at time.Time) (*Webhook, error)
 
 	// ClaimDeliveries claims up to limit pending deliveries due at now, of
 	// any tenant (the worker serves all of them: an operator-level call, like

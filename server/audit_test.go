@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -132,6 +133,14 @@ func TestAuditEveryMutationOnce(t *testing.T) {
 					_, err = adm.Redeliver(ctx, connect.NewRequest(&v1.RedeliverRequest{DeliveryId: deliveryID}))
 					return deliveryID, err
 				}},
+				{"DisableWebhook", "webhook.disable", "webhook", true, true, func() (string, error) {
+					_, err := adm.UpdateWebhook(ctx, connect.NewRequest(&v1.UpdateWebhookRequest{WebhookId: webhookID, Disabled: proto.Bool(true)}))
+					return webhookID, err
+				}},
+				{"EnableWebhook", "webhook.enable", "webhook", true, true, func() (string, error) {
+					_, err := adm.UpdateWebhook(ctx, connect.NewRequest(&v1.UpdateWebhookRequest{WebhookId: webhookID, Disabled: proto.Bool(false)}))
+					return webhookID, err
+				}},
 				{"DeleteWebhook", "webhook.delete", "webhook", true, false, func() (string, error) {
 					_, err := adm.DeleteWebhook(ctx, connect.NewRequest(&v1.DeleteWebhookRequest{WebhookId: webhookID}))
 					return webhookID, err
@@ -245,6 +254,14 @@ func TestAuditEveryMutationOnce(t *testing.T) {
 					}},
 					{"BadInput/CreateWebhookEventType", connect.CodeInvalidArgument, func() error {
 						_, err := adm.CreateWebhook(ctx, connect.NewRequest(&v1.CreateWebhookRequest{Url: "https://example.com/hook", EventTypes: []string{"license.stolen"}}))
+						return err
+					}},
+					{"BadInput/UpdateWebhookNothing", connect.CodeInvalidArgument, func() error {
+						_, err := adm.UpdateWebhook(ctx, connect.NewRequest(&v1.UpdateWebhookRequest{WebhookId: "whk_x"}))
+						return err
+					}},
+					{"WrongTenant/UpdateWebhook", connect.CodeNotFound, func() error {
+						_, err := otherAdm.UpdateWebhook(ctx, connect.NewRequest(&v1.UpdateWebhookRequest{TenantId: f.TenantID, WebhookId: "whk_x", Disabled: proto.Bool(true)}))
 						return err
 					}},
 					{"WrongTenant/CreateProduct", connect.CodeNotFound, func() error {

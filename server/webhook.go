@@ -12,7 +12,7 @@ import (
 )
 
 func webhookPB(w *licensor.Webhook) *v1.Webhook {
-	out := &v1.Webhook{Id: w.ID, TenantId: w.TenantID, Url: w.URL, CreatedAt: ts(w.CreatedAt)}
+	out := &v1.Webhook{Id: w.ID, TenantId: w.TenantID, Url: w.URL, CreatedAt: ts(w.CreatedAt), Disabled: w.Disabled()}
 	for _, t := range w.EventTypes {
 		out.EventTypes = append(out.EventTypes, string(t))
 	}
@@ -70,6 +70,15 @@ func (h *adminHandler) DeleteWebhook(ctx context.Context, req *connect.Request[v
 		return nil, err
 	}
 	return connect.NewResponse(&v1.DeleteWebhookResponse{}), nil
+}
+
+func (h *adminHandler) UpdateWebhook(ctx context.Context, req *connect.Request[v1.UpdateWebhookRequest]) (*connect.Response[v1.UpdateWebhookResponse], error) {
+	m := req.Msg
+	w, err := h.svc.UpdateWebhook(ctx, m.GetTenantId(), m.GetWebhookId(), m.Disabled)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.UpdateWebhookResponse{Webhook: webhookPB(w)}), nil
 }
 
 func (h *adminHandler) ListDeliveries(ctx context.Context, req *connect.Request[v1.ListDeliveriesRequest]) (*connect.Response[v1.ListDeliveriesResponse], error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"time"
 
 	"github.com/licensor/licensor"
 )
@@ -20,7 +21,8 @@ func newWebhookSecret() string {
 
 // webhookView is what the audit log records of a webhook: never its secret.
 func webhookView(w *licensor.Webhook) map[string]any {
-	return map[string]any{"id": w.ID, "url": w.URL, "event_types": w.EventTypes, "created_at": w.CreatedAt}
+	return map[string]any{"id": w.ID, "url": w.URL, "event_types": w.EventTypes, "created_at": w.CreatedAt,
+		"disabled": w.Disabled()}
 }
 
 // CreateWebhook registers an endpoint. The signing secret is returned once;
@@ -76,6 +78,46 @@ func (s *Service) DeleteWebhook(ctx context.Context, tenantID, id string) error 
 	}
 	s.audit(ctx, "webhook.delete", "webhook", id, webhookView(before), nil)
 	return nil
+}
+
+// UpdateWebhook disables (pauses) or enables (resumes) a webhook. While it
+// is disabled its events are queued but not sent; once enabled they go out
+// in their usual order with the usual retries. disabled is required (there
+// is nothing else to change); setting the state a webhook already has
+// changes nothing and is not audited.
+// Codes: EINVALID, ENOTFOUND, EFORBIDDEN.
+func (s *Service) UpdateWebhook(ctx context.Context, tenantID, id string, disabled *bool) (*licensor.Webhook, error) {
+	ctx, _, err := s.AdminScope(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := licensor.ValidateID("webhook_id", id); err != nil {
+		return nil, err
+	}
+	if disabled == nil {
+		return nil, licensor.Errorf(licensor.EINVALID, "nothing to update: set disabled to true to pause the webhook or false to resume it")
+	}
+	before, err := s.store.GetWebhook(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if before.Disabled() == *disabled {
+		return before, nil
+	}
+	var at time.Time
+	if *disabled {
+		at = s.now().UTC()
+	}
+	w, err := s.store.SetWebhookDisabled(ctx, id, at)
+	if err != nil {
+		return nil, err
+	}
+	action := "webhook.enable"
+	if *disabled {
+		action = "webhook.disable"
+	}
+	s.audit(ctx, action, "webhook", id, webhookView(before), webhookView(w))
+	return w, nil
 }
 
 // ListDeliveries lists a tenant's deliveries, newest first.

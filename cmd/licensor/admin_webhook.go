@@ -18,11 +18,13 @@ type WebhookCmd struct {
 	Create     WebhookCreateCmd     `cmd:"" help:"Register an endpoint for alert events (the signing secret is shown once)."`
 	List       WebhookListCmd       `cmd:"" help:"List webhooks."`
 	Delete     WebhookDeleteCmd     `cmd:"" help:"Delete a webhook and its queued deliveries."`
+	Disable    WebhookDisableCmd    `cmd:"" help:"Pause deliveries to a webhook (endpoint down for maintenance); its events keep queueing."`
+	Enable     WebhookEnableCmd     `cmd:"" help:"Resume deliveries to a disabled webhook; what queued meanwhile goes out in order."`
 	Deliveries WebhookDeliveriesCmd `cmd:"" help:"List deliveries, newest first: status, attempts, last answer."`
 	Redeliver  WebhookRedeliverCmd  `cmd:"" help:"Queue a delivery again at once, with a fresh retry window (same webhook-id)."`
 }
 
-var webhookHeader = []string{"ID", "URL", "EVENTS", "CREATED"}
+var webhookHeader = []string{"ID", "URL", "EVENTS", "STATE", "CREATED"}
 
 func webhookRows(ws ...*v1.Webhook) (rows [][]string) {
 	for _, w := range ws {
@@ -30,7 +32,11 @@ func webhookRows(ws ...*v1.Webhook) (rows [][]string) {
 		if len(w.EventTypes) > 0 {
 			events = strings.Join(w.EventTypes, ",")
 		}
-		rows = append(rows, []string{w.Id, w.Url, events, fmtTS(w.CreatedAt)})
+		state := "enabled"
+		if w.Disabled {
+			state = "disabled"
+		}
+		rows = append(rows, []string{w.Id, w.Url, events, state, fmtTS(w.CreatedAt)})
 	}
 	return rows
 }
@@ -85,6 +91,34 @@ func (c *WebhookDeleteCmd) Run(g *Globals) error {
 		}
 		_, err = fmt.Fprintf(stdout, "webhook %s deleted\n", c.ID)
 		return err
+	})
+}
+
+type WebhookDisableCmd struct {
+	tenantFlag
+	ID string `arg:"" help:"Webhook id (whk_...)."`
+}
+
+func (c *WebhookDisableCmd) Run(g *Globals) error {
+	return setWebhookDisabled(g, c.TenantID, c.ID, true)
+}
+
+type WebhookEnableCmd struct {
+	tenantFlag
+	ID string `arg:"" help:"Webhook id (whk_...)."`
+}
+
+func (c *WebhookEnableCmd) Run(g *Globals) error {
+	return setWebhookDisabled(g, c.TenantID, c.ID, false)
+}
+
+func setWebhookDisabled(g *Globals, tenantID, id string, disabled bool) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.UpdateWebhook(ctx, connect.NewRequest(&v1.UpdateWebhookRequest{TenantId: tenantID, WebhookId: id, Disabled: &disabled}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, webhookHeader, webhookRows(res.Msg.Webhook))
 	})
 }
 

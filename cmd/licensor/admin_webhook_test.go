@@ -204,6 +204,34 @@ func TestDemoWebhookCommands(t *testing.T) {
 		t.Errorf("alert list --all: got %q, want %s with its cleared time", out, eventID)
 	}
 
+	// disable pauses the webhook: the instance stops refreshing again and
+	// its license.expiring event is queued but not sent until enable.
+	if out := cli("webhook", "disable", hookID); !regexp.MustCompile(hookID + `\s+\S+\s+\S+\s+disabled`).MatchString(out) {
+		t.Fatalf("webhook disable: got %q, want %s disabled", out, hookID)
+	}
+	if out := cli("webhook", "list"); !regexp.MustCompile(hookID + `\s+\S+\s+\S+\s+disabled`).MatchString(out) {
+		t.Fatalf("webhook list after disable: got %q, want %s disabled", out, hookID)
+	}
+	clk.Advance(7*24*time.Hour + time.Minute)
+	if err := m.Scanner.ScanOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitDeliveries(regexp.MustCompile(hookID + `\s+evt_\S+\s+license\.expiring\s+pending\s+0\s`))
+	if n, err := m.Dispatcher.RunOnce(ctx); err != nil || n != 0 {
+		t.Fatalf("RunOnce while disabled: got %d, %v; want nothing attempted", n, err)
+	}
+	if _, err := runCLI(t, "admin", "--demo-file", demo, "webhook", "enable", "whk_missing"); err == nil {
+		t.Error("enabling an unknown webhook: got no error, want one")
+	}
+	if out := cli("webhook", "enable", hookID); !regexp.MustCompile(hookID + `\s+\S+\s+\S+\s+enabled`).MatchString(out) {
+		t.Fatalf("webhook enable: got %q, want %s enabled", out, hookID)
+	}
+	m.Dispatcher.Wake()
+	if paused := next(); !bytes.Contains(paused.body, []byte(`"type":"license.expiring"`)) {
+		t.Errorf("after enable: got %s, want the license.expiring event queued while disabled", paused.body)
+	}
+	waitDeliveries(regexp.MustCompile(hookID + `\s+evt_\S+\s+license\.expiring\s+succeeded\s+1\s+200`))
+
 	// delete removes the webhook and its deliveries.
 	if out := cli("webhook", "delete", hookID); !strings.Contains(out, hookID+" deleted") {
 		t.Errorf("webhook delete: got %q, want it to say %s deleted", out, hookID)

@@ -29,7 +29,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
 		if !ok {
 			return tenantscope.NotFound(tid)
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookCols+`)
+		tag, err := tx.Exec(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookInsertCols+`)
 			SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = $1) < $7`,
 			tid, w.ID, w.URL, sqlconv.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), licensor.MaxWebhooks)
 		if err != nil {
@@ -91,17 +91,49 @@ func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
 	return nil
 }
 
+// SetWebhookDisabled disables (at non-zero) or enables (at zero) a webhook
+// and holds back or releases its pending deliveries in the same
+// transaction. ENOTFOUND.
+func (db *DB) SetWebhookDisabled(ctx context.Context, id string, at time.Time) (*licensor.Webhook, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var disabledAt any // NULL enables
+	if !at.IsZero() {
+		disabledAt = micros(at)
+	}
+	var w *licensor.Webhook
+	err = db.tx(ctx, "SetWebhookDisabled", func(tx pgx.Tx) error {
+		var err error
+		w, err = sqlconv.ScanWebhook(tx.QueryRow(ctx, `UPDATE webhooks
+			SET disabled_at = CASE WHEN $1::bigint IS NULL THEN NULL ELSE COALESCE(disabled_at, $1::bigint) END
+			WHERE tenant_id = $2 AND id = $3 RETURNING `+sqlconv.WebhookCols, disabledAt, tid, id))
+		if err != nil {
+			return notFound(err, "webhook "+id+" not found")
+		}
+		_, err = tx.Exec(ctx, `UPDATE webhook_deliveries SET held = $1
+			WHERE tenant_id = $2 AND webhook_id = $3 AND status = 'pending' AND held <> $1`, w.Disabled(), tid, id)
+		return err
+	})
+	return w, err
+}
+
 // ClaimDeliveries claims due deliveries of any tenant in one statement:
 // the rows are picked with FOR UPDATE SKIP LOCKED, so workers on several
 // servers claiming at the same moment take disjoint sets without waiting
 // for each other, and a row whose claim has not expired is not taken.
+// Deliveries of disabled webhooks are held and not in the due index; the
+// NOT EXISTS guards against a row queued while its webhook was being
+// disabled (one key lookup per candidate).
 func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until time.Time, limit int) ([]*licensor.Delivery, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	rows, err := db.pool.Query(ctx, `WITH due AS (
-			SELECT tenant_id, id FROM webhook_deliveries
-			WHERE status = 'pending' AND next_attempt_at <= $1 AND claimed_until <= $1
+			SELECT tenant_id, id FROM webhook_deliveries d
+			WHERE status = 'pending' AND NOT held AND next_attempt_at <= $1 AND claimed_until <= $1
+			AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.tenant_id = d.tenant_id AND w.id = d.webhook_id AND w.disabled_at IS NOT NULL)
 			ORDER BY next_attempt_at LIMIT $2
 			FOR UPDATE SKIP LOCKED
 		), claimed AS (
@@ -198,14 +230,19 @@ func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]
 	return out, driverErr("ListDeliveries", err)
 }
 
-// Redeliver makes a delivery pending again, due at now. ENOTFOUND.
+// heldByWebhook is a delivery's held flag as its webhook's state says.
+const heldByWebhook = `EXISTS (SELECT 1 FROM webhooks w WHERE w.tenant_id = webhook_deliveries.tenant_id
+	AND w.id = webhook_deliveries.webhook_id AND w.disabled_at IS NOT NULL)`
+
+// Redeliver makes a delivery pending again, due at now (held back if its
+// webhook is disabled). ENOTFOUND.
 func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time) (*licensor.Delivery, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
 	d, err := sqlconv.ScanDelivery(db.pool.QueryRow(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1,
-		give_up_at = $2, claim = '', claimed_until = 0 WHERE tenant_id = $3 AND id = $4 RETURNING `+sqlconv.DeliveryCols,
+		give_up_at = $2, claim = '', claimed_until = 0, held = `+heldByWebhook+` WHERE tenant_id = $3 AND id = $4 RETURNING `+sqlconv.DeliveryCols,
 		micros(db.stamp(now)), micros(giveUpAt), tid, id))
 	if err != nil {
 		return nil, driverErr("Redeliver", notFound(err, "delivery "+id+" not found"))

@@ -46,6 +46,7 @@ func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, gi
 // queueDeliveries queues event eventID of type typ, due at now, for every
 // webhook of the tenant whose filter takes typ, in the caller's
 // transaction: the event and its deliveries commit together or not at all.
+// A disabled webhook's deliveries are queued held.
 func queueDeliveries(ctx context.Context, tx *sql.Tx, tid, eventID string, typ licensor.AlertType, body []byte, now, giveUpAt time.Time) error {
 	hooks, err := listWebhooks(ctx, tx, tid)
 	if err != nil {
@@ -56,8 +57,8 @@ func queueDeliveries(ctx context.Context, tx *sql.Tx, tid, eventID string, typ l
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
-			status, body, next_attempt_at, give_up_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)`,
-			tid, licensor.NewID(licensor.PrefixDelivery), w.ID, eventID, string(typ), body, micros(now), micros(giveUpAt), micros(now)); err != nil {
+			status, body, next_attempt_at, give_up_at, created_at, held) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+			tid, licensor.NewID(licensor.PrefixDelivery), w.ID, eventID, string(typ), body, micros(now), micros(giveUpAt), micros(now), w.Disabled()); err != nil {
 			return err
 		}
 	}

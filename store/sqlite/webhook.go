@@ -19,7 +19,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
 		return err
 	}
 	return db.write(ctx, "CreateWebhook", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookCols+`)
+		res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookInsertCols+`)
 			SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhooks WHERE tenant_id = ?) < ?`,
 			tid, w.ID, w.URL, sqlconv.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), tid, licensor.MaxWebhooks)
 		if err != nil {
@@ -82,6 +82,33 @@ func (db *DB) DeleteWebhook(ctx context.Context, id string) error {
 	})
 }
 
+// SetWebhookDisabled disables (at non-zero) or enables (at zero) a webhook
+// and holds back or releases its pending deliveries in the same write.
+func (db *DB) SetWebhookDisabled(ctx context.Context, id string, at time.Time) (*licensor.Webhook, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var disabledAt any // NULL enables
+	if !at.IsZero() {
+		disabledAt = micros(at)
+	}
+	var w *licensor.Webhook
+	err = db.write(ctx, "SetWebhookDisabled", func(tx *sql.Tx) error {
+		var err error
+		w, err = sqlconv.ScanWebhook(tx.QueryRowContext(ctx, `UPDATE webhooks
+			SET disabled_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(disabled_at, ?) END
+			WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.WebhookCols, disabledAt, disabledAt, tid, id))
+		if err != nil {
+			return notFound(err, "webhook "+id+" not found")
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET held = ?
+			WHERE tenant_id = ? AND webhook_id = ? AND status = 'pending' AND held != ?`, w.Disabled(), tid, id, w.Disabled())
+		return err
+	})
+	return w, err
+}
+
 // ClaimDeliveries claims due deliveries of any tenant, each with a
 // conditional UPDATE. (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED.)
 func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until time.Time, limit int) ([]*licensor.Delivery, error) {
@@ -91,8 +118,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until ti
 	var out []*licensor.Delivery
 	err := db.write(ctx, "ClaimDeliveries", func(tx *sql.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, `SELECT tenant_id, id FROM webhook_deliveries
-			WHERE status = 'pending' AND next_attempt_at <= ? AND claimed_until <= ?
+		// held = 0 keeps disabled webhooks' rows out of the index scan; the
+		// NOT EXISTS is a cheap second guard (one key lookup per candidate).
+		rows, err := tx.QueryContext(ctx, `SELECT tenant_id, id FROM webhook_deliveries d
+			WHERE status = 'pending' AND held = 0 AND next_attempt_at <= ? AND claimed_until <= ?
+			AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.tenant_id = d.tenant_id AND w.id = d.webhook_id AND w.disabled_at IS NOT NULL)
 			ORDER BY next_attempt_at LIMIT ?`, micros(now), micros(now), limit)
 		if err != nil {
 			return err
@@ -212,7 +242,12 @@ func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]
 	return out, driverErr("ListDeliveries", err)
 }
 
-// Redeliver makes a delivery pending again, due at now.
+// heldByWebhook is a delivery's held flag as its webhook's state says.
+const heldByWebhook = `EXISTS (SELECT 1 FROM webhooks w WHERE w.tenant_id = webhook_deliveries.tenant_id
+	AND w.id = webhook_deliveries.webhook_id AND w.disabled_at IS NOT NULL)`
+
+// Redeliver makes a delivery pending again, due at now (held back if its
+// webhook is disabled).
 func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time) (*licensor.Delivery, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -222,7 +257,7 @@ func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time)
 	err = db.write(ctx, "Redeliver", func(tx *sql.Tx) error {
 		var err error
 		d, err = sqlconv.ScanDelivery(tx.QueryRowContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?,
-			give_up_at = ?, claim = '', claimed_until = 0 WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.DeliveryCols,
+			give_up_at = ?, claim = '', claimed_until = 0, held = `+heldByWebhook+` WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.DeliveryCols,
 			micros(db.stamp(now)), micros(giveUpAt), tid, id))
 		return notFound(err, "delivery "+id+" not found")
 	})

@@ -5392,9 +5392,11 @@ type Webhook struct {
 	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	Url      string                 `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
 	// Event types delivered; empty means all.
-	EventTypes    []string               `protobuf:"bytes,4,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	Disabled      bool                   `protobuf:"varint,6,opt,name=disabled,proto3" json:"disabled,omitempty"`
+	EventTypes []string               `protobuf:"bytes,4,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// A disabled webhook's events are queued but not sent until it is
+	// enabled again (UpdateWebhook).
+	Disabled      bool `protobuf:"varint,6,opt,name=disabled,proto3" json:"disabled,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5760,6 +5762,111 @@ func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
 	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{89}
 }
 
+type UpdateWebhookRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	WebhookId string                 `protobuf:"bytes,2,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	// true pauses deliveries to the endpoint, false resumes them; required.
+	Disabled      *bool `protobuf:"varint,3,opt,name=disabled,proto3,oneof" json:"disabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateWebhookRequest) Reset() {
+	*x = UpdateWebhookRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[90]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateWebhookRequest) ProtoMessage() {}
+
+func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[90]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
+func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{90}
+}
+
+func (x *UpdateWebhookRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateWebhookRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+func (x *UpdateWebhookRequest) GetDisabled() bool {
+	if x != nil && x.Disabled != nil {
+		return *x.Disabled
+	}
+	return false
+}
+
+type UpdateWebhookResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Webhook       *Webhook               `protobuf:"bytes,1,opt,name=webhook,proto3" json:"webhook,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateWebhookResponse) Reset() {
+	*x = UpdateWebhookResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[91]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateWebhookResponse) ProtoMessage() {}
+
+func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[91]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateWebhookResponse.ProtoReflect.Descriptor instead.
+func (*UpdateWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{91}
+}
+
+func (x *UpdateWebhookResponse) GetWebhook() *Webhook {
+	if x != nil {
+		return x.Webhook
+	}
+	return nil
+}
+
 type Delivery struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -5781,7 +5888,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[90]
+	mi := &file_licensor_v1_admin_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5793,7 +5900,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[90]
+	mi := &file_licensor_v1_admin_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5806,7 +5913,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{90}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *Delivery) GetId() string {
@@ -5906,7 +6013,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[91]
+	mi := &file_licensor_v1_admin_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5918,7 +6025,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[91]
+	mi := &file_licensor_v1_admin_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5931,7 +6038,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{91}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ListDeliveriesRequest) GetTenantId() string {
@@ -5979,7 +6086,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[92]
+	mi := &file_licensor_v1_admin_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5991,7 +6098,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[92]
+	mi := &file_licensor_v1_admin_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6004,7 +6111,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{92}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -6031,7 +6138,7 @@ type RedeliverRequest struct {
 
 func (x *RedeliverRequest) Reset() {
 	*x = RedeliverRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[93]
+	mi := &file_licensor_v1_admin_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6043,7 +6150,7 @@ func (x *RedeliverRequest) String() string {
 func (*RedeliverRequest) ProtoMessage() {}
 
 func (x *RedeliverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[93]
+	mi := &file_licensor_v1_admin_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6056,7 +6163,7 @@ func (x *RedeliverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverRequest.ProtoReflect.Descriptor instead.
 func (*RedeliverRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{93}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *RedeliverRequest) GetTenantId() string {
@@ -6082,7 +6189,7 @@ type RedeliverResponse struct {
 
 func (x *RedeliverResponse) Reset() {
 	*x = RedeliverResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[94]
+	mi := &file_licensor_v1_admin_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6094,7 +6201,7 @@ func (x *RedeliverResponse) String() string {
 func (*RedeliverResponse) ProtoMessage() {}
 
 func (x *RedeliverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[94]
+	mi := &file_licensor_v1_admin_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6107,7 +6214,7 @@ func (x *RedeliverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverResponse.ProtoReflect.Descriptor instead.
 func (*RedeliverResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{94}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *RedeliverResponse) GetDelivery() *Delivery {
@@ -6133,7 +6240,7 @@ type Alert struct {
 
 func (x *Alert) Reset() {
 	*x = Alert{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[95]
+	mi := &file_licensor_v1_admin_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6145,7 +6252,7 @@ func (x *Alert) String() string {
 func (*Alert) ProtoMessage() {}
 
 func (x *Alert) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[95]
+	mi := &file_licensor_v1_admin_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6158,7 +6265,7 @@ func (x *Alert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alert.ProtoReflect.Descriptor instead.
 func (*Alert) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{95}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *Alert) GetId() string {
@@ -6222,7 +6329,7 @@ type ListAlertsRequest struct {
 
 func (x *ListAlertsRequest) Reset() {
 	*x = ListAlertsRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[96]
+	mi := &file_licensor_v1_admin_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6234,7 +6341,7 @@ func (x *ListAlertsRequest) String() string {
 func (*ListAlertsRequest) ProtoMessage() {}
 
 func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[96]
+	mi := &file_licensor_v1_admin_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6247,7 +6354,7 @@ func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsRequest.ProtoReflect.Descriptor instead.
 func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{96}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ListAlertsRequest) GetTenantId() string {
@@ -6288,7 +6395,7 @@ type ListAlertsResponse struct {
 
 func (x *ListAlertsResponse) Reset() {
 	*x = ListAlertsResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[97]
+	mi := &file_licensor_v1_admin_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6300,7 +6407,7 @@ func (x *ListAlertsResponse) String() string {
 func (*ListAlertsResponse) ProtoMessage() {}
 
 func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[97]
+	mi := &file_licensor_v1_admin_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6313,7 +6420,7 @@ func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsResponse.ProtoReflect.Descriptor instead.
 func (*ListAlertsResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{97}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ListAlertsResponse) GetAlerts() []*Alert {
@@ -6349,7 +6456,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[98]
+	mi := &file_licensor_v1_admin_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6361,7 +6468,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[98]
+	mi := &file_licensor_v1_admin_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6374,7 +6481,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{98}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *AuditEntry) GetId() string {
@@ -6465,7 +6572,7 @@ type ListAuditEntriesRequest struct {
 
 func (x *ListAuditEntriesRequest) Reset() {
 	*x = ListAuditEntriesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[99]
+	mi := &file_licensor_v1_admin_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6477,7 +6584,7 @@ func (x *ListAuditEntriesRequest) String() string {
 func (*ListAuditEntriesRequest) ProtoMessage() {}
 
 func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[99]
+	mi := &file_licensor_v1_admin_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6490,7 +6597,7 @@ func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{99}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *ListAuditEntriesRequest) GetTenantId() string {
@@ -6559,7 +6666,7 @@ type ListAuditEntriesResponse struct {
 
 func (x *ListAuditEntriesResponse) Reset() {
 	*x = ListAuditEntriesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[100]
+	mi := &file_licensor_v1_admin_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6571,7 +6678,7 @@ func (x *ListAuditEntriesResponse) String() string {
 func (*ListAuditEntriesResponse) ProtoMessage() {}
 
 func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[100]
+	mi := &file_licensor_v1_admin_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6584,7 +6691,7 @@ func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{100}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ListAuditEntriesResponse) GetEntries() []*AuditEntry {
@@ -7089,7 +7196,15 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
 	"webhook_id\x18\x02 \x01(\tR\twebhookId\"\x17\n" +
-	"\x15DeleteWebhookResponse\"\xec\x03\n" +
+	"\x15DeleteWebhookResponse\"\x80\x01\n" +
+	"\x14UpdateWebhookRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x02 \x01(\tR\twebhookId\x12\x1f\n" +
+	"\bdisabled\x18\x03 \x01(\bH\x00R\bdisabled\x88\x01\x01B\v\n" +
+	"\t_disabled\"G\n" +
+	"\x15UpdateWebhookResponse\x12.\n" +
+	"\awebhook\x18\x01 \x01(\v2\x14.licensor.v1.WebhookR\awebhook\"\xec\x03\n" +
 	"\bDelivery\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\n" +
@@ -7173,7 +7288,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"u\n" +
 	"\x18ListAuditEntriesResponse\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.licensor.v1.AuditEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xe7\x1b\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xbf\x1c\n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -7215,7 +7330,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x0eGetUsageReport\x12\".licensor.v1.GetUsageReportRequest\x1a#.licensor.v1.GetUsageReportResponse\x12V\n" +
 	"\rCreateWebhook\x12!.licensor.v1.CreateWebhookRequest\x1a\".licensor.v1.CreateWebhookResponse\x12S\n" +
 	"\fListWebhooks\x12 .licensor.v1.ListWebhooksRequest\x1a!.licensor.v1.ListWebhooksResponse\x12V\n" +
-	"\rDeleteWebhook\x12!.licensor.v1.DeleteWebhookRequest\x1a\".licensor.v1.DeleteWebhookResponse\x12Y\n" +
+	"\rDeleteWebhook\x12!.licensor.v1.DeleteWebhookRequest\x1a\".licensor.v1.DeleteWebhookResponse\x12V\n" +
+	"\rUpdateWebhook\x12!.licensor.v1.UpdateWebhookRequest\x1a\".licensor.v1.UpdateWebhookResponse\x12Y\n" +
 	"\x0eListDeliveries\x12\".licensor.v1.ListDeliveriesRequest\x1a#.licensor.v1.ListDeliveriesResponse\x12J\n" +
 	"\tRedeliver\x12\x1d.licensor.v1.RedeliverRequest\x1a\x1e.licensor.v1.RedeliverResponse\x12M\n" +
 	"\n" +
@@ -7234,7 +7350,7 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 101)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 103)
 var file_licensor_v1_admin_proto_goTypes = []any{
 	(*Tenant)(nil),                      // 0: licensor.v1.Tenant
 	(*CreateTenantRequest)(nil),         // 1: licensor.v1.CreateTenantRequest
@@ -7326,225 +7442,230 @@ var file_licensor_v1_admin_proto_goTypes = []any{
 	(*ListWebhooksResponse)(nil),        // 87: licensor.v1.ListWebhooksResponse
 	(*DeleteWebhookRequest)(nil),        // 88: licensor.v1.DeleteWebhookRequest
 	(*DeleteWebhookResponse)(nil),       // 89: licensor.v1.DeleteWebhookResponse
-	(*Delivery)(nil),                    // 90: licensor.v1.Delivery
-	(*ListDeliveriesRequest)(nil),       // 91: licensor.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),      // 92: licensor.v1.ListDeliveriesResponse
-	(*RedeliverRequest)(nil),            // 93: licensor.v1.RedeliverRequest
-	(*RedeliverResponse)(nil),           // 94: licensor.v1.RedeliverResponse
-	(*Alert)(nil),                       // 95: licensor.v1.Alert
-	(*ListAlertsRequest)(nil),           // 96: licensor.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),          // 97: licensor.v1.ListAlertsResponse
-	(*AuditEntry)(nil),                  // 98: licensor.v1.AuditEntry
-	(*ListAuditEntriesRequest)(nil),     // 99: licensor.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),    // 100: licensor.v1.ListAuditEntriesResponse
-	(*durationpb.Duration)(nil),         // 101: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 102: google.protobuf.Timestamp
-	(*Telemetry)(nil),                   // 103: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),               // 104: licensor.v1.IssuedLicense
-	(*Lease)(nil),                       // 105: licensor.v1.Lease
-	(*structpb.Struct)(nil),             // 106: google.protobuf.Struct
+	(*UpdateWebhookRequest)(nil),        // 90: licensor.v1.UpdateWebhookRequest
+	(*UpdateWebhookResponse)(nil),       // 91: licensor.v1.UpdateWebhookResponse
+	(*Delivery)(nil),                    // 92: licensor.v1.Delivery
+	(*ListDeliveriesRequest)(nil),       // 93: licensor.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),      // 94: licensor.v1.ListDeliveriesResponse
+	(*RedeliverRequest)(nil),            // 95: licensor.v1.RedeliverRequest
+	(*RedeliverResponse)(nil),           // 96: licensor.v1.RedeliverResponse
+	(*Alert)(nil),                       // 97: licensor.v1.Alert
+	(*ListAlertsRequest)(nil),           // 98: licensor.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),          // 99: licensor.v1.ListAlertsResponse
+	(*AuditEntry)(nil),                  // 100: licensor.v1.AuditEntry
+	(*ListAuditEntriesRequest)(nil),     // 101: licensor.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),    // 102: licensor.v1.ListAuditEntriesResponse
+	(*durationpb.Duration)(nil),         // 103: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 104: google.protobuf.Timestamp
+	(*Telemetry)(nil),                   // 105: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),               // 106: licensor.v1.IssuedLicense
+	(*Lease)(nil),                       // 107: licensor.v1.Lease
+	(*structpb.Struct)(nil),             // 108: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	101, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	101, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	102, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	101, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	103, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	103, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	104, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	103, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
 	0,   // 4: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 5: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 6: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	101, // 7: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	101, // 8: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	101, // 9: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	103, // 7: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	103, // 8: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	103, // 9: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
 	0,   // 10: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	102, // 11: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	104, // 11: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 12: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 13: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 14: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 15: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	102, // 16: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	104, // 16: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
 	19,  // 17: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	19,  // 18: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	102, // 19: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	102, // 20: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	104, // 19: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	104, // 20: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 21: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	101, // 22: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	101, // 23: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	101, // 24: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	102, // 25: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	102, // 26: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	102, // 27: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	102, // 28: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	103, // 22: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	103, // 23: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	103, // 24: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	104, // 25: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	104, // 26: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	104, // 27: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	104, // 28: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 29: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	101, // 30: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	101, // 31: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	101, // 32: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	103, // 30: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	103, // 31: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	103, // 32: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
 	25,  // 33: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 34: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 35: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
 	24,  // 36: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	101, // 37: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	101, // 38: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	101, // 39: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	103, // 37: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	103, // 38: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	103, // 39: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
 	25,  // 40: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	102, // 41: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	101, // 42: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	104, // 41: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	103, // 42: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
 	25,  // 43: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 44: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	102, // 45: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	102, // 46: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	102, // 47: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	102, // 48: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	104, // 45: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	104, // 46: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	104, // 47: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	104, // 48: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
 	38,  // 49: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
 	38,  // 50: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
 	38,  // 51: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	102, // 52: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	102, // 53: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	102, // 54: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	104, // 52: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	104, // 53: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	104, // 54: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
 	45,  // 55: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
 	45,  // 56: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	102, // 57: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	102, // 58: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	102, // 59: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	102, // 60: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	103, // 61: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	104, // 57: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	104, // 58: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	104, // 59: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	104, // 60: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	105, // 61: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
 	50,  // 62: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
 	50,  // 63: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
 	50,  // 64: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	102, // 65: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	103, // 66: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	102, // 67: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	102, // 68: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	104, // 65: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	105, // 66: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	104, // 67: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	104, // 68: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
 	57,  // 69: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
 	60,  // 70: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
 	60,  // 71: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
 	60,  // 72: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
 	61,  // 73: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	101, // 74: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	104, // 75: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	103, // 74: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	106, // 75: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
 	66,  // 76: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	101, // 77: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	102, // 78: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	103, // 77: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	104, // 78: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	66,  // 79: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	101, // 80: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	103, // 80: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 81: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
 	67,  // 82: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	105, // 83: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	107, // 83: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
 	67,  // 84: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
 	66,  // 85: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	101, // 86: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	103, // 86: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 87: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	105, // 88: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	102, // 89: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	102, // 90: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	102, // 91: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	101, // 92: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	107, // 88: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	104, // 89: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	104, // 90: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	104, // 91: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	103, // 92: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
 	80,  // 93: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	102, // 94: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	104, // 94: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
 	83,  // 95: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
 	83,  // 96: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
-	101, // 97: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	102, // 98: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	102, // 99: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	102, // 100: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
-	90,  // 101: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
-	90,  // 102: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	102, // 103: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	102, // 104: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	106, // 105: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
-	95,  // 106: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	102, // 107: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	106, // 108: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	106, // 109: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	102, // 110: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	102, // 111: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	98,  // 112: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
-	1,   // 113: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 114: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 115: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 116: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 117: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 118: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 119: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 120: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 121: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 122: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 123: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 124: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 125: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 126: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 127: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 128: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 129: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 130: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 131: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 132: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 133: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 134: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 135: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 136: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 137: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 138: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 139: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 140: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 141: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 142: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 143: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 144: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 145: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 146: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 147: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 148: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 149: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	91,  // 150: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	93,  // 151: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	96,  // 152: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	99,  // 153: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	2,   // 154: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 155: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 156: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 157: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 158: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 159: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 160: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 161: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 162: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 163: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 164: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 165: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 166: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 167: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 168: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 169: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 170: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 171: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 172: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 173: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 174: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 175: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 176: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 177: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 178: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 179: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 180: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 181: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 182: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 183: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 184: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 185: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 186: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 187: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 188: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 189: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 190: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	92,  // 191: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	94,  // 192: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	97,  // 193: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	100, // 194: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	154, // [154:195] is the sub-list for method output_type
-	113, // [113:154] is the sub-list for method input_type
-	113, // [113:113] is the sub-list for extension type_name
-	113, // [113:113] is the sub-list for extension extendee
-	0,   // [0:113] is the sub-list for field type_name
+	83,  // 97: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	103, // 98: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	104, // 99: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	104, // 100: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	104, // 101: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	92,  // 102: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
+	92,  // 103: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
+	104, // 104: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	104, // 105: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	108, // 106: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	97,  // 107: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
+	104, // 108: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	108, // 109: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	108, // 110: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	104, // 111: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	104, // 112: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	100, // 113: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
+	1,   // 114: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 115: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 116: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 117: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 118: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 119: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 120: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 121: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 122: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 123: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 124: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 125: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 126: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 127: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 128: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 129: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 130: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 131: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 132: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 133: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 134: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 135: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 136: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 137: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 138: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 139: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 140: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 141: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 142: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	72,  // 143: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	74,  // 144: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	76,  // 145: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	78,  // 146: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	81,  // 147: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	84,  // 148: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	86,  // 149: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	88,  // 150: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	90,  // 151: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	93,  // 152: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	95,  // 153: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	98,  // 154: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	101, // 155: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	2,   // 156: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 157: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 158: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 159: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 160: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 161: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 162: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 163: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 164: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 165: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 166: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 167: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 168: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 169: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 170: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 171: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 172: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 173: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 174: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 175: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 176: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 177: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 178: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 179: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 180: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 181: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 182: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 183: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 184: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	73,  // 185: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	75,  // 186: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	77,  // 187: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	79,  // 188: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	82,  // 189: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	85,  // 190: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	87,  // 191: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	89,  // 192: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	91,  // 193: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	94,  // 194: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	96,  // 195: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	99,  // 196: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	102, // 197: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	156, // [156:198] is the sub-list for method output_type
+	114, // [114:156] is the sub-list for method input_type
+	114, // [114:114] is the sub-list for extension type_name
+	114, // [114:114] is the sub-list for extension extendee
+	0,   // [0:114] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -7556,13 +7677,14 @@ func file_licensor_v1_admin_proto_init() {
 	file_licensor_v1_license_proto_init()
 	file_licensor_v1_admin_proto_msgTypes[7].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[32].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[90].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   101,
+			NumMessages:   103,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

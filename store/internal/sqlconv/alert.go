@@ -23,21 +23,29 @@ func ScanAlert(s Scanner) (*licensor.Alert, error) {
 	return &a, nil
 }
 
-// WebhookCols are the columns ScanWebhook reads.
-const WebhookCols = `tenant_id, id, url, event_types, secret_sealed, created_at`
+// WebhookInsertCols are the columns a new webhook is inserted with.
+const WebhookInsertCols = `tenant_id, id, url, event_types, secret_sealed, created_at`
+
+// WebhookCols are the columns ScanWebhook reads: disabled_at is NULL
+// while the webhook is enabled.
+const WebhookCols = WebhookInsertCols + `, disabled_at`
 
 // ScanWebhook decodes a row of WebhookCols.
 func ScanWebhook(s Scanner) (*licensor.Webhook, error) {
 	var w licensor.Webhook
 	var types string
 	var created int64
-	if err := s.Scan(&w.TenantID, &w.ID, &w.URL, &types, &w.SecretSealed, &created); err != nil {
+	var disabled *int64
+	if err := s.Scan(&w.TenantID, &w.ID, &w.URL, &types, &w.SecretSealed, &created, &disabled); err != nil {
 		return nil, err
 	}
 	for _, t := range strings.Fields(types) {
 		w.EventTypes = append(w.EventTypes, licensor.AlertType(t))
 	}
 	w.CreatedAt = FromMicros(created)
+	if disabled != nil {
+		w.DisabledAt = FromMicros(*disabled)
+	}
 	return &w, nil
 }
 

@@ -137,6 +137,9 @@ const (
 	// AdminServiceDeleteWebhookProcedure is the fully-qualified name of the AdminService's
 	// DeleteWebhook RPC.
 	AdminServiceDeleteWebhookProcedure = "/licensor.v1.AdminService/DeleteWebhook"
+	// AdminServiceUpdateWebhookProcedure is the fully-qualified name of the AdminService's
+	// UpdateWebhook RPC.
+	AdminServiceUpdateWebhookProcedure = "/licensor.v1.AdminService/UpdateWebhook"
 	// AdminServiceListDeliveriesProcedure is the fully-qualified name of the AdminService's
 	// ListDeliveries RPC.
 	AdminServiceListDeliveriesProcedure = "/licensor.v1.AdminService/ListDeliveries"
@@ -206,6 +209,8 @@ type AdminServiceClient interface {
 	CreateWebhook(context.Context, *connect.Request[v1.CreateWebhookRequest]) (*connect.Response[v1.CreateWebhookResponse], error)
 	ListWebhooks(context.Context, *connect.Request[v1.ListWebhooksRequest]) (*connect.Response[v1.ListWebhooksResponse], error)
 	DeleteWebhook(context.Context, *connect.Request[v1.DeleteWebhookRequest]) (*connect.Response[v1.DeleteWebhookResponse], error)
+	// UpdateWebhook pauses or resumes an endpoint; its events keep queueing.
+	UpdateWebhook(context.Context, *connect.Request[v1.UpdateWebhookRequest]) (*connect.Response[v1.UpdateWebhookResponse], error)
 	ListDeliveries(context.Context, *connect.Request[v1.ListDeliveriesRequest]) (*connect.Response[v1.ListDeliveriesResponse], error)
 	Redeliver(context.Context, *connect.Request[v1.RedeliverRequest]) (*connect.Response[v1.RedeliverResponse], error)
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
@@ -446,6 +451,12 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("DeleteWebhook")),
 			connect.WithClientOptions(opts...),
 		),
+		updateWebhook: connect.NewClient[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateWebhookProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateWebhook")),
+			connect.WithClientOptions(opts...),
+		),
 		listDeliveries: connect.NewClient[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse](
 			httpClient,
 			baseURL+AdminServiceListDeliveriesProcedure,
@@ -512,6 +523,7 @@ type adminServiceClient struct {
 	createWebhook       *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
 	listWebhooks        *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
 	deleteWebhook       *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
+	updateWebhook       *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
 	listDeliveries      *connect.Client[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse]
 	redeliver           *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
 	listAlerts          *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
@@ -703,6 +715,11 @@ func (c *adminServiceClient) DeleteWebhook(ctx context.Context, req *connect.Req
 	return c.deleteWebhook.CallUnary(ctx, req)
 }
 
+// UpdateWebhook calls licensor.v1.AdminService.UpdateWebhook.
+func (c *adminServiceClient) UpdateWebhook(ctx context.Context, req *connect.Request[v1.UpdateWebhookRequest]) (*connect.Response[v1.UpdateWebhookResponse], error) {
+	return c.updateWebhook.CallUnary(ctx, req)
+}
+
 // ListDeliveries calls licensor.v1.AdminService.ListDeliveries.
 func (c *adminServiceClient) ListDeliveries(ctx context.Context, req *connect.Request[v1.ListDeliveriesRequest]) (*connect.Response[v1.ListDeliveriesResponse], error) {
 	return c.listDeliveries.CallUnary(ctx, req)
@@ -780,6 +797,8 @@ type AdminServiceHandler interface {
 	CreateWebhook(context.Context, *connect.Request[v1.CreateWebhookRequest]) (*connect.Response[v1.CreateWebhookResponse], error)
 	ListWebhooks(context.Context, *connect.Request[v1.ListWebhooksRequest]) (*connect.Response[v1.ListWebhooksResponse], error)
 	DeleteWebhook(context.Context, *connect.Request[v1.DeleteWebhookRequest]) (*connect.Response[v1.DeleteWebhookResponse], error)
+	// UpdateWebhook pauses or resumes an endpoint; its events keep queueing.
+	UpdateWebhook(context.Context, *connect.Request[v1.UpdateWebhookRequest]) (*connect.Response[v1.UpdateWebhookResponse], error)
 	ListDeliveries(context.Context, *connect.Request[v1.ListDeliveriesRequest]) (*connect.Response[v1.ListDeliveriesResponse], error)
 	Redeliver(context.Context, *connect.Request[v1.RedeliverRequest]) (*connect.Response[v1.RedeliverResponse], error)
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
@@ -1016,6 +1035,12 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("DeleteWebhook")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceUpdateWebhookHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateWebhookProcedure,
+		svc.UpdateWebhook,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateWebhook")),
+		connect.WithHandlerOptions(opts...),
+	)
 	adminServiceListDeliveriesHandler := connect.NewUnaryHandler(
 		AdminServiceListDeliveriesProcedure,
 		svc.ListDeliveries,
@@ -1116,6 +1141,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListWebhooksHandler.ServeHTTP(w, r)
 		case AdminServiceDeleteWebhookProcedure:
 			adminServiceDeleteWebhookHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateWebhookProcedure:
+			adminServiceUpdateWebhookHandler.ServeHTTP(w, r)
 		case AdminServiceListDeliveriesProcedure:
 			adminServiceListDeliveriesHandler.ServeHTTP(w, r)
 		case AdminServiceRedeliverProcedure:
@@ -1279,6 +1306,10 @@ func (UnimplementedAdminServiceHandler) ListWebhooks(context.Context, *connect.R
 
 func (UnimplementedAdminServiceHandler) DeleteWebhook(context.Context, *connect.Request[v1.DeleteWebhookRequest]) (*connect.Response[v1.DeleteWebhookResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.DeleteWebhook is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateWebhook(context.Context, *connect.Request[v1.UpdateWebhookRequest]) (*connect.Response[v1.UpdateWebhookResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.UpdateWebhook is not implemented"))
 }
 
 func (UnimplementedAdminServiceHandler) ListDeliveries(context.Context, *connect.Request[v1.ListDeliveriesRequest]) (*connect.Response[v1.ListDeliveriesResponse], error) {
