@@ -371,10 +371,15 @@ func (db *DB) checkpointBusy(ctx context.Context, limit time.Duration) error {
 // checkpoint runs one checkpoint on conn and reports whether readers kept
 // it from completing.
 func (db *DB) checkpoint(ctx context.Context, conn *sql.DB, mode string, limit time.Duration) (busy bool, err error) {
-	// TRUNCATE waits (busy handler) for readers to leave the WAL; bound the
-	// wait so the writer is never held for long.
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
+	if mode == "TRUNCATE" {
+		// TRUNCATE waits (busy handler) for readers to leave the WAL;
+		// bound the wait so the writer is never held for long. A PASSIVE
+		// checkpoint waits for nobody: cutting it short would only throw
+		// its copying away and leave a longer WAL for the next one.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
 	var blocked, logFrames, done int
 	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&blocked, &logFrames, &done)
 	if err != nil {
