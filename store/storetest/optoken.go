@@ -62,6 +62,14 @@ func testOperatorTokens(t *testing.T, open opener) {
 		}
 		_, err = s.ListOperatorTokens(bg, licensor.TokenFilter{ListOptions: licensor.ListOptions{Limit: -1}})
 		wantCode(t, "ListOperatorTokens with a negative limit", err, licensor.EINVALID)
+
+		// Nor can one be made from inside a tenant's scope.
+		secret, hash := licensor.NewTokenSecret(licensor.RoleOperator)
+		wantCode(t, "CreateToken of an operator token in a tenant scope", s.CreateToken(ctx, &licensor.Token{Role: licensor.RoleOperator,
+			Hash: hash, Hint: licensor.TokenHint(secret)}), licensor.EINVALID)
+		got, err = s.ListOperatorTokens(bg, licensor.TokenFilter{IncludeRevoked: true})
+		must(t, "ListOperatorTokens", err)
+		eq(t, "operator tokens after the refusal", len(got), len(all))
 	})
 
 	t.Run("Get", func(t *testing.T) {

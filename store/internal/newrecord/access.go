@@ -21,6 +21,9 @@ func Token(ctx context.Context, t *licensor.Token, now func() time.Time) (string
 		if t.TenantID != "" || t.ContractID != "" {
 			return "", licensor.Errorf(licensor.EINVALID, "an operator token belongs to no tenant and no contract")
 		}
+		if scope, ok := licensor.TenantFrom(ctx); ok {
+			return "", licensor.Errorf(licensor.EINVALID, "an operator token cannot be created inside tenant %s's scope", scope)
+		}
 	} else {
 		var err error
 		if tid, err = tenantscope.Claim(ctx, &t.TenantID); err != nil {
