@@ -36,11 +36,18 @@ type cacheEntry[V any] struct {
 
 // ttlCache is a small map with a per-entry TTL measured on the service
 // clock.
+//
+// A fill must not undo an invalidation that happened while it was reading
+// the store: a token read just before its revocation committed, and put
+// back just after the revocation dropped it, would authenticate for a
+// whole TTL more. So a reader takes the generation before its read and
+// puts only if no invalidation has happened since (put with that gen).
 type ttlCache[V any] struct {
 	ttl time.Duration
 	now func() time.Time
 	mu  sync.Mutex
 	m   map[string]cacheEntry[V]
+	gen uint64 // invalidations so far; under mu
 }
 
 func newTTLCache[V any](ttl time.Duration, now func() time.Time) *ttlCache[V] {
@@ -65,12 +72,26 @@ func (c *ttlCache[V]) get(key string) (V, bool) {
 	return e.v, true
 }
 
-func (c *ttlCache[V]) put(key string, v V) {
+// generation returns the count of invalidations so far: take it before
+// reading what will be put.
+func (c *ttlCache[V]) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// put caches v under key, unless an invalidation has happened since gen
+// (from generation, taken before v was read).
+func (c *ttlCache[V]) put(key string, v V, gen uint64) {
 	if c.ttl <= 0 {
 		return
 	}
 	now := c.now()
 	c.mu.Lock()
+	if c.gen != gen {
+		c.mu.Unlock()
+		return
+	}
 	if len(c.m) >= maxCacheEntries {
 		clear(c.m)
 	}
@@ -81,6 +102,7 @@ func (c *ttlCache[V]) put(key string, v V) {
 func (c *ttlCache[V]) delete(key string) {
 	c.mu.Lock()
 	delete(c.m, key)
+	c.gen++
 	c.mu.Unlock()
 }
 
@@ -92,6 +114,7 @@ func (c *ttlCache[V]) deleteFunc(match func(V) bool) {
 			delete(c.m, k)
 		}
 	}
+	c.gen++
 	c.mu.Unlock()
 }
 

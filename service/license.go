@@ -57,11 +57,12 @@ func (s *Service) contractForInstance(ctx context.Context, contractID, instanceI
 	if c, ok := s.contracts.get(key); ok {
 		return ctx, c, nil
 	}
+	gen := s.contracts.generation()
 	c, err := s.store.GetContract(ctx, contractID)
 	if err != nil {
 		return ctx, nil, err
 	}
-	s.contracts.put(key, c)
+	s.contracts.put(key, c, gen)
 	return ctx, c, nil
 }
 

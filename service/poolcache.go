@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"slices"
-	"sync/atomic"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -22,15 +21,15 @@ import (
 //     entries at once: the next request sees it. Through another server
 //     sharing the database, it shows here within CacheTTL (until then a
 //     new feature is "not in pool", a new TTL not yet applied).
-//   - A load that started before an invalidation is not stored (gen), so a
-//     read racing a resize cannot put the old pool back for a whole TTL.
+//   - A load that started before an invalidation is not stored (the
+//     cache's generation), so a read racing a resize cannot put the old
+//     pool back for a whole TTL.
 //   - Failures (no pool, unknown pool) are not cached.
 
 // poolCache maps a contract (or a pool named by id) to the pool it draws
 // from.
 type poolCache struct {
-	m   *ttlCache[*licensor.Pool]
-	gen atomic.Uint64 // bumped by every invalidation
+	m *ttlCache[*licensor.Pool]
 }
 
 func newPoolCache(ttl time.Duration, now func() time.Time) *poolCache {
@@ -56,15 +55,13 @@ func (pc *poolCache) load(key string, read func() (*licensor.Pool, error)) (*lic
 	if p, ok := pc.m.get(key); ok {
 		return p, nil
 	}
-	gen := pc.gen.Load()
+	gen := pc.m.generation()
 	p, err := read()
 	if err != nil {
 		return nil, err
 	}
 	p = routeOnly(p)
-	if pc.gen.Load() == gen {
-		pc.m.put(key, p)
-	}
+	pc.m.put(key, p, gen)
 	return p, nil
 }
 
@@ -72,7 +69,6 @@ func (pc *poolCache) load(key string, read func() (*licensor.Pool, error)) (*lic
 // resized, which can change which pool serves a contract (a new
 // contract's own pool takes precedence) and what a pool has.
 func (pc *poolCache) forgetTenant(tenantID string) {
-	pc.gen.Add(1)
 	pc.m.deleteFunc(func(p *licensor.Pool) bool { return p.TenantID == tenantID })
 }
 

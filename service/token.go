@@ -138,8 +138,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (licensor.Act
 	t, cached := s.tokens.get(string(hash))
 	var err error
 	if !cached {
+		gen := s.tokens.generation()
 		if t, err = s.store.TokenByHash(ctx, hash); err == nil {
-			s.tokens.put(string(hash), t)
+			s.tokens.put(string(hash), t, gen)
 		}
 	}
 	if licensor.ErrorCode(err) == licensor.ENOTFOUND || (err == nil && subtle.ConstantTimeCompare(t.Hash, hash) != 1) {
