@@ -74,19 +74,32 @@ func (p *Pool) Validate() error {
 	return validatePoolFeatures(p.Features)
 }
 
-func validatePoolFeatures(fs []PoolFeature) error {
-	if len(fs) > MaxFeatures {
-		return Errorf(EINVALID, "pool has %d features; the limit is %d", len(fs), MaxFeatures)
-	}
+// PoolFeaturesOnce refuses a feature listed twice (EINVALID): which of the
+// two limits to keep is not for the server to guess. The stores check it
+// too, before any other check, so that their answer does not depend on
+// what else is wrong with the request.
+func PoolFeaturesOnce(fs []PoolFeature) error {
 	seen := make(map[string]bool, len(fs))
 	for _, f := range fs {
-		if err := ValidateKey("feature name", f.Feature); err != nil {
-			return err
-		}
 		if seen[f.Feature] {
 			return Errorf(EINVALID, "feature %q is listed twice", f.Feature)
 		}
 		seen[f.Feature] = true
+	}
+	return nil
+}
+
+func validatePoolFeatures(fs []PoolFeature) error {
+	if len(fs) > MaxFeatures {
+		return Errorf(EINVALID, "pool has %d features; the limit is %d", len(fs), MaxFeatures)
+	}
+	if err := PoolFeaturesOnce(fs); err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if err := ValidateKey("feature name", f.Feature); err != nil {
+			return err
+		}
 		if f.MaxUnits < 0 || f.MaxUnits > MaxPoolUnits {
 			return Errorf(EINVALID, "feature %q max units is %d; it must be between 0 and %d", f.Feature, f.MaxUnits, MaxPoolUnits)
 		}

@@ -103,7 +103,7 @@ func (db *DB) ResizePool(ctx context.Context, r licensor.PoolResize) (*licensor.
 	if err != nil {
 		return nil, err
 	}
-	if err := newrecord.PoolFeatures(r.Features); err != nil {
+	if err := licensor.PoolFeaturesOnce(r.Features); err != nil {
 		return nil, err
 	}
 	updated := micros(db.stamp(r.UpdatedAt))

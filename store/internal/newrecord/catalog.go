@@ -92,26 +92,11 @@ func Pool(ctx context.Context, p *licensor.Pool, now func() time.Time) (string, 
 	if err != nil {
 		return "", err
 	}
-	if err := PoolFeatures(p.Features); err != nil {
+	if err := licensor.PoolFeaturesOnce(p.Features); err != nil {
 		return "", err
 	}
 	updated(p.CreatedAt, &p.UpdatedAt)
 	return tid, nil
-}
-
-// PoolFeatures refuses a feature listed twice (EINVALID), before any
-// statement runs: which of the two limits a store would keep is not the
-// store's to guess, and the answer must not depend on which other check
-// (an unknown customer, say) a store happens to make first.
-func PoolFeatures(fs []licensor.PoolFeature) error {
-	seen := make(map[string]bool, len(fs))
-	for _, f := range fs {
-		if seen[f.Feature] {
-			return licensor.Errorf(licensor.EINVALID, "feature %q is listed twice", f.Feature)
-		}
-		seen[f.Feature] = true
-	}
-	return nil
 }
 
 // PoolConstraints says what a failed primary key of p's INSERT means;
