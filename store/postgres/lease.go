@@ -148,15 +148,8 @@ func replayRequest(ctx context.Context, q querier, tid string, t licensor.Take) 
 		return nil, nil
 	case err != nil:
 		return nil, driverErr("TakeCapabilities", err)
-	case fp != t.Fingerprint:
-		return nil, licensor.Errorf(licensor.ECONFLICT, "request id %q was already used for a different request; use a new id for a new request", t.RequestID)
 	}
-	res := new(licensor.TakeResult)
-	if err := json.Unmarshal(answer, res); err != nil {
-		return nil, driverErr("TakeCapabilities", err)
-	}
-	res.Replayed = true
-	return res, nil
+	return lease.Replay(t, fp, answer)
 }
 
 // poolTx is a capability request's transaction on one pool, as

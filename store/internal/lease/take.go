@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -138,4 +139,20 @@ func attempt(ctx context.Context, tx Tx, t licensor.Take, stopShort bool) (*Take
 		tk.Levels = append(tk.Levels, level)
 	}
 	return tk, false, nil
+}
+
+// Replay is the stored answer (fingerprint, answer JSON) to an earlier
+// request with t's request id: the answer, marked Replayed, or ECONFLICT
+// if that request asked for something else. The stores read the row; this
+// is what it means.
+func Replay(t licensor.Take, fingerprint string, answer []byte) (*licensor.TakeResult, error) {
+	if fingerprint != t.Fingerprint {
+		return nil, licensor.Errorf(licensor.ECONFLICT, "request id %q was already used for a different request; use a new id for a new request", t.RequestID)
+	}
+	res := new(licensor.TakeResult)
+	if err := json.Unmarshal(answer, res); err != nil {
+		return nil, licensor.Internal("TakeCapabilities", err)
+	}
+	res.Replayed = true
+	return res, nil
 }

@@ -130,3 +130,34 @@ func TestTake(t *testing.T) {
 		}
 	})
 }
+
+// A stored answer is replayed only to the same request; a request id
+// reused for another request is a conflict, and a broken row an internal
+// error, never a grant.
+func TestReplay(t *testing.T) {
+	take := licensor.Take{RequestID: "r-1", Fingerprint: "fp-a"}
+	for _, tc := range []struct {
+		name        string
+		fingerprint string
+		answer      string
+		code        string
+		granted     bool
+	}{
+		{"SameRequest", "fp-a", `{"Granted":true}`, "", true},
+		{"OtherRequest", "fp-b", `{"Granted":true}`, licensor.ECONFLICT, false},
+		{"BrokenAnswer", "fp-a", `{"Granted":`, licensor.EINTERNAL, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Replay(take, tc.fingerprint, []byte(tc.answer))
+			if got := licensor.ErrorCode(err); got != tc.code {
+				t.Fatalf("code: got %q (%v), want %q", got, err, tc.code)
+			}
+			if err != nil {
+				return
+			}
+			if !res.Replayed || res.Granted != tc.granted {
+				t.Errorf("got Replayed %v Granted %v, want true and %v", res.Replayed, res.Granted, tc.granted)
+			}
+		})
+	}
+}
