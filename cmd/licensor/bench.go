@@ -125,22 +125,17 @@ func (c *BenchRunCmd) Run(g *Globals) error {
 		SurgeInstances: c.SurgeInstances, SurgeWindow: c.SurgeWindow, SurgeDeadline: c.SurgeDeadline,
 		PID: c.PID,
 	}
-	cfg.NewHTTPClient = func() *http.Client {
-		hc, err := g.httpClient()
-		if err != nil {
-			panic(err) // checked below before the run starts
-		}
-		hc.Timeout = 0 // each call has its own deadline
-		return hc
-	}
-	if _, err := g.httpClient(); err != nil {
-		return err
-	}
+	// The trust is read once; each connection gets its own transport (and
+	// so its own HTTP/2 connection), without a client timeout: each call
+	// has its own deadline.
 	tlsCfg, err := g.tlsConfig()
 	if err != nil {
 		return err
 	}
 	cfg.TLS = tlsCfg
+	cfg.NewHTTPClient = func() *http.Client {
+		return &http.Client{Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: tlsCfg.Clone(), ForceAttemptHTTP2: true}}
+	}
 	if !c.Quiet {
 		cfg.Progress = os.Stderr
 	}

@@ -323,7 +323,7 @@ func (db *DB) checkpointLoop(ctx context.Context, every time.Duration) {
 		switch {
 		case n != seen:
 			seen, idle = n, 0
-			err = db.checkpointBusy(ctx, every)
+			err = db.checkpointBusy(ctx)
 		case n != truncated:
 			if idle++; idle < idleTicks {
 				continue
@@ -357,19 +357,19 @@ func (db *DB) checkpointLoop(ctx context.Context, every time.Duration) {
 // backstop (wal_autocheckpoint), and commits stalled for ~70 ms every
 // half second (p99 105 ms at 2,000 capability cycles/s open loop; with
 // both steps every 250 ms, 25 ms).
-func (db *DB) checkpointBusy(ctx context.Context, limit time.Duration) error {
-	if _, err := db.checkpoint(ctx, db.ck, "PASSIVE", limit); err != nil {
+func (db *DB) checkpointBusy(ctx context.Context) error {
+	if _, err := db.checkpoint(ctx, db.ck, "PASSIVE", 0); err != nil {
 		return err
 	}
 	if db.testHookBetweenCheckpoints != nil {
 		db.testHookBetweenCheckpoints()
 	}
-	_, err := db.checkpoint(ctx, db.w, "PASSIVE", limit)
+	_, err := db.checkpoint(ctx, db.w, "PASSIVE", 0)
 	return err
 }
 
 // checkpoint runs one checkpoint on conn and reports whether readers kept
-// it from completing.
+// it from completing. limit bounds only a TRUNCATE's wait for readers.
 func (db *DB) checkpoint(ctx context.Context, conn *sql.DB, mode string, limit time.Duration) (busy bool, err error) {
 	if mode == "TRUNCATE" {
 		// TRUNCATE waits (busy handler) for readers to leave the WAL;

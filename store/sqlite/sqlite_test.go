@@ -223,7 +223,7 @@ func TestCheckpointBusyRestartsWAL(t *testing.T) {
 			}
 			if tc.bothSteps {
 				db.testHookBetweenCheckpoints = release
-				err = db.checkpointBusy(ctx, time.Minute)
+				err = db.checkpointBusy(ctx)
 			} else {
 				_, err = db.checkpoint(ctx, db.ck, "PASSIVE", time.Minute)
 				release()
