@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/internal/signing"
 )
 
 // Dispatcher defaults.
@@ -36,7 +36,7 @@ type Attempt struct {
 // DispatcherConfig wires a Dispatcher.
 type DispatcherConfig struct {
 	Store  licensor.Store
-	Sealer *license.Sealer
+	Sealer *signing.Sealer
 	Now    func() time.Time // default time.Now
 	// Client sends the requests; default: one that follows no redirects.
 	// Its Timeout is replaced by RequestTimeout per request.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/license"
 )
 
@@ -22,7 +23,7 @@ type keyCache struct {
 
 type tenantKeys struct {
 	loaded time.Time
-	signer *license.Signer
+	signer *signing.Signer
 	active *licensor.SigningKey
 	all    []*licensor.SigningKey
 	jwks   []byte
@@ -74,7 +75,7 @@ func (c *keyCache) get(ctx context.Context) (*tenantKeys, error) {
 	if err != nil {
 		return nil, licensor.Internal("open signing key", err)
 	}
-	if tk.signer, err = license.NewSigner(tk.active.ID, priv, license.WithWorkers(c.s.sigw)); err != nil {
+	if tk.signer, err = signing.NewSigner(tk.active.ID, priv, signing.WithWorkers(c.s.sigw)); err != nil {
 		return nil, licensor.Internal("signer", err)
 	}
 	if tk.jwks, err = license.MarshalJWKS(published); err != nil {
@@ -101,7 +102,7 @@ func (s *Service) createKey(ctx context.Context) (*licensor.SigningKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, _, err := license.NewSigningKey(s.sealer, tenantID, now)
+	k, _, err := signing.NewSigningKey(s.sealer, tenantID, now)
 	if err != nil {
 		return nil, licensor.Internal("new signing key", err)
 	}

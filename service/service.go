@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/internal/signing"
 )
 
 // Config wires a Service.
 type Config struct {
 	Store  licensor.Store
-	Sealer *license.Sealer
+	Sealer *signing.Sealer
 	// Feed carries contract changes to WatchLicense streams; default: a new Hub.
 	Feed licensor.ChangeFeed
 	// Now is the clock; default time.Now. Everything that expires reads it.
@@ -27,20 +27,20 @@ type Config struct {
 	// reused (default DefaultCacheTTL; negative: no cache). See cache.go.
 	CacheTTL time.Duration
 	// SignWorkers, if set, computes signatures on long-lived goroutines
-	// (see license.SignWorkers); the caller closes it after the service's
+	// (see signing.SignWorkers); the caller closes it after the service's
 	// last use. Nil signs on each request's goroutine.
-	SignWorkers *license.SignWorkers
+	SignWorkers *signing.SignWorkers
 }
 
 // Service implements the use cases. Safe for concurrent use.
 type Service struct {
 	store  licensor.Store
-	sealer *license.Sealer
+	sealer *signing.Sealer
 	feed   licensor.ChangeFeed
 	now    func() time.Time
 	log    *slog.Logger
 	keys   *keyCache
-	sigw   *license.SignWorkers
+	sigw   *signing.SignWorkers
 
 	tokens    *ttlCache[*licensor.Token]    // by token hash
 	contracts *ttlCache[*licensor.Contract] // by tenant/contract id

@@ -13,7 +13,7 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/atomicfile"
-	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/service"
 	"github.com/licensor/licensor/store/sqlite"
 )
@@ -45,11 +45,11 @@ func (c *BenchSeedCmd) Run(g *Globals) error {
 		return err
 	}
 	defer st.Close()
-	mk, err := license.LoadOrCreateMasterKey(c.Data)
+	mk, err := signing.LoadOrCreateMasterKey(c.Data)
 	if err != nil {
 		return err
 	}
-	sealer, err := license.NewSealer(mk)
+	sealer, err := signing.NewSealer(mk)
 	if err != nil {
 		return err
 	}

@@ -20,8 +20,8 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/atomicfile"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/internal/wire"
-	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/metrics"
 	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
@@ -128,7 +128,7 @@ type Main struct {
 	// stopPruner ends the hourly telemetry pruning.
 	stopPruner context.CancelFunc
 	// signWorkers sign licenses and capabilities on long-lived goroutines.
-	signWorkers *license.SignWorkers
+	signWorkers *signing.SignWorkers
 }
 
 // Addr returns the address the API listens on.
@@ -152,18 +152,18 @@ func (m *Main) Start(ctx context.Context) error {
 		return err
 	}
 	m.Store = st
-	mk, err := license.LoadOrCreateMasterKey(cfg.Data)
+	mk, err := signing.LoadOrCreateMasterKey(cfg.Data)
 	if err != nil {
 		return err
 	}
-	sealer, err := license.NewSealer(mk)
+	sealer, err := signing.NewSealer(mk)
 	if err != nil {
 		return err
 	}
 	if err := checkMasterKey(ctx, st, sealer); err != nil {
 		return err
 	}
-	m.signWorkers = license.NewSignWorkers(runtime.GOMAXPROCS(0))
+	m.signWorkers = signing.NewSignWorkers(runtime.GOMAXPROCS(0))
 	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: m.Now, Logger: m.Logger, SignWorkers: m.signWorkers})
 	m.Metrics = metrics.New(metrics.Config{CodeOf: server.Code})
 	limiter, redis, err := openLimiter(ctx, cfg.Redis, m.Logger)
@@ -258,7 +258,7 @@ func (m *Main) tlsConfig() (*tls.Config, string, error) {
 }
 
 // startNotify runs the alert scanner and the webhook dispatcher until Close.
-func (m *Main) startNotify(st licensor.Store, sealer *license.Sealer) {
+func (m *Main) startNotify(st licensor.Store, sealer *signing.Sealer) {
 	m.Dispatcher = notify.NewDispatcher(notify.DispatcherConfig{
 		Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger, Attempted: m.Metrics.DeliveryAttempted,
 	})

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/store/postgres"
 	"github.com/licensor/licensor/store/sqlite"
 )
@@ -56,7 +56,7 @@ func openStore(ctx context.Context, db, dataDir string, durableRefresh bool, log
 // this server's master key cannot open: every server on one database must
 // be given the same LICENSOR_MASTER_KEY, or licenses would fail on some of
 // them only.
-func checkMasterKey(ctx context.Context, st licensor.Store, sealer *license.Sealer) error {
+func checkMasterKey(ctx context.Context, st licensor.Store, sealer *signing.Sealer) error {
 	pg, ok := st.(*postgres.DB)
 	if !ok {
 		return nil

@@ -21,8 +21,8 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/internal/wire"
-	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/metrics"
 	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
@@ -104,7 +104,7 @@ type Options struct {
 	// set, are shared: several servers on one database (a cluster).
 	OpenStore func(t testing.TB) (licensor.Store, licensor.ChangeFeed)
 	Clock     *Clock
-	Sealer    *license.Sealer
+	Sealer    *signing.Sealer
 	// Configure, if set, adjusts the server's config before it is built
 	// (a test's limiter, inner interceptors).
 	Configure func(*server.Config)
@@ -141,11 +141,11 @@ func Start(t testing.TB, opts ...Options) *Server {
 	}
 	sealer := o.Sealer
 	if sealer == nil {
-		mk, err := license.LoadOrCreateMasterKey(dir)
+		mk, err := signing.LoadOrCreateMasterKey(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if sealer, err = license.NewSealer(mk); err != nil {
+		if sealer, err = signing.NewSealer(mk); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -155,7 +155,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 	}
 	// Sign on workers, as serve does, so that every API test goes through
 	// the same signing path as production.
-	signers := license.NewSignWorkers(2)
+	signers := signing.NewSignWorkers(2)
 	t.Cleanup(signers.Close) // after s.Close, registered below: no request is left to sign
 	svc := service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: clock.Now, Logger: o.Logger, SignWorkers: signers})
 	m := metrics.New(metrics.Config{CodeOf: server.Code})

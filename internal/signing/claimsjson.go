@@ -1,4 +1,4 @@
-package license
+package signing
 
 import (
 	"encoding/json"

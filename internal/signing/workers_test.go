@@ -1,8 +1,10 @@
-package license
+package signing
 
 import (
 	"sync"
 	"testing"
+
+	"github.com/licensor/licensor/license"
 )
 
 // TestSignWorkers: a token signed on the workers is the token signed
@@ -39,7 +41,7 @@ func TestSignWorkers(t *testing.T) {
 	for e := range errs {
 		t.Fatal(e)
 	}
-	if _, err := Verify(want, keys, VerifyOptions{Now: testNow}); err != nil {
+	if _, err := license.Verify(want, keys, license.VerifyOptions{Now: testNow}); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	w.Close()
