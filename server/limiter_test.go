@@ -17,6 +17,7 @@ import (
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/testserver"
+	"github.com/licensor/licensor/rpcerr"
 	"github.com/licensor/licensor/server"
 )
 
@@ -54,7 +55,7 @@ func retryAfter(err error) time.Duration {
 	if !asConnectError(err, &ce) {
 		return 0
 	}
-	ms, _ := strconv.Atoi(ce.Meta().Get(server.HeaderRetryAfterMs))
+	ms, _ := strconv.Atoi(ce.Meta().Get(rpcerr.HeaderRetryAfterMs))
 	return time.Duration(ms) * time.Millisecond
 }
 
@@ -137,9 +138,9 @@ func TestConcurrencyThreshold(t *testing.T) {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" || res.Header.Get(server.HeaderRetryAfterMs) == "" {
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" || res.Header.Get(rpcerr.HeaderRetryAfterMs) == "" {
 			t.Errorf("got status %d, Retry-After %q, %s %q; want 429, \"1\" and a millisecond hint",
-				res.StatusCode, res.Header.Get("Retry-After"), server.HeaderRetryAfterMs, res.Header.Get(server.HeaderRetryAfterMs))
+				res.StatusCode, res.Header.Get("Retry-After"), rpcerr.HeaderRetryAfterMs, res.Header.Get(rpcerr.HeaderRetryAfterMs))
 		}
 	})
 
