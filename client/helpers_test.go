@@ -207,7 +207,7 @@ func newEnv(t *testing.T, o testserver.FixtureOptions) *env {
 	f := srv.NewFixture(t, o)
 	e := &env{srv: srv, f: f, clock: newFakeClock(srv.Clock), logs: &syncBuffer{}}
 	e.keys = fetchKeys(t, srv, f.TenantID)
-	e.gate = newGate(t, srv.HTTP.Listener.Addr().String())
+	e.gate = newGate(t, srv.Addr())
 	return e
 }
 

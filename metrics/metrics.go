@@ -11,8 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/licensor/licensor/notify"
 )
 
 const namespace = "licensor"
@@ -20,8 +18,8 @@ const namespace = "licensor"
 // Config wires Metrics.
 type Config struct {
 	// CodeOf maps an error returned by a handler to the code the client
-	// sees (server.Code); default connect.CodeOf, which knows only
-	// *connect.Error.
+	// sees (the server's error mapping); default connect.CodeOf, which
+	// knows only *connect.Error.
 	CodeOf func(error) connect.Code
 }
 
@@ -102,22 +100,45 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// TenantScanned records what a scan saw of a tenant (notify.ScannerConfig.Scanned).
-func (m *Metrics) TenantScanned(s notify.TenantScan) {
-	for i, n := range s.DaysLeft {
-		if i < len(notify.DaysLeftLabels) {
-			m.daysLeft.WithLabelValues(s.TenantID, notify.DaysLeftLabels[i]).Set(float64(n))
-		}
+// TenantScan is what one alert scan saw of a tenant.
+type TenantScan struct {
+	TenantID string
+	// DaysLeft counts the instances of live contracts by days left on
+	// their license, keyed by bucket label ("expired", "0-1", ...). Give
+	// every bucket, zeros too, so that an emptied bucket drops to zero.
+	DaysLeft map[string]int64
+	// Open counts open alert episodes by type and level.
+	Open map[AlertKind]int
+}
+
+// AlertKind is an alert type ("license.expiring", ...) and level ("30d", ...).
+type AlertKind struct {
+	Type  string
+	Level string
+}
+
+// TenantScanned records what a scan saw of a tenant.
+func (m *Metrics) TenantScanned(s TenantScan) {
+	for label, n := range s.DaysLeft {
+		m.daysLeft.WithLabelValues(s.TenantID, label).Set(float64(n))
 	}
 	// Reset the tenant's series so that a cleared alert type drops to zero.
 	m.alertsOpen.DeletePartialMatch(prometheus.Labels{"tenant": s.TenantID})
 	for k, n := range s.Open {
-		m.alertsOpen.WithLabelValues(s.TenantID, string(k.Type), k.Level).Set(float64(n))
+		m.alertsOpen.WithLabelValues(s.TenantID, k.Type, k.Level).Set(float64(n))
 	}
 }
 
-// DeliveryAttempted records a webhook attempt (notify.DispatcherConfig.Attempted).
-func (m *Metrics) DeliveryAttempted(a notify.Attempt) {
+// Delivery is one webhook delivery attempt.
+type Delivery struct {
+	TenantID string
+	OK       bool
+	GaveUp   bool // this failure ended the delivery
+	Latency  time.Duration
+}
+
+// DeliveryAttempted records a webhook delivery attempt.
+func (m *Metrics) DeliveryAttempted(a Delivery) {
 	outcome := "success"
 	if !a.OK {
 		outcome = "failure"
@@ -130,7 +151,7 @@ func (m *Metrics) DeliveryAttempted(a notify.Attempt) {
 }
 
 // ThresholdRefused counts a request refused by the tenant's concurrency
-// threshold. The limiter (issue 4) calls it.
+// threshold (server.Config.OnRefused).
 func (m *Metrics) ThresholdRefused(tenantID string) { m.refusals.WithLabelValues(tenantID).Inc() }
 
 // PoolLeases is one pool feature's use, for the leases-in-use gauge.
@@ -144,8 +165,7 @@ type PoolLeases struct {
 
 // RegisterLeasesInUse registers licensor_pool_leases_in_use and
 // licensor_pool_units_max, read at scrape time from list (which must run
-// a bounded query; it gets a 5-second deadline). The pools (issue 4)
-// register it when they are wired.
+// a bounded query; it gets a 5-second deadline).
 func (m *Metrics) RegisterLeasesInUse(list func(ctx context.Context) ([]PoolLeases, error)) error {
 	return m.reg.Register(&leaseCollector{list: list})
 }

@@ -18,7 +18,7 @@ func TestMetricsListen(t *testing.T) {
 		t.Fatalf("start: %v", err)
 	}
 	t.Cleanup(func() { _ = m.Close() })
-	base := "http://" + m.metricsLn.Addr().String()
+	base := "http://" + m.App.MetricsAddr()
 	get := func(url string) (int, string) {
 		t.Helper()
 		res, err := http.Get(url)

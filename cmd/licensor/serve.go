@@ -5,27 +5,16 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
-	"sync"
 	"time"
 
-	"connectrpc.com/connect"
-
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/app"
 	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/internal/signing"
-	"github.com/licensor/licensor/internal/wire"
-	"github.com/licensor/licensor/metrics"
-	"github.com/licensor/licensor/notify"
-	"github.com/licensor/licensor/server"
-	"github.com/licensor/licensor/service"
 )
 
 // ServeCmd runs the server.
@@ -96,7 +85,10 @@ func newLogger(format string, w *os.File) *slog.Logger {
 }
 
 // Main is the whole server, in-process: end-to-end tests start it with
-// Start and stop it with Close.
+// Start and stop it with Close. It opens what the flags name (the store,
+// the master key, the TLS certificate), hands them to internal/app, which
+// assembles and runs the server, and does what only serve does: the
+// operator token file and the demo.
 type Main struct {
 	Config ServeCmd
 	Logger *slog.Logger
@@ -104,35 +96,14 @@ type Main struct {
 	// Now is the clock (tests move it); default time.Now.
 	Now func() time.Time
 
-	Store   licensor.Store
-	Service *service.Service
-	Server  *server.Server
-	Metrics *metrics.Metrics
-	// Scanner raises alerts; Dispatcher delivers webhooks. Both run in the
-	// background from Start to Close.
-	Scanner    *notify.Scanner
-	Dispatcher *notify.Dispatcher
-	stopNotify context.CancelFunc
-	notifyDone sync.WaitGroup
-
-	ln        net.Listener
-	httpSrv   *http.Server
-	metricsLn net.Listener
-	metrics   *http.Server
-	pprof     *http.Server
-	pprofLn   net.Listener
-	reaper    *reaperJob
-	redis     io.Closer // the shared limiter's connection, with --redis
+	// App is the running server, set by Start.
+	App *app.App
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
-	// stopPruner ends the hourly telemetry pruning.
-	stopPruner context.CancelFunc
-	// signWorkers sign licenses and capabilities on long-lived goroutines.
-	signWorkers *signing.SignWorkers
 }
 
 // Addr returns the address the API listens on.
-func (m *Main) Addr() string { return m.ln.Addr().String() }
+func (m *Main) Addr() string { return m.App.Addr() }
 
 // Start opens the store, bootstraps the operator token and serves.
 func (m *Main) Start(ctx context.Context) error {
@@ -147,74 +118,28 @@ func (m *Main) Start(ctx context.Context) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory %s: %w", cfg.Data, err)
 	}
-	st, feed, err := openStore(ctx, cfg.DB, cfg.Data, cfg.DurableRefresh, m.Logger)
-	if err != nil {
-		return err
-	}
-	m.Store = st
-	mk, err := signing.LoadOrCreateMasterKey(cfg.Data)
-	if err != nil {
-		return err
-	}
-	sealer, err := signing.NewSealer(mk)
-	if err != nil {
-		return err
-	}
-	if err := checkMasterKey(ctx, st, sealer); err != nil {
-		return err
-	}
-	m.signWorkers = signing.NewSignWorkers(runtime.GOMAXPROCS(0))
-	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: m.Now, Logger: m.Logger, SignWorkers: m.signWorkers})
-	m.Metrics = metrics.New(metrics.Config{CodeOf: server.Code})
-	limiter, redis, err := openLimiter(ctx, cfg.Redis, m.Logger)
-	if err != nil {
-		return err
-	}
-	m.redis = redis
-	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger, Limiter: limiter,
-		Interceptors: []connect.Interceptor{m.Metrics.Interceptor()}, OnRefused: m.Metrics.ThresholdRefused})
-	if err := m.Metrics.RegisterLeasesInUse(wire.PoolLeases(m.Service)); err != nil {
-		return err
-	}
-	if cfg.MetricsListen == "" {
-		m.Server.Handle("GET /metrics", m.Metrics.Handler())
-	}
-	m.startNotify(st, sealer)
-	m.reaper = startReaper(m.Service, ReaperInterval)
-
-	if err := m.bootstrapOperator(ctx); err != nil {
-		return err
-	}
-	m.startTelemetryPruner()
 	tlsCfg, certFile, err := m.tlsConfig()
 	if err != nil {
 		return err
 	}
-	if m.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	st, feed, err := openStore(ctx, cfg.DB, cfg.Data, cfg.DurableRefresh, m.Logger)
+	if err != nil {
+		return err
 	}
-	m.httpSrv = &http.Server{
-		Handler:           m.Server.Handler(),
-		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug),
-		Protocols:         protocols(),
+	sealer, err := openSealer(ctx, cfg.Data, st)
+	if err != nil {
+		_ = st.Close()
+		return err
 	}
-	go func() {
-		if err := m.httpSrv.Serve(tls.NewListener(m.ln, tlsCfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			m.Logger.Error("serve", "err", err)
-		}
-	}()
-	if cfg.MetricsListen != "" {
-		if err := m.serveMetrics(cfg.MetricsListen); err != nil {
-			return err
-		}
+	// From here the App owns the store.
+	if m.App, err = app.New(ctx, m.appConfig(st, feed, sealer, tlsCfg)); err != nil {
+		return err
 	}
-	if cfg.Pprof != "" {
-		if err := m.servePprof(cfg.Pprof); err != nil {
-			return err
-		}
+	if err := m.bootstrapOperator(ctx); err != nil {
+		return err
+	}
+	if err := m.App.Start(); err != nil {
+		return err
 	}
 	if cfg.Demo {
 		if m.Demo, err = m.setupDemo(ctx, certFile); err != nil {
@@ -225,11 +150,39 @@ func (m *Main) Start(ctx context.Context) error {
 	return nil
 }
 
-func protocols() *http.Protocols {
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	p.SetHTTP2(true)
-	return p
+// appConfig maps the flags onto the server's Config, one field each.
+func (m *Main) appConfig(st licensor.Store, feed licensor.ChangeFeed, sealer *signing.Sealer, tlsCfg *tls.Config) app.Config {
+	c := m.Config
+	return app.Config{
+		Store:           st,
+		Feed:            feed,
+		Sealer:          sealer,
+		Now:             m.Now,
+		Logger:          m.Logger,
+		Listen:          c.Listen,
+		TLS:             tlsCfg,
+		MetricsListen:   c.MetricsListen,
+		Pprof:           c.Pprof,
+		Redis:           c.Redis,
+		SilentIntervals: c.SilentIntervals,
+	}
+}
+
+// openSealer loads (or, on first start, creates) the master key and
+// checks that it opens the signing keys already in the database.
+func openSealer(ctx context.Context, dataDir string, st licensor.Store) (*signing.Sealer, error) {
+	mk, err := signing.LoadOrCreateMasterKey(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := signing.NewSealer(mk)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMasterKey(ctx, st, sealer); err != nil {
+		return nil, err
+	}
+	return sealer, nil
 }
 
 func (m *Main) tlsConfig() (*tls.Config, string, error) {
@@ -247,48 +200,7 @@ func (m *Main) tlsConfig() (*tls.Config, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("TLS certificate: %w", err)
 	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"h2", "http/1.1"},
-		// Client certificates are requested, not required: a contract that
-		// requires mutual TLS verifies the chain against its own CA.
-		ClientAuth: tls.RequestClientCert,
-	}, certFile, nil
-}
-
-// startNotify runs the alert scanner and the webhook dispatcher until Close.
-func (m *Main) startNotify(st licensor.Store, sealer *signing.Sealer) {
-	m.Dispatcher = notify.NewDispatcher(notify.DispatcherConfig{
-		Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger, Attempted: m.Metrics.DeliveryAttempted,
-	})
-	m.Scanner = notify.NewScanner(notify.ScannerConfig{
-		Store: st, Now: m.Now, SilentIntervals: m.Config.SilentIntervals, Logger: m.Logger, Pools: wire.PoolSource(m.Service),
-		Scanned: m.Metrics.TenantScanned, Raised: func(*licensor.Alert) { m.Dispatcher.Wake() },
-		Cleared: func(*licensor.Alert) { m.Dispatcher.Wake() },
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	m.stopNotify = cancel
-	m.notifyDone.Add(2)
-	go func() { defer m.notifyDone.Done(); m.Scanner.Run(ctx) }()
-	go func() { defer m.notifyDone.Done(); m.Dispatcher.Run(ctx) }()
-}
-
-// serveMetrics serves /metrics, /healthz and /readyz (only) on a separate
-// plain-HTTP listener, typically bound to a private interface.
-func (m *Main) serveMetrics(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	m.metricsLn = ln
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Metrics.Handler())
-	mux.Handle("GET /healthz", m.Server.Handler())
-	mux.Handle("GET /readyz", m.Server.Handler())
-	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = m.metrics.Serve(ln) }()
-	return nil
+	return app.TLSConfig(cert), certFile, nil
 }
 
 // bootstrapOperator creates an operator token when the database has no
@@ -297,14 +209,14 @@ func (m *Main) serveMetrics(addr string) error {
 // Later operator tokens are made and revoked through the API.
 func (m *Main) bootstrapOperator(ctx context.Context) error {
 	path := filepath.Join(m.Config.Data, "operator-token")
-	has, err := m.Store.HasOperatorToken(ctx)
+	has, err := m.App.Store().HasOperatorToken(ctx)
 	if err != nil {
 		return err
 	}
 	if has {
 		return nil
 	}
-	_, secret, err := m.Service.CreateOperatorToken(ctx, "bootstrap operator")
+	_, secret, err := m.App.Service().CreateOperatorToken(ctx, "bootstrap operator")
 	if err != nil {
 		return err
 	}
@@ -317,37 +229,8 @@ func (m *Main) bootstrapOperator(ctx context.Context) error {
 
 // Close shuts the server down gracefully, within 15 seconds.
 func (m *Main) Close() error {
-	if m.Server != nil {
-		m.Server.BeginShutdown()
+	if m.App == nil {
+		return nil
 	}
-	if m.stopPruner != nil {
-		m.stopPruner()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	var errs []error
-	if m.httpSrv != nil {
-		errs = append(errs, m.httpSrv.Shutdown(ctx))
-	}
-	if m.metrics != nil {
-		errs = append(errs, m.metrics.Shutdown(ctx))
-	}
-	if m.pprof != nil {
-		errs = append(errs, m.pprof.Close())
-	}
-	if m.stopNotify != nil {
-		m.stopNotify() // attempts in flight finish (each within its timeout)
-		m.notifyDone.Wait()
-	}
-	if m.reaper != nil {
-		m.reaper.stop()
-	}
-	m.signWorkers.Close() // after the HTTP server: no request signs any more
-	if m.Store != nil {
-		errs = append(errs, m.Store.Close())
-	}
-	if m.redis != nil {
-		errs = append(errs, m.redis.Close())
-	}
-	return errors.Join(errs...)
+	return m.App.Close()
 }

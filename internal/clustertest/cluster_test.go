@@ -211,7 +211,7 @@ func TestKillServerMidLoad(t *testing.T) {
 		mu.Lock()
 		dead[1] = true
 		mu.Unlock()
-		cluster[1].HTTP.CloseClientConnections() // in-flight calls lose their answers
+		cluster[1].CloseClientConnections() // in-flight calls lose their answers
 		cluster[1].Close()
 	})
 

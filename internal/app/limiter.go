@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -9,9 +9,9 @@ import (
 	"github.com/licensor/licensor/server"
 )
 
-// openLimiter returns the per-tenant concurrency limiter serve uses: nil
-// (the server's in-process one) without --redis, so that N servers admit
-// up to N × a tenant's limit between them; with --redis, one count shared
+// openLimiter returns the per-tenant concurrency limiter: nil (the
+// server's in-process one) without a Redis URL, so that N servers admit
+// up to N × a tenant's limit between them; with one, one count shared
 // by every server on that Redis, falling back to the in-process limiter
 // while Redis is unreachable. The closer, if any, closes the connection.
 func openLimiter(ctx context.Context, url string, log *slog.Logger) (server.Limiter, io.Closer, error) {
