@@ -20,6 +20,8 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/atomicfile"
+	"github.com/licensor/licensor/internal/datadir"
+	"github.com/licensor/licensor/internal/keycheck"
 	"github.com/licensor/licensor/internal/wire"
 	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/metrics"
@@ -129,6 +131,8 @@ type Main struct {
 	stopPruner context.CancelFunc
 	// signWorkers sign licenses and capabilities on long-lived goroutines.
 	signWorkers *license.SignWorkers
+	// lock holds the data directory for this server from Start to Close.
+	lock *datadir.Lock
 }
 
 // Addr returns the address the API listens on.
@@ -137,6 +141,7 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 // Start opens the store, bootstraps the operator token and serves.
 func (m *Main) Start(ctx context.Context) error {
 	started := time.Now()
+	var err error
 	if m.Now == nil {
 		m.Now = time.Now
 	}
@@ -144,23 +149,19 @@ func (m *Main) Start(ctx context.Context) error {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := m.Config
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory %s: %w", cfg.Data, err)
+	if err := datadir.Prepare(cfg.Data, m.Logger); err != nil {
+		return err
+	}
+	if m.lock, err = datadir.Acquire(cfg.Data); err != nil {
+		return err
 	}
 	st, feed, err := openStore(ctx, cfg.DB, cfg.Data, cfg.DurableRefresh, m.Logger)
 	if err != nil {
 		return err
 	}
 	m.Store = st
-	mk, err := license.LoadOrCreateMasterKey(cfg.Data)
+	sealer, err := keycheck.Sealer(ctx, st, cfg.Data)
 	if err != nil {
-		return err
-	}
-	sealer, err := license.NewSealer(mk)
-	if err != nil {
-		return err
-	}
-	if err := checkMasterKey(ctx, st, sealer); err != nil {
 		return err
 	}
 	m.signWorkers = license.NewSignWorkers(runtime.GOMAXPROCS(0))
@@ -349,5 +350,6 @@ func (m *Main) Close() error {
 	if m.redis != nil {
 		errs = append(errs, m.redis.Close())
 	}
+	errs = append(errs, m.lock.Release()) // last: the store is closed
 	return errors.Join(errs...)
 }
