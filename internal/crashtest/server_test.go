@@ -90,14 +90,14 @@ func environ(extra ...string) []string {
 	return append(env, extra...)
 }
 
-// startServer starts serve --demo on data and returns once it has logged
-// that it serves; on failure to start it returns the process's error and
-// its log.
-func startServer(t *testing.T, bin, data string) (*server, error) {
+// startServer starts serve --demo on data, with env added to the
+// environment, and returns once it has logged that it serves; on failure to
+// start it returns the process's error and its log.
+func startServer(t *testing.T, bin, data string, env ...string) (*server, error) {
 	t.Helper()
 	s := &server{done: make(chan struct{})}
 	s.cmd = exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data, "--demo", "--log-format", "json")
-	s.cmd.Env = environ()
+	s.cmd.Env = environ(env...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
