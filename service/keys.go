@@ -73,7 +73,7 @@ func (c *keyCache) get(ctx context.Context) (*tenantKeys, error) {
 	}
 	priv, err := c.s.sealer.Open(tk.active.ID, tk.active.Sealed)
 	if err != nil {
-		return nil, licensor.Internal("open signing key", err)
+		return nil, c.s.keyUnavailable(ctx, tenantID, tk.active.ID, err)
 	}
 	if tk.signer, err = signing.NewSigner(tk.active.ID, priv, signing.WithWorkers(c.s.sigw)); err != nil {
 		return nil, licensor.Internal("signer", err)
@@ -85,6 +85,18 @@ func (c *keyCache) get(ctx context.Context) (*tenantKeys, error) {
 	c.m[tenantID] = tk
 	c.mu.Unlock()
 	return tk, nil
+}
+
+// keyUnavailable is the answer when a stored signing key does not open:
+// this server holds another master key than the one the key was sealed
+// with (a master.key lost, replaced or restored from another backup). No
+// retry on this server will help, but another server or a restart with the
+// right key will, and nothing is wrong with the request: UNAVAILABLE, with
+// what to restore in the log for the operator.
+func (s *Service) keyUnavailable(ctx context.Context, tenantID, keyID string, err error) error {
+	s.log.ErrorContext(ctx, "a signing key does not open with this server's master key; restore the master key it was sealed with (master.key from the data directory's backup, or LICENSOR_MASTER_KEY) and restart",
+		"tenant", tenantID, "key", keyID, "err", err)
+	return &licensor.Error{Code: licensor.EUNAVAILABLE, Message: "the license server cannot sign right now; retry later, and tell the vendor if it persists", Err: err}
 }
 
 // createKey makes and stores a new active key for the scoped tenant,

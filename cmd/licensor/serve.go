@@ -14,6 +14,8 @@ import (
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/app"
 	"github.com/licensor/licensor/internal/atomicfile"
+	"github.com/licensor/licensor/internal/datadir"
+	"github.com/licensor/licensor/internal/keycheck"
 	"github.com/licensor/licensor/internal/signing"
 )
 
@@ -100,6 +102,8 @@ type Main struct {
 	App *app.App
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
+	// lock holds the data directory for this server from Start to Close.
+	lock *datadir.Lock
 }
 
 // Addr returns the address the API listens on.
@@ -108,6 +112,7 @@ func (m *Main) Addr() string { return m.App.Addr() }
 // Start opens the store, bootstraps the operator token and serves.
 func (m *Main) Start(ctx context.Context) error {
 	started := time.Now()
+	var err error
 	if m.Now == nil {
 		m.Now = time.Now
 	}
@@ -115,8 +120,11 @@ func (m *Main) Start(ctx context.Context) error {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := m.Config
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory %s: %w", cfg.Data, err)
+	if err := datadir.Prepare(cfg.Data, m.Logger); err != nil {
+		return err
+	}
+	if m.lock, err = datadir.Acquire(cfg.Data); err != nil {
+		return err
 	}
 	tlsCfg, certFile, err := m.tlsConfig()
 	if err != nil {
@@ -126,7 +134,7 @@ func (m *Main) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sealer, err := openSealer(ctx, cfg.Data, st)
+	sealer, err := keycheck.Sealer(ctx, st, cfg.Data)
 	if err != nil {
 		_ = st.Close()
 		return err
@@ -166,23 +174,6 @@ func (m *Main) appConfig(st licensor.Store, feed licensor.ChangeFeed, sealer *si
 		Redis:           c.Redis,
 		SilentIntervals: c.SilentIntervals,
 	}
-}
-
-// openSealer loads (or, on first start, creates) the master key and
-// checks that it opens the signing keys already in the database.
-func openSealer(ctx context.Context, dataDir string, st licensor.Store) (*signing.Sealer, error) {
-	mk, err := signing.LoadOrCreateMasterKey(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := signing.NewSealer(mk)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkMasterKey(ctx, st, sealer); err != nil {
-		return nil, err
-	}
-	return sealer, nil
 }
 
 func (m *Main) tlsConfig() (*tls.Config, string, error) {
@@ -229,8 +220,9 @@ func (m *Main) bootstrapOperator(ctx context.Context) error {
 
 // Close shuts the server down gracefully, within 15 seconds.
 func (m *Main) Close() error {
-	if m.App == nil {
-		return nil
+	var err error
+	if m.App != nil {
+		err = m.App.Close()
 	}
-	return m.App.Close()
+	return errors.Join(err, m.lock.Release()) // last: the store is closed
 }

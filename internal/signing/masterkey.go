@@ -20,18 +20,33 @@ const (
 	masterKeySize = 32
 )
 
+// ErrNoMasterKey is LoadMasterKey's error when neither LICENSOR_MASTER_KEY
+// nor the key file is there.
+var ErrNoMasterKey = errors.New("no master key: " + masterKeyEnv + " is not set and there is no " + masterKeyFile)
+
 // LoadOrCreateMasterKey returns the 32-byte master key that seals the
-// tenants' private keys.
+// tenants' private keys: LoadMasterKey's, or, when there is none, a new
+// key written to <dataDir>/master.key (32 random bytes in base64, mode
+// 0600, directory 0700). A caller whose database may already hold sealed
+// keys calls LoadMasterKey first: a new key can never open them.
+func LoadOrCreateMasterKey(dataDir string) ([]byte, error) {
+	key, err := LoadMasterKey(dataDir)
+	if errors.Is(err, ErrNoMasterKey) && dataDir != "" {
+		return createMasterKey(dataDir, filepath.Join(dataDir, masterKeyFile))
+	}
+	return key, err
+}
+
+// LoadMasterKey returns the existing master key, never making one.
 //
 // If LICENSOR_MASTER_KEY is set (32 bytes in standard or raw URL base64) it
-// is used. Otherwise the key is read from <dataDir>/master.key, which is
-// created (32 random bytes in base64, mode 0600, directory 0700) if it does
-// not exist yet. An existing file is never overwritten: every sealed key
-// depends on it, so a file of the wrong size or format is an error to fix by
-// hand, not a reason to make a new key.
+// is used. Otherwise the key is read from <dataDir>/master.key; when that
+// does not exist the error wraps ErrNoMasterKey. An existing file is never
+// overwritten: every sealed key depends on it, so a file of the wrong size
+// or format is an error to fix by hand, not a reason to make a new key.
 //
 // Errors never contain the key itself.
-func LoadOrCreateMasterKey(dataDir string) ([]byte, error) {
+func LoadMasterKey(dataDir string) ([]byte, error) {
 	if v := os.Getenv(masterKeyEnv); v != "" {
 		key, err := decodeMasterKey(v)
 		if err != nil {
@@ -40,7 +55,7 @@ func LoadOrCreateMasterKey(dataDir string) ([]byte, error) {
 		return key, nil
 	}
 	if dataDir == "" {
-		return nil, errors.New("master key: no data directory given and " + masterKeyEnv + " is not set")
+		return nil, fmt.Errorf("%w (and no data directory is given)", ErrNoMasterKey)
 	}
 	path := filepath.Join(dataDir, masterKeyFile)
 	data, err := os.ReadFile(path)
@@ -52,10 +67,19 @@ func LoadOrCreateMasterKey(dataDir string) ([]byte, error) {
 		}
 		return key, nil
 	case errors.Is(err, fs.ErrNotExist):
-		return createMasterKey(dataDir, path)
+		return nil, fmt.Errorf("%w in %s", ErrNoMasterKey, dataDir)
 	default:
 		return nil, fmt.Errorf("read master key: %w", err)
 	}
+}
+
+// MasterKeySource names where LoadMasterKey reads the key from, for
+// messages that tell an operator what to restore.
+func MasterKeySource(dataDir string) string {
+	if os.Getenv(masterKeyEnv) != "" {
+		return masterKeyEnv
+	}
+	return filepath.Join(dataDir, masterKeyFile)
 }
 
 // decodeMasterKey accepts the encodings people reach for: standard base64
