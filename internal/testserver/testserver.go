@@ -108,6 +108,13 @@ type Options struct {
 	// Configure, if set, adjusts the server's config before it is built
 	// (a test's limiter, inner interceptors).
 	Configure func(*server.Config)
+	// Webhooks is the webhook policy of the service and the dispatcher;
+	// nil allows private destinations and plain http, since test receivers
+	// are httptest servers on 127.0.0.1.
+	Webhooks *licensor.WebhookPolicy
+	// ConfigureDispatcher, if set, adjusts the dispatcher's config before
+	// it is built (a test's resolver, TLS roots).
+	ConfigureDispatcher func(*notify.DispatcherConfig)
 }
 
 // Start starts a server; t.Cleanup stops it.
@@ -157,7 +164,11 @@ func Start(t testing.TB, opts ...Options) *Server {
 	// the same signing path as production.
 	signers := license.NewSignWorkers(2)
 	t.Cleanup(signers.Close) // after s.Close, registered below: no request is left to sign
-	svc := service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: clock.Now, Logger: o.Logger, SignWorkers: signers})
+	hooks := licensor.WebhookPolicy{AllowPrivate: true, AllowHTTP: true}
+	if o.Webhooks != nil {
+		hooks = *o.Webhooks
+	}
+	svc := service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: clock.Now, Logger: o.Logger, SignWorkers: signers, Webhooks: hooks})
 	m := metrics.New(metrics.Config{CodeOf: server.Code})
 	scfg := server.Config{Service: svc, Logger: o.Logger, Interceptors: []connect.Interceptor{m.Interceptor()}, OnRefused: m.ThresholdRefused}
 	if o.Configure != nil {
@@ -171,9 +182,13 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if o.NotifyInterval == 0 {
 		o.NotifyInterval = 20 * time.Millisecond
 	}
-	disp := notify.NewDispatcher(notify.DispatcherConfig{
-		Store: st, Sealer: sealer, Now: clock.Now, PollInterval: o.NotifyInterval, Logger: o.Logger, Attempted: m.DeliveryAttempted,
-	})
+	dcfg := notify.DispatcherConfig{
+		Store: st, Sealer: sealer, Now: clock.Now, PollInterval: o.NotifyInterval, Logger: o.Logger, Attempted: m.DeliveryAttempted, Policy: hooks,
+	}
+	if o.ConfigureDispatcher != nil {
+		o.ConfigureDispatcher(&dcfg)
+	}
+	disp := notify.NewDispatcher(dcfg)
 	scan := notify.NewScanner(notify.ScannerConfig{
 		Store: st, Now: clock.Now, Interval: o.NotifyInterval, Logger: o.Logger, Scanned: m.TenantScanned, Pools: wire.PoolSource(svc),
 		Raised:  func(*licensor.Alert) { disp.Wake() },
