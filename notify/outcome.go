@@ -9,8 +9,6 @@ import (
 	"io"
 	"net"
 	"syscall"
-
-	"github.com/licensor/licensor"
 )
 
 // Failure categories a tenant sees in a delivery's last error. They say
@@ -20,6 +18,7 @@ import (
 // cannot tell an open port from a closed one.
 const (
 	FailNotAllowed      = "destination not allowed: the webhook's host is not a public address (see the server's webhook policy)"
+	FailPolicy          = "destination not allowed: the URL is refused by the server's webhook policy (creating a webhook with it says why)"
 	FailDNS             = "DNS: the host name did not resolve"
 	FailRefused         = "connection refused"
 	FailUnreachable     = "destination unreachable"
@@ -91,7 +90,7 @@ func Category(err error) string {
 	case errors.As(err, &server):
 		return FailServer
 	case errors.As(err, &policy):
-		return "destination not allowed: " + licensor.ErrorMessage(policy.err)
+		return FailPolicy
 	case errors.As(err, &refused):
 		return FailNotAllowed
 	case errors.As(err, &dnsErr):
