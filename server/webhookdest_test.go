@@ -151,3 +151,60 @@ func TestWebhookDestinationPolicy(t *testing.T) {
 		})
 	}
 }
+
+// A webhook registered while the operator allowed private destinations and
+// plain http is not sent to once the server runs with the strict policy:
+// the dispatcher checks the URL as written before it dials anything, and
+// the webhook cannot be enabled again, with the reason.
+func TestWebhookPolicyTightenedAfterRegistration(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	var hits atomic.Int32
+	rcv := newPlainReceiver(t, &hits)
+	open := testserver.Start(t, testserver.Options{Dir: dir})
+	f := open.NewFixture(t, testserver.FixtureOptions{EndsIn: 20 * 24 * time.Hour})
+	adm := open.Admin(testserver.Connect, f.AdminToken)
+	cr, err := adm.CreateWebhook(ctx, connect.NewRequest(&v1.CreateWebhookRequest{Url: rcv}))
+	if err != nil {
+		t.Fatalf("CreateWebhook with private and http allowed: %v", err)
+	}
+	open.Close()
+
+	strict := testserver.Start(t, testserver.Options{Dir: dir, Clock: open.Clock, Webhooks: &licensor.WebhookPolicy{}})
+	adm = strict.Admin(testserver.Connect, f.AdminToken)
+	if err := strict.Scanner.ScanOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := strict.Dispatcher.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce: got %d, %v; want 1 attempted", n, err)
+	}
+	ds, err := adm.ListDeliveries(ctx, connect.NewRequest(&v1.ListDeliveriesRequest{WebhookId: cr.Msg.Webhook.Id}))
+	if err != nil || len(ds.Msg.Deliveries) != 1 || ds.Msg.Deliveries[0].LastError != notify.FailPolicy {
+		t.Fatalf("ListDeliveries: got %v, %v; want one delivery whose last error is %q", ds, err, notify.FailPolicy)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("receiver: got %d requests, want 0", n)
+	}
+	id := cr.Msg.Webhook.Id
+	if _, err := adm.UpdateWebhook(ctx, connect.NewRequest(&v1.UpdateWebhookRequest{WebhookId: id, Disabled: proto.Bool(true)})); err != nil {
+		t.Fatalf("UpdateWebhook disable: got %v, want pausing to work whatever the policy", err)
+	}
+	_, err = adm.UpdateWebhook(ctx, connect.NewRequest(&v1.UpdateWebhookRequest{WebhookId: id, Disabled: proto.Bool(false)}))
+	if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "--webhook-allow-private") {
+		t.Fatalf("UpdateWebhook enable: got %v, want invalid_argument naming --webhook-allow-private", err)
+	}
+}
+
+// newPlainReceiver is a plain-http receiver on 127.0.0.1 that counts the
+// requests it gets; it returns its URL.
+func newPlainReceiver(t *testing.T, hits *atomic.Int32) string {
+	t.Helper()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }), ReadHeaderTimeout: 10 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String() + "/hook"
+}
