@@ -87,6 +87,12 @@ var ReservedRanges = []ReservedRange{
 	rr("ff00::/8", "multicast", false),
 }
 
+// IPv6 ranges whose addresses embed an IPv4 address.
+var (
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour = netip.MustParsePrefix("2002::/16")
+)
+
 // ReservedRangeOf returns the reserved range a belongs to, or ok false for
 // a public unicast address. An IPv6 address that carries an IPv4 address
 // (IPv4-mapped ::ffff:a.b.c.d, NAT64 64:ff9b::a.b.c.d, 6to4
@@ -98,9 +104,9 @@ func ReservedRangeOf(a netip.Addr) (r ReservedRange, ok bool) {
 	if a.Is6() {
 		b := a.As16()
 		switch {
-		case netip.MustParsePrefix("64:ff9b::/96").Contains(a):
+		case nat64.Contains(a):
 			return ReservedRangeOf(netip.AddrFrom4([4]byte(b[12:16])))
-		case netip.MustParsePrefix("2002::/16").Contains(a):
+		case sixToFour.Contains(a):
 			return ReservedRangeOf(netip.AddrFrom4([4]byte(b[2:6])))
 		}
 	}

@@ -42,6 +42,7 @@ func TestWebhookPolicyCheckURL(t *testing.T) {
 		{"Octal", strict, "https://0177.0.0.1", "loopback"},
 		{"OddSpellingOfPublic", strict, "https://0x5db8d70e", "write the address in that form"},
 		{"NumericTLD", strict, "https://1.2.3.4.5", "neither"},
+		{"PercentEncoded", strict, "https://127%2e0%2e0%2e1/x", "absolute"}, // url.Parse refuses it
 		{"FullwidthDigits", strict, "https://１２７.０.０.１", "loopback"},
 		{"Metadata", strict, "https://169.254.169.254/latest/meta-data", "link-local"},
 		{"MetadataNeverAllowed", open, "http://169.254.169.254/latest/meta-data", "never receives"},
