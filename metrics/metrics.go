@@ -35,6 +35,7 @@ type Metrics struct {
 	alertsOpen *prometheus.GaugeVec
 	attempts   *prometheus.CounterVec
 	givenUp    *prometheus.CounterVec
+	hookDenied *prometheus.CounterVec
 	dlvLatency prometheus.Histogram
 	refusals   *prometheus.CounterVec
 }
@@ -77,6 +78,10 @@ func New(cfg Config) *Metrics {
 			Namespace: namespace, Name: "webhook_deliveries_given_up_total",
 			Help: "Webhook deliveries that failed for the whole retry window and were given up, by tenant.",
 		}, []string{"tenant"}),
+		hookDenied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "webhook_destinations_refused_total",
+			Help: "Webhook delivery attempts not sent because the webhook policy refused the destination (a private or reserved address, or plain http), by tenant.",
+		}, []string{"tenant"}),
 		dlvLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "webhook_delivery_duration_seconds",
 			Help:    "Latency of webhook delivery attempts.",
@@ -87,7 +92,7 @@ func New(cfg Config) *Metrics {
 			Help: "Requests refused because the tenant's concurrency threshold was reached, by tenant.",
 		}, []string{"tenant"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.dlvLatency, m.refusals,
+	m.reg.MustRegister(m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -134,6 +139,7 @@ type Delivery struct {
 	TenantID string
 	OK       bool
 	GaveUp   bool // this failure ended the delivery
+	Refused  bool // the webhook policy refused the destination; nothing was sent
 	Latency  time.Duration
 }
 
@@ -146,6 +152,9 @@ func (m *Metrics) DeliveryAttempted(a Delivery) {
 	m.attempts.WithLabelValues(a.TenantID, outcome).Inc()
 	if a.GaveUp {
 		m.givenUp.WithLabelValues(a.TenantID).Inc()
+	}
+	if a.Refused {
+		m.hookDenied.WithLabelValues(a.TenantID).Inc()
 	}
 	m.dlvLatency.Observe(a.Latency.Seconds())
 }

@@ -30,6 +30,10 @@ type Config struct {
 	// (see signing.SignWorkers); the caller closes it after the service's
 	// last use. Nil signs on each request's goroutine.
 	SignWorkers *signing.SignWorkers
+	// Webhooks is what webhook destinations the operator allows; a
+	// registration is checked against it (the dispatcher checks again on
+	// each address it dials).
+	Webhooks licensor.WebhookPolicy
 }
 
 // Service implements the use cases. Safe for concurrent use.
@@ -41,6 +45,7 @@ type Service struct {
 	log    *slog.Logger
 	keys   *keyCache
 	sigw   *signing.SignWorkers
+	hooks  licensor.WebhookPolicy
 
 	tokens    *ttlCache[*licensor.Token]    // by token hash
 	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
@@ -70,6 +75,7 @@ func New(cfg Config) *Service {
 		now:    cfg.Now,
 		log:    cfg.Logger.With("component", "service"),
 		sigw:   cfg.SignWorkers,
+		hooks:  cfg.Webhooks,
 	}
 	s.keys = newKeyCache(s, cfg.KeyCacheTTL)
 	if cfg.CacheTTL == 0 {

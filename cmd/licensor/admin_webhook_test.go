@@ -44,7 +44,9 @@ func (c *movableClock) Advance(d time.Duration) {
 // startMainAt is startMain with the demo and a clock the test moves.
 func startMainAt(t *testing.T, clk *movableClock) *Main {
 	t.Helper()
-	m := &Main{Config: ServeCmd{Listen: "127.0.0.1:0", Data: t.TempDir(), Demo: true}, Out: &bytes.Buffer{}, Now: clk.Now}
+	// The test's receivers are plain-http servers on 127.0.0.1.
+	m := &Main{Config: ServeCmd{Listen: "127.0.0.1:0", Data: t.TempDir(), Demo: true, WebhookAllowPrivate: true, WebhookAllowHTTP: true},
+		Out: &bytes.Buffer{}, Now: clk.Now}
 	if err := m.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)
 	}

@@ -39,6 +39,14 @@ type ServeCmd struct {
 	Redis string `help:"Redis URL (redis://host:6379/0) to share each tenant's concurrency threshold between servers; without it each server applies the threshold on its own." env:"LICENSOR_REDIS"`
 	// DurableRefresh makes PostgreSQL refreshes wait for the WAL flush.
 	DurableRefresh bool `help:"PostgreSQL only: license refreshes wait for the WAL flush like every other write (by default they do not: a database crash may forget the last fraction of a second of last-seen times, never a seat)." env:"LICENSOR_DURABLE_REFRESH" name:"durable-refresh"`
+	// Webhook destinations: by default https only, to public addresses.
+	WebhookAllowPrivate bool `help:"Allow webhooks to loopback, private (RFC 1918), unique-local and CGNAT addresses, for receivers on the server's own network (on-premises). Link-local and cloud metadata addresses stay refused." env:"LICENSOR_WEBHOOK_ALLOW_PRIVATE" name:"webhook-allow-private"`
+	WebhookAllowHTTP    bool `help:"Allow plain http:// webhook URLs (events and their signatures travel unencrypted)." env:"LICENSOR_WEBHOOK_ALLOW_HTTP" name:"webhook-allow-http"`
+}
+
+// WebhookPolicy is the webhook destinations the flags allow.
+func (c *ServeCmd) WebhookPolicy() licensor.WebhookPolicy {
+	return licensor.WebhookPolicy{AllowPrivate: c.WebhookAllowPrivate, AllowHTTP: c.WebhookAllowHTTP}
 }
 
 // Run starts the server and blocks until ctx ends, then shuts down
@@ -173,6 +181,7 @@ func (m *Main) appConfig(st licensor.Store, feed licensor.ChangeFeed, sealer *si
 		Pprof:           c.Pprof,
 		Redis:           c.Redis,
 		SilentIntervals: c.SilentIntervals,
+		Webhooks:        c.WebhookPolicy(),
 	}
 }
 

@@ -62,6 +62,6 @@ func tenantScanned(m *metrics.Metrics) func(notify.TenantScan) {
 // deliveryAttempted reports each webhook attempt to the metrics.
 func deliveryAttempted(m *metrics.Metrics) func(notify.Attempt) {
 	return func(a notify.Attempt) {
-		m.DeliveryAttempted(metrics.Delivery{TenantID: a.TenantID, OK: a.OK, GaveUp: a.GaveUp, Latency: a.Latency})
+		m.DeliveryAttempted(metrics.Delivery{TenantID: a.TenantID, OK: a.OK, GaveUp: a.GaveUp, Refused: a.Refused, Latency: a.Latency})
 	}
 }

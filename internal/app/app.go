@@ -95,6 +95,13 @@ type Config struct {
 	// AdjustServer, if set, changes the server's config before it is built
 	// (a test's limiter or inner interceptors).
 	AdjustServer func(*server.Config)
+	// Webhooks is what webhook destinations the operator allows: checked
+	// at registration by the service and at each dial by the dispatcher.
+	// The zero value allows only public https destinations.
+	Webhooks licensor.WebhookPolicy
+	// AdjustDispatcher, if set, changes the webhook dispatcher's config
+	// before it is built (a test's resolver or TLS roots).
+	AdjustDispatcher func(*notify.DispatcherConfig)
 }
 
 // App is the assembled server.
@@ -146,7 +153,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, errors.New("app: Config.Store, Sealer and TLS are required")
 	}
 	a.signWorkers = signing.NewSignWorkers(cfg.SignWorkers)
-	a.service = service.New(service.Config{Store: cfg.Store, Sealer: cfg.Sealer, Feed: cfg.Feed, Now: cfg.Now, Logger: cfg.Logger, SignWorkers: a.signWorkers})
+	a.service = service.New(service.Config{Store: cfg.Store, Sealer: cfg.Sealer, Feed: cfg.Feed, Now: cfg.Now, Logger: cfg.Logger, SignWorkers: a.signWorkers, Webhooks: cfg.Webhooks})
 	a.metrics = metrics.New(metrics.Config{CodeOf: server.Code})
 	limiter, redis, err := openLimiter(ctx, cfg.Redis, cfg.Logger)
 	if err != nil {

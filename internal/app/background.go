@@ -22,10 +22,14 @@ const DefaultPruneInterval = time.Hour
 // metrics.
 func (a *App) buildNotify() {
 	interval := max(a.cfg.NotifyInterval, 0) // 0: notify's defaults
-	a.dispatcher = notify.NewDispatcher(notify.DispatcherConfig{
+	dcfg := notify.DispatcherConfig{
 		Store: a.cfg.Store, Sealer: a.cfg.Sealer, Now: a.cfg.Now, PollInterval: interval, Logger: a.log,
-		Attempted: deliveryAttempted(a.metrics),
-	})
+		Attempted: deliveryAttempted(a.metrics), Policy: a.cfg.Webhooks,
+	}
+	if a.cfg.AdjustDispatcher != nil {
+		a.cfg.AdjustDispatcher(&dcfg)
+	}
+	a.dispatcher = notify.NewDispatcher(dcfg)
 	a.scanner = notify.NewScanner(notify.ScannerConfig{
 		Store: a.cfg.Store, Now: a.cfg.Now, Interval: interval, SilentIntervals: a.cfg.SilentIntervals, Logger: a.log,
 		Pools: poolSource{a.service}, Scanned: tenantScanned(a.metrics),

@@ -109,6 +109,13 @@ type Options struct {
 	// Configure, if set, adjusts the server's config before it is built
 	// (a test's limiter, inner interceptors).
 	Configure func(*server.Config)
+	// Webhooks is the webhook policy of the service and the dispatcher;
+	// nil allows private destinations and plain http, since test receivers
+	// are httptest servers on 127.0.0.1.
+	Webhooks *licensor.WebhookPolicy
+	// ConfigureDispatcher, if set, adjusts the dispatcher's config before
+	// it is built (a test's resolver, TLS roots).
+	ConfigureDispatcher func(*notify.DispatcherConfig)
 }
 
 // Start starts a server; t.Cleanup stops it. The server is built by
@@ -175,6 +182,11 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if o.NotifyInterval == 0 {
 		o.NotifyInterval = 20 * time.Millisecond
 	}
+	// Test receivers are plain-http servers on 127.0.0.1.
+	hooks := licensor.WebhookPolicy{AllowPrivate: true, AllowHTTP: true}
+	if o.Webhooks != nil {
+		hooks = *o.Webhooks
+	}
 	notifyInterval := o.NotifyInterval
 	if !o.Notify {
 		notifyInterval = -1
@@ -182,11 +194,13 @@ func Start(t testing.TB, opts ...Options) *Server {
 	a, err := app.New(ctx, app.Config{
 		Store: st, Feed: feed, Sealer: sealer, Now: clock.Now, Logger: o.Logger,
 		Listener: ln, TLS: tlsCfg, CloseIdleOnShutdown: true,
-		SignWorkers:    2,
-		NotifyInterval: notifyInterval,
-		ReaperInterval: -1,
-		PruneInterval:  -1,
-		AdjustServer:   o.Configure,
+		SignWorkers:      2,
+		NotifyInterval:   notifyInterval,
+		ReaperInterval:   -1,
+		PruneInterval:    -1,
+		AdjustServer:     o.Configure,
+		Webhooks:         hooks,
+		AdjustDispatcher: o.ConfigureDispatcher,
 	})
 	if err != nil {
 		t.Fatalf("build server: %v", err)
