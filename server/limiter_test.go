@@ -58,13 +58,16 @@ func retryAfter(err error) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
+// setLimit sets a tenant's threshold and queue wait as the operator, who
+// sets the ceilings to them so that any value is allowed.
 func setLimit(t *testing.T, s *testserver.Server, f *capFixture, limit int32, wait time.Duration) {
 	t.Helper()
-	req := &v1.UpdateTenantRequest{ConcurrencyLimit: &limit}
+	req := &v1.UpdateTenantRequest{TenantId: f.TenantID, ConcurrencyLimit: &limit, ConcurrencyCeiling: &limit}
 	if wait > 0 {
 		req.QueueWait = durationpb.New(wait)
+		req.QueueWaitCeiling = durationpb.New(wait)
 	}
-	if _, err := s.Admin(testserver.GRPC, f.AdminToken).UpdateTenant(context.Background(), connect.NewRequest(req)); err != nil {
+	if _, err := s.Admin(testserver.GRPC, s.OperatorToken).UpdateTenant(context.Background(), connect.NewRequest(req)); err != nil {
 		t.Fatalf("UpdateTenant: %v", err)
 	}
 }
