@@ -130,7 +130,7 @@ func (m *Metrics) DeliveryAttempted(a notify.Attempt) {
 }
 
 // ThresholdRefused counts a request refused by the tenant's concurrency
-// threshold. The limiter (issue 4) calls it.
+// threshold. The server's limiter calls it for each refusal.
 func (m *Metrics) ThresholdRefused(tenantID string) { m.refusals.WithLabelValues(tenantID).Inc() }
 
 // PoolLeases is one pool feature's use, for the leases-in-use gauge.
@@ -144,8 +144,7 @@ type PoolLeases struct {
 
 // RegisterLeasesInUse registers licensor_pool_leases_in_use and
 // licensor_pool_units_max, read at scrape time from list (which must run
-// a bounded query; it gets a 5-second deadline). The pools (issue 4)
-// register it when they are wired.
+// a bounded query; it gets a 5-second deadline).
 func (m *Metrics) RegisterLeasesInUse(list func(ctx context.Context) ([]PoolLeases, error)) error {
 	return m.reg.Register(&leaseCollector{list: list})
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/licensor/licensor/service"
 )
 
-// adminHandler serves licensor.v1.AdminService. Calls of capabilities not
-// yet wired answer UNIMPLEMENTED through the embedded type.
+// adminHandler serves licensor.v1.AdminService. A method this handler
+// does not implement answers UNIMPLEMENTED through the embedded type, so
+// that a proto newer than the server fails clearly.
 type adminHandler struct {
 	licensorv1connect.UnimplementedAdminServiceHandler
 	svc *service.Service

@@ -58,8 +58,8 @@ func retryAfter(err error) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// setLimit sets a tenant's threshold and queue wait as the operator, who
-// sets the ceilings to them so that any value is allowed.
+// setLimit sets a tenant's threshold and queue wait as the operator, with
+// the ceilings at the same values.
 func setLimit(t *testing.T, s *testserver.Server, f *capFixture, limit int32, wait time.Duration) {
 	t.Helper()
 	req := &v1.UpdateTenantRequest{TenantId: f.TenantID, ConcurrencyLimit: &limit, ConcurrencyCeiling: &limit}

@@ -71,7 +71,9 @@ type TenantUpdate struct {
 	// ConcurrencyCeiling and QueueWaitCeiling are the operator's alone. A
 	// ceiling lowered below the current limit (wait) lowers the limit
 	// (wait) with it, unless the same update names the limit (wait), which
-	// must then fit.
+	// must then fit. The operator naming a limit (wait) above the ceiling
+	// without naming the ceiling lifts the ceiling to it, as CreateTenant
+	// does.
 	ConcurrencyCeiling *int
 	QueueWaitCeiling   *time.Duration
 	ExpiryWarning      *time.Duration
@@ -104,7 +106,7 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 		return nil, err
 	}
 	t := *before
-	if err := applyTenantUpdate(&t, u); err != nil {
+	if err := applyTenantUpdate(&t, u, operator); err != nil {
 		return nil, err
 	}
 	if !operator {
@@ -124,7 +126,7 @@ func (s *Service) UpdateTenant(ctx context.Context, id string, u TenantUpdate) (
 	return &t, nil
 }
 
-func applyTenantUpdate(t *licensor.Tenant, u TenantUpdate) error {
+func applyTenantUpdate(t *licensor.Tenant, u TenantUpdate, operator bool) error {
 	if u.Name != nil {
 		t.Name = *u.Name
 	}
@@ -149,6 +151,14 @@ func applyTenantUpdate(t *licensor.Tenant, u TenantUpdate) error {
 	}
 	if u.QueueWait != nil {
 		t.QueueWait = *u.QueueWait
+	}
+	if operator {
+		if u.ConcurrencyLimit != nil && u.ConcurrencyCeiling == nil && t.ConcurrencyLimit > t.ConcurrencyCeiling {
+			t.ConcurrencyCeiling = t.ConcurrencyLimit
+		}
+		if u.QueueWait != nil && u.QueueWaitCeiling == nil && t.QueueWait > t.QueueWaitCeiling {
+			t.QueueWaitCeiling = t.QueueWait
+		}
 	}
 	if u.ExpiryWarning != nil {
 		t.ExpiryWarning = *u.ExpiryWarning

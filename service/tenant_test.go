@@ -61,8 +61,14 @@ func TestTenantCeilings(t *testing.T) {
 		{"OperatorNamesLimitAboveNewCeiling", []step{
 			{operator: true, u: TenantUpdate{ConcurrencyCeiling: ptr(20), ConcurrencyLimit: ptr(30)}, code: licensor.EINVALID, msg: "raise the ceiling too"},
 		}},
-		{"OperatorSetsLimitAboveCeiling", []step{
-			{operator: true, u: TenantUpdate{ConcurrencyLimit: ptr(61)}, code: licensor.EINVALID, msg: "above the tenant's ceiling of 60"},
+		{"OperatorSetsLimitAboveCeilingLiftsIt", []step{
+			{operator: true, u: TenantUpdate{ConcurrencyLimit: ptr(500), QueueWait: ptr(3 * time.Second)}, limit: 500, ceiling: 500, wait: 3 * time.Second, waitCeil: 3 * time.Second},
+			{u: TenantUpdate{ConcurrencyLimit: ptr(100)}, limit: 100, ceiling: 500, wait: 3 * time.Second, waitCeil: 3 * time.Second},
+			{u: TenantUpdate{ConcurrencyLimit: ptr(500)}, limit: 500, ceiling: 500, wait: 3 * time.Second, waitCeil: 3 * time.Second},
+		}},
+		{"OperatorLimitPastMax", []step{
+			{operator: true, u: TenantUpdate{ConcurrencyLimit: ptr(licensor.MaxConcurrencyLimit + 1)}, code: licensor.EINVALID, msg: "between 1 and 100000"},
+			{operator: true, u: TenantUpdate{QueueWait: ptr(licensor.MaxQueueWait + time.Millisecond)}, code: licensor.EINVALID, msg: "queue wait"},
 		}},
 		{"OperatorCeilingOutOfRange", []step{
 			{operator: true, u: TenantUpdate{ConcurrencyCeiling: ptr(licensor.MaxConcurrencyLimit + 1)}, code: licensor.EINVALID, msg: "between 1 and 100000"},

@@ -150,7 +150,8 @@ type TenantUpdateCmd struct {
 	QueueWait        Dur    `help:"How long a request over the limit may wait for a slot (0 refuses at once; at most the tenant's queue wait ceiling)."`
 	ExpiryWarning    Dur    `help:"Warn this long before a license or contract runs out (e.g. 7d)."`
 	// Lowering a ceiling below the current limit (wait) lowers the limit
-	// (wait) with it.
+	// (wait) with it; the operator raising a limit (wait) past its ceiling
+	// lifts the ceiling.
 	ceilingFlags
 }
 

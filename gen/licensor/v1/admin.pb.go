@@ -488,7 +488,9 @@ type UpdateTenantRequest struct {
 	TruncateIps               *bool    `protobuf:"varint,9,opt,name=truncate_ips,json=truncateIps,proto3,oneof" json:"truncate_ips,omitempty"`
 	// Operator only (a tenant admin gets PERMISSION_DENIED). A ceiling lowered
 	// below the current limit (wait) lowers the limit (wait) to it, unless
-	// this request also sets the limit (wait), which must then fit.
+	// this request also sets the limit (wait), which must then fit. The
+	// operator setting a limit (wait) above the ceiling without setting the
+	// ceiling lifts the ceiling to it.
 	ConcurrencyCeiling *int32               `protobuf:"varint,10,opt,name=concurrency_ceiling,json=concurrencyCeiling,proto3,oneof" json:"concurrency_ceiling,omitempty"`
 	QueueWaitCeiling   *durationpb.Duration `protobuf:"bytes,11,opt,name=queue_wait_ceiling,json=queueWaitCeiling,proto3" json:"queue_wait_ceiling,omitempty"`
 	unknownFields      protoimpl.UnknownFields
