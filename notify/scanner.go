@@ -38,9 +38,8 @@ type PoolAtLimit struct {
 }
 
 // PoolSource is the extension point for pool.exhausted alerts: it lists the
-// pool features of the tenant scoped in ctx that are at their limit. Pools
-// are built separately (issue 4); until one is wired, no pool alert is
-// raised or cleared.
+// pool features of the tenant scoped in ctx that are at their limit.
+// Without one (Pools nil), no pool alert is raised or cleared.
 type PoolSource interface {
 	PoolsAtLimit(ctx context.Context) ([]PoolAtLimit, error)
 }

@@ -88,6 +88,7 @@ func tenantPB(t *licensor.Tenant) *v1.Tenant {
 		Id: t.ID, Name: t.Name, ConcurrencyLimit: int32(t.ConcurrencyLimit),
 		QueueWait: dur(t.QueueWait), ExpiryWarning: dur(t.ExpiryWarning), CreatedAt: ts(t.CreatedAt),
 		TelemetryRetention: dur(t.TelemetryRetention), TelemetryFieldsDropped: t.TelemetryFieldsDropped, TruncateIps: t.TruncateIPs,
+		ConcurrencyCeiling: int32(t.ConcurrencyCeiling), QueueWaitCeiling: dur(t.QueueWaitCeiling),
 	}
 }
 

@@ -59,13 +59,16 @@ func retryAfter(err error) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
+// setLimit sets a tenant's threshold and queue wait as the operator, with
+// the ceilings at the same values.
 func setLimit(t *testing.T, s *testserver.Server, f *capFixture, limit int32, wait time.Duration) {
 	t.Helper()
-	req := &v1.UpdateTenantRequest{ConcurrencyLimit: &limit}
+	req := &v1.UpdateTenantRequest{TenantId: f.TenantID, ConcurrencyLimit: &limit, ConcurrencyCeiling: &limit}
 	if wait > 0 {
 		req.QueueWait = durationpb.New(wait)
+		req.QueueWaitCeiling = durationpb.New(wait)
 	}
-	if _, err := s.Admin(testserver.GRPC, f.AdminToken).UpdateTenant(context.Background(), connect.NewRequest(req)); err != nil {
+	if _, err := s.Admin(testserver.GRPC, s.OperatorToken).UpdateTenant(context.Background(), connect.NewRequest(req)); err != nil {
 		t.Fatalf("UpdateTenant: %v", err)
 	}
 }

@@ -28,12 +28,11 @@ type Config struct {
 	// (e.g. metrics).
 	Interceptors []connect.Interceptor
 	// Limiter bounds each tenant's contract-token calls in flight (see
-	// limiter.go); default: a LocalLimiter. TenantLimitTTL is how long a
-	// tenant's threshold is cached (default 10 s); OnRefused is called for
-	// each refusal (metrics). InnerInterceptors run after authentication
-	// and the threshold, just around the handlers.
+	// limiter.go); default: a LocalLimiter. It reads each tenant's
+	// threshold from Service.TenantLimits. OnRefused is called for each
+	// refusal (metrics). InnerInterceptors run after authentication and
+	// the threshold, just around the handlers.
 	Limiter           Limiter
-	TenantLimitTTL    time.Duration
 	OnRefused         func(tenantID string)
 	InnerInterceptors []connect.Interceptor
 }

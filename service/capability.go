@@ -148,7 +148,7 @@ func fingerprint(poolID string, units []licensor.Units, partial bool, borrow tim
 // lease's last renewal, so signing the same lease state again yields the
 // same token (Ed25519 is deterministic): a replayed answer is identical.
 func (s *Service) signCapability(ctx context.Context, l *licensor.Lease) (string, error) {
-	tk, err := s.keys.get(ctx)
+	tk, err := s.tenantKeys(ctx)
 	if err != nil {
 		return "", err
 	}

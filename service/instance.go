@@ -62,3 +62,13 @@ func (s *Service) ReleaseSeat(ctx context.Context, tenantID, contractID, instanc
 	s.audit(ctx, "instance.release_seat", "instance", contractID+"/"+before.ID, before, after)
 	return after, nil
 }
+
+// instanceKey normalizes an instance id an admin gave for contractID, so
+// that any spelling of a production URL finds its instance.
+func (s *Service) instanceKey(ctx context.Context, contractID, instanceID string) (string, error) {
+	c, err := s.store.GetContract(ctx, contractID)
+	if err != nil {
+		return "", err
+	}
+	return c.InstanceKey(instanceID)
+}

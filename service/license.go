@@ -97,7 +97,7 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 	if err != nil {
 		return nil, err
 	}
-	tk, err := s.keys.get(ctx)
+	tk, err := s.tenantKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +266,7 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 	if err != nil {
 		return "", nil, err
 	}
-	tk, err := s.keys.get(ctx)
+	tk, err := s.tenantKeys(ctx)
 	if err != nil {
 		return "", nil, err
 	}

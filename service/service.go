@@ -43,14 +43,16 @@ type Service struct {
 	feed   licensor.ChangeFeed
 	now    func() time.Time
 	log    *slog.Logger
-	keys   *keyCache
 	sigw   *signing.SignWorkers
 	hooks  licensor.WebhookPolicy
 
 	tokens    *ttlCache[*licensor.Token]    // by token hash
 	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
-	// tenants caches tenant settings (telemetry policy) for the hot path.
-	tenants *tenantCache
+	// By tenant id: signing keys for Config.KeyCacheTTL (keys.go), and the
+	// tenant settings the hot path reads (telemetry policy, concurrency
+	// limit; tenant.go) for Config.CacheTTL.
+	keys    *ttlCache[*tenantKeys]
+	tenants *ttlCache[*licensor.Tenant]
 	pools   *poolCache // which pool serves a contract (poolcache.go)
 }
 
@@ -77,22 +79,19 @@ func New(cfg Config) *Service {
 		sigw:   cfg.SignWorkers,
 		hooks:  cfg.Webhooks,
 	}
-	s.keys = newKeyCache(s, cfg.KeyCacheTTL)
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL
 	}
 	s.tokens = newTTLCache[*licensor.Token](cfg.CacheTTL, cfg.Now)
 	s.contracts = newTTLCache[*licensor.Contract](cfg.CacheTTL, cfg.Now)
-	s.tenants = newTenantCache(s, cfg.KeyCacheTTL)
+	s.keys = newTTLCache[*tenantKeys](cfg.KeyCacheTTL, cfg.Now)
+	s.tenants = newTTLCache[*licensor.Tenant](cfg.CacheTTL, cfg.Now)
 	s.pools = newPoolCache(cfg.CacheTTL, cfg.Now)
 	return s
 }
 
 // Now returns the service clock's time.
 func (s *Service) Now() time.Time { return s.now() }
-
-// Store returns the store the service runs on.
-func (s *Service) Store() licensor.Store { return s.store }
 
 // Feed returns the change feed.
 func (s *Service) Feed() licensor.ChangeFeed { return s.feed }

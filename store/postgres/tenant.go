@@ -14,9 +14,10 @@ import (
 // exists. It needs no tenant scope: creating tenants is the operator's.
 func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 	newrecord.Tenant(t, db.now)
-	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (`+sqlconv.TenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (`+sqlconv.TenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		t.ID, t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning),
-		micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), t.TruncateIPs)
+		micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), t.TruncateIPs,
+		int64(t.ConcurrencyCeiling), int64(t.QueueWaitCeiling))
 	return driverErr("CreateTenant", translateErr(err, newrecord.TenantConstraints(t)))
 }
 
@@ -67,10 +68,12 @@ func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 	var created int64
 	err := db.pool.QueryRow(ctx, `UPDATE tenants
 		SET name = $1, concurrency_limit = $2, queue_wait_ns = $3, expiry_warning_ns = $4, updated_at = $5,
-			telemetry_retention_ns = $6, telemetry_fields_dropped = $7, truncate_ips = $8
+			telemetry_retention_ns = $6, telemetry_fields_dropped = $7, truncate_ips = $8,
+			concurrency_ceiling = $10, queue_wait_ceiling_ns = $11
 		WHERE id = $9 RETURNING created_at`,
 		t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated),
-		int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), t.TruncateIPs, t.ID).Scan(&created)
+		int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), t.TruncateIPs, t.ID,
+		int64(t.ConcurrencyCeiling), int64(t.QueueWaitCeiling)).Scan(&created)
 	if err != nil {
 		return driverErr("UpdateTenant", notFound(err, tenantscope.NotFoundMessage(t.ID)))
 	}

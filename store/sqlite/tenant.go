@@ -15,9 +15,10 @@ import (
 func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 	newrecord.Tenant(t, db.now)
 	return db.write(ctx, "CreateTenant", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+sqlconv.TenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+sqlconv.TenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning),
-			micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs))
+			micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs),
+			t.ConcurrencyCeiling, int64(t.QueueWaitCeiling))
 		return translateErr(err, newrecord.TenantConstraints(t))
 	})
 }
@@ -71,10 +72,12 @@ func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 	err := db.write(ctx, "UpdateTenant", func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE tenants
 			SET name = ?, concurrency_limit = ?, queue_wait_ns = ?, expiry_warning_ns = ?, updated_at = ?,
-				telemetry_retention_ns = ?, telemetry_fields_dropped = ?, truncate_ips = ?
+				telemetry_retention_ns = ?, telemetry_fields_dropped = ?, truncate_ips = ?,
+				concurrency_ceiling = ?, queue_wait_ceiling_ns = ?
 			WHERE id = ? RETURNING created_at`,
 			t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated),
-			int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs), t.ID).Scan(&created)
+			int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs),
+			t.ConcurrencyCeiling, int64(t.QueueWaitCeiling), t.ID).Scan(&created)
 		return notFound(err, tenantscope.NotFoundMessage(t.ID))
 	})
 	if err != nil {
