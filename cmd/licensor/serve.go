@@ -36,9 +36,10 @@ type ServeCmd struct {
 	TLSCert string `help:"TLS certificate (PEM); default: a self-signed one generated in the data directory." env:"LICENSOR_TLS_CERT" name:"tls-cert" type:"path"`
 	TLSKey  string `help:"TLS private key (PEM)." env:"LICENSOR_TLS_KEY" name:"tls-key" type:"path"`
 	Demo    bool   `help:"Create a demo tenant, product, customer, contract, pool and token, and write them to <data>/demo.json." env:"LICENSOR_DEMO"`
-	// MetricsListen serves /metrics, /healthz and /readyz on a separate
-	// listener when set (otherwise they are on the main port).
-	MetricsListen string `help:"Separate plain-HTTP address for /metrics, /healthz and /readyz." env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
+	// MetricsListen serves /metrics (and /healthz, /readyz) on a separate
+	// plain-HTTP listener; /metrics names every tenant, so it is never on
+	// the API port.
+	MetricsListen string `help:"Plain-HTTP address for /metrics, /healthz and /readyz; keep it private (empty: no /metrics)." default:"127.0.0.1:9090" env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
 	LogFormat     string `help:"Log format: text or json." default:"text" enum:"text,json" env:"LICENSOR_LOG_FORMAT"`
 	Pprof         string `help:"Loopback address to serve net/http/pprof on (e.g. 127.0.0.1:6060); off by default." env:"LICENSOR_PPROF"`
 	// SilentIntervals: an instance unseen for longer than this many refresh
@@ -48,6 +49,27 @@ type ServeCmd struct {
 	Redis string `help:"Redis URL (redis://host:6379/0) to share each tenant's concurrency threshold between servers; without it each server applies the threshold on its own." env:"LICENSOR_REDIS"`
 	// DurableRefresh makes PostgreSQL refreshes wait for the WAL flush.
 	DurableRefresh bool `help:"PostgreSQL only: license refreshes wait for the WAL flush like every other write (by default they do not: a database crash may forget the last fraction of a second of last-seen times, never a seat)." env:"LICENSOR_DURABLE_REFRESH" name:"durable-refresh"`
+
+	// Limits of what one client can hold open or send (server.Limits); a
+	// negative value turns a limit off.
+	MaxConns              int           `help:"Most connections open at once on the API port (0: three quarters of the open-file limit, at most 10000)." default:"0" env:"LICENSOR_MAX_CONNS" name:"max-conns"`
+	MaxConnsPerAddr       int           `help:"Most connections open at once from one client IP address." default:"1024" env:"LICENSOR_MAX_CONNS_PER_ADDR" name:"max-conns-per-addr"`
+	MaxUnauthConnsPerAddr int           `help:"Most connections from one client IP address that have not yet made an authenticated call." default:"64" env:"LICENSOR_MAX_UNAUTH_CONNS_PER_ADDR" name:"max-unauth-conns-per-addr"`
+	UnauthIdle            time.Duration `help:"Close a connection that never made an authenticated call after this long idle." default:"10s" env:"LICENSOR_UNAUTH_IDLE" name:"unauth-idle"`
+	IdleTimeout           time.Duration `help:"Close any other connection after this long idle." default:"5m" env:"LICENSOR_IDLE_TIMEOUT" name:"idle-timeout"`
+	BodyTimeout           time.Duration `help:"Time a request body has to arrive, from the end of its headers." default:"10s" env:"LICENSOR_BODY_TIMEOUT" name:"body-timeout"`
+	MaxMessageBytes       int           `help:"Largest request message, as sent and once decompressed (bytes)." default:"1048576" env:"LICENSOR_MAX_MESSAGE_BYTES" name:"max-message-bytes"`
+	MaxStreamsPerConn     int           `help:"Most concurrent HTTP/2 streams on one connection." default:"100" env:"LICENSOR_MAX_STREAMS_PER_CONN" name:"max-streams-per-conn"`
+	WatchPerSeat          int           `help:"Open license streams (WatchLicense) a contract may hold per seat." default:"2" env:"LICENSOR_WATCH_PER_SEAT" name:"watch-per-seat"`
+	WatchMin              int           `help:"Open license streams any contract with counted seats may hold." default:"10" env:"LICENSOR_WATCH_MIN" name:"watch-min"`
+	WatchUnlimited        int           `help:"Open license streams a contract with unlimited seats may hold." default:"1000" env:"LICENSOR_WATCH_UNLIMITED" name:"watch-unlimited"`
+}
+
+// limits are the server.Limits of the flags.
+func (c *ServeCmd) limits() server.Limits {
+	return server.Limits{MaxConns: c.MaxConns, MaxConnsPerAddr: c.MaxConnsPerAddr, MaxUnauthConnsPerAddr: c.MaxUnauthConnsPerAddr,
+		UnauthIdle: c.UnauthIdle, IdleTimeout: c.IdleTimeout, BodyTimeout: c.BodyTimeout, MaxMessageBytes: c.MaxMessageBytes,
+		MaxStreamsPerConn: c.MaxStreamsPerConn, WatchPerSeat: c.WatchPerSeat, WatchMin: c.WatchMin, WatchUnlimited: c.WatchUnlimited}
 }
 
 // Run starts the server and blocks until ctx ends, then shuts down
@@ -172,12 +194,10 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	m.redis = redis
 	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger, Limiter: limiter,
-		Interceptors: []connect.Interceptor{m.Metrics.Interceptor()}, OnRefused: m.Metrics.ThresholdRefused})
+		Interceptors: []connect.Interceptor{m.Metrics.Interceptor()}, OnRefused: m.Metrics.ThresholdRefused,
+		Limits: cfg.limits(), Registerer: m.Metrics.Registry()})
 	if err := m.Metrics.RegisterLeasesInUse(wire.PoolLeases(m.Service)); err != nil {
 		return err
-	}
-	if cfg.MetricsListen == "" {
-		m.Server.Handle("GET /metrics", m.Metrics.Handler())
 	}
 	m.startNotify(st, sealer)
 	m.reaper = startReaper(m.Service, ReaperInterval)
@@ -193,16 +213,9 @@ func (m *Main) Start(ctx context.Context) error {
 	if m.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	m.httpSrv = &http.Server{
-		Handler:           m.Server.Handler(),
-		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug),
-		Protocols:         protocols(),
-	}
+	m.httpSrv = m.Server.NewHTTPServer(tlsCfg, slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug))
 	go func() {
-		if err := m.httpSrv.Serve(tls.NewListener(m.ln, tlsCfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.httpSrv.Serve(m.Server.Listener(m.ln, m.httpSrv)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.Logger.Error("serve", "err", err)
 		}
 	}()
@@ -223,13 +236,6 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	m.Logger.Info("licensor serving", "addr", "https://"+m.Addr(), "data", cfg.Data, "ready_in", time.Since(started).Round(time.Millisecond))
 	return nil
-}
-
-func protocols() *http.Protocols {
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	p.SetHTTP2(true)
-	return p
 }
 
 func (m *Main) tlsConfig() (*tls.Config, string, error) {
