@@ -74,8 +74,9 @@ func (s *Server) maxBodyBytes() int64 {
 }
 
 // refuse answers err in the caller's protocol (Connect, gRPC, gRPC-Web or
-// plain HTTP) without reading the request body; an HTTP/1 connection is
-// closed after it rather than drained.
+// plain HTTP) without reading the request body. An HTTP/1 connection is
+// closed after it: net/http would otherwise read up to 256 KiB of the
+// unread body first, at whatever pace the client sends it.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	var ce *connect.Error
 	if !errors.As(toConnect(r.Context(), s.log, r.URL.Path, err), &ce) {
@@ -83,6 +84,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	}
 	if s.errWriter.IsSupported(r) {
 		_ = s.errWriter.Write(w, r, ce)

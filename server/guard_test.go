@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -25,6 +26,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/bench"
+	"github.com/licensor/licensor/client"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/testserver"
@@ -48,7 +52,7 @@ func startGuarded(t *testing.T, limits server.Limits) *guarded {
 	ts := testserver.Start(t)
 	reg := prometheus.NewRegistry()
 	srv := server.New(server.Config{Service: ts.Service, Limits: limits, Registerer: reg})
-	hs := srv.NewHTTPServer(&tls.Config{Certificates: ts.HTTP.TLS.Certificates, NextProtos: []string{"h2", "http/1.1"}}, nil)
+	hs := srv.NewHTTPServer(&tls.Config{Certificates: ts.HTTP.TLS.Certificates, NextProtos: []string{"h2", "http/1.1"}}, log.New(io.Discard, "", 0))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -298,5 +302,30 @@ func TestOversizedRequest(t *testing.T) {
 	if _, err := g.license(testserver.GRPC, f.ContractToken).GetLicense(context.Background(),
 		connect.NewRequest(&v1.GetLicenseRequest{ContractId: f.ContractID, InstanceId: "i", Host: "node"})); err != nil {
 		t.Errorf("a request under the limit: %v", err)
+	}
+}
+
+// The client library sends an oversized request once: INVALID_ARGUMENT is
+// not worth a retry, to it or to the bench's policy.
+func TestOversizedNotRetriedByClient(t *testing.T) {
+	g := startGuarded(t, server.Limits{MaxMessageBytes: 4096})
+	f := g.ts.NewFixture(t, testserver.FixtureOptions{MaxSeats: 5})
+	c, err := client.New(client.Config{Server: g.url, ContractID: f.ContractID, Token: f.ContractToken, TenantID: f.TenantID,
+		InstanceID: "big", Host: strings.Repeat("h", 8192), HTTPClient: g.httpClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Refresh(context.Background())
+	if code := licensor.ErrorCode(err); code != licensor.EINVALID || !strings.Contains(licensor.ErrorMessage(err), "4096 bytes") {
+		t.Fatalf("refresh: got %s %v, want invalid naming 4096 bytes", code, err)
+	}
+	if got := g.metric(t, "licensor_request_body_too_large_total"); got != 1 {
+		t.Errorf("requests over the limit: got %v, want 1 (no retry)", got)
+	}
+	_, rerr := g.license(testserver.GRPC, f.ContractToken).GetLicense(context.Background(),
+		connect.NewRequest(&v1.GetLicenseRequest{ContractId: f.ContractID, InstanceId: "big", Host: strings.Repeat("h", 8192)}))
+	if bench.Retryable(rerr) {
+		t.Errorf("bench.Retryable(%v): got true, want false", rerr)
 	}
 }
