@@ -53,7 +53,7 @@ func (s *Server) NewHTTPServer(tlsCfg *tls.Config, errorLog *log.Logger) *http.S
 func (s *Server) Listener(ln net.Listener, srv *http.Server) net.Listener {
 	l := s.limits
 	g := netguard.NewListener(ln, netguard.ListenerConfig{
-		MaxConns: l.MaxConns, MaxConnsPerAddr: l.MaxConnsPerAddr, MaxUnauthPerAddr: l.MaxUnauthConnsPerAddr,
+		MaxConns: l.MaxConns, MaxConnsPerAddr: l.MaxConnsPerAddr, MaxUnauthPerAddr: l.MaxUnauthConnsPerAddr, MaxUnauth: l.MaxUnauthConns,
 		UnauthIdle: l.UnauthIdle, Metrics: s.guardMetrics,
 	})
 	if srv.TLSConfig == nil {

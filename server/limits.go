@@ -13,10 +13,12 @@ type Limits struct {
 	// MaxConns caps the connections open at once (default: three quarters
 	// of the process's open-file limit, at most 10000). MaxConnsPerAddr
 	// caps those from one client IP address; MaxUnauthConnsPerAddr those of
-	// one address that have not yet carried an authenticated request.
+	// one address that have not yet carried an authenticated request, and
+	// MaxUnauthConns those of all addresses together.
 	MaxConns              int
 	MaxConnsPerAddr       int
 	MaxUnauthConnsPerAddr int
+	MaxUnauthConns        int
 	// UnauthIdle closes a connection that has never carried an authenticated
 	// request after this long without a request in flight; IdleTimeout is
 	// the idle limit of every other connection.
@@ -43,6 +45,7 @@ var DefaultLimits = Limits{
 	MaxConns:              0, // from the open-file limit: see netguard.DefaultMaxConns
 	MaxConnsPerAddr:       1024,
 	MaxUnauthConnsPerAddr: 64,
+	MaxUnauthConns:        1000,
 	UnauthIdle:            10 * time.Second,
 	IdleTimeout:           5 * time.Minute,
 	ReadHeaderTimeout:     10 * time.Second,
@@ -63,7 +66,8 @@ func (l Limits) withDefaults() Limits {
 	}
 	ints := []struct{ v, d *int }{
 		{&l.MaxConns, &d.MaxConns}, {&l.MaxConnsPerAddr, &d.MaxConnsPerAddr},
-		{&l.MaxUnauthConnsPerAddr, &d.MaxUnauthConnsPerAddr}, {&l.MaxMessageBytes, &d.MaxMessageBytes},
+		{&l.MaxUnauthConnsPerAddr, &d.MaxUnauthConnsPerAddr}, {&l.MaxUnauthConns, &d.MaxUnauthConns},
+		{&l.MaxMessageBytes, &d.MaxMessageBytes},
 		{&l.MaxStreamsPerConn, &d.MaxStreamsPerConn}, {&l.WatchPerSeat, &d.WatchPerSeat},
 		{&l.WatchMin, &d.WatchMin}, {&l.WatchUnlimited, &d.WatchUnlimited},
 	}

@@ -55,6 +55,7 @@ type ServeCmd struct {
 	MaxConns              int           `help:"Most connections open at once on the API port (0: three quarters of the open-file limit, at most 10000)." default:"0" env:"LICENSOR_MAX_CONNS" name:"max-conns"`
 	MaxConnsPerAddr       int           `help:"Most connections open at once from one client IP address." default:"1024" env:"LICENSOR_MAX_CONNS_PER_ADDR" name:"max-conns-per-addr"`
 	MaxUnauthConnsPerAddr int           `help:"Most connections from one client IP address that have not yet made an authenticated call." default:"64" env:"LICENSOR_MAX_UNAUTH_CONNS_PER_ADDR" name:"max-unauth-conns-per-addr"`
+	MaxUnauthConns        int           `help:"Most connections from all addresses that have not yet made an authenticated call." default:"1000" env:"LICENSOR_MAX_UNAUTH_CONNS" name:"max-unauth-conns"`
 	UnauthIdle            time.Duration `help:"Close a connection that never made an authenticated call after this long idle." default:"10s" env:"LICENSOR_UNAUTH_IDLE" name:"unauth-idle"`
 	IdleTimeout           time.Duration `help:"Close any other connection after this long idle." default:"5m" env:"LICENSOR_IDLE_TIMEOUT" name:"idle-timeout"`
 	BodyTimeout           time.Duration `help:"Time a request body has to arrive, from the end of its headers." default:"10s" env:"LICENSOR_BODY_TIMEOUT" name:"body-timeout"`
@@ -68,7 +69,8 @@ type ServeCmd struct {
 // limits are the server.Limits of the flags.
 func (c *ServeCmd) limits() server.Limits {
 	return server.Limits{MaxConns: c.MaxConns, MaxConnsPerAddr: c.MaxConnsPerAddr, MaxUnauthConnsPerAddr: c.MaxUnauthConnsPerAddr,
-		UnauthIdle: c.UnauthIdle, IdleTimeout: c.IdleTimeout, BodyTimeout: c.BodyTimeout, MaxMessageBytes: c.MaxMessageBytes,
+		MaxUnauthConns: c.MaxUnauthConns,
+		UnauthIdle:     c.UnauthIdle, IdleTimeout: c.IdleTimeout, BodyTimeout: c.BodyTimeout, MaxMessageBytes: c.MaxMessageBytes,
 		MaxStreamsPerConn: c.MaxStreamsPerConn, WatchPerSeat: c.WatchPerSeat, WatchMin: c.WatchMin, WatchUnlimited: c.WatchUnlimited}
 }
 

@@ -16,9 +16,12 @@ type ListenerConfig struct {
 	// address (0: no cap).
 	MaxConnsPerAddr int
 	// MaxUnauthPerAddr caps the connections from one client IP address that
-	// have not yet carried an authenticated request (0: no cap). Every new
+	// have not yet carried an authenticated request (0: no cap), and
+	// MaxUnauth those from all addresses together: each holds memory until
+	// its idle limit, and many addresses are cheap to an attacker. Every new
 	// connection starts unauthenticated.
 	MaxUnauthPerAddr int
+	MaxUnauth        int
 	// UnauthIdle closes a connection that has never carried an authenticated
 	// request once it has had no request in flight for this long, counted
 	// from its accept or its last request's end (0: never).
@@ -44,6 +47,7 @@ type Listener struct {
 
 	mu     sync.Mutex
 	open   int
+	unauth int
 	byAddr map[string]*addrCount
 }
 
@@ -97,6 +101,7 @@ const (
 	ReasonTotal        = "total"
 	ReasonPerAddr      = "per_addr"
 	ReasonUnauthPerAdr = "unauth_per_addr"
+	ReasonUnauth       = "unauth"
 )
 
 func (l *Listener) admit(addr string) string {
@@ -110,12 +115,15 @@ func (l *Listener) admit(addr string) string {
 		return ReasonPerAddr
 	case a != nil && l.cfg.MaxUnauthPerAddr > 0 && a.unauth >= l.cfg.MaxUnauthPerAddr:
 		return ReasonUnauthPerAdr
+	case l.cfg.MaxUnauth > 0 && l.unauth >= l.cfg.MaxUnauth:
+		return ReasonUnauth
 	}
 	if a == nil {
 		a = &addrCount{}
 		l.byAddr[addr] = a
 	}
 	l.open++
+	l.unauth++
 	a.open++
 	a.unauth++
 	return ""
@@ -129,6 +137,7 @@ func (l *Listener) release(addr string, unauth bool) {
 	a.open--
 	if unauth {
 		a.unauth--
+		l.unauth--
 	}
 	if a.open == 0 {
 		delete(l.byAddr, addr)
@@ -139,6 +148,7 @@ func (l *Listener) authenticated(addr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.byAddr[addr].unauth--
+	l.unauth--
 }
 
 func hostOf(a net.Addr) string {

@@ -151,6 +151,23 @@ func TestListener(t *testing.T) {
 		_ = c2
 	})
 
+	t.Run("UnauthTotalCap", func(t *testing.T) {
+		l, p, _ := setup(ListenerConfig{MaxUnauth: 1})
+		dialFrom(t, p, "10.0.0.1")
+		c1, _ := l.Accept()
+		refused := dialFrom(t, p, "10.0.0.2")
+		next := make(chan net.Conn, 1)
+		go func() { c, _ := l.Accept(); next <- c }()
+		if _, err := refused.Read(make([]byte, 1)); err == nil {
+			t.Error("second unauthenticated connection: got a read, want it closed")
+		}
+		c1.(*Conn).Authenticated() // the first leaves the unauthenticated count
+		dialFrom(t, p, "10.0.0.3")
+		if got := (<-next).RemoteAddr().(*net.TCPAddr).IP.String(); got != "10.0.0.3" {
+			t.Errorf("accepted %s, want 10.0.0.3", got)
+		}
+	})
+
 	t.Run("UnauthIdle", func(t *testing.T) {
 		l, p, ft := setup(ListenerConfig{UnauthIdle: 10 * time.Second})
 		idle := dialFrom(t, p, "10.0.0.1")

@@ -27,7 +27,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 		refusedConns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "licensor_connections_refused_total",
-			Help: "Client connections closed at accept for being over a cap: total, per_addr (one client address), unauth_per_addr (one address's connections not yet authenticated).",
+			Help: "Client connections closed at accept for being over a cap: total, per_addr (one client address), unauth_per_addr (one address's connections not yet authenticated), unauth (all of those).",
 		}, []string{"reason"}),
 		unauthIdle: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "licensor_connections_unauthenticated_idle_closed_total",
@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "WatchLicense streams refused for being over their contract's bound on open streams.",
 		}),
 	}
-	for _, r := range []string{ReasonTotal, ReasonPerAddr, ReasonUnauthPerAdr} {
+	for _, r := range []string{ReasonTotal, ReasonPerAddr, ReasonUnauthPerAdr, ReasonUnauth} {
 		m.refusedConns.WithLabelValues(r)
 	}
 	var errs []error
