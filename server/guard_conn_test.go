@@ -108,9 +108,15 @@ func TestConnectionCaps(t *testing.T) {
 }
 
 // A connection that never authenticates is closed once idle; the server
-// closes it (the client only reads).
+// closes it (the client only reads). One that carried an authenticated
+// call, idle since before, stays.
 func TestUnauthenticatedIdleClosed(t *testing.T) {
 	g := startGuarded(t, server.Limits{UnauthIdle: 100 * time.Millisecond})
+	f := g.ts.NewFixture(t, testserver.FixtureOptions{MaxSeats: 5})
+	real := g.license(testserver.GRPC, f.ContractToken)
+	if err := g.getLicense(t, real, f); err != nil {
+		t.Fatal(err)
+	}
 	c, err := g.dialFrom(t, "127.0.0.2")
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +125,10 @@ func TestUnauthenticatedIdleClosed(t *testing.T) {
 		t.Fatalf("read until closed: %v", err)
 	}
 	if got := g.metric(t, "licensor_connections_unauthenticated_idle_closed_total"); got != 1 {
-		t.Errorf("unauthenticated idle closes: got %v, want 1", got)
+		t.Errorf("unauthenticated idle closes: got %v, want 1 (the authenticated connection kept)", got)
+	}
+	if got := g.metric(t, "licensor_connections_open"); got != 1 {
+		t.Errorf("open connections: got %v, want 1 (the authenticated one)", got)
 	}
 }
 
