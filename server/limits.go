@@ -30,7 +30,9 @@ type Limits struct {
 	BodyTimeout       time.Duration
 	// MaxMessageBytes caps a request message, as sent and once inflated.
 	MaxMessageBytes int
-	// MaxStreamsPerConn caps the concurrent HTTP/2 streams of a connection.
+	// MaxStreamsPerConn caps the concurrent HTTP/2 streams of a connection
+	// (Go's default is 250; an instance needs a few, and bench's fleet at
+	// most 512 over 4 connections).
 	MaxStreamsPerConn int
 	// A contract may hold WatchPerSeat × its seats WatchLicense streams
 	// open, at least WatchMin; a contract with unlimited seats may hold
@@ -51,7 +53,7 @@ var DefaultLimits = Limits{
 	ReadHeaderTimeout:     10 * time.Second,
 	BodyTimeout:           10 * time.Second,
 	MaxMessageBytes:       1 << 20,
-	MaxStreamsPerConn:     100,
+	MaxStreamsPerConn:     128,
 	WatchPerSeat:          2,
 	WatchMin:              10,
 	WatchUnlimited:        1000,

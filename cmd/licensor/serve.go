@@ -60,7 +60,7 @@ type ServeCmd struct {
 	IdleTimeout           time.Duration `help:"Close any other connection after this long idle." default:"5m" env:"LICENSOR_IDLE_TIMEOUT" name:"idle-timeout"`
 	BodyTimeout           time.Duration `help:"Time a request body has to arrive, from the end of its headers." default:"10s" env:"LICENSOR_BODY_TIMEOUT" name:"body-timeout"`
 	MaxMessageBytes       int           `help:"Largest request message, as sent and once decompressed (bytes)." default:"1048576" env:"LICENSOR_MAX_MESSAGE_BYTES" name:"max-message-bytes"`
-	MaxStreamsPerConn     int           `help:"Most concurrent HTTP/2 streams on one connection." default:"100" env:"LICENSOR_MAX_STREAMS_PER_CONN" name:"max-streams-per-conn"`
+	MaxStreamsPerConn     int           `help:"Most concurrent HTTP/2 streams on one connection." default:"128" env:"LICENSOR_MAX_STREAMS_PER_CONN" name:"max-streams-per-conn"`
 	WatchPerSeat          int           `help:"Open license streams (WatchLicense) a contract may hold per seat." default:"2" env:"LICENSOR_WATCH_PER_SEAT" name:"watch-per-seat"`
 	WatchMin              int           `help:"Open license streams any contract with counted seats may hold." default:"10" env:"LICENSOR_WATCH_MIN" name:"watch-min"`
 	WatchUnlimited        int           `help:"Open license streams a contract with unlimited seats may hold." default:"1000" env:"LICENSOR_WATCH_UNLIMITED" name:"watch-unlimited"`
