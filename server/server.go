@@ -6,14 +6,17 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/netguard"
 	"github.com/licensor/licensor/service"
 )
 
@@ -35,6 +38,12 @@ type Config struct {
 	Limiter           Limiter
 	OnRefused         func(tenantID string)
 	InnerInterceptors []connect.Interceptor
+	// Limits bound connections, bodies and streams (limits.go); zero
+	// fields take DefaultLimits.
+	Limits Limits
+	// Registerer receives the guards' counters (netguard.Metrics); nil:
+	// a registry of their own, unexported.
+	Registerer prometheus.Registerer
 }
 
 // Server is the HTTP handler for the whole API on one port.
@@ -45,6 +54,11 @@ type Server struct {
 	stopping chan struct{}
 	stopOnce sync.Once
 	limit    *limitInterceptor
+
+	limits       Limits
+	guardMetrics *netguard.Metrics
+	errWriter    *connect.ErrorWriter
+	inflated     atomic.Int64 // bytes decompressed from requests, for tests
 }
 
 // Services served, for reflection and health.
@@ -62,16 +76,26 @@ func New(cfg Config) *Server {
 	if cfg.Ready == nil {
 		cfg.Ready = cfg.Service.Ready
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "server"), mux: http.NewServeMux(), stopping: make(chan struct{})}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	gm, err := netguard.NewMetrics(cfg.Registerer)
+	if err != nil {
+		cfg.Logger.Error("guard metrics not registered", "err", err) // counted, not exported
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "server"), mux: http.NewServeMux(), stopping: make(chan struct{}),
+		limits: cfg.Limits.withDefaults(), guardMetrics: gm}
 	s.limit = newLimitInterceptor(cfg)
 	opts := s.HandlerOptions()
-	s.mux.Handle(licensorv1connect.NewLicenseServiceHandler(&licenseHandler{svc: cfg.Service, stopping: s.stopping}, opts...))
+	s.errWriter = connect.NewErrorWriter(opts...)
+	s.mux.Handle(licensorv1connect.NewLicenseServiceHandler(&licenseHandler{svc: cfg.Service, stopping: s.stopping, watches: newWatchBound(s.limits, gm)}, opts...))
 	s.mux.Handle(licensorv1connect.NewAdminServiceHandler(&adminHandler{svc: cfg.Service}, opts...))
 	s.mux.Handle(licensorv1connect.NewCapabilityServiceHandler(&capabilityHandler{svc: cfg.Service}, opts...))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)
-	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	s.mux.Handle(grpchealth.NewHandler(&healthChecker{s: s}))
+	public := []connect.HandlerOption{s.withCappedGzip(), connect.WithRecover(s.recovered)}
+	s.mux.Handle(grpcreflect.NewHandlerV1(reflector, public...))
+	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, public...))
+	s.mux.Handle(grpchealth.NewHandler(&healthChecker{s: s}, public...))
 	s.mux.HandleFunc("GET "+licensor.JWKSPath, s.jwks)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	s.mux.HandleFunc("GET /readyz", s.readyz)
@@ -91,13 +115,16 @@ func (s *Server) HandlerOptions() []connect.HandlerOption {
 	return []connect.HandlerOption{
 		connect.WithInterceptors(interceptors...),
 		connect.WithCompressMinBytes(8 << 10),
-		connect.WithReadMaxBytes(1 << 20),
+		// The size of a message is bounded by guard (as sent) and
+		// withCappedGzip (inflated), both answering INVALID_ARGUMENT;
+		// connect's WithReadMaxBytes would answer RESOURCE_EXHAUSTED.
+		s.withCappedGzip(),
 		connect.WithRecover(s.recovered),
 	}
 }
 
 // Handler returns the root handler.
-func (s *Server) Handler() http.Handler { return withPeerCerts(s.mux) }
+func (s *Server) Handler() http.Handler { return s.guard(withPeerCerts(s.mux)) }
 
 // Stopping returns a channel closed when shutdown begins.
 func (s *Server) Stopping() <-chan struct{} { return s.stopping }

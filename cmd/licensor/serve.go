@@ -17,6 +17,7 @@ import (
 	"github.com/licensor/licensor/internal/datadir"
 	"github.com/licensor/licensor/internal/keycheck"
 	"github.com/licensor/licensor/internal/signing"
+	"github.com/licensor/licensor/server"
 )
 
 // ServeCmd runs the server.
@@ -27,9 +28,10 @@ type ServeCmd struct {
 	TLSCert string `help:"TLS certificate (PEM); default: a self-signed one generated in the data directory." env:"LICENSOR_TLS_CERT" name:"tls-cert" type:"path"`
 	TLSKey  string `help:"TLS private key (PEM)." env:"LICENSOR_TLS_KEY" name:"tls-key" type:"path"`
 	Demo    bool   `help:"Create a demo tenant, product, customer, contract, pool and token, and write them to <data>/demo.json." env:"LICENSOR_DEMO"`
-	// MetricsListen serves /metrics, /healthz and /readyz on a separate
-	// listener when set (otherwise they are on the main port).
-	MetricsListen string `help:"Separate plain-HTTP address for /metrics, /healthz and /readyz." env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
+	// MetricsListen serves /metrics (and /healthz, /readyz) on a separate
+	// plain-HTTP listener; /metrics names every tenant, so it is never on
+	// the API port.
+	MetricsListen string `help:"Plain-HTTP address for /metrics, /healthz and /readyz; keep it private (empty: no /metrics)." default:"127.0.0.1:9090" env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
 	LogFormat     string `help:"Log format: text or json." default:"text" enum:"text,json" env:"LICENSOR_LOG_FORMAT"`
 	Pprof         string `help:"Loopback address to serve net/http/pprof on (e.g. 127.0.0.1:6060); off by default." env:"LICENSOR_PPROF"`
 	// SilentIntervals: an instance unseen for longer than this many refresh
@@ -42,11 +44,33 @@ type ServeCmd struct {
 	// Webhook destinations: by default https only, to public addresses.
 	WebhookAllowPrivate bool `help:"Allow webhooks to loopback, private (RFC 1918), unique-local and CGNAT addresses, for receivers on the server's own network (on-premises). Link-local and cloud metadata addresses stay refused." env:"LICENSOR_WEBHOOK_ALLOW_PRIVATE" name:"webhook-allow-private"`
 	WebhookAllowHTTP    bool `help:"Allow plain http:// webhook URLs (events and their signatures travel unencrypted)." env:"LICENSOR_WEBHOOK_ALLOW_HTTP" name:"webhook-allow-http"`
+	// Limits of what one client can hold open or send (server.Limits); a
+	// negative value turns a limit off.
+	MaxConns              int           `help:"Most connections open at once on the API port (0: three quarters of the open-file limit, at most 10000)." default:"0" env:"LICENSOR_MAX_CONNS" name:"max-conns"`
+	MaxConnsPerAddr       int           `help:"Most connections open at once from one client IP address." default:"1024" env:"LICENSOR_MAX_CONNS_PER_ADDR" name:"max-conns-per-addr"`
+	MaxUnauthConnsPerAddr int           `help:"Most connections from one client IP address that have not yet made an authenticated call." default:"64" env:"LICENSOR_MAX_UNAUTH_CONNS_PER_ADDR" name:"max-unauth-conns-per-addr"`
+	MaxUnauthConns        int           `help:"Most connections from all addresses that have not yet made an authenticated call." default:"1000" env:"LICENSOR_MAX_UNAUTH_CONNS" name:"max-unauth-conns"`
+	UnauthIdle            time.Duration `help:"Close a connection that never made an authenticated call after this long idle." default:"10s" env:"LICENSOR_UNAUTH_IDLE" name:"unauth-idle"`
+	IdleTimeout           time.Duration `help:"Close any other connection after this long idle." default:"5m" env:"LICENSOR_IDLE_TIMEOUT" name:"idle-timeout"`
+	BodyTimeout           time.Duration `help:"Time a request body has to arrive, from the end of its headers." default:"10s" env:"LICENSOR_BODY_TIMEOUT" name:"body-timeout"`
+	MaxMessageBytes       int           `help:"Largest request message, as sent and once decompressed (bytes)." default:"1048576" env:"LICENSOR_MAX_MESSAGE_BYTES" name:"max-message-bytes"`
+	MaxStreamsPerConn     int           `help:"Most concurrent HTTP/2 streams on one connection." default:"128" env:"LICENSOR_MAX_STREAMS_PER_CONN" name:"max-streams-per-conn"`
+	WatchPerSeat          int           `help:"Open license streams (WatchLicense) a contract may hold per seat." default:"2" env:"LICENSOR_WATCH_PER_SEAT" name:"watch-per-seat"`
+	WatchMin              int           `help:"Open license streams any contract with counted seats may hold." default:"10" env:"LICENSOR_WATCH_MIN" name:"watch-min"`
+	WatchUnlimited        int           `help:"Open license streams a contract with unlimited seats may hold." default:"1000" env:"LICENSOR_WATCH_UNLIMITED" name:"watch-unlimited"`
 }
 
 // WebhookPolicy is the webhook destinations the flags allow.
 func (c *ServeCmd) WebhookPolicy() licensor.WebhookPolicy {
 	return licensor.WebhookPolicy{AllowPrivate: c.WebhookAllowPrivate, AllowHTTP: c.WebhookAllowHTTP}
+}
+
+// limits are the server.Limits of the flags.
+func (c *ServeCmd) limits() server.Limits {
+	return server.Limits{MaxConns: c.MaxConns, MaxConnsPerAddr: c.MaxConnsPerAddr, MaxUnauthConnsPerAddr: c.MaxUnauthConnsPerAddr,
+		MaxUnauthConns: c.MaxUnauthConns,
+		UnauthIdle:     c.UnauthIdle, IdleTimeout: c.IdleTimeout, BodyTimeout: c.BodyTimeout, MaxMessageBytes: c.MaxMessageBytes,
+		MaxStreamsPerConn: c.MaxStreamsPerConn, WatchPerSeat: c.WatchPerSeat, WatchMin: c.WatchMin, WatchUnlimited: c.WatchUnlimited}
 }
 
 // Run starts the server and blocks until ctx ends, then shuts down
@@ -182,6 +206,7 @@ func (m *Main) appConfig(st licensor.Store, feed licensor.ChangeFeed, sealer *si
 		Redis:           c.Redis,
 		SilentIntervals: c.SilentIntervals,
 		Webhooks:        c.WebhookPolicy(),
+		Limits:          c.limits(),
 	}
 }
 

@@ -25,7 +25,6 @@ import (
 // Defaults of the zero Config.
 const (
 	DefaultReadHeaderTimeout = 10 * time.Second
-	DefaultIdleTimeout       = 5 * time.Minute
 	DefaultShutdownTimeout   = 15 * time.Second
 )
 
@@ -54,20 +53,21 @@ type Config struct {
 	Listen   string
 	// TLS is the API's TLS configuration (see TLSConfig).
 	TLS *tls.Config
-	// ReadHeaderTimeout and IdleTimeout bound the API's HTTP connections
-	// (defaults DefaultReadHeaderTimeout, DefaultIdleTimeout);
-	// ShutdownTimeout bounds Close's graceful shutdown, after which
-	// connections are cut (default DefaultShutdownTimeout).
-	ReadHeaderTimeout time.Duration
-	IdleTimeout       time.Duration
-	ShutdownTimeout   time.Duration
+	// Limits bound what one client may hold open or send: connections,
+	// streams, deadlines, message sizes, watch streams (server.Limits; a
+	// zero field takes its default). ShutdownTimeout bounds Close's
+	// graceful shutdown, after which connections are cut (default
+	// DefaultShutdownTimeout).
+	Limits          server.Limits
+	ShutdownTimeout time.Duration
 	// CloseIdleOnShutdown makes Close cut the connections that have no
 	// call in flight at once, instead of giving HTTP/2 clients the second
 	// of grace after GOAWAY that lets a request already on its way be
 	// refused cleanly. For tests, which start and stop hundreds of servers.
 	CloseIdleOnShutdown bool
 	// MetricsListen, if set, is a separate plain-HTTP address serving
-	// /metrics, /healthz and /readyz only; otherwise /metrics is on the API.
+	// /metrics, /healthz and /readyz only. /metrics lists every tenant, so
+	// it is never served on the API port.
 	MetricsListen string
 	// Pprof, if set, is a loopback address serving net/http/pprof.
 	Pprof string
@@ -161,16 +161,14 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.redis = redis
 	scfg := server.Config{Service: a.service, Logger: cfg.Logger, Limiter: limiter,
-		Interceptors: []connect.Interceptor{a.metrics.Interceptor()}, OnRefused: a.metrics.ThresholdRefused}
+		Interceptors: []connect.Interceptor{a.metrics.Interceptor()}, OnRefused: a.metrics.ThresholdRefused,
+		Limits: cfg.Limits, Registerer: a.metrics.Registry()}
 	if cfg.AdjustServer != nil {
 		cfg.AdjustServer(&scfg)
 	}
 	a.server = server.New(scfg)
 	if err := a.metrics.RegisterLeasesInUse(poolLeases(a.service)); err != nil {
 		return nil, err
-	}
-	if cfg.MetricsListen == "" {
-		a.server.Handle("GET /metrics", a.metrics.Handler())
 	}
 	a.buildNotify()
 	return a, nil

@@ -10,8 +10,10 @@ import (
 	"sync"
 )
 
-// TLSConfig is the API's TLS policy for cert: TLS 1.2 at least, HTTP/2
-// and HTTP/1.1, and client certificates requested but not required (a
+// TLSConfig is the API's TLS policy for cert: TLS 1.2 at least (with
+// only the AEAD suites of server.CipherSuites, set by
+// server.NewHTTPServer), HTTP/2 and HTTP/1.1, and client certificates
+// requested but not required (a
 // contract that requires mutual TLS verifies the chain against its own CA).
 func TLSConfig(cert tls.Certificate) *tls.Config {
 	return &tls.Config{
@@ -32,37 +34,16 @@ func (a *App) serveAPI() error {
 		}
 	}
 	a.ln = ln
-	readHeader, idle := a.cfg.ReadHeaderTimeout, a.cfg.IdleTimeout
-	if readHeader <= 0 {
-		readHeader = DefaultReadHeaderTimeout
-	}
-	if idle <= 0 {
-		idle = DefaultIdleTimeout
-	}
-	a.httpSrv = &http.Server{
-		Handler:           a.server.Handler(),
-		TLSConfig:         a.cfg.TLS,
-		ReadHeaderTimeout: readHeader,
-		IdleTimeout:       idle,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
-		Protocols:         protocols(),
-	}
+	a.httpSrv = a.server.NewHTTPServer(a.cfg.TLS, slog.NewLogLogger(a.log.Handler(), slog.LevelDebug))
 	if a.cfg.CloseIdleOnShutdown {
 		a.httpSrv.ConnState = a.conns.track
 	}
 	go func() {
-		if err := a.httpSrv.Serve(tls.NewListener(ln, a.cfg.TLS)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := a.httpSrv.Serve(a.server.Listener(ln, a.httpSrv)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.log.Error("serve", "err", err)
 		}
 	}()
 	return nil
-}
-
-func protocols() *http.Protocols {
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	p.SetHTTP2(true)
-	return p
 }
 
 // serveMetrics serves /metrics, /healthz and /readyz (only) on a separate

@@ -72,6 +72,9 @@ type Server struct {
 	Clock         *Clock
 	OperatorToken string
 	CAPool        *x509.CertPool
+	// Cert is the server's TLS certificate (for a test that serves the
+	// same service on a listener of its own).
+	Cert tls.Certificate
 	// CACertFile is the server certificate in PEM, for clients that read a file.
 	CACertFile string
 	Dir        string
@@ -206,7 +209,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 		t.Fatalf("build server: %v", err)
 	}
 	s := &Server{URL: "https://" + ln.Addr().String(), App: a, Server: a.Server(), Service: a.Service(), Store: st, Clock: clock, Dir: dir,
-		Metrics: a.Metrics(), Scanner: a.Scanner(), Dispatcher: a.Dispatcher()}
+		Metrics: a.Metrics(), Scanner: a.Scanner(), Dispatcher: a.Dispatcher(), Cert: cert}
 	t.Cleanup(s.Close)
 	if err := a.Start(); err != nil {
 		t.Fatalf("start server: %v", err)
