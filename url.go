@@ -106,11 +106,12 @@ func urlErr(err error) string {
 }
 
 // InstanceKey returns the id under which an instance of c is recorded: the
-// normalized origin for a production-URL contract, the id itself otherwise.
+// normalized origin for a production-URL contract, the id in Unicode NFC
+// (NormalizeID) otherwise.
 // EINVALID for a production URL that does not normalize.
 func (c *Contract) InstanceKey(instanceID string) (string, error) {
 	if c.SeatRule != SeatProductionURL {
-		return instanceID, nil
+		return NormalizeID("instance_id", instanceID)
 	}
 	key, err := NormalizeOrigin(instanceID)
 	if err != nil {
