@@ -116,7 +116,7 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 		TakesSeat:        takesSeat(c, ch.env),
 		MaxSeats:         c.MaxSeats,
 		Environment:      ch.env,
-		Host:             req.Host,
+		Host:             licensor.RedactToken(req.Host),
 		RemoteAddr:       ch.remoteAddr,
 		Now:              now,
 		LicenseID:        claims.ID,
