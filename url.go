@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -34,6 +35,9 @@ func NormalizeOrigin(raw string) (string, error) {
 	}
 	if raw == "" {
 		return bad("the URL is empty; send the application's origin, e.g. https://shop.example.com")
+	}
+	if !utf8.ValidString(raw) {
+		return bad("it is not valid UTF-8")
 	}
 	if strings.ContainsAny(raw, " \t\r\n\\") {
 		return bad("it contains spaces or backslashes")
@@ -97,6 +101,12 @@ func NormalizeOrigin(raw string) (string, error) {
 			return bad("host %q is not a valid domain name", host)
 		}
 		host = strings.TrimSuffix(strings.ToLower(ascii), ".")
+		// The ASCII form must be its own ASCII form, or the origin would
+		// change when normalized again (a replacement character, say, turns
+		// into a punycode label that is not valid on its own).
+		if again, err := idna.Lookup.ToASCII(host); err != nil || again != host {
+			return bad("host %q is not a valid domain name", host)
+		}
 		if endsInNumber(host) {
 			// A host whose last label is a number is an IPv4 address to
 			// a browser, in any of the forms below; it is recorded as the
