@@ -85,10 +85,15 @@ func classify(ctx context.Context, err error, server string, timeout time.Durati
 		recErr  tls.RecordHeaderError
 		alert   tls.AlertError
 	)
+	// The transport's dial and TLS handshake timeouts are Config.Timeout
+	// too, and race the call's own deadline: whichever fires first, the
+	// server did not answer in time. (A DNS timeout stays a DNS problem.)
+	var netErr net.Error
+	transportTimeout := errors.As(err, &netErr) && netErr.Timeout() && !errors.As(err, &dnsErr)
 	stage, hint := StageServer, ""
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||
-		connect.CodeOf(err) == connect.CodeDeadlineExceeded && ctx.Err() != nil:
+		connect.CodeOf(err) == connect.CodeDeadlineExceeded && ctx.Err() != nil || transportTimeout:
 		stage = StageTimeout
 		de = &licensor.Error{Code: licensor.EUNAVAILABLE, Message: fmt.Sprintf("no answer from %s within %s", server, timeout), Err: err}
 		return &Error{Stage: stage, Err: de}

@@ -194,12 +194,18 @@ func (s *Scanner) scanTenant(ctx context.Context, t *licensor.Tenant, now time.T
 		}})
 	}
 	widest := licensor.ContractEndingLevels[0].Within
-	ending, err := s.cfg.Store.EndingContracts(ctx, now.Add(widest), scanLimit)
+	// Only contracts still live are ending: once a contract's end has come
+	// it is ended, and its open ending alerts clear below like any
+	// condition that no longer holds.
+	ending, err := s.cfg.Store.EndingContracts(ctx, now, now.Add(widest), scanLimit)
 	if err != nil {
 		return err
 	}
 	partial[licensor.AlertContractEnding] = len(ending) >= scanLimit
 	for _, c := range ending {
+		if c.Ended(now) {
+			continue
+		}
 		for _, l := range licensor.ContractEndingLevels {
 			if c.EndsAt.Before(now.Add(l.Within)) {
 				add(candidate{licensor.AlertKey{Type: licensor.AlertContractEnding, ObjectID: c.ID, Level: l.Level}, map[string]any{

@@ -51,6 +51,11 @@ func fromDur(field string, d *durationpb.Duration) (time.Duration, error) {
 	if d.AsDuration() < 0 {
 		return 0, licensor.Errorf(licensor.EINVALID, "%s must not be negative", field)
 	}
+	// AsDuration clamps what does not fit in a time.Duration; a clamped
+	// value would be validated (and printed) as if the caller had sent it.
+	if d.GetSeconds() >= int64(licensor.MaxDuration/time.Second) {
+		return 0, licensor.Errorf(licensor.EINVALID, "%s is longer than %s, the longest duration accepted", field, licensor.FormatDuration(licensor.MaxDuration.Truncate(24*time.Hour)))
+	}
 	return d.AsDuration(), nil
 }
 

@@ -149,18 +149,21 @@ func (e constErr) Error() string { return string(e) }
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	tenant := r.URL.Query().Get("tenant")
 	if tenant == "" {
-		writeJSONError(w, http.StatusBadRequest, "invalid_argument", "tenant query parameter is required: /.well-known/jwks.json?tenant=<id>")
+		writeJSONError(w, http.StatusBadRequest, connect.CodeInvalidArgument.String(), "tenant query parameter is required: /.well-known/jwks.json?tenant=<id>")
 		return
 	}
 	b, err := s.cfg.Service.JWKS(r.Context(), tenant)
 	if err != nil {
-		code := licensor.ErrorCode(err)
-		status := map[string]int{licensor.EINVALID: 400, licensor.ENOTFOUND: 404}[code]
+		// The error body is Connect's: {"code": "invalid_argument", ...},
+		// spelled as every other error of the API.
+		code := codes[licensor.ErrorCode(err)]
+		status := map[connect.Code]int{connect.CodeInvalidArgument: 400, connect.CodeNotFound: 404}[code]
+		msg := licensor.ErrorMessage(err)
 		if status == 0 {
 			s.log.ErrorContext(r.Context(), "jwks", "tenant", tenant, "err", err)
-			status = 500
+			code, status, msg = connect.CodeInternal, 500, errInternal.Error()
 		}
-		writeJSONError(w, status, code, licensor.ErrorMessage(err))
+		writeJSONError(w, status, code.String(), msg)
 		return
 	}
 	w.Header().Set("Content-Type", "application/jwk-set+json")

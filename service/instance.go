@@ -32,7 +32,7 @@ func (s *Service) GetInstance(ctx context.Context, tenantID, contractID, instanc
 	if err := licensor.ValidateID("contract_id", contractID); err != nil {
 		return nil, err
 	}
-	if err := licensor.ValidateID("instance_id", instanceID); err != nil {
+	if instanceID, err = licensor.NormalizeID("instance_id", instanceID); err != nil {
 		return nil, err
 	}
 	// Any spelling of a production URL finds its instance.

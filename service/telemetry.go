@@ -19,7 +19,7 @@ func (s *Service) GetTelemetryHistory(ctx context.Context, tenantID string, f li
 		return nil, err
 	}
 	if f.InstanceID != "" {
-		if err := licensor.ValidateID("instance_id", f.InstanceID); err != nil {
+		if f.InstanceID, err = licensor.NormalizeID("instance_id", f.InstanceID); err != nil {
 			return nil, err
 		}
 		if f.InstanceID, err = s.instanceKey(ctx, f.ContractID, f.InstanceID); err != nil {

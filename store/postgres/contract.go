@@ -104,8 +104,15 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 		fmt.Fprintf(&where, ` AND customer_id = $%d`, len(args))
 	}
 	if f.Status != "" {
-		args = append(args, string(f.Status))
-		fmt.Fprintf(&where, ` AND status = $%d`, len(args))
+		now := f.Now
+		if now.IsZero() {
+			now = db.now()
+		}
+		cond, err := sqlconv.ContractStatusCond(f.Status, now, func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) })
+		if err != nil {
+			return nil, err
+		}
+		where.WriteString(` AND ` + cond)
 	}
 	args = append(args, opts.Limit)
 	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
