@@ -17,6 +17,7 @@ import (
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/netguard"
+	"github.com/licensor/licensor/rpcerr"
 	"github.com/licensor/licensor/service"
 )
 
@@ -156,7 +157,7 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// The error body is Connect's: {"code": "invalid_argument", ...},
 		// spelled as every other error of the API.
-		code := codes[licensor.ErrorCode(err)]
+		code := rpcerr.ToConnect(licensor.ErrorCode(err))
 		status := map[connect.Code]int{connect.CodeInvalidArgument: 400, connect.CodeNotFound: 404}[code]
 		msg := licensor.ErrorMessage(err)
 		if status == 0 {

@@ -8,7 +8,7 @@ import "context"
 // Codes: EUNAUTHORIZED, EFORBIDDEN (not a contract token, or another
 // contract's), EINVALID, ENOTFOUND.
 func (s *Service) ContractSeats(ctx context.Context, contractID, instanceID string) (int, error) {
-	_, c, err := s.contractForInstance(ctx, contractID, instanceID)
+	_, c, err := s.contractForInstance(ctx, contractID, &instanceID)
 	if err != nil {
 		return 0, err
 	}
