@@ -43,7 +43,7 @@ func TestScrapeAfterTraffic(t *testing.T) {
 	}
 	s.Metrics.ThresholdRefused(f.TenantID)
 
-	res, err := s.HTTPClient().Get(s.URL + "/metrics")
+	res, err := http.Get(s.MetricsURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

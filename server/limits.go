@@ -46,7 +46,7 @@ type Limits struct {
 var DefaultLimits = Limits{
 	MaxConns:              0, // from the open-file limit: see netguard.DefaultMaxConns
 	MaxConnsPerAddr:       1024,
-	MaxUnauthConnsPerAddr: 64,
+	MaxUnauthConnsPerAddr: 256,
 	MaxUnauthConns:        1000,
 	UnauthIdle:            10 * time.Second,
 	IdleTimeout:           5 * time.Minute,

@@ -63,6 +63,9 @@ func (c *Clock) Set(t time.Time) {
 // Server is a running in-process server.
 type Server struct {
 	URL string
+	// MetricsURL is the plain-HTTP metrics listener (/metrics, /healthz,
+	// /readyz), on its own port as serve runs it: /metrics is never on URL.
+	MetricsURL string
 	// App is the server, assembled as serve assembles it; the fields below
 	// are its parts.
 	App           *app.App
@@ -196,7 +199,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 	}
 	a, err := app.New(ctx, app.Config{
 		Store: st, Feed: feed, Sealer: sealer, Now: clock.Now, Logger: o.Logger,
-		Listener: ln, TLS: tlsCfg, CloseIdleOnShutdown: true,
+		Listener: ln, TLS: tlsCfg, CloseIdleOnShutdown: true, MetricsListen: "127.0.0.1:0",
 		SignWorkers:      2,
 		NotifyInterval:   notifyInterval,
 		ReaperInterval:   -1,
@@ -214,6 +217,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if err := a.Start(); err != nil {
 		t.Fatalf("start server: %v", err)
 	}
+	s.MetricsURL = "http://" + a.MetricsAddr()
 	if _, s.OperatorToken, err = s.Service.CreateOperatorToken(ctx, "test operator"); err != nil {
 		t.Fatal(err)
 	}
