@@ -5,9 +5,8 @@ import (
 	"fmt"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // AppendAudit stores e in e.TenantID's log, or the operator's if it is
@@ -18,8 +17,8 @@ func (db *DB) AppendAudit(ctx context.Context, e *licensor.AuditEntry) error {
 	if err := newrecord.AuditEntry(ctx, e, db.now); err != nil {
 		return err
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO audit_log (`+sqlconv.AuditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		e.ID, sqlconv.Nullable(e.TenantID), micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
+	_, err := db.pool.Exec(ctx, `INSERT INTO audit_log (`+store.AuditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.ID, store.Nullable(e.TenantID), micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
 		jsonArg(e.Before), jsonArg(e.After))
 	return driverErr("AppendAudit", translateErr(err, newrecord.AuditConstraints(e)))
 }
@@ -29,7 +28,7 @@ func (db *DB) AppendAudit(ctx context.Context, e *licensor.AuditEntry) error {
 // half-open time range [Since, Until). f.After is the last id of the
 // previous page.
 func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licensor.AuditEntry, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +43,7 @@ func (db *DB) ListOperatorAudit(ctx context.Context, f licensor.AuditFilter) ([]
 	if err != nil {
 		return nil, err
 	}
-	if !tenantscope.Unscoped(ctx) {
+	if !store.Unscoped(ctx) {
 		return nil, nil
 	}
 	return db.listAudit(ctx, "ListOperatorAudit", `tenant_id IS NULL`, nil, f, opts)
@@ -54,7 +53,7 @@ func (db *DB) ListOperatorAudit(ctx context.Context, f licensor.AuditFilter) ([]
 // from $1) selects, filtered by f, a page of opts: the one query of
 // ListAudit and ListOperatorAudit.
 func (db *DB) listAudit(ctx context.Context, op, log string, args []any, f licensor.AuditFilter, opts licensor.ListOptions) ([]*licensor.AuditEntry, error) {
-	q := `SELECT ` + sqlconv.AuditCols + ` FROM audit_log WHERE ` + log
+	q := `SELECT ` + store.AuditCols + ` FROM audit_log WHERE ` + log
 	add := func(cond string, v any) {
 		args = append(args, v)
 		q += fmt.Sprintf(cond, len(args))
@@ -84,6 +83,6 @@ func (db *DB) listAudit(ctx context.Context, op, log string, args []any, f licen
 		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanAuditEntry)
+	out, err := store.All(rows, store.ScanAuditEntry)
 	return out, driverErr(op, err)
 }

@@ -5,9 +5,8 @@ import (
 	"fmt"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateProduct stores p in the scoped tenant. ECONFLICT on a duplicate id
@@ -17,7 +16,7 @@ func (db *DB) CreateProduct(ctx context.Context, p *licensor.Product) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO products (`+sqlconv.ProductCols+`) VALUES ($1, $2, $3, $4)`,
+	_, err = db.pool.Exec(ctx, `INSERT INTO products (`+store.ProductCols+`) VALUES ($1, $2, $3, $4)`,
 		tid, p.ID, p.Name, micros(p.CreatedAt))
 	return driverErr("CreateProduct", translateErr(err, newrecord.ProductConstraints(p)))
 }
@@ -28,7 +27,7 @@ func (db *DB) GetProduct(ctx context.Context, id string) (*licensor.Product, err
 	if err != nil {
 		return nil, err
 	}
-	p, err := sqlconv.ScanProduct(db.pool.QueryRow(ctx, `SELECT `+sqlconv.ProductCols+` FROM products WHERE tenant_id = $1 AND id = $2`, tid, id))
+	p, err := store.ScanProduct(db.pool.QueryRow(ctx, `SELECT `+store.ProductCols+` FROM products WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetProduct", notFound(err, fmt.Sprintf("product %s not found", id)))
 	}
@@ -37,17 +36,17 @@ func (db *DB) GetProduct(ctx context.Context, id string) (*licensor.Product, err
 
 // ListProducts lists the scoped tenant's products by id.
 func (db *DB) ListProducts(ctx context.Context, opts licensor.ListOptions) ([]*licensor.Product, error) {
-	tid, opts, err := tenantscope.List(ctx, opts)
+	tid, opts, err := store.TenantList(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.ProductCols+` FROM products
+	rows, err := db.pool.Query(ctx, `SELECT `+store.ProductCols+` FROM products
 		WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`, tid, opts.After, opts.Limit)
 	if err != nil {
 		return nil, driverErr("ListProducts", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanProduct)
+	out, err := store.All(rows, store.ScanProduct)
 	return out, driverErr("ListProducts", err)
 }
 
@@ -80,7 +79,7 @@ func (db *DB) ListFeatures(ctx context.Context, productID string) ([]*licensor.F
 		return nil, driverErr("ListFeatures", err)
 	}
 	defer rows.Close()
-	out, found, err := sqlconv.ScanProductFeatures(rows, tid, productID)
+	out, found, err := store.ScanProductFeatures(rows, tid, productID)
 	if err != nil {
 		return nil, driverErr("ListFeatures", err)
 	}
@@ -96,7 +95,7 @@ func (db *DB) CreateCustomer(ctx context.Context, c *licensor.Customer) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO customers (`+sqlconv.CustomerCols+`) VALUES ($1, $2, $3, $4, $5)`,
+	_, err = db.pool.Exec(ctx, `INSERT INTO customers (`+store.CustomerCols+`) VALUES ($1, $2, $3, $4, $5)`,
 		tid, c.ID, c.Name, c.Email, micros(c.CreatedAt))
 	return driverErr("CreateCustomer", translateErr(err, newrecord.CustomerConstraints(c)))
 }
@@ -107,7 +106,7 @@ func (db *DB) GetCustomer(ctx context.Context, id string) (*licensor.Customer, e
 	if err != nil {
 		return nil, err
 	}
-	c, err := sqlconv.ScanCustomer(db.pool.QueryRow(ctx, `SELECT `+sqlconv.CustomerCols+` FROM customers WHERE tenant_id = $1 AND id = $2`, tid, id))
+	c, err := store.ScanCustomer(db.pool.QueryRow(ctx, `SELECT `+store.CustomerCols+` FROM customers WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetCustomer", notFound(err, fmt.Sprintf("customer %s not found", id)))
 	}
@@ -116,16 +115,16 @@ func (db *DB) GetCustomer(ctx context.Context, id string) (*licensor.Customer, e
 
 // ListCustomers lists the scoped tenant's customers by id.
 func (db *DB) ListCustomers(ctx context.Context, opts licensor.ListOptions) ([]*licensor.Customer, error) {
-	tid, opts, err := tenantscope.List(ctx, opts)
+	tid, opts, err := store.TenantList(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.CustomerCols+` FROM customers
+	rows, err := db.pool.Query(ctx, `SELECT `+store.CustomerCols+` FROM customers
 		WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3`, tid, opts.After, opts.Limit)
 	if err != nil {
 		return nil, driverErr("ListCustomers", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanCustomer)
+	out, err := store.All(rows, store.ScanCustomer)
 	return out, driverErr("ListCustomers", err)
 }

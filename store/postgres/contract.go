@@ -9,9 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateContract stores c with Version 1 and no seats used. ENOTFOUND for
@@ -73,7 +72,7 @@ func (db *DB) GetContract(ctx context.Context, id string) (*licensor.Contract, e
 	}
 	// One statement, one snapshot: the contract and its features can never
 	// come from two sides of an UpdateContract.
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
+	rows, err := db.pool.Query(ctx, `SELECT `+store.ContractCols+`, f.feature, f.kind, f.count
 		FROM contracts c LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		WHERE c.tenant_id = $1 AND c.id = $2 ORDER BY f.feature`, tid, id)
 	if err != nil {
@@ -92,7 +91,7 @@ func (db *DB) GetContract(ctx context.Context, id string) (*licensor.Contract, e
 // ListContracts lists the scoped tenant's contracts by id, with features,
 // optionally of one customer and in one status.
 func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*licensor.Contract, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +107,7 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 		fmt.Fprintf(&where, ` AND status = $%d`, len(args))
 	}
 	args = append(args, opts.Limit)
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
+	rows, err := db.pool.Query(ctx, `SELECT `+store.ContractCols+`, f.feature, f.kind, f.count
 		FROM (SELECT * FROM contracts WHERE `+where.String()+fmt.Sprintf(` ORDER BY id LIMIT $%d) c`, len(args))+`
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		ORDER BY c.id, f.feature`, args...)
@@ -123,7 +122,7 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 // contract, and closes rows.
 func scanContracts(rows pgx.Rows) ([]*licensor.Contract, error) {
 	defer rows.Close()
-	return sqlconv.ScanContracts(rows)
+	return store.ScanContracts(rows)
 }
 
 // UpdateContract replaces the mutable fields and the features of c if its

@@ -6,30 +6,29 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
+	"github.com/licensor/licensor/store"
 )
 
 // The conversions shared with store/sqlite, under the names this
 // package's code has always used.
 
 // micros is how a time is stored: Unix microseconds UTC, 0 for the zero time.
-func micros(t time.Time) int64 { return sqlconv.Micros(t) }
+func micros(t time.Time) int64 { return store.Micros(t) }
 
 // fromMicros is the inverse of micros; it always returns UTC.
-func fromMicros(us int64) time.Time { return sqlconv.FromMicros(us) }
+func fromMicros(us int64) time.Time { return store.FromMicros(us) }
 
 // norm returns t as the store keeps it: UTC, microsecond precision.
-func norm(t time.Time) time.Time { return sqlconv.Norm(t) }
+func norm(t time.Time) time.Time { return store.Norm(t) }
 
 // stamp returns t normalised, or the store's clock when t is zero: creation
 // and update times the caller left empty.
-func (db *DB) stamp(t time.Time) time.Time { return sqlconv.Stamp(t, db.now) }
+func (db *DB) stamp(t time.Time) time.Time { return store.Stamp(t, db.now) }
 
 // claim returns the tenant ctx is scoped to and makes *tenantID agree with
-// it (see tenantscope.Claim).
+// it (see store.Claim).
 func claim(ctx context.Context, tenantID *string) (string, error) {
-	return tenantscope.Claim(ctx, tenantID)
+	return store.ClaimTenant(ctx, tenantID)
 }
 
 // page normalises list options.
@@ -44,4 +43,4 @@ func jsonArg(m json.RawMessage) any {
 }
 
 // scanner is one row: pgx.Row or pgx.Rows.
-type scanner = sqlconv.Scanner
+type scanner = store.Scanner

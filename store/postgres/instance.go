@@ -9,8 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
+	"github.com/licensor/licensor/store"
 )
 
 // refreshInstance refreshes an existing instance. SET expressions see the
@@ -24,7 +23,7 @@ const refreshInstance = `UPDATE instances SET
 		host = $2, last_seen_at = $3, environment = $4, remote_addr = $5, license_id = $6, license_expires_at = $7
 	WHERE tenant_id = $8 AND contract_id = $9 AND instance_id = $10
 		AND (NOT $11::boolean OR seat OR NOT $12::boolean)
-	RETURNING ` + sqlconv.InstanceCols
+	RETURNING ` + store.InstanceCols
 
 // Checkin records a license issued to an instance, with exactly the
 // semantics of store/sqlite's Checkin:
@@ -59,7 +58,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 			tid, c.ContractID, c.InstanceID, onlyWithoutSeat, c.TakesSeat}
 	}
 	if c.Telemetry == nil {
-		inst, err := sqlconv.ScanInstance(db.relaxed.QueryRow(ctx, refreshInstance, refreshArgs(true)...))
+		inst, err := store.ScanInstance(db.relaxed.QueryRow(ctx, refreshInstance, refreshArgs(true)...))
 		if err == nil {
 			return inst, nil
 		}
@@ -72,7 +71,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	var inst *licensor.Instance
 	checkin := func(tx pgx.Tx) error {
 		var err error
-		inst, err = sqlconv.ScanInstance(tx.QueryRow(ctx, refreshInstance, refreshArgs(false)...))
+		inst, err = store.ScanInstance(tx.QueryRow(ctx, refreshInstance, refreshArgs(false)...))
 		switch {
 		case err == nil:
 			if inst.Seat || !c.TakesSeat {
@@ -112,8 +111,8 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 				return err
 			}
 		}
-		inst, err = sqlconv.ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+sqlconv.InstanceCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '', 0) RETURNING `+sqlconv.InstanceCols,
+		inst, err = store.ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+store.InstanceCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, '', 0) RETURNING `+store.InstanceCols,
 			tid, c.ContractID, c.InstanceID, c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		if violates(err, "instances_pkey") {
@@ -159,7 +158,7 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err != nil {
 		return nil, err
 	}
-	inst, err := sqlconv.ScanInstance(db.pool.QueryRow(ctx, `SELECT `+sqlconv.InstanceCols+` FROM instances
+	inst, err := store.ScanInstance(db.pool.QueryRow(ctx, `SELECT `+store.InstanceCols+` FROM instances
 		WHERE tenant_id = $1 AND contract_id = $2 AND instance_id = $3`, tid, contractID, instanceID))
 	if err != nil {
 		return nil, driverErr("GetInstance", notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)))
@@ -173,11 +172,11 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 // — an instance id is only unique within its contract — and f.After is
 // the last instance's ContractID + " " + ID (ids hold no spaces).
 func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*licensor.Instance, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.InstanceCols + ` FROM instances WHERE tenant_id = $1`
+	q := `SELECT ` + store.InstanceCols + ` FROM instances WHERE tenant_id = $1`
 	args := []any{tid}
 	if f.SeatHolders {
 		q += ` AND seat`
@@ -200,7 +199,7 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 		return nil, driverErr("ListInstances", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanInstance)
+	out, err := store.All(rows, store.ScanInstance)
 	return out, driverErr("ListInstances", err)
 }
 

@@ -7,8 +7,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
 )
 
 // CreateSigningKey stores k as the scoped tenant's active key and, in the
@@ -29,7 +29,7 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *licensor.SigningKey, reti
 			micros(k.CreatedAt), micros(retiredPublishUntil), tid); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+sqlconv.SigningKeyCols+`) VALUES ($1, $2, $3, $4, $5, 0, $6)`,
+		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+store.SigningKeyCols+`) VALUES ($1, $2, $3, $4, $5, 0, $6)`,
 			tid, k.ID, []byte(k.Public), k.Sealed, micros(k.CreatedAt), micros(k.PublishUntil))
 		if violates(err, "signing_keys_active") {
 			// Another server's rotation of this tenant committed a new
@@ -47,13 +47,13 @@ func (db *DB) ListSigningKeys(ctx context.Context) ([]*licensor.SigningKey, erro
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlconv.SigningKeyCols+`
+	rows, err := db.pool.Query(ctx, `SELECT `+store.SigningKeyCols+`
 		FROM signing_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC`, tid)
 	if err != nil {
 		return nil, driverErr("ListSigningKeys", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanSigningKey)
+	out, err := store.All(rows, store.ScanSigningKey)
 	return out, driverErr("ListSigningKeys", err)
 }
 

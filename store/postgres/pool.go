@@ -7,9 +7,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // lockPool takes the pool's transaction-scoped advisory lock. Every change
@@ -34,7 +33,7 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 	return db.tx(ctx, "CreatePool", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			tid, p.ID, p.CustomerID, sqlconv.Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), micros(p.CreatedAt), micros(p.UpdatedAt))
+			tid, p.ID, p.CustomerID, store.Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), micros(p.CreatedAt), micros(p.UpdatedAt))
 		switch {
 		case violates(err, "pools_customer_fk"):
 			return &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("customer %s not found", p.CustomerID), Err: err}
@@ -66,7 +65,7 @@ func (db *DB) GetPool(ctx context.Context, id string) (*licensor.Pool, error) {
 }
 
 func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, error) {
-	p, err := sqlconv.ScanPool(q.QueryRow(ctx, `SELECT `+sqlconv.PoolCols+` FROM pools WHERE tenant_id = $1 AND id = $2`, tid, id))
+	p, err := store.ScanPool(q.QueryRow(ctx, `SELECT `+store.PoolCols+` FROM pools WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("pool %s not found", id))
 	}
@@ -78,11 +77,11 @@ func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, er
 
 // ListPools lists the scoped tenant's pools by id, optionally of one customer.
 func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor.Pool, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.PoolCols + ` FROM pools WHERE tenant_id = $1 AND id > $2`
+	q := `SELECT ` + store.PoolCols + ` FROM pools WHERE tenant_id = $1 AND id > $2`
 	args := []any{tid, opts.After}
 	if f.CustomerID != "" {
 		args = append(args, f.CustomerID)
@@ -94,7 +93,7 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 	if err != nil {
 		return nil, driverErr("ListPools", err)
 	}
-	out, err := sqlconv.All(rows, sqlconv.ScanPool)
+	out, err := store.All(rows, store.ScanPool)
 	rows.Close()
 	if err != nil {
 		return nil, driverErr("ListPools", err)

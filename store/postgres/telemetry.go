@@ -9,8 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
+	"github.com/licensor/licensor/store"
 )
 
 // recordTelemetry makes c.Telemetry the instance's latest and a point of its
@@ -40,14 +39,14 @@ func recordTelemetry(ctx context.Context, tx pgx.Tx, tid string, c licensor.Chec
 // ListTelemetry returns the scoped tenant's points of one contract (and
 // optionally one instance) in [Since, Until), ordered by (at, id).
 func (db *DB) ListTelemetry(ctx context.Context, f licensor.TelemetryFilter) ([]*licensor.TelemetryPoint, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
 	if f.ContractID == "" {
 		return nil, licensor.Errorf(licensor.EINVALID, "contract_id is required")
 	}
-	q := `SELECT ` + sqlconv.TelemetryPointCols + ` FROM telemetry_history
+	q := `SELECT ` + store.TelemetryPointCols + ` FROM telemetry_history
 		WHERE tenant_id = $1 AND contract_id = $2`
 	args := []any{tid, f.ContractID}
 	add := func(cond string, v ...any) {
@@ -80,7 +79,7 @@ func (db *DB) ListTelemetry(ctx context.Context, f licensor.TelemetryFilter) ([]
 		return nil, driverErr("ListTelemetry", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanTelemetryPoint)
+	out, err := store.All(rows, store.ScanTelemetryPoint)
 	return out, driverErr("ListTelemetry", err)
 }
 

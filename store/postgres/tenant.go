@@ -5,30 +5,29 @@ import (
 	"fmt"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateTenant stores t, assigning an id if it has none. ECONFLICT if the id
 // exists. It needs no tenant scope: creating tenants is the operator's.
 func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 	newrecord.Tenant(t, db.now)
-	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (`+sqlconv.TenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO tenants (`+store.TenantCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		t.ID, t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning),
-		micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), t.TruncateIPs)
+		micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), store.FieldList(t.TelemetryFieldsDropped), t.TruncateIPs)
 	return driverErr("CreateTenant", translateErr(err, newrecord.TenantConstraints(t)))
 }
 
 // GetTenant returns a tenant. ENOTFOUND, also for a tenant other than the
 // one ctx is scoped to.
 func (db *DB) GetTenant(ctx context.Context, id string) (*licensor.Tenant, error) {
-	if !tenantscope.Visible(ctx, id) {
-		return nil, tenantscope.NotFound(id)
+	if !store.TenantVisible(ctx, id) {
+		return nil, store.TenantNotFound(id)
 	}
-	t, err := sqlconv.ScanTenant(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TenantCols+` FROM tenants WHERE id = $1`, id))
+	t, err := store.ScanTenant(db.pool.QueryRow(ctx, `SELECT `+store.TenantCols+` FROM tenants WHERE id = $1`, id))
 	if err != nil {
-		return nil, driverErr("GetTenant", notFound(err, tenantscope.NotFoundMessage(id)))
+		return nil, driverErr("GetTenant", notFound(err, store.TenantNotFoundMessage(id)))
 	}
 	return t, nil
 }
@@ -40,7 +39,7 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.TenantCols + ` FROM tenants WHERE id > $1`
+	q := `SELECT ` + store.TenantCols + ` FROM tenants WHERE id > $1`
 	args := []any{opts.After}
 	if scope, ok := licensor.TenantFrom(ctx); ok {
 		q += ` AND id = $2`
@@ -53,15 +52,15 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 		return nil, driverErr("ListTenants", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanTenant)
+	out, err := store.All(rows, store.ScanTenant)
 	return out, driverErr("ListTenants", err)
 }
 
 // UpdateTenant replaces the mutable fields of t (name, limits, warning,
 // telemetry settings) and sets UpdatedAt (the store's clock if t.UpdatedAt is zero). ENOTFOUND.
 func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
-	if !tenantscope.Visible(ctx, t.ID) {
-		return tenantscope.NotFound(t.ID)
+	if !store.TenantVisible(ctx, t.ID) {
+		return store.TenantNotFound(t.ID)
 	}
 	updated := db.stamp(t.UpdatedAt)
 	var created int64
@@ -70,9 +69,9 @@ func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 			telemetry_retention_ns = $6, telemetry_fields_dropped = $7, truncate_ips = $8
 		WHERE id = $9 RETURNING created_at`,
 		t.Name, int64(t.ConcurrencyLimit), int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated),
-		int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), t.TruncateIPs, t.ID).Scan(&created)
+		int64(t.TelemetryRetention), store.FieldList(t.TelemetryFieldsDropped), t.TruncateIPs, t.ID).Scan(&created)
 	if err != nil {
-		return driverErr("UpdateTenant", notFound(err, tenantscope.NotFoundMessage(t.ID)))
+		return driverErr("UpdateTenant", notFound(err, store.TenantNotFoundMessage(t.ID)))
 	}
 	t.UpdatedAt = updated
 	t.CreatedAt = fromMicros(created)

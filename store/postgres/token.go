@@ -9,9 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateToken stores t: in the scoped tenant, or, for an operator token, in
@@ -22,9 +21,9 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 	if err != nil {
 		return err
 	}
-	tenant := sqlconv.Nullable(tid) // NULL for the operator
-	_, err = db.pool.Exec(ctx, `INSERT INTO tokens (`+sqlconv.TokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		t.ID, tenant, string(t.Role), sqlconv.Nullable(t.ContractID), t.Name, t.Hash, t.Hint,
+	tenant := store.Nullable(tid) // NULL for the operator
+	_, err = db.pool.Exec(ctx, `INSERT INTO tokens (`+store.TokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		t.ID, tenant, string(t.Role), store.Nullable(t.ContractID), t.Name, t.Hash, t.Hint,
 		micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RevokedAt))
 	if isForeignKey(err) && t.ContractID != "" {
 		// Both references may be missing; name the tenant first, as
@@ -43,7 +42,7 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 // TokenByHash finds a token by the hash of its secret, in any tenant: it
 // is how a request is authenticated, before a scope exists. ENOTFOUND.
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*licensor.Token, error) {
-	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE hash = $1`, hash))
+	t, err := store.ScanToken(db.pool.QueryRow(ctx, `SELECT `+store.TokenCols+` FROM tokens WHERE hash = $1`, hash))
 	if err != nil {
 		return nil, driverErr("TokenByHash", notFound(err, "token not found"))
 	}
@@ -56,7 +55,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 	if err != nil {
 		return nil, err
 	}
-	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id = $1 AND id = $2`, tid, id))
+	t, err := store.ScanToken(db.pool.QueryRow(ctx, `SELECT `+store.TokenCols+` FROM tokens WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetToken", notFound(err, fmt.Sprintf("token %s not found", id)))
 	}
@@ -67,7 +66,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 // f.IncludeRevoked, optionally of one contract. An expired token is listed
 // (it is not revoked); the caller decides with Token.Live.
 func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licensor.Token, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +77,7 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 // of opts: the one query of ListTokens and ListOperatorTokens.
 func (db *DB) listTokens(ctx context.Context, op, where string, args []any, f licensor.TokenFilter, opts licensor.ListOptions) ([]*licensor.Token, error) {
 	args = append(args, opts.After)
-	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE ` + where + fmt.Sprintf(` AND id > $%d`, len(args))
+	q := `SELECT ` + store.TokenCols + ` FROM tokens WHERE ` + where + fmt.Sprintf(` AND id > $%d`, len(args))
 	if f.ContractID != "" {
 		args = append(args, f.ContractID)
 		q += fmt.Sprintf(` AND contract_id = $%d`, len(args))
@@ -93,7 +92,7 @@ func (db *DB) listTokens(ctx context.Context, op, where string, args []any, f li
 		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanToken)
+	out, err := store.All(rows, store.ScanToken)
 	return out, driverErr(op, err)
 }
 
@@ -106,9 +105,9 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) (*licens
 	}
 	at = db.stamp(at)
 	// CASE keeps the first revocation: RETURNING gives the row either way.
-	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `UPDATE tokens
+	t, err := store.ScanToken(db.pool.QueryRow(ctx, `UPDATE tokens
 		SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END
-		WHERE tenant_id = $2 AND id = $3 RETURNING `+sqlconv.TokenCols, micros(at), tid, id))
+		WHERE tenant_id = $2 AND id = $3 RETURNING `+store.TokenCols, micros(at), tid, id))
 	if err != nil {
 		return nil, driverErr("RevokeToken", notFound(err, fmt.Sprintf("token %s not found", id)))
 	}
@@ -130,7 +129,7 @@ func (db *DB) ListOperatorTokens(ctx context.Context, f licensor.TokenFilter) ([
 	if err != nil {
 		return nil, err
 	}
-	if !tenantscope.Unscoped(ctx) {
+	if !store.Unscoped(ctx) {
 		return nil, nil
 	}
 	return db.listTokens(ctx, "ListOperatorTokens", `tenant_id IS NULL`, nil, f, opts)
@@ -139,12 +138,12 @@ func (db *DB) ListOperatorTokens(ctx context.Context, f licensor.TokenFilter) ([
 // GetOperatorToken returns an operator token. ENOTFOUND, also for a
 // tenant's token and within a tenant scope.
 func (db *DB) GetOperatorToken(ctx context.Context, id string) (*licensor.Token, error) {
-	if !tenantscope.Unscoped(ctx) {
-		return nil, tenantscope.OperatorTokenNotFound(id)
+	if !store.Unscoped(ctx) {
+		return nil, store.OperatorTokenNotFound(id)
 	}
-	t, err := sqlconv.ScanToken(db.pool.QueryRow(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id IS NULL AND id = $1`, id))
+	t, err := store.ScanToken(db.pool.QueryRow(ctx, `SELECT `+store.TokenCols+` FROM tokens WHERE tenant_id IS NULL AND id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, tenantscope.OperatorTokenNotFound(id)
+		return nil, store.OperatorTokenNotFound(id)
 	}
 	if err != nil {
 		return nil, driverErr("GetOperatorToken", err)
@@ -159,18 +158,18 @@ func (db *DB) GetOperatorToken(ctx context.Context, id string) (*licensor.Token,
 // of them cannot each leave the other as the last. Revoking twice keeps
 // the first time. ENOTFOUND.
 func (db *DB) RevokeOperatorToken(ctx context.Context, id string, at time.Time) (*licensor.Token, error) {
-	if !tenantscope.Unscoped(ctx) {
-		return nil, tenantscope.OperatorTokenNotFound(id)
+	if !store.Unscoped(ctx) {
+		return nil, store.OperatorTokenNotFound(id)
 	}
 	at = db.stamp(at)
 	var t *licensor.Token
 	err := db.tx(ctx, "RevokeOperatorToken", func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens
+		rows, err := tx.Query(ctx, `SELECT `+store.TokenCols+` FROM tokens
 			WHERE tenant_id IS NULL AND (revoked_at = 0 OR id = $1) ORDER BY id FOR UPDATE`, id)
 		if err != nil {
 			return err
 		}
-		locked, err := sqlconv.All(rows, sqlconv.ScanToken)
+		locked, err := store.All(rows, store.ScanToken)
 		rows.Close()
 		if err != nil {
 			return err
@@ -186,14 +185,14 @@ func (db *DB) RevokeOperatorToken(ctx context.Context, id string, at time.Time) 
 			}
 		}
 		if cur == nil {
-			return tenantscope.OperatorTokenNotFound(id)
+			return store.OperatorTokenNotFound(id)
 		}
 		if cur.Live(at) && !others {
-			return tenantscope.LastOperatorToken(id)
+			return store.LastOperatorToken(id)
 		}
-		t, err = sqlconv.ScanToken(tx.QueryRow(ctx, `UPDATE tokens
+		t, err = store.ScanToken(tx.QueryRow(ctx, `UPDATE tokens
 			SET revoked_at = CASE WHEN revoked_at = 0 THEN $1 ELSE revoked_at END
-			WHERE tenant_id IS NULL AND id = $2 RETURNING `+sqlconv.TokenCols, micros(at), id))
+			WHERE tenant_id IS NULL AND id = $2 RETURNING `+store.TokenCols, micros(at), id))
 		return err
 	})
 	if err != nil {

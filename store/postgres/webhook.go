@@ -8,9 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateWebhook stores w, refusing more than MaxWebhooks per tenant. The
@@ -27,11 +26,11 @@ func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
 			return err
 		}
 		if !ok {
-			return tenantscope.NotFound(tid)
+			return store.TenantNotFound(tid)
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookInsertCols+`)
+		tag, err := tx.Exec(ctx, `INSERT INTO webhooks (`+store.WebhookInsertCols+`)
 			SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = $1) < $7`,
-			tid, w.ID, w.URL, sqlconv.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), licensor.MaxWebhooks)
+			tid, w.ID, w.URL, store.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), licensor.MaxWebhooks)
 		if err != nil {
 			return translateErr(err, newrecord.WebhookConstraints(w))
 		}
@@ -48,7 +47,7 @@ func (db *DB) GetWebhook(ctx context.Context, id string) (*licensor.Webhook, err
 	if err != nil {
 		return nil, err
 	}
-	w, err := sqlconv.ScanWebhook(db.pool.QueryRow(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = $1 AND id = $2`, tid, id))
+	w, err := store.ScanWebhook(db.pool.QueryRow(ctx, `SELECT `+store.WebhookCols+` FROM webhooks WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetWebhook", notFound(err, "webhook "+id+" not found"))
 	}
@@ -66,12 +65,12 @@ func (db *DB) ListWebhooks(ctx context.Context) ([]*licensor.Webhook, error) {
 }
 
 func listWebhooks(ctx context.Context, q querier, tid string) ([]*licensor.Webhook, error) {
-	rows, err := q.Query(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = $1 ORDER BY id`, tid)
+	rows, err := q.Query(ctx, `SELECT `+store.WebhookCols+` FROM webhooks WHERE tenant_id = $1 ORDER BY id`, tid)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	return sqlconv.All(rows, sqlconv.ScanWebhook)
+	return store.All(rows, store.ScanWebhook)
 }
 
 // DeleteWebhook deletes a webhook; its deliveries go with it (cascade).
@@ -106,9 +105,9 @@ func (db *DB) SetWebhookDisabled(ctx context.Context, id string, at time.Time) (
 	var w *licensor.Webhook
 	err = db.tx(ctx, "SetWebhookDisabled", func(tx pgx.Tx) error {
 		var err error
-		w, err = sqlconv.ScanWebhook(tx.QueryRow(ctx, `UPDATE webhooks
+		w, err = store.ScanWebhook(tx.QueryRow(ctx, `UPDATE webhooks
 			SET disabled_at = CASE WHEN $1::bigint IS NULL THEN NULL ELSE COALESCE(disabled_at, $1::bigint) END
-			WHERE tenant_id = $2 AND id = $3 RETURNING `+sqlconv.WebhookCols, disabledAt, tid, id))
+			WHERE tenant_id = $2 AND id = $3 RETURNING `+store.WebhookCols, disabledAt, tid, id))
 		if err != nil {
 			return notFound(err, "webhook "+id+" not found")
 		}
@@ -141,14 +140,14 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until ti
 			FROM due WHERE d.tenant_id = due.tenant_id AND d.id = due.id
 			RETURNING d.*
 		)
-		SELECT `+sqlconv.Qualify("d.", sqlconv.DeliveryCols)+`, w.url, w.secret_sealed
+		SELECT `+store.Qualify("d.", store.DeliveryCols)+`, w.url, w.secret_sealed
 		FROM claimed d JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
 		ORDER BY d.next_attempt_at, d.id`, micros(now), limit, claimID, micros(until))
 	if err != nil {
 		return nil, driverErr("ClaimDeliveries", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanClaimedDelivery)
+	out, err := store.All(rows, store.ScanClaimedDelivery)
 	return out, driverErr("ClaimDeliveries", err)
 }
 
@@ -192,7 +191,7 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 	if err != nil {
 		return nil, err
 	}
-	d, err := sqlconv.ScanDelivery(db.pool.QueryRow(ctx, `SELECT `+sqlconv.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, tid, id))
+	d, err := store.ScanDelivery(db.pool.QueryRow(ctx, `SELECT `+store.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetDelivery", notFound(err, "delivery "+id+" not found"))
 	}
@@ -201,11 +200,11 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 
 // ListDeliveries lists deliveries newest first.
 func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]*licensor.Delivery, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.DeliveryCols + ` FROM webhook_deliveries WHERE tenant_id = $1`
+	q := `SELECT ` + store.DeliveryCols + ` FROM webhook_deliveries WHERE tenant_id = $1`
 	args := []any{tid}
 	if f.WebhookID != "" {
 		args = append(args, f.WebhookID)
@@ -226,7 +225,7 @@ func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]
 		return nil, driverErr("ListDeliveries", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanDelivery)
+	out, err := store.All(rows, store.ScanDelivery)
 	return out, driverErr("ListDeliveries", err)
 }
 
@@ -241,8 +240,8 @@ func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time)
 	if err != nil {
 		return nil, err
 	}
-	d, err := sqlconv.ScanDelivery(db.pool.QueryRow(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1,
-		give_up_at = $2, claim = '', claimed_until = 0, held = `+heldByWebhook+` WHERE tenant_id = $3 AND id = $4 RETURNING `+sqlconv.DeliveryCols,
+	d, err := store.ScanDelivery(db.pool.QueryRow(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1,
+		give_up_at = $2, claim = '', claimed_until = 0, held = `+heldByWebhook+` WHERE tenant_id = $3 AND id = $4 RETURNING `+store.DeliveryCols,
 		micros(db.stamp(now)), micros(giveUpAt), tid, id))
 	if err != nil {
 		return nil, driverErr("Redeliver", notFound(err, "delivery "+id+" not found"))

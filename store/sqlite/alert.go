@@ -8,16 +8,15 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // liveContract is the condition of a contract whose instances the scanner
 // watches: not ended explicitly and not past its end at ?.
 const liveContract = `c.status != 'ended' AND (c.ends_at = 0 OR c.ends_at > ?)`
 
-var instanceColsI = sqlconv.Qualify("i.", sqlconv.InstanceCols)
+var instanceColsI = store.Qualify("i.", store.InstanceCols)
 
 // RaiseAlert opens an episode unless one is open for the same key, and
 // queues its deliveries in the same transaction.
@@ -28,7 +27,7 @@ func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, gi
 	}
 	raised := false
 	err = db.write(ctx, "RaiseAlert", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+sqlconv.AlertCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+store.AlertCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
 			ON CONFLICT (tenant_id, type, object_id, level) WHERE cleared_at = 0 DO NOTHING`,
 			tid, a.ID, string(a.Type), a.ObjectID, a.Level, micros(a.RaisedAt), []byte(a.Data))
 		if err != nil {
@@ -99,11 +98,11 @@ func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time, eventID s
 
 // ListAlerts lists alerts newest first.
 func (db *DB) ListAlerts(ctx context.Context, f licensor.AlertFilter) ([]*licensor.Alert, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.AlertCols + ` FROM alerts WHERE tenant_id = ?`
+	q := `SELECT ` + store.AlertCols + ` FROM alerts WHERE tenant_id = ?`
 	args := []any{tid}
 	if !f.IncludeCleared {
 		q += ` AND cleared_at = 0`
@@ -123,7 +122,7 @@ func (db *DB) ListAlerts(ctx context.Context, f licensor.AlertFilter) ([]*licens
 		return nil, driverErr("ListAlerts", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanAlert)
+	out, err := store.All(rows, store.ScanAlert)
 	return out, driverErr("ListAlerts", err)
 }
 
@@ -166,7 +165,7 @@ func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond 
 		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanInstance)
+	out, err := store.All(rows, store.ScanInstance)
 	return out, driverErr(op, err)
 }
 
@@ -179,7 +178,7 @@ func (db *DB) EndingContracts(ctx context.Context, before time.Time, limit int) 
 	if limit <= 0 {
 		limit = licensor.MaxListLimit
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
+	rows, err := db.r.QueryContext(ctx, `SELECT `+store.ContractCols+`, f.feature, f.kind, f.count
 		FROM (SELECT * FROM contracts WHERE tenant_id = ? AND status != 'ended' AND ends_at > 0 AND ends_at < ?
 			ORDER BY id LIMIT ?) c
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id

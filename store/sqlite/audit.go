@@ -6,9 +6,8 @@ import (
 	"encoding/json"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // AppendAudit stores e in e.TenantID's log, or the operator's if it is
@@ -20,8 +19,8 @@ func (db *DB) AppendAudit(ctx context.Context, e *licensor.AuditEntry) error {
 		return err
 	}
 	return db.write(ctx, "AppendAudit", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+sqlconv.AuditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, sqlconv.Nullable(e.TenantID), micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+store.AuditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, store.Nullable(e.TenantID), micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
 			jsonArg(e.Before), jsonArg(e.After))
 		return translateErr(err, newrecord.AuditConstraints(e))
 	})
@@ -40,7 +39,7 @@ func jsonArg(m json.RawMessage) any {
 // half-open time range [Since, Until). f.After is the last id of the
 // previous page.
 func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licensor.AuditEntry, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +54,7 @@ func (db *DB) ListOperatorAudit(ctx context.Context, f licensor.AuditFilter) ([]
 	if err != nil {
 		return nil, err
 	}
-	if !tenantscope.Unscoped(ctx) {
+	if !store.Unscoped(ctx) {
 		return nil, nil
 	}
 	return db.listAudit(ctx, "ListOperatorAudit", `tenant_id IS NULL`, nil, f, opts)
@@ -65,7 +64,7 @@ func (db *DB) ListOperatorAudit(ctx context.Context, f licensor.AuditFilter) ([]
 // filtered by f, a page of opts: the one query of ListAudit and
 // ListOperatorAudit.
 func (db *DB) listAudit(ctx context.Context, op, log string, logArgs []any, f licensor.AuditFilter, opts licensor.ListOptions) ([]*licensor.AuditEntry, error) {
-	q := `SELECT ` + sqlconv.AuditCols + ` FROM audit_log WHERE ` + log
+	q := `SELECT ` + store.AuditCols + ` FROM audit_log WHERE ` + log
 	args := append([]any(nil), logArgs...)
 	if f.TokenID != "" {
 		q += ` AND token_id = ?`
@@ -99,6 +98,6 @@ func (db *DB) listAudit(ctx context.Context, op, log string, logArgs []any, f li
 		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanAuditEntry)
+	out, err := store.All(rows, store.ScanAuditEntry)
 	return out, driverErr(op, err)
 }

@@ -6,9 +6,8 @@ import (
 	"fmt"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateProduct stores p in the scoped tenant. ECONFLICT on a duplicate id
@@ -19,7 +18,7 @@ func (db *DB) CreateProduct(ctx context.Context, p *licensor.Product) error {
 		return err
 	}
 	return db.write(ctx, "CreateProduct", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO products (`+sqlconv.ProductCols+`) VALUES (?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO products (`+store.ProductCols+`) VALUES (?, ?, ?, ?)`,
 			tid, p.ID, p.Name, micros(p.CreatedAt))
 		return translateErr(err, newrecord.ProductConstraints(p))
 	})
@@ -31,7 +30,7 @@ func (db *DB) GetProduct(ctx context.Context, id string) (*licensor.Product, err
 	if err != nil {
 		return nil, err
 	}
-	p, err := sqlconv.ScanProduct(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.ProductCols+` FROM products WHERE tenant_id = ? AND id = ?`, tid, id))
+	p, err := store.ScanProduct(db.rd.QueryRowContext(ctx, `SELECT `+store.ProductCols+` FROM products WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetProduct", notFound(err, fmt.Sprintf("product %s not found", id)))
 	}
@@ -40,17 +39,17 @@ func (db *DB) GetProduct(ctx context.Context, id string) (*licensor.Product, err
 
 // ListProducts lists the scoped tenant's products by id.
 func (db *DB) ListProducts(ctx context.Context, opts licensor.ListOptions) ([]*licensor.Product, error) {
-	tid, opts, err := tenantscope.List(ctx, opts)
+	tid, opts, err := store.TenantList(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.rd.QueryContext(ctx, `SELECT `+sqlconv.ProductCols+` FROM products
+	rows, err := db.rd.QueryContext(ctx, `SELECT `+store.ProductCols+` FROM products
 		WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tid, opts.After, opts.Limit)
 	if err != nil {
 		return nil, driverErr("ListProducts", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanProduct)
+	out, err := store.All(rows, store.ScanProduct)
 	return out, driverErr("ListProducts", err)
 }
 
@@ -85,7 +84,7 @@ func (db *DB) ListFeatures(ctx context.Context, productID string) ([]*licensor.F
 		return nil, driverErr("ListFeatures", err)
 	}
 	defer rows.Close()
-	out, found, err := sqlconv.ScanProductFeatures(rows, tid, productID)
+	out, found, err := store.ScanProductFeatures(rows, tid, productID)
 	if err != nil {
 		return nil, driverErr("ListFeatures", err)
 	}
@@ -102,7 +101,7 @@ func (db *DB) CreateCustomer(ctx context.Context, c *licensor.Customer) error {
 		return err
 	}
 	return db.write(ctx, "CreateCustomer", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO customers (`+sqlconv.CustomerCols+`) VALUES (?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO customers (`+store.CustomerCols+`) VALUES (?, ?, ?, ?, ?)`,
 			tid, c.ID, c.Name, c.Email, micros(c.CreatedAt))
 		return translateErr(err, newrecord.CustomerConstraints(c))
 	})
@@ -114,7 +113,7 @@ func (db *DB) GetCustomer(ctx context.Context, id string) (*licensor.Customer, e
 	if err != nil {
 		return nil, err
 	}
-	c, err := sqlconv.ScanCustomer(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.CustomerCols+` FROM customers WHERE tenant_id = ? AND id = ?`, tid, id))
+	c, err := store.ScanCustomer(db.rd.QueryRowContext(ctx, `SELECT `+store.CustomerCols+` FROM customers WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetCustomer", notFound(err, fmt.Sprintf("customer %s not found", id)))
 	}
@@ -123,16 +122,16 @@ func (db *DB) GetCustomer(ctx context.Context, id string) (*licensor.Customer, e
 
 // ListCustomers lists the scoped tenant's customers by id.
 func (db *DB) ListCustomers(ctx context.Context, opts licensor.ListOptions) ([]*licensor.Customer, error) {
-	tid, opts, err := tenantscope.List(ctx, opts)
+	tid, opts, err := store.TenantList(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.rd.QueryContext(ctx, `SELECT `+sqlconv.CustomerCols+` FROM customers
+	rows, err := db.rd.QueryContext(ctx, `SELECT `+store.CustomerCols+` FROM customers
 		WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tid, opts.After, opts.Limit)
 	if err != nil {
 		return nil, driverErr("ListCustomers", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanCustomer)
+	out, err := store.All(rows, store.ScanCustomer)
 	return out, driverErr("ListCustomers", err)
 }

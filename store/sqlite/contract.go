@@ -8,9 +8,8 @@ import (
 	"strings"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
@@ -79,7 +78,7 @@ func (db *DB) GetContract(ctx context.Context, id string) (*licensor.Contract, e
 	}
 	// One statement, one snapshot: the contract and its features can never
 	// come from two sides of an UpdateContract.
-	rows, err := db.rd.QueryContext(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
+	rows, err := db.rd.QueryContext(ctx, `SELECT `+store.ContractCols+`, f.feature, f.kind, f.count
 		FROM contracts c LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		WHERE c.tenant_id = ? AND c.id = ? ORDER BY f.feature`, tid, id)
 	if err != nil {
@@ -98,7 +97,7 @@ func (db *DB) GetContract(ctx context.Context, id string) (*licensor.Contract, e
 // ListContracts lists the scoped tenant's contracts by id, with features,
 // optionally of one customer and in one status.
 func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*licensor.Contract, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +113,7 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 		args = append(args, string(f.Status))
 	}
 	args = append(args, opts.Limit)
-	rows, err := db.rd.QueryContext(ctx, `SELECT `+sqlconv.ContractCols+`, f.feature, f.kind, f.count
+	rows, err := db.rd.QueryContext(ctx, `SELECT `+store.ContractCols+`, f.feature, f.kind, f.count
 		FROM (SELECT * FROM contracts WHERE `+where.String()+` ORDER BY id LIMIT ?) c
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
 		ORDER BY c.id, f.feature`, args...)
@@ -129,7 +128,7 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 // contract, and closes rows.
 func scanContracts(rows *sql.Rows) ([]*licensor.Contract, error) {
 	defer rows.Close()
-	return sqlconv.ScanContracts(rows)
+	return store.ScanContracts(rows)
 }
 
 // UpdateContract replaces the mutable fields and the features of c if its

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store"
 )
 
 // The statements of Checkin, prepared once (see writeStmts).
@@ -22,9 +22,9 @@ const (
 				THEN ?3 ELSE clone_suspected_at END,
 			host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
 		WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
-		RETURNING ` + sqlconv.InstanceCols
-	checkinInsertSQL = `INSERT INTO instances (` + sqlconv.InstanceCols + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING ` + sqlconv.InstanceCols
+		RETURNING ` + store.InstanceCols
+	checkinInsertSQL = `INSERT INTO instances (` + store.InstanceCols + `)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING ` + store.InstanceCols
 	// The seat is taken only if one is free, decided by this one statement
 	// against the contract row (max_seats), inside Checkin's transaction.
 	takeSeatSQL = `UPDATE contracts SET seats_used = seats_used + 1
@@ -74,7 +74,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 	var inst *licensor.Instance
 	checkin := func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		inst, err = sqlconv.ScanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
+		inst, err = store.ScanInstance(tx.StmtContext(ctx, db.ws.checkinRefresh).QueryRowContext(ctx,
 			window, c.Host, now, c.Environment, c.RemoteAddr, c.LicenseID, micros(c.LicenseExpiresAt),
 			tid, c.ContractID, c.InstanceID))
 		switch {
@@ -101,7 +101,7 @@ func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instan
 				return err
 			}
 		}
-		inst, err = sqlconv.ScanInstance(tx.StmtContext(ctx, db.ws.checkinInsert).QueryRowContext(ctx,
+		inst, err = store.ScanInstance(tx.StmtContext(ctx, db.ws.checkinInsert).QueryRowContext(ctx,
 			tid, c.ContractID, c.InstanceID, boolInt(c.TakesSeat), c.Environment, c.Host, c.RemoteAddr,
 			now, now, c.LicenseID, micros(c.LicenseExpiresAt)))
 		return constraints{foreignKey: fmt.Sprintf("contract %s not found", c.ContractID)}.translate(err)
@@ -143,7 +143,7 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err := db.syncReads(); err != nil {
 		return nil, driverErr("GetInstance", err)
 	}
-	inst, err := sqlconv.ScanInstance(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.InstanceCols+` FROM instances
+	inst, err := store.ScanInstance(db.rd.QueryRowContext(ctx, `SELECT `+store.InstanceCols+` FROM instances
 		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, contractID, instanceID))
 	if err != nil {
 		return nil, driverErr("GetInstance", notFound(err, fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)))
@@ -168,7 +168,7 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.InstanceCols + ` FROM instances WHERE tenant_id = ?`
+	q := `SELECT ` + store.InstanceCols + ` FROM instances WHERE tenant_id = ?`
 	args := []any{tid}
 	if f.SeatHolders {
 		q += ` AND seat = 1`
@@ -191,7 +191,7 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 		return nil, driverErr("ListInstances", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanInstance)
+	out, err := store.All(rows, store.ScanInstance)
 	return out, driverErr("ListInstances", err)
 }
 

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
 )
 
 // CreateSigningKey stores k as the scoped tenant's active key and, in the
@@ -27,7 +27,7 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *licensor.SigningKey, reti
 			micros(k.CreatedAt), micros(retiredPublishUntil), tid); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+sqlconv.SigningKeyCols+`) VALUES (?, ?, ?, ?, ?, 0, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (`+store.SigningKeyCols+`) VALUES (?, ?, ?, ?, ?, 0, ?)`,
 			tid, k.ID, []byte(k.Public), k.Sealed, micros(k.CreatedAt), micros(k.PublishUntil))
 		return translateErr(err, newrecord.SigningKeyConstraints(k))
 	})
@@ -39,13 +39,13 @@ func (db *DB) ListSigningKeys(ctx context.Context) ([]*licensor.SigningKey, erro
 	if err != nil {
 		return nil, err
 	}
-	rows, err := db.rd.QueryContext(ctx, `SELECT `+sqlconv.SigningKeyCols+`
+	rows, err := db.rd.QueryContext(ctx, `SELECT `+store.SigningKeyCols+`
 		FROM signing_keys WHERE tenant_id = ? ORDER BY created_at DESC, id DESC`, tid)
 	if err != nil {
 		return nil, driverErr("ListSigningKeys", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanSigningKey)
+	out, err := store.All(rows, store.ScanSigningKey)
 	return out, driverErr("ListSigningKeys", err)
 }
 

@@ -6,10 +6,8 @@ import (
 	"fmt"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/dberr"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreatePool stores p with nothing in use. EINVALID for a feature listed
@@ -23,7 +21,7 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 	return db.write(ctx, "CreatePool", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			tid, p.ID, p.CustomerID, sqlconv.Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), micros(p.CreatedAt), micros(p.UpdatedAt))
+			tid, p.ID, p.CustomerID, store.Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), micros(p.CreatedAt), micros(p.UpdatedAt))
 		if isForeignKey(err) {
 			ok, err := exists(ctx, tx, `SELECT 1 FROM customers WHERE tenant_id = ? AND id = ?`, tid, p.CustomerID)
 			if err != nil {
@@ -42,7 +40,7 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 			f.InUse = 0
 			if _, err := tx.ExecContext(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, in_use) VALUES (?, ?, ?, ?, 0)`,
 				tid, p.ID, f.Feature, f.MaxUnits); err != nil {
-				return translateErr(err, dberr.Messages{PrimaryKey: fmt.Sprintf("feature %q is listed twice", f.Feature)})
+				return translateErr(err, store.Messages{PrimaryKey: fmt.Sprintf("feature %q is listed twice", f.Feature)})
 			}
 		}
 		return nil
@@ -60,7 +58,7 @@ func (db *DB) GetPool(ctx context.Context, id string) (*licensor.Pool, error) {
 }
 
 func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, error) {
-	p, err := sqlconv.ScanPool(q.QueryRowContext(ctx, `SELECT `+sqlconv.PoolCols+` FROM pools WHERE tenant_id = ? AND id = ?`, tid, id))
+	p, err := store.ScanPool(q.QueryRowContext(ctx, `SELECT `+store.PoolCols+` FROM pools WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, notFound(err, fmt.Sprintf("pool %s not found", id))
 	}
@@ -72,11 +70,11 @@ func getPool(ctx context.Context, q querier, tid, id string) (*licensor.Pool, er
 
 // ListPools lists the scoped tenant's pools by id, optionally of one customer.
 func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor.Pool, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.PoolCols + ` FROM pools WHERE tenant_id = ? AND id > ?`
+	q := `SELECT ` + store.PoolCols + ` FROM pools WHERE tenant_id = ? AND id > ?`
 	args := []any{tid, opts.After}
 	if f.CustomerID != "" {
 		q += ` AND customer_id = ?`
@@ -88,7 +86,7 @@ func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor
 	if err != nil {
 		return nil, driverErr("ListPools", err)
 	}
-	out, err := sqlconv.All(rows, sqlconv.ScanPool)
+	out, err := store.All(rows, store.ScanPool)
 	rows.Close()
 	if err != nil {
 		return nil, driverErr("ListPools", err)

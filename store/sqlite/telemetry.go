@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
+	"github.com/licensor/licensor/store"
 )
 
 // recordTelemetry makes c.Telemetry the instance's latest and a point of its
@@ -38,14 +37,14 @@ func recordTelemetry(ctx context.Context, tx *sql.Tx, tid string, c licensor.Che
 // ListTelemetry returns the scoped tenant's points of one contract (and
 // optionally one instance) in [Since, Until), ordered by (at, id).
 func (db *DB) ListTelemetry(ctx context.Context, f licensor.TelemetryFilter) ([]*licensor.TelemetryPoint, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
 	if f.ContractID == "" {
 		return nil, licensor.Errorf(licensor.EINVALID, "contract_id is required")
 	}
-	q := `SELECT ` + sqlconv.TelemetryPointCols + ` FROM telemetry_history
+	q := `SELECT ` + store.TelemetryPointCols + ` FROM telemetry_history
 		WHERE tenant_id = ? AND contract_id = ?`
 	args := []any{tid, f.ContractID}
 	if f.InstanceID != "" {
@@ -75,7 +74,7 @@ func (db *DB) ListTelemetry(ctx context.Context, f licensor.TelemetryFilter) ([]
 		return nil, driverErr("ListTelemetry", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanTelemetryPoint)
+	out, err := store.All(rows, store.ScanTelemetryPoint)
 	return out, driverErr("ListTelemetry", err)
 }
 

@@ -5,9 +5,8 @@ import (
 	"database/sql"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateTenant stores t, assigning an id if it has none. ECONFLICT if the id
@@ -15,9 +14,9 @@ import (
 func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 	newrecord.Tenant(t, db.now)
 	return db.write(ctx, "CreateTenant", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+sqlconv.TenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+store.TenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning),
-			micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs))
+			micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), store.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs))
 		return translateErr(err, newrecord.TenantConstraints(t))
 	})
 }
@@ -25,12 +24,12 @@ func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 // GetTenant returns a tenant. ENOTFOUND, also for a tenant other than the
 // one ctx is scoped to.
 func (db *DB) GetTenant(ctx context.Context, id string) (*licensor.Tenant, error) {
-	if !tenantscope.Visible(ctx, id) {
-		return nil, tenantscope.NotFound(id)
+	if !store.TenantVisible(ctx, id) {
+		return nil, store.TenantNotFound(id)
 	}
-	t, err := sqlconv.ScanTenant(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TenantCols+` FROM tenants WHERE id = ?`, id))
+	t, err := store.ScanTenant(db.rd.QueryRowContext(ctx, `SELECT `+store.TenantCols+` FROM tenants WHERE id = ?`, id))
 	if err != nil {
-		return nil, driverErr("GetTenant", notFound(err, tenantscope.NotFoundMessage(id)))
+		return nil, driverErr("GetTenant", notFound(err, store.TenantNotFoundMessage(id)))
 	}
 	return t, nil
 }
@@ -42,7 +41,7 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.TenantCols + ` FROM tenants WHERE id > ?`
+	q := `SELECT ` + store.TenantCols + ` FROM tenants WHERE id > ?`
 	args := []any{opts.After}
 	if scope, ok := licensor.TenantFrom(ctx); ok {
 		q += ` AND id = ?`
@@ -55,7 +54,7 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 		return nil, driverErr("ListTenants", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanTenant)
+	out, err := store.All(rows, store.ScanTenant)
 	return out, driverErr("ListTenants", err)
 }
 
@@ -63,8 +62,8 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 // telemetry settings) and
 // sets UpdatedAt (the store's clock if t.UpdatedAt is zero). ENOTFOUND.
 func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
-	if !tenantscope.Visible(ctx, t.ID) {
-		return tenantscope.NotFound(t.ID)
+	if !store.TenantVisible(ctx, t.ID) {
+		return store.TenantNotFound(t.ID)
 	}
 	updated := db.stamp(t.UpdatedAt)
 	var created int64
@@ -74,8 +73,8 @@ func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 				telemetry_retention_ns = ?, telemetry_fields_dropped = ?, truncate_ips = ?
 			WHERE id = ? RETURNING created_at`,
 			t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated),
-			int64(t.TelemetryRetention), sqlconv.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs), t.ID).Scan(&created)
-		return notFound(err, tenantscope.NotFoundMessage(t.ID))
+			int64(t.TelemetryRetention), store.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs), t.ID).Scan(&created)
+		return notFound(err, store.TenantNotFoundMessage(t.ID))
 	})
 	if err != nil {
 		return err

@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateToken stores t: in the scoped tenant, or, for an operator token, in
@@ -21,9 +20,9 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 	if err != nil {
 		return err
 	}
-	tenant, contract := sqlconv.Nullable(tid), sqlconv.Nullable(t.ContractID) // NULL for the operator
+	tenant, contract := store.Nullable(tid), store.Nullable(t.ContractID) // NULL for the operator
 	return db.write(ctx, "CreateToken", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+sqlconv.TokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+store.TokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, tenant, string(t.Role), contract, t.Name, t.Hash, t.Hint,
 			micros(t.CreatedAt), micros(t.ExpiresAt), micros(t.RevokedAt))
 		if isForeignKey(err) && contract != nil {
@@ -42,7 +41,7 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 // TokenByHash finds a token by the hash of its secret, in any tenant: it
 // is how a request is authenticated, before a scope exists. ENOTFOUND.
 func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*licensor.Token, error) {
-	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE hash = ?`, hash))
+	t, err := store.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+store.TokenCols+` FROM tokens WHERE hash = ?`, hash))
 	if err != nil {
 		return nil, driverErr("TokenByHash", notFound(err, "token not found"))
 	}
@@ -55,7 +54,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 	if err != nil {
 		return nil, err
 	}
-	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id = ? AND id = ?`, tid, id))
+	t, err := store.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+store.TokenCols+` FROM tokens WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetToken", notFound(err, fmt.Sprintf("token %s not found", id)))
 	}
@@ -66,7 +65,7 @@ func (db *DB) GetToken(ctx context.Context, id string) (*licensor.Token, error) 
 // f.IncludeRevoked, optionally of one contract. An expired token is listed
 // (it is not revoked); the caller decides with Token.Live.
 func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licensor.Token, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +75,7 @@ func (db *DB) ListTokens(ctx context.Context, f licensor.TokenFilter) ([]*licens
 // listTokens lists the tokens that match where (with args) and f, a page
 // of opts: the one query of ListTokens and ListOperatorTokens.
 func (db *DB) listTokens(ctx context.Context, op, where string, args []any, f licensor.TokenFilter, opts licensor.ListOptions) ([]*licensor.Token, error) {
-	q := `SELECT ` + sqlconv.TokenCols + ` FROM tokens WHERE ` + where + ` AND id > ?`
+	q := `SELECT ` + store.TokenCols + ` FROM tokens WHERE ` + where + ` AND id > ?`
 	args = append(args, opts.After)
 	if f.ContractID != "" {
 		q += ` AND contract_id = ?`
@@ -92,7 +91,7 @@ func (db *DB) listTokens(ctx context.Context, op, where string, args []any, f li
 		return nil, driverErr(op, err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanToken)
+	out, err := store.All(rows, store.ScanToken)
 	return out, driverErr(op, err)
 }
 
@@ -108,9 +107,9 @@ func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) (*licens
 	err = db.write(ctx, "RevokeToken", func(tx *sql.Tx) error {
 		// CASE keeps the first revocation: RETURNING gives the row either way.
 		var err error
-		t, err = sqlconv.ScanToken(tx.QueryRowContext(ctx, `UPDATE tokens
+		t, err = store.ScanToken(tx.QueryRowContext(ctx, `UPDATE tokens
 			SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
-			WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.TokenCols, micros(at), tid, id))
+			WHERE tenant_id = ? AND id = ? RETURNING `+store.TokenCols, micros(at), tid, id))
 		return notFound(err, fmt.Sprintf("token %s not found", id))
 	})
 	if err != nil {
@@ -134,7 +133,7 @@ func (db *DB) ListOperatorTokens(ctx context.Context, f licensor.TokenFilter) ([
 	if err != nil {
 		return nil, err
 	}
-	if !tenantscope.Unscoped(ctx) {
+	if !store.Unscoped(ctx) {
 		return nil, nil
 	}
 	return db.listTokens(ctx, "ListOperatorTokens", `tenant_id IS NULL`, nil, f, opts)
@@ -143,12 +142,12 @@ func (db *DB) ListOperatorTokens(ctx context.Context, f licensor.TokenFilter) ([
 // GetOperatorToken returns an operator token. ENOTFOUND, also for a
 // tenant's token and within a tenant scope.
 func (db *DB) GetOperatorToken(ctx context.Context, id string) (*licensor.Token, error) {
-	if !tenantscope.Unscoped(ctx) {
-		return nil, tenantscope.OperatorTokenNotFound(id)
+	if !store.Unscoped(ctx) {
+		return nil, store.OperatorTokenNotFound(id)
 	}
-	t, err := sqlconv.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id IS NULL AND id = ?`, id))
+	t, err := store.ScanToken(db.rd.QueryRowContext(ctx, `SELECT `+store.TokenCols+` FROM tokens WHERE tenant_id IS NULL AND id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, tenantscope.OperatorTokenNotFound(id)
+		return nil, store.OperatorTokenNotFound(id)
 	}
 	if err != nil {
 		return nil, driverErr("GetOperatorToken", err)
@@ -161,15 +160,15 @@ func (db *DB) GetOperatorToken(ctx context.Context, id string) (*licensor.Token,
 // writer serialises revocations, so the check holds until the commit.
 // Revoking twice keeps the first time. ENOTFOUND.
 func (db *DB) RevokeOperatorToken(ctx context.Context, id string, at time.Time) (*licensor.Token, error) {
-	if !tenantscope.Unscoped(ctx) {
-		return nil, tenantscope.OperatorTokenNotFound(id)
+	if !store.Unscoped(ctx) {
+		return nil, store.OperatorTokenNotFound(id)
 	}
 	at = db.stamp(at)
 	var t *licensor.Token
 	err := db.write(ctx, "RevokeOperatorToken", func(tx *sql.Tx) error {
-		cur, err := sqlconv.ScanToken(tx.QueryRowContext(ctx, `SELECT `+sqlconv.TokenCols+` FROM tokens WHERE tenant_id IS NULL AND id = ?`, id))
+		cur, err := store.ScanToken(tx.QueryRowContext(ctx, `SELECT `+store.TokenCols+` FROM tokens WHERE tenant_id IS NULL AND id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			return tenantscope.OperatorTokenNotFound(id)
+			return store.OperatorTokenNotFound(id)
 		}
 		if err != nil {
 			return err
@@ -181,12 +180,12 @@ func (db *DB) RevokeOperatorToken(ctx context.Context, id string, at time.Time) 
 				return err
 			}
 			if !others {
-				return tenantscope.LastOperatorToken(id)
+				return store.LastOperatorToken(id)
 			}
 		}
-		t, err = sqlconv.ScanToken(tx.QueryRowContext(ctx, `UPDATE tokens
+		t, err = store.ScanToken(tx.QueryRowContext(ctx, `UPDATE tokens
 			SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END
-			WHERE tenant_id IS NULL AND id = ? RETURNING `+sqlconv.TokenCols, micros(at), id))
+			WHERE tenant_id IS NULL AND id = ? RETURNING `+store.TokenCols, micros(at), id))
 		return err
 	})
 	if err != nil {

@@ -6,9 +6,8 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/internal/newrecord"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
 )
 
 // CreateWebhook stores w, refusing more than MaxWebhooks per tenant in the
@@ -19,9 +18,9 @@ func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
 		return err
 	}
 	return db.write(ctx, "CreateWebhook", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+sqlconv.WebhookInsertCols+`)
+		res, err := tx.ExecContext(ctx, `INSERT INTO webhooks (`+store.WebhookInsertCols+`)
 			SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhooks WHERE tenant_id = ?) < ?`,
-			tid, w.ID, w.URL, sqlconv.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), tid, licensor.MaxWebhooks)
+			tid, w.ID, w.URL, store.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), tid, licensor.MaxWebhooks)
 		if err != nil {
 			return translateErr(err, newrecord.WebhookConstraints(w))
 		}
@@ -38,7 +37,7 @@ func (db *DB) GetWebhook(ctx context.Context, id string) (*licensor.Webhook, err
 	if err != nil {
 		return nil, err
 	}
-	w, err := sqlconv.ScanWebhook(db.r.QueryRowContext(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = ? AND id = ?`, tid, id))
+	w, err := store.ScanWebhook(db.r.QueryRowContext(ctx, `SELECT `+store.WebhookCols+` FROM webhooks WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetWebhook", notFound(err, "webhook "+id+" not found"))
 	}
@@ -56,12 +55,12 @@ func (db *DB) ListWebhooks(ctx context.Context) ([]*licensor.Webhook, error) {
 }
 
 func listWebhooks(ctx context.Context, q querier, tid string) ([]*licensor.Webhook, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+sqlconv.WebhookCols+` FROM webhooks WHERE tenant_id = ? ORDER BY id`, tid)
+	rows, err := q.QueryContext(ctx, `SELECT `+store.WebhookCols+` FROM webhooks WHERE tenant_id = ? ORDER BY id`, tid)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	return sqlconv.All(rows, sqlconv.ScanWebhook)
+	return store.All(rows, store.ScanWebhook)
 }
 
 // DeleteWebhook deletes a webhook; its deliveries go with it (cascade).
@@ -96,9 +95,9 @@ func (db *DB) SetWebhookDisabled(ctx context.Context, id string, at time.Time) (
 	var w *licensor.Webhook
 	err = db.write(ctx, "SetWebhookDisabled", func(tx *sql.Tx) error {
 		var err error
-		w, err = sqlconv.ScanWebhook(tx.QueryRowContext(ctx, `UPDATE webhooks
+		w, err = store.ScanWebhook(tx.QueryRowContext(ctx, `UPDATE webhooks
 			SET disabled_at = CASE WHEN ? IS NULL THEN NULL ELSE COALESCE(disabled_at, ?) END
-			WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.WebhookCols, disabledAt, disabledAt, tid, id))
+			WHERE tenant_id = ? AND id = ? RETURNING `+store.WebhookCols, disabledAt, disabledAt, tid, id))
 		if err != nil {
 			return notFound(err, "webhook "+id+" not found")
 		}
@@ -151,7 +150,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, claimID string, now, until ti
 			if n, _ := res.RowsAffected(); n == 0 {
 				continue
 			}
-			d, err := sqlconv.ScanClaimedDelivery(tx.QueryRowContext(ctx, `SELECT `+sqlconv.Qualify("d.", sqlconv.DeliveryCols)+`, w.url, w.secret_sealed
+			d, err := store.ScanClaimedDelivery(tx.QueryRowContext(ctx, `SELECT `+store.Qualify("d.", store.DeliveryCols)+`, w.url, w.secret_sealed
 				FROM webhook_deliveries d JOIN webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id
 				WHERE d.tenant_id = ? AND d.id = ?`, k.tenant, k.id))
 			if err != nil {
@@ -204,7 +203,7 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 	if err != nil {
 		return nil, err
 	}
-	d, err := sqlconv.ScanDelivery(db.r.QueryRowContext(ctx, `SELECT `+sqlconv.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = ? AND id = ?`, tid, id))
+	d, err := store.ScanDelivery(db.r.QueryRowContext(ctx, `SELECT `+store.DeliveryCols+` FROM webhook_deliveries WHERE tenant_id = ? AND id = ?`, tid, id))
 	if err != nil {
 		return nil, driverErr("GetDelivery", notFound(err, "delivery "+id+" not found"))
 	}
@@ -213,11 +212,11 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*licensor.Delivery, e
 
 // ListDeliveries lists deliveries newest first.
 func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]*licensor.Delivery, error) {
-	tid, opts, err := tenantscope.List(ctx, f.ListOptions)
+	tid, opts, err := store.TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + sqlconv.DeliveryCols + ` FROM webhook_deliveries WHERE tenant_id = ?`
+	q := `SELECT ` + store.DeliveryCols + ` FROM webhook_deliveries WHERE tenant_id = ?`
 	args := []any{tid}
 	if f.WebhookID != "" {
 		q += ` AND webhook_id = ?`
@@ -238,7 +237,7 @@ func (db *DB) ListDeliveries(ctx context.Context, f licensor.DeliveryFilter) ([]
 		return nil, driverErr("ListDeliveries", err)
 	}
 	defer rows.Close()
-	out, err := sqlconv.All(rows, sqlconv.ScanDelivery)
+	out, err := store.All(rows, store.ScanDelivery)
 	return out, driverErr("ListDeliveries", err)
 }
 
@@ -256,8 +255,8 @@ func (db *DB) Redeliver(ctx context.Context, id string, now, giveUpAt time.Time)
 	var d *licensor.Delivery
 	err = db.write(ctx, "Redeliver", func(tx *sql.Tx) error {
 		var err error
-		d, err = sqlconv.ScanDelivery(tx.QueryRowContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?,
-			give_up_at = ?, claim = '', claimed_until = 0, held = `+heldByWebhook+` WHERE tenant_id = ? AND id = ? RETURNING `+sqlconv.DeliveryCols,
+		d, err = store.ScanDelivery(tx.QueryRowContext(ctx, `UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?,
+			give_up_at = ?, claim = '', claimed_until = 0, held = `+heldByWebhook+` WHERE tenant_id = ? AND id = ? RETURNING `+store.DeliveryCols,
 			micros(db.stamp(now)), micros(giveUpAt), tid, id))
 		return notFound(err, "delivery "+id+" not found")
 	})

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store"
 )
 
 // Row is what a delete of a lease returns: its pool, holder and units
@@ -67,7 +67,7 @@ func Return(ctx context.Context, tx LifeTx, r licensor.LeaseReturn, now int64) (
 	if err != nil {
 		return nil, nil, err
 	}
-	if sqlconv.Micros(l.ExpiresAt) <= now {
+	if store.Micros(l.ExpiresAt) <= now {
 		if _, err := End(ctx, tx, l.ID, licensor.UsageExpire, now); err != nil {
 			return nil, nil, err
 		}
@@ -100,7 +100,7 @@ func NotAfter(t time.Time) int64 {
 	if t.IsZero() {
 		return math.MaxInt64
 	}
-	return sqlconv.Micros(t)
+	return store.Micros(t)
 }
 
 // NotRenewed answers a renewal of lease r.LeaseID whose conditional update

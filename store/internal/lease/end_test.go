@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store"
 )
 
 // fakeLeases is one tenant's leases of one pool in memory; it records the
@@ -69,7 +69,7 @@ func (f *fakeLeases) delete(id string, ok func(*licensor.Lease) bool) (Row, bool
 func (f *fakeLeases) DeleteLive(_ context.Context, id, contractID, instanceID string, now int64) (Row, bool, error) {
 	f.logf("delete live %s", id)
 	return f.delete(id, func(l *licensor.Lease) bool {
-		return l.ContractID == contractID && l.InstanceID == instanceID && sqlconv.Micros(l.ExpiresAt) > now
+		return l.ContractID == contractID && l.InstanceID == instanceID && store.Micros(l.ExpiresAt) > now
 	})
 }
 
@@ -80,7 +80,7 @@ func (f *fakeLeases) DeleteLease(_ context.Context, id string) (Row, bool, error
 
 func (f *fakeLeases) DeleteExpired(_ context.Context, id string, now int64) (Row, bool, error) {
 	f.logf("delete expired %s", id)
-	return f.delete(id, func(l *licensor.Lease) bool { return sqlconv.Micros(l.ExpiresAt) <= now })
+	return f.delete(id, func(l *licensor.Lease) bool { return store.Micros(l.ExpiresAt) <= now })
 }
 
 func (f *fakeLeases) Free(_ context.Context, evs []Event) error {
@@ -175,7 +175,7 @@ func TestReturn(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeLeases()
-			now := sqlconv.Micros(t0.Add(tc.at))
+			now := store.Micros(t0.Add(tc.at))
 			r := licensor.LeaseReturn{LeaseID: cmp.Or(tc.lease, "lea_1"), ContractID: "ctr_1", InstanceID: cmp.Or(tc.instance, "a"), Units: tc.units}
 			left, expired, err := Return(context.Background(), f, r, now)
 			if code := licensor.ErrorCode(err); code != tc.code {
@@ -207,7 +207,7 @@ func TestReturn(t *testing.T) {
 }
 
 func TestNotRenewed(t *testing.T) {
-	now := sqlconv.Micros(t0.Add(15 * time.Minute))
+	now := store.Micros(t0.Add(15 * time.Minute))
 	t.Run("Expired", func(t *testing.T) {
 		f := newFakeLeases()
 		expired, err := NotRenewed(context.Background(), f, licensor.LeaseRenewal{LeaseID: "lea_1", ContractID: "ctr_1", InstanceID: "a"}, now)
@@ -237,7 +237,7 @@ func TestNotRenewed(t *testing.T) {
 }
 
 func TestRelease(t *testing.T) {
-	now := sqlconv.Micros(t0)
+	now := store.Micros(t0)
 	f := newFakeLeases()
 	if err := Release(context.Background(), f, "lea_1", now); err != nil {
 		t.Fatalf("Release: got error %v, want none", err)
@@ -272,7 +272,7 @@ func TestExpire(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeLeases()
 			f.failFree = tc.failFree
-			now := sqlconv.Micros(t0.Add(tc.at))
+			now := store.Micros(t0.Add(tc.at))
 			n, err := Expire(context.Background(), f, []string{"lea_1", "lea_9", "lea_2"}, now)
 			if n != tc.n || (err != nil) != tc.err {
 				t.Errorf("got %d, %v; want %d, error %t", n, err, tc.n, tc.err)

@@ -20,7 +20,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store"
 )
 
 // Migration is one embedded schema change.
@@ -117,7 +117,7 @@ func Run(ctx context.Context, tx Tx, d Dialect, ms []Migration, apply bool) (fro
 		if err := tx.Exec(ctx, m.SQL); err != nil {
 			return current, nil, fmt.Errorf("migration %s: %w", m.Name, err)
 		}
-		if err := tx.Exec(ctx, d.Insert, m.Version, m.Name, sqlconv.Micros(time.Now())); err != nil {
+		if err := tx.Exec(ctx, d.Insert, m.Version, m.Name, store.Micros(time.Now())); err != nil {
 			return current, nil, fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 		applied = append(applied, m.Name)

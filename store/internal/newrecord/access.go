@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/dberr"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
+	"github.com/licensor/licensor/store"
 )
 
 // Token readies t: in the scoped tenant, or, for an operator token, in no
@@ -26,7 +24,7 @@ func Token(ctx context.Context, t *licensor.Token, now func() time.Time) (string
 		}
 	} else {
 		var err error
-		if tid, err = tenantscope.Claim(ctx, &t.TenantID); err != nil {
+		if tid, err = store.ClaimTenant(ctx, &t.TenantID); err != nil {
 			return "", err
 		}
 	}
@@ -36,26 +34,26 @@ func Token(ctx context.Context, t *licensor.Token, now func() time.Time) (string
 	if t.ID == "" {
 		t.ID = licensor.NewID(licensor.PrefixToken)
 	}
-	t.CreatedAt = sqlconv.Stamp(t.CreatedAt, now)
-	t.ExpiresAt, t.RevokedAt = sqlconv.Norm(t.ExpiresAt), sqlconv.Norm(t.RevokedAt)
+	t.CreatedAt = store.Stamp(t.CreatedAt, now)
+	t.ExpiresAt, t.RevokedAt = store.Norm(t.ExpiresAt), store.Norm(t.RevokedAt)
 	return tid, nil
 }
 
 // TokenConstraints says what a failed constraint of t's INSERT means. (A
 // missing contract of an existing tenant each store tells apart its own
 // way.)
-func TokenConstraints(t *licensor.Token) dberr.Messages {
-	return dberr.Messages{
+func TokenConstraints(t *licensor.Token) store.Messages {
+	return store.Messages{
 		PrimaryKey: fmt.Sprintf("token %s already exists", t.ID),
 		Unique:     "a token with the same secret already exists",
-		ForeignKey: tenantscope.NotFoundMessage(t.TenantID),
+		ForeignKey: store.TenantNotFoundMessage(t.TenantID),
 	}
 }
 
 // SigningKey readies k in the scoped tenant, which it returns. EINVALID
 // for a key retired already.
 func SigningKey(ctx context.Context, k *licensor.SigningKey, now func() time.Time) (string, error) {
-	tid, err := tenantscope.Claim(ctx, &k.TenantID)
+	tid, err := store.ClaimTenant(ctx, &k.TenantID)
 	if err != nil {
 		return "", err
 	}
@@ -65,16 +63,16 @@ func SigningKey(ctx context.Context, k *licensor.SigningKey, now func() time.Tim
 	if k.ID == "" {
 		k.ID = licensor.NewID(licensor.PrefixKey)
 	}
-	k.CreatedAt = sqlconv.Stamp(k.CreatedAt, now)
-	k.PublishUntil = sqlconv.Norm(k.PublishUntil)
+	k.CreatedAt = store.Stamp(k.CreatedAt, now)
+	k.PublishUntil = store.Norm(k.PublishUntil)
 	return tid, nil
 }
 
 // SigningKeyConstraints says what a failed constraint of k's INSERT means.
-func SigningKeyConstraints(k *licensor.SigningKey) dberr.Messages {
-	return dberr.Messages{
+func SigningKeyConstraints(k *licensor.SigningKey) store.Messages {
+	return store.Messages{
 		PrimaryKey: fmt.Sprintf("signing key %s already exists", k.ID),
-		ForeignKey: tenantscope.NotFoundMessage(k.TenantID),
+		ForeignKey: store.TenantNotFoundMessage(k.TenantID),
 	}
 }
 
@@ -82,20 +80,20 @@ func SigningKeyConstraints(k *licensor.SigningKey) dberr.Messages {
 // empty. It needs no scope; with one, e must belong to it (ENOTFOUND
 // otherwise, as for any other tenant).
 func AuditEntry(ctx context.Context, e *licensor.AuditEntry, now func() time.Time) error {
-	if e.TenantID != "" && !tenantscope.Visible(ctx, e.TenantID) {
-		return tenantscope.NotFound(e.TenantID)
+	if e.TenantID != "" && !store.TenantVisible(ctx, e.TenantID) {
+		return store.TenantNotFound(e.TenantID)
 	}
 	if e.ID == "" {
 		e.ID = licensor.NewID(licensor.PrefixAudit)
 	}
-	e.At = sqlconv.Stamp(e.At, now)
+	e.At = store.Stamp(e.At, now)
 	return nil
 }
 
 // AuditConstraints says what a failed constraint of e's INSERT means.
-func AuditConstraints(e *licensor.AuditEntry) dberr.Messages {
-	return dberr.Messages{
+func AuditConstraints(e *licensor.AuditEntry) store.Messages {
+	return store.Messages{
 		PrimaryKey: fmt.Sprintf("audit entry %s already exists", e.ID),
-		ForeignKey: tenantscope.NotFoundMessage(e.TenantID),
+		ForeignKey: store.TenantNotFoundMessage(e.TenantID),
 	}
 }

@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/dberr"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
+	"github.com/licensor/licensor/store"
 )
 
 // Tenant readies t: an id if it has none, its creation and update times.
@@ -17,13 +15,13 @@ func Tenant(t *licensor.Tenant, now func() time.Time) {
 	if t.ID == "" {
 		t.ID = licensor.NewID(licensor.PrefixTenant)
 	}
-	t.CreatedAt = sqlconv.Stamp(t.CreatedAt, now)
+	t.CreatedAt = store.Stamp(t.CreatedAt, now)
 	updated(t.CreatedAt, &t.UpdatedAt)
 }
 
 // TenantConstraints says what a failed constraint of t's INSERT means.
-func TenantConstraints(t *licensor.Tenant) dberr.Messages {
-	return dberr.Messages{PrimaryKey: fmt.Sprintf("tenant %s already exists", t.ID)}
+func TenantConstraints(t *licensor.Tenant) store.Messages {
+	return store.Messages{PrimaryKey: fmt.Sprintf("tenant %s already exists", t.ID)}
 }
 
 // Product readies p in the scoped tenant, which it returns.
@@ -32,11 +30,11 @@ func Product(ctx context.Context, p *licensor.Product, now func() time.Time) (st
 }
 
 // ProductConstraints says what a failed constraint of p's INSERT means.
-func ProductConstraints(p *licensor.Product) dberr.Messages {
-	return dberr.Messages{
+func ProductConstraints(p *licensor.Product) store.Messages {
+	return store.Messages{
 		PrimaryKey: fmt.Sprintf("product %s already exists", p.ID),
 		Unique:     fmt.Sprintf("a product named %q already exists", p.Name),
-		ForeignKey: tenantscope.NotFoundMessage(p.TenantID),
+		ForeignKey: store.TenantNotFoundMessage(p.TenantID),
 	}
 }
 
@@ -46,8 +44,8 @@ func Feature(ctx context.Context, f *licensor.Feature, now func() time.Time) (st
 }
 
 // FeatureConstraints says what a failed constraint of f's INSERT means.
-func FeatureConstraints(f *licensor.Feature) dberr.Messages {
-	return dberr.Messages{
+func FeatureConstraints(f *licensor.Feature) store.Messages {
+	return store.Messages{
 		PrimaryKey: fmt.Sprintf("feature %s already exists", f.ID),
 		Unique:     fmt.Sprintf("product %s already has a feature named %q", f.ProductID, f.Name),
 		ForeignKey: fmt.Sprintf("product %s not found", f.ProductID),
@@ -60,10 +58,10 @@ func Customer(ctx context.Context, c *licensor.Customer, now func() time.Time) (
 }
 
 // CustomerConstraints says what a failed constraint of c's INSERT means.
-func CustomerConstraints(c *licensor.Customer) dberr.Messages {
-	return dberr.Messages{
+func CustomerConstraints(c *licensor.Customer) store.Messages {
+	return store.Messages{
 		PrimaryKey: fmt.Sprintf("customer %s already exists", c.ID),
-		ForeignKey: tenantscope.NotFoundMessage(c.TenantID),
+		ForeignKey: store.TenantNotFoundMessage(c.TenantID),
 	}
 }
 
@@ -76,14 +74,14 @@ func Contract(ctx context.Context, c *licensor.Contract, now func() time.Time) (
 		return "", err
 	}
 	updated(c.CreatedAt, &c.UpdatedAt)
-	c.StartsAt, c.EndsAt = sqlconv.Norm(c.StartsAt), sqlconv.Norm(c.EndsAt)
+	c.StartsAt, c.EndsAt = store.Norm(c.StartsAt), store.Norm(c.EndsAt)
 	return tid, nil
 }
 
 // ContractConstraints says what a failed primary key of c's INSERT means;
 // which reference is missing each store finds out its own way.
-func ContractConstraints(c *licensor.Contract) dberr.Messages {
-	return dberr.Messages{PrimaryKey: fmt.Sprintf("contract %s already exists", c.ID)}
+func ContractConstraints(c *licensor.Contract) store.Messages {
+	return store.Messages{PrimaryKey: fmt.Sprintf("contract %s already exists", c.ID)}
 }
 
 // Pool readies p in the scoped tenant, which it returns.
@@ -101,6 +99,6 @@ func Pool(ctx context.Context, p *licensor.Pool, now func() time.Time) (string, 
 
 // PoolConstraints says what a failed primary key of p's INSERT means;
 // which reference is missing each store finds out its own way.
-func PoolConstraints(p *licensor.Pool) dberr.Messages {
-	return dberr.Messages{PrimaryKey: fmt.Sprintf("pool %s already exists", p.ID)}
+func PoolConstraints(p *licensor.Pool) store.Messages {
+	return store.Messages{PrimaryKey: fmt.Sprintf("pool %s already exists", p.ID)}
 }

@@ -1,6 +1,6 @@
 // Package newrecord readies a record for a store's INSERT the same way in
 // both SQL stores: it puts the record in the tenant the context is scoped
-// to (tenantscope.Claim), checks what the store itself must refuse, gives
+// to (store.Claim), checks what the store itself must refuse, gives
 // it an id if it has none and its times as the stores keep them (UTC,
 // microseconds; the store's clock where the caller left one zero). Beside
 // each, a ...Constraints function says what a failed constraint of that
@@ -17,21 +17,20 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
+	"github.com/licensor/licensor/store"
 )
 
 // scoped readies the part every record of a tenant shares: its tenant, its
 // id (a new one with prefix if empty) and its creation time.
 func scoped(ctx context.Context, tenantID, id *string, prefix string, created *time.Time, now func() time.Time) (string, error) {
-	tid, err := tenantscope.Claim(ctx, tenantID)
+	tid, err := store.ClaimTenant(ctx, tenantID)
 	if err != nil {
 		return "", err
 	}
 	if *id == "" {
 		*id = licensor.NewID(prefix)
 	}
-	*created = sqlconv.Stamp(*created, now)
+	*created = store.Stamp(*created, now)
 	return tid, nil
 }
 
@@ -41,5 +40,5 @@ func updated(created time.Time, updated *time.Time) {
 	if updated.IsZero() {
 		*updated = created
 	}
-	*updated = sqlconv.Norm(*updated)
+	*updated = store.Norm(*updated)
 }

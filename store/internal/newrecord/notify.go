@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/dberr"
-	"github.com/licensor/licensor/store/internal/tenantscope"
+	"github.com/licensor/licensor/store"
 )
 
 // Webhook readies w in the scoped tenant, which it returns.
@@ -16,10 +15,10 @@ func Webhook(ctx context.Context, w *licensor.Webhook, now func() time.Time) (st
 }
 
 // WebhookConstraints says what a failed constraint of w's INSERT means.
-func WebhookConstraints(w *licensor.Webhook) dberr.Messages {
-	return dberr.Messages{
+func WebhookConstraints(w *licensor.Webhook) store.Messages {
+	return store.Messages{
 		PrimaryKey: fmt.Sprintf("webhook %s already exists", w.ID),
-		ForeignKey: tenantscope.NotFoundMessage(w.TenantID),
+		ForeignKey: store.TenantNotFoundMessage(w.TenantID),
 	}
 }
 
@@ -39,9 +38,9 @@ func Alert(ctx context.Context, a *licensor.Alert, now func() time.Time) (string
 }
 
 // AlertConstraints says what a failed constraint of a's INSERT means.
-func AlertConstraints(a *licensor.Alert) dberr.Messages {
-	return dberr.Messages{
+func AlertConstraints(a *licensor.Alert) store.Messages {
+	return store.Messages{
 		PrimaryKey: "alert " + a.ID + " already exists",
-		ForeignKey: tenantscope.NotFoundMessage(a.TenantID),
+		ForeignKey: store.TenantNotFoundMessage(a.TenantID),
 	}
 }

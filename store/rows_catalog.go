@@ -1,4 +1,4 @@
-package sqlconv
+package store
 
 import (
 	"database/sql"
@@ -24,7 +24,7 @@ func ScanProduct(s Scanner) (*licensor.Product, error) {
 // f.created_at of one product of tenant tid LEFT JOINed with its features
 // f, in order. A product with no features is one row of NULLs; no row at
 // all is no such product (found false).
-func ScanProductFeatures(rows Rows, tid, productID string) (features []*licensor.Feature, found bool, err error) {
+func ScanProductFeatures(rows Iter, tid, productID string) (features []*licensor.Feature, found bool, err error) {
 	var id, name, kind, desc sql.NullString
 	var created sql.NullInt64
 	dest := []any{&id, &name, &kind, &desc, &created} // reused: see ScanContracts

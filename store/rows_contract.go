@@ -1,4 +1,4 @@
-package sqlconv
+package store
 
 import (
 	"database/sql"
@@ -17,7 +17,7 @@ const ContractCols = `c.tenant_id, c.id, c.customer_id, c.product_id, c.name, c.
 
 // ScanContracts decodes rows of ContractCols and a feature, ordered by
 // contract: one contract per run of rows, with its features.
-func ScanContracts(rows Rows) ([]*licensor.Contract, error) {
+func ScanContracts(rows Iter) ([]*licensor.Contract, error) {
 	// One row's worth of destinations, reused: a Scan through an interface
 	// makes its arguments escape, and GetLicense reads a contract per call.
 	var (

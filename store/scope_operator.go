@@ -1,4 +1,4 @@
-package tenantscope
+package store
 
 import (
 	"context"

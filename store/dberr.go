@@ -1,13 +1,11 @@
-// Package dberr turns what a database driver reports into the domain's
-// errors, the same way for both SQL stores: a constraint failure into the
-// words its statement gave for it, a transient failure into EUNAVAILABLE,
-// anything else into EINTERNAL with the cause kept for the log.
-//
-// Each store only classifies its driver's errors (Constraint, and whether
-// an error is transient); the decisions and the messages are here, so the
-// two stores answer alike. This package must never name a driver, and
-// never put driver text (which names tables and columns) in a Message.
-package dberr
+// The translation of what a driver reports into the domain's errors, the
+// same for both engines: a constraint failure into the words its statement
+// gave for it, a transient failure into EUNAVAILABLE, anything else into
+// EINTERNAL with the cause kept for the log. Each engine only classifies
+// its driver's errors (Dialect.Constraint, Dialect.Transient); driver text
+// (which names tables and columns) never reaches a Message.
+
+package store
 
 import (
 	"errors"

@@ -1,4 +1,4 @@
-package tenantscope
+package store
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func TestClaim(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := tc.tenant
-			got, err := Claim(tc.ctx, &id)
+			got, err := ClaimTenant(tc.ctx, &id)
 			if code := licensor.ErrorCode(err); err != nil && code != tc.wantCode || err == nil && tc.wantCode != "" {
 				t.Fatalf("Claim: got error %v, want code %q", err, tc.wantCode)
 			}
@@ -36,8 +36,8 @@ func TestClaim(t *testing.T) {
 		})
 	}
 	id := "ten_b"
-	_, err := Claim(scoped, &id)
-	if want := NotFound("ten_b").Error(); err == nil || err.Error() != want {
+	_, err := ClaimTenant(scoped, &id)
+	if want := TenantNotFound("ten_b").Error(); err == nil || err.Error() != want {
 		t.Errorf("another tenant: got %v, want the same answer as a missing tenant, %q", err, want)
 	}
 }
@@ -54,7 +54,7 @@ func TestVisible(t *testing.T) {
 		{"Own", scoped, "ten_a", true},
 		{"Other", scoped, "ten_b", false},
 	} {
-		if got := Visible(tc.ctx, tc.id); got != tc.want {
+		if got := TenantVisible(tc.ctx, tc.id); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}
@@ -62,14 +62,14 @@ func TestVisible(t *testing.T) {
 
 func TestList(t *testing.T) {
 	scoped := licensor.WithTenant(context.Background(), "ten_a")
-	tid, o, err := List(scoped, licensor.ListOptions{})
+	tid, o, err := TenantList(scoped, licensor.ListOptions{})
 	if err != nil || tid != "ten_a" || o.Limit <= 0 {
 		t.Errorf("List: got %q, %+v, %v, want ten_a and a default limit", tid, o, err)
 	}
-	if _, _, err := List(context.Background(), licensor.ListOptions{}); licensor.ErrorCode(err) != licensor.EINTERNAL {
+	if _, _, err := TenantList(context.Background(), licensor.ListOptions{}); licensor.ErrorCode(err) != licensor.EINTERNAL {
 		t.Errorf("List without a scope: got %v, want EINTERNAL", err)
 	}
-	if _, _, err := List(scoped, licensor.ListOptions{Limit: -1}); licensor.ErrorCode(err) != licensor.EINVALID {
+	if _, _, err := TenantList(scoped, licensor.ListOptions{Limit: -1}); licensor.ErrorCode(err) != licensor.EINVALID {
 		t.Errorf("List with a negative limit: got %v, want EINVALID", err)
 	}
 }
