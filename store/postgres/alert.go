@@ -10,7 +10,6 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // liveContract is the condition of a contract whose instances the scanner
@@ -24,7 +23,7 @@ var instanceColsI = store.Qualify("i.", store.InstanceCols)
 // alert at once open one episode), and queues its deliveries in the same
 // transaction.
 func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, giveUpAt time.Time) (bool, error) {
-	tid, err := newrecord.Alert(ctx, a, db.now)
+	tid, err := store.NewAlert(ctx, a, db.now)
 	if err != nil {
 		return false, err
 	}
@@ -35,7 +34,7 @@ func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, gi
 			ON CONFLICT (tenant_id, type, object_id, level) WHERE cleared_at = 0 DO NOTHING`,
 			tid, a.ID, string(a.Type), a.ObjectID, a.Level, micros(a.RaisedAt), []byte(a.Data))
 		if err != nil {
-			return translateErr(err, newrecord.AlertConstraints(a))
+			return translateErr(err, store.AlertConstraints(a))
 		}
 		if tag.RowsAffected() == 0 {
 			return nil

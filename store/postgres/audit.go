@@ -6,7 +6,6 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // AppendAudit stores e in e.TenantID's log, or the operator's if it is
@@ -14,13 +13,13 @@ import (
 // otherwise, as for any other tenant). ENOTFOUND for an unknown tenant.
 // The table's trigger refuses any later change.
 func (db *DB) AppendAudit(ctx context.Context, e *licensor.AuditEntry) error {
-	if err := newrecord.AuditEntry(ctx, e, db.now); err != nil {
+	if err := store.NewAuditEntry(ctx, e, db.now); err != nil {
 		return err
 	}
 	_, err := db.pool.Exec(ctx, `INSERT INTO audit_log (`+store.AuditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		e.ID, store.Nullable(e.TenantID), micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
 		jsonArg(e.Before), jsonArg(e.After))
-	return driverErr("AppendAudit", translateErr(err, newrecord.AuditConstraints(e)))
+	return driverErr("AppendAudit", translateErr(err, store.AuditConstraints(e)))
 }
 
 // ListAudit returns entries of the scoped tenant, newest first (At, then

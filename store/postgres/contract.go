@@ -10,13 +10,12 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // CreateContract stores c with Version 1 and no seats used. ENOTFOUND for
 // an unknown customer or product; ECONFLICT on a duplicate id.
 func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
-	tid, err := newrecord.Contract(ctx, c, db.now)
+	tid, err := store.NewContract(ctx, c, db.now)
 	if err != nil {
 		return err
 	}
@@ -34,7 +33,7 @@ func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
 		case violates(err, "contracts_product_fk"):
 			return &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("product %s not found", c.ProductID), Err: err}
 		}
-		if err = translateErr(err, newrecord.ContractConstraints(c)); err != nil {
+		if err = translateErr(err, store.ContractConstraints(c)); err != nil {
 			return err
 		}
 		return insertFeatures(ctx, tx, tid, c)

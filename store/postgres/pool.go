@@ -8,7 +8,6 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // lockPool takes the pool's transaction-scoped advisory lock. Every change
@@ -26,7 +25,7 @@ func lockPool(ctx context.Context, tx pgx.Tx, tid, poolID string) error {
 // twice; ENOTFOUND for an unknown customer or contract; ECONFLICT on a
 // duplicate id.
 func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
-	tid, err := newrecord.Pool(ctx, p, db.now)
+	tid, err := store.NewPool(ctx, p, db.now)
 	if err != nil {
 		return err
 	}
@@ -40,7 +39,7 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 		case violates(err, "pools_contract_fk"):
 			return &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("contract %s not found", p.ContractID), Err: err}
 		}
-		if err = translateErr(err, newrecord.PoolConstraints(p)); err != nil {
+		if err = translateErr(err, store.PoolConstraints(p)); err != nil {
 			return err
 		}
 		b := &pgx.Batch{}

@@ -9,14 +9,13 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // CreateWebhook stores w, refusing more than MaxWebhooks per tenant. The
 // tenant row is locked first, so that two servers adding a tenant's last
 // allowed webhook at once cannot both count the same total.
 func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
-	tid, err := newrecord.Webhook(ctx, w, db.now)
+	tid, err := store.NewWebhook(ctx, w, db.now)
 	if err != nil {
 		return err
 	}
@@ -32,7 +31,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
 			SELECT $1, $2, $3, $4, $5, $6 WHERE (SELECT count(*) FROM webhooks WHERE tenant_id = $1) < $7`,
 			tid, w.ID, w.URL, store.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), licensor.MaxWebhooks)
 		if err != nil {
-			return translateErr(err, newrecord.WebhookConstraints(w))
+			return translateErr(err, store.WebhookConstraints(w))
 		}
 		if tag.RowsAffected() == 0 {
 			return licensor.Errorf(licensor.EEXHAUSTED, "tenant has %d webhooks, the limit; delete one first", licensor.MaxWebhooks)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // liveContract is the condition of a contract whose instances the scanner
@@ -21,7 +20,7 @@ var instanceColsI = store.Qualify("i.", store.InstanceCols)
 // RaiseAlert opens an episode unless one is open for the same key, and
 // queues its deliveries in the same transaction.
 func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, giveUpAt time.Time) (bool, error) {
-	tid, err := newrecord.Alert(ctx, a, db.now)
+	tid, err := store.NewAlert(ctx, a, db.now)
 	if err != nil {
 		return false, err
 	}
@@ -31,7 +30,7 @@ func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, gi
 			ON CONFLICT (tenant_id, type, object_id, level) WHERE cleared_at = 0 DO NOTHING`,
 			tid, a.ID, string(a.Type), a.ObjectID, a.Level, micros(a.RaisedAt), []byte(a.Data))
 		if err != nil {
-			return translateErr(err, newrecord.AlertConstraints(a))
+			return translateErr(err, store.AlertConstraints(a))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil

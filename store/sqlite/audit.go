@@ -7,7 +7,6 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // AppendAudit stores e in e.TenantID's log, or the operator's if it is
@@ -15,14 +14,14 @@ import (
 // otherwise, as for any other tenant). ENOTFOUND for an unknown tenant.
 // The table's triggers refuse any later change.
 func (db *DB) AppendAudit(ctx context.Context, e *licensor.AuditEntry) error {
-	if err := newrecord.AuditEntry(ctx, e, db.now); err != nil {
+	if err := store.NewAuditEntry(ctx, e, db.now); err != nil {
 		return err
 	}
 	return db.write(ctx, "AppendAudit", func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+store.AuditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, store.Nullable(e.TenantID), micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
 			jsonArg(e.Before), jsonArg(e.After))
-		return translateErr(err, newrecord.AuditConstraints(e))
+		return translateErr(err, store.AuditConstraints(e))
 	})
 }
 

@@ -9,14 +9,13 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // CreateContract stores c with Version 1 and no seats used. ENOTFOUND for
 // an unknown customer or product; ECONFLICT on a duplicate id.
 func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
-	tid, err := newrecord.Contract(ctx, c, db.now)
+	tid, err := store.NewContract(ctx, c, db.now)
 	if err != nil {
 		return err
 	}
@@ -31,7 +30,7 @@ func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
 		if isForeignKey(err) {
 			return missingReference(ctx, tx, tid, c)
 		}
-		if err = translateErr(err, newrecord.ContractConstraints(c)); err != nil {
+		if err = translateErr(err, store.ContractConstraints(c)); err != nil {
 			return err
 		}
 		if err := insertFeatures(ctx, tx, tid, c); err != nil {

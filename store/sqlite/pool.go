@@ -7,14 +7,13 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // CreatePool stores p with nothing in use. EINVALID for a feature listed
 // twice; ENOTFOUND for an unknown customer or contract; ECONFLICT on a
 // duplicate id.
 func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
-	tid, err := newrecord.Pool(ctx, p, db.now)
+	tid, err := store.NewPool(ctx, p, db.now)
 	if err != nil {
 		return err
 	}
@@ -32,7 +31,7 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 			}
 			return licensor.Errorf(licensor.ENOTFOUND, "contract %s not found", p.ContractID)
 		}
-		if err = translateErr(err, newrecord.PoolConstraints(p)); err != nil {
+		if err = translateErr(err, store.PoolConstraints(p)); err != nil {
 			return err
 		}
 		for i := range p.Features {

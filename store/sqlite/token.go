@@ -9,14 +9,13 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // CreateToken stores t: in the scoped tenant, or, for an operator token, in
 // no tenant at all (no scope needed; t.TenantID must be empty). ECONFLICT
 // on a duplicate id or hash; ENOTFOUND for an unknown tenant or contract.
 func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
-	tid, err := newrecord.Token(ctx, t, db.now)
+	tid, err := store.NewToken(ctx, t, db.now)
 	if err != nil {
 		return err
 	}
@@ -34,7 +33,7 @@ func (db *DB) CreateToken(ctx context.Context, t *licensor.Token) error {
 				return &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("contract %s not found", t.ContractID), Err: err}
 			}
 		}
-		return translateErr(err, newrecord.TokenConstraints(t))
+		return translateErr(err, store.TokenConstraints(t))
 	})
 }
 

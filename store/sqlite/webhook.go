@@ -7,13 +7,12 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // CreateWebhook stores w, refusing more than MaxWebhooks per tenant in the
 // same statement.
 func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
-	tid, err := newrecord.Webhook(ctx, w, db.now)
+	tid, err := store.NewWebhook(ctx, w, db.now)
 	if err != nil {
 		return err
 	}
@@ -22,7 +21,7 @@ func (db *DB) CreateWebhook(ctx context.Context, w *licensor.Webhook) error {
 			SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM webhooks WHERE tenant_id = ?) < ?`,
 			tid, w.ID, w.URL, store.EventTypes(w.EventTypes), w.SecretSealed, micros(w.CreatedAt), tid, licensor.MaxWebhooks)
 		if err != nil {
-			return translateErr(err, newrecord.WebhookConstraints(w))
+			return translateErr(err, store.WebhookConstraints(w))
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return licensor.Errorf(licensor.EEXHAUSTED, "tenant has %d webhooks, the limit; delete one first", licensor.MaxWebhooks)

@@ -1,35 +1,32 @@
-package sqlite
+package store
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store"
-	"github.com/licensor/licensor/store/internal/newrecord"
 )
 
 // CreateTenant stores t, assigning an id if it has none. ECONFLICT if the id
 // exists. It needs no tenant scope: creating tenants is the operator's.
 func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
-	newrecord.Tenant(t, db.now)
-	return db.write(ctx, "CreateTenant", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+store.TenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	NewTenant(t, db.now)
+	return db.writeOne(ctx, "CreateTenant", func(tx Conn) error {
+		_, err := tx.Exec(ctx, `INSERT INTO tenants (`+TenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning),
-			micros(t.CreatedAt), micros(t.UpdatedAt), int64(t.TelemetryRetention), store.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs))
-		return translateErr(err, newrecord.TenantConstraints(t))
+			Micros(t.CreatedAt), Micros(t.UpdatedAt), int64(t.TelemetryRetention), FieldList(t.TelemetryFieldsDropped), t.TruncateIPs)
+		return db.translate(err, TenantConstraints(t))
 	})
 }
 
 // GetTenant returns a tenant. ENOTFOUND, also for a tenant other than the
 // one ctx is scoped to.
 func (db *DB) GetTenant(ctx context.Context, id string) (*licensor.Tenant, error) {
-	if !store.TenantVisible(ctx, id) {
-		return nil, store.TenantNotFound(id)
+	if !TenantVisible(ctx, id) {
+		return nil, TenantNotFound(id)
 	}
-	t, err := store.ScanTenant(db.rd.QueryRowContext(ctx, `SELECT `+store.TenantCols+` FROM tenants WHERE id = ?`, id))
+	t, err := ScanTenant(db.read().QueryRow(ctx, `SELECT `+TenantCols+` FROM tenants WHERE id = ?`, id))
 	if err != nil {
-		return nil, driverErr("GetTenant", notFound(err, store.TenantNotFoundMessage(id)))
+		return nil, db.Final("GetTenant", NotFound(err, TenantNotFoundMessage(id)))
 	}
 	return t, nil
 }
@@ -37,11 +34,11 @@ func (db *DB) GetTenant(ctx context.Context, id string) (*licensor.Tenant, error
 // ListTenants lists tenants by id. With a tenant scope it lists only that
 // tenant: a scope never widens what a caller sees.
 func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*licensor.Tenant, error) {
-	opts, err := page(opts)
+	opts, err := opts.Normalize()
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + store.TenantCols + ` FROM tenants WHERE id > ?`
+	q := `SELECT ` + TenantCols + ` FROM tenants WHERE id > ?`
 	args := []any{opts.After}
 	if scope, ok := licensor.TenantFrom(ctx); ok {
 		q += ` AND id = ?`
@@ -49,37 +46,37 @@ func (db *DB) ListTenants(ctx context.Context, opts licensor.ListOptions) ([]*li
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, opts.Limit)
-	rows, err := db.rd.QueryContext(ctx, q, args...)
+	rows, err := db.read().Query(ctx, q, args...)
 	if err != nil {
-		return nil, driverErr("ListTenants", err)
+		return nil, db.Final("ListTenants", err)
 	}
 	defer rows.Close()
-	out, err := store.All(rows, store.ScanTenant)
-	return out, driverErr("ListTenants", err)
+	out, err := All(rows, ScanTenant)
+	return out, db.Final("ListTenants", err)
 }
 
 // UpdateTenant replaces the mutable fields of t (name, limits, warning,
 // telemetry settings) and
 // sets UpdatedAt (the store's clock if t.UpdatedAt is zero). ENOTFOUND.
 func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
-	if !store.TenantVisible(ctx, t.ID) {
-		return store.TenantNotFound(t.ID)
+	if !TenantVisible(ctx, t.ID) {
+		return TenantNotFound(t.ID)
 	}
 	updated := db.stamp(t.UpdatedAt)
 	var created int64
-	err := db.write(ctx, "UpdateTenant", func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE tenants
+	err := db.writeOne(ctx, "UpdateTenant", func(tx Conn) error {
+		err := tx.QueryRow(ctx, `UPDATE tenants
 			SET name = ?, concurrency_limit = ?, queue_wait_ns = ?, expiry_warning_ns = ?, updated_at = ?,
 				telemetry_retention_ns = ?, telemetry_fields_dropped = ?, truncate_ips = ?
 			WHERE id = ? RETURNING created_at`,
-			t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning), micros(updated),
-			int64(t.TelemetryRetention), store.FieldList(t.TelemetryFieldsDropped), boolInt(t.TruncateIPs), t.ID).Scan(&created)
-		return notFound(err, store.TenantNotFoundMessage(t.ID))
+			t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning), Micros(updated),
+			int64(t.TelemetryRetention), FieldList(t.TelemetryFieldsDropped), t.TruncateIPs, t.ID).Scan(&created)
+		return NotFound(err, TenantNotFoundMessage(t.ID))
 	})
 	if err != nil {
 		return err
 	}
 	t.UpdatedAt = updated
-	t.CreatedAt = fromMicros(created)
+	t.CreatedAt = FromMicros(created)
 	return nil
 }

@@ -1,4 +1,4 @@
-package newrecord
+package store
 
 import (
 	"context"
@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	given := time.Date(2031, 5, 6, 7, 8, 9, 1500, time.FixedZone("x", 3600))
 
 	p := &licensor.Product{Name: "Solver"}
-	if tid, err := Product(ctx, p, clock); err != nil || tid != "ten_a" {
+	if tid, err := NewProduct(ctx, p, clock); err != nil || tid != "ten_a" {
 		t.Fatalf("Product: got %q, %v, want ten_a", tid, err)
 	}
 	if p.TenantID != "ten_a" || !strings.HasPrefix(p.ID, licensor.PrefixProduct+"_") || !p.CreatedAt.Equal(want0) {
@@ -28,7 +28,7 @@ func TestDefaults(t *testing.T) {
 	}
 
 	c := &licensor.Contract{ID: "con_1", CreatedAt: given, StartsAt: given}
-	if _, err := Contract(ctx, c, clock); err != nil {
+	if _, err := NewContract(ctx, c, clock); err != nil {
 		t.Fatalf("Contract: %v", err)
 	}
 	if c.ID != "con_1" || c.CreatedAt != given.UTC().Truncate(time.Microsecond) || c.UpdatedAt != c.CreatedAt || c.StartsAt != c.CreatedAt {
@@ -36,13 +36,13 @@ func TestDefaults(t *testing.T) {
 	}
 
 	ten := &licensor.Tenant{}
-	Tenant(ten, clock)
+	NewTenant(ten, clock)
 	if !strings.HasPrefix(ten.ID, licensor.PrefixTenant+"_") || !ten.CreatedAt.Equal(want0) || !ten.UpdatedAt.Equal(want0) {
 		t.Errorf("Tenant: got %+v, want a new id and the clock's time", ten)
 	}
 
 	a := &licensor.Alert{ClearedAt: given}
-	if _, err := Alert(ctx, a, clock); err != nil {
+	if _, err := NewAlert(ctx, a, clock); err != nil {
 		t.Fatalf("Alert: %v", err)
 	}
 	if !strings.HasPrefix(a.ID, licensor.PrefixEvent+"_") || !a.RaisedAt.Equal(want0) || !a.ClearedAt.IsZero() || string(a.Data) != `{}` {
@@ -58,25 +58,23 @@ func TestRefusals(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"OtherTenant", func() error { _, err := Customer(ctx, &licensor.Customer{TenantID: "ten_b"}, clock); return err }(), licensor.ENOTFOUND},
-		{"NoScope", func() error { _, err := Webhook(context.Background(), &licensor.Webhook{}, clock); return err }(), licensor.EINTERNAL},
+		{"OtherTenant", func() error { _, err := NewCustomer(ctx, &licensor.Customer{TenantID: "ten_b"}, clock); return err }(), licensor.ENOTFOUND},
+		{"NoScope", func() error { _, err := NewWebhook(context.Background(), &licensor.Webhook{}, clock); return err }(), licensor.EINTERNAL},
 		{"OperatorTokenWithTenant", func() error {
-			_, err := Token(ctx, &licensor.Token{Role: licensor.RoleOperator, TenantID: "ten_a", Hash: hash}, clock)
+			_, err := NewToken(ctx, &licensor.Token{Role: licensor.RoleOperator, TenantID: "ten_a", Hash: hash}, clock)
 			return err
 		}(), licensor.EINVALID},
-		{"TokenWithoutHash", func() error { _, err := Token(ctx, &licensor.Token{Role: licensor.RoleContract}, clock); return err }(), licensor.EINVALID},
-		{"RetiredKey", func() error { _, err := SigningKey(ctx, &licensor.SigningKey{RetiredAt: t0}, clock); return err }(), licensor.EINVALID},
-		{"OtherTenantsAudit", AuditEntry(ctx, &licensor.AuditEntry{TenantID: "ten_b"}, clock), licensor.ENOTFOUND},
+		{"OtherTenantsAudit", NewAuditEntry(ctx, &licensor.AuditEntry{TenantID: "ten_b"}, clock), licensor.ENOTFOUND},
 	} {
 		if got := licensor.ErrorCode(tc.err); got != tc.want {
 			t.Errorf("%s: got %v, want code %s", tc.name, tc.err, tc.want)
 		}
 	}
 	op := &licensor.Token{Role: licensor.RoleOperator, Hash: hash}
-	if tid, err := Token(context.Background(), op, clock); err != nil || tid != "" || op.TenantID != "" {
+	if tid, err := NewToken(context.Background(), op, clock); err != nil || tid != "" || op.TenantID != "" {
 		t.Errorf("operator token without a scope: got %q, %v, want no tenant and no error", tid, err)
 	}
-	if err := AuditEntry(context.Background(), &licensor.AuditEntry{TenantID: "ten_b"}, clock); err != nil {
+	if err := NewAuditEntry(context.Background(), &licensor.AuditEntry{TenantID: "ten_b"}, clock); err != nil {
 		t.Errorf("operator's audit entry for a tenant: got %v, want none", err)
 	}
 }

@@ -1,4 +1,4 @@
-package newrecord
+package store
 
 import (
 	"context"
@@ -6,26 +6,25 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store"
 )
 
-// Webhook readies w in the scoped tenant, which it returns.
-func Webhook(ctx context.Context, w *licensor.Webhook, now func() time.Time) (string, error) {
+// NewWebhook readies w in the scoped tenant, which it returns.
+func NewWebhook(ctx context.Context, w *licensor.Webhook, now func() time.Time) (string, error) {
 	return scoped(ctx, &w.TenantID, &w.ID, licensor.PrefixWebhook, &w.CreatedAt, now)
 }
 
 // WebhookConstraints says what a failed constraint of w's INSERT means.
-func WebhookConstraints(w *licensor.Webhook) store.Messages {
-	return store.Messages{
+func WebhookConstraints(w *licensor.Webhook) Messages {
+	return Messages{
 		PrimaryKey: fmt.Sprintf("webhook %s already exists", w.ID),
-		ForeignKey: store.TenantNotFoundMessage(w.TenantID),
+		ForeignKey: TenantNotFoundMessage(w.TenantID),
 	}
 }
 
-// Alert readies a, a new episode, in the scoped tenant, which it returns:
+// NewAlert readies a, a new episode, in the scoped tenant, which it returns:
 // raised (at the store's clock if RaisedAt is zero), not cleared, and with
 // an empty JSON object for no data.
-func Alert(ctx context.Context, a *licensor.Alert, now func() time.Time) (string, error) {
+func NewAlert(ctx context.Context, a *licensor.Alert, now func() time.Time) (string, error) {
 	tid, err := scoped(ctx, &a.TenantID, &a.ID, licensor.PrefixEvent, &a.RaisedAt, now)
 	if err != nil {
 		return "", err
@@ -38,9 +37,9 @@ func Alert(ctx context.Context, a *licensor.Alert, now func() time.Time) (string
 }
 
 // AlertConstraints says what a failed constraint of a's INSERT means.
-func AlertConstraints(a *licensor.Alert) store.Messages {
-	return store.Messages{
+func AlertConstraints(a *licensor.Alert) Messages {
+	return Messages{
 		PrimaryKey: "alert " + a.ID + " already exists",
-		ForeignKey: store.TenantNotFoundMessage(a.TenantID),
+		ForeignKey: TenantNotFoundMessage(a.TenantID),
 	}
 }
