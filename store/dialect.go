@@ -20,9 +20,23 @@ type Dialect struct {
 	// SQLite, BOOLEAN in PostgreSQL). Arguments need no care: both
 	// drivers bind a Go bool to their column type.
 	True, False string
+	// ForUpdate locks the rows a SELECT reads until the transaction ends
+	// (" FOR UPDATE"); empty where one writer serialises transactions.
+	ForUpdate string
+	// SkipLocked is ForUpdate that passes over rows another transaction
+	// holds (" FOR UPDATE SKIP LOCKED"), so that servers working through
+	// the same rows take disjoint ones.
+	SkipLocked string
 	// Savepoint, RollbackTo and Release are the statements of a savepoint
 	// named sp inside a transaction.
 	Savepoint, RollbackTo, Release func(sp string) string
+	// MigrationsTable creates schema_migrations (version INTEGER PRIMARY
+	// KEY, name TEXT, applied_at Unix microseconds) if it does not exist.
+	MigrationsTable string
+	// MigrationLock, if not empty, is the statement that starts the
+	// migration transaction: PostgreSQL's advisory lock, so that servers
+	// starting at once queue and the later ones find nothing to do.
+	MigrationLock string
 	// Constraint says which kind of constraint err is a failure of.
 	Constraint func(err error) Constraint
 	// Violates reports whether err is a failure of the named constraint

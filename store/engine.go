@@ -14,7 +14,24 @@ import (
 // retried on a lost race.
 type Engine interface {
 	// Read returns the connection that reads outside a transaction run on.
+	// Its statements may be prepared and cached by query text (SQLite), so
+	// it is for queries of a few fixed shapes.
 	Read() Conn
+	// ReadUnprepared returns a connection for reads whose text varies
+	// without bound (a histogram's bounds) or that run rarely: nothing is
+	// cached for them.
+	ReadUnprepared() Conn
+	// Snapshot runs fn, which only reads, in one transaction that sees one
+	// snapshot of the database: SQLite's read transaction on its reader
+	// pool, PostgreSQL's REPEATABLE READ READ ONLY.
+	Snapshot(ctx context.Context, fn func(tx Conn) error) error
+	// Sync makes every write that has answered visible to Read: SQLite
+	// writes queued refreshes (write-behind); PostgreSQL has none.
+	Sync(ctx context.Context) error
+	// InstancesChanged tells the engine that a write other than a
+	// check-in changed instance rows, so that copies it keeps (SQLite's
+	// remembered instances) are not trusted any more.
+	InstancesChanged()
 	// Write runs fn in one write transaction and commits it. fn's
 	// *licensor.Error passes through and rolls back; so does any other
 	// error, which the shared store then translates (DB.Final). An engine

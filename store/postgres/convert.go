@@ -1,8 +1,6 @@
 package postgres
 
 import (
-	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -25,22 +23,8 @@ func norm(t time.Time) time.Time { return store.Norm(t) }
 // and update times the caller left empty.
 func (db *DB) stamp(t time.Time) time.Time { return store.Stamp(t, db.now) }
 
-// claim returns the tenant ctx is scoped to and makes *tenantID agree with
-// it (see store.Claim).
-func claim(ctx context.Context, tenantID *string) (string, error) {
-	return store.ClaimTenant(ctx, tenantID)
-}
-
 // page normalises list options.
 func page(o licensor.ListOptions) (licensor.ListOptions, error) { return o.Normalize() }
-
-// jsonArg stores a nil RawMessage as NULL.
-func jsonArg(m json.RawMessage) any {
-	if m == nil {
-		return nil
-	}
-	return string(m)
-}
 
 // scanner is one row: pgx.Row or pgx.Rows.
 type scanner = store.Scanner

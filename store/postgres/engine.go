@@ -10,17 +10,21 @@ import (
 
 // dialect is PostgreSQL's spelling of what differs between the engines.
 var dialect = &store.Dialect{
-	Name:        "postgres",
-	Greatest:    "GREATEST",
-	True:        "TRUE",
-	False:       "FALSE",
-	Savepoint:   func(sp string) string { return "SAVEPOINT " + sp },
-	RollbackTo:  func(sp string) string { return "ROLLBACK TO SAVEPOINT " + sp },
-	Release:     func(sp string) string { return "RELEASE SAVEPOINT " + sp },
-	Constraint:  constraintOf,
-	Violates:    violates,
-	Transient:   transient,
-	Unavailable: "the database is unavailable or busy; retry shortly",
+	Name:            "postgres",
+	Greatest:        "GREATEST",
+	True:            "TRUE",
+	False:           "FALSE",
+	ForUpdate:       " FOR UPDATE",
+	SkipLocked:      " FOR UPDATE SKIP LOCKED",
+	Savepoint:       func(sp string) string { return "SAVEPOINT " + sp },
+	RollbackTo:      func(sp string) string { return "ROLLBACK TO SAVEPOINT " + sp },
+	Release:         func(sp string) string { return "RELEASE SAVEPOINT " + sp },
+	MigrationsTable: migrationsTable,
+	MigrationLock:   migrationLock,
+	Constraint:      constraintOf,
+	Violates:        violates,
+	Transient:       transient,
+	Unavailable:     "the database is unavailable or busy; retry shortly",
 }
 
 // engine is the DB as the shared store sees it (store.Engine): reads and
@@ -30,6 +34,11 @@ type engine DB
 var _ store.Engine = (*engine)(nil)
 
 func (e *engine) Read() store.Conn { return e.conn }
+
+func (e *engine) ReadUnprepared() store.Conn { return e.conn }
+
+// Sync has nothing to do: every write has committed before it answers.
+func (e *engine) Sync(context.Context) error { return nil }
 
 func (e *engine) Write(ctx context.Context, op string, fn func(tx store.Conn) error) error {
 	return (*DB)(e).tx(ctx, op, func(tx pgx.Tx) error { return fn(&conn{q: tx, rb: &e.rb}) })
@@ -57,4 +66,28 @@ func (c *conn) Query(ctx context.Context, query string, args ...any) (store.Rows
 
 func (c *conn) QueryRow(ctx context.Context, query string, args ...any) store.Row {
 	return c.q.QueryRow(ctx, c.rb.Rebind(query), args...)
+}
+
+func (c *conn) ExecBatch(ctx context.Context, query string, args [][]any) (int, error) {
+	b := &pgx.Batch{}
+	q := c.rb.Rebind(query)
+	for _, a := range args {
+		b.Queue(q, a...)
+	}
+	br := c.q.SendBatch(ctx, b)
+	for i := range args {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return i, err
+		}
+	}
+	return 0, br.Close()
+}
+
+// InstancesChanged has nothing to forget: nothing is kept between calls.
+func (e *engine) InstancesChanged() {}
+
+func (e *engine) Snapshot(ctx context.Context, fn func(tx store.Conn) error) error {
+	return pgx.BeginTxFunc(ctx, e.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error { return fn(&conn{q: tx, rb: &e.rb}) })
 }

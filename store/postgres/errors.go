@@ -80,11 +80,6 @@ func violates(err error, constraint string) bool {
 	return pe != nil && pe.ConstraintName == constraint
 }
 
-func isForeignKey(err error) bool {
-	pe := pgError(err)
-	return pe != nil && pe.Code == codeForeignKeyViolation
-}
-
 // errRetry asks tx to run the transaction again (store.ErrRetry).
 var errRetry = store.ErrRetry
 
@@ -138,6 +133,7 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // exists reports whether query returns a row.

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -23,12 +22,6 @@ func norm(t time.Time) time.Time { return store.Norm(t) }
 // stamp returns t normalised, or the store's clock when t is zero: creation
 // and update times the caller left empty.
 func (db *DB) stamp(t time.Time) time.Time { return store.Stamp(t, db.now) }
-
-// claim returns the tenant ctx is scoped to and makes *tenantID agree with
-// it (see store.Claim).
-func claim(ctx context.Context, tenantID *string) (string, error) {
-	return store.ClaimTenant(ctx, tenantID)
-}
 
 // page normalises list options.
 func page(o licensor.ListOptions) (licensor.ListOptions, error) { return o.Normalize() }

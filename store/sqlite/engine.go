@@ -9,14 +9,15 @@ import (
 
 // dialect is SQLite's spelling of what differs between the engines.
 var dialect = &store.Dialect{
-	Name:       "sqlite",
-	Greatest:   "MAX",
-	True:       "1",
-	False:      "0",
-	Savepoint:  func(sp string) string { return "SAVEPOINT " + sp },
-	RollbackTo: func(sp string) string { return "ROLLBACK TO " + sp },
-	Release:    func(sp string) string { return "RELEASE " + sp },
-	Constraint: constraintOf,
+	Name:            "sqlite",
+	Greatest:        "MAX",
+	True:            "1",
+	False:           "0",
+	Savepoint:       func(sp string) string { return "SAVEPOINT " + sp },
+	RollbackTo:      func(sp string) string { return "ROLLBACK TO " + sp },
+	Release:         func(sp string) string { return "RELEASE " + sp },
+	MigrationsTable: migrationsTable,
+	Constraint:      constraintOf,
 	// SQLite's constraint errors do not name the constraint; with one
 	// writer no transaction ever loses a race to another, so nothing needs
 	// to ask for a second run.
@@ -32,6 +33,10 @@ type engine DB
 var _ store.Engine = (*engine)(nil)
 
 func (e *engine) Read() store.Conn { return e.rd }
+
+func (e *engine) ReadUnprepared() store.Conn { return poolConn{e.r} }
+
+func (e *engine) Sync(context.Context) error { return (*DB)(e).syncReads() }
 
 func (e *engine) Write(ctx context.Context, op string, fn func(tx store.Conn) error) error {
 	db := (*DB)(e)
@@ -90,4 +95,55 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// poolConn is a pool as store.Conn, its statements not prepared.
+type poolConn struct{ *sql.DB }
+
+func (c poolConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return rowsAffected(c.ExecContext(ctx, query, args...))
+}
+
+func (c poolConn) Query(ctx context.Context, query string, args ...any) (store.Rows, error) {
+	rows, err := c.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (c poolConn) QueryRow(ctx context.Context, query string, args ...any) store.Row {
+	return c.QueryRowContext(ctx, query, args...)
+}
+
+// InstancesChanged makes the write-behind forget the instances it
+// remembers.
+func (e *engine) InstancesChanged() { e.wb.invalidate() }
+
+func (e *engine) Snapshot(ctx context.Context, fn func(tx store.Conn) error) error {
+	tx, err := e.r.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	return fn(txConn{tx})
+}
+
+// txConn is a transaction as store.Conn, its statements not prepared.
+type txConn struct{ *sql.Tx }
+
+func (c txConn) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return rowsAffected(c.ExecContext(ctx, query, args...))
+}
+
+func (c txConn) Query(ctx context.Context, query string, args ...any) (store.Rows, error) {
+	rows, err := c.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (c txConn) QueryRow(ctx context.Context, query string, args ...any) store.Row {
+	return c.QueryRowContext(ctx, query, args...)
 }

@@ -1,7 +1,8 @@
-package migrations
+package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"strings"
@@ -42,28 +43,42 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-// fakeTx records the statements run and answers Version from what was
-// recorded, failing the statement named fail.
+// fakeTx records the statements run and answers the version query from
+// what was recorded, failing the statement named fail.
 type fakeTx struct {
 	version int
 	ran     []string
 	fail    string
 }
 
-func (f *fakeTx) Exec(_ context.Context, query string, args ...any) error {
+const insertMigration = `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`
+
+func (f *fakeTx) Exec(_ context.Context, query string, args ...any) (int64, error) {
 	if query == f.fail {
-		return errors.New("syntax error")
+		return 0, errors.New("syntax error")
+	}
+	if query == insertMigration {
+		f.version = args[0].(int)
+		query = "INSERT"
 	}
 	f.ran = append(f.ran, query)
-	if query == testDialect.Insert {
-		f.version = args[0].(int)
-	}
-	return nil
+	return 1, nil
 }
 
-func (f *fakeTx) Version(context.Context) (int, error) { return f.version, nil }
+func (f *fakeTx) Query(context.Context, string, ...any) (Rows, error) {
+	return nil, errors.New("not used")
+}
 
-var testDialect = Dialect{CreateTable: "CREATE", Insert: "INSERT"}
+func (f *fakeTx) QueryRow(context.Context, string, ...any) Row { return versionRow(f.version) }
+
+// versionRow is MAX(version) of schema_migrations.
+type versionRow int
+
+func (v versionRow) Scan(dest ...any) error {
+	return dest[0].(*sql.NullInt64).Scan(int64(v))
+}
+
+var testDialect = &Dialect{MigrationsTable: "CREATE"}
 
 var testMigrations = []Migration{{1, "0001_a.sql", "A"}, {2, "0002_b.sql", "B"}, {3, "0003_c.sql", "C"}}
 
@@ -90,7 +105,7 @@ func TestRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tx := &fakeTx{version: tc.version, fail: tc.fail}
-			from, applied, err := Run(ctx, tx, testDialect, testMigrations, tc.apply)
+			from, applied, err := runMigrations(ctx, tx, testDialect, testMigrations, tc.apply)
 			if tc.wantErr == "" && err != nil {
 				t.Fatalf("Run: got error %v, want none", err)
 			}

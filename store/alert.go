@@ -1,42 +1,42 @@
-package sqlite
+package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store"
 )
 
-// liveContract is the condition of a contract whose instances the scanner
+// liveContract is the condition of a contract whose instances the Scanner
 // watches: not ended explicitly and not past its end at ?.
-const liveContract = `c.status != 'ended' AND (c.ends_at = 0 OR c.ends_at > ?)`
+const liveContract = `c.status <> 'ended' AND (c.ends_at = 0 OR c.ends_at > ?)`
 
-var instanceColsI = store.Qualify("i.", store.InstanceCols)
+var instanceColsI = Qualify("i.", InstanceCols)
 
-// RaiseAlert opens an episode unless one is open for the same key, and
-// queues its deliveries in the same transaction.
+// RaiseAlert opens an episode unless one is open for the same key (the
+// partial unique index decides, so two servers' scanners raising the same
+// alert at once open one episode), and queues its deliveries in the same
+// transaction.
 func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, giveUpAt time.Time) (bool, error) {
-	tid, err := store.NewAlert(ctx, a, db.now)
+	tid, err := NewAlert(ctx, a, db.now)
 	if err != nil {
 		return false, err
 	}
 	raised := false
-	err = db.write(ctx, "RaiseAlert", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO alerts (`+store.AlertCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
+	err = db.write(ctx, "RaiseAlert", func(tx Conn) error {
+		raised = false
+		n, err := tx.Exec(ctx, `INSERT INTO alerts (`+AlertCols+`) VALUES (?, ?, ?, ?, ?, ?, 0, ?)
 			ON CONFLICT (tenant_id, type, object_id, level) WHERE cleared_at = 0 DO NOTHING`,
-			tid, a.ID, string(a.Type), a.ObjectID, a.Level, micros(a.RaisedAt), []byte(a.Data))
+			tid, a.ID, string(a.Type), a.ObjectID, a.Level, Micros(a.RaisedAt), []byte(a.Data))
 		if err != nil {
-			return translateErr(err, store.AlertConstraints(a))
+			return db.translate(err, AlertConstraints(a))
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if n == 0 {
 			return nil
 		}
 		raised = true
-		return queueDeliveries(ctx, tx, tid, a.ID, a.Type, body, a.RaisedAt, giveUpAt)
+		return db.queueDeliveries(ctx, tx, tid, a.ID, a.Type, body, a.RaisedAt, giveUpAt)
 	})
 	return raised, err
 }
@@ -45,26 +45,27 @@ func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, gi
 // webhook of the tenant whose filter takes typ, in the caller's
 // transaction: the event and its deliveries commit together or not at all.
 // A disabled webhook's deliveries are queued held.
-func queueDeliveries(ctx context.Context, tx *sql.Tx, tid, eventID string, typ licensor.AlertType, body []byte, now, giveUpAt time.Time) error {
+func (db *DB) queueDeliveries(ctx context.Context, tx Conn, tid, eventID string, typ licensor.AlertType, body []byte, now, giveUpAt time.Time) error {
 	hooks, err := listWebhooks(ctx, tx, tid)
 	if err != nil {
 		return err
 	}
+	var args [][]any
 	for _, w := range hooks {
-		if !w.Wants(typ) {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
-			status, body, next_attempt_at, give_up_at, created_at, held) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
-			tid, licensor.NewID(licensor.PrefixDelivery), w.ID, eventID, string(typ), body, micros(now), micros(giveUpAt), micros(now), w.Disabled()); err != nil {
-			return err
+		if w.Wants(typ) {
+			args = append(args, []any{tid, licensor.NewID(licensor.PrefixDelivery), w.ID, eventID, string(typ), body,
+				Micros(now), Micros(giveUpAt), Micros(now), w.Disabled()})
 		}
 	}
-	return nil
+	_, err = ExecAll(ctx, tx, `INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
+		status, body, next_attempt_at, give_up_at, created_at, held) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`, args)
+	return err
 }
 
 // ClearAlert closes an open episode and queues its cleared event in the
-// same transaction.
+// same transaction. Two servers clearing the same episode at once: the
+// conditional UPDATE lets one through, so the event is queued once.
+// ENOTFOUND.
 func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time, eventID string, body []byte, giveUpAt time.Time) (bool, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -75,18 +76,19 @@ func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time, eventID s
 	}
 	at = db.stamp(at)
 	cleared := false
-	err = db.write(ctx, "ClearAlert", func(tx *sql.Tx) error {
+	err = db.write(ctx, "ClearAlert", func(tx Conn) error {
+		cleared = false
 		var typ string
-		err := tx.QueryRowContext(ctx, `UPDATE alerts SET cleared_at = ? WHERE tenant_id = ? AND id = ? AND cleared_at = 0 RETURNING type`,
-			micros(at), tid, id).Scan(&typ)
+		err := tx.QueryRow(ctx, `UPDATE alerts SET cleared_at = ? WHERE tenant_id = ? AND id = ? AND cleared_at = 0 RETURNING type`,
+			Micros(at), tid, id).Scan(&typ)
 		switch {
 		case err == nil:
 			cleared = true
-			return queueDeliveries(ctx, tx, tid, eventID, licensor.AlertType(typ).Cleared(), body, at, giveUpAt)
-		case !errors.Is(err, sql.ErrNoRows):
+			return db.queueDeliveries(ctx, tx, tid, eventID, licensor.AlertType(typ).Cleared(), body, at, giveUpAt)
+		case !NoRows(err):
 			return err
 		}
-		ok, err := exists(ctx, tx, `SELECT 1 FROM alerts WHERE tenant_id = ? AND id = ?`, tid, id)
+		ok, err := Exists(ctx, tx, `SELECT 1 FROM alerts WHERE tenant_id = ? AND id = ?`, tid, id)
 		if err == nil && !ok {
 			err = licensor.Errorf(licensor.ENOTFOUND, "alert %s not found", id)
 		}
@@ -97,11 +99,11 @@ func (db *DB) ClearAlert(ctx context.Context, id string, at time.Time, eventID s
 
 // ListAlerts lists alerts newest first.
 func (db *DB) ListAlerts(ctx context.Context, f licensor.AlertFilter) ([]*licensor.Alert, error) {
-	tid, opts, err := store.TenantList(ctx, f.ListOptions)
+	tid, opts, err := TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + store.AlertCols + ` FROM alerts WHERE tenant_id = ?`
+	q := `SELECT ` + AlertCols + ` FROM alerts WHERE tenant_id = ?`
 	args := []any{tid}
 	if !f.IncludeCleared {
 		q += ` AND cleared_at = 0`
@@ -116,19 +118,19 @@ func (db *DB) ListAlerts(ctx context.Context, f licensor.AlertFilter) ([]*licens
 	}
 	q += ` ORDER BY raised_at DESC, id DESC LIMIT ?`
 	args = append(args, opts.Limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.eng.ReadUnprepared().Query(ctx, q, args...)
 	if err != nil {
-		return nil, driverErr("ListAlerts", err)
+		return nil, db.Final("ListAlerts", err)
 	}
 	defer rows.Close()
-	out, err := store.All(rows, store.ScanAlert)
-	return out, driverErr("ListAlerts", err)
+	out, err := All(rows, ScanAlert)
+	return out, db.Final("ListAlerts", err)
 }
 
 // ExpiringInstances returns instances of live contracts whose license
 // expires before t.
 func (db *DB) ExpiringInstances(ctx context.Context, now, before time.Time, limit int) ([]*licensor.Instance, error) {
-	return db.scanInstances(ctx, "ExpiringInstances", now, `i.license_expires_at > 0 AND i.license_expires_at < ?`, []any{micros(before)}, limit)
+	return db.scanInstances(ctx, "ExpiringInstances", now, `i.license_expires_at > 0 AND i.license_expires_at < ?`, []any{Micros(before)}, limit)
 }
 
 // SilentInstances returns instances of live contracts not seen for more
@@ -138,8 +140,8 @@ func (db *DB) SilentInstances(ctx context.Context, now time.Time, intervals int,
 		return nil, licensor.Errorf(licensor.EINVALID, "intervals must be at least 1")
 	}
 	// last_seen_at is in microseconds, refresh_interval_ns in nanoseconds.
-	return db.scanInstances(ctx, "SilentInstances", now, `i.last_seen_at < ? - (c.refresh_interval_ns / 1000) * ?`,
-		[]any{micros(now), intervals}, limit)
+	return db.scanInstances(ctx, "SilentInstances", now, `i.last_seen_at < CAST(? AS BIGINT) - (c.refresh_interval_ns / 1000) * CAST(? AS BIGINT)`,
+		[]any{Micros(now), intervals}, limit)
 }
 
 func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond string, args []any, limit int) ([]*licensor.Instance, error) {
@@ -147,8 +149,8 @@ func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond 
 	if err != nil {
 		return nil, err
 	}
-	if err := db.syncReads(); err != nil {
-		return nil, driverErr(op, err)
+	if err := db.eng.Sync(ctx); err != nil {
+		return nil, db.Final(op, err)
 	}
 	if limit <= 0 {
 		limit = licensor.MaxListLimit
@@ -157,15 +159,15 @@ func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond 
 		JOIN contracts c ON c.tenant_id = i.tenant_id AND c.id = i.contract_id
 		WHERE i.tenant_id = ? AND ` + liveContract + ` AND ` + cond + `
 		ORDER BY i.contract_id, i.instance_id LIMIT ?`
-	all := append([]any{tid, micros(now)}, args...)
+	all := append([]any{tid, Micros(now)}, args...)
 	all = append(all, limit)
-	rows, err := db.r.QueryContext(ctx, q, all...)
+	rows, err := db.eng.ReadUnprepared().Query(ctx, q, all...)
 	if err != nil {
-		return nil, driverErr(op, err)
+		return nil, db.Final(op, err)
 	}
 	defer rows.Close()
-	out, err := store.All(rows, store.ScanInstance)
-	return out, driverErr(op, err)
+	out, err := All(rows, ScanInstance)
+	return out, db.Final(op, err)
 }
 
 // EndingContracts returns contracts not ended with an end before t.
@@ -177,16 +179,16 @@ func (db *DB) EndingContracts(ctx context.Context, before time.Time, limit int) 
 	if limit <= 0 {
 		limit = licensor.MaxListLimit
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+store.ContractCols+`, f.feature, f.kind, f.count
-		FROM (SELECT * FROM contracts WHERE tenant_id = ? AND status != 'ended' AND ends_at > 0 AND ends_at < ?
+	rows, err := db.eng.ReadUnprepared().Query(ctx, `SELECT `+ContractCols+`, f.feature, f.kind, f.count
+		FROM (SELECT * FROM contracts WHERE tenant_id = ? AND status <> 'ended' AND ends_at > 0 AND ends_at < ?
 			ORDER BY id LIMIT ?) c
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
-		ORDER BY c.id, f.feature`, tid, micros(before), limit)
+		ORDER BY c.id, f.feature`, tid, Micros(before), limit)
 	if err != nil {
-		return nil, driverErr("EndingContracts", err)
+		return nil, db.Final("EndingContracts", err)
 	}
 	cs, err := scanContracts(rows)
-	return cs, driverErr("EndingContracts", err)
+	return cs, db.Final("EndingContracts", err)
 }
 
 // LicenseExpiryHistogram counts instances of live contracts by license expiry.
@@ -195,8 +197,8 @@ func (db *DB) LicenseExpiryHistogram(ctx context.Context, now time.Time, bounds 
 	if err != nil {
 		return nil, err
 	}
-	if err := db.syncReads(); err != nil {
-		return nil, driverErr("LicenseExpiryHistogram", err)
+	if err := db.eng.Sync(ctx); err != nil {
+		return nil, db.Final("LicenseExpiryHistogram", err)
 	}
 	// One pass: the bucket of a row is the number of bounds at or before
 	// its expiry.
@@ -204,43 +206,43 @@ func (db *DB) LicenseExpiryHistogram(ctx context.Context, now time.Time, bounds 
 	args := []any{}
 	bucket.WriteString("0")
 	for _, b := range bounds {
-		bucket.WriteString(" + (i.license_expires_at >= ?)")
-		args = append(args, micros(b))
+		bucket.WriteString(" + CASE WHEN i.license_expires_at >= ? THEN 1 ELSE 0 END")
+		args = append(args, Micros(b))
 	}
-	args = append(args, tid, micros(now))
-	rows, err := db.r.QueryContext(ctx, `SELECT `+bucket.String()+` AS bucket, COUNT(*) FROM instances i
+	args = append(args, tid, Micros(now))
+	rows, err := db.eng.ReadUnprepared().Query(ctx, `SELECT `+bucket.String()+` AS bucket, COUNT(*) FROM instances i
 		JOIN contracts c ON c.tenant_id = i.tenant_id AND c.id = i.contract_id
 		WHERE i.tenant_id = ? AND i.license_expires_at > 0 AND `+liveContract+` GROUP BY bucket`, args...)
 	if err != nil {
-		return nil, driverErr("LicenseExpiryHistogram", err)
+		return nil, db.Final("LicenseExpiryHistogram", err)
 	}
 	defer rows.Close()
 	out := make([]int64, len(bounds)+1)
 	for rows.Next() {
-		var b int
-		var n int64
+		var b, n int64
 		if err := rows.Scan(&b, &n); err != nil {
-			return nil, driverErr("LicenseExpiryHistogram", err)
+			return nil, db.Final("LicenseExpiryHistogram", err)
 		}
-		if b >= 0 && b < len(out) {
+		if b >= 0 && int(b) < len(out) {
 			out[b] += n
 		}
 	}
-	return out, driverErr("LicenseExpiryHistogram", rows.Err())
+	return out, db.Final("LicenseExpiryHistogram", rows.Err())
 }
 
-// AcquireJobLock takes, renews or refuses a named lock in one statement.
+// AcquireJobLock takes, renews or refuses a named lock in one statement:
+// of several servers' scanners, one holds it at a time, and a crashed
+// holder's lock lapses at its expiry.
 func (db *DB) AcquireJobLock(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
 	got := false
-	err := db.write(ctx, "AcquireJobLock", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO job_locks (name, holder, expires_at) VALUES (?, ?, ?)
+	err := db.writeOne(ctx, "AcquireJobLock", func(tx Conn) error {
+		n, err := tx.Exec(ctx, `INSERT INTO job_locks (name, holder, expires_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 			WHERE job_locks.holder = excluded.holder OR job_locks.expires_at <= ?`,
-			name, holder, micros(until), micros(now))
+			name, holder, Micros(until), Micros(now))
 		if err != nil {
 			return err
 		}
-		n, _ := res.RowsAffected()
 		got = n > 0
 		return nil
 	})
@@ -249,8 +251,8 @@ func (db *DB) AcquireJobLock(ctx context.Context, name, holder string, now, unti
 
 // ReleaseJobLock frees the lock if holder has it.
 func (db *DB) ReleaseJobLock(ctx context.Context, name, holder string) error {
-	return db.write(ctx, "ReleaseJobLock", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM job_locks WHERE name = ? AND holder = ?`, name, holder)
+	return db.writeOne(ctx, "ReleaseJobLock", func(tx Conn) error {
+		_, err := tx.Exec(ctx, `DELETE FROM job_locks WHERE name = ? AND holder = ?`, name, holder)
 		return err
 	})
 }

@@ -1,12 +1,10 @@
-package sqlite
+package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store"
 )
 
 // AppendAudit stores e in e.TenantID's log, or the operator's if it is
@@ -14,18 +12,19 @@ import (
 // otherwise, as for any other tenant). ENOTFOUND for an unknown tenant.
 // The table's triggers refuse any later change.
 func (db *DB) AppendAudit(ctx context.Context, e *licensor.AuditEntry) error {
-	if err := store.NewAuditEntry(ctx, e, db.now); err != nil {
+	if err := NewAuditEntry(ctx, e, db.now); err != nil {
 		return err
 	}
-	return db.write(ctx, "AppendAudit", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (`+store.AuditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, store.Nullable(e.TenantID), micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
+	return db.writeOne(ctx, "AppendAudit", func(tx Conn) error {
+		_, err := tx.Exec(ctx, `INSERT INTO audit_log (`+AuditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, Nullable(e.TenantID), Micros(e.At), string(e.ActorRole), e.TokenID, e.Action, e.ObjectType, e.ObjectID,
 			jsonArg(e.Before), jsonArg(e.After))
-		return translateErr(err, store.AuditConstraints(e))
+		return db.translate(err, AuditConstraints(e))
 	})
 }
 
-// jsonArg stores a nil RawMessage as NULL.
+// jsonArg stores a nil RawMessage as NULL (bytes are raw JSON to pgx's
+// JSONB codec too).
 func jsonArg(m json.RawMessage) any {
 	if m == nil {
 		return nil
@@ -38,7 +37,7 @@ func jsonArg(m json.RawMessage) any {
 // half-open time range [Since, Until). f.After is the last id of the
 // previous page.
 func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licensor.AuditEntry, error) {
-	tid, opts, err := store.TenantList(ctx, f.ListOptions)
+	tid, opts, err := TenantList(ctx, f.ListOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +48,11 @@ func (db *DB) ListAudit(ctx context.Context, f licensor.AuditFilter) ([]*licenso
 // ListAudit does a tenant's. With a tenant scope it lists none: a scope
 // never widens.
 func (db *DB) ListOperatorAudit(ctx context.Context, f licensor.AuditFilter) ([]*licensor.AuditEntry, error) {
-	opts, err := page(f.ListOptions)
+	opts, err := f.ListOptions.Normalize()
 	if err != nil {
 		return nil, err
 	}
-	if !store.Unscoped(ctx) {
+	if !Unscoped(ctx) {
 		return nil, nil
 	}
 	return db.listAudit(ctx, "ListOperatorAudit", `tenant_id IS NULL`, nil, f, opts)
@@ -63,7 +62,7 @@ func (db *DB) ListOperatorAudit(ctx context.Context, f licensor.AuditFilter) ([]
 // filtered by f, a page of opts: the one query of ListAudit and
 // ListOperatorAudit.
 func (db *DB) listAudit(ctx context.Context, op, log string, logArgs []any, f licensor.AuditFilter, opts licensor.ListOptions) ([]*licensor.AuditEntry, error) {
-	q := `SELECT ` + store.AuditCols + ` FROM audit_log WHERE ` + log
+	q := `SELECT ` + AuditCols + ` FROM audit_log WHERE ` + log
 	args := append([]any(nil), logArgs...)
 	if f.TokenID != "" {
 		q += ` AND token_id = ?`
@@ -79,11 +78,11 @@ func (db *DB) listAudit(ctx context.Context, op, log string, logArgs []any, f li
 	}
 	if !f.Since.IsZero() {
 		q += ` AND at >= ?`
-		args = append(args, micros(f.Since))
+		args = append(args, Micros(f.Since))
 	}
 	if !f.Until.IsZero() {
 		q += ` AND at < ?`
-		args = append(args, micros(f.Until))
+		args = append(args, Micros(f.Until))
 	}
 	if opts.After != "" {
 		// An unknown cursor (or another log's) matches nothing: an empty page.
@@ -92,11 +91,11 @@ func (db *DB) listAudit(ctx context.Context, op, log string, logArgs []any, f li
 	}
 	q += ` ORDER BY at DESC, id DESC LIMIT ?`
 	args = append(args, opts.Limit)
-	rows, err := db.rd.QueryContext(ctx, q, args...)
+	rows, err := db.read().Query(ctx, q, args...)
 	if err != nil {
-		return nil, driverErr(op, err)
+		return nil, db.Final(op, err)
 	}
 	defer rows.Close()
-	out, err := store.All(rows, store.ScanAuditEntry)
-	return out, driverErr(op, err)
+	out, err := All(rows, ScanAuditEntry)
+	return out, db.Final(op, err)
 }
