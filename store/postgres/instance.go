@@ -43,7 +43,7 @@ const refreshInstance = `UPDATE instances SET
 // The common case, a refresh of an instance that needs no seat taken, is
 // one statement and one round trip, on the relaxed-durability connections
 // (see WithDurableRefresh). The seat limit is the contract row's
-// max_seats, not c.MaxSeats. ENOTFOUND for an unknown contract.
+// max_seats. ENOTFOUND for an unknown contract.
 func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instance, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {

@@ -47,7 +47,7 @@ const (
 //   - a different Host within CloneWindow of the last check-in sets
 //     CloneSuspectedAt to Now.
 //
-// The seat limit is the contract row's max_seats, not c.MaxSeats: the row is
+// The seat limit is the contract row's max_seats: the row is
 // the truth even when an UpdateContract lands between the caller's read of
 // the contract and this check-in. ENOTFOUND for an unknown contract.
 func (db *DB) Checkin(ctx context.Context, c licensor.Checkin) (*licensor.Instance, error) {
