@@ -12,20 +12,31 @@
 //     repeats). The PostgreSQL adapter rebinds them to $N through a
 //     Rebinder, which caches each distinct text, so the hot path allocates
 //     nothing for it.
-//   - Dialect is the one value in which the engines differ: the spelling of
-//     a maximum and of boolean literals, savepoints, and the classification
-//     of driver errors (which constraint failed, what is transient).
-//     Everything else, RETURNING and ON CONFLICT included, is spelled the
-//     same in both.
-//   - Engine is where reads run (Read) and how a write commits (Write for
-//     a transaction, WriteOne for a single statement). The engines' own
-//     speed-ups stay behind these hooks: SQLite's prepared-statement
-//     readers and single writer (group commit, write-behind, checkpoints),
-//     PostgreSQL's retried transactions, relaxed-durability refreshes,
-//     change feed and advisory locks.
+//   - Dialect is the one value in which the engines' SQL and errors
+//     differ: the spelling of a maximum (MAX, GREATEST), of boolean
+//     literals, of row locks (FOR UPDATE, SKIP LOCKED, empty where one
+//     writer serialises everything), of savepoints; the migrations table
+//     and lock; and the classification of driver errors (which constraint
+//     failed, what is transient). Everything else, RETURNING, ON CONFLICT
+//     and CAST included, is spelled the same in both.
+//   - Engine is the hooks an engine gives the shared store, and where its
+//     speed-ups live: Read (SQLite: prepared statements on the query_only
+//     pool), ReadUnprepared (ad-hoc texts), Snapshot (one read snapshot),
+//     Write (SQLite: the one writer, statements prepared on first sight;
+//     PostgreSQL: READ COMMITTED retried on a lost race or ErrRetry),
+//     WriteOne (PostgreSQL: one statement on the pool, no transaction),
+//     Sync and InstancesChanged (SQLite's write-behind of refreshes). A
+//     Conn that is also a Batcher (PostgreSQL) sends many statements in one
+//     round trip (ExecAll). What only one engine can say stays in it:
+//     SQLite's group commit and checkpoints, PostgreSQL's relaxed refresh
+//     pool, change feed and SKIP LOCKED delivery claims.
 //   - DB is the shared store. An engine's DB embeds *DB (New), so DB's
 //     methods are the engine's licensor.Store methods; the engine adds what
-//     only it has (Open and its options, migrations, Close, its hooks).
+//     only it has (Open and its options, its migrations folder, Close, its
+//     hooks).
+//   - Migrate applies an engine's embedded migrations (NNNN_name.sql) in one
+//     write transaction and refuses a database whose schema is newer than
+//     the build.
 //
 // # Conventions
 //
