@@ -28,23 +28,29 @@ type Rows interface {
 	Close()
 }
 
+// Stmt is one statement of a batch.
+type Stmt struct {
+	Query string
+	Args  []any
+}
+
 // Batcher is a Conn that can send many statements in one round trip
 // (PostgreSQL's pgx.Batch). SQLite runs in process and needs none.
 type Batcher interface {
-	// ExecBatch runs query once per element of args, in order, and on a
-	// failure returns the index of the statement that failed.
-	ExecBatch(ctx context.Context, query string, args [][]any) (int, error)
+	// ExecBatch runs stmts in order and on a failure returns the index of
+	// the statement that failed.
+	ExecBatch(ctx context.Context, stmts []Stmt) (int, error)
 }
 
-// ExecAll runs query once per element of args on c, in one round trip if
-// c is a Batcher, and on a failure returns the index of the statement that
-// failed with its error.
-func ExecAll(ctx context.Context, c Conn, query string, args [][]any) (int, error) {
+// ExecAll runs stmts in order on c, in one round trip if c is a Batcher,
+// and on a failure returns the index of the statement that failed with its
+// error.
+func ExecAll(ctx context.Context, c Conn, stmts ...Stmt) (int, error) {
 	if b, ok := c.(Batcher); ok {
-		return b.ExecBatch(ctx, query, args)
+		return b.ExecBatch(ctx, stmts)
 	}
-	for i, a := range args {
-		if _, err := c.Exec(ctx, query, a...); err != nil {
+	for i, st := range stmts {
+		if _, err := c.Exec(ctx, st.Query, st.Args...); err != nil {
 			return i, err
 		}
 	}

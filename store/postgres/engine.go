@@ -21,10 +21,13 @@ var dialect = &store.Dialect{
 	Release:         func(sp string) string { return "RELEASE SAVEPOINT " + sp },
 	MigrationsTable: migrationsTable,
 	MigrationLock:   migrationLock,
-	Constraint:      constraintOf,
-	Violates:        violates,
-	Transient:       transient,
-	Unavailable:     "the database is unavailable or busy; retry shortly",
+	// Two keys, tenant and pool, in the two-int4 key space, which never
+	// meets the migration lock's bigint one.
+	LockPool:    `SELECT pg_advisory_xact_lock(hashtext(?), hashtext(?))`,
+	Constraint:  constraintOf,
+	Violates:    violates,
+	Transient:   transient,
+	Unavailable: "the database is unavailable or busy; retry shortly",
 }
 
 // engine is the DB as the shared store sees it (store.Engine): reads and
@@ -68,14 +71,16 @@ func (c *conn) QueryRow(ctx context.Context, query string, args ...any) store.Ro
 	return c.q.QueryRow(ctx, c.rb.Rebind(query), args...)
 }
 
-func (c *conn) ExecBatch(ctx context.Context, query string, args [][]any) (int, error) {
+func (c *conn) ExecBatch(ctx context.Context, stmts []store.Stmt) (int, error) {
+	if len(stmts) == 0 {
+		return 0, nil
+	}
 	b := &pgx.Batch{}
-	q := c.rb.Rebind(query)
-	for _, a := range args {
-		b.Queue(q, a...)
+	for _, st := range stmts {
+		b.Queue(c.rb.Rebind(st.Query), st.Args...)
 	}
 	br := c.q.SendBatch(ctx, b)
-	for i := range args {
+	for i := range stmts {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			return i, err

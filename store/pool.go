@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/licensor/licensor"
+)
+
+// CreatePool stores p with nothing in use. EINVALID for a feature listed
+// twice; ENOTFOUND for an unknown customer or contract; ECONFLICT on a
+// duplicate id.
+func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
+	tid, err := NewPool(ctx, p, db.now)
+	if err != nil {
+		return err
+	}
+	return db.write(ctx, "CreatePool", func(tx Conn) error {
+		_, err := tx.Exec(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			tid, p.ID, p.CustomerID, Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), Micros(p.CreatedAt), Micros(p.UpdatedAt))
+		if db.d.Constraint(err) == ForeignKey {
+			return db.missingPoolReference(ctx, tx, tid, p, err)
+		}
+		if err = db.translate(err, PoolConstraints(p)); err != nil {
+			return err
+		}
+		stmts := make([]Stmt, len(p.Features))
+		for i := range p.Features {
+			f := &p.Features[i]
+			f.InUse = 0
+			stmts[i] = Stmt{`INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, in_use) VALUES (?, ?, ?, ?, 0)`,
+				[]any{tid, p.ID, f.Feature, f.MaxUnits}}
+		}
+		if i, err := ExecAll(ctx, tx, stmts...); err != nil {
+			return db.translate(err, Messages{PrimaryKey: fmt.Sprintf("feature %q is listed twice", p.Features[i].Feature)})
+		}
+		return nil
+	})
+}
+
+// missingPoolReference names the reference of p that does not exist, after
+// its insert failed a foreign key: by the constraint's name where the
+// engine gives it, by looking otherwise.
+func (db *DB) missingPoolReference(ctx context.Context, tx Conn, tid string, p *licensor.Pool, cause error) error {
+	customer := &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("customer %s not found", p.CustomerID), Err: cause}
+	contract := &licensor.Error{Code: licensor.ENOTFOUND, Message: fmt.Sprintf("contract %s not found", p.ContractID), Err: cause}
+	switch {
+	case db.d.Violates(cause, "pools_customer_fk"):
+		return customer
+	case db.d.Violates(cause, "pools_contract_fk"):
+		return contract
+	}
+	ok, err := Exists(ctx, tx, `SELECT 1 FROM customers WHERE tenant_id = ? AND id = ?`, tid, p.CustomerID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return customer
+	}
+	return contract
+}
+
+// GetPool returns a pool of the scoped tenant with its features. ENOTFOUND.
+func (db *DB) GetPool(ctx context.Context, id string) (*licensor.Pool, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := getPool(ctx, db.read(), tid, id)
+	return p, db.Final("GetPool", err)
+}
+
+func getPool(ctx context.Context, q Conn, tid, id string) (*licensor.Pool, error) {
+	p, err := ScanPool(q.QueryRow(ctx, `SELECT `+PoolCols+` FROM pools WHERE tenant_id = ? AND id = ?`, tid, id))
+	if err != nil {
+		return nil, NotFound(err, fmt.Sprintf("pool %s not found", id))
+	}
+	if err := loadPoolFeatures(ctx, q, tid, []*licensor.Pool{p}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ListPools lists the scoped tenant's pools by id, optionally of one customer.
+func (db *DB) ListPools(ctx context.Context, f licensor.PoolFilter) ([]*licensor.Pool, error) {
+	tid, opts, err := TenantList(ctx, f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + PoolCols + ` FROM pools WHERE tenant_id = ? AND id > ?`
+	args := []any{tid, opts.After}
+	if f.CustomerID != "" {
+		q += ` AND customer_id = ?`
+		args = append(args, f.CustomerID)
+	}
+	q += ` ORDER BY id LIMIT ?`
+	args = append(args, opts.Limit)
+	rows, err := db.read().Query(ctx, q, args...)
+	if err != nil {
+		return nil, db.Final("ListPools", err)
+	}
+	out, err := All(rows, ScanPool)
+	rows.Close()
+	if err != nil {
+		return nil, db.Final("ListPools", err)
+	}
+	// The features of many pools in one query, whose text varies with
+	// their number: not for the prepared-statement cache.
+	return out, db.Final("ListPools", loadPoolFeatures(ctx, db.eng.ReadUnprepared(), tid, out))
+}
+
+// ResizePool sets the max units of the listed features (adding new ones)
+// and the lease TTL if given, under the pool's lock (Dialect.LockPool).
+// EINVALID for a feature listed twice; ENOTFOUND.
+func (db *DB) ResizePool(ctx context.Context, r licensor.PoolResize) (*licensor.Pool, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := licensor.PoolFeaturesOnce(r.Features); err != nil {
+		return nil, err
+	}
+	updated := Micros(db.stamp(r.UpdatedAt))
+	var p *licensor.Pool
+	err = db.write(ctx, "ResizePool", func(tx Conn) error {
+		if err := db.LockPool(ctx, tx, tid, r.PoolID); err != nil {
+			return err
+		}
+		n, err := tx.Exec(ctx, `UPDATE pools SET updated_at = ?1,
+			lease_ttl_ns = CASE WHEN CAST(?2 AS BIGINT) > 0 THEN CAST(?2 AS BIGINT) ELSE lease_ttl_ns END
+			WHERE tenant_id = ?3 AND id = ?4`, updated, int64(r.LeaseTTL), tid, r.PoolID)
+		if err = affected(n, err, "pool "+r.PoolID+" not found"); err != nil {
+			return err
+		}
+		for _, f := range r.Features {
+			if _, err := tx.Exec(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, in_use)
+				VALUES (?, ?, ?, ?, 0)
+				ON CONFLICT (tenant_id, pool_id, feature) DO UPDATE SET max_units = excluded.max_units`,
+				tid, r.PoolID, f.Feature, f.MaxUnits); err != nil {
+				return err
+			}
+		}
+		p, err = getPool(ctx, tx, tid, r.PoolID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// LockPool takes the pool's transaction-scoped lock where the engine has
+// one (Dialect.LockPool; SQLite's one writer needs none). Every change to a
+// pool's units holds it, on whichever server it runs, and takes lease row
+// locks only under it: changes to one pool queue here instead of
+// deadlocking on rows, and its usage events get their numbers in commit
+// order.
+func (db *DB) LockPool(ctx context.Context, tx Conn, tid, poolID string) error {
+	if db.d.LockPool == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, db.d.LockPool, tid, poolID)
+	return err
+}
+
+// loadPoolFeatures fills the features of pools (all of one tenant) in one
+// query.
+func loadPoolFeatures(ctx context.Context, q Conn, tid string, pools []*licensor.Pool) error {
+	if len(pools) == 0 {
+		return nil
+	}
+	byID := make(map[string]*licensor.Pool, len(pools))
+	args := make([]any, 0, len(pools)+1)
+	args = append(args, tid)
+	for _, p := range pools {
+		p.Features = p.Features[:0]
+		byID[p.ID] = p
+		args = append(args, p.ID)
+	}
+	rows, err := q.Query(ctx, `SELECT pool_id, feature, max_units, in_use FROM pool_features
+		WHERE tenant_id = ? AND pool_id IN (?`+strings.Repeat(", ?", len(pools)-1)+`) ORDER BY pool_id, feature`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var f licensor.PoolFeature
+		if err := rows.Scan(&id, &f.Feature, &f.MaxUnits, &f.InUse); err != nil {
+			return err
+		}
+		byID[id].Features = append(byID[id].Features, f)
+	}
+	return rows.Err()
+}
