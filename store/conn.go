@@ -28,29 +28,23 @@ type Rows interface {
 	Close()
 }
 
-// Stmt is one statement of a batch.
-type Stmt struct {
-	Query string
-	Args  []any
-}
-
 // Batcher is a Conn that can send many statements in one round trip
 // (PostgreSQL's pgx.Batch). SQLite runs in process and needs none.
 type Batcher interface {
-	// ExecBatch runs stmts in order and on a failure returns the index of
-	// the statement that failed.
-	ExecBatch(ctx context.Context, stmts []Stmt) (int, error)
+	// ExecBatch runs query once per element of args, in order, and on a
+	// failure returns the index of the statement that failed.
+	ExecBatch(ctx context.Context, query string, args [][]any) (int, error)
 }
 
-// ExecAll runs stmts in order on c, in one round trip if c is a Batcher,
-// and on a failure returns the index of the statement that failed with its
-// error.
-func ExecAll(ctx context.Context, c Conn, stmts ...Stmt) (int, error) {
+// ExecAll runs query once per element of args on c, in one round trip if
+// c is a Batcher, and on a failure returns the index of the statement that
+// failed with its error.
+func ExecAll(ctx context.Context, c Conn, query string, args [][]any) (int, error) {
 	if b, ok := c.(Batcher); ok {
-		return b.ExecBatch(ctx, stmts)
+		return b.ExecBatch(ctx, query, args)
 	}
-	for i, st := range stmts {
-		if _, err := c.Exec(ctx, st.Query, st.Args...); err != nil {
+	for i, a := range args {
+		if _, err := c.Exec(ctx, query, a...); err != nil {
 			return i, err
 		}
 	}

@@ -69,11 +69,11 @@ func (db *DB) insertFeatures(ctx context.Context, tx Conn, tid string, c *licens
 	if len(c.Features) == 0 {
 		return nil
 	}
-	stmts := make([]Stmt, len(c.Features))
+	args := make([][]any, len(c.Features))
 	for i, e := range c.Features {
-		stmts[i] = Stmt{insertFeatureSQL, []any{tid, c.ID, e.Feature, string(e.Kind), e.Count}}
+		args[i] = []any{tid, c.ID, e.Feature, string(e.Kind), e.Count}
 	}
-	i, err := ExecAll(ctx, tx, stmts...)
+	i, err := ExecAll(ctx, tx, insertFeatureSQL, args)
 	if db.d.Constraint(err) == PrimaryKey {
 		return &licensor.Error{Code: licensor.EINVALID, Message: fmt.Sprintf("feature %q is listed twice", c.Features[i].Feature), Err: err}
 	}

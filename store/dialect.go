@@ -27,9 +27,6 @@ type Dialect struct {
 	// holds (" FOR UPDATE SKIP LOCKED"), so that servers working through
 	// the same rows take disjoint ones.
 	SkipLocked string
-	// LockPool, if not empty, takes a pool's transaction-scoped lock: its
-	// arguments are the tenant and pool ids.
-	LockPool string
 	// Savepoint, RollbackTo and Release are the statements of a savepoint
 	// named sp inside a transaction.
 	Savepoint, RollbackTo, Release func(sp string) string

@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-
-	"github.com/licensor/licensor"
 )
 
 // Engine is what an engine package (store/sqlite, store/postgres) gives the
@@ -30,13 +28,6 @@ type Engine interface {
 	// Sync makes every write that has answered visible to Read: SQLite
 	// writes queued refreshes (write-behind); PostgreSQL has none.
 	Sync(ctx context.Context) error
-	// Checkin runs a check-in of tenant tid at now (µs). The transaction
-	// that decides it is the shared DB.CheckinTx, which may run more than
-	// once. An engine may answer without it where nothing is decided
-	// (SQLite: a refresh written behind; PostgreSQL: one statement on its
-	// relaxed-durability pool) and runs it its own way (SQLite: group
-	// commit).
-	Checkin(ctx context.Context, tid string, c licensor.Checkin, now int64) (*licensor.Instance, error)
 	// InstancesChanged tells the engine that a write other than a
 	// check-in changed instance rows, so that copies it keeps (SQLite's
 	// remembered instances) are not trusted any more.

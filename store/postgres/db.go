@@ -35,11 +35,10 @@ type DB struct {
 	// license id): its connections do not wait for the WAL flush
 	// (synchronous_commit=off), which is what bounds a refresh's latency.
 	// Seats, units, contracts and keys always go through pool.
-	relaxed     *pgxpool.Pool
-	relaxedConn *conn // relaxed as store.Conn
-	log         *slog.Logger
-	now         func() time.Time
-	schema      string // the deployment's schema, "" for the default search_path
+	relaxed *pgxpool.Pool
+	log     *slog.Logger
+	now     func() time.Time
+	schema  string // the deployment's schema, "" for the default search_path
 
 	feedOnce sync.Once
 	feed     *Feed
@@ -152,7 +151,6 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
 		}
 	}
-	db.relaxedConn = &conn{q: db.relaxed, rb: &db.rb}
 	return db, nil
 }
 

@@ -21,13 +21,10 @@ var dialect = &store.Dialect{
 	Release:         func(sp string) string { return "RELEASE SAVEPOINT " + sp },
 	MigrationsTable: migrationsTable,
 	MigrationLock:   migrationLock,
-	// Two keys, tenant and pool, in the two-int4 key space, which never
-	// meets the migration lock's bigint one.
-	LockPool:    `SELECT pg_advisory_xact_lock(hashtext(?), hashtext(?))`,
-	Constraint:  constraintOf,
-	Violates:    violates,
-	Transient:   transient,
-	Unavailable: "the database is unavailable or busy; retry shortly",
+	Constraint:      constraintOf,
+	Violates:        violates,
+	Transient:       transient,
+	Unavailable:     "the database is unavailable or busy; retry shortly",
 }
 
 // engine is the DB as the shared store sees it (store.Engine): reads and
@@ -71,16 +68,14 @@ func (c *conn) QueryRow(ctx context.Context, query string, args ...any) store.Ro
 	return c.q.QueryRow(ctx, c.rb.Rebind(query), args...)
 }
 
-func (c *conn) ExecBatch(ctx context.Context, stmts []store.Stmt) (int, error) {
-	if len(stmts) == 0 {
-		return 0, nil
-	}
+func (c *conn) ExecBatch(ctx context.Context, query string, args [][]any) (int, error) {
 	b := &pgx.Batch{}
-	for _, st := range stmts {
-		b.Queue(c.rb.Rebind(st.Query), st.Args...)
+	q := c.rb.Rebind(query)
+	for _, a := range args {
+		b.Queue(q, a...)
 	}
 	br := c.q.SendBatch(ctx, b)
-	for i := range stmts {
+	for i := range args {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			return i, err

@@ -196,11 +196,6 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s for checkpoints: %w", path, err)
 	}
 	db.ck = ck
-	// The check-in's statements are prepared now, not on first sight.
-	for _, q := range store.CheckinStatements {
-		db.wc.get(q)
-	}
-	db.wc.prepare(w)
 	if err := db.ws.prepare(ctx, w); err != nil {
 		ck.Close()
 		r.Close()

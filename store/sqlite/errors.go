@@ -54,6 +54,8 @@ func sqliteCode(err error) int {
 	return 0
 }
 
+func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
+
 // driverErr is the last translation of an error leaving the store (see
 // store.Final): a database that stayed locked past busy_timeout is
 // EUNAVAILABLE (retry).

@@ -60,13 +60,15 @@ func (r *stmtReader) close() {
 	})
 }
 
-// writeStmts are the hot statements of the write path that are SQLite's
-// own, prepared on the writer when the store opens (the shared check-in
-// statements go into the writeCache then). They must be: preparing through the writer
+// writeStmts are the hot statements of the write path, prepared on the
+// writer when the store opens. They must be: preparing through the writer
 // pool inside a transaction would wait forever for its only connection.
 // tx.StmtContext then reuses them on the transaction's connection.
 type writeStmts struct {
-	flush *sql.Stmt // a queued refresh (writebehind.go)
+	checkinRefresh *sql.Stmt
+	checkinInsert  *sql.Stmt
+	takeSeat       *sql.Stmt
+	flush          *sql.Stmt // a queued refresh (writebehind.go)
 	// Group commit's savepoint around each batched write.
 	savepoint, rollbackTo, release *sql.Stmt
 }
@@ -76,6 +78,9 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		dst   **sql.Stmt
 		query string
 	}{
+		{&w.checkinRefresh, checkinRefreshSQL},
+		{&w.checkinInsert, checkinInsertSQL},
+		{&w.takeSeat, takeSeatSQL},
 		{&w.flush, flushSQL},
 		{&w.savepoint, "SAVEPOINT batch_item"},
 		{&w.rollbackTo, "ROLLBACK TO batch_item"},
@@ -92,7 +97,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	for _, s := range []*sql.Stmt{w.flush, w.savepoint, w.rollbackTo, w.release} {
+	for _, s := range []*sql.Stmt{w.checkinRefresh, w.checkinInsert, w.takeSeat, w.flush, w.savepoint, w.rollbackTo, w.release} {
 		if s != nil {
 			s.Close()
 		}

@@ -66,6 +66,11 @@ const flushSQL = `UPDATE instances SET clone_suspected_at = ?, host = ?, last_se
 	environment = ?, remote_addr = ?, license_id = ?, license_expires_at = ?
 	WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`
 
+// instanceByKeySQL is the read that decides whether a check-in can be
+// written behind.
+const instanceByKeySQL = `SELECT ` + store.InstanceCols + ` FROM instances
+	WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`
+
 type instKey struct{ tenant, contract, instance string }
 
 // knownInstance is an instance as last answered, with the seatGen it was
@@ -229,7 +234,7 @@ func (db *DB) checkinBehind(ctx context.Context, tid string, c licensor.Checkin,
 			return nil, false, nil
 		}
 		readAt := time.Now()
-		row, err := store.ScanInstance(db.rd.QueryRowContext(ctx, store.InstanceByKeySQL, tid, c.ContractID, c.InstanceID))
+		row, err := store.ScanInstance(db.rd.QueryRowContext(ctx, instanceByKeySQL, tid, c.ContractID, c.InstanceID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, nil
 		}
@@ -321,7 +326,7 @@ func (wb *writeBehind) generation() uint64 {
 	return wb.seatGen
 }
 
-// refreshed is store.RefreshInstanceSQL in Go: base is the instance as last
+// refreshed is checkinRefreshSQL in Go: base is the instance as last
 // written (or queued), seat whether it holds one now.
 func refreshed(base *licensor.Instance, seat bool, c licensor.Checkin, now, window int64) *licensor.Instance {
 	inst := *base
