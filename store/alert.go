@@ -41,6 +41,9 @@ func (db *DB) RaiseAlert(ctx context.Context, a *licensor.Alert, body []byte, gi
 	return raised, err
 }
 
+const insertDeliverySQL = `INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
+	status, body, next_attempt_at, give_up_at, created_at, held) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`
+
 // queueDeliveries queues event eventID of type typ, due at now, for every
 // webhook of the tenant whose filter takes typ, in the caller's
 // transaction: the event and its deliveries commit together or not at all.
@@ -50,15 +53,14 @@ func (db *DB) queueDeliveries(ctx context.Context, tx Conn, tid, eventID string,
 	if err != nil {
 		return err
 	}
-	var args [][]any
+	var stmts []Stmt
 	for _, w := range hooks {
 		if w.Wants(typ) {
-			args = append(args, []any{tid, licensor.NewID(licensor.PrefixDelivery), w.ID, eventID, string(typ), body,
-				Micros(now), Micros(giveUpAt), Micros(now), w.Disabled()})
+			stmts = append(stmts, Stmt{insertDeliverySQL, []any{tid, licensor.NewID(licensor.PrefixDelivery), w.ID, eventID, string(typ), body,
+				Micros(now), Micros(giveUpAt), Micros(now), w.Disabled()}})
 		}
 	}
-	_, err = ExecAll(ctx, tx, `INSERT INTO webhook_deliveries (tenant_id, id, webhook_id, event_id, event_type,
-		status, body, next_attempt_at, give_up_at, created_at, held) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`, args)
+	_, _, err = ExecStmts(ctx, tx, stmts)
 	return err
 }
 

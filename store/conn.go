@@ -27,26 +27,3 @@ type Rows interface {
 	Iter
 	Close()
 }
-
-// Batcher is a Conn that can send many statements in one round trip
-// (PostgreSQL's pgx.Batch). SQLite runs in process and needs none.
-type Batcher interface {
-	// ExecBatch runs query once per element of args, in order, and on a
-	// failure returns the index of the statement that failed.
-	ExecBatch(ctx context.Context, query string, args [][]any) (int, error)
-}
-
-// ExecAll runs query once per element of args on c, in one round trip if
-// c is a Batcher, and on a failure returns the index of the statement that
-// failed with its error.
-func ExecAll(ctx context.Context, c Conn, query string, args [][]any) (int, error) {
-	if b, ok := c.(Batcher); ok {
-		return b.ExecBatch(ctx, query, args)
-	}
-	for i, a := range args {
-		if _, err := c.Exec(ctx, query, a...); err != nil {
-			return i, err
-		}
-	}
-	return 0, nil
-}

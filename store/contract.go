@@ -63,17 +63,17 @@ func (db *DB) missingReference(ctx context.Context, tx Conn, tid string, c *lice
 const insertFeatureSQL = `INSERT INTO contract_features (tenant_id, contract_id, feature, kind, count) VALUES (?, ?, ?, ?, ?)`
 
 // insertFeatures inserts c's features, in one round trip where the engine
-// batches statements (Batcher). A feature listed twice fails the primary
+// pipelines statements (Pipeliner). A feature listed twice fails the primary
 // key: the domain refuses it first, so this is only the database's word.
 func (db *DB) insertFeatures(ctx context.Context, tx Conn, tid string, c *licensor.Contract) error {
 	if len(c.Features) == 0 {
 		return nil
 	}
-	args := make([][]any, len(c.Features))
+	stmts := make([]Stmt, len(c.Features))
 	for i, e := range c.Features {
-		args[i] = []any{tid, c.ID, e.Feature, string(e.Kind), e.Count}
+		stmts[i] = Stmt{insertFeatureSQL, []any{tid, c.ID, e.Feature, string(e.Kind), e.Count}}
 	}
-	i, err := ExecAll(ctx, tx, insertFeatureSQL, args)
+	_, i, err := ExecStmts(ctx, tx, stmts)
 	if db.d.Constraint(err) == PrimaryKey {
 		return &licensor.Error{Code: licensor.EINVALID, Message: fmt.Sprintf("feature %q is listed twice", c.Features[i].Feature), Err: err}
 	}

@@ -26,8 +26,8 @@
 //     PostgreSQL: READ COMMITTED retried on a lost race or ErrRetry),
 //     WriteOne (PostgreSQL: one statement on the pool, no transaction),
 //     Sync and InstancesChanged (SQLite's write-behind of refreshes). A
-//     Conn that is also a Batcher (PostgreSQL) sends many statements in one
-//     round trip (ExecAll). What only one engine can say stays in it:
+//     Conn that is also a Pipeliner (PostgreSQL) sends many statements in one
+//     round trip (ExecStmts). What only one engine can say stays in it:
 //     SQLite's group commit and checkpoints, PostgreSQL's relaxed refresh
 //     pool, change feed and SKIP LOCKED delivery claims.
 //   - DB is the shared store. An engine's DB embeds *DB (New), so DB's

@@ -15,7 +15,7 @@
 //     serialization failure, a deadlock or store.ErrRetry; a write of one
 //     statement runs on the pool without a transaction
 //     (store.Engine.WriteOne); many statements of one transaction go in one
-//     round trip (store.Batcher).
+//     round trip (store.Pipeliner).
 //   - License refreshes that decide no seat run on a second pool with
 //     synchronous_commit=off (WithDurableRefresh turns that off).
 //   - Embedded migrations (migrations/NNNN_name.sql, numbered like the

@@ -68,22 +68,6 @@ func (c *conn) QueryRow(ctx context.Context, query string, args ...any) store.Ro
 	return c.q.QueryRow(ctx, c.rb.Rebind(query), args...)
 }
 
-func (c *conn) ExecBatch(ctx context.Context, query string, args [][]any) (int, error) {
-	b := &pgx.Batch{}
-	q := c.rb.Rebind(query)
-	for _, a := range args {
-		b.Queue(q, a...)
-	}
-	br := c.q.SendBatch(ctx, b)
-	for i := range args {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return i, err
-		}
-	}
-	return 0, br.Close()
-}
-
 // InstancesChanged has nothing to forget: nothing is kept between calls.
 func (e *engine) InstancesChanged() {}
 
