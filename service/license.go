@@ -110,7 +110,6 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 		ContractID:       c.ID,
 		InstanceID:       ch.instanceID,
 		TakesSeat:        takesSeat(c, ch.env),
-		MaxSeats:         c.MaxSeats,
 		Environment:      ch.env,
 		Host:             req.Host,
 		RemoteAddr:       ch.remoteAddr,

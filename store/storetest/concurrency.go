@@ -25,9 +25,7 @@ func testConcurrency(t *testing.T, open opener) {
 			for i := range racers {
 				wg.Go(func() {
 					<-start
-					in := checkin(c.ID, fmt.Sprintf("r%d-i%02d", round, i), at(time.Duration(round)*time.Hour))
-					in.MaxSeats = seats
-					_, errs[i] = s.Checkin(ctx, in)
+					_, errs[i] = s.Checkin(ctx, checkin(c.ID, fmt.Sprintf("r%d-i%02d", round, i), at(time.Duration(round)*time.Hour)))
 				})
 			}
 			close(start)

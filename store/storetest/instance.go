@@ -28,7 +28,6 @@ func testInstances(t *testing.T, open opener) {
 		ctx, ten := scope(t, s, "Acme")
 		c := newContract(t, s, ctx, 3, nil)
 		in := checkin(c.ID, "node-1", t0)
-		in.MaxSeats = c.MaxSeats
 		got, err := s.Checkin(ctx, in)
 		must(t, "Checkin", err)
 		want := &licensor.Instance{
@@ -84,18 +83,20 @@ func testInstances(t *testing.T, open opener) {
 	})
 
 	t.Run("CheckinLimitFromContract", func(t *testing.T) {
-		// The contract as stored decides, not the caller's copy of MaxSeats.
+		// The contract as stored decides: a limit raised after the first
+		// check-in lets one more instance in, and no more.
 		s := open(t)
 		ctx, _ := scope(t, s, "Acme")
 		c := newContract(t, s, ctx, 1, nil)
-		in := checkin(c.ID, "a", t0)
-		in.MaxSeats = 100
-		_, err := s.Checkin(ctx, in)
-		must(t, "Checkin a", err)
-		in = checkin(c.ID, "b", t0)
-		in.MaxSeats = 100
-		_, err = s.Checkin(ctx, in)
-		wantCode(t, "Checkin b", err, licensor.EEXHAUSTED)
+		must(t, "Checkin a", checkinErr(s, ctx, checkin(c.ID, "a", t0)))
+		wantCode(t, "Checkin b at the limit", checkinErr(s, ctx, checkin(c.ID, "b", t0)), licensor.EEXHAUSTED)
+		next := *c
+		next.MaxSeats = 2
+		next.UpdatedAt = at(time.Minute)
+		must(t, "UpdateContract", s.UpdateContract(ctx, &next))
+		must(t, "Checkin b", checkinErr(s, ctx, checkin(c.ID, "b", at(time.Hour))))
+		wantCode(t, "Checkin c", checkinErr(s, ctx, checkin(c.ID, "c", at(time.Hour))), licensor.EEXHAUSTED)
+		eq(t, "SeatsUsed", seatsUsed(t, s, ctx, c.ID), 2)
 	})
 
 	t.Run("CheckinUnlimited", func(t *testing.T) {

@@ -1,0 +1,50 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/licensor/licensor/store"
+)
+
+// SQLite's ways with check-ins and the instances they keep
+// (store.CheckinEngine, store.InstanceEngine): a refresh that decides
+// nothing is answered at once and written behind (writebehind.go); every
+// other check-in runs its transaction in a group commit on the single
+// writer (groupcommit.go), its statements prepared on the writer (wtx.go).
+var (
+	_ store.CheckinEngine  = (*engine)(nil)
+	_ store.InstanceEngine = (*engine)(nil)
+)
+
+func (e *engine) Checkin(ctx context.Context, c *store.Checkin) error {
+	db := (*DB)(e)
+	inst, ok, err := db.checkinBehind(ctx, c.Tenant, c.Checkin, c.Now, c.Window)
+	if err != nil || ok {
+		c.Instance = inst
+		return err
+	}
+	k := instKey{c.Tenant, c.ContractID, c.InstanceID}
+	gen, readAt := db.wb.generation(), time.Now()
+	if db.wb.queued(k) {
+		// The synchronous write below must land after the queued one.
+		if err := db.flushPending(); err != nil {
+			return err
+		}
+	}
+	if err := db.writeBatched(ctx, "Checkin", func(ctx context.Context, tx *sql.Tx) error {
+		return c.Tx(ctx, db.wtx(tx))
+	}); err != nil {
+		return err
+	}
+	db.wb.remember(k, c.Instance, gen, readAt)
+	return nil
+}
+
+// Sync writes the queued refreshes, so that reads see them.
+func (e *engine) Sync(context.Context) error { return (*DB)(e).syncReads() }
+
+// InstancesChanged makes the write-behind forget the instances it
+// remembers.
+func (e *engine) InstancesChanged() { e.wb.invalidate() }
