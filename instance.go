@@ -31,11 +31,8 @@ type Instance struct {
 // it takes a seat for a new instance when the contract has one free, and
 // refreshes an existing instance without counting it again.
 type Checkin struct {
-	ContractID string
-	InstanceID string
-	// TakesSeat: a new instance (or one whose seat was released) takes
-	// one of the contract's seats, if one is free by the contract as
-	// stored.
+	ContractID       string
+	InstanceID       string
 	TakesSeat        bool
 	Environment      string
 	Host             string

@@ -25,7 +25,8 @@ func testConcurrency(t *testing.T, open opener) {
 			for i := range racers {
 				wg.Go(func() {
 					<-start
-					_, errs[i] = s.Checkin(ctx, checkin(c.ID, fmt.Sprintf("r%d-i%02d", round, i), at(time.Duration(round)*time.Hour)))
+					in := checkin(c.ID, fmt.Sprintf("r%d-i%02d", round, i), at(time.Duration(round)*time.Hour))
+					_, errs[i] = s.Checkin(ctx, in)
 				})
 			}
 			close(start)
