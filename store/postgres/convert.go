@@ -41,6 +41,3 @@ func jsonArg(m json.RawMessage) any {
 	}
 	return string(m)
 }
-
-// scanner is one row: pgx.Row or pgx.Rows.
-type scanner = store.Scanner

@@ -32,13 +32,3 @@ func claim(ctx context.Context, tenantID *string) (string, error) {
 
 // page normalises list options.
 func page(o licensor.ListOptions) (licensor.ListOptions, error) { return o.Normalize() }
-
-// scanner is one row: *sql.Row or *sql.Rows.
-type scanner = store.Scanner
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

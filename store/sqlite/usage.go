@@ -4,48 +4,12 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"fmt"
 	"slices"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/lease"
 )
 
 const usageCols = `seq, tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id`
-
-// usageEvent is one usage record about to be written in a lease
-// transaction (lease.Event, with this store's statements).
-type usageEvent lease.Event
-
-// insert records the event with the feature's units in use after it.
-func (e usageEvent) insert(ctx context.Context, tx execer, tid string, inUse int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		tid, e.Pool, e.Feature, string(e.Kind), e.Units, inUse, e.At, e.Lease, e.Contract, e.Instance)
-	return err
-}
-
-// insertAtLevel records an event that changes nothing in use (a renewal,
-// a denial), at the feature's current level.
-func (e usageEvent) insertAtLevel(ctx context.Context, tx execer, tid string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
-		SELECT tenant_id, pool_id, feature, ?, ?, in_use, ?, ?, ?, ? FROM pool_features
-		WHERE tenant_id = ? AND pool_id = ? AND feature = ?`,
-		string(e.Kind), e.Units, e.At, e.Lease, e.Contract, e.Instance, tid, e.Pool, e.Feature)
-	return err
-}
-
-// free gives e.Units back to the pool and records the event.
-func (e usageEvent) free(ctx context.Context, tx execer, tid string) error {
-	var inUse int64
-	err := tx.QueryRowContext(ctx, `UPDATE pool_features SET in_use = in_use - ?
-		WHERE tenant_id = ? AND pool_id = ? AND feature = ? RETURNING in_use`,
-		e.Units, tid, e.Pool, e.Feature).Scan(&inUse)
-	if err != nil {
-		return fmt.Errorf("free %d units of %s in pool %s: %w", e.Units, e.Feature, e.Pool, err)
-	}
-	return e.insert(ctx, tx, tid, inUse)
-}
 
 // ListUsageEvents returns each feature's last event before q.Since (the
 // latest by time), then the events in [q.Since, q.Until) in commit order,
@@ -112,6 +76,23 @@ func scanUsage(rows *sql.Rows, err error) ([]*licensor.UsageEvent, error) {
 		}
 		e.Kind, e.At = licensor.UsageKind(kind), fromMicros(at)
 		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }
