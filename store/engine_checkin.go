@@ -19,11 +19,13 @@ import (
 // check-in that takes a seat or inserts an instance runs Checkin.Tx, the
 // one transaction written here, and has committed before it answers.
 type CheckinEngine interface {
-	// Checkin commits c: by running c.Tx, the check-in's transaction, in
-	// a write transaction (more than once if the engine retries), or by a
-	// refresh that needs no transaction (c.Refresh, or the engine's own).
-	// Either way it leaves the instance as answered in c.Instance.
-	Checkin(ctx context.Context, c *Checkin) error
+	// Checkin commits c and returns the instance as it left it: by
+	// running c.Tx, the check-in's transaction, in a write transaction
+	// (more than once if the engine retries), or by a refresh that needs
+	// no transaction (c.Refresh, or the engine's own). c comes by value so
+	// that a check-in answered without a transaction allocates nothing for
+	// it.
+	Checkin(ctx context.Context, c Checkin) (*licensor.Instance, error)
 }
 
 // InstanceEngine is an Engine that keeps check-ins or instances outside

@@ -51,14 +51,19 @@ func (db *DB) Checkin(ctx context.Context, in licensor.Checkin) (*licensor.Insta
 	if err := licensor.ValidateID("instance id", in.InstanceID); err != nil {
 		return nil, err
 	}
-	c := &Checkin{Checkin: in, Tenant: tid, Now: Micros(db.stamp(in.Now)), Window: in.CloneWindow.Microseconds(), db: db}
+	c := Checkin{Checkin: in, Tenant: tid, Now: Micros(db.stamp(in.Now)), Window: in.CloneWindow.Microseconds(), db: db}
 	if ce, ok := db.eng.(CheckinEngine); ok {
-		err = ce.Checkin(ctx, c)
-	} else {
-		err = db.eng.Write(ctx, "Checkin", func(tx Conn) error { return c.Tx(ctx, tx) })
+		inst, err := ce.Checkin(ctx, c)
+		return inst, db.Final("Checkin", err)
 	}
-	if err != nil {
-		return nil, db.Final("Checkin", err)
+	return c.Write(ctx, db.eng)
+}
+
+// Write runs the check-in's transaction through eng's Write and returns
+// the instance it left. c comes by value: it escapes here, and only here.
+func (c Checkin) Write(ctx context.Context, eng Engine) (*licensor.Instance, error) {
+	if err := eng.Write(ctx, "Checkin", func(tx Conn) error { return c.Tx(ctx, tx) }); err != nil {
+		return nil, c.db.Final("Checkin", err)
 	}
 	return c.Instance, nil
 }
@@ -176,12 +181,16 @@ func (c *Checkin) telemetry(ctx context.Context, tx Conn) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE instances SET telemetry_json = ?, telemetry_at = ?
-		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, string(b), c.Now, c.Tenant, c.ContractID, c.InstanceID); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO telemetry_history (tenant_id, contract_id, instance_id, at, id, telemetry_json)
-		VALUES (?, ?, ?, ?, ?, ?)`, c.Tenant, c.ContractID, c.InstanceID, c.Now, licensor.NewID(licensor.PrefixTelemetry), string(b)); err != nil {
+	// Two statements that need nothing from each other: one round trip
+	// where the engine can.
+	if _, _, err := ExecStmts(ctx, tx, []Stmt{
+		{`UPDATE instances SET telemetry_json = ?, telemetry_at = ?
+			WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
+			[]any{string(b), c.Now, c.Tenant, c.ContractID, c.InstanceID}},
+		{`INSERT INTO telemetry_history (tenant_id, contract_id, instance_id, at, id, telemetry_json)
+			VALUES (?, ?, ?, ?, ?, ?)`,
+			[]any{c.Tenant, c.ContractID, c.InstanceID, c.Now, licensor.NewID(licensor.PrefixTelemetry), string(b)}},
+	}); err != nil {
 		return err
 	}
 	t := *c.Telemetry

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 
+	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
 )
 
@@ -13,9 +14,9 @@ import (
 // race.
 var _ store.CheckinEngine = (*engine)(nil)
 
-func (e *engine) Checkin(ctx context.Context, c *store.Checkin) error {
+func (e *engine) Checkin(ctx context.Context, c store.Checkin) (*licensor.Instance, error) {
 	if ok, err := c.Refresh(ctx, e.rconn); err != nil || ok {
-		return err
+		return c.Instance, err
 	}
-	return e.Write(ctx, "Checkin", func(tx store.Conn) error { return c.Tx(ctx, tx) })
+	return c.Write(ctx, e)
 }
