@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -28,3 +29,11 @@ func page(o licensor.ListOptions) (licensor.ListOptions, error) { return o.Norma
 
 // scanner is one row: pgx.Row or pgx.Rows.
 type scanner = store.Scanner
+
+// jsonArg stores a nil RawMessage as NULL.
+func jsonArg(m json.RawMessage) any {
+	if m == nil {
+		return nil
+	}
+	return string(m)
+}

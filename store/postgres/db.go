@@ -36,6 +36,7 @@ type DB struct {
 	// (synchronous_commit=off), which is what bounds a refresh's latency.
 	// Seats, units, contracts and keys always go through pool.
 	relaxed *pgxpool.Pool
+	rconn   *conn // relaxed as store.Conn
 	log     *slog.Logger
 	now     func() time.Time
 	schema  string // the deployment's schema, "" for the default search_path
@@ -151,6 +152,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
 		}
 	}
+	db.rconn = &conn{q: db.relaxed, rb: &db.rb}
 	return db, nil
 }
 

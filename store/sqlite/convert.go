@@ -25,13 +25,3 @@ func (db *DB) stamp(t time.Time) time.Time { return store.Stamp(t, db.now) }
 
 // page normalises list options.
 func page(o licensor.ListOptions) (licensor.ListOptions, error) { return o.Normalize() }
-
-// scanner is one row: *sql.Row or *sql.Rows.
-type scanner = store.Scanner
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

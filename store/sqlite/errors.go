@@ -11,23 +11,6 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// constraints says what a constraint failure of one statement means, in
-// words for the person who sent the request (driver text never reaches a
-// Message: it names tables and columns); translate applies it. It is the
-// form the capability code (lease*.go, usage.go) still uses; elsewhere
-// translateErr takes a store.Messages, newrecord's for a new record.
-type constraints struct {
-	primaryKey string // ECONFLICT: the id is taken
-	unique     string // ECONFLICT: a unique name or hash is taken
-	foreignKey string // ENOTFOUND: a referenced object does not exist
-}
-
-// translate turns a constraint failure into a domain error and returns any
-// other error unchanged.
-func (c constraints) translate(err error) error {
-	return translateErr(err, store.Messages{PrimaryKey: c.primaryKey, Unique: c.unique, ForeignKey: c.foreignKey})
-}
-
 // translateErr turns a constraint failure into the domain error m words
 // and returns any other error unchanged.
 func translateErr(err error, m store.Messages) error { return m.Translate(err, constraintOf(err)) }

@@ -326,8 +326,9 @@ func (wb *writeBehind) generation() uint64 {
 	return wb.seatGen
 }
 
-// refreshed is checkinRefreshSQL in Go: base is the instance as last
-// written (or queued), seat whether it holds one now.
+// refreshed is the store's refresh statement (store/instance.go) in Go:
+// base is the instance as last written (or queued), seat whether it holds
+// one now.
 func refreshed(base *licensor.Instance, seat bool, c licensor.Checkin, now, window int64) *licensor.Instance {
 	inst := *base
 	inst.Seat = seat

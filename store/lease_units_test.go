@@ -1,4 +1,4 @@
-package lease
+package store
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"github.com/licensor/licensor"
 )
 
-func TestRoundTrip(t *testing.T) {
+func TestUnitsRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		units []licensor.Units
@@ -21,43 +21,43 @@ func TestRoundTrip(t *testing.T) {
 		{"Escaped", []licensor.Units{{Feature: `a"b,c:d`, Units: 4}, {Feature: "z", Units: 5}}, `{"a\"b,c:d":4,"z":5}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := FormatUnits(tc.units)
+			got := formatUnits(tc.units)
 			if got != tc.want {
 				t.Fatalf("Format: got %s, want %s", got, tc.want)
 			}
-			back, err := ParseUnits(got)
+			back, err := parseUnits(got)
 			if err != nil {
-				t.Fatalf("ParseUnits(%s): got error %v, want none", got, err)
+				t.Fatalf("parseUnits(%s): got error %v, want none", got, err)
 			}
 			if fmt.Sprint(back) != fmt.Sprint(sortedCopy(tc.units)) {
-				t.Errorf("ParseUnits(%s): got %v, want %v", got, back, sortedCopy(tc.units))
+				t.Errorf("parseUnits(%s): got %v, want %v", got, back, sortedCopy(tc.units))
 			}
 			for _, u := range tc.units {
-				if !strings.Contains(got, UnitsKey(u.Feature)) {
-					t.Errorf("UnitsKey(%q) = %s: not found in %s", u.Feature, UnitsKey(u.Feature), got)
+				if !strings.Contains(got, unitsKey(u.Feature)) {
+					t.Errorf("unitsKey(%q) = %s: not found in %s", u.Feature, unitsKey(u.Feature), got)
 				}
 			}
 		})
 	}
 }
 
-func TestParseOther(t *testing.T) {
+func TestParseUnitsOther(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{`{ "solver" : 2 }`, "[{solver 2}]"},
 		{`{"solver":2,"gpu":1}`, "[{gpu 1} {solver 2}]"},
 	} {
-		got, err := ParseUnits(tc.in)
+		got, err := parseUnits(tc.in)
 		if err != nil || fmt.Sprint(got) != tc.want {
-			t.Errorf("ParseUnits(%s): got %v, %v; want %s", tc.in, got, err, tc.want)
+			t.Errorf("parseUnits(%s): got %v, %v; want %s", tc.in, got, err, tc.want)
 		}
 	}
 	for _, bad := range []string{``, `[]`, `{"solver":"x"}`, `{"solver":1`} {
-		if _, err := ParseUnits(bad); err == nil {
-			t.Errorf("ParseUnits(%q): got no error, want one", bad)
+		if _, err := parseUnits(bad); err == nil {
+			t.Errorf("parseUnits(%q): got no error, want one", bad)
 		}
 	}
-	if strings.Contains(`{"xsolver":1}`, UnitsKey("solver")) {
-		t.Errorf("UnitsKey(solver) matches the key xsolver")
+	if strings.Contains(`{"xsolver":1}`, unitsKey("solver")) {
+		t.Errorf("unitsKey(solver) matches the key xsolver")
 	}
 }
 
@@ -77,7 +77,7 @@ func TestRemaining(t *testing.T) {
 		{"NotHeld", []licensor.Units{{Feature: "cad", Units: 1}}, "", licensor.EINVALID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Remaining(l, tc.back)
+			got, err := remainingUnits(l, tc.back)
 			if code := licensor.ErrorCode(err); code != tc.code {
 				t.Fatalf("error: got %v (code %q), want code %q", err, code, tc.code)
 			}
@@ -101,10 +101,10 @@ func sortedCopy(us []licensor.Units) []licensor.Units {
 }
 
 func BenchmarkParseUnits(b *testing.B) {
-	s := FormatUnits([]licensor.Units{{Feature: "solver", Units: 1}})
+	s := formatUnits([]licensor.Units{{Feature: "solver", Units: 1}})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ParseUnits(s); err != nil {
+		if _, err := parseUnits(s); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package lease
+package store
 
 import (
 	"context"
@@ -83,7 +83,7 @@ func clone(m map[string]int64) map[string]int64 {
 	return c
 }
 
-func TestTake(t *testing.T) {
+func TestTakeCapabilities(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		inUse   map[string]int64
@@ -112,7 +112,7 @@ func TestTake(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &fakePool{max: map[string]int64{"gpu": 2, "solver": 10}, inUse: clone(tc.inUse), expired: clone(tc.expired)}
-			tk, err := Take(context.Background(), p, tc.take)
+			tk, err := takeCapabilities(context.Background(), p, tc.take)
 			if err != nil {
 				t.Fatalf("Take: got error %v, want none", err)
 			}
@@ -124,7 +124,7 @@ func TestTake(t *testing.T) {
 	}
 	t.Run("UnknownFeature", func(t *testing.T) {
 		p := &fakePool{max: map[string]int64{"solver": 10}, inUse: map[string]int64{}}
-		_, err := Take(context.Background(), p, licensor.Take{Units: []licensor.Units{{Feature: "cad", Units: 1}}})
+		_, err := takeCapabilities(context.Background(), p, licensor.Take{Units: []licensor.Units{{Feature: "cad", Units: 1}}})
 		if licensor.ErrorCode(err) != licensor.EINVALID {
 			t.Errorf("got error %v, want EINVALID", err)
 		}
@@ -134,7 +134,7 @@ func TestTake(t *testing.T) {
 // A stored answer is replayed only to the same request; a request id
 // reused for another request is a conflict, and a broken row an internal
 // error, never a grant.
-func TestReplay(t *testing.T) {
+func TestReplayRequest(t *testing.T) {
 	take := licensor.Take{RequestID: "r-1", Fingerprint: "fp-a"}
 	for _, tc := range []struct {
 		name        string
@@ -148,7 +148,7 @@ func TestReplay(t *testing.T) {
 		{"BrokenAnswer", "fp-a", `{"Granted":`, licensor.EINTERNAL, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := Replay(take, tc.fingerprint, []byte(tc.answer))
+			res, err := replay(take, tc.fingerprint, []byte(tc.answer))
 			if got := licensor.ErrorCode(err); got != tc.code {
 				t.Fatalf("code: got %q (%v), want %q", got, err, tc.code)
 			}

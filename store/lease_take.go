@@ -1,4 +1,4 @@
-package lease
+package store
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"github.com/licensor/licensor"
 )
 
-// Tx is one capability request's view of its store transaction on one
-// pool: the statements Take runs, in the store's SQL.
-type Tx interface {
+// takeTx is one capability request's view of its store transaction on one
+// pool: the statements takeCapabilities runs, in the store's SQL.
+type takeTx interface {
 	// Savepoint, RollbackTo and Release open, undo to and close the
 	// savepoint of a request that may have to be undone.
 	Savepoint(ctx context.Context) error
@@ -34,15 +34,15 @@ type Tx interface {
 	ExpirePool(ctx context.Context) error
 }
 
-// Taken is what Take decided.
-type Taken struct {
+// takenUnits is what takeCapabilities decided.
+type takenUnits struct {
 	Result  licensor.TakeResult // Granted and Shortages; no Lease yet
 	Granted []licensor.Units    // what the lease will hold
 	InUse   []int64             // the units in use of each granted feature after its take
 	Levels  []int64             // the units in use of each shortage's feature after the request
 }
 
-// Take takes t's units, all or nothing unless t.AllowPartial, and undoes
+// takeCapabilities takes t's units, all or nothing unless t.AllowPartial, and undoes
 // the takes of a preview or a denial. A savepoint is opened only when there
 // is something to undo: with one feature, a failed take has changed
 // nothing. Expired leases are the reaper's, but a request is never denied
@@ -50,7 +50,7 @@ type Taken struct {
 // pool's expired leases (outside its savepoint, so that they stay freed
 // whatever the answer) and runs again, once. An error leaves the request
 // half done: the store's transaction (or its savepoint) must undo it.
-func Take(ctx context.Context, tx Tx, t licensor.Take) (*Taken, error) {
+func takeCapabilities(ctx context.Context, tx takeTx, t licensor.Take) (*takenUnits, error) {
 	undoable := len(t.Units) > 1 || t.Preview
 	for expired := false; ; expired = true {
 		if undoable {
@@ -58,7 +58,7 @@ func Take(ctx context.Context, tx Tx, t licensor.Take) (*Taken, error) {
 				return nil, err
 			}
 		}
-		tk, short, err := attempt(ctx, tx, t, !expired)
+		tk, short, err := takeAttempt(ctx, tx, t, !expired)
 		if err != nil {
 			return nil, err
 		}
@@ -94,8 +94,8 @@ func Take(ctx context.Context, tx Tx, t licensor.Take) (*Taken, error) {
 
 // attempt runs the request once. With stopShort it stops at the first
 // feature that is short and reports short.
-func attempt(ctx context.Context, tx Tx, t licensor.Take, stopShort bool) (*Taken, bool, error) {
-	tk := &Taken{}
+func takeAttempt(ctx context.Context, tx takeTx, t licensor.Take, stopShort bool) (*takenUnits, bool, error) {
+	tk := &takenUnits{}
 	for _, u := range t.Units {
 		n, ok, err := tx.TakeUnits(ctx, u.Feature, u.Units)
 		if err != nil {
@@ -141,11 +141,11 @@ func attempt(ctx context.Context, tx Tx, t licensor.Take, stopShort bool) (*Take
 	return tk, false, nil
 }
 
-// Replay is the stored answer (fingerprint, answer JSON) to an earlier
+// replay is the stored answer (fingerprint, answer JSON) to an earlier
 // request with t's request id: the answer, marked Replayed, or ECONFLICT
 // if that request asked for something else. The stores read the row; this
 // is what it means.
-func Replay(t licensor.Take, fingerprint string, answer []byte) (*licensor.TakeResult, error) {
+func replay(t licensor.Take, fingerprint string, answer []byte) (*licensor.TakeResult, error) {
 	if fingerprint != t.Fingerprint {
 		return nil, licensor.Errorf(licensor.ECONFLICT, "request id %q was already used for a different request; use a new id for a new request", t.RequestID)
 	}

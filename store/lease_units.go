@@ -1,4 +1,4 @@
-package lease
+package store
 
 import (
 	"encoding/json"
@@ -16,12 +16,12 @@ import (
 // return, and a read of them on every return; any SQL client can still
 // read it.
 
-// FormatUnits returns the column value of units, sorted by feature.
-func FormatUnits(units []licensor.Units) string {
+// formatUnits returns the column value of units, sorted by feature.
+func formatUnits(units []licensor.Units) string {
 	us := units
-	if !slices.IsSortedFunc(us, byFeature) {
+	if !slices.IsSortedFunc(us, unitsByFeature) {
 		us = slices.Clone(us)
-		slices.SortFunc(us, byFeature)
+		slices.SortFunc(us, unitsByFeature)
 	}
 	b := make([]byte, 0, 16*len(us)+2)
 	b = append(b, '{')
@@ -35,12 +35,12 @@ func FormatUnits(units []licensor.Units) string {
 	return string(append(b, '}'))
 }
 
-// UnitsKey returns how feature's key appears in a column value (with its
+// unitsKey returns how feature's key appears in a column value (with its
 // colon), to find the leases holding a feature with a substring match.
-func UnitsKey(feature string) string { return string(appendKey(nil, feature)) }
+func unitsKey(feature string) string { return string(appendKey(nil, feature)) }
 
 func appendKey(b []byte, feature string) []byte {
-	if plain(feature) {
+	if plainUnits(feature) {
 		b = append(b, '"')
 		b = append(b, feature...)
 		b = append(b, '"')
@@ -54,7 +54,7 @@ func appendKey(b []byte, feature string) []byte {
 // plain reports whether s is written as it is, with no escaping and
 // nothing the fast parser splits on: every valid feature name
 // (licensor.ValidateKey) is.
-func plain(s string) bool {
+func plainUnits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
@@ -64,9 +64,9 @@ func plain(s string) bool {
 	return s != ""
 }
 
-// ParseUnits returns the units of a column value, sorted by feature.
-func ParseUnits(s string) ([]licensor.Units, error) {
-	if us, ok := parsePlain(s); ok {
+// parseUnits returns the units of a column value, sorted by feature.
+func parseUnits(s string) ([]licensor.Units, error) {
+	if us, ok := parsePlainUnits(s); ok {
 		return us, nil
 	}
 	var m map[string]int64
@@ -77,13 +77,13 @@ func ParseUnits(s string) ([]licensor.Units, error) {
 	for f, n := range m {
 		us = append(us, licensor.Units{Feature: f, Units: n})
 	}
-	slices.SortFunc(us, byFeature)
+	slices.SortFunc(us, unitsByFeature)
 	return us, nil
 }
 
 // parsePlain reads what Format writes for plain names, with no allocation
 // beyond the result; anything else is left to encoding/json.
-func parsePlain(s string) ([]licensor.Units, bool) {
+func parsePlainUnits(s string) ([]licensor.Units, bool) {
 	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
 		return nil, false
 	}
@@ -103,7 +103,7 @@ func parsePlain(s string) ([]licensor.Units, bool) {
 			return nil, false
 		}
 		name := item[1:end]
-		if !plain(name) {
+		if !plainUnits(name) {
 			return nil, false
 		}
 		n, err := strconv.ParseInt(item[end+2:], 10, 64)
@@ -112,18 +112,18 @@ func parsePlain(s string) ([]licensor.Units, bool) {
 		}
 		us = append(us, licensor.Units{Feature: name, Units: n})
 	}
-	if !slices.IsSortedFunc(us, byFeature) {
-		slices.SortFunc(us, byFeature)
+	if !slices.IsSortedFunc(us, unitsByFeature) {
+		slices.SortFunc(us, unitsByFeature)
 	}
 	return us, true
 }
 
-func byFeature(a, b licensor.Units) int { return strings.Compare(a.Feature, b.Feature) }
+func unitsByFeature(a, b licensor.Units) int { return strings.Compare(a.Feature, b.Feature) }
 
-// Remaining returns what is left of l after giving back units (nothing
+// remainingUnits returns what is left of l after giving back units (nothing
 // when units is empty: the whole lease goes back). A feature l does not
 // hold, or more units than it holds, is EINVALID.
-func Remaining(l *licensor.Lease, units []licensor.Units) ([]licensor.Units, error) {
+func remainingUnits(l *licensor.Lease, units []licensor.Units) ([]licensor.Units, error) {
 	if len(units) == 0 {
 		return nil, nil
 	}

@@ -1,4 +1,4 @@
-package lease
+package store
 
 import (
 	"cmp"
@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store"
 )
 
 // fakeLeases is one tenant's leases of one pool in memory; it records the
@@ -21,16 +20,16 @@ type fakeLeases struct {
 	inUse    map[string]int64
 	failFree string // the lease whose free fails
 	log      []string
-	events   []Event
+	events   []leaseEvent
 }
 
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+var leaseT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // newFakeLeases holds lea_1 (gpu=2, solver=3) and lea_2 (solver=1) of
-// contract ctr_1's instance a, ending at t0+10m and t0+20m.
+// contract ctr_1's instance a, ending at leaseT0+10m and leaseT0+20m.
 func newFakeLeases() *fakeLeases {
 	l := func(id string, end time.Duration, us ...licensor.Units) *licensor.Lease {
-		return &licensor.Lease{ID: id, PoolID: "pool_1", ContractID: "ctr_1", InstanceID: "a", Units: us, ExpiresAt: t0.Add(end)}
+		return &licensor.Lease{ID: id, PoolID: "pool_1", ContractID: "ctr_1", InstanceID: "a", Units: us, ExpiresAt: leaseT0.Add(end)}
 	}
 	return &fakeLeases{
 		leases: map[string]*licensor.Lease{
@@ -56,34 +55,34 @@ func (f *fakeLeases) GetLease(_ context.Context, id string) (*licensor.Lease, er
 	return &c, nil
 }
 
-func (f *fakeLeases) delete(id string, ok func(*licensor.Lease) bool) (Row, bool, error) {
+func (f *fakeLeases) delete(id string, ok func(*licensor.Lease) bool) (leaseRow, bool, error) {
 	l, found := f.leases[id]
 	if !found || !ok(l) {
 		f.log[len(f.log)-1] += ": none"
-		return Row{}, false, nil
+		return leaseRow{}, false, nil
 	}
 	delete(f.leases, id)
-	return Row{Pool: l.PoolID, Contract: l.ContractID, Instance: l.InstanceID, Units: FormatUnits(l.Units)}, true, nil
+	return leaseRow{Pool: l.PoolID, Contract: l.ContractID, Instance: l.InstanceID, Units: formatUnits(l.Units)}, true, nil
 }
 
-func (f *fakeLeases) DeleteLive(_ context.Context, id, contractID, instanceID string, now int64) (Row, bool, error) {
+func (f *fakeLeases) DeleteLive(_ context.Context, id, contractID, instanceID string, now int64) (leaseRow, bool, error) {
 	f.logf("delete live %s", id)
 	return f.delete(id, func(l *licensor.Lease) bool {
-		return l.ContractID == contractID && l.InstanceID == instanceID && store.Micros(l.ExpiresAt) > now
+		return l.ContractID == contractID && l.InstanceID == instanceID && Micros(l.ExpiresAt) > now
 	})
 }
 
-func (f *fakeLeases) DeleteLease(_ context.Context, id string) (Row, bool, error) {
+func (f *fakeLeases) DeleteLease(_ context.Context, id string) (leaseRow, bool, error) {
 	f.logf("delete %s", id)
 	return f.delete(id, func(*licensor.Lease) bool { return true })
 }
 
-func (f *fakeLeases) DeleteExpired(_ context.Context, id string, now int64) (Row, bool, error) {
+func (f *fakeLeases) DeleteExpired(_ context.Context, id string, now int64) (leaseRow, bool, error) {
 	f.logf("delete expired %s", id)
-	return f.delete(id, func(l *licensor.Lease) bool { return store.Micros(l.ExpiresAt) <= now })
+	return f.delete(id, func(l *licensor.Lease) bool { return Micros(l.ExpiresAt) <= now })
 }
 
-func (f *fakeLeases) Free(_ context.Context, evs []Event) error {
+func (f *fakeLeases) Free(_ context.Context, evs []leaseEvent) error {
 	var s []string
 	for _, e := range evs {
 		if e.Lease == f.failFree {
@@ -97,9 +96,9 @@ func (f *fakeLeases) Free(_ context.Context, evs []Event) error {
 	return nil
 }
 
-func (f *fakeLeases) Shrink(ctx context.Context, id, units string, evs []Event) error {
+func (f *fakeLeases) Shrink(ctx context.Context, id, units string, evs []leaseEvent) error {
 	f.logf("shrink %s to %s", id, units)
-	us, err := ParseUnits(units)
+	us, err := parseUnits(units)
 	if err != nil {
 		return err
 	}
@@ -107,14 +106,14 @@ func (f *fakeLeases) Shrink(ctx context.Context, id, units string, evs []Event) 
 	return f.Free(ctx, evs)
 }
 
-var _ LifeTx = (*fakeLeases)(nil)
+var _ lifeTx = (*fakeLeases)(nil)
 
 // state is what is left: the leases and the units in use.
 func (f *fakeLeases) state() string {
 	var s []string
 	for _, id := range []string{"lea_1", "lea_2"} {
 		if l, ok := f.leases[id]; ok {
-			s = append(s, fmt.Sprintf("%s=%s", id, FormatUnits(l.Units)))
+			s = append(s, fmt.Sprintf("%s=%s", id, formatUnits(l.Units)))
 		}
 	}
 	return fmt.Sprintf("%s gpu=%d solver=%d", strings.Join(s, " "), f.inUse["gpu"], f.inUse["solver"])
@@ -130,7 +129,7 @@ func (f *fakeLeases) checkAt(t *testing.T, now int64) {
 	}
 }
 
-func TestReturn(t *testing.T) {
+func TestReturnLease(t *testing.T) {
 	const (
 		live = 5 * time.Minute  // lea_1 is live
 		late = 15 * time.Minute // lea_1 has expired
@@ -175,9 +174,9 @@ func TestReturn(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeLeases()
-			now := store.Micros(t0.Add(tc.at))
+			now := Micros(leaseT0.Add(tc.at))
 			r := licensor.LeaseReturn{LeaseID: cmp.Or(tc.lease, "lea_1"), ContractID: "ctr_1", InstanceID: cmp.Or(tc.instance, "a"), Units: tc.units}
-			left, expired, err := Return(context.Background(), f, r, now)
+			left, expired, err := returnLease(context.Background(), f, r, now)
 			if code := licensor.ErrorCode(err); code != tc.code {
 				t.Fatalf("error: got %v (code %q), want code %q", err, code, tc.code)
 			}
@@ -207,10 +206,10 @@ func TestReturn(t *testing.T) {
 }
 
 func TestNotRenewed(t *testing.T) {
-	now := store.Micros(t0.Add(15 * time.Minute))
+	now := Micros(leaseT0.Add(15 * time.Minute))
 	t.Run("Expired", func(t *testing.T) {
 		f := newFakeLeases()
-		expired, err := NotRenewed(context.Background(), f, licensor.LeaseRenewal{LeaseID: "lea_1", ContractID: "ctr_1", InstanceID: "a"}, now)
+		expired, err := notRenewed(context.Background(), f, licensor.LeaseRenewal{LeaseID: "lea_1", ContractID: "ctr_1", InstanceID: "a"}, now)
 		if err != nil {
 			t.Fatalf("got error %v, want none", err)
 		}
@@ -226,7 +225,7 @@ func TestNotRenewed(t *testing.T) {
 	})
 	t.Run("ErrOtherInstance", func(t *testing.T) {
 		f := newFakeLeases()
-		expired, err := NotRenewed(context.Background(), f, licensor.LeaseRenewal{LeaseID: "lea_1", ContractID: "ctr_1", InstanceID: "b"}, now)
+		expired, err := notRenewed(context.Background(), f, licensor.LeaseRenewal{LeaseID: "lea_1", ContractID: "ctr_1", InstanceID: "b"}, now)
 		if licensor.ErrorCode(err) != licensor.ENOTFOUND || expired != nil {
 			t.Fatalf("got %v, %v; want ENOTFOUND and no expiry", expired, err)
 		}
@@ -236,13 +235,13 @@ func TestNotRenewed(t *testing.T) {
 	})
 }
 
-func TestRelease(t *testing.T) {
-	now := store.Micros(t0)
+func TestReleaseLease(t *testing.T) {
+	now := Micros(leaseT0)
 	f := newFakeLeases()
-	if err := Release(context.Background(), f, "lea_1", now); err != nil {
+	if err := releaseLease(context.Background(), f, "lea_1", now); err != nil {
 		t.Fatalf("Release: got error %v, want none", err)
 	}
-	err := Release(context.Background(), f, "lea_1", now)
+	err := releaseLease(context.Background(), f, "lea_1", now)
 	if licensor.ErrorCode(err) != licensor.ENOTFOUND || licensor.ErrorMessage(err) != "lease lea_1 not found" {
 		t.Errorf("Release again: got %v, want ENOTFOUND", err)
 	}
@@ -253,7 +252,7 @@ func TestRelease(t *testing.T) {
 	f.checkAt(t, now)
 }
 
-func TestExpire(t *testing.T) {
+func TestExpireLeases(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		at       time.Duration
@@ -272,8 +271,8 @@ func TestExpire(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeLeases()
 			f.failFree = tc.failFree
-			now := store.Micros(t0.Add(tc.at))
-			n, err := Expire(context.Background(), f, []string{"lea_1", "lea_9", "lea_2"}, now)
+			now := Micros(leaseT0.Add(tc.at))
+			n, err := expireLeases(context.Background(), f, []string{"lea_1", "lea_9", "lea_2"}, now)
 			if n != tc.n || (err != nil) != tc.err {
 				t.Errorf("got %d, %v; want %d, error %t", n, err, tc.n, tc.err)
 			}
