@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
 )
 
@@ -24,10 +23,6 @@ const (
 	codeAdminShutdown        = "57P01"
 	codeCannotConnectNow     = "57P03"
 )
-
-// translateErr turns a constraint failure into the domain error m words
-// and returns any other error unchanged.
-func translateErr(err error, m store.Messages) error { return m.Translate(err, constraintOf(err)) }
 
 // constraintOf says which kind of constraint err is a failure of: a
 // unique violation of a constraint named *_pkey is the primary key's.
@@ -102,28 +97,9 @@ func transient(err error) bool {
 	return errors.As(err, &ce) || errors.As(err, &ne)
 }
 
-// notFound returns ENOTFOUND with msg when err is pgx.ErrNoRows, and err
-// otherwise.
-func notFound(err error, msg string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return &licensor.Error{Code: licensor.ENOTFOUND, Message: msg}
-	}
-	return err
-}
-
 // querier is what reads and writes need: the pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
-
-// exists reports whether query returns a row.
-func exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
-	var one int
-	err := q.QueryRow(ctx, query, args...).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
 }
