@@ -143,9 +143,10 @@ type AlertStore interface {
 	// than intervals refresh intervals (of their contract) before now, at
 	// most limit.
 	SilentInstances(ctx context.Context, now time.Time, intervals int, limit int) ([]*Instance, error)
-	// EndingContracts returns contracts not ended whose end is set and
-	// before t, at most limit.
-	EndingContracts(ctx context.Context, before time.Time, limit int) ([]*Contract, error)
+	// EndingContracts returns contracts live at now (not ended, end not
+	// passed: ends_at > now) whose end is set and before t, at most limit.
+	// An ended contract is not ending: its ending alerts clear.
+	EndingContracts(ctx context.Context, now, before time.Time, limit int) ([]*Contract, error)
 	// LicenseExpiryHistogram counts the tenant's instances of contracts live
 	// at now by their license's expiry: counts[i] is the number expiring before
 	// bounds[i] and not before bounds[i-1]; the last element counts those at

@@ -2,8 +2,26 @@ package licensor
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 )
+
+// AuditObjectTypes are the kinds of object the audit log records, the
+// values an audit listing may be filtered by.
+var AuditObjectTypes = []string{
+	"contract", "customer", "delivery", "feature", "instance", "lease", "pool",
+	"product", "signing_key", "tenant", "token", "webhook",
+}
+
+// ValidateAuditObjectType checks an audit object-type filter: empty (any)
+// or one of AuditObjectTypes.
+func ValidateAuditObjectType(s string) error {
+	if s == "" || slices.Contains(AuditObjectTypes, s) {
+		return nil
+	}
+	return Errorf(EINVALID, "audit object type %q: use one of %s", truncate(s, MaxFeatureNameLen), strings.Join(AuditObjectTypes, ", "))
+}
 
 // AuditEntry records one admin mutation: who did what to which object, with
 // the object before and after. The audit log is append-only.

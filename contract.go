@@ -1,6 +1,7 @@
 package licensor
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -15,14 +16,32 @@ const (
 	MinRefreshInterval     = time.Minute
 )
 
-// ContractStatus is where a contract is in its life.
+// ContractStatus is where a contract is in its life. A contract stores
+// active, suspended or ended (what an admin last decided); what a caller
+// sees is StatusAt the current time, which also knows the calendar: a
+// contract past its end is ended, one whose start is ahead is scheduled.
 type ContractStatus string
 
 const (
 	ContractActive    ContractStatus = "active"
 	ContractSuspended ContractStatus = "suspended"
 	ContractEnded     ContractStatus = "ended"
+	// ContractScheduled is never stored: it is how an active contract
+	// whose start is still ahead is shown (and filtered).
+	ContractScheduled ContractStatus = "scheduled"
 )
+
+// ContractStatuses are the statuses a caller sees and may filter by.
+var ContractStatuses = []ContractStatus{ContractScheduled, ContractActive, ContractSuspended, ContractEnded}
+
+// ParseContractStatus checks a status filter a caller sent: empty (any) or
+// one of ContractStatuses. EINVALID names the accepted values.
+func ParseContractStatus(s string) (ContractStatus, error) {
+	if s == "" || slices.Contains(ContractStatuses, ContractStatus(s)) {
+		return ContractStatus(s), nil
+	}
+	return "", Errorf(EINVALID, "contract status %q: use scheduled, active, suspended or ended", truncate(s, MaxFeatureNameLen))
+}
 
 // SeatRule says what a seat of a contract is.
 type SeatRule string
@@ -156,6 +175,22 @@ func (c *Contract) Validate() error {
 	}
 	sort.Slice(c.Features, func(i, j int) bool { return c.Features[i].Feature < c.Features[j].Feature })
 	return nil
+}
+
+// StatusAt is the status of c as a caller sees it at now: ended once it
+// was ended or its end has come (EndsAt <= now), else suspended if an admin
+// suspended it, else scheduled while its start is ahead, else active. It is
+// what every listing shows and what a status filter selects.
+func (c *Contract) StatusAt(now time.Time) ContractStatus {
+	switch {
+	case c.Ended(now):
+		return ContractEnded
+	case c.Status == ContractSuspended:
+		return ContractSuspended
+	case now.Before(c.StartsAt):
+		return ContractScheduled
+	}
+	return ContractActive
 }
 
 // Ended reports whether the contract no longer licenses anything new at now:

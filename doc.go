@@ -5,5 +5,5 @@
 //
 // It imports no other package of this module and knows no transport and no
 // database: the connect handlers live in server/, the stores in store/, and
-// cmd/licensor wires them together.
+// internal/app wires them together (for cmd/licensor and the tests).
 package licensor

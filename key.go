@@ -6,7 +6,7 @@ import (
 )
 
 // SigningKey is one of a tenant's Ed25519 keys. The private half is stored
-// only encrypted (see license.Sealer); the public half is served in the
+// only encrypted (see signing.Sealer); the public half is served in the
 // tenant's JWKS while any license it signed can still be valid.
 type SigningKey struct {
 	ID        string // the JWS "kid"

@@ -68,7 +68,11 @@ type CatalogStore interface {
 // ContractFilter selects contracts of a tenant.
 type ContractFilter struct {
 	CustomerID string
-	Status     ContractStatus
+	// Status, if set, selects the contracts whose StatusAt(Now) is Status
+	// (any of ContractStatuses): the filter agrees with what is shown.
+	Status ContractStatus
+	// Now is the time Status is judged at; zero means the store's clock.
+	Now time.Time
 	ListOptions
 }
 

@@ -169,47 +169,61 @@ func telemetryValue(field, v string) error {
 	return nil
 }
 
-// hasToken reports whether s carries a Licensor token (by its prefix).
+// hasToken reports whether s carries a Licensor token (by its prefix, in
+// any case: a token shouted in a log line is still a token).
 func hasToken(s string) bool {
-	return strings.Contains(s, TokenPrefixContract) || strings.Contains(s, TokenPrefixAdmin) || strings.Contains(s, TokenPrefixOperator)
+	if strings.Contains(s, TokenPrefixContract) || strings.Contains(s, TokenPrefixAdmin) || strings.Contains(s, TokenPrefixOperator) {
+		return true
+	}
+	if !strings.Contains(s, "_") {
+		return false // fast path: every prefix has one
+	}
+	l := strings.ToLower(s)
+	return strings.Contains(l, TokenPrefixContract) || strings.Contains(l, TokenPrefixAdmin) || strings.Contains(l, TokenPrefixOperator)
 }
 
-// Redact returns a copy of t in which every value that carries a Licensor
-// token is replaced by Redacted: an application that logs its
-// configuration into a label must not leak its credential into the vendor's
-// database. (Keys carrying a token are refused by Validate instead.)
-func (t Telemetry) Redact() Telemetry {
-	red := func(s string) string {
-		if hasToken(s) {
-			return Redacted
-		}
-		return s
+// RedactToken returns Redacted if s carries a Licensor token, else s. It
+// is applied to every free-form string an instance reports about itself
+// (the telemetry fields and the host of a license request) before it is
+// stored.
+func RedactToken(s string) string {
+	if hasToken(s) {
+		return Redacted
 	}
+	return s
+}
+
+// Redact returns a copy of t in which every string that carries a
+// Licensor token is replaced by Redacted: an application that logs its
+// configuration into a label must not leak its credential into the
+// vendor's database. Every string field is covered, map values too; a map
+// entry whose key carries a token (Validate refuses those) is dropped.
+func (t Telemetry) Redact() Telemetry {
 	redMap := func(m map[string]string) map[string]string {
 		if m == nil {
 			return nil
 		}
 		out := make(map[string]string, len(m))
 		for k, v := range m {
-			out[k] = red(v)
+			if !hasToken(k) {
+				out[k] = RedactToken(v)
+			}
 		}
 		return out
 	}
-	t.ProductVersion, t.ServerHost, t.AppName = red(t.ProductVersion), red(t.ServerHost), red(t.AppName)
+	t.ProductVersion, t.Environment, t.ServerHost = RedactToken(t.ProductVersion), RedactToken(t.Environment), RedactToken(t.ServerHost)
+	t.ServerIP, t.AppName = RedactToken(t.ServerIP), RedactToken(t.AppName)
 	t.RuntimeVersions, t.Labels = redMap(t.RuntimeVersions), redMap(t.Labels)
-	t.Usage = cloneMap(t.Usage)
+	if t.Usage != nil {
+		usage := make(map[string]int64, len(t.Usage))
+		for k, v := range t.Usage {
+			if !hasToken(k) {
+				usage[k] = v
+			}
+		}
+		t.Usage = usage
+	}
 	return t
-}
-
-func cloneMap[V any](m map[string]V) map[string]V {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // TelemetryRetentionOrDefault returns how long the tenant keeps telemetry.

@@ -1,6 +1,7 @@
 package licensor
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -139,5 +140,53 @@ func TestFleetAccumulator(t *testing.T) {
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Summary: got %+v, want %+v", s, want)
+	}
+}
+
+// TestRedactEveryField: a token in any string an instance reports, in any
+// case, is not what is kept: each field on its own, and the whole kept
+// telemetry never contains it.
+func TestRedactEveryField(t *testing.T) {
+	const secret = "lsr_con_0123456789abcdef"
+	for _, tok := range []string{secret, "Bearer " + secret, strings.ToUpper(secret)} {
+		cases := []struct {
+			field string
+			set   func(*Telemetry)
+			get   func(*Telemetry) string
+		}{
+			{"product_version", func(t *Telemetry) { t.ProductVersion = tok }, func(t *Telemetry) string { return t.ProductVersion }},
+			{"environment", func(t *Telemetry) { t.Environment = tok }, func(t *Telemetry) string { return t.Environment }},
+			{"server_host", func(t *Telemetry) { t.ServerHost = tok }, func(t *Telemetry) string { return t.ServerHost }},
+			{"server_ip", func(t *Telemetry) { t.ServerIP = tok }, func(t *Telemetry) string { return t.ServerIP }},
+			{"app_name", func(t *Telemetry) { t.AppName = tok }, func(t *Telemetry) string { return t.AppName }},
+			{"runtime_versions value", func(t *Telemetry) { t.RuntimeVersions = map[string]string{"go": tok} }, func(t *Telemetry) string { return t.RuntimeVersions["go"] }},
+			{"labels value", func(t *Telemetry) { t.Labels = map[string]string{"cfg": tok} }, func(t *Telemetry) string { return t.Labels["cfg"] }},
+			{"runtime_versions key", func(t *Telemetry) { t.RuntimeVersions = map[string]string{tok: "1"} }, func(t *Telemetry) string { return fmt.Sprint(t.RuntimeVersions) }},
+			{"labels key", func(t *Telemetry) { t.Labels = map[string]string{tok: "x"} }, func(t *Telemetry) string { return fmt.Sprint(t.Labels) }},
+			{"usage key", func(t *Telemetry) { t.Usage = map[string]int64{tok: 1} }, func(t *Telemetry) string { return fmt.Sprint(t.Usage) }},
+		}
+		for _, c := range cases {
+			t.Run(c.field+"/"+tok[:6], func(t *testing.T) {
+				var in Telemetry
+				c.set(&in)
+				kept := (&Tenant{}).KeepTelemetry(in)
+				if got := c.get(kept); strings.Contains(strings.ToLower(got), "lsr_con_") {
+					t.Errorf("%s: got %q kept, want the token redacted", c.field, got)
+				}
+				b, err := json.Marshal(kept)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if strings.Contains(strings.ToLower(string(b)), "lsr_con_") {
+					t.Errorf("kept telemetry %s carries the token", b)
+				}
+			})
+		}
+	}
+	if got := RedactToken("host-" + secret); got != Redacted {
+		t.Errorf("RedactToken(host with a token): got %q, want %q", got, Redacted)
+	}
+	if got := RedactToken("web-1.example.com"); got != "web-1.example.com" {
+		t.Errorf("RedactToken(plain host): got %q, want it unchanged", got)
 	}
 }

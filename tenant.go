@@ -2,12 +2,23 @@ package licensor
 
 import "time"
 
-// Tenant defaults.
+// Tenant defaults and bounds.
+//
+// A tenant's own admin may set its concurrency limit and queue wait only up
+// to the tenant's ceilings (ConcurrencyCeiling, QueueWaitCeiling), which
+// only the operator sets: on a server shared by several tenants, one
+// tenant's surge must not take the slots and time of the others. The
+// default ceilings are exactly the defaults a tenant starts with, so a
+// tenant gets more only when the operator, who knows how many tenants share
+// the server and what it can carry, decides so. MaxConcurrencyLimit and
+// MaxQueueWait bound what even the operator may set.
 const (
-	DefaultConcurrencyLimit = 60
-	DefaultExpiryWarning    = 7 * 24 * time.Hour
-	MaxConcurrencyLimit     = 100000
-	MaxQueueWait            = 5 * time.Second
+	DefaultConcurrencyLimit   = 60
+	DefaultConcurrencyCeiling = DefaultConcurrencyLimit
+	DefaultQueueWaitCeiling   = time.Second
+	DefaultExpiryWarning      = 7 * 24 * time.Hour
+	MaxConcurrencyLimit       = 100000
+	MaxQueueWait              = 5 * time.Second
 )
 
 // Tenant is a software vendor using the server. It owns keys, products,
@@ -21,6 +32,13 @@ type Tenant struct {
 	// QueueWait, if non-zero, lets a request over the limit wait this long for
 	// a slot before being refused.
 	QueueWait time.Duration
+	// ConcurrencyCeiling and QueueWaitCeiling are the most ConcurrencyLimit
+	// and QueueWait may be; only the operator sets them. Zero: the default
+	// ceiling, or the limit (wait) itself if that is higher, so that an
+	// operator creating a tenant with a high limit need not also name its
+	// ceiling.
+	ConcurrencyCeiling int
+	QueueWaitCeiling   time.Duration
 	// ExpiryWarning is how long before a license or contract runs out the
 	// vendor is warned (webhook, metric).
 	ExpiryWarning time.Duration
@@ -49,6 +67,24 @@ func (t *Tenant) Validate() error {
 	if err := ValidateDuration("queue wait", t.QueueWait, 0, MaxQueueWait); err != nil {
 		return err
 	}
+	if t.ConcurrencyCeiling == 0 {
+		t.ConcurrencyCeiling = max(DefaultConcurrencyCeiling, t.ConcurrencyLimit)
+	}
+	if t.ConcurrencyCeiling < 1 || t.ConcurrencyCeiling > MaxConcurrencyLimit {
+		return Errorf(EINVALID, "concurrency ceiling is %d; it must be between 1 and %d", t.ConcurrencyCeiling, MaxConcurrencyLimit)
+	}
+	if t.ConcurrencyLimit > t.ConcurrencyCeiling {
+		return Errorf(EINVALID, "concurrency limit %d is above the tenant's ceiling of %d; raise the ceiling too", t.ConcurrencyLimit, t.ConcurrencyCeiling)
+	}
+	if t.QueueWaitCeiling == 0 {
+		t.QueueWaitCeiling = max(DefaultQueueWaitCeiling, t.QueueWait)
+	}
+	if err := ValidateDuration("queue wait ceiling", t.QueueWaitCeiling, time.Millisecond, MaxQueueWait); err != nil {
+		return err
+	}
+	if t.QueueWait > t.QueueWaitCeiling {
+		return Errorf(EINVALID, "queue wait %s is above the tenant's ceiling of %s; raise the ceiling too", t.QueueWait, t.QueueWaitCeiling)
+	}
 	if t.ExpiryWarning == 0 {
 		t.ExpiryWarning = DefaultExpiryWarning
 	}
@@ -56,4 +92,16 @@ func (t *Tenant) Validate() error {
 		return err
 	}
 	return t.validateTelemetrySettings()
+}
+
+// ClampToCeilings lowers the concurrency limit and queue wait to the
+// ceilings where they are above them: what an operator lowering a ceiling
+// means for the tenant's current settings.
+func (t *Tenant) ClampToCeilings() {
+	if t.ConcurrencyCeiling > 0 && t.ConcurrencyLimit > t.ConcurrencyCeiling {
+		t.ConcurrencyLimit = t.ConcurrencyCeiling
+	}
+	if t.QueueWaitCeiling > 0 && t.QueueWait > t.QueueWaitCeiling {
+		t.QueueWait = t.QueueWaitCeiling
+	}
 }

@@ -21,6 +21,26 @@ func TestNormalizeOrigin(t *testing.T) {
 		{"IPv4", "http://192.0.2.10:8080", "http://192.0.2.10:8080"},
 		{"IPv6", "https://[2001:DB8:0:0::1]:443", "https://[2001:db8::1]"},
 		{"Localhost", "http://localhost:3000", "http://localhost:3000"},
+		{"IPv4Decimal", "https://3232235521", "https://192.168.0.1"},
+		{"IPv4Hex", "https://0xC0A80001", "https://192.168.0.1"},
+		{"IPv4HexParts", "https://0xc0.0xa8.0x0.0x1", "https://192.168.0.1"},
+		{"IPv4Octal", "https://0300.0250.0.01", "https://192.168.0.1"},
+		{"IPv4ThreeParts", "https://192.168.1", "https://192.168.0.1"},
+		{"IPv4TwoParts", "https://127.1", "https://127.0.0.1"},
+		{"IPv4TrailingDot", "https://192.168.0.1.", "https://192.168.0.1"},
+		{"IPv4DefaultPort", "https://192.168.0.1:443/", "https://192.168.0.1"},
+		{"IPv4Fullwidth", "https://１９２．１６８．０．１", "https://192.168.0.1"},
+		{"IPv4Mapped", "https://[::ffff:192.168.0.1]", "https://192.168.0.1"},
+		{"IPv4MappedHex", "https://[::FFFF:c0a8:1]:8443", "https://192.168.0.1:8443"},
+		{"IPv6Loopback", "http://[0:0:0:0:0:0:0:1]:80", "http://[::1]"},
+		{"IPv6LongestRun", "https://[2001:db8:0:0:1:0:0:1]", "https://[2001:db8::1:0:0:1]"},
+		{"IPv6EmbeddedIPv4", "https://[64:ff9b::192.0.2.33]", "https://[64:ff9b::c000:221]"},
+		{"IDNUpper", "https://BÜCHER.example", "https://xn--bcher-kva.example"},
+		{"IDNFullwidthDot", "https://bücher。example", "https://xn--bcher-kva.example"},
+		{"IDNTrailingDot", "https://bücher.example.:443", "https://xn--bcher-kva.example"},
+		{"ZeroWidthInHostDropped", "https://sh\u200bop.example.com", "https://shop.example.com"},
+		{"NumberInsideName", "https://1.example", "https://1.example"},
+		{"HexLookingName", "https://0xname.example", "https://0xname.example"},
 	}
 	for _, c := range ok {
 		t.Run(c.name, func(t *testing.T) {
@@ -53,6 +73,14 @@ func TestNormalizeOrigin(t *testing.T) {
 		{"Space", "https://shop example.com", "spaces"},
 		{"Malformed", "https://[::1", "parse"},
 		{"ZonedIPv6", "https://[fe80::1%25eth0]", "IPv6"},
+		{"IPv4PartTooBig", "https://256.1.1.1", "IPv4"},
+		{"IPv4LastTooBig", "https://1.1.1.256", "IPv4"},
+		{"IPv4TooLarge", "https://4294967296", "IPv4"},
+		{"IPv4FiveParts", "https://1.2.3.4.5", "IPv4"},
+		{"IPv4BadOctal", "https://09.1.1.1", "IPv4"},
+		{"IPv4EmptyPart", "https://1..1", "host"},
+		{"IPv6Unbracketed", "https://::1", ""},
+		{"PercentInHost", "https://%31%39%32.168.0.1", "parse"},
 	}
 	for _, c := range bad {
 		t.Run("Err"+c.name, func(t *testing.T) {

@@ -3,8 +3,6 @@ package licensor
 import (
 	"context"
 	"math/rand/v2"
-	"net/url"
-	"strings"
 	"time"
 )
 
@@ -60,26 +58,19 @@ func (w *Webhook) Wants(t AlertType) bool {
 	return false
 }
 
-// Validate checks a webhook before it is stored. Only http and https URLs
-// are accepted. Loopback and private addresses are allowed (tests, on-prem
-// receivers); a hosted deployment should refuse them at its egress (see
-// docs/operations.md).
-func (w *Webhook) Validate() error {
+// Validate checks a webhook before it is stored: an absolute https URL (or
+// http when p allows it) whose host is not refused by p as far as can be
+// told without resolving it (see WebhookPolicy); names are checked on each
+// address they resolve to when a delivery is sent.
+func (w *Webhook) Validate(p WebhookPolicy) error {
 	if w.URL == "" {
 		return Errorf(EINVALID, "url is required")
 	}
 	if len(w.URL) > MaxWebhookURLLen {
 		return Errorf(EINVALID, "url is %d bytes; the limit is %d", len(w.URL), MaxWebhookURLLen)
 	}
-	u, err := url.Parse(w.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return Errorf(EINVALID, "url %q: give an absolute http:// or https:// URL", w.URL)
-	}
-	if u.User != nil {
-		return Errorf(EINVALID, "url must not carry credentials; the signature authenticates the server")
-	}
-	if u.Fragment != "" || strings.ContainsAny(w.URL, " \t\r\n") {
-		return Errorf(EINVALID, "url %q: no fragment or spaces", w.URL)
+	if err := p.CheckURL(w.URL); err != nil {
+		return err
 	}
 	seen := map[AlertType]bool{}
 	for _, t := range w.EventTypes {

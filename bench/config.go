@@ -16,10 +16,11 @@ const (
 	ScenarioCapabilities = "capabilities" // request units, hold them, return them
 	ScenarioSurge        = "surge"        // N instances back at once after an outage
 	ScenarioMixed        = "mixed"        // refresh, check and capabilities together
+	ScenarioAttack       = "attack"       // refresh, then refresh beside connections that attack the server
 )
 
 // Scenarios lists every scenario by name.
-var Scenarios = []string{ScenarioRefresh, ScenarioCheck, ScenarioCapabilities, ScenarioSurge, ScenarioMixed}
+var Scenarios = []string{ScenarioRefresh, ScenarioCheck, ScenarioCapabilities, ScenarioSurge, ScenarioMixed, ScenarioAttack}
 
 // Config describes one run.
 type Config struct {
@@ -81,6 +82,16 @@ type Config struct {
 	// GetLicense, a capability cycle's return); nil: the client library's
 	// policy (DefaultBackoff).
 	Backoff Backoff
+
+	// Attack: the refresh load runs for Duration alone, then for Duration
+	// again beside AttackSlow slow-body and AttackIdle idle connections
+	// without a token (attack.go), each redialling about AttackInterval
+	// (default 2 s) after the server closes it, from AttackAddrs loopback
+	// addresses (default 64).
+	AttackSlow     int
+	AttackIdle     int
+	AttackInterval time.Duration
+	AttackAddrs    int
 
 	// PID, if > 0, is a local server process whose CPU time and peak RSS
 	// are reported (from /proc).
@@ -160,6 +171,20 @@ func (c *Config) defaults() error {
 	}
 	if c.ProgressEvery <= 0 {
 		c.ProgressEvery = time.Second
+	}
+	if c.Scenario == ScenarioAttack {
+		if c.AttackInterval <= 0 {
+			c.AttackInterval = 2 * time.Second
+		}
+		if c.AttackAddrs <= 0 {
+			c.AttackAddrs = 64
+		}
+		if c.AttackSlow < 0 || c.AttackIdle < 0 || c.AttackAddrs > 250*250 {
+			return errors.New("bench: attackers must not be negative, and at most 62500 source addresses")
+		}
+		if c.Duration <= 0 {
+			return errors.New("bench: an attack run needs a duration (each of its two phases runs that long)")
+		}
 	}
 	if c.Scenario == ScenarioSurge {
 		if c.SurgeInstances <= 0 {
@@ -244,5 +269,7 @@ type Result struct {
 	Throughput float64      `json:"throughput_per_s"`
 	Latency    Latency      `json:"latency"`
 	Surge      *SurgeResult `json:"surge,omitempty"`
-	Server     *ServerUsage `json:"server,omitempty"`
+	// Attack holds the figures without the attack, for comparison.
+	Attack *AttackResult `json:"attack,omitempty"`
+	Server *ServerUsage  `json:"server,omitempty"`
 }

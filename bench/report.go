@@ -45,6 +45,16 @@ func (r *Result) WriteText(w io.Writer) error {
 		b.WriteString("\n")
 		writeLatency(&b, "flow", s.FlowLatency)
 	}
+	if a := r.Attack; a != nil && a.Baseline != nil {
+		bl := a.Baseline
+		fmt.Fprintf(&b, "attack      %d slow-body + %d idle connections from %d addresses: %d dials, %d refused at accept, %d closed by the server, at most %d held at once\n",
+			a.Slow, a.Idle, a.Addrs, a.Dials, a.Refused, a.Closed, a.HeldPeak)
+		fmt.Fprintf(&b, "baseline    %d requests (%d ok, %d errors) without the attack\n", bl.Requests, bl.Successes, bl.Errors)
+		writeLatency(&b, "baseline", bl.Latency)
+		if s := bl.Server; s != nil {
+			fmt.Fprintf(&b, "baseline    server pid %d: %.1f CPU s (%.2f cores), RSS %.1f MiB\n", s.PID, s.CPUSeconds, s.CPUCores, float64(s.RSSBytes)/(1<<20))
+		}
+	}
 	if s := r.Server; s != nil {
 		fmt.Fprintf(&b, "server      pid %d: %.1f CPU s (%.2f cores), peak RSS %.1f MiB, RSS now %.1f MiB\n",
 			s.PID, s.CPUSeconds, s.CPUCores, float64(s.PeakRSSBytes)/(1<<20), float64(s.RSSBytes)/(1<<20))

@@ -24,12 +24,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer f.close()
 	res := &Result{Scenario: cfg.Scenario}
 	var usage *usage
-	if cfg.Scenario == ScenarioSurge {
+	switch cfg.Scenario {
+	case ScenarioSurge:
 		usage = startUsage(cfg.PID)
 		if err := f.surge(ctx, res); err != nil {
 			return nil, err
 		}
-	} else {
+	case ScenarioAttack:
+		return f.attack(ctx, res)
+	default:
 		var o op
 		switch cfg.Scenario {
 		case ScenarioRefresh:

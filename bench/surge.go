@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/rpcerr"
 )
 
 // Backoff decides, after a flow's attempt number attempt (1-based) failed
@@ -56,14 +56,7 @@ func retryHint(err error) time.Duration {
 	if !errors.As(err, &ce) {
 		return 0
 	}
-	h := ce.Meta()
-	if ms, err := strconv.ParseInt(h.Get("Licensor-Retry-After-Ms"), 10, 64); err == nil && ms > 0 {
-		return time.Duration(ms) * time.Millisecond
-	}
-	if sec, err := strconv.ParseInt(strings.TrimSpace(h.Get("Retry-After")), 10, 64); err == nil && sec > 0 {
-		return time.Duration(sec) * time.Second
-	}
-	return 0
+	return rpcerr.RetryHint(ce.Meta())
 }
 
 // Retryable reports whether a later attempt may succeed where err failed.

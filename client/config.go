@@ -165,9 +165,11 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 	}
 	if cfg.InstanceID != "" {
-		if err := licensor.ValidateID("instance id", cfg.InstanceID); err != nil {
+		id, err := licensor.NormalizeID("instance id", cfg.InstanceID)
+		if err != nil {
 			return cfg, fmt.Errorf("client: %w", err)
 		}
+		cfg.InstanceID = id // the spelling the server records
 	}
 	if cfg.Protocol == "" {
 		cfg.Protocol = GRPC

@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/rpcerr"
 )
 
 // Stage says where a check failed, so the person reading the log knows
@@ -56,76 +56,12 @@ func StageOf(err error) Stage {
 	return ""
 }
 
-// domainCodes is the inverse of the server's table (server/errors.go):
-// connect code back to domain code. ABORTED also means a lost race, and
-// DEADLINE_EXCEEDED a transient failure.
-var domainCodes = map[connect.Code]string{
-	connect.CodeInvalidArgument:    licensor.EINVALID,
-	connect.CodeNotFound:           licensor.ENOTFOUND,
-	connect.CodeAlreadyExists:      licensor.ECONFLICT,
-	connect.CodeAborted:            licensor.ECONFLICT,
-	connect.CodeUnauthenticated:    licensor.EUNAUTHORIZED,
-	connect.CodePermissionDenied:   licensor.EFORBIDDEN,
-	connect.CodeResourceExhausted:  licensor.EEXHAUSTED,
-	connect.CodeFailedPrecondition: licensor.EPRECONDITION,
-	connect.CodeUnavailable:        licensor.EUNAVAILABLE,
-	connect.CodeDeadlineExceeded:   licensor.EUNAVAILABLE,
-	connect.CodeInternal:           licensor.EINTERNAL,
-}
-
-// knownCodes are the domain codes a server may name in Licensor-Error-Code.
-var knownCodes = map[string]bool{
-	licensor.EINVALID: true, licensor.ENOTFOUND: true, licensor.ECONFLICT: true,
-	licensor.EUNAUTHORIZED: true, licensor.EFORBIDDEN: true, licensor.EEXHAUSTED: true,
-	licensor.EPRECONDITION: true, licensor.EUNAVAILABLE: true, licensor.EINTERNAL: true,
-}
-
-// Metadata the server sets on errors (server/errors.go).
-const (
-	headerRetryAfter   = "Retry-After"
-	headerRetryAfterMs = "Licensor-Retry-After-Ms"
-	headerErrorCode    = "Licensor-Error-Code"
-)
-
 // FromConnect maps an error returned by a connect client back to a
 // *licensor.Error: the domain code (from the Licensor-Error-Code metadata,
 // else the inverse of the server's code table), the server's message and
-// its retry hint. Network failures become EUNAVAILABLE.
-func FromConnect(err error) *licensor.Error {
-	if err == nil {
-		return nil
-	}
-	var ce *connect.Error
-	if !errors.As(err, &ce) {
-		return &licensor.Error{Code: licensor.EUNAVAILABLE, Message: err.Error(), Err: err}
-	}
-	code := domainCodes[ce.Code()]
-	if c := ce.Meta().Get(headerErrorCode); knownCodes[c] {
-		code = c
-	}
-	if code == "" {
-		code = licensor.EINTERNAL
-		if ce.Code() == connect.CodeUnknown || ce.Code() == connect.CodeCanceled {
-			code = licensor.EUNAVAILABLE
-		}
-	}
-	return &licensor.Error{Code: code, Message: ce.Message(), RetryAfter: retryHint(ce.Meta()), Err: err}
-}
-
-// retryHint reads Licensor-Retry-After-Ms, else Retry-After in seconds.
-func retryHint(h http.Header) time.Duration {
-	if v := h.Get(headerRetryAfterMs); v != "" {
-		if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
-			return time.Duration(ms) * time.Millisecond
-		}
-	}
-	if v := h.Get(headerRetryAfter); v != "" {
-		if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && s > 0 {
-			return time.Duration(s) * time.Second
-		}
-	}
-	return 0
-}
+// its retry hint. Network failures become EUNAVAILABLE. The contract is
+// package rpcerr's, shared with the server.
+func FromConnect(err error) *licensor.Error { return rpcerr.Decode(err) }
 
 // classify turns the error of a call to the server into an *Error naming
 // the stage that failed and saying what to look at.
@@ -149,10 +85,15 @@ func classify(ctx context.Context, err error, server string, timeout time.Durati
 		recErr  tls.RecordHeaderError
 		alert   tls.AlertError
 	)
+	// The transport's dial and TLS handshake timeouts are Config.Timeout
+	// too, and race the call's own deadline: whichever fires first, the
+	// server did not answer in time. (A DNS timeout stays a DNS problem.)
+	var netErr net.Error
+	transportTimeout := errors.As(err, &netErr) && netErr.Timeout() && !errors.As(err, &dnsErr)
 	stage, hint := StageServer, ""
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||
-		connect.CodeOf(err) == connect.CodeDeadlineExceeded && ctx.Err() != nil:
+		connect.CodeOf(err) == connect.CodeDeadlineExceeded && ctx.Err() != nil || transportTimeout:
 		stage = StageTimeout
 		de = &licensor.Error{Code: licensor.EUNAVAILABLE, Message: fmt.Sprintf("no answer from %s within %s", server, timeout), Err: err}
 		return &Error{Stage: stage, Err: de}
@@ -170,24 +111,17 @@ func classify(ctx context.Context, err error, server string, timeout time.Durati
 		stage, hint = StageTCP, "cannot connect (is the server running, the port open, a firewall in the way?)"
 	case de.Code == licensor.EUNAUTHORIZED || de.Code == licensor.EFORBIDDEN:
 		stage = StageAuth
-	case status != 0 && status != http.StatusOK && !isServerSent(err):
+	case status != 0 && status != http.StatusOK && !rpcerr.FromServer(err):
 		// An HTTP error from something in front of the server (a load
 		// balancer, a proxy): the network works, the service does not.
 		de.Message = fmt.Sprintf("%s answered HTTP %d: %s", server, status, de.Message)
-	case status == 0 && de.Code == licensor.EUNAVAILABLE && connect.CodeOf(err) == connect.CodeUnavailable && !isServerSent(err):
+	case status == 0 && de.Code == licensor.EUNAVAILABLE && connect.CodeOf(err) == connect.CodeUnavailable && !rpcerr.FromServer(err):
 		stage, hint = StageTCP, "the connection failed"
 	}
 	if hint != "" {
 		de = &licensor.Error{Code: licensor.EUNAVAILABLE, Message: fmt.Sprintf("%s: %s: %s", server, hint, cause(err)), RetryAfter: de.RetryAfter, Err: err}
 	}
 	return &Error{Stage: stage, Err: de}
-}
-
-// isServerSent reports whether the error came from the server (it carries
-// the server's error-code metadata) rather than from the network.
-func isServerSent(err error) bool {
-	var ce *connect.Error
-	return errors.As(err, &ce) && ce.Meta().Get(headerErrorCode) != ""
 }
 
 // cause is the innermost message of err, the part that names the problem.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/client"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/license"
 )
 
@@ -21,7 +22,7 @@ import (
 func exampleSite(now time.Time, cutoff time.Time) (string, license.KeySet) {
 	seed := make([]byte, ed25519.SeedSize) // fixed for a reproducible example
 	priv := ed25519.NewKeyFromSeed(seed)
-	signer, _ := license.NewSigner("key-2026", priv)
+	signer, _ := signing.NewSigner("key-2026", priv)
 	claims := &licensor.Claims{
 		Issuer: "ten_vendor", Subject: "plant-7", ID: "lic_example", IssuedAt: now.Unix(), NotBefore: now.Unix(),
 		Expiry: now.AddDate(1, 0, 0).Unix(), Contract: "con_acme", Customer: "cus_acme",

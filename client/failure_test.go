@@ -82,9 +82,11 @@ func TestRetryHint(t *testing.T) {
 	}
 }
 
-// TestServerHangs: a server that accepts and never answers costs one
-// timeout, and the product runs on: licensed from its cache, Check returns
-// at once.
+// TestServerHangs: a server that accepts connections and never answers
+// (not even the TLS handshake) costs a call exactly Config.Timeout, which is
+// the only thing that can end it; the client then serves from its cache, or
+// without one answers unlicensed and does not wait again until its retry is
+// due. Nothing depends on how fast a handshake is.
 func TestServerHangs(t *testing.T) {
 	e := newEnv(t, testserver.FixtureOptions{})
 	dir := t.TempDir()
@@ -94,17 +96,13 @@ func TestServerHangs(t *testing.T) {
 	}
 	first.Close()
 
-	release := make(chan struct{})
-	var calls atomic.Int32
-	url, pool := fakeServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		<-release // hangs until the test ends (30 s in the issue; forever here)
-	}))
-	t.Cleanup(func() { close(release) })
+	const timeout = 500 * time.Millisecond
+	url, connections := hangingServer(t)
+	pool := x509.NewCertPool() // never consulted: no certificate ever comes
 
 	t.Run("WithCache", func(t *testing.T) {
 		cfg := e.config(t, "node-1", dir)
-		cfg.Server, cfg.RootCAs, cfg.Timeout = url, pool, 50*time.Millisecond
+		cfg.Server, cfg.RootCAs, cfg.Timeout = url, pool, timeout
 		c := newClient(t, cfg)
 		if err := c.Start(context.Background()); err != nil {
 			t.Fatalf("Start: got %v, want nil from the cache", err)
@@ -113,7 +111,7 @@ func TestServerHangs(t *testing.T) {
 		if StageOf(err) != StageTimeout || licensor.ErrorCode(err) != licensor.EUNAVAILABLE {
 			t.Fatalf("Refresh: got %v (stage %q), want a timeout", err, StageOf(err))
 		}
-		if !strings.Contains(err.Error(), "within 50ms") {
+		if !strings.Contains(err.Error(), "within "+timeout.String()) {
 			t.Errorf("message: got %q, want it to name the timeout", err)
 		}
 		if err := c.Check(context.Background()); err != nil || !c.Status().Licensed() {
@@ -122,21 +120,77 @@ func TestServerHangs(t *testing.T) {
 	})
 	t.Run("NoCache", func(t *testing.T) {
 		cfg := e.config(t, "node-2", t.TempDir())
-		cfg.Server, cfg.RootCAs, cfg.Timeout = url, pool, 50*time.Millisecond
+		cfg.Server, cfg.RootCAs, cfg.Timeout = url, pool, timeout
 		c := newClient(t, cfg)
-		before := calls.Load()
+		before := connections()
 		err := c.Check(context.Background())
-		if licensor.ErrorCode(err) != licensor.EFORBIDDEN || !strings.Contains(err.Error(), "within 50ms") {
+		if licensor.ErrorCode(err) != licensor.EFORBIDDEN || !strings.Contains(err.Error(), "within "+timeout.String()) {
 			t.Fatalf("Check: got %v, want unlicensed saying the server did not answer", err)
 		}
 		// A second request does not wait again until the retry is due.
 		if err := c.Check(context.Background()); err == nil {
 			t.Fatal("second Check: got nil, want unlicensed")
 		}
-		if n := calls.Load() - before; n != 1 {
-			t.Errorf("calls for two Checks: got %d, want 1 (the second answers from the last failure)", n)
+		if n := connections() - before; n != 1 {
+			t.Errorf("connections for two Checks: got %d, want 1 (the second answers from the last failure)", n)
 		}
 	})
+}
+
+// hangingServer listens on loopback, accepts every connection and never
+// reads or writes on it, until the test ends. connections returns how many
+// the client opened so far: it first connects a marker of its own and waits
+// until the accept loop reaches it, so every connection made before the
+// call is counted (accept takes them in order) whatever the scheduling.
+func hangingServer(t *testing.T) (url string, connections func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := make(chan net.Conn, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	var held []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+		close(accepted)
+		for c := range accepted {
+			held = append(held, c)
+		}
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	clients := 0
+	connections = func() int {
+		t.Helper()
+		marker, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, marker)
+		for c := range accepted {
+			held = append(held, c)
+			if c.RemoteAddr().String() == marker.LocalAddr().String() {
+				return clients
+			}
+			clients++
+		}
+		t.Fatal("listener closed before the marker connection was accepted")
+		return 0
+	}
+	return "https://" + ln.Addr().String(), connections
 }
 
 // TestErrorStages: each failure names the stage a person must look at.

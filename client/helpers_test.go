@@ -21,6 +21,7 @@ import (
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/license"
 )
@@ -206,7 +207,7 @@ func newEnv(t *testing.T, o testserver.FixtureOptions) *env {
 	f := srv.NewFixture(t, o)
 	e := &env{srv: srv, f: f, clock: newFakeClock(srv.Clock), logs: &syncBuffer{}}
 	e.keys = fetchKeys(t, srv, f.TenantID)
-	e.gate = newGate(t, srv.HTTP.Listener.Addr().String())
+	e.gate = newGate(t, srv.Addr())
 	return e
 }
 
@@ -353,7 +354,7 @@ func tempFile(t *testing.T, name string) string { return filepath.Join(t.TempDir
 
 // localKey is a vendor key made in the test, for licenses signed offline.
 type localKey struct {
-	signer *license.Signer
+	signer *signing.Signer
 	priv   ed25519.PrivateKey
 	set    license.KeySet
 }
@@ -364,7 +365,7 @@ func testKeys(t testing.TB) localKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := license.NewSigner("key-1", priv)
+	s, err := signing.NewSigner("key-1", priv)
 	if err != nil {
 		t.Fatal(err)
 	}

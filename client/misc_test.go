@@ -58,8 +58,8 @@ func connectProxy(t *testing.T, target string) (*httptest.Server, func() []strin
 // can ask for licensor.example.com and the proxy tunnels it to the server.
 func TestProxyFromEnvironment(t *testing.T) {
 	e := newEnv(t, testserver.FixtureOptions{})
-	proxy, asked := connectProxy(t, e.srv.HTTP.Listener.Addr().String())
-	_, port, _ := net.SplitHostPort(e.srv.HTTP.Listener.Addr().String())
+	proxy, asked := connectProxy(t, e.srv.Addr())
+	_, port, _ := net.SplitHostPort(e.srv.Addr())
 	server := "https://licensor.example.com:" + port
 
 	t.Run("HTTPS_PROXY", func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/license"
 )
@@ -62,7 +63,7 @@ func TestRejected(t *testing.T) {
 	other := testKeys(t)
 	claims := testClaims(now)
 	claims.Issuer, claims.Contract = e.f.TenantID, e.f.ContractID
-	otherSameKid, _ := license.NewSigner(kid, other.priv)
+	otherSameKid, _ := signing.NewSigner(kid, other.priv)
 	forgedSameKid, _ := otherSameKid.SignLicense(claims)
 
 	parts := strings.Split(good, ".")

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/licensor/licensor/rpcerr"
 )
 
 // respInfo records what the HTTP layer saw of one call: connect drops the
@@ -38,7 +40,7 @@ func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if ri, ok := req.Context().Value(respInfoKey{}).(*respInfo); ok && res != nil {
 		ri.mu.Lock()
 		ri.status = res.StatusCode
-		ri.hint = retryHint(res.Header)
+		ri.hint = rpcerr.RetryHint(res.Header)
 		ri.mu.Unlock()
 	}
 	return res, err

@@ -69,11 +69,12 @@ func BenchmarkSurge(b *testing.B) {
 				b.Fatal(err)
 			}
 			n := int32(limit)
-			req := &v1.UpdateTenantRequest{ConcurrencyLimit: &n}
+			// The operator's: a wait past the default ceiling of 1s.
+			req := &v1.UpdateTenantRequest{TenantId: f.TenantID, ConcurrencyLimit: &n}
 			if mode.wait > 0 {
 				req.QueueWait = durationpb.New(mode.wait)
 			}
-			if _, err := adm.UpdateTenant(ctx, connect.NewRequest(req)); err != nil {
+			if _, err := srv.Admin(testserver.GRPC, srv.OperatorToken).UpdateTenant(ctx, connect.NewRequest(req)); err != nil {
 				b.Fatal(err)
 			}
 			clients := make([]*Client, flows)

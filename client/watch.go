@@ -5,6 +5,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 )
 
@@ -23,7 +24,9 @@ func (c *Client) watch(ctx context.Context) {
 			fails = 0
 		}
 		fails++
-		d := c.backoff(fails, 0)
+		// The server's retry hint is a floor: a stream refused for being
+		// over its contract's bound says how long to stay away.
+		d := c.backoff(fails, licensor.RetryAfter(err))
 		if err != nil {
 			c.log.Info("license stream ended; polling continues", "err", err, "reopen_in", d)
 		}

@@ -2,36 +2,11 @@ package license
 
 import (
 	"crypto/ed25519"
-	"runtime"
 	"testing"
 )
 
-// The signing and verifying costs of the hot path, next to the raw Ed25519
-// operations they cannot go below.
-
-func BenchmarkSignLicense(b *testing.B) {
-	s, _, _ := newTestSigner(b, "key_bench")
-	c := testClaims()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.SignLicense(c); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkSignLicenseParallel(b *testing.B) {
-	s, _, _ := newTestSigner(b, "key_bench")
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		c := testClaims()
-		for pb.Next() {
-			if _, err := s.SignLicense(c); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-}
+// The verifying cost of the hot path, next to the raw Ed25519 operations
+// it cannot go below. The signing side is measured in internal/signing.
 
 func BenchmarkVerify(b *testing.B) {
 	s, _, keys := newTestSigner(b, "key_bench")
@@ -64,43 +39,4 @@ func BenchmarkEd25519(b *testing.B) {
 			ed25519.Verify(keys["key_bench"], msg, sig)
 		}
 	})
-}
-
-// BenchmarkSignHandler signs as a server does: each license on a new
-// goroutine, whose small starting stack Ed25519 makes grow. "workers"
-// hands the signature to SignWorkers instead.
-func BenchmarkSignHandler(b *testing.B) {
-	for _, tc := range []struct {
-		name    string
-		workers bool
-	}{{"inline", false}, {"workers", true}} {
-		b.Run(tc.name, func(b *testing.B) {
-			var opts []SignerOption
-			if tc.workers {
-				w := NewSignWorkers(runtime.GOMAXPROCS(0))
-				defer w.Close()
-				opts = append(opts, WithWorkers(w))
-			}
-			_, priv, _ := newTestSigner(b, "key_bench")
-			s, err := NewSigner("key_bench", priv, opts...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			c := testClaims()
-			b.ReportAllocs()
-			b.SetParallelism(16)
-			b.RunParallel(func(pb *testing.PB) {
-				done := make(chan error)
-				for pb.Next() {
-					go func() {
-						_, err := s.SignLicense(c)
-						done <- err
-					}()
-					if err := <-done; err != nil {
-						b.Error(err)
-					}
-				}
-			})
-		})
-	}
 }

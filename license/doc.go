@@ -1,18 +1,21 @@
-// Package license issues, verifies and armors Licensor licenses, and keeps
-// the tenants' Ed25519 signing keys encrypted at rest.
+// Package license verifies and armors Licensor licenses and reads and
+// writes the JWK Sets that carry the tenants' public keys: what a verifier
+// needs, and nothing more. The client library imports it; signing, the
+// sealing of private keys and the master key are in internal/signing, so
+// that no program embedding the client links them.
 //
 // A license is a JWS in compact serialization with alg "EdDSA", a "kid"
 // naming the tenant key that signed it and typ "license+jwt"; capability
 // leases use the same shape with typ "capability+jwt". The format is fixed
-// because tools outside Licensor, in any language, verify it: what Signer
-// produces is a standard JWS that any JOSE library accepts, and Verify is
-// what the Go client uses offline, with no network.
+// because tools outside Licensor, in any language, verify it: what the
+// server signs is a standard JWS that any JOSE library accepts, and Verify
+// is what the Go client uses offline, with no network.
 //
 // The JWS code is written here with crypto/ed25519 rather than taken from a
-// JOSE library: it is the hot path of the server, there is exactly one
-// algorithm to support, and a verifier this small can be read whole. The
-// tests check the output against go-jose, golang-jwt and the standard
-// library alone.
+// JOSE library: there is exactly one algorithm to support, and a verifier
+// this small can be read whole. The tests check it against tokens that
+// go-jose writes, and check what internal/signing writes against go-jose,
+// golang-jwt and the standard library alone.
 //
 // What this package must never do:
 //
@@ -22,10 +25,7 @@
 //     understand;
 //   - trust a claim before the signature over it has been checked;
 //   - panic on any input, however malformed;
-//   - log, print or put in an error message a private key, a sealed key's
-//     plaintext or the master key; the master key is read from the
-//     environment or the data directory and goes nowhere else;
-//   - overwrite an existing master key file: every sealed key depends on it.
+//   - accept a private key ("d") in a JWK Set: such a key has leaked.
 //
 // Verification errors are *licensor.Error values with code
 // licensor.EINVALID (an expired license keeps the code CheckTime gives it)

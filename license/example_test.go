@@ -1,8 +1,6 @@
 package license_test
 
 import (
-	"bytes"
-	"crypto/ed25519"
 	"fmt"
 	"strings"
 	"time"
@@ -11,33 +9,24 @@ import (
 	"github.com/licensor/licensor/license"
 )
 
-// A server signs a license with the tenant's key; an instance verifies it
-// offline with the tenant's public keys (in practice, from ParseJWKS).
+// A license as a server issued it (signed with the tenant's key
+// "key_example") and the tenant's JWKS, as served at
+// /.well-known/jwks.json?tenant=...: an instance verifies the license
+// offline with the public keys.
+const (
+	exampleToken = "eyJhbGciOiJFZERTQSIsImtpZCI6ImtleV9leGFtcGxlIiwidHlwIjoibGljZW5zZStqd3QifQ." +
+		"eyJpc3MiOiJ0ZW5fZXhhbXBsZSIsInN1YiI6Imluc3RhbmNlLTEiLCJqdGkiOiJsaWNfZXhhbXBsZSIsImlhdCI6MTg5MzQ1NjAwMCwibmJmIjoxODkzNDU2MDAwLCJleHAiOjE4OTM1NDI0MDAsImNvbnRyYWN0IjoiY29uX2V4YW1wbGUiLCJjdXN0b21lciI6ImN1c19leGFtcGxlIiwiZmVhdHVyZXMiOnsiZXhwb3J0Ijp0cnVlLCJzb2x2ZXIiOjUwfSwicmVmcmVzaF9hZnRlciI6MCwiZmFsbGJhY2siOiIiLCJraW5kIjoib25saW5lIn0." +
+		"FyrmENT1dTWtuZZAybtdDTvDuWjAH4DpNYfNl3CzJ3-vNbr0i_Jo3AJLs2PfEU5b9-2XekcWoFoMrjtzEV3WAQ"
+	exampleJWKS = `{"keys":[{"kty":"OKP","crv":"Ed25519","x":"6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw","kid":"key_example","alg":"EdDSA","use":"sig"}]}`
+)
+
 func Example() {
-	priv := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
-	signer, err := license.NewSigner("key_example", priv)
+	keys, err := license.ParseJWKS([]byte(exampleJWKS))
 	if err != nil {
 		panic(err)
 	}
 	issued := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	token, err := signer.SignLicense(&licensor.Claims{
-		Issuer:    "ten_example",
-		Subject:   "instance-1",
-		ID:        "lic_example",
-		IssuedAt:  issued.Unix(),
-		NotBefore: issued.Unix(),
-		Expiry:    issued.Add(24 * time.Hour).Unix(),
-		Contract:  "con_example",
-		Customer:  "cus_example",
-		Features:  map[string]any{"solver": 50, "export": true},
-		Kind:      licensor.LicenseKindLive,
-	})
-	if err != nil {
-		panic(err)
-	}
-
-	keys := license.KeySet{"key_example": priv.Public().(ed25519.PublicKey)}
-	claims, err := license.Verify(token, keys, license.VerifyOptions{Now: issued.Add(time.Hour)})
+	claims, err := license.Verify(exampleToken, keys, license.VerifyOptions{Now: issued.Add(time.Hour)})
 	if err != nil {
 		panic(err)
 	}
@@ -45,9 +34,9 @@ func Example() {
 	fmt.Println("solver seats:", claims.Count("solver"))
 	fmt.Println("export allowed:", claims.Allowed("export"))
 
-	_, err = license.Verify(token, keys, license.VerifyOptions{Now: issued.Add(48 * time.Hour)})
+	_, err = license.Verify(exampleToken, keys, license.VerifyOptions{Now: issued.Add(48 * time.Hour)})
 	fmt.Println(err)
-	_, err = license.Verify(token, license.KeySet{}, license.VerifyOptions{})
+	_, err = license.Verify(exampleToken, license.KeySet{}, license.VerifyOptions{})
 	fmt.Println(licensor.ErrorCode(err))
 	// Output:
 	// licensed to instance-1

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/signing"
 )
 
 // fuzzPriv is a fixed key, so that the seed corpus and anything the fuzzer
@@ -17,7 +18,7 @@ var fuzzPriv = ed25519.NewKeyFromSeed([]byte("licensor fuzz key: fixed seed 32")
 // FuzzVerify checks that no input makes Verify panic, that every failure is
 // a one-line *licensor.Error, and that success always comes with claims.
 func FuzzVerify(f *testing.F) {
-	s, err := NewSigner("key_fuzz", fuzzPriv)
+	s, err := signing.NewSigner("key_fuzz", fuzzPriv)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func FuzzVerifySigned(f *testing.F) {
 // FuzzDearmor checks that Dearmor never panics and that what it returns
 // armors and dearmors back to itself.
 func FuzzDearmor(f *testing.F) {
-	s, _ := NewSigner("key_fuzz", fuzzPriv)
+	s, _ := signing.NewSigner("key_fuzz", fuzzPriv)
 	good, _ := s.SignLicense(testClaims())
 	for _, seed := range []string{good, string(Armor(good)), string(Armor(good))[:100], "", licensor.ArmorBegin, licensor.ArmorEnd + licensor.ArmorBegin, "x\r\n" + string(Armor("a.b.c"))} {
 		f.Add([]byte(seed))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/signing"
 )
 
 // testNow is the issue time of testClaims: far from the real clock, so no
@@ -35,13 +36,13 @@ func testClaims() *licensor.Claims {
 
 // newTestSigner returns a signer for a fresh key named kid, and the key set
 // that verifies it.
-func newTestSigner(t testing.TB, kid string) (*Signer, ed25519.PrivateKey, KeySet) {
+func newTestSigner(t testing.TB, kid string) (*signing.Signer, ed25519.PrivateKey, KeySet) {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := NewSigner(kid, priv)
+	s, err := signing.NewSigner(kid, priv)
 	if err != nil {
 		t.Fatalf("NewSigner: %v", err)
 	}
@@ -95,4 +96,18 @@ func checkErr(t *testing.T, err error, code, want string) {
 	if strings.ContainsAny(le.Message, "\r\n") {
 		t.Errorf("got message %q, want one line", le.Message)
 	}
+}
+
+// newTestSealer returns a sealer with a fresh master key.
+func newTestSealer(t *testing.T) *signing.Sealer {
+	t.Helper()
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	s, err := signing.NewSealer(key)
+	if err != nil {
+		t.Fatalf("NewSealer: %v", err)
+	}
+	return s
 }

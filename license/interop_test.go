@@ -1,7 +1,7 @@
 package license
 
 // The license format is fixed because tools outside Licensor verify it.
-// These tests check what Signer writes with JOSE code that is not ours:
+// These tests check what signing.Signer writes with JOSE code that is not ours:
 // go-jose, golang-jwt and the standard library alone; and, the other way
 // round, that Verify accepts what go-jose writes.
 

@@ -9,18 +9,19 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/signing"
 )
 
 func TestJWKSRoundTrip(t *testing.T) {
 	sealer := newTestSealer(t)
 	var keys []*licensor.SigningKey
-	var signers []*Signer
+	var signers []*signing.Signer
 	for i := 0; i < 2; i++ {
-		k, priv, err := NewSigningKey(sealer, "ten_1", testNow)
+		k, priv, err := signing.NewSigningKey(sealer, "ten_1", testNow)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := NewSigner(k.ID, priv)
+		s, err := signing.NewSigner(k.ID, priv)
 		if err != nil {
 			t.Fatal(err)
 		}

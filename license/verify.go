@@ -3,6 +3,7 @@ package license
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,6 +17,14 @@ import (
 // number of features is a few tens of kilobytes; anything far larger is not
 // one of ours and is refused before any decoding.
 const maxTokenLen = 256 << 10
+
+// b64 is the JWS encoding: base64url without padding. Strict, so that one
+// signature has exactly one spelling and a token cannot be altered without
+// breaking it.
+var b64 = base64.RawURLEncoding.Strict()
+
+// sigLen is the length of an encoded Ed25519 signature.
+var sigLen = b64.EncodedLen(ed25519.SignatureSize)
 
 // KeySet maps a key id (the JWS "kid") to the public key it names.
 type KeySet map[string]ed25519.PublicKey

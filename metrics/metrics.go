@@ -11,8 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/licensor/licensor/notify"
 )
 
 const namespace = "licensor"
@@ -20,8 +18,8 @@ const namespace = "licensor"
 // Config wires Metrics.
 type Config struct {
 	// CodeOf maps an error returned by a handler to the code the client
-	// sees (server.Code); default connect.CodeOf, which knows only
-	// *connect.Error.
+	// sees (the server's error mapping); default connect.CodeOf, which
+	// knows only *connect.Error.
 	CodeOf func(error) connect.Code
 }
 
@@ -37,6 +35,7 @@ type Metrics struct {
 	alertsOpen *prometheus.GaugeVec
 	attempts   *prometheus.CounterVec
 	givenUp    *prometheus.CounterVec
+	hookDenied *prometheus.CounterVec
 	dlvLatency prometheus.Histogram
 	refusals   *prometheus.CounterVec
 }
@@ -79,6 +78,10 @@ func New(cfg Config) *Metrics {
 			Namespace: namespace, Name: "webhook_deliveries_given_up_total",
 			Help: "Webhook deliveries that failed for the whole retry window and were given up, by tenant.",
 		}, []string{"tenant"}),
+		hookDenied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "webhook_destinations_refused_total",
+			Help: "Webhook delivery attempts not sent because the webhook policy refused the destination (a private or reserved address, or plain http), by tenant.",
+		}, []string{"tenant"}),
 		dlvLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "webhook_delivery_duration_seconds",
 			Help:    "Latency of webhook delivery attempts.",
@@ -89,7 +92,7 @@ func New(cfg Config) *Metrics {
 			Help: "Requests refused because the tenant's concurrency threshold was reached, by tenant.",
 		}, []string{"tenant"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.dlvLatency, m.refusals,
+	m.reg.MustRegister(m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -102,22 +105,46 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// TenantScanned records what a scan saw of a tenant (notify.ScannerConfig.Scanned).
-func (m *Metrics) TenantScanned(s notify.TenantScan) {
-	for i, n := range s.DaysLeft {
-		if i < len(notify.DaysLeftLabels) {
-			m.daysLeft.WithLabelValues(s.TenantID, notify.DaysLeftLabels[i]).Set(float64(n))
-		}
+// TenantScan is what one alert scan saw of a tenant.
+type TenantScan struct {
+	TenantID string
+	// DaysLeft counts the instances of live contracts by days left on
+	// their license, keyed by bucket label ("expired", "0-1", ...). Give
+	// every bucket, zeros too, so that an emptied bucket drops to zero.
+	DaysLeft map[string]int64
+	// Open counts open alert episodes by type and level.
+	Open map[AlertKind]int
+}
+
+// AlertKind is an alert type ("license.expiring", ...) and level ("30d", ...).
+type AlertKind struct {
+	Type  string
+	Level string
+}
+
+// TenantScanned records what a scan saw of a tenant.
+func (m *Metrics) TenantScanned(s TenantScan) {
+	for label, n := range s.DaysLeft {
+		m.daysLeft.WithLabelValues(s.TenantID, label).Set(float64(n))
 	}
 	// Reset the tenant's series so that a cleared alert type drops to zero.
 	m.alertsOpen.DeletePartialMatch(prometheus.Labels{"tenant": s.TenantID})
 	for k, n := range s.Open {
-		m.alertsOpen.WithLabelValues(s.TenantID, string(k.Type), k.Level).Set(float64(n))
+		m.alertsOpen.WithLabelValues(s.TenantID, k.Type, k.Level).Set(float64(n))
 	}
 }
 
-// DeliveryAttempted records a webhook attempt (notify.DispatcherConfig.Attempted).
-func (m *Metrics) DeliveryAttempted(a notify.Attempt) {
+// Delivery is one webhook delivery attempt.
+type Delivery struct {
+	TenantID string
+	OK       bool
+	GaveUp   bool // this failure ended the delivery
+	Refused  bool // the webhook policy refused the destination; nothing was sent
+	Latency  time.Duration
+}
+
+// DeliveryAttempted records a webhook delivery attempt.
+func (m *Metrics) DeliveryAttempted(a Delivery) {
 	outcome := "success"
 	if !a.OK {
 		outcome = "failure"
@@ -126,11 +153,14 @@ func (m *Metrics) DeliveryAttempted(a notify.Attempt) {
 	if a.GaveUp {
 		m.givenUp.WithLabelValues(a.TenantID).Inc()
 	}
+	if a.Refused {
+		m.hookDenied.WithLabelValues(a.TenantID).Inc()
+	}
 	m.dlvLatency.Observe(a.Latency.Seconds())
 }
 
 // ThresholdRefused counts a request refused by the tenant's concurrency
-// threshold. The limiter (issue 4) calls it.
+// threshold (server.Config.OnRefused).
 func (m *Metrics) ThresholdRefused(tenantID string) { m.refusals.WithLabelValues(tenantID).Inc() }
 
 // PoolLeases is one pool feature's use, for the leases-in-use gauge.
@@ -144,8 +174,7 @@ type PoolLeases struct {
 
 // RegisterLeasesInUse registers licensor_pool_leases_in_use and
 // licensor_pool_units_max, read at scrape time from list (which must run
-// a bounded query; it gets a 5-second deadline). The pools (issue 4)
-// register it when they are wired.
+// a bounded query; it gets a 5-second deadline).
 func (m *Metrics) RegisterLeasesInUse(list func(ctx context.Context) ([]PoolLeases, error)) error {
 	return m.reg.Register(&leaseCollector{list: list})
 }

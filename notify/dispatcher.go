@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/internal/signing"
 )
 
 // Dispatcher defaults.
@@ -30,17 +30,22 @@ type Attempt struct {
 	EventType licensor.AlertType
 	OK        bool
 	GaveUp    bool // this failure ended the delivery
-	Latency   time.Duration
+	// Refused: the webhook policy refused the destination; nothing was sent.
+	Refused bool
+	Latency time.Duration
 }
 
 // DispatcherConfig wires a Dispatcher.
 type DispatcherConfig struct {
 	Store  licensor.Store
-	Sealer *license.Sealer
+	Sealer *signing.Sealer
 	Now    func() time.Time // default time.Now
-	// Client sends the requests; default: one that follows no redirects.
-	// Its Timeout is replaced by RequestTimeout per request.
-	Client *http.Client
+	// Egress sends the requests; default: NewEgress with Policy, which
+	// refuses private destinations and follows no redirects.
+	Egress *Egress
+	// Policy is what destinations the operator allows (used when Egress is
+	// nil, and to check each URL as written before it is sent).
+	Policy licensor.WebhookPolicy
 	// PollInterval is how often the queue is polled when idle.
 	PollInterval time.Duration
 	// Concurrency bounds deliveries in flight from this server.
@@ -75,8 +80,8 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
-	if cfg.Client == nil {
-		cfg.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if cfg.Egress == nil {
+		cfg.Egress = NewEgress(EgressConfig{Policy: cfg.Policy})
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -151,16 +156,20 @@ func (d *Dispatcher) attempt(ctx context.Context, dl *licensor.Delivery) {
 	if sendErr == nil {
 		a.Status = licensor.DeliverySucceeded
 	} else {
-		a.Error = sendErr.Error()
+		// The tenant sees the category; the detail (addresses, the dial
+		// error) is for the operator's log only.
+		a.Error = Category(sendErr)
 		a.Status, a.NextAttemptAt = licensor.NextDelivery(dl.Attempts+1, now, dl.GiveUpAt, d.jitter())
 		d.log.WarnContext(ctx, "webhook delivery failed", "tenant", dl.TenantID, "delivery", dl.ID, "webhook", dl.WebhookID,
-			"attempt", dl.Attempts+1, "status", code, "err", sendErr, "next_attempt_at", a.NextAttemptAt, "gave_up", a.Status == licensor.DeliveryFailed)
+			"attempt", dl.Attempts+1, "status", code, "category", a.Error, "err", sendErr, "next_attempt_at", a.NextAttemptAt,
+			"gave_up", a.Status == licensor.DeliveryFailed)
 	}
 	if err := d.cfg.Store.CompleteDelivery(licensor.WithTenant(ctx, dl.TenantID), a); err != nil {
 		d.log.ErrorContext(ctx, "recording a delivery attempt failed", "delivery", dl.ID, "err", err)
 	}
 	if d.cfg.Attempted != nil {
-		d.cfg.Attempted(Attempt{TenantID: dl.TenantID, EventType: dl.EventType, OK: sendErr == nil, GaveUp: a.Status == licensor.DeliveryFailed, Latency: latency})
+		d.cfg.Attempted(Attempt{TenantID: dl.TenantID, EventType: dl.EventType, OK: sendErr == nil, GaveUp: a.Status == licensor.DeliveryFailed,
+			Latency: latency, Refused: refused(sendErr)})
 	}
 }
 
@@ -168,12 +177,15 @@ func (d *Dispatcher) attempt(ctx context.Context, dl *licensor.Delivery) {
 func (d *Dispatcher) send(ctx context.Context, dl *licensor.Delivery) (int, error) {
 	secret, err := d.cfg.Sealer.OpenSecret(dl.WebhookID, dl.SecretSealed)
 	if err != nil {
-		return 0, errors.New("cannot open the webhook's secret (master key changed?)")
+		return 0, &serverError{errors.New("cannot open the webhook's secret (master key changed?)")}
 	}
 	ts := d.cfg.Now()
 	sig, err := Sign(string(secret), dl.EventID, ts, dl.Body)
 	if err != nil {
-		return 0, err
+		return 0, &serverError{err}
+	}
+	if err := d.cfg.Policy.CheckURL(dl.URL); err != nil {
+		return 0, &policyError{err}
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.RequestTimeout)
 	defer cancel()
@@ -186,14 +198,21 @@ func (d *Dispatcher) send(ctx context.Context, dl *licensor.Delivery) (int, erro
 	req.Header.Set(HeaderID, dl.EventID)
 	req.Header.Set(HeaderTimestamp, fmt.Sprint(ts.Unix()))
 	req.Header.Set(HeaderSignature, sig)
-	res, err := d.cfg.Client.Do(req)
+	res, err := d.cfg.Egress.Client().Do(req)
 	if err != nil {
 		return 0, err
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return res.StatusCode, fmt.Errorf("endpoint answered %s", res.Status)
+		return res.StatusCode, &statusError{code: res.StatusCode, status: res.Status}
 	}
 	return res.StatusCode, nil
+}
+
+// refused reports whether err is a destination the policy refused.
+func refused(err error) bool {
+	var r *RefusedError
+	var p *policyError
+	return errors.As(err, &r) || errors.As(err, &p)
 }

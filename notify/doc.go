@@ -9,4 +9,9 @@
 // and each delivery attempt is claimed by one worker. Nothing here runs on
 // a request path: a slow or dead endpoint never slows the API. It must
 // never call time.Now where expiry is decided: the clock is injected.
+//
+// Requests leave only through an Egress, which refuses the server's own
+// network (loopback, private, link-local and metadata addresses) on the
+// address it is about to connect to; a delivery records what kind of
+// failure it met, never the address or the raw error.
 package notify

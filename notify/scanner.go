@@ -38,9 +38,8 @@ type PoolAtLimit struct {
 }
 
 // PoolSource is the extension point for pool.exhausted alerts: it lists the
-// pool features of the tenant scoped in ctx that are at their limit. Pools
-// are built separately (issue 4); until one is wired, no pool alert is
-// raised or cleared.
+// pool features of the tenant scoped in ctx that are at their limit.
+// Without one (Pools nil), no pool alert is raised or cleared.
 type PoolSource interface {
 	PoolsAtLimit(ctx context.Context) ([]PoolAtLimit, error)
 }
@@ -195,12 +194,18 @@ func (s *Scanner) scanTenant(ctx context.Context, t *licensor.Tenant, now time.T
 		}})
 	}
 	widest := licensor.ContractEndingLevels[0].Within
-	ending, err := s.cfg.Store.EndingContracts(ctx, now.Add(widest), scanLimit)
+	// Only contracts still live are ending: once a contract's end has come
+	// it is ended, and its open ending alerts clear below like any
+	// condition that no longer holds.
+	ending, err := s.cfg.Store.EndingContracts(ctx, now, now.Add(widest), scanLimit)
 	if err != nil {
 		return err
 	}
 	partial[licensor.AlertContractEnding] = len(ending) >= scanLimit
 	for _, c := range ending {
+		if c.Ended(now) {
+			continue
+		}
 		for _, l := range licensor.ContractEndingLevels {
 			if c.EndsAt.Before(now.Add(l.Within)) {
 				add(candidate{licensor.AlertKey{Type: licensor.AlertContractEnding, ObjectID: c.ID, Level: l.Level}, map[string]any{

@@ -11,8 +11,9 @@ import (
 	"github.com/licensor/licensor/service"
 )
 
-// adminHandler serves licensor.v1.AdminService. Calls of capabilities not
-// yet wired answer UNIMPLEMENTED through the embedded type.
+// adminHandler serves licensor.v1.AdminService. A method this handler
+// does not implement answers UNIMPLEMENTED through the embedded type, so
+// that a proto newer than the server fails clearly.
 type adminHandler struct {
 	licensorv1connect.UnimplementedAdminServiceHandler
 	svc *service.Service
@@ -20,7 +21,14 @@ type adminHandler struct {
 
 func (h *adminHandler) CreateTenant(ctx context.Context, req *connect.Request[v1.CreateTenantRequest]) (*connect.Response[v1.CreateTenantResponse], error) {
 	m := req.Msg
-	t, secret, err := h.svc.CreateTenant(ctx, licensor.Tenant{Name: m.GetName(), ConcurrencyLimit: int(m.GetConcurrencyLimit())}, m.GetCreateAdminToken())
+	waitCeiling, err := fromDur("queue_wait_ceiling", m.GetQueueWaitCeiling())
+	if err != nil {
+		return nil, err
+	}
+	t, secret, err := h.svc.CreateTenant(ctx, licensor.Tenant{
+		Name: m.GetName(), ConcurrencyLimit: int(m.GetConcurrencyLimit()),
+		ConcurrencyCeiling: int(m.GetConcurrencyCeiling()), QueueWaitCeiling: waitCeiling,
+	}, m.GetCreateAdminToken())
 	if err != nil {
 		return nil, err
 	}
@@ -56,8 +64,15 @@ func (h *adminHandler) UpdateTenant(ctx context.Context, req *connect.Request[v1
 		n := int(m.GetConcurrencyLimit())
 		u.ConcurrencyLimit = &n
 	}
+	if m.ConcurrencyCeiling != nil {
+		n := int(m.GetConcurrencyCeiling())
+		u.ConcurrencyCeiling = &n
+	}
 	var err error
 	if u.QueueWait, err = optDur("queue_wait", m.GetQueueWait()); err != nil {
+		return nil, err
+	}
+	if u.QueueWaitCeiling, err = optDur("queue_wait_ceiling", m.GetQueueWaitCeiling()); err != nil {
 		return nil, err
 	}
 	if u.ExpiryWarning, err = optDur("expiry_warning", m.GetExpiryWarning()); err != nil {

@@ -21,7 +21,7 @@ func BenchmarkRequestReturn(b *testing.B) {
 	s := testserver.Start(b)
 	f := newCapFixture(b, s)
 	limit := int32(10000)
-	if _, err := s.Admin(testserver.GRPC, f.AdminToken).UpdateTenant(ctx, connect.NewRequest(&v1.UpdateTenantRequest{ConcurrencyLimit: &limit})); err != nil {
+	if _, err := s.Admin(testserver.GRPC, s.OperatorToken).UpdateTenant(ctx, connect.NewRequest(&v1.UpdateTenantRequest{TenantId: f.TenantID, ConcurrencyLimit: &limit})); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := s.Admin(testserver.GRPC, f.AdminToken).ResizePool(ctx, connect.NewRequest(&v1.ResizePoolRequest{

@@ -28,9 +28,11 @@ func TestCapabilityRace(t *testing.T) {
 		PoolId: f.PoolID, Features: []*v1.PoolFeatureLimit{{Feature: "solver", MaxUnits: units}}})); err != nil {
 		t.Fatal(err)
 	}
-	// 200 racers at once: above the default threshold of 60.
+	// 200 racers at once: above the default threshold of 60, which only
+	// the operator may raise.
 	limit := int32(1000)
-	if _, err := s.Admin(testserver.GRPC, f.AdminToken).UpdateTenant(ctx, connect.NewRequest(&v1.UpdateTenantRequest{ConcurrencyLimit: &limit})); err != nil {
+	if _, err := s.Admin(testserver.GRPC, s.OperatorToken).UpdateTenant(ctx, connect.NewRequest(&v1.UpdateTenantRequest{
+		TenantId: f.TenantID, ConcurrencyLimit: &limit, ConcurrencyCeiling: &limit})); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := s.Service.Authenticate(ctx, f.ContractToken)

@@ -7,6 +7,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/rpcerr"
 )
 
 // Code returns the connect code a client sees for err as a handler or an
@@ -23,5 +24,5 @@ func Code(err error) connect.Code {
 	case errors.Is(err, context.DeadlineExceeded):
 		return connect.CodeDeadlineExceeded
 	}
-	return codes[licensor.ErrorCode(err)]
+	return rpcerr.ToConnect(licensor.ErrorCode(err))
 }

@@ -51,6 +51,11 @@ func fromDur(field string, d *durationpb.Duration) (time.Duration, error) {
 	if d.AsDuration() < 0 {
 		return 0, licensor.Errorf(licensor.EINVALID, "%s must not be negative", field)
 	}
+	// AsDuration clamps what does not fit in a time.Duration; a clamped
+	// value would be validated (and printed) as if the caller had sent it.
+	if d.GetSeconds() >= int64(licensor.MaxDuration/time.Second) {
+		return 0, licensor.Errorf(licensor.EINVALID, "%s is longer than %s, the longest duration accepted", field, licensor.FormatDuration(licensor.MaxDuration.Truncate(24*time.Hour)))
+	}
 	return d.AsDuration(), nil
 }
 
@@ -88,6 +93,7 @@ func tenantPB(t *licensor.Tenant) *v1.Tenant {
 		Id: t.ID, Name: t.Name, ConcurrencyLimit: int32(t.ConcurrencyLimit),
 		QueueWait: dur(t.QueueWait), ExpiryWarning: dur(t.ExpiryWarning), CreatedAt: ts(t.CreatedAt),
 		TelemetryRetention: dur(t.TelemetryRetention), TelemetryFieldsDropped: t.TelemetryFieldsDropped, TruncateIps: t.TruncateIPs,
+		ConcurrencyCeiling: int32(t.ConcurrencyCeiling), QueueWaitCeiling: dur(t.QueueWaitCeiling),
 	}
 }
 

@@ -4,40 +4,17 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strconv"
-	"time"
 
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/rpcerr"
 )
 
-// codes is the one table from domain codes to connect codes. The client
-// library maps them back with the inverse table.
-var codes = map[string]connect.Code{
-	licensor.EINVALID:      connect.CodeInvalidArgument,
-	licensor.ENOTFOUND:     connect.CodeNotFound,
-	licensor.ECONFLICT:     connect.CodeAlreadyExists,
-	licensor.EUNAUTHORIZED: connect.CodeUnauthenticated,
-	licensor.EFORBIDDEN:    connect.CodePermissionDenied,
-	licensor.EEXHAUSTED:    connect.CodeResourceExhausted,
-	licensor.EPRECONDITION: connect.CodeFailedPrecondition,
-	licensor.EUNAVAILABLE:  connect.CodeUnavailable,
-	licensor.EINTERNAL:     connect.CodeInternal,
-}
-
-// Metadata keys set on errors: the retry hint is both a standard HTTP header
-// (Connect/HTTP clients, curl) and gRPC metadata (grpc clients see it as a
-// trailer); the domain code lets a program tell, say, a conflict from
-// another ALREADY_EXISTS.
-const (
-	HeaderRetryAfter   = "Retry-After"
-	HeaderRetryAfterMs = "Licensor-Retry-After-Ms"
-	HeaderErrorCode    = "Licensor-Error-Code"
-)
-
-// toConnect converts any error into a *connect.Error a client may see.
-// Internal errors are logged with their detail and sent as "internal error".
+// toConnect converts any error into a *connect.Error a client may see, by
+// the wire contract of package rpcerr (code table, error-code and retry
+// metadata). Internal errors are logged with their detail and sent as
+// "internal error".
 func toConnect(ctx context.Context, log *slog.Logger, procedure string, err error) error {
 	if err == nil {
 		return nil
@@ -52,18 +29,10 @@ func toConnect(ctx context.Context, log *slog.Logger, procedure string, err erro
 	if errors.Is(err, context.DeadlineExceeded) {
 		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("deadline exceeded"))
 	}
-	code := licensor.ErrorCode(err)
-	if code == licensor.EINTERNAL {
+	if licensor.ErrorCode(err) == licensor.EINTERNAL {
 		log.ErrorContext(ctx, "internal error", "procedure", procedure, "err", err)
 	}
-	out := connect.NewError(codes[code], errors.New(licensor.ErrorMessage(err)))
-	out.Meta().Set(HeaderErrorCode, code)
-	if d := licensor.RetryAfter(err); d > 0 {
-		secs := int((d + time.Second - 1) / time.Second)
-		out.Meta().Set(HeaderRetryAfter, strconv.Itoa(secs))
-		out.Meta().Set(HeaderRetryAfterMs, strconv.FormatInt(d.Milliseconds(), 10))
-	}
-	return out
+	return rpcerr.Encode(err)
 }
 
 // errorInterceptor turns domain errors returned by handlers into connect

@@ -7,8 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/internal/testserver"
-	"github.com/licensor/licensor/license"
 	"github.com/licensor/licensor/server"
 	"github.com/licensor/licensor/service"
 )
@@ -29,7 +29,7 @@ func TestReadyzChecksKeysLoad(t *testing.T) {
 		want int
 	}{
 		{"RightMasterKey", func() []byte {
-			k, err := license.LoadOrCreateMasterKey(s.Dir)
+			k, err := signing.LoadOrCreateMasterKey(s.Dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -42,7 +42,7 @@ func TestReadyzChecksKeysLoad(t *testing.T) {
 		}, http.StatusServiceUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sealer, err := license.NewSealer(tc.key())
+			sealer, err := signing.NewSealer(tc.key())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -154,7 +154,12 @@ func TestReflectionAndHealth(t *testing.T) {
 	ctx := context.Background()
 	s := testserver.Start(t)
 	rc := grpcreflect.NewClient(s.HTTPClient(), s.URL)
-	stream := rc.NewStream(ctx)
+	anon := rc.NewStream(ctx)
+	if _, err := anon.ListServices(); connect.CodeOf(err) != connect.CodeUnauthenticated {
+		t.Errorf("reflection without a token: got %v, want unauthenticated", err)
+	}
+	_, _ = anon.Close()
+	stream := rc.NewStream(ctx, grpcreflect.WithRequestHeaders(http.Header{"Authorization": {"Bearer " + s.OperatorToken}}))
 	defer stream.Close()
 	names, err := stream.ListServices()
 	if err != nil {

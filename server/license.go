@@ -5,6 +5,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/service"
@@ -16,6 +17,7 @@ type licenseHandler struct {
 	// stopping is closed when the server shuts down: open watch streams
 	// then end cleanly instead of holding the shutdown until its deadline.
 	stopping <-chan struct{}
+	watches  *watchBound
 }
 
 var _ licensorv1connect.LicenseServiceHandler = (*licenseHandler)(nil)
@@ -45,6 +47,16 @@ func (h *licenseHandler) GetLicense(ctx context.Context, req *connect.Request[v1
 func (h *licenseHandler) WatchLicense(ctx context.Context, req *connect.Request[v1.WatchLicenseRequest], stream *connect.ServerStream[v1.WatchLicenseResponse]) error {
 	m := req.Msg
 	lr := licenseRequest(ctx, req.Peer(), m.GetContractId(), m.GetInstanceId(), m.GetHost(), m.GetTelemetry())
+	seats, err := h.svc.ContractSeats(ctx, lr.ContractID, lr.InstanceID)
+	if err != nil {
+		return err
+	}
+	a, _ := licensor.ActorFrom(ctx) // set: ContractSeats checked it
+	release, err := h.watches.acquire(ctx, a.TenantID, a.ContractID, seats)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {

@@ -146,7 +146,7 @@ var limitedServices = []string{
 // not counted: they are long-lived and idle.
 type limitInterceptor struct {
 	limiter   Limiter
-	limits    *tenantLimits
+	svc       *service.Service
 	onRefused func(tenantID string)
 	refused   sync.Map // tenant id → *atomic.Uint64
 }
@@ -156,11 +156,7 @@ func newLimitInterceptor(cfg Config) *limitInterceptor {
 	if l == nil {
 		l = NewLocalLimiter(0)
 	}
-	ttl := cfg.TenantLimitTTL
-	if ttl <= 0 {
-		ttl = 10 * time.Second
-	}
-	return &limitInterceptor{limiter: l, limits: &tenantLimits{svc: cfg.Service, ttl: ttl, m: map[string]tenantLimit{}}, onRefused: cfg.OnRefused}
+	return &limitInterceptor{limiter: l, svc: cfg.Service, onRefused: cfg.OnRefused}
 }
 
 func (i *limitInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
@@ -169,8 +165,8 @@ func (i *limitInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 		if !ok || a.Role != licensor.RoleContract || !limited(req.Spec().Procedure) {
 			return next(ctx, req)
 		}
-		lim := i.limits.get(ctx, a.TenantID)
-		release, err := i.limiter.Acquire(ctx, a.TenantID, lim.limit, lim.wait)
+		limit, wait := i.tenantLimits(ctx, a.TenantID)
+		release, err := i.limiter.Acquire(ctx, a.TenantID, limit, wait)
 		if err != nil {
 			if licensor.ErrorCode(err) == licensor.EEXHAUSTED {
 				i.counter(a.TenantID).Add(1)
@@ -219,43 +215,15 @@ func (s *Server) Refused(tenantID string) uint64 {
 	return 0
 }
 
-// tenantLimits caches each tenant's threshold and queue wait for ttl, so
-// that the hot path reads no tenant row; a change made through the admin
-// API applies within ttl.
-type tenantLimits struct {
-	svc *service.Service
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]tenantLimit
-}
-
-type tenantLimit struct {
-	limit  int
-	wait   time.Duration
-	loaded time.Time
-}
-
-func (c *tenantLimits) get(ctx context.Context, tenant string) tenantLimit {
-	now := time.Now() // cache freshness only; nothing expires by it
-	c.mu.Lock()
-	tl, ok := c.m[tenant]
-	c.mu.Unlock()
-	if ok && now.Sub(tl.loaded) < c.ttl {
-		return tl
-	}
-	tl = tenantLimit{limit: licensor.DefaultConcurrencyLimit, loaded: now}
-	t, err := c.svc.Store().GetTenant(licensor.WithTenant(ctx, tenant), tenant)
+// tenantLimits asks the service for the tenant's threshold on every
+// request: the service answers from its tenant cache, which UpdateTenant
+// invalidates, so a changed limit applies to the next request. If the
+// tenant cannot be read, the default limit keeps the server serving; the
+// next request asks again.
+func (i *limitInterceptor) tenantLimits(ctx context.Context, tenantID string) (int, time.Duration) {
+	limit, wait, err := i.svc.TenantLimits(ctx, tenantID)
 	if err != nil {
-		// Keep serving with the default; the next call tries again.
-		tl.loaded = time.Time{}
-		return tl
+		return licensor.DefaultConcurrencyLimit, 0
 	}
-	if t.ConcurrencyLimit > 0 {
-		tl.limit = t.ConcurrencyLimit
-	}
-	tl.wait = t.QueueWait
-	c.mu.Lock()
-	c.m[tenant] = tl
-	c.mu.Unlock()
-	return tl
+	return limit, wait
 }

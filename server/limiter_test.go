@@ -17,6 +17,7 @@ import (
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/testserver"
+	"github.com/licensor/licensor/rpcerr"
 	"github.com/licensor/licensor/server"
 )
 
@@ -54,17 +55,20 @@ func retryAfter(err error) time.Duration {
 	if !asConnectError(err, &ce) {
 		return 0
 	}
-	ms, _ := strconv.Atoi(ce.Meta().Get(server.HeaderRetryAfterMs))
+	ms, _ := strconv.Atoi(ce.Meta().Get(rpcerr.HeaderRetryAfterMs))
 	return time.Duration(ms) * time.Millisecond
 }
 
+// setLimit sets a tenant's threshold and queue wait as the operator, with
+// the ceilings at the same values.
 func setLimit(t *testing.T, s *testserver.Server, f *capFixture, limit int32, wait time.Duration) {
 	t.Helper()
-	req := &v1.UpdateTenantRequest{ConcurrencyLimit: &limit}
+	req := &v1.UpdateTenantRequest{TenantId: f.TenantID, ConcurrencyLimit: &limit, ConcurrencyCeiling: &limit}
 	if wait > 0 {
 		req.QueueWait = durationpb.New(wait)
+		req.QueueWaitCeiling = durationpb.New(wait)
 	}
-	if _, err := s.Admin(testserver.GRPC, f.AdminToken).UpdateTenant(context.Background(), connect.NewRequest(req)); err != nil {
+	if _, err := s.Admin(testserver.GRPC, s.OperatorToken).UpdateTenant(context.Background(), connect.NewRequest(req)); err != nil {
 		t.Fatalf("UpdateTenant: %v", err)
 	}
 }
@@ -137,9 +141,9 @@ func TestConcurrencyThreshold(t *testing.T) {
 			t.Fatal(err)
 		}
 		res.Body.Close()
-		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" || res.Header.Get(server.HeaderRetryAfterMs) == "" {
+		if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "1" || res.Header.Get(rpcerr.HeaderRetryAfterMs) == "" {
 			t.Errorf("got status %d, Retry-After %q, %s %q; want 429, \"1\" and a millisecond hint",
-				res.StatusCode, res.Header.Get("Retry-After"), server.HeaderRetryAfterMs, res.Header.Get(server.HeaderRetryAfterMs))
+				res.StatusCode, res.Header.Get("Retry-After"), rpcerr.HeaderRetryAfterMs, res.Header.Get(rpcerr.HeaderRetryAfterMs))
 		}
 	})
 

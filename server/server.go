@@ -6,14 +6,18 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpchealth"
 	"connectrpc.com/grpcreflect"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/internal/netguard"
+	"github.com/licensor/licensor/rpcerr"
 	"github.com/licensor/licensor/service"
 )
 
@@ -28,14 +32,19 @@ type Config struct {
 	// (e.g. metrics).
 	Interceptors []connect.Interceptor
 	// Limiter bounds each tenant's contract-token calls in flight (see
-	// limiter.go); default: a LocalLimiter. TenantLimitTTL is how long a
-	// tenant's threshold is cached (default 10 s); OnRefused is called for
-	// each refusal (metrics). InnerInterceptors run after authentication
-	// and the threshold, just around the handlers.
+	// limiter.go); default: a LocalLimiter. It reads each tenant's
+	// threshold from Service.TenantLimits. OnRefused is called for each
+	// refusal (metrics). InnerInterceptors run after authentication and
+	// the threshold, just around the handlers.
 	Limiter           Limiter
-	TenantLimitTTL    time.Duration
 	OnRefused         func(tenantID string)
 	InnerInterceptors []connect.Interceptor
+	// Limits bound connections, bodies and streams (limits.go); zero
+	// fields take DefaultLimits.
+	Limits Limits
+	// Registerer receives the guards' counters (netguard.Metrics); nil:
+	// a registry of their own, unexported.
+	Registerer prometheus.Registerer
 }
 
 // Server is the HTTP handler for the whole API on one port.
@@ -46,6 +55,11 @@ type Server struct {
 	stopping chan struct{}
 	stopOnce sync.Once
 	limit    *limitInterceptor
+
+	limits       Limits
+	guardMetrics *netguard.Metrics
+	errWriter    *connect.ErrorWriter
+	inflated     atomic.Int64 // bytes decompressed from requests, for tests
 }
 
 // Services served, for reflection and health.
@@ -63,16 +77,26 @@ func New(cfg Config) *Server {
 	if cfg.Ready == nil {
 		cfg.Ready = cfg.Service.Ready
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "server"), mux: http.NewServeMux(), stopping: make(chan struct{})}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	gm, err := netguard.NewMetrics(cfg.Registerer)
+	if err != nil {
+		cfg.Logger.Error("guard metrics not registered", "err", err) // counted, not exported
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "server"), mux: http.NewServeMux(), stopping: make(chan struct{}),
+		limits: cfg.Limits.withDefaults(), guardMetrics: gm}
 	s.limit = newLimitInterceptor(cfg)
 	opts := s.HandlerOptions()
-	s.mux.Handle(licensorv1connect.NewLicenseServiceHandler(&licenseHandler{svc: cfg.Service, stopping: s.stopping}, opts...))
+	s.errWriter = connect.NewErrorWriter(opts...)
+	s.mux.Handle(licensorv1connect.NewLicenseServiceHandler(&licenseHandler{svc: cfg.Service, stopping: s.stopping, watches: newWatchBound(s.limits, gm)}, opts...))
 	s.mux.Handle(licensorv1connect.NewAdminServiceHandler(&adminHandler{svc: cfg.Service}, opts...))
 	s.mux.Handle(licensorv1connect.NewCapabilityServiceHandler(&capabilityHandler{svc: cfg.Service}, opts...))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)
-	s.mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	s.mux.Handle(grpchealth.NewHandler(&healthChecker{s: s}))
+	public := []connect.HandlerOption{s.withCappedGzip(), connect.WithRecover(s.recovered)}
+	s.mux.Handle(grpcreflect.NewHandlerV1(reflector, public...))
+	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, public...))
+	s.mux.Handle(grpchealth.NewHandler(&healthChecker{s: s}, public...))
 	s.mux.HandleFunc("GET "+licensor.JWKSPath, s.jwks)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	s.mux.HandleFunc("GET /readyz", s.readyz)
@@ -92,13 +116,16 @@ func (s *Server) HandlerOptions() []connect.HandlerOption {
 	return []connect.HandlerOption{
 		connect.WithInterceptors(interceptors...),
 		connect.WithCompressMinBytes(8 << 10),
-		connect.WithReadMaxBytes(1 << 20),
+		// The size of a message is bounded by guard (as sent) and
+		// withCappedGzip (inflated), both answering INVALID_ARGUMENT;
+		// connect's WithReadMaxBytes would answer RESOURCE_EXHAUSTED.
+		s.withCappedGzip(),
 		connect.WithRecover(s.recovered),
 	}
 }
 
 // Handler returns the root handler.
-func (s *Server) Handler() http.Handler { return withPeerCerts(s.mux) }
+func (s *Server) Handler() http.Handler { return s.guard(withPeerCerts(s.mux)) }
 
 // Stopping returns a channel closed when shutdown begins.
 func (s *Server) Stopping() <-chan struct{} { return s.stopping }
@@ -123,18 +150,21 @@ func (e constErr) Error() string { return string(e) }
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
 	tenant := r.URL.Query().Get("tenant")
 	if tenant == "" {
-		writeJSONError(w, http.StatusBadRequest, "invalid_argument", "tenant query parameter is required: /.well-known/jwks.json?tenant=<id>")
+		writeJSONError(w, http.StatusBadRequest, connect.CodeInvalidArgument.String(), "tenant query parameter is required: /.well-known/jwks.json?tenant=<id>")
 		return
 	}
 	b, err := s.cfg.Service.JWKS(r.Context(), tenant)
 	if err != nil {
-		code := licensor.ErrorCode(err)
-		status := map[string]int{licensor.EINVALID: 400, licensor.ENOTFOUND: 404}[code]
+		// The error body is Connect's: {"code": "invalid_argument", ...},
+		// spelled as every other error of the API.
+		code := rpcerr.ToConnect(licensor.ErrorCode(err))
+		status := map[connect.Code]int{connect.CodeInvalidArgument: 400, connect.CodeNotFound: 404}[code]
+		msg := licensor.ErrorMessage(err)
 		if status == 0 {
 			s.log.ErrorContext(r.Context(), "jwks", "tenant", tenant, "err", err)
-			status = 500
+			code, status, msg = connect.CodeInternal, 500, errInternal.Error()
 		}
-		writeJSONError(w, status, code, licensor.ErrorMessage(err))
+		writeJSONError(w, status, code.String(), msg)
 		return
 	}
 	w.Header().Set("Content-Type", "application/jwk-set+json")

@@ -17,6 +17,16 @@ func (s *Service) ListAudit(ctx context.Context, tenantID string, f licensor.Aud
 			return nil, err
 		}
 	}
+	if err := licensor.ValidateAuditObjectType(f.ObjectType); err != nil {
+		return nil, err
+	}
+	for _, v := range []struct{ field, v string }{{"token_id", f.TokenID}, {"object_id", f.ObjectID}} {
+		if v.v != "" {
+			if err := licensor.ValidateID(v.field, v.v); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var err error
 	if f.ListOptions, err = f.Normalize(); err != nil {
 		return nil, err

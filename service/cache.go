@@ -21,6 +21,10 @@ import (
 //   - Cached values are shared: callers must treat them as read-only.
 //   - Seat limits never rely on the cache: a check-in decides against the
 //     contract row in its own transaction.
+//
+// The same ttlCache keeps the tenants (telemetry policy, concurrency
+// limit; CacheTTL), the tenants' signing keys (KeyCacheTTL) and which pool
+// serves a contract, with the same rules.
 
 // DefaultCacheTTL bounds how stale a cached token or contract may be.
 const DefaultCacheTTL = 2 * time.Second

@@ -48,7 +48,7 @@ type FeatureAvailability struct {
 // capabilityContract checks the caller as contractForInstance does and
 // that the contract is in force now: a suspended, not yet started or ended
 // contract lends nothing (EFORBIDDEN).
-func (s *Service) capabilityContract(ctx context.Context, contractID, instanceID string) (context.Context, *licensor.Contract, error) {
+func (s *Service) capabilityContract(ctx context.Context, contractID string, instanceID *string) (context.Context, *licensor.Contract, error) {
 	ctx, c, err := s.contractForInstance(ctx, contractID, instanceID)
 	if err != nil {
 		return ctx, nil, err
@@ -72,7 +72,7 @@ func (s *Service) capabilityContract(ctx context.Context, contractID, instanceID
 // EPRECONDITION (no pool), ECONFLICT (a request id reused for a different
 // request).
 func (s *Service) RequestCapabilities(ctx context.Context, req CapabilityRequest) (*CapabilityAnswer, error) {
-	ctx, c, err := s.capabilityContract(ctx, req.ContractID, req.InstanceID)
+	ctx, c, err := s.capabilityContract(ctx, req.ContractID, &req.InstanceID)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func fingerprint(poolID string, units []licensor.Units, partial bool, borrow tim
 // lease's last renewal, so signing the same lease state again yields the
 // same token (Ed25519 is deterministic): a replayed answer is identical.
 func (s *Service) signCapability(ctx context.Context, l *licensor.Lease) (string, error) {
-	tk, err := s.keys.get(ctx)
+	tk, err := s.tenantKeys(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -173,7 +173,7 @@ func (s *Service) signCapability(ctx context.Context, l *licensor.Lease) (string
 // Codes: EUNAUTHORIZED, EFORBIDDEN, EINVALID, ENOTFOUND (no such lease of
 // this instance), EPRECONDITION (the lease had expired).
 func (s *Service) ReturnCapabilities(ctx context.Context, contractID, instanceID, leaseID string, units []licensor.Units) (*licensor.Lease, error) {
-	ctx, c, err := s.contractForInstance(ctx, contractID, instanceID)
+	ctx, c, err := s.contractForInstance(ctx, contractID, &instanceID)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +192,7 @@ func (s *Service) ReturnCapabilities(ctx context.Context, contractID, instanceID
 // Codes: EUNAUTHORIZED, EFORBIDDEN, EINVALID, ENOTFOUND, EPRECONDITION
 // (the lease has expired: request the capabilities again).
 func (s *Service) RenewLease(ctx context.Context, contractID, instanceID, leaseID string) (*licensor.Lease, string, error) {
-	ctx, c, err := s.capabilityContract(ctx, contractID, instanceID)
+	ctx, c, err := s.capabilityContract(ctx, contractID, &instanceID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -213,7 +213,7 @@ func (s *Service) RenewLease(ctx context.Context, contractID, instanceID, leaseI
 // ListCapabilityFeatures (CapabilityService.ListFeatures) returns the leases an instance holds and what every pool
 // serving its contract has free. Codes: EUNAUTHORIZED, EFORBIDDEN, EINVALID.
 func (s *Service) ListCapabilityFeatures(ctx context.Context, contractID, instanceID string) ([]*licensor.Lease, []FeatureAvailability, error) {
-	ctx, c, err := s.contractForInstance(ctx, contractID, instanceID)
+	ctx, c, err := s.contractForInstance(ctx, contractID, &instanceID)
 	if err != nil {
 		return nil, nil, err
 	}

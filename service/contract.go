@@ -43,7 +43,7 @@ func (s *Service) CreateContract(ctx context.Context, tenantID string, c licenso
 		return nil, err
 	}
 	s.audit(ctx, "contract.create", "contract", c.ID, nil, c)
-	return &c, nil
+	return s.shown(&c), nil
 }
 
 // resolveFeatures fills each entitlement's kind from the product's
@@ -103,19 +103,49 @@ func (s *Service) GetContract(ctx context.Context, tenantID, id string) (*licens
 	if err := licensor.ValidateID("contract_id", id); err != nil {
 		return nil, err
 	}
-	return s.store.GetContract(ctx, id)
+	c, err := s.store.GetContract(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.shown(c), nil
 }
 
-// ListContracts lists a tenant's contracts.
+// ListContracts lists a tenant's contracts, each with the status it has
+// now (Contract.StatusAt); a status filter selects by that same status.
+// Codes: EINVALID (unknown status), ENOTFOUND, EFORBIDDEN.
 func (s *Service) ListContracts(ctx context.Context, tenantID string, f licensor.ContractFilter) ([]*licensor.Contract, error) {
 	ctx, _, err := s.AdminScope(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
+	if f.Status, err = licensor.ParseContractStatus(string(f.Status)); err != nil {
+		return nil, err
+	}
+	if f.CustomerID != "" {
+		if err := licensor.ValidateID("customer_id", f.CustomerID); err != nil {
+			return nil, err
+		}
+	}
 	if f.ListOptions, err = f.Normalize(); err != nil {
 		return nil, err
 	}
-	return s.store.ListContracts(ctx, f)
+	f.Now = s.now().UTC()
+	cs, err := s.store.ListContracts(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		c.Status = c.StatusAt(f.Now)
+	}
+	return cs, nil
+}
+
+// shown sets the status of c, a contract about to be returned to a
+// caller, to the one it has now: stored statuses do not follow the
+// calendar, what a caller sees does.
+func (s *Service) shown(c *licensor.Contract) *licensor.Contract {
+	c.Status = c.StatusAt(s.now())
+	return c
 }
 
 // ContractChange names what to change; nil leaves a field as it is.
@@ -260,5 +290,5 @@ func (s *Service) mutateContract(ctx context.Context, tenantID, id, action strin
 	if err := s.feed.Publish(ctx, c.TenantID, c.ID); err != nil {
 		s.log.WarnContext(ctx, "contract change not published to watchers; they will see it at their next refresh", "contract", c.ID, "err", err)
 	}
-	return &c, nil
+	return s.shown(&c), nil
 }

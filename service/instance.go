@@ -32,7 +32,7 @@ func (s *Service) GetInstance(ctx context.Context, tenantID, contractID, instanc
 	if err := licensor.ValidateID("contract_id", contractID); err != nil {
 		return nil, err
 	}
-	if err := licensor.ValidateID("instance_id", instanceID); err != nil {
+	if instanceID, err = licensor.NormalizeID("instance_id", instanceID); err != nil {
 		return nil, err
 	}
 	// Any spelling of a production URL finds its instance.
@@ -61,4 +61,14 @@ func (s *Service) ReleaseSeat(ctx context.Context, tenantID, contractID, instanc
 	}
 	s.audit(ctx, "instance.release_seat", "instance", contractID+"/"+before.ID, before, after)
 	return after, nil
+}
+
+// instanceKey normalizes an instance id an admin gave for contractID, so
+// that any spelling of a production URL finds its instance.
+func (s *Service) instanceKey(ctx context.Context, contractID, instanceID string) (string, error) {
+	c, err := s.store.GetContract(ctx, contractID)
+	if err != nil {
+		return "", err
+	}
+	return c.InstanceKey(instanceID)
 }

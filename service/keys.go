@@ -2,61 +2,43 @@ package service
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/license"
 )
 
-// keyCache keeps each tenant's active signer and published key set in
-// memory, so that the hot path neither reads the keys table nor decrypts a
-// private key per license. Entries live for ttl, so a rotation made through
-// another server is picked up within ttl.
-type keyCache struct {
-	s   *Service
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]*tenantKeys
-}
-
+// tenantKeys is a tenant's active signer and published key set, kept in
+// s.keys (a ttlCache by tenant id, Config.KeyCacheTTL) so that the hot path
+// neither reads the keys table nor decrypts a private key per license. A
+// rotation through this server drops the entry at once; one made through
+// another server is picked up within the TTL. A fill that read the keys
+// before a rotation is not put back (see ttlCache).
 type tenantKeys struct {
-	loaded time.Time
-	signer *license.Signer
+	signer *signing.Signer
 	active *licensor.SigningKey
 	all    []*licensor.SigningKey
 	jwks   []byte
 	set    license.KeySet
 }
 
-func newKeyCache(s *Service, ttl time.Duration) *keyCache {
-	return &keyCache{s: s, ttl: ttl, m: make(map[string]*tenantKeys)}
-}
-
-func (c *keyCache) invalidate(tenantID string) {
-	c.mu.Lock()
-	delete(c.m, tenantID)
-	c.mu.Unlock()
-}
-
-// get returns the tenant's keys; ctx must be scoped to the tenant.
-func (c *keyCache) get(ctx context.Context) (*tenantKeys, error) {
+// tenantKeys returns the keys of the tenant ctx is scoped to.
+func (s *Service) tenantKeys(ctx context.Context) (*tenantKeys, error) {
 	tenantID, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := c.s.now()
-	c.mu.Lock()
-	tk := c.m[tenantID]
-	c.mu.Unlock()
-	if tk != nil && now.Sub(tk.loaded) < c.ttl && now.Sub(tk.loaded) >= 0 {
+	if tk, ok := s.keys.get(tenantID); ok {
 		return tk, nil
 	}
-	keys, err := c.s.store.ListSigningKeys(ctx)
+	gen := s.keys.generation()
+	now := s.now()
+	keys, err := s.store.ListSigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tk = &tenantKeys{loaded: now, all: keys, set: license.KeySet{}}
+	tk := &tenantKeys{all: keys, set: license.KeySet{}}
 	var published []*licensor.SigningKey
 	for _, k := range keys {
 		if k.RetiredAt.IsZero() && tk.active == nil {
@@ -70,20 +52,30 @@ func (c *keyCache) get(ctx context.Context) (*tenantKeys, error) {
 	if tk.active == nil {
 		return nil, licensor.Errorf(licensor.EPRECONDITION, "tenant %s has no signing key; rotate one with RotateSigningKey", tenantID)
 	}
-	priv, err := c.s.sealer.Open(tk.active.ID, tk.active.Sealed)
+	priv, err := s.sealer.Open(tk.active.ID, tk.active.Sealed)
 	if err != nil {
-		return nil, licensor.Internal("open signing key", err)
+		return nil, s.keyUnavailable(ctx, tenantID, tk.active.ID, err)
 	}
-	if tk.signer, err = license.NewSigner(tk.active.ID, priv, license.WithWorkers(c.s.sigw)); err != nil {
+	if tk.signer, err = signing.NewSigner(tk.active.ID, priv, signing.WithWorkers(s.sigw)); err != nil {
 		return nil, licensor.Internal("signer", err)
 	}
 	if tk.jwks, err = license.MarshalJWKS(published); err != nil {
 		return nil, licensor.Internal("jwks", err)
 	}
-	c.mu.Lock()
-	c.m[tenantID] = tk
-	c.mu.Unlock()
+	s.keys.put(tenantID, tk, gen)
 	return tk, nil
+}
+
+// keyUnavailable is the answer when a stored signing key does not open:
+// this server holds another master key than the one the key was sealed
+// with (a master.key lost, replaced or restored from another backup). No
+// retry on this server will help, but another server or a restart with the
+// right key will, and nothing is wrong with the request: UNAVAILABLE, with
+// what to restore in the log for the operator.
+func (s *Service) keyUnavailable(ctx context.Context, tenantID, keyID string, err error) error {
+	s.log.ErrorContext(ctx, "a signing key does not open with this server's master key; restore the master key it was sealed with (master.key from the data directory's backup, or LICENSOR_MASTER_KEY) and restart",
+		"tenant", tenantID, "key", keyID, "err", err)
+	return &licensor.Error{Code: licensor.EUNAVAILABLE, Message: "the license server cannot sign right now; retry later, and tell the vendor if it persists", Err: err}
 }
 
 // createKey makes and stores a new active key for the scoped tenant,
@@ -101,14 +93,14 @@ func (s *Service) createKey(ctx context.Context) (*licensor.SigningKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, _, err := license.NewSigningKey(s.sealer, tenantID, now)
+	k, _, err := signing.NewSigningKey(s.sealer, tenantID, now)
 	if err != nil {
 		return nil, licensor.Internal("new signing key", err)
 	}
 	if err := s.store.CreateSigningKey(ctx, k, now.Add(longest)); err != nil {
 		return nil, err
 	}
-	s.keys.invalidate(tenantID)
+	s.keys.delete(tenantID)
 	return k, nil
 }
 
@@ -162,7 +154,7 @@ func (s *Service) JWKS(ctx context.Context, tenantID string) ([]byte, error) {
 	if err := licensor.ValidateID("tenant", tenantID); err != nil {
 		return nil, err
 	}
-	tk, err := s.keys.get(licensor.WithTenant(ctx, tenantID))
+	tk, err := s.tenantKeys(licensor.WithTenant(ctx, tenantID))
 	if err != nil {
 		if licensor.ErrorCode(err) == licensor.EPRECONDITION {
 			return nil, licensor.Errorf(licensor.ENOTFOUND, "tenant %s not found", tenantID)
@@ -174,7 +166,7 @@ func (s *Service) JWKS(ctx context.Context, tenantID string) ([]byte, error) {
 
 // KeySet returns the tenant's published public keys (ctx scoped).
 func (s *Service) KeySet(ctx context.Context) (license.KeySet, error) {
-	tk, err := s.keys.get(ctx)
+	tk, err := s.tenantKeys(ctx)
 	if err != nil {
 		return nil, err
 	}

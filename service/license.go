@@ -34,8 +34,10 @@ type Issued struct {
 }
 
 // contractForInstance checks that the caller's contract token is for
-// contractID and returns the contract, with ctx scoped to its tenant.
-func (s *Service) contractForInstance(ctx context.Context, contractID, instanceID string) (context.Context, *licensor.Contract, error) {
+// contractID and returns the contract, with ctx scoped to its tenant. It
+// normalizes *instanceID in place (licensor.NormalizeID), so that every
+// use after it sees the one spelling that is compared and stored.
+func (s *Service) contractForInstance(ctx context.Context, contractID string, instanceID *string) (context.Context, *licensor.Contract, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return ctx, nil, err
@@ -46,9 +48,11 @@ func (s *Service) contractForInstance(ctx context.Context, contractID, instanceI
 	if err := licensor.ValidateID("contract_id", contractID); err != nil {
 		return ctx, nil, err
 	}
-	if err := licensor.ValidateID("instance_id", instanceID); err != nil {
+	id, err := licensor.NormalizeID("instance_id", *instanceID)
+	if err != nil {
 		return ctx, nil, err
 	}
+	*instanceID = id
 	if contractID != a.ContractID {
 		return ctx, nil, licensor.Errorf(licensor.EFORBIDDEN, "this token is for another contract, not %s", contractID)
 	}
@@ -72,7 +76,7 @@ func (s *Service) contractForInstance(ctx context.Context, contractID, instanceI
 // contract, missing client certificate), EINVALID, ENOTFOUND, EEXHAUSTED
 // (no seat free).
 func (s *Service) GetLicense(ctx context.Context, req LicenseRequest) (*Issued, error) {
-	ctx, c, err := s.contractForInstance(ctx, req.ContractID, req.InstanceID)
+	ctx, c, err := s.contractForInstance(ctx, req.ContractID, &req.InstanceID)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +101,7 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 	if err != nil {
 		return nil, err
 	}
-	tk, err := s.keys.get(ctx)
+	tk, err := s.tenantKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +115,7 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 		InstanceID:       ch.instanceID,
 		TakesSeat:        takesSeat(c, ch.env),
 		Environment:      ch.env,
-		Host:             req.Host,
+		Host:             licensor.RedactToken(req.Host),
 		RemoteAddr:       ch.remoteAddr,
 		Now:              now,
 		LicenseID:        claims.ID,
@@ -192,7 +196,7 @@ const errBadCA = constError("stored client CA does not parse")
 // contract changes or the last one reaches its refresh time, until ctx ends.
 // send returning an error ends the watch with that error.
 func (s *Service) WatchLicense(ctx context.Context, req LicenseRequest, send func(*Issued) error) error {
-	ctx, c, err := s.contractForInstance(ctx, req.ContractID, req.InstanceID)
+	ctx, c, err := s.contractForInstance(ctx, req.ContractID, &req.InstanceID)
 	if err != nil {
 		return err
 	}
@@ -242,7 +246,7 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 	if err := licensor.ValidateID("contract_id", contractID); err != nil {
 		return "", nil, err
 	}
-	if err := licensor.ValidateID("instance_id", instanceID); err != nil {
+	if instanceID, err = licensor.NormalizeID("instance_id", instanceID); err != nil {
 		return "", nil, err
 	}
 	if validity == 0 {
@@ -265,7 +269,7 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 	if err != nil {
 		return "", nil, err
 	}
-	tk, err := s.keys.get(ctx)
+	tk, err := s.tenantKeys(ctx)
 	if err != nil {
 		return "", nil, err
 	}

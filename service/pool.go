@@ -124,9 +124,12 @@ func (s *Service) ListLeases(ctx context.Context, tenantID string, f licensor.Le
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range []struct{ field, v string }{{"pool_id", f.PoolID}, {"contract_id", f.ContractID}, {"instance_id", f.InstanceID}} {
-		if v.v != "" {
-			if err := licensor.ValidateID(v.field, v.v); err != nil {
+	for _, v := range []struct {
+		field string
+		v     *string
+	}{{"pool_id", &f.PoolID}, {"contract_id", &f.ContractID}, {"instance_id", &f.InstanceID}} {
+		if *v.v != "" {
+			if *v.v, err = licensor.NormalizeID(v.field, *v.v); err != nil {
 				return nil, err
 			}
 		}

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/internal/signing"
 )
 
 // Config wires a Service.
 type Config struct {
 	Store  licensor.Store
-	Sealer *license.Sealer
+	Sealer *signing.Sealer
 	// Feed carries contract changes to WatchLicense streams; default: a new Hub.
 	Feed licensor.ChangeFeed
 	// Now is the clock; default time.Now. Everything that expires reads it.
@@ -27,25 +27,32 @@ type Config struct {
 	// reused (default DefaultCacheTTL; negative: no cache). See cache.go.
 	CacheTTL time.Duration
 	// SignWorkers, if set, computes signatures on long-lived goroutines
-	// (see license.SignWorkers); the caller closes it after the service's
+	// (see signing.SignWorkers); the caller closes it after the service's
 	// last use. Nil signs on each request's goroutine.
-	SignWorkers *license.SignWorkers
+	SignWorkers *signing.SignWorkers
+	// Webhooks is what webhook destinations the operator allows; a
+	// registration is checked against it (the dispatcher checks again on
+	// each address it dials).
+	Webhooks licensor.WebhookPolicy
 }
 
 // Service implements the use cases. Safe for concurrent use.
 type Service struct {
 	store  licensor.Store
-	sealer *license.Sealer
+	sealer *signing.Sealer
 	feed   licensor.ChangeFeed
 	now    func() time.Time
 	log    *slog.Logger
-	keys   *keyCache
-	sigw   *license.SignWorkers
+	sigw   *signing.SignWorkers
+	hooks  licensor.WebhookPolicy
 
 	tokens    *ttlCache[*licensor.Token]    // by token hash
 	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
-	// tenants caches tenant settings (telemetry policy) for the hot path.
-	tenants *tenantCache
+	// By tenant id: signing keys for Config.KeyCacheTTL (keys.go), and the
+	// tenant settings the hot path reads (telemetry policy, concurrency
+	// limit; tenant.go) for Config.CacheTTL.
+	keys    *ttlCache[*tenantKeys]
+	tenants *ttlCache[*licensor.Tenant]
 	pools   *poolCache // which pool serves a contract (poolcache.go)
 }
 
@@ -70,23 +77,21 @@ func New(cfg Config) *Service {
 		now:    cfg.Now,
 		log:    cfg.Logger.With("component", "service"),
 		sigw:   cfg.SignWorkers,
+		hooks:  cfg.Webhooks,
 	}
-	s.keys = newKeyCache(s, cfg.KeyCacheTTL)
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL
 	}
 	s.tokens = newTTLCache[*licensor.Token](cfg.CacheTTL, cfg.Now)
 	s.contracts = newTTLCache[*licensor.Contract](cfg.CacheTTL, cfg.Now)
-	s.tenants = newTenantCache(s, cfg.KeyCacheTTL)
+	s.keys = newTTLCache[*tenantKeys](cfg.KeyCacheTTL, cfg.Now)
+	s.tenants = newTTLCache[*licensor.Tenant](cfg.CacheTTL, cfg.Now)
 	s.pools = newPoolCache(cfg.CacheTTL, cfg.Now)
 	return s
 }
 
 // Now returns the service clock's time.
 func (s *Service) Now() time.Time { return s.now() }
-
-// Store returns the store the service runs on.
-func (s *Service) Store() licensor.Store { return s.store }
 
 // Feed returns the change feed.
 func (s *Service) Feed() licensor.ChangeFeed { return s.feed }

@@ -33,7 +33,7 @@ func (s *Service) CreateWebhook(ctx context.Context, tenantID string, w licensor
 	if err != nil {
 		return nil, "", err
 	}
-	if err := w.Validate(); err != nil {
+	if err := w.Validate(s.hooks); err != nil {
 		return nil, "", err
 	}
 	w.ID = licensor.NewID(licensor.PrefixWebhook)
@@ -84,7 +84,9 @@ func (s *Service) DeleteWebhook(ctx context.Context, tenantID, id string) error 
 // is disabled its events are queued but not sent; once enabled they go out
 // in their usual order with the usual retries. disabled is required (there
 // is nothing else to change); setting the state a webhook already has
-// changes nothing and is not audited.
+// changes nothing and is not audited. Enabling checks the URL against the
+// webhook policy as registration does (the operator may have tightened it
+// since): a destination that would be refused is not enabled.
 // Codes: EINVALID, ENOTFOUND, EFORBIDDEN.
 func (s *Service) UpdateWebhook(ctx context.Context, tenantID, id string, disabled *bool) (*licensor.Webhook, error) {
 	ctx, _, err := s.AdminScope(ctx, tenantID)
@@ -103,6 +105,11 @@ func (s *Service) UpdateWebhook(ctx context.Context, tenantID, id string, disabl
 	}
 	if before.Disabled() == *disabled {
 		return before, nil
+	}
+	if !*disabled {
+		if err := s.hooks.CheckURL(before.URL); err != nil {
+			return nil, err
+		}
 	}
 	var at time.Time
 	if *disabled {

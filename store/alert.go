@@ -172,8 +172,8 @@ func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond 
 	return out, db.Final(op, err)
 }
 
-// EndingContracts returns contracts not ended with an end before t.
-func (db *DB) EndingContracts(ctx context.Context, before time.Time, limit int) ([]*licensor.Contract, error) {
+// EndingContracts returns contracts live at now with an end before t.
+func (db *DB) EndingContracts(ctx context.Context, now, before time.Time, limit int) ([]*licensor.Contract, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return nil, err
@@ -182,10 +182,10 @@ func (db *DB) EndingContracts(ctx context.Context, before time.Time, limit int) 
 		limit = licensor.MaxListLimit
 	}
 	rows, err := db.eng.ReadUnprepared().Query(ctx, `SELECT `+ContractCols+`, f.feature, f.kind, f.count
-		FROM (SELECT * FROM contracts WHERE tenant_id = ? AND status <> 'ended' AND ends_at > 0 AND ends_at < ?
+		FROM (SELECT * FROM contracts WHERE tenant_id = ? AND status <> 'ended' AND ends_at > ? AND ends_at < ?
 			ORDER BY id LIMIT ?) c
 		LEFT JOIN contract_features f ON f.tenant_id = c.tenant_id AND f.contract_id = c.id
-		ORDER BY c.id, f.feature`, tid, Micros(before), limit)
+		ORDER BY c.id, f.feature`, tid, Micros(now), Micros(before), limit)
 	if err != nil {
 		return nil, db.Final("EndingContracts", err)
 	}

@@ -120,8 +120,15 @@ func (db *DB) ListContracts(ctx context.Context, f licensor.ContractFilter) ([]*
 		args = append(args, f.CustomerID)
 	}
 	if f.Status != "" {
-		where.WriteString(` AND status = ?`)
-		args = append(args, string(f.Status))
+		now := f.Now
+		if now.IsZero() {
+			now = db.now()
+		}
+		cond, err := ContractStatusCond(f.Status, now, func(v any) string { args = append(args, v); return "?" })
+		if err != nil {
+			return nil, err
+		}
+		where.WriteString(` AND ` + cond)
 	}
 	args = append(args, opts.Limit)
 	rows, err := db.read().Query(ctx, `SELECT `+ContractCols+`, f.feature, f.kind, f.count

@@ -92,3 +92,31 @@ func ScanTelemetryPoint(s Scanner) (*licensor.TelemetryPoint, error) {
 	p.At = FromMicros(at)
 	return &p, nil
 }
+
+// ContractStatusCond is the WHERE condition on a contract row (columns
+// status, starts_at, ends_at, unqualified) that holds when the contract's
+// licensor.Contract.StatusAt(now) is st, so that a status filter agrees
+// with the status shown. arg adds a bound value and returns its
+// placeholder ("?" or "$n"); it is called in the order the placeholders
+// appear. EINVALID for a status that is not one of licensor.ContractStatuses.
+func ContractStatusCond(st licensor.ContractStatus, now time.Time, arg func(any) string) (string, error) {
+	// notEnded mirrors Contract.Ended: ended explicitly, or ends_at <= now.
+	notEnded := func() string {
+		return `status <> 'ended' AND (ends_at = 0 OR ends_at > ` + arg(Micros(now)) + `)`
+	}
+	switch st {
+	case licensor.ContractEnded:
+		return `(status = 'ended' OR (ends_at > 0 AND ends_at <= ` + arg(Micros(now)) + `))`, nil
+	case licensor.ContractSuspended:
+		return `status = 'suspended' AND ` + notEnded(), nil
+	case licensor.ContractScheduled:
+		return `status = 'active' AND ` + notEnded() + ` AND starts_at > ` + arg(Micros(now)), nil
+	case licensor.ContractActive:
+		return `status = 'active' AND ` + notEnded() + ` AND starts_at <= ` + arg(Micros(now)), nil
+	}
+	_, err := licensor.ParseContractStatus(string(st))
+	if err == nil {
+		err = licensor.Errorf(licensor.EINVALID, "contract status %q cannot be filtered on", st)
+	}
+	return "", err
+}

@@ -11,9 +11,10 @@ import (
 func (db *DB) CreateTenant(ctx context.Context, t *licensor.Tenant) error {
 	NewTenant(t, db.now)
 	return db.writeOne(ctx, "CreateTenant", func(tx Conn) error {
-		_, err := tx.Exec(ctx, `INSERT INTO tenants (`+TenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.Exec(ctx, `INSERT INTO tenants (`+TenantCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			t.ID, t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning),
-			Micros(t.CreatedAt), Micros(t.UpdatedAt), int64(t.TelemetryRetention), FieldList(t.TelemetryFieldsDropped), t.TruncateIPs)
+			Micros(t.CreatedAt), Micros(t.UpdatedAt), int64(t.TelemetryRetention), FieldList(t.TelemetryFieldsDropped), t.TruncateIPs,
+			int64(t.ConcurrencyCeiling), int64(t.QueueWaitCeiling))
 		return db.translate(err, TenantConstraints(t))
 	})
 }
@@ -67,10 +68,12 @@ func (db *DB) UpdateTenant(ctx context.Context, t *licensor.Tenant) error {
 	err := db.writeOne(ctx, "UpdateTenant", func(tx Conn) error {
 		err := tx.QueryRow(ctx, `UPDATE tenants
 			SET name = ?, concurrency_limit = ?, queue_wait_ns = ?, expiry_warning_ns = ?, updated_at = ?,
-				telemetry_retention_ns = ?, telemetry_fields_dropped = ?, truncate_ips = ?
+				telemetry_retention_ns = ?, telemetry_fields_dropped = ?, truncate_ips = ?,
+				concurrency_ceiling = ?, queue_wait_ceiling_ns = ?
 			WHERE id = ? RETURNING created_at`,
 			t.Name, t.ConcurrencyLimit, int64(t.QueueWait), int64(t.ExpiryWarning), Micros(updated),
-			int64(t.TelemetryRetention), FieldList(t.TelemetryFieldsDropped), t.TruncateIPs, t.ID).Scan(&created)
+			int64(t.TelemetryRetention), FieldList(t.TelemetryFieldsDropped), t.TruncateIPs,
+			int64(t.ConcurrencyCeiling), int64(t.QueueWaitCeiling), t.ID).Scan(&created)
 		return NotFound(err, TenantNotFoundMessage(t.ID))
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/client"
 	"github.com/licensor/licensor/client/clientmetrics"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/license"
 )
 
@@ -22,7 +23,7 @@ import (
 // the state, read at scrape time.
 func TestCollector(t *testing.T) {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	signer, _ := license.NewSigner("k1", priv)
+	signer, _ := signing.NewSigner("k1", priv)
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	token, err := signer.SignLicense(&licensor.Claims{Issuer: "ten_1", Subject: "node-1", ID: "lic_1", IssuedAt: now.Unix(),
 		NotBefore: now.Unix(), Expiry: now.Add(10 * 24 * time.Hour).Unix(), Contract: "con_1", Kind: licensor.LicenseKindFile})

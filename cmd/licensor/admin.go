@@ -59,22 +59,36 @@ type TenantCmd struct {
 type TenantCreateCmd struct {
 	Name             string `arg:"" help:"Tenant name."`
 	ConcurrencyLimit int32  `help:"Requests in flight at once (default 60)."`
-	AdminToken       bool   `help:"Also create an admin token and print it (shown once)." default:"true" negatable:""`
+	ceilingFlags
+	AdminToken bool `help:"Also create an admin token and print it (shown once)." default:"true" negatable:""`
+}
+
+// ceilingFlags are the operator's bounds on a tenant's own settings.
+type ceilingFlags struct {
+	ConcurrencyCeiling int32 `help:"Operator only: the most the tenant's admin may set its concurrency limit to (default 60, or the limit if higher; max 100000)."`
+	QueueWaitCeiling   Dur   `help:"Operator only: the most the tenant's admin may set its queue wait to (default 1s, or the wait if longer; max 5s)."`
 }
 
 func tenantRows(ts ...*v1.Tenant) [][]string {
 	var rows [][]string
 	for _, t := range ts {
-		rows = append(rows, []string{t.Id, t.Name, strconv.Itoa(int(t.ConcurrencyLimit)), fmtDur(t.ExpiryWarning), fmtTS(t.CreatedAt)})
+		rows = append(rows, []string{t.Id, t.Name,
+			strconv.Itoa(int(t.ConcurrencyLimit)) + " of " + strconv.Itoa(int(t.ConcurrencyCeiling)),
+			fmtDur(t.QueueWait) + " of " + fmtDur(t.QueueWaitCeiling),
+			fmtDur(t.ExpiryWarning), fmtTS(t.CreatedAt)})
 	}
 	return rows
 }
 
-var tenantHeader = []string{"ID", "NAME", "CONCURRENCY", "EXPIRY WARNING", "CREATED"}
+// CONCURRENCY and QUEUE WAIT show the tenant's setting "of" its ceiling.
+var tenantHeader = []string{"ID", "NAME", "CONCURRENCY", "QUEUE WAIT", "EXPIRY WARNING", "CREATED"}
 
 func (c *TenantCreateCmd) Run(g *Globals) error {
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
-		res, err := cl.CreateTenant(ctx, connect.NewRequest(&v1.CreateTenantRequest{Name: c.Name, ConcurrencyLimit: c.ConcurrencyLimit, CreateAdminToken: c.AdminToken}))
+		res, err := cl.CreateTenant(ctx, connect.NewRequest(&v1.CreateTenantRequest{
+			Name: c.Name, ConcurrencyLimit: c.ConcurrencyLimit, CreateAdminToken: c.AdminToken,
+			ConcurrencyCeiling: c.ConcurrencyCeiling, QueueWaitCeiling: c.QueueWaitCeiling.pb(),
+		}))
 		if err != nil {
 			return err
 		}
@@ -132,13 +146,23 @@ func emitPage(g *Globals, msg proto.Message, header []string, rows [][]string, n
 type TenantUpdateCmd struct {
 	tenantFlag
 	Name             string `help:"New name."`
-	ConcurrencyLimit int32  `help:"Requests in flight at once."`
-	QueueWait        Dur    `help:"How long a request over the limit may wait for a slot (0 refuses at once; max 5s)."`
+	ConcurrencyLimit int32  `help:"Requests in flight at once (at most the tenant's concurrency ceiling)."`
+	QueueWait        Dur    `help:"How long a request over the limit may wait for a slot (0 refuses at once; at most the tenant's queue wait ceiling)."`
 	ExpiryWarning    Dur    `help:"Warn this long before a license or contract runs out (e.g. 7d)."`
+	// Lowering a ceiling below the current limit (wait) lowers the limit
+	// (wait) with it; the operator raising a limit (wait) past its ceiling
+	// lifts the ceiling.
+	ceilingFlags
 }
 
 func (c *TenantUpdateCmd) Run(g *Globals) error {
-	req := &v1.UpdateTenantRequest{TenantId: c.TenantID, QueueWait: c.QueueWait.pb(), ExpiryWarning: c.ExpiryWarning.pb()}
+	req := &v1.UpdateTenantRequest{
+		TenantId: c.TenantID, QueueWait: c.QueueWait.pb(), ExpiryWarning: c.ExpiryWarning.pb(),
+		QueueWaitCeiling: c.QueueWaitCeiling.pb(),
+	}
+	if c.ConcurrencyCeiling != 0 {
+		req.ConcurrencyCeiling = &c.ConcurrencyCeiling
+	}
 	if c.Name != "" {
 		req.Name = &c.Name
 	}

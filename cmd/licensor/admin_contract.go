@@ -106,7 +106,7 @@ type ContractListCmd struct {
 	tenantFlag
 	pageFlags
 	Customer string `help:"Only this customer's contracts."`
-	Status   string `help:"Only contracts in this status." enum:",active,suspended,ended" default:""`
+	Status   string `help:"Only contracts in this status." enum:",scheduled,active,suspended,ended" default:""`
 }
 
 func (c *ContractListCmd) Run(g *Globals) error {

@@ -44,7 +44,9 @@ func (c *movableClock) Advance(d time.Duration) {
 // startMainAt is startMain with the demo and a clock the test moves.
 func startMainAt(t *testing.T, clk *movableClock) *Main {
 	t.Helper()
-	m := &Main{Config: ServeCmd{Listen: "127.0.0.1:0", Data: t.TempDir(), Demo: true}, Out: &bytes.Buffer{}, Now: clk.Now}
+	// The test's receivers are plain-http servers on 127.0.0.1.
+	m := &Main{Config: ServeCmd{Listen: "127.0.0.1:0", Data: t.TempDir(), Demo: true, WebhookAllowPrivate: true, WebhookAllowHTTP: true},
+		Out: &bytes.Buffer{}, Now: clk.Now}
 	if err := m.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -160,7 +162,7 @@ func TestDemoWebhookCommands(t *testing.T) {
 	// raises license.expiring and the dispatcher delivers it, signed.
 	getLicense()
 	clk.Advance(7*24*time.Hour + time.Minute)
-	if err := m.Scanner.ScanOnce(ctx); err != nil {
+	if err := m.App.Scanner().ScanOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	first := next()
@@ -189,7 +191,7 @@ func TestDemoWebhookCommands(t *testing.T) {
 	// The instance refreshes: the alert is cleared and the cleared event sent.
 	clk.Advance(time.Hour)
 	getLicense()
-	if err := m.Scanner.ScanOnce(ctx); err != nil {
+	if err := m.App.Scanner().ScanOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	cleared := next()
@@ -213,11 +215,11 @@ func TestDemoWebhookCommands(t *testing.T) {
 		t.Fatalf("webhook list after disable: got %q, want %s disabled", out, hookID)
 	}
 	clk.Advance(7*24*time.Hour + time.Minute)
-	if err := m.Scanner.ScanOnce(ctx); err != nil {
+	if err := m.App.Scanner().ScanOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	waitDeliveries(regexp.MustCompile(hookID + `\s+evt_\S+\s+license\.expiring\s+pending\s+0\s`))
-	if n, err := m.Dispatcher.RunOnce(ctx); err != nil || n != 0 {
+	if n, err := m.App.Dispatcher().RunOnce(ctx); err != nil || n != 0 {
 		t.Fatalf("RunOnce while disabled: got %d, %v; want nothing attempted", n, err)
 	}
 	if _, err := runCLI(t, "admin", "--demo-file", demo, "webhook", "enable", "whk_missing"); err == nil {
@@ -226,7 +228,7 @@ func TestDemoWebhookCommands(t *testing.T) {
 	if out := cli("webhook", "enable", hookID); !regexp.MustCompile(hookID + `\s+\S+\s+\S+\s+enabled`).MatchString(out) {
 		t.Fatalf("webhook enable: got %q, want %s enabled", out, hookID)
 	}
-	m.Dispatcher.Wake()
+	m.App.Dispatcher().Wake()
 	if paused := next(); !bytes.Contains(paused.body, []byte(`"type":"license.expiring"`)) {
 		t.Errorf("after enable: got %s, want the license.expiring event queued while disabled", paused.body)
 	}

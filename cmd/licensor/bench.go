@@ -28,7 +28,7 @@ type BenchCmd struct {
 
 // BenchRunCmd runs one scenario.
 type BenchRunCmd struct {
-	Scenario string `arg:"" optional:"" default:"refresh" enum:"refresh,check,capabilities,surge,mixed" help:"refresh, check, capabilities, surge or mixed."`
+	Scenario string `arg:"" optional:"" default:"refresh" enum:"refresh,check,capabilities,surge,mixed,attack" help:"refresh, check, capabilities, surge, mixed or attack."`
 
 	ContractToken string `name:"contract-token" help:"Contract token the instances use (default: --token if given, else the demo file's token)." env:"LICENSOR_CONTRACT_TOKEN"`
 	Contract      string `help:"Contract id (default: the demo file's, or --contract-file's)."`
@@ -54,6 +54,11 @@ type BenchRunCmd struct {
 	SurgeInstances int           `name:"surge-instances" default:"1000" help:"surge: how many instances come back."`
 	SurgeWindow    time.Duration `name:"surge-window" default:"10s" help:"surge: the window their returns are spread over."`
 	SurgeDeadline  time.Duration `name:"surge-deadline" default:"60s" help:"surge: every flow must be licensed within this, from the start."`
+
+	AttackSlow     int           `name:"attack-slow" default:"2000" help:"attack: connections sending a request body a byte per --attack-interval, without a token."`
+	AttackIdle     int           `name:"attack-idle" default:"2000" help:"attack: connections that finish the handshake and send nothing."`
+	AttackInterval time.Duration `name:"attack-interval" default:"2s" help:"attack: pace of the slow bodies, and the wait before an attacker redials."`
+	AttackAddrs    int           `name:"attack-addrs" default:"64" help:"attack: loopback source addresses (127.1.x.y) the attackers spread over."`
 
 	PID       int      `help:"A local server's process id, to report its CPU time and peak RSS."`
 	Spawn     bool     `help:"Start a server (serve --demo on 127.0.0.1, fresh data directory) as a child process, run against it and stop it."`
@@ -123,7 +128,7 @@ func (c *BenchRunCmd) Run(g *Globals) error {
 		Timeout: c.Timeout, Instances: c.Instances, InstancePrefix: c.Prefix,
 		Feature: c.Feature, Units: c.Units, Hold: c.Hold,
 		SurgeInstances: c.SurgeInstances, SurgeWindow: c.SurgeWindow, SurgeDeadline: c.SurgeDeadline,
-		PID: c.PID,
+		PID: c.PID, AttackSlow: c.AttackSlow, AttackIdle: c.AttackIdle, AttackInterval: c.AttackInterval, AttackAddrs: c.AttackAddrs,
 	}
 	// The trust is read once; each connection gets its own transport (and
 	// so its own HTTP/2 connection), without a client timeout: each call
@@ -264,7 +269,7 @@ func spawnServer(ctx context.Context, dir string, extra []string) (*spawned, err
 		s.temp = true
 	}
 	s.demoFile = filepath.Join(s.dir, "demo.json")
-	args := append([]string{"serve", "--demo", "--data", s.dir, "--listen", "127.0.0.1:0"}, extra...)
+	args := append([]string{"serve", "--demo", "--data", s.dir, "--listen", "127.0.0.1:0", "--metrics-listen", ""}, extra...)
 	s.cmd = exec.Command(self, args...)
 	logf, err := os.Create(filepath.Join(s.dir, "serve.log"))
 	if err != nil {

@@ -13,7 +13,8 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/atomicfile"
-	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/internal/datadir"
+	"github.com/licensor/licensor/internal/keycheck"
 	"github.com/licensor/licensor/service"
 	"github.com/licensor/licensor/store/sqlite"
 )
@@ -40,16 +41,17 @@ func (c *BenchSeedCmd) Run(g *Globals) error {
 	if c.Instances < 0 || c.Workers < 1 {
 		return errors.New("--instances must be >= 0 and --workers >= 1")
 	}
+	lock, err := datadir.Acquire(c.Data) // the server must not run beside the seeding
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	st, err := sqlite.Open(ctx, filepath.Join(c.Data, "licensor.db"))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	mk, err := license.LoadOrCreateMasterKey(c.Data)
-	if err != nil {
-		return err
-	}
-	sealer, err := license.NewSealer(mk)
+	sealer, err := keycheck.Sealer(ctx, st, c.Data)
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func TestBenchSeed(t *testing.T) {
 	if err := json.Unmarshal(b, &cf); err != nil {
 		t.Fatal(err)
 	}
-	c, err := m2.Store.GetContract(withTenant(ctx, cf.TenantID), cf.ContractID)
+	c, err := m2.App.Store().GetContract(withTenant(ctx, cf.TenantID), cf.ContractID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func readDemoFile(path string) (*DemoFile, error) {
 }
 
 func (m *Main) createDemo(ctx context.Context) (*DemoFile, error) {
-	svc := m.Service
+	svc := m.App.Service()
 	op := licensor.WithActor(ctx, licensor.Actor{Role: licensor.RoleOperator, TokenID: "demo-setup"})
 	t, adminToken, err := svc.CreateTenant(op, licensor.Tenant{Name: "Demo Vendor"}, true)
 	if err != nil {

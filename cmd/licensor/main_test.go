@@ -21,6 +21,7 @@ import (
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/bearer"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/license"
 )
 
@@ -122,13 +123,13 @@ func TestGracefulShutdown(t *testing.T) {
 // distinct exit codes.
 func TestLicenseVerifyCommand(t *testing.T) {
 	dir := t.TempDir()
-	mk, _ := license.LoadOrCreateMasterKey(dir)
-	sealer, _ := license.NewSealer(mk)
-	key, priv, err := license.NewSigningKey(sealer, "ten_x", time.Now())
+	mk, _ := signing.LoadOrCreateMasterKey(dir)
+	sealer, _ := signing.NewSealer(mk)
+	key, priv, err := signing.NewSigningKey(sealer, "ten_x", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, _ := license.NewSigner(key.ID, priv)
+	signer, _ := signing.NewSigner(key.ID, priv)
 	now := time.Now()
 	claims := func(exp time.Time) *licensor.Claims {
 		return &licensor.Claims{Issuer: "ten_x", Subject: "i1", ID: "lic_1", IssuedAt: now.Add(-time.Hour).Unix(), NotBefore: now.Add(-time.Hour).Unix(),
@@ -137,7 +138,7 @@ func TestLicenseVerifyCommand(t *testing.T) {
 	good, _ := signer.SignLicense(claims(now.Add(24 * time.Hour)))
 	expired, _ := signer.SignLicense(claims(now.Add(-time.Minute * 10)))
 	_, foreignPriv, _ := ed25519.GenerateKey(rand.Reader)
-	foreignSigner, _ := license.NewSigner(key.ID, foreignPriv)
+	foreignSigner, _ := signing.NewSigner(key.ID, foreignPriv)
 	foreign, _ := foreignSigner.SignLicense(claims(now.Add(24 * time.Hour)))
 	parts := strings.Split(good, ".")
 	tampered := parts[0] + "." + strings.Replace(parts[1], parts[1][10:14], "AAAA", 1) + "." + parts[2]

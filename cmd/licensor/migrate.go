@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/licensor/licensor/internal/datadir"
 	"github.com/licensor/licensor/store/postgres"
 	"github.com/licensor/licensor/store/sqlite"
 )
@@ -34,6 +35,11 @@ func (c *MigrateCmd) migrate(ctx context.Context, out interface{ Write([]byte) (
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("no SQLite database at %s: give --data, or --db with a postgres:// URL", path)
 		}
+		lock, err := datadir.Acquire(c.Data) // opening applies migrations: never under a running server
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 		st, err := sqlite.Open(ctx, path)
 		if err != nil {
 			return err

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/licensor/licensor"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -47,11 +50,16 @@ func fmtDur(d *durationpb.Duration) string {
 	if d == nil {
 		return "-"
 	}
-	v := d.AsDuration()
-	if v >= 24*time.Hour && v%(24*time.Hour) == 0 {
-		return strconv.FormatInt(int64(v/(24*time.Hour)), 10) + "d"
+	// Whole days are printed from the seconds themselves: AsDuration clamps
+	// what does not fit in a time.Duration, and a clamped value must never be
+	// shown as if it were the stored one.
+	if s := d.GetSeconds(); d.GetNanos() == 0 && s >= 86400 && s%86400 == 0 {
+		return strconv.FormatInt(s/86400, 10) + "d"
 	}
-	return v.String()
+	if d.GetSeconds() > int64(licensor.MaxDuration/time.Second) {
+		return "more than " + licensor.FormatDuration(licensor.MaxDuration.Truncate(24*time.Hour))
+	}
+	return d.AsDuration().String()
 }
 
 func orDash(s string) string {
@@ -78,17 +86,25 @@ func (d *Dur) Decode(ctx *kong.DecodeContext) error {
 	return nil
 }
 
+// parseDur reads "14d", "1.5d", "36h" or "90m". A negative duration, or
+// one longer than time.Duration holds (about 106751 days), is refused with
+// the allowed range rather than clamped.
 func parseDur(s string) (time.Duration, error) {
+	const day = 24 * time.Hour
+	maxDays := int64(licensor.MaxDuration / day)
+	usage := func() error {
+		return fmt.Errorf("duration %q: use e.g. 14d, 36h or 90m, between 0 and %dd", s, maxDays)
+	}
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.ParseFloat(n, 64)
-		if err != nil {
-			return 0, fmt.Errorf("duration %q: use e.g. 14d, 36h or 90m", s)
+		if err != nil || math.IsNaN(days) || days < 0 || days > float64(maxDays) {
+			return 0, usage()
 		}
-		return time.Duration(days * float64(24*time.Hour)), nil
+		return time.Duration(days * float64(day)), nil
 	}
 	v, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, fmt.Errorf("duration %q: use e.g. 14d, 36h or 90m", s)
+	if err != nil || v < 0 {
+		return 0, usage()
 	}
 	return v, nil
 }

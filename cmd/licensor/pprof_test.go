@@ -29,7 +29,7 @@ func TestServePprof(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := http.Get("http://" + m.pprofLn.Addr().String() + "/debug/pprof/")
+			res, err := http.Get("http://" + m.App.PprofAddr() + "/debug/pprof/")
 			if err != nil {
 				t.Fatal(err)
 			}

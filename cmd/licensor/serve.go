@@ -5,27 +5,19 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
-	"sync"
 	"time"
 
-	"connectrpc.com/connect"
-
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/app"
 	"github.com/licensor/licensor/internal/atomicfile"
-	"github.com/licensor/licensor/internal/wire"
-	"github.com/licensor/licensor/license"
-	"github.com/licensor/licensor/metrics"
-	"github.com/licensor/licensor/notify"
+	"github.com/licensor/licensor/internal/datadir"
+	"github.com/licensor/licensor/internal/keycheck"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/server"
-	"github.com/licensor/licensor/service"
 )
 
 // ServeCmd runs the server.
@@ -36,9 +28,10 @@ type ServeCmd struct {
 	TLSCert string `help:"TLS certificate (PEM); default: a self-signed one generated in the data directory." env:"LICENSOR_TLS_CERT" name:"tls-cert" type:"path"`
 	TLSKey  string `help:"TLS private key (PEM)." env:"LICENSOR_TLS_KEY" name:"tls-key" type:"path"`
 	Demo    bool   `help:"Create a demo tenant, product, customer, contract, pool and token, and write them to <data>/demo.json." env:"LICENSOR_DEMO"`
-	// MetricsListen serves /metrics, /healthz and /readyz on a separate
-	// listener when set (otherwise they are on the main port).
-	MetricsListen string `help:"Separate plain-HTTP address for /metrics, /healthz and /readyz." env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
+	// MetricsListen serves /metrics (and /healthz, /readyz) on a separate
+	// plain-HTTP listener; /metrics names every tenant, so it is never on
+	// the API port.
+	MetricsListen string `help:"Plain-HTTP address for /metrics, /healthz and /readyz; keep it private (empty: no /metrics)." default:"127.0.0.1:9090" env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
 	LogFormat     string `help:"Log format: text or json." default:"text" enum:"text,json" env:"LICENSOR_LOG_FORMAT"`
 	Pprof         string `help:"Loopback address to serve net/http/pprof on (e.g. 127.0.0.1:6060); off by default." env:"LICENSOR_PPROF"`
 	// SilentIntervals: an instance unseen for longer than this many refresh
@@ -48,6 +41,36 @@ type ServeCmd struct {
 	Redis string `help:"Redis URL (redis://host:6379/0) to share each tenant's concurrency threshold between servers; without it each server applies the threshold on its own." env:"LICENSOR_REDIS"`
 	// DurableRefresh makes PostgreSQL refreshes wait for the WAL flush.
 	DurableRefresh bool `help:"PostgreSQL only: license refreshes wait for the WAL flush like every other write (by default they do not: a database crash may forget the last fraction of a second of last-seen times, never a seat)." env:"LICENSOR_DURABLE_REFRESH" name:"durable-refresh"`
+	// Webhook destinations: by default https only, to public addresses.
+	WebhookAllowPrivate bool `help:"Allow webhooks to loopback, private (RFC 1918), unique-local and CGNAT addresses, for receivers on the server's own network (on-premises). Link-local and cloud metadata addresses stay refused." env:"LICENSOR_WEBHOOK_ALLOW_PRIVATE" name:"webhook-allow-private"`
+	WebhookAllowHTTP    bool `help:"Allow plain http:// webhook URLs (events and their signatures travel unencrypted)." env:"LICENSOR_WEBHOOK_ALLOW_HTTP" name:"webhook-allow-http"`
+	// Limits of what one client can hold open or send (server.Limits); a
+	// negative value turns a limit off.
+	MaxConns              int           `help:"Most connections open at once on the API port (0: three quarters of the open-file limit, at most 10000)." default:"0" env:"LICENSOR_MAX_CONNS" name:"max-conns"`
+	MaxConnsPerAddr       int           `help:"Most connections open at once from one client IP address." default:"1024" env:"LICENSOR_MAX_CONNS_PER_ADDR" name:"max-conns-per-addr"`
+	MaxUnauthConnsPerAddr int           `help:"Most connections from one client IP address that have not yet made an authenticated call." default:"64" env:"LICENSOR_MAX_UNAUTH_CONNS_PER_ADDR" name:"max-unauth-conns-per-addr"`
+	MaxUnauthConns        int           `help:"Most connections from all addresses that have not yet made an authenticated call." default:"1000" env:"LICENSOR_MAX_UNAUTH_CONNS" name:"max-unauth-conns"`
+	UnauthIdle            time.Duration `help:"Close a connection that never made an authenticated call after this long idle." default:"10s" env:"LICENSOR_UNAUTH_IDLE" name:"unauth-idle"`
+	IdleTimeout           time.Duration `help:"Close any other connection after this long idle." default:"5m" env:"LICENSOR_IDLE_TIMEOUT" name:"idle-timeout"`
+	BodyTimeout           time.Duration `help:"Time a request body has to arrive, from the end of its headers." default:"10s" env:"LICENSOR_BODY_TIMEOUT" name:"body-timeout"`
+	MaxMessageBytes       int           `help:"Largest request message, as sent and once decompressed (bytes)." default:"1048576" env:"LICENSOR_MAX_MESSAGE_BYTES" name:"max-message-bytes"`
+	MaxStreamsPerConn     int           `help:"Most concurrent HTTP/2 streams on one connection." default:"128" env:"LICENSOR_MAX_STREAMS_PER_CONN" name:"max-streams-per-conn"`
+	WatchPerSeat          int           `help:"Open license streams (WatchLicense) a contract may hold per seat." default:"2" env:"LICENSOR_WATCH_PER_SEAT" name:"watch-per-seat"`
+	WatchMin              int           `help:"Open license streams any contract with counted seats may hold." default:"10" env:"LICENSOR_WATCH_MIN" name:"watch-min"`
+	WatchUnlimited        int           `help:"Open license streams a contract with unlimited seats may hold." default:"1000" env:"LICENSOR_WATCH_UNLIMITED" name:"watch-unlimited"`
+}
+
+// WebhookPolicy is the webhook destinations the flags allow.
+func (c *ServeCmd) WebhookPolicy() licensor.WebhookPolicy {
+	return licensor.WebhookPolicy{AllowPrivate: c.WebhookAllowPrivate, AllowHTTP: c.WebhookAllowHTTP}
+}
+
+// limits are the server.Limits of the flags.
+func (c *ServeCmd) limits() server.Limits {
+	return server.Limits{MaxConns: c.MaxConns, MaxConnsPerAddr: c.MaxConnsPerAddr, MaxUnauthConnsPerAddr: c.MaxUnauthConnsPerAddr,
+		MaxUnauthConns: c.MaxUnauthConns,
+		UnauthIdle:     c.UnauthIdle, IdleTimeout: c.IdleTimeout, BodyTimeout: c.BodyTimeout, MaxMessageBytes: c.MaxMessageBytes,
+		MaxStreamsPerConn: c.MaxStreamsPerConn, WatchPerSeat: c.WatchPerSeat, WatchMin: c.WatchMin, WatchUnlimited: c.WatchUnlimited}
 }
 
 // Run starts the server and blocks until ctx ends, then shuts down
@@ -96,7 +119,10 @@ func newLogger(format string, w *os.File) *slog.Logger {
 }
 
 // Main is the whole server, in-process: end-to-end tests start it with
-// Start and stop it with Close.
+// Start and stop it with Close. It opens what the flags name (the store,
+// the master key, the TLS certificate), hands them to internal/app, which
+// assembles and runs the server, and does what only serve does: the
+// operator token file and the demo.
 type Main struct {
 	Config ServeCmd
 	Logger *slog.Logger
@@ -104,39 +130,21 @@ type Main struct {
 	// Now is the clock (tests move it); default time.Now.
 	Now func() time.Time
 
-	Store   licensor.Store
-	Service *service.Service
-	Server  *server.Server
-	Metrics *metrics.Metrics
-	// Scanner raises alerts; Dispatcher delivers webhooks. Both run in the
-	// background from Start to Close.
-	Scanner    *notify.Scanner
-	Dispatcher *notify.Dispatcher
-	stopNotify context.CancelFunc
-	notifyDone sync.WaitGroup
-
-	ln        net.Listener
-	httpSrv   *http.Server
-	metricsLn net.Listener
-	metrics   *http.Server
-	pprof     *http.Server
-	pprofLn   net.Listener
-	reaper    *reaperJob
-	redis     io.Closer // the shared limiter's connection, with --redis
+	// App is the running server, set by Start.
+	App *app.App
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
-	// stopPruner ends the hourly telemetry pruning.
-	stopPruner context.CancelFunc
-	// signWorkers sign licenses and capabilities on long-lived goroutines.
-	signWorkers *license.SignWorkers
+	// lock holds the data directory for this server from Start to Close.
+	lock *datadir.Lock
 }
 
 // Addr returns the address the API listens on.
-func (m *Main) Addr() string { return m.ln.Addr().String() }
+func (m *Main) Addr() string { return m.App.Addr() }
 
 // Start opens the store, bootstraps the operator token and serves.
 func (m *Main) Start(ctx context.Context) error {
 	started := time.Now()
+	var err error
 	if m.Now == nil {
 		m.Now = time.Now
 	}
@@ -144,77 +152,34 @@ func (m *Main) Start(ctx context.Context) error {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := m.Config
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory %s: %w", cfg.Data, err)
+	if err := datadir.Prepare(cfg.Data, m.Logger); err != nil {
+		return err
+	}
+	if m.lock, err = datadir.Acquire(cfg.Data); err != nil {
+		return err
+	}
+	tlsCfg, certFile, err := m.tlsConfig()
+	if err != nil {
+		return err
 	}
 	st, feed, err := openStore(ctx, cfg.DB, cfg.Data, cfg.DurableRefresh, m.Logger)
 	if err != nil {
 		return err
 	}
-	m.Store = st
-	mk, err := license.LoadOrCreateMasterKey(cfg.Data)
+	sealer, err := keycheck.Sealer(ctx, st, cfg.Data)
 	if err != nil {
+		_ = st.Close()
 		return err
 	}
-	sealer, err := license.NewSealer(mk)
-	if err != nil {
+	// From here the App owns the store.
+	if m.App, err = app.New(ctx, m.appConfig(st, feed, sealer, tlsCfg)); err != nil {
 		return err
 	}
-	if err := checkMasterKey(ctx, st, sealer); err != nil {
-		return err
-	}
-	m.signWorkers = license.NewSignWorkers(runtime.GOMAXPROCS(0))
-	m.Service = service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: m.Now, Logger: m.Logger, SignWorkers: m.signWorkers})
-	m.Metrics = metrics.New(metrics.Config{CodeOf: server.Code})
-	limiter, redis, err := openLimiter(ctx, cfg.Redis, m.Logger)
-	if err != nil {
-		return err
-	}
-	m.redis = redis
-	m.Server = server.New(server.Config{Service: m.Service, Logger: m.Logger, Limiter: limiter,
-		Interceptors: []connect.Interceptor{m.Metrics.Interceptor()}, OnRefused: m.Metrics.ThresholdRefused})
-	if err := m.Metrics.RegisterLeasesInUse(wire.PoolLeases(m.Service)); err != nil {
-		return err
-	}
-	if cfg.MetricsListen == "" {
-		m.Server.Handle("GET /metrics", m.Metrics.Handler())
-	}
-	m.startNotify(st, sealer)
-	m.reaper = startReaper(m.Service, ReaperInterval)
-
 	if err := m.bootstrapOperator(ctx); err != nil {
 		return err
 	}
-	m.startTelemetryPruner()
-	tlsCfg, certFile, err := m.tlsConfig()
-	if err != nil {
+	if err := m.App.Start(); err != nil {
 		return err
-	}
-	if m.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
-	m.httpSrv = &http.Server{
-		Handler:           m.Server.Handler(),
-		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelDebug),
-		Protocols:         protocols(),
-	}
-	go func() {
-		if err := m.httpSrv.Serve(tls.NewListener(m.ln, tlsCfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			m.Logger.Error("serve", "err", err)
-		}
-	}()
-	if cfg.MetricsListen != "" {
-		if err := m.serveMetrics(cfg.MetricsListen); err != nil {
-			return err
-		}
-	}
-	if cfg.Pprof != "" {
-		if err := m.servePprof(cfg.Pprof); err != nil {
-			return err
-		}
 	}
 	if cfg.Demo {
 		if m.Demo, err = m.setupDemo(ctx, certFile); err != nil {
@@ -225,11 +190,24 @@ func (m *Main) Start(ctx context.Context) error {
 	return nil
 }
 
-func protocols() *http.Protocols {
-	p := new(http.Protocols)
-	p.SetHTTP1(true)
-	p.SetHTTP2(true)
-	return p
+// appConfig maps the flags onto the server's Config, one field each.
+func (m *Main) appConfig(st licensor.Store, feed licensor.ChangeFeed, sealer *signing.Sealer, tlsCfg *tls.Config) app.Config {
+	c := m.Config
+	return app.Config{
+		Store:           st,
+		Feed:            feed,
+		Sealer:          sealer,
+		Now:             m.Now,
+		Logger:          m.Logger,
+		Listen:          c.Listen,
+		TLS:             tlsCfg,
+		MetricsListen:   c.MetricsListen,
+		Pprof:           c.Pprof,
+		Redis:           c.Redis,
+		SilentIntervals: c.SilentIntervals,
+		Webhooks:        c.WebhookPolicy(),
+		Limits:          c.limits(),
+	}
 }
 
 func (m *Main) tlsConfig() (*tls.Config, string, error) {
@@ -247,48 +225,7 @@ func (m *Main) tlsConfig() (*tls.Config, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("TLS certificate: %w", err)
 	}
-	return &tls.Config{
-		Certificates: []tls.Certificate{cert},
-		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"h2", "http/1.1"},
-		// Client certificates are requested, not required: a contract that
-		// requires mutual TLS verifies the chain against its own CA.
-		ClientAuth: tls.RequestClientCert,
-	}, certFile, nil
-}
-
-// startNotify runs the alert scanner and the webhook dispatcher until Close.
-func (m *Main) startNotify(st licensor.Store, sealer *license.Sealer) {
-	m.Dispatcher = notify.NewDispatcher(notify.DispatcherConfig{
-		Store: st, Sealer: sealer, Now: m.Now, Logger: m.Logger, Attempted: m.Metrics.DeliveryAttempted,
-	})
-	m.Scanner = notify.NewScanner(notify.ScannerConfig{
-		Store: st, Now: m.Now, SilentIntervals: m.Config.SilentIntervals, Logger: m.Logger, Pools: wire.PoolSource(m.Service),
-		Scanned: m.Metrics.TenantScanned, Raised: func(*licensor.Alert) { m.Dispatcher.Wake() },
-		Cleared: func(*licensor.Alert) { m.Dispatcher.Wake() },
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	m.stopNotify = cancel
-	m.notifyDone.Add(2)
-	go func() { defer m.notifyDone.Done(); m.Scanner.Run(ctx) }()
-	go func() { defer m.notifyDone.Done(); m.Dispatcher.Run(ctx) }()
-}
-
-// serveMetrics serves /metrics, /healthz and /readyz (only) on a separate
-// plain-HTTP listener, typically bound to a private interface.
-func (m *Main) serveMetrics(addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	m.metricsLn = ln
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Metrics.Handler())
-	mux.Handle("GET /healthz", m.Server.Handler())
-	mux.Handle("GET /readyz", m.Server.Handler())
-	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = m.metrics.Serve(ln) }()
-	return nil
+	return app.TLSConfig(cert), certFile, nil
 }
 
 // bootstrapOperator creates an operator token when the database has no
@@ -297,14 +234,14 @@ func (m *Main) serveMetrics(addr string) error {
 // Later operator tokens are made and revoked through the API.
 func (m *Main) bootstrapOperator(ctx context.Context) error {
 	path := filepath.Join(m.Config.Data, "operator-token")
-	has, err := m.Store.HasOperatorToken(ctx)
+	has, err := m.App.Store().HasOperatorToken(ctx)
 	if err != nil {
 		return err
 	}
 	if has {
 		return nil
 	}
-	_, secret, err := m.Service.CreateOperatorToken(ctx, "bootstrap operator")
+	_, secret, err := m.App.Service().CreateOperatorToken(ctx, "bootstrap operator")
 	if err != nil {
 		return err
 	}
@@ -317,37 +254,9 @@ func (m *Main) bootstrapOperator(ctx context.Context) error {
 
 // Close shuts the server down gracefully, within 15 seconds.
 func (m *Main) Close() error {
-	if m.Server != nil {
-		m.Server.BeginShutdown()
+	var err error
+	if m.App != nil {
+		err = m.App.Close()
 	}
-	if m.stopPruner != nil {
-		m.stopPruner()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	var errs []error
-	if m.httpSrv != nil {
-		errs = append(errs, m.httpSrv.Shutdown(ctx))
-	}
-	if m.metrics != nil {
-		errs = append(errs, m.metrics.Shutdown(ctx))
-	}
-	if m.pprof != nil {
-		errs = append(errs, m.pprof.Close())
-	}
-	if m.stopNotify != nil {
-		m.stopNotify() // attempts in flight finish (each within its timeout)
-		m.notifyDone.Wait()
-	}
-	if m.reaper != nil {
-		m.reaper.stop()
-	}
-	m.signWorkers.Close() // after the HTTP server: no request signs any more
-	if m.Store != nil {
-		errs = append(errs, m.Store.Close())
-	}
-	if m.redis != nil {
-		errs = append(errs, m.redis.Close())
-	}
-	return errors.Join(errs...)
+	return errors.Join(err, m.lock.Release()) // last: the store is closed
 }

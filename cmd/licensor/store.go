@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/internal/datadir"
 	"github.com/licensor/licensor/store/postgres"
 	"github.com/licensor/licensor/store/sqlite"
 )
@@ -32,7 +32,11 @@ func openStore(ctx context.Context, db, dataDir string, durableRefresh bool, log
 	case db == "" && durableRefresh:
 		return nil, nil, fmt.Errorf("--durable-refresh applies to a PostgreSQL --db only; the embedded store writes refreshes behind (docs/operations.md)")
 	case db == "":
-		st, err := sqlite.Open(ctx, filepath.Join(dataDir, "licensor.db"), sqlite.WithLogger(log))
+		path := filepath.Join(dataDir, "licensor.db")
+		if err := datadir.SecureDatabase(path); err != nil {
+			return nil, nil, err
+		}
+		st, err := sqlite.Open(ctx, path, sqlite.WithLogger(log))
 		if err != nil {
 			return nil, nil, fmt.Errorf("open database: %w", err)
 		}
@@ -50,23 +54,4 @@ func openStore(ctx context.Context, db, dataDir string, durableRefresh bool, log
 	default:
 		return nil, nil, fmt.Errorf("--db: want a postgres://user:password@host:5432/dbname URL, or nothing for the embedded SQLite store")
 	}
-}
-
-// checkMasterKey refuses to serve from a shared database whose signing keys
-// this server's master key cannot open: every server on one database must
-// be given the same LICENSOR_MASTER_KEY, or licenses would fail on some of
-// them only.
-func checkMasterKey(ctx context.Context, st licensor.Store, sealer *license.Sealer) error {
-	pg, ok := st.(*postgres.DB)
-	if !ok {
-		return nil
-	}
-	id, sealed, ok, err := pg.SampleSealedKey(ctx)
-	if err != nil || !ok {
-		return err
-	}
-	if _, err := sealer.Open(id, sealed); err != nil {
-		return fmt.Errorf("the master key does not open the signing keys in this database: every server on one database needs the same LICENSOR_MASTER_KEY")
-	}
-	return nil
 }

@@ -150,7 +150,7 @@ func TestCapabilitiesKillServerMidLoad(t *testing.T) {
 		mu.Lock()
 		dead[1] = true
 		mu.Unlock()
-		cluster[1].HTTP.CloseClientConnections()
+		cluster[1].CloseClientConnections()
 		cluster[1].Close()
 	})
 	alive := func(i int) bool { mu.Lock(); defer mu.Unlock(); return !dead[i] }

@@ -14,8 +14,8 @@ import (
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/internal/pgtest"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/internal/testserver"
-	"github.com/licensor/licensor/license"
 )
 
 // wait is the generous deadline for what must happen.
@@ -28,7 +28,7 @@ func startCluster(t testing.TB, n int) []*testserver.Server {
 	url, schema := pgtest.Schema(t)
 	mk := make([]byte, 32)
 	_, _ = rand.Read(mk)
-	sealer, err := license.NewSealer(mk)
+	sealer, err := signing.NewSealer(mk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestKillServerMidLoad(t *testing.T) {
 		mu.Lock()
 		dead[1] = true
 		mu.Unlock()
-		cluster[1].HTTP.CloseClientConnections() // in-flight calls lose their answers
+		cluster[1].CloseClientConnections() // in-flight calls lose their answers
 		cluster[1].Close()
 	})
 

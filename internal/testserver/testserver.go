@@ -1,6 +1,6 @@
-// Package testserver starts the whole Licensor server in-process for tests:
-// real SQLite in a temp dir, real TLS on 127.0.0.1:0 with HTTP/2, a fake
-// clock, and helpers that create a ready tenant, product, customer,
+// Package testserver starts the whole Licensor server in-process for tests,
+// assembled by internal/app as serve assembles it: real SQLite in a temp
+// dir, real TLS on 127.0.0.1:0 with HTTP/2, a fake clock, and helpers that create a ready tenant, product, customer,
 // contract and tokens through the real API.
 package testserver
 
@@ -9,8 +9,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sync"
@@ -21,8 +21,8 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
-	"github.com/licensor/licensor/internal/wire"
-	"github.com/licensor/licensor/license"
+	"github.com/licensor/licensor/internal/app"
+	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/metrics"
 	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
@@ -62,14 +62,19 @@ func (c *Clock) Set(t time.Time) {
 
 // Server is a running in-process server.
 type Server struct {
-	URL           string
-	HTTP          *httptest.Server
+	URL string
+	// App is the server, assembled as serve assembles it; the fields below
+	// are its parts.
+	App           *app.App
 	Server        *server.Server
 	Service       *service.Service
 	Store         licensor.Store
 	Clock         *Clock
 	OperatorToken string
 	CAPool        *x509.CertPool
+	// Cert is the server's TLS certificate (for a test that serves the
+	// same service on a listener of its own).
+	Cert tls.Certificate
 	// CACertFile is the server certificate in PEM, for clients that read a file.
 	CACertFile string
 	Dir        string
@@ -81,14 +86,13 @@ type Server struct {
 	Dispatcher *notify.Dispatcher
 
 	closeOnce sync.Once
-	close     func()
 }
 
 // Options tune Start.
 type Options struct {
 	// Start is the clock's initial time; default 2026-01-05 09:00 UTC.
 	Start time.Time
-	// Logger for the server; default: discard.
+	// Logger for the server; default: warnings and errors to the test log.
 	Logger *slog.Logger
 	// ClientAuth, if set, is the TLS client-auth mode (default: request).
 	ClientAuth tls.ClientAuthType
@@ -104,13 +108,23 @@ type Options struct {
 	// set, are shared: several servers on one database (a cluster).
 	OpenStore func(t testing.TB) (licensor.Store, licensor.ChangeFeed)
 	Clock     *Clock
-	Sealer    *license.Sealer
+	Sealer    *signing.Sealer
 	// Configure, if set, adjusts the server's config before it is built
 	// (a test's limiter, inner interceptors).
 	Configure func(*server.Config)
+	// Webhooks is the webhook policy of the service and the dispatcher;
+	// nil allows private destinations and plain http, since test receivers
+	// are httptest servers on 127.0.0.1.
+	Webhooks *licensor.WebhookPolicy
+	// ConfigureDispatcher, if set, adjusts the dispatcher's config before
+	// it is built (a test's resolver, TLS roots).
+	ConfigureDispatcher func(*notify.DispatcherConfig)
 }
 
-// Start starts a server; t.Cleanup stops it.
+// Start starts a server; t.Cleanup stops it. The server is built by
+// internal/app as serve builds it (sign workers, limiter, metrics,
+// scanner, dispatcher); the lease reaper and the telemetry pruner do not
+// run, so that only the test moves leases and telemetry along its clock.
 func Start(t testing.TB, opts ...Options) *Server {
 	t.Helper()
 	var o Options
@@ -141,11 +155,12 @@ func Start(t testing.TB, opts ...Options) *Server {
 	}
 	sealer := o.Sealer
 	if sealer == nil {
-		mk, err := license.LoadOrCreateMasterKey(dir)
-		if err != nil {
-			t.Fatal(err)
+		mk, err := signing.LoadOrCreateMasterKey(dir)
+		if err == nil {
+			sealer, err = signing.NewSealer(mk)
 		}
-		if sealer, err = license.NewSealer(mk); err != nil {
+		if err != nil {
+			_ = st.Close()
 			t.Fatal(err)
 		}
 	}
@@ -153,72 +168,74 @@ func Start(t testing.TB, opts ...Options) *Server {
 	if clock == nil {
 		clock = NewClock(o.Start)
 	}
-	// Sign on workers, as serve does, so that every API test goes through
-	// the same signing path as production.
-	signers := license.NewSignWorkers(2)
-	t.Cleanup(signers.Close) // after s.Close, registered below: no request is left to sign
-	svc := service.New(service.Config{Store: st, Sealer: sealer, Feed: feed, Now: clock.Now, Logger: o.Logger, SignWorkers: signers})
-	m := metrics.New(metrics.Config{CodeOf: server.Code})
-	scfg := server.Config{Service: svc, Logger: o.Logger, Interceptors: []connect.Interceptor{m.Interceptor()}, OnRefused: m.ThresholdRefused}
-	if o.Configure != nil {
-		o.Configure(&scfg)
-	}
-	srv := server.New(scfg)
-	if err := m.RegisterLeasesInUse(wire.PoolLeases(svc)); err != nil {
+	cert, err := testCert()
+	if err != nil {
+		_ = st.Close()
 		t.Fatal(err)
 	}
-	srv.Handle("GET /metrics", m.Handler())
+	tlsCfg := app.TLSConfig(cert)
+	if o.ClientAuth != 0 {
+		tlsCfg.ClientAuth = o.ClientAuth
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = st.Close()
+		t.Fatal(err)
+	}
 	if o.NotifyInterval == 0 {
 		o.NotifyInterval = 20 * time.Millisecond
 	}
-	disp := notify.NewDispatcher(notify.DispatcherConfig{
-		Store: st, Sealer: sealer, Now: clock.Now, PollInterval: o.NotifyInterval, Logger: o.Logger, Attempted: m.DeliveryAttempted,
+	// Test receivers are plain-http servers on 127.0.0.1.
+	hooks := licensor.WebhookPolicy{AllowPrivate: true, AllowHTTP: true}
+	if o.Webhooks != nil {
+		hooks = *o.Webhooks
+	}
+	notifyInterval := o.NotifyInterval
+	if !o.Notify {
+		notifyInterval = -1
+	}
+	a, err := app.New(ctx, app.Config{
+		Store: st, Feed: feed, Sealer: sealer, Now: clock.Now, Logger: o.Logger,
+		Listener: ln, TLS: tlsCfg, CloseIdleOnShutdown: true,
+		SignWorkers:      2,
+		NotifyInterval:   notifyInterval,
+		ReaperInterval:   -1,
+		PruneInterval:    -1,
+		AdjustServer:     o.Configure,
+		Webhooks:         hooks,
+		AdjustDispatcher: o.ConfigureDispatcher,
 	})
-	scan := notify.NewScanner(notify.ScannerConfig{
-		Store: st, Now: clock.Now, Interval: o.NotifyInterval, Logger: o.Logger, Scanned: m.TenantScanned, Pools: wire.PoolSource(svc),
-		Raised:  func(*licensor.Alert) { disp.Wake() },
-		Cleared: func(*licensor.Alert) { disp.Wake() },
-	})
-	_, op, err := svc.CreateOperatorToken(ctx, "test operator")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("build server: %v", err)
 	}
-	hs := httptest.NewUnstartedServer(srv.Handler())
-	hs.EnableHTTP2 = true
-	hs.StartTLS()
-	if o.ClientAuth == 0 {
-		o.ClientAuth = tls.RequestClientCert
-	}
-	hs.TLS.ClientAuth = o.ClientAuth
-	pool := x509.NewCertPool()
-	pool.AddCert(hs.Certificate())
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, pemCert(hs.Certificate()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nctx, stopNotify := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	if o.Notify {
-		wg.Add(2)
-		go func() { defer wg.Done(); scan.Run(nctx) }()
-		go func() { defer wg.Done(); disp.Run(nctx) }()
-	}
-	s := &Server{URL: hs.URL, HTTP: hs, Server: srv, Service: svc, Store: st, Clock: clock, OperatorToken: op, CAPool: pool, CACertFile: caFile, Dir: dir,
-		Metrics: m, Scanner: scan, Dispatcher: disp}
-	s.close = func() {
-		stopNotify()
-		wg.Wait()
-		srv.BeginShutdown()
-		hs.Close()
-		_ = st.Close()
-	}
+	s := &Server{URL: "https://" + ln.Addr().String(), App: a, Server: a.Server(), Service: a.Service(), Store: st, Clock: clock, Dir: dir,
+		Metrics: a.Metrics(), Scanner: a.Scanner(), Dispatcher: a.Dispatcher(), Cert: cert}
 	t.Cleanup(s.Close)
+	if err := a.Start(); err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	if _, s.OperatorToken, err = s.Service.CreateOperatorToken(ctx, "test operator"); err != nil {
+		t.Fatal(err)
+	}
+	s.CAPool = x509.NewCertPool()
+	s.CAPool.AddCert(cert.Leaf)
+	s.CACertFile = filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(s.CACertFile, pemCert(cert.Leaf), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 
 // Close stops the server, its background workers and its store; a test
 // may call it early (to restart on the same Dir), cleanup calls it anyway.
-func (s *Server) Close() { s.closeOnce.Do(s.close) }
+func (s *Server) Close() { s.closeOnce.Do(func() { _ = s.App.Close() }) }
+
+// Addr is the server's host:port.
+func (s *Server) Addr() string { return s.App.Addr() }
+
+// CloseClientConnections cuts every connection to the server with calls
+// in flight, as a crash would.
+func (s *Server) CloseClientConnections() { _ = s.App.CloseConnections() }
 
 // HTTPClient returns a client that trusts the server, speaks HTTP/2, and
 // presents certs (if any) as TLS client certificates.

@@ -203,9 +203,19 @@ func testAlerts(t *testing.T, open opener) {
 		sil, err := s.SilentInstances(ctx, t0, 3, 100)
 		must(t, "SilentInstances", err)
 		eq(t, "silent (3 × 2h)", fmt.Sprint(ids(sil, func(i *licensor.Instance) string { return i.ID })), "[old]")
-		end, err := s.EndingContracts(ctx, at(30*24*time.Hour), 100)
+		end, err := s.EndingContracts(ctx, t0, at(30*24*time.Hour), 100)
 		must(t, "EndingContracts", err)
 		eq(t, "ending within 30d", fmt.Sprint(ids(end, func(c *licensor.Contract) string { return c.ID })), fmt.Sprint([]string{c.ID}))
+		// A contract whose end has come is ended, not ending, though its
+		// stored status is still active: at its end and after it.
+		for _, now := range []time.Time{c.EndsAt.Truncate(time.Microsecond), at(11 * 24 * time.Hour)} {
+			end, err = s.EndingContracts(ctx, now, now.Add(30*24*time.Hour), 100)
+			must(t, "EndingContracts at "+now.String(), err)
+			eq(t, "ending within 30d of "+now.String(), fmt.Sprint(ids(end, func(c *licensor.Contract) string { return c.ID })), "[]")
+		}
+		end, err = s.EndingContracts(ctx, at(10*24*time.Hour-time.Second), at(40*24*time.Hour), 100)
+		must(t, "EndingContracts a second before the end", err)
+		eq(t, "ending a second before the end", fmt.Sprint(ids(end, func(c *licensor.Contract) string { return c.ID })), fmt.Sprint([]string{c.ID}))
 		hist, err := s.LicenseExpiryHistogram(ctx, t0, []time.Time{t0, at(24 * time.Hour), at(7 * 24 * time.Hour), at(14 * 24 * time.Hour)})
 		must(t, "LicenseExpiryHistogram", err)
 		eq(t, "histogram", fmt.Sprint(hist), "[0 0 2 0 1]")

@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,6 +126,68 @@ func testContracts(t *testing.T, open opener) {
 			}
 			eq(t, "Version", c.Version, int64(1))
 		}
+	})
+
+	t.Run("StatusFilterFollowsTheClock", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := scope(t, s, "Acme")
+		day := 24 * time.Hour
+		names := map[string]string{}
+		mk := func(name string, edit func(c *licensor.Contract)) {
+			c := newContract(t, s, ctx, 0, edit)
+			names[c.ID] = name
+		}
+		mk("open", nil)
+		mk("ends+1d", func(c *licensor.Contract) { c.EndsAt = at(day) })
+		mk("suspended-ends+10d", func(c *licensor.Contract) { c.Status = licensor.ContractSuspended; c.EndsAt = at(10 * day) })
+		mk("starts+5d", func(c *licensor.Contract) { c.StartsAt = at(5 * day) })
+		mk("ended", func(c *licensor.Contract) { c.Status = licensor.ContractEnded; c.EndsAt = at(-time.Hour) })
+		end := at(day).Truncate(time.Microsecond) // as stored
+		for _, tc := range []struct {
+			name string
+			now  time.Time
+			want map[licensor.ContractStatus]string
+		}{
+			{"Now", t0, map[licensor.ContractStatus]string{
+				licensor.ContractActive: "[ends+1d open]", licensor.ContractEnded: "[ended]",
+				licensor.ContractSuspended: "[suspended-ends+10d]", licensor.ContractScheduled: "[starts+5d]"}},
+			{"AtTheEnd", end, map[licensor.ContractStatus]string{
+				licensor.ContractActive: "[open]", licensor.ContractEnded: "[ended ends+1d]",
+				licensor.ContractSuspended: "[suspended-ends+10d]", licensor.ContractScheduled: "[starts+5d]"}},
+			{"JustBeforeTheEnd", end.Add(-time.Microsecond), map[licensor.ContractStatus]string{
+				licensor.ContractActive: "[ends+1d open]", licensor.ContractEnded: "[ended]"}},
+			{"AfterTheStart", at(6 * day), map[licensor.ContractStatus]string{
+				licensor.ContractActive: "[open starts+5d]", licensor.ContractScheduled: "[]"}},
+			{"PastTheSuspendedEnd", at(11 * day), map[licensor.ContractStatus]string{
+				licensor.ContractSuspended: "[]", licensor.ContractEnded: "[ended ends+1d suspended-ends+10d]"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				now := tc.now.Truncate(time.Microsecond)
+				seen := 0
+				for _, st := range licensor.ContractStatuses {
+					cs, err := s.ListContracts(ctx, licensor.ContractFilter{Status: st, Now: now})
+					must(t, "ListContracts "+string(st), err)
+					seen += len(cs)
+					var got []string
+					for _, c := range cs {
+						if c.StatusAt(now) != st {
+							t.Errorf("status %s: contract %s shows %s at %s", st, names[c.ID], c.StatusAt(now), now)
+						}
+						got = append(got, names[c.ID])
+					}
+					sort.Strings(got)
+					if want, ok := tc.want[st]; ok {
+						sorted := fmt.Sprint(got)
+						wantSorted := strings.Fields(strings.Trim(want, "[]"))
+						sort.Strings(wantSorted)
+						eq(t, "contracts "+string(st), sorted, fmt.Sprint(wantSorted))
+					}
+				}
+				eq(t, "contracts in some status", seen, len(names))
+			})
+		}
+		_, err := s.ListContracts(ctx, licensor.ContractFilter{Status: "bogus", Now: t0})
+		wantCode(t, "ListContracts status bogus", err, licensor.EINVALID)
 	})
 
 	t.Run("Update", func(t *testing.T) {

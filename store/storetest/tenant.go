@@ -77,6 +77,29 @@ func testTenants(t *testing.T, open opener) {
 		checkTenant(t, got, ten)
 	})
 
+	t.Run("Ceilings", func(t *testing.T) {
+		s := open(t)
+		want := &licensor.Tenant{
+			ID: licensor.NewID(licensor.PrefixTenant), Name: "Acme", ConcurrencyLimit: 40, QueueWait: 500 * time.Millisecond,
+			ConcurrencyCeiling: 120, QueueWaitCeiling: 2500 * time.Millisecond, ExpiryWarning: time.Hour,
+			CreatedAt: t0, UpdatedAt: t0,
+		}
+		must(t, "CreateTenant", s.CreateTenant(bg, want))
+		got, err := s.GetTenant(bg, want.ID)
+		must(t, "GetTenant", err)
+		checkTenant(t, got, want)
+		want.ConcurrencyCeiling, want.QueueWaitCeiling = 45, 750*time.Millisecond
+		want.UpdatedAt = at(time.Hour)
+		must(t, "UpdateTenant", s.UpdateTenant(bg, want))
+		got, err = s.GetTenant(bg, want.ID)
+		must(t, "GetTenant after UpdateTenant", err)
+		checkTenant(t, got, want)
+		all, err := s.ListTenants(bg, licensor.ListOptions{})
+		must(t, "ListTenants", err)
+		eq(t, "len(ListTenants)", len(all), 1)
+		checkTenant(t, all[0], want)
+	})
+
 	t.Run("UpdateUnknown", func(t *testing.T) {
 		s := open(t)
 		ten := &licensor.Tenant{ID: licensor.NewID(licensor.PrefixTenant), Name: "Ghost", ConcurrencyLimit: 60, ExpiryWarning: time.Hour}
@@ -92,6 +115,8 @@ func checkTenant(t *testing.T, got, want *licensor.Tenant) {
 	eq(t, "Name", got.Name, want.Name)
 	eq(t, "ConcurrencyLimit", got.ConcurrencyLimit, want.ConcurrencyLimit)
 	eq(t, "QueueWait", got.QueueWait, want.QueueWait)
+	eq(t, "ConcurrencyCeiling", got.ConcurrencyCeiling, want.ConcurrencyCeiling)
+	eq(t, "QueueWaitCeiling", got.QueueWaitCeiling, want.QueueWaitCeiling)
 	eq(t, "ExpiryWarning", got.ExpiryWarning, want.ExpiryWarning)
 	checkTime(t, "CreatedAt", got.CreatedAt, want.CreatedAt)
 	checkTime(t, "UpdatedAt", got.UpdatedAt, want.UpdatedAt)

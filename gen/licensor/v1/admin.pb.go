@@ -36,8 +36,12 @@ type Tenant struct {
 	TelemetryRetention     *durationpb.Duration `protobuf:"bytes,7,opt,name=telemetry_retention,json=telemetryRetention,proto3" json:"telemetry_retention,omitempty"`
 	TelemetryFieldsDropped []string             `protobuf:"bytes,8,rep,name=telemetry_fields_dropped,json=telemetryFieldsDropped,proto3" json:"telemetry_fields_dropped,omitempty"`
 	TruncateIps            bool                 `protobuf:"varint,9,opt,name=truncate_ips,json=truncateIps,proto3" json:"truncate_ips,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// The most concurrency_limit and queue_wait may be. Only the operator
+	// sets them; a tenant admin may set its limit and wait up to them.
+	ConcurrencyCeiling int32                `protobuf:"varint,10,opt,name=concurrency_ceiling,json=concurrencyCeiling,proto3" json:"concurrency_ceiling,omitempty"`
+	QueueWaitCeiling   *durationpb.Duration `protobuf:"bytes,11,opt,name=queue_wait_ceiling,json=queueWaitCeiling,proto3" json:"queue_wait_ceiling,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Tenant) Reset() {
@@ -133,14 +137,32 @@ func (x *Tenant) GetTruncateIps() bool {
 	return false
 }
 
+func (x *Tenant) GetConcurrencyCeiling() int32 {
+	if x != nil {
+		return x.ConcurrencyCeiling
+	}
+	return 0
+}
+
+func (x *Tenant) GetQueueWaitCeiling() *durationpb.Duration {
+	if x != nil {
+		return x.QueueWaitCeiling
+	}
+	return nil
+}
+
 type CreateTenantRequest struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Name             string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	ConcurrencyLimit int32                  `protobuf:"varint,2,opt,name=concurrency_limit,json=concurrencyLimit,proto3" json:"concurrency_limit,omitempty"`
 	// Also create an admin token for the tenant and return it (shown once).
 	CreateAdminToken bool `protobuf:"varint,3,opt,name=create_admin_token,json=createAdminToken,proto3" json:"create_admin_token,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Ceilings of the tenant's own settings; 0: the default (60 and 1s), or
+	// the limit if that is higher.
+	ConcurrencyCeiling int32                `protobuf:"varint,4,opt,name=concurrency_ceiling,json=concurrencyCeiling,proto3" json:"concurrency_ceiling,omitempty"`
+	QueueWaitCeiling   *durationpb.Duration `protobuf:"bytes,5,opt,name=queue_wait_ceiling,json=queueWaitCeiling,proto3" json:"queue_wait_ceiling,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *CreateTenantRequest) Reset() {
@@ -192,6 +214,20 @@ func (x *CreateTenantRequest) GetCreateAdminToken() bool {
 		return x.CreateAdminToken
 	}
 	return false
+}
+
+func (x *CreateTenantRequest) GetConcurrencyCeiling() int32 {
+	if x != nil {
+		return x.ConcurrencyCeiling
+	}
+	return 0
+}
+
+func (x *CreateTenantRequest) GetQueueWaitCeiling() *durationpb.Duration {
+	if x != nil {
+		return x.QueueWaitCeiling
+	}
+	return nil
 }
 
 type CreateTenantResponse struct {
@@ -450,8 +486,15 @@ type UpdateTenantRequest struct {
 	TelemetryFieldsDropped    []string `protobuf:"bytes,7,rep,name=telemetry_fields_dropped,json=telemetryFieldsDropped,proto3" json:"telemetry_fields_dropped,omitempty"`
 	SetTelemetryFieldsDropped bool     `protobuf:"varint,8,opt,name=set_telemetry_fields_dropped,json=setTelemetryFieldsDropped,proto3" json:"set_telemetry_fields_dropped,omitempty"`
 	TruncateIps               *bool    `protobuf:"varint,9,opt,name=truncate_ips,json=truncateIps,proto3,oneof" json:"truncate_ips,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// Operator only (a tenant admin gets PERMISSION_DENIED). A ceiling lowered
+	// below the current limit (wait) lowers the limit (wait) to it, unless
+	// this request also sets the limit (wait), which must then fit. The
+	// operator setting a limit (wait) above the ceiling without setting the
+	// ceiling lifts the ceiling to it.
+	ConcurrencyCeiling *int32               `protobuf:"varint,10,opt,name=concurrency_ceiling,json=concurrencyCeiling,proto3,oneof" json:"concurrency_ceiling,omitempty"`
+	QueueWaitCeiling   *durationpb.Duration `protobuf:"bytes,11,opt,name=queue_wait_ceiling,json=queueWaitCeiling,proto3" json:"queue_wait_ceiling,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *UpdateTenantRequest) Reset() {
@@ -545,6 +588,20 @@ func (x *UpdateTenantRequest) GetTruncateIps() bool {
 		return *x.TruncateIps
 	}
 	return false
+}
+
+func (x *UpdateTenantRequest) GetConcurrencyCeiling() int32 {
+	if x != nil && x.ConcurrencyCeiling != nil {
+		return *x.ConcurrencyCeiling
+	}
+	return 0
+}
+
+func (x *UpdateTenantRequest) GetQueueWaitCeiling() *durationpb.Duration {
+	if x != nil {
+		return x.QueueWaitCeiling
+	}
+	return nil
 }
 
 type UpdateTenantResponse struct {
@@ -1513,7 +1570,8 @@ type Contract struct {
 	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	ProductId  string                 `protobuf:"bytes,4,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
 	Name       string                 `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
-	// active, suspended or ended.
+	// scheduled (starts later), active, suspended or ended, as of the time of
+	// the answer: a contract past its end is ended.
 	Status          string                 `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
 	StartsAt        *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
 	EndsAt          *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
@@ -1999,12 +2057,14 @@ func (x *GetContractResponse) GetContract() *Contract {
 }
 
 type ListContractsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	CustomerId    string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
-	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	PageSize      int32                  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Empty for any, or scheduled, active, suspended or ended: selects the
+	// contracts shown with that status now. Anything else is INVALID_ARGUMENT.
+	Status        string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6001,12 +6061,14 @@ func (x *Delivery) GetDeliveredAt() *timestamppb.Timestamp {
 }
 
 type ListDeliveriesRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	WebhookId     string                 `protobuf:"bytes,2,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
-	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
-	PageSize      int32                  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	WebhookId string                 `protobuf:"bytes,2,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	// Empty for any, or pending, succeeded or failed; anything else is
+	// INVALID_ARGUMENT.
+	Status        string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6558,8 +6620,11 @@ type ListAuditEntriesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// With the operator token, empty lists the operator's own log: what it
 	// did outside any tenant (operator tokens).
-	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	TokenId       string                 `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	TokenId  string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// Empty for any, or contract, customer, delivery, feature, instance,
+	// lease, pool, product, signing_key, tenant, token or webhook; anything
+	// else is INVALID_ARGUMENT.
 	ObjectType    string                 `protobuf:"bytes,3,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
 	ObjectId      string                 `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	Since         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=since,proto3" json:"since,omitempty"`
@@ -6712,7 +6777,7 @@ var File_licensor_v1_admin_proto protoreflect.FileDescriptor
 
 const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x17licensor/v1/admin.proto\x12\vlicensor.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clicensor/v1/capability.proto\x1a\x19licensor/v1/license.proto\"\xb9\x03\n" +
+	"\x17licensor/v1/admin.proto\x12\vlicensor.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1clicensor/v1/capability.proto\x1a\x19licensor/v1/license.proto\"\xb3\x04\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12+\n" +
@@ -6724,11 +6789,16 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12J\n" +
 	"\x13telemetry_retention\x18\a \x01(\v2\x19.google.protobuf.DurationR\x12telemetryRetention\x128\n" +
 	"\x18telemetry_fields_dropped\x18\b \x03(\tR\x16telemetryFieldsDropped\x12!\n" +
-	"\ftruncate_ips\x18\t \x01(\bR\vtruncateIps\"\x84\x01\n" +
+	"\ftruncate_ips\x18\t \x01(\bR\vtruncateIps\x12/\n" +
+	"\x13concurrency_ceiling\x18\n" +
+	" \x01(\x05R\x12concurrencyCeiling\x12G\n" +
+	"\x12queue_wait_ceiling\x18\v \x01(\v2\x19.google.protobuf.DurationR\x10queueWaitCeiling\"\xfe\x01\n" +
 	"\x13CreateTenantRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
 	"\x11concurrency_limit\x18\x02 \x01(\x05R\x10concurrencyLimit\x12,\n" +
-	"\x12create_admin_token\x18\x03 \x01(\bR\x10createAdminToken\"d\n" +
+	"\x12create_admin_token\x18\x03 \x01(\bR\x10createAdminToken\x12/\n" +
+	"\x13concurrency_ceiling\x18\x04 \x01(\x05R\x12concurrencyCeiling\x12G\n" +
+	"\x12queue_wait_ceiling\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x10queueWaitCeiling\"d\n" +
 	"\x14CreateTenantResponse\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.licensor.v1.TenantR\x06tenant\x12\x1f\n" +
 	"\vadmin_token\x18\x02 \x01(\tR\n" +
@@ -6743,7 +6813,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"l\n" +
 	"\x13ListTenantsResponse\x12-\n" +
 	"\atenants\x18\x01 \x03(\v2\x13.licensor.v1.TenantR\atenants\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x98\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xaf\x05\n" +
 	"\x13UpdateTenantRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x120\n" +
@@ -6754,10 +6824,14 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x13telemetry_retention\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x12telemetryRetention\x128\n" +
 	"\x18telemetry_fields_dropped\x18\a \x03(\tR\x16telemetryFieldsDropped\x12?\n" +
 	"\x1cset_telemetry_fields_dropped\x18\b \x01(\bR\x19setTelemetryFieldsDropped\x12&\n" +
-	"\ftruncate_ips\x18\t \x01(\bH\x02R\vtruncateIps\x88\x01\x01B\a\n" +
+	"\ftruncate_ips\x18\t \x01(\bH\x02R\vtruncateIps\x88\x01\x01\x124\n" +
+	"\x13concurrency_ceiling\x18\n" +
+	" \x01(\x05H\x03R\x12concurrencyCeiling\x88\x01\x01\x12G\n" +
+	"\x12queue_wait_ceiling\x18\v \x01(\v2\x19.google.protobuf.DurationR\x10queueWaitCeilingB\a\n" +
 	"\x05_nameB\x14\n" +
 	"\x12_concurrency_limitB\x0f\n" +
-	"\r_truncate_ips\"C\n" +
+	"\r_truncate_ipsB\x16\n" +
+	"\x14_concurrency_ceiling\"C\n" +
 	"\x14UpdateTenantResponse\x12+\n" +
 	"\x06tenant\x18\x01 \x01(\v2\x13.licensor.v1.TenantR\x06tenant\"\x85\x01\n" +
 	"\aProduct\x12\x0e\n" +
@@ -7467,205 +7541,208 @@ var file_licensor_v1_admin_proto_depIdxs = []int32{
 	103, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
 	104, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
 	103, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	0,   // 4: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	0,   // 5: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	0,   // 6: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	103, // 7: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	103, // 8: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	103, // 9: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	0,   // 10: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	104, // 11: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
-	9,   // 12: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
-	9,   // 13: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
-	14,  // 14: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
-	14,  // 15: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	104, // 16: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
-	19,  // 17: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
-	19,  // 18: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	104, // 19: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	104, // 20: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
-	24,  // 21: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	103, // 22: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	103, // 23: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 24: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	104, // 25: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	104, // 26: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	104, // 27: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	104, // 28: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	24,  // 29: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	103, // 30: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	103, // 31: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 32: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	25,  // 33: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
-	25,  // 34: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
-	25,  // 35: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
-	24,  // 36: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	103, // 37: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	103, // 38: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 39: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	25,  // 40: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	104, // 41: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	103, // 42: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
-	25,  // 43: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
-	25,  // 44: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	104, // 45: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	104, // 46: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	104, // 47: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	104, // 48: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	38,  // 49: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
-	38,  // 50: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
-	38,  // 51: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	104, // 52: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	104, // 53: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	104, // 54: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
-	45,  // 55: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
-	45,  // 56: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	104, // 57: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 58: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 59: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	104, // 60: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	105, // 61: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
-	50,  // 62: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
-	50,  // 63: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
-	50,  // 64: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	104, // 65: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	105, // 66: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	104, // 67: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 68: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
-	57,  // 69: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
-	60,  // 70: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
-	60,  // 71: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
-	60,  // 72: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
-	61,  // 73: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	103, // 74: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	106, // 75: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
-	66,  // 76: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 77: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	104, // 78: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
-	66,  // 79: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 80: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 81: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
-	67,  // 82: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 83: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
-	67,  // 84: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
-	66,  // 85: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 86: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 87: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 88: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	104, // 89: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	104, // 90: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 91: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	103, // 92: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
-	80,  // 93: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	104, // 94: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
-	83,  // 95: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	83,  // 96: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
-	83,  // 97: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	103, // 98: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	104, // 99: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	104, // 100: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	104, // 101: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
-	92,  // 102: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
-	92,  // 103: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	104, // 104: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	104, // 105: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	108, // 106: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
-	97,  // 107: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	104, // 108: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	108, // 109: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	108, // 110: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	104, // 111: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 112: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	100, // 113: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
-	1,   // 114: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 115: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 116: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 117: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 118: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 119: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 120: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 121: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 122: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 123: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 124: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 125: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 126: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 127: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 128: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 129: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 130: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 131: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 132: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 133: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 134: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 135: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 136: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 137: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 138: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 139: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 140: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 141: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 142: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 143: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 144: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 145: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 146: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 147: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 148: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 149: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 150: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 151: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 152: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 153: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 154: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 155: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	2,   // 156: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 157: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 158: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 159: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 160: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 161: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 162: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 163: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 164: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 165: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 166: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 167: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 168: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 169: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 170: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 171: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 172: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 173: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 174: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 175: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 176: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 177: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 178: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 179: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 180: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 181: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 182: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 183: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 184: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 185: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 186: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 187: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 188: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 189: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 190: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 191: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 192: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 193: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 194: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 195: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 196: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 197: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	156, // [156:198] is the sub-list for method output_type
-	114, // [114:156] is the sub-list for method input_type
-	114, // [114:114] is the sub-list for extension type_name
-	114, // [114:114] is the sub-list for extension extendee
-	0,   // [0:114] is the sub-list for field type_name
+	103, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	103, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
+	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
+	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
+	103, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	103, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	103, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	103, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
+	104, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
+	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
+	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
+	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
+	104, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	19,  // 20: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
+	19,  // 21: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
+	104, // 22: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	104, // 23: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	24,  // 24: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
+	103, // 25: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	103, // 26: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	103, // 27: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	104, // 28: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	104, // 29: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	104, // 30: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	104, // 31: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	24,  // 32: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
+	103, // 33: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	103, // 34: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	103, // 35: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	25,  // 36: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
+	25,  // 37: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
+	25,  // 38: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
+	24,  // 39: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
+	103, // 40: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	103, // 41: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	103, // 42: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	25,  // 43: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
+	104, // 44: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	103, // 45: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	25,  // 46: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
+	25,  // 47: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
+	104, // 48: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	104, // 49: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	104, // 50: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	104, // 51: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	38,  // 52: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
+	38,  // 53: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
+	38,  // 54: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
+	104, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	104, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	104, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	45,  // 58: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
+	45,  // 59: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
+	104, // 60: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	104, // 61: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	104, // 62: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	104, // 63: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	105, // 64: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	50,  // 65: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
+	50,  // 66: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
+	50,  // 67: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
+	104, // 68: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	105, // 69: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	104, // 70: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	104, // 71: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	57,  // 72: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
+	60,  // 73: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
+	60,  // 74: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
+	60,  // 75: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
+	61,  // 76: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
+	103, // 77: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	106, // 78: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	66,  // 79: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
+	103, // 80: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	104, // 81: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	66,  // 82: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	103, // 83: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 84: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
+	67,  // 85: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
+	107, // 86: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	67,  // 87: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
+	66,  // 88: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	103, // 89: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 90: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
+	107, // 91: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	104, // 92: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	104, // 93: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	104, // 94: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	103, // 95: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	80,  // 96: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
+	104, // 97: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 98: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	83,  // 99: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
+	83,  // 100: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	103, // 101: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	104, // 102: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	104, // 103: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	104, // 104: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	92,  // 105: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
+	92,  // 106: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
+	104, // 107: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	104, // 108: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	108, // 109: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	97,  // 110: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
+	104, // 111: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	108, // 112: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	108, // 113: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	104, // 114: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	104, // 115: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	100, // 116: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
+	1,   // 117: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 118: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 119: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 120: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 121: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 122: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 123: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 124: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 125: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 126: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 127: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 128: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 129: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 130: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 131: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 132: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 133: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 134: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 135: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 136: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 137: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 138: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 139: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 140: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 141: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 142: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 143: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 144: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 145: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	72,  // 146: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	74,  // 147: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	76,  // 148: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	78,  // 149: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	81,  // 150: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	84,  // 151: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	86,  // 152: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	88,  // 153: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	90,  // 154: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	93,  // 155: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	95,  // 156: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	98,  // 157: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	101, // 158: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	2,   // 159: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 160: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 161: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 162: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 163: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 164: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 165: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 166: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 167: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 168: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 169: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 170: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 171: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 172: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 173: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 174: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 175: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 176: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 177: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 178: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 179: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 180: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 181: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 182: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 183: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 184: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 185: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 186: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 187: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	73,  // 188: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	75,  // 189: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	77,  // 190: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	79,  // 191: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	82,  // 192: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	85,  // 193: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	87,  // 194: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	89,  // 195: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	91,  // 196: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	94,  // 197: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	96,  // 198: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	99,  // 199: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	102, // 200: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	159, // [159:201] is the sub-list for method output_type
+	117, // [117:159] is the sub-list for method input_type
+	117, // [117:117] is the sub-list for extension type_name
+	117, // [117:117] is the sub-list for extension extendee
+	0,   // [0:117] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
