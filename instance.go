@@ -34,7 +34,6 @@ type Checkin struct {
 	ContractID       string
 	InstanceID       string
 	TakesSeat        bool
-	MaxSeats         int // 0: unlimited
 	Environment      string
 	Host             string
 	RemoteAddr       string

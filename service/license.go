@@ -114,7 +114,6 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 		ContractID:       c.ID,
 		InstanceID:       ch.instanceID,
 		TakesSeat:        takesSeat(c, ch.env),
-		MaxSeats:         c.MaxSeats,
 		Environment:      ch.env,
 		Host:             licensor.RedactToken(req.Host),
 		RemoteAddr:       ch.remoteAddr,

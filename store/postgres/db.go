@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 )
 
 var _ licensor.Store = (*DB)(nil)
@@ -24,13 +25,18 @@ const maxTxAttempts = 5
 // DB is the PostgreSQL store. It is safe for concurrent use, by many
 // goroutines and by many processes on the same database.
 type DB struct {
+	*store.DB // the statements, shared with store/sqlite
+
 	pool *pgxpool.Pool
+	conn *conn          // pool as store.Conn
+	rb   store.Rebinder // the shared statements' $N spelling, cached
 	// relaxed runs the writes that may be lost in a database crash without
 	// harm (a license refresh that changes no seat: its last-seen time and
 	// license id): its connections do not wait for the WAL flush
 	// (synchronous_commit=off), which is what bounds a refresh's latency.
 	// Seats, units, contracts and keys always go through pool.
 	relaxed *pgxpool.Pool
+	rconn   *conn // relaxed as store.Conn
 	log     *slog.Logger
 	now     func() time.Time
 	schema  string // the deployment's schema, "" for the default search_path
@@ -118,6 +124,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
 	}
 	db := &DB{pool: pool, log: o.logger.With("component", "store/postgres"), now: o.now, schema: feedSchema}
+	db.conn = &conn{q: pool, rb: &db.rb}
+	db.DB = store.New((*engine)(db), dialect, o.now)
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
@@ -144,6 +152,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
 		}
 	}
+	db.rconn = &conn{q: db.relaxed, rb: &db.rb}
 	return db, nil
 }
 

@@ -9,8 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/dberr"
+	"github.com/licensor/licensor/store"
 )
 
 // SQLSTATE codes the store acts on.
@@ -25,44 +24,23 @@ const (
 	codeCannotConnectNow     = "57P03"
 )
 
-// constraints says what a constraint failure of one statement means, in
-// words for the person who sent the request (driver text never reaches a
-// Message: it names tables and columns); translate applies it. It is the
-// form the capability code (lease*.go, usage.go) still uses; elsewhere
-// translateErr takes a dberr.Messages, newrecord's for a new record.
-type constraints struct {
-	primaryKey string // ECONFLICT: the id is taken (constraint *_pkey)
-	unique     string // ECONFLICT: a unique name or hash is taken
-	foreignKey string // ENOTFOUND: a referenced object does not exist
-}
-
-// translate turns a constraint failure into a domain error and returns any
-// other error unchanged.
-func (c constraints) translate(err error) error {
-	return translateErr(err, dberr.Messages{PrimaryKey: c.primaryKey, Unique: c.unique, ForeignKey: c.foreignKey})
-}
-
-// translateErr turns a constraint failure into the domain error m words
-// and returns any other error unchanged.
-func translateErr(err error, m dberr.Messages) error { return m.Translate(err, constraintOf(err)) }
-
 // constraintOf says which kind of constraint err is a failure of: a
 // unique violation of a constraint named *_pkey is the primary key's.
-func constraintOf(err error) dberr.Constraint {
+func constraintOf(err error) store.Constraint {
 	pe := pgError(err)
 	if pe == nil {
-		return dberr.NoConstraint
+		return store.NoConstraint
 	}
 	switch pe.Code {
 	case codeUniqueViolation:
 		if strings.HasSuffix(pe.ConstraintName, "_pkey") {
-			return dberr.PrimaryKey
+			return store.PrimaryKey
 		}
-		return dberr.Unique
+		return store.Unique
 	case codeForeignKeyViolation:
-		return dberr.ForeignKey
+		return store.ForeignKey
 	}
-	return dberr.NoConstraint
+	return store.NoConstraint
 }
 
 // pgError returns the server error inside err, or nil.
@@ -80,14 +58,8 @@ func violates(err error, constraint string) bool {
 	return pe != nil && pe.ConstraintName == constraint
 }
 
-func isForeignKey(err error) bool {
-	pe := pgError(err)
-	return pe != nil && pe.Code == codeForeignKeyViolation
-}
-
-// errRetry asks tx to run the transaction again: a concurrent transaction
-// inserted the row this one was about to insert, and a second run sees it.
-var errRetry = errors.New("postgres: retry the transaction")
+// errRetry asks tx to run the transaction again (store.ErrRetry).
+var errRetry = store.ErrRetry
 
 // retryable reports whether a failed transaction can simply run again.
 func retryable(err error) bool {
@@ -99,10 +71,10 @@ func retryable(err error) bool {
 }
 
 // driverErr is the last translation of an error leaving the store (see
-// dberr.Final): a database that is unreachable, overloaded, restarting or
+// store.Final): a database that is unreachable, overloaded, restarting or
 // kept us waiting on a lock is EUNAVAILABLE (retry).
 func driverErr(op string, err error) error {
-	return dberr.Final(op, err, transient, "the database is unavailable or busy; retry shortly")
+	return store.Final(op, err, transient, "the database is unavailable or busy; retry shortly")
 }
 
 // transient reports whether err is a condition that a retry a little later
@@ -125,28 +97,9 @@ func transient(err error) bool {
 	return errors.As(err, &ce) || errors.As(err, &ne)
 }
 
-// notFound returns ENOTFOUND with msg when err is pgx.ErrNoRows, and err
-// otherwise.
-func notFound(err error, msg string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return &licensor.Error{Code: licensor.ENOTFOUND, Message: msg}
-	}
-	return err
-}
-
 // querier is what reads and writes need: the pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
-
-// exists reports whether query returns a row.
-func exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
-	var one int
-	err := q.QueryRow(ctx, query, args...).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
 }

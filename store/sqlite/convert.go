@@ -1,45 +1,16 @@
 package sqlite
 
 import (
-	"context"
 	"time"
 
-	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
-	"github.com/licensor/licensor/store/internal/tenantscope"
+	"github.com/licensor/licensor/store"
 )
 
 // The conversions shared with store/postgres, under the names this
 // package's code has always used.
 
 // micros is how a time is stored: Unix microseconds UTC, 0 for the zero time.
-func micros(t time.Time) int64 { return sqlconv.Micros(t) }
+func micros(t time.Time) int64 { return store.Micros(t) }
 
 // fromMicros is the inverse of micros; it always returns UTC.
-func fromMicros(us int64) time.Time { return sqlconv.FromMicros(us) }
-
-// norm returns t as the store keeps it: UTC, microsecond precision.
-func norm(t time.Time) time.Time { return sqlconv.Norm(t) }
-
-// stamp returns t normalised, or the store's clock when t is zero: creation
-// and update times the caller left empty.
-func (db *DB) stamp(t time.Time) time.Time { return sqlconv.Stamp(t, db.now) }
-
-// claim returns the tenant ctx is scoped to and makes *tenantID agree with
-// it (see tenantscope.Claim).
-func claim(ctx context.Context, tenantID *string) (string, error) {
-	return tenantscope.Claim(ctx, tenantID)
-}
-
-// page normalises list options.
-func page(o licensor.ListOptions) (licensor.ListOptions, error) { return o.Normalize() }
-
-// scanner is one row: *sql.Row or *sql.Rows.
-type scanner = sqlconv.Scanner
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
+func fromMicros(us int64) time.Time { return store.FromMicros(us) }

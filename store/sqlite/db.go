@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -36,6 +37,8 @@ const (
 
 // DB is the SQLite store. It is safe for concurrent use.
 type DB struct {
+	*store.DB // the statements, shared with store/postgres
+
 	w    *sql.DB     // the writer: exactly one connection
 	r    *sql.DB     // the readers: query_only connections
 	ck   *sql.DB     // the checkpointer: one connection beside the writer
@@ -129,6 +132,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 		now:  o.now,
 		path: path,
 	}
+	db.DB = store.New((*engine)(db), dialect, o.now)
 
 	w, err := sql.Open("sqlite", path+"?"+writerParams())
 	if err != nil {

@@ -1,48 +1,24 @@
 package sqlite
 
 import (
-	"context"
-	"database/sql"
 	"errors"
 
-	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/dberr"
+	"github.com/licensor/licensor/store"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// constraints says what a constraint failure of one statement means, in
-// words for the person who sent the request (driver text never reaches a
-// Message: it names tables and columns); translate applies it. It is the
-// form the capability code (lease*.go, usage.go) still uses; elsewhere
-// translateErr takes a dberr.Messages, newrecord's for a new record.
-type constraints struct {
-	primaryKey string // ECONFLICT: the id is taken
-	unique     string // ECONFLICT: a unique name or hash is taken
-	foreignKey string // ENOTFOUND: a referenced object does not exist
-}
-
-// translate turns a constraint failure into a domain error and returns any
-// other error unchanged.
-func (c constraints) translate(err error) error {
-	return translateErr(err, dberr.Messages{PrimaryKey: c.primaryKey, Unique: c.unique, ForeignKey: c.foreignKey})
-}
-
-// translateErr turns a constraint failure into the domain error m words
-// and returns any other error unchanged.
-func translateErr(err error, m dberr.Messages) error { return m.Translate(err, constraintOf(err)) }
-
 // constraintOf says which kind of constraint err is a failure of.
-func constraintOf(err error) dberr.Constraint {
+func constraintOf(err error) store.Constraint {
 	switch sqliteCode(err) {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-		return dberr.PrimaryKey
+		return store.PrimaryKey
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		return dberr.Unique
+		return store.Unique
 	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return dberr.ForeignKey
+		return store.ForeignKey
 	}
-	return dberr.NoConstraint
+	return store.NoConstraint
 }
 
 // sqliteCode returns the extended result code of a driver error, or 0.
@@ -54,13 +30,11 @@ func sqliteCode(err error) int {
 	return 0
 }
 
-func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
-
 // driverErr is the last translation of an error leaving the store (see
-// dberr.Final): a database that stayed locked past busy_timeout is
+// store.Final): a database that stayed locked past busy_timeout is
 // EUNAVAILABLE (retry).
 func driverErr(op string, err error) error {
-	return dberr.Final(op, err, busy, "the database is busy; retry shortly")
+	return store.Final(op, err, busy, "the database is busy; retry shortly")
 }
 
 // busy reports whether err is SQLite's "database is locked" (BUSY or
@@ -71,29 +45,4 @@ func busy(err error) bool {
 		return true
 	}
 	return false
-}
-
-// notFound returns ENOTFOUND with msg when err is sql.ErrNoRows, and err
-// otherwise.
-func notFound(err error, msg string) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return &licensor.Error{Code: licensor.ENOTFOUND, Message: msg}
-	}
-	return err
-}
-
-// querier is what reads need: the reader pool or a transaction.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// exists reports whether query returns a row.
-func exists(ctx context.Context, q querier, query string, args ...any) (bool, error) {
-	var one int
-	err := q.QueryRowContext(ctx, query, args...).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
-	}
-	return err == nil, err
 }

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/migrations"
+	"github.com/licensor/licensor/store"
 )
 
 // Migration 0005 moves each lease's units from lease_units into the lease
@@ -20,7 +20,7 @@ func TestMigrationLeaseUnitsInline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations.Load(migrationFS)
+	ms, err := store.Load(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/migrations"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/storetest"
 )
 
@@ -66,8 +66,8 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatalf("SchemaVersion: %v", err)
 	}
-	ms, _ := migrations.Load(migrationFS)
-	if want := migrations.Latest(ms); v != want {
+	ms, _ := store.Load(migrationFS)
+	if want := store.Latest(ms); v != want {
 		t.Errorf("SchemaVersion: got %d, want %d", v, want)
 	}
 }
@@ -160,9 +160,9 @@ func TestAuditAppendOnly(t *testing.T) {
 }
 
 // TestMigrationNames checks the embedded migrations: numbered without
-// gaps from 0001 (migrations.Load checks the rest of the naming).
+// gaps from 0001 (store.Load checks the rest of the naming).
 func TestMigrationNames(t *testing.T) {
-	ms, err := migrations.Load(migrationFS)
+	ms, err := store.Load(migrationFS)
 	if err != nil {
 		t.Fatalf("embedded migrations: %v", err)
 	}

@@ -65,10 +65,7 @@ func (r *stmtReader) close() {
 // pool inside a transaction would wait forever for its only connection.
 // tx.StmtContext then reuses them on the transaction's connection.
 type writeStmts struct {
-	checkinRefresh *sql.Stmt
-	checkinInsert  *sql.Stmt
-	takeSeat       *sql.Stmt
-	flush          *sql.Stmt // a queued refresh (writebehind.go)
+	flush *sql.Stmt // a queued refresh (writebehind.go)
 	// Group commit's savepoint around each batched write.
 	savepoint, rollbackTo, release *sql.Stmt
 }
@@ -78,9 +75,6 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		dst   **sql.Stmt
 		query string
 	}{
-		{&w.checkinRefresh, checkinRefreshSQL},
-		{&w.checkinInsert, checkinInsertSQL},
-		{&w.takeSeat, takeSeatSQL},
 		{&w.flush, flushSQL},
 		{&w.savepoint, "SAVEPOINT batch_item"},
 		{&w.rollbackTo, "ROLLBACK TO batch_item"},
@@ -97,7 +91,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	for _, s := range []*sql.Stmt{w.checkinRefresh, w.checkinInsert, w.takeSeat, w.flush, w.savepoint, w.rollbackTo, w.release} {
+	for _, s := range []*sql.Stmt{w.flush, w.savepoint, w.rollbackTo, w.release} {
 		if s != nil {
 			s.Close()
 		}

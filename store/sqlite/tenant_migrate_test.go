@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/licensor/licensor/store/internal/migrations"
+	"github.com/licensor/licensor/store"
 )
 
 // Migration 0008 gives each tenant the default ceilings, or its current
@@ -19,7 +19,7 @@ func TestMigrationTenantCeiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations.Load(migrationFS)
+	ms, err := store.Load(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/store/internal/sqlconv"
+	"github.com/licensor/licensor/store"
 )
 
 // Write-behind of refreshes. Most GetLicense calls refresh an instance that
@@ -68,7 +68,7 @@ const flushSQL = `UPDATE instances SET clone_suspected_at = ?, host = ?, last_se
 
 // instanceByKeySQL is the read that decides whether a check-in can be
 // written behind.
-const instanceByKeySQL = `SELECT ` + sqlconv.InstanceCols + ` FROM instances
+const instanceByKeySQL = `SELECT ` + store.InstanceCols + ` FROM instances
 	WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`
 
 type instKey struct{ tenant, contract, instance string }
@@ -234,7 +234,7 @@ func (db *DB) checkinBehind(ctx context.Context, tid string, c licensor.Checkin,
 			return nil, false, nil
 		}
 		readAt := time.Now()
-		row, err := sqlconv.ScanInstance(db.rd.QueryRowContext(ctx, instanceByKeySQL, tid, c.ContractID, c.InstanceID))
+		row, err := store.ScanInstance(db.rd.QueryRowContext(ctx, instanceByKeySQL, tid, c.ContractID, c.InstanceID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, nil
 		}
@@ -326,8 +326,9 @@ func (wb *writeBehind) generation() uint64 {
 	return wb.seatGen
 }
 
-// refreshed is checkinRefreshSQL in Go: base is the instance as last
-// written (or queued), seat whether it holds one now.
+// refreshed is the store's refresh statement (store/instance.go) in Go:
+// base is the instance as last written (or queued), seat whether it holds
+// one now.
 func refreshed(base *licensor.Instance, seat bool, c licensor.Checkin, now, window int64) *licensor.Instance {
 	inst := *base
 	inst.Seat = seat

@@ -20,12 +20,6 @@ import (
 // placeholders would otherwise grow it without end.
 const maxWriteStmts = 256
 
-// execer is what the write helpers need: a plain transaction or a wtx.
-type execer interface {
-	querier
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 type writeCache struct {
 	stmts  sync.Map // query → *sql.Stmt, prepared on the writer
 	n      atomic.Int32

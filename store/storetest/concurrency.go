@@ -26,7 +26,6 @@ func testConcurrency(t *testing.T, open opener) {
 				wg.Go(func() {
 					<-start
 					in := checkin(c.ID, fmt.Sprintf("r%d-i%02d", round, i), at(time.Duration(round)*time.Hour))
-					in.MaxSeats = seats
 					_, errs[i] = s.Checkin(ctx, in)
 				})
 			}

@@ -26,8 +26,8 @@
 //   - Operator tokens belong to no tenant: the ...OperatorToken(s) methods
 //     need no scope, and from a tenant's scope operator tokens do not exist
 //     (ENOTFOUND, or absent from a list) through any method.
-//   - Checkin decides seats against the contract as stored (its MaxSeats),
-//     not Checkin.MaxSeats; a check-in that does not take a seat keeps one
+//   - Checkin decides seats against the contract as stored (its MaxSeats);
+//     a check-in that does not take a seat keeps one
 //     the instance holds; ReleaseSeat of a seatless instance is a no-op.
 //   - Checkin with Telemetry makes it the instance's latest and a history
 //     point at Now, in the same transaction (a refused check-in stores

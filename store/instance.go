@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/licensor/licensor"
+)
+
+// checkinRefreshSQL refreshes an existing instance. SET expressions see the
+// old row, so the clone check compares the previous host and time. ?1 is
+// the clone window and ?3 now, in µs; ?11 true restricts it to an instance
+// that needs no seat taken: one that holds its seat already, or a check-in
+// (?12 is TakesSeat) that takes none.
+const checkinRefreshSQL = `UPDATE instances SET
+		clone_suspected_at = CASE WHEN CAST(?1 AS BIGINT) > 0 AND CAST(?2 AS TEXT) <> '' AND host <> '' AND host <> ?2
+			AND CAST(?3 AS BIGINT) - last_seen_at < CAST(?1 AS BIGINT)
+			THEN CAST(?3 AS BIGINT) ELSE clone_suspected_at END,
+		host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
+	WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
+		AND (NOT CAST(?11 AS BOOLEAN) OR seat OR NOT CAST(?12 AS BOOLEAN))
+	RETURNING ` + InstanceCols
+
+// Checkin records a license issued to an instance:
+//
+//   - an existing instance is refreshed (last seen, license, host, address,
+//     environment) and keeps its seat;
+//   - a new instance, or one whose seat was released, that TakesSeat takes
+//     one only if the contract has one free, decided by a conditional UPDATE
+//     of the contract's seats_used counter in the same transaction (on
+//     PostgreSQL its row lock makes concurrent takers, on any server, queue
+//     and re-check); EEXHAUSTED otherwise, with nothing changed;
+//   - a check-in with TakesSeat false never takes a seat, and does not give
+//     up one the instance holds (that is ReleaseSeat's job);
+//   - a different Host within CloneWindow of the last check-in sets
+//     CloneSuspectedAt to Now;
+//   - Telemetry becomes the instance's latest and a point of its history,
+//     in the same transaction.
+//
+// The seat limit is the contract row's max_seats: the row is the truth even
+// when an UpdateContract lands between the caller's read of the contract
+// and this check-in. How the check-in commits is the engine's
+// (CheckinEngine). ENOTFOUND for an unknown contract.
+func (db *DB) Checkin(ctx context.Context, in licensor.Checkin) (*licensor.Instance, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := licensor.ValidateID("instance id", in.InstanceID); err != nil {
+		return nil, err
+	}
+	c := Checkin{Checkin: in, Tenant: tid, Now: Micros(db.stamp(in.Now)), Window: in.CloneWindow.Microseconds(), db: db}
+	if ce, ok := db.eng.(CheckinEngine); ok {
+		inst, err := ce.Checkin(ctx, c)
+		return inst, db.Final("Checkin", err)
+	}
+	return c.Write(ctx, db.eng)
+}
+
+// Write runs the check-in's transaction through eng's Write and returns
+// the instance it left. c comes by value: it escapes here, and only here.
+func (c Checkin) Write(ctx context.Context, eng Engine) (*licensor.Instance, error) {
+	if err := eng.Write(ctx, "Checkin", func(tx Conn) error { return c.Tx(ctx, tx) }); err != nil {
+		return nil, c.db.Final("Checkin", err)
+	}
+	return c.Instance, nil
+}
+
+func (c *Checkin) refreshArgs(onlyWithoutSeat bool) []any {
+	return []any{c.Window, c.Host, c.Now, c.Environment, c.RemoteAddr, c.LicenseID, Micros(c.LicenseExpiresAt),
+		c.Tenant, c.ContractID, c.InstanceID, onlyWithoutSeat, c.TakesSeat}
+}
+
+// Refresh runs the check-in as one statement on conn if that is all it
+// takes: the instance exists and needs no seat taken, and the check-in
+// carries no telemetry. false: it needs its transaction (Tx).
+func (c *Checkin) Refresh(ctx context.Context, conn Conn) (bool, error) {
+	if c.Telemetry != nil {
+		return false, nil
+	}
+	inst, err := ScanInstance(conn.QueryRow(ctx, checkinRefreshSQL, c.refreshArgs(true)...))
+	if NoRows(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	c.Instance = inst
+	return true, nil
+}
+
+// Tx runs the check-in in tx, a write transaction, from scratch: an engine
+// may run it more than once.
+func (c *Checkin) Tx(ctx context.Context, tx Conn) error {
+	db := c.db
+	c.Instance = nil
+	inst, err := ScanInstance(tx.QueryRow(ctx, checkinRefreshSQL, c.refreshArgs(false)...))
+	switch {
+	case err == nil:
+		if !inst.Seat && c.TakesSeat {
+			// A released seat competes again; if none is free the
+			// refresh above is rolled back with everything else.
+			if err := db.takeSeat(ctx, tx, c.Tenant, c.ContractID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE instances SET seat = ?
+				WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, true, c.Tenant, c.ContractID, c.InstanceID); err != nil {
+				return err
+			}
+			inst.Seat = true
+		}
+		c.Instance = inst
+		return c.telemetry(ctx, tx)
+	case !NoRows(err):
+		return err
+	}
+	if c.TakesSeat {
+		if err := db.takeSeat(ctx, tx, c.Tenant, c.ContractID); err != nil {
+			if licensor.ErrorCode(err) != licensor.EEXHAUSTED {
+				return err
+			}
+			// takeSeat may have waited for another transaction (another
+			// server's, on PostgreSQL) that took the last seat for this
+			// very instance: then the instance exists now, and a second
+			// run refreshes it. Each statement reads the latest committed
+			// data.
+			again, err2 := Exists(ctx, tx, `SELECT 1 FROM instances
+				WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, c.Tenant, c.ContractID, c.InstanceID)
+			if err2 != nil {
+				return err2
+			}
+			if again {
+				return ErrRetry
+			}
+			return err
+		}
+	}
+	inst, err = ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+InstanceCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING `+InstanceCols,
+		c.Tenant, c.ContractID, c.InstanceID, c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
+		c.Now, c.Now, c.LicenseID, Micros(c.LicenseExpiresAt)))
+	if db.d.Violates(err, "instances_pkey") {
+		// The same new instance checked in through another request (or
+		// server) at the same moment and committed first; this seat is
+		// rolled back, and the second run refreshes that row.
+		return ErrRetry
+	}
+	if err != nil {
+		return db.translate(err, Messages{ForeignKey: fmt.Sprintf("contract %s not found", c.ContractID)})
+	}
+	c.Instance = inst
+	return c.telemetry(ctx, tx)
+}
+
+// takeSeat counts one more seat used on a contract if one is free.
+func (db *DB) takeSeat(ctx context.Context, tx Conn, tid, contractID string) error {
+	var used int32
+	err := tx.QueryRow(ctx, `UPDATE contracts SET seats_used = seats_used + 1
+		WHERE tenant_id = ? AND id = ? AND (max_seats = 0 OR seats_used < max_seats)
+		RETURNING seats_used`, tid, contractID).Scan(&used)
+	if !NoRows(err) {
+		return err
+	}
+	var maxSeats int32
+	err = tx.QueryRow(ctx, `SELECT max_seats FROM contracts WHERE tenant_id = ? AND id = ?`, tid, contractID).Scan(&maxSeats)
+	if err != nil {
+		return NotFound(err, fmt.Sprintf("contract %s not found", contractID))
+	}
+	return licensor.Errorf(licensor.EEXHAUSTED, "all %d seats of contract %s are taken", maxSeats, contractID)
+}
+
+// telemetry makes the check-in's telemetry the instance's latest and a
+// point of its history, inside the check-in's transaction.
+func (c *Checkin) telemetry(ctx context.Context, tx Conn) error {
+	if c.Telemetry == nil {
+		return nil
+	}
+	b, err := json.Marshal(c.Telemetry)
+	if err != nil {
+		return err
+	}
+	// Two statements that need nothing from each other: one round trip
+	// where the engine can.
+	if _, _, err := ExecStmts(ctx, tx, []Stmt{
+		{`UPDATE instances SET telemetry_json = ?, telemetry_at = ?
+			WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
+			[]any{string(b), c.Now, c.Tenant, c.ContractID, c.InstanceID}},
+		{`INSERT INTO telemetry_history (tenant_id, contract_id, instance_id, at, id, telemetry_json)
+			VALUES (?, ?, ?, ?, ?, ?)`,
+			[]any{c.Tenant, c.ContractID, c.InstanceID, c.Now, licensor.NewID(licensor.PrefixTelemetry), string(b)}},
+	}); err != nil {
+		return err
+	}
+	t := *c.Telemetry
+	c.Instance.Telemetry, c.Instance.TelemetryAt = &t, FromMicros(c.Now)
+	return nil
+}
+
+func instanceNotFound(contractID, instanceID string) string {
+	return fmt.Sprintf("instance %s of contract %s not found", instanceID, contractID)
+}
+
+// GetInstance returns one instance of the scoped tenant. ENOTFOUND.
+func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*licensor.Instance, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.syncInstances(ctx); err != nil {
+		return nil, db.Final("GetInstance", err)
+	}
+	inst, err := ScanInstance(db.read().QueryRow(ctx, `SELECT `+InstanceCols+` FROM instances
+		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, tid, contractID, instanceID))
+	if err != nil {
+		return nil, db.Final("GetInstance", NotFound(err, instanceNotFound(contractID, instanceID)))
+	}
+	return inst, nil
+}
+
+// ListInstances lists the scoped tenant's instances. With f.ContractID they
+// are ordered by instance id and f.After is the last instance id of the
+// previous page. Without it they are ordered by (contract id, instance id)
+// — an instance id is only unique within its contract — and f.After is
+// the last instance's ContractID + " " + ID (ids hold no spaces).
+func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*licensor.Instance, error) {
+	tid, opts, err := TenantList(ctx, f.ListOptions)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT ` + InstanceCols + ` FROM instances WHERE tenant_id = ?`
+	args := []any{tid}
+	if f.SeatHolders {
+		q += ` AND seat`
+	}
+	if f.ContractID != "" {
+		q += ` AND contract_id = ? AND instance_id > ?`
+		args = append(args, f.ContractID, opts.After)
+	} else if opts.After != "" {
+		contract, instance, ok := strings.Cut(opts.After, " ")
+		if !ok {
+			return nil, licensor.Errorf(licensor.EINVALID, "page token %q is not an instance cursor", opts.After)
+		}
+		q += ` AND (contract_id, instance_id) > (?, ?)`
+		args = append(args, contract, instance)
+	}
+	q += ` ORDER BY contract_id, instance_id LIMIT ?`
+	args = append(args, opts.Limit)
+	if err := db.syncInstances(ctx); err != nil {
+		return nil, db.Final("ListInstances", err)
+	}
+	rows, err := db.read().Query(ctx, q, args...)
+	if err != nil {
+		return nil, db.Final("ListInstances", err)
+	}
+	defer rows.Close()
+	out, err := All(rows, ScanInstance)
+	return out, db.Final("ListInstances", err)
+}
+
+// ReleaseSeat frees the seat an instance holds; the instance's next
+// check-in competes for a seat again. Releasing an instance that holds no
+// seat does nothing. ENOTFOUND.
+func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) error {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return err
+	}
+	err = db.write(ctx, "ReleaseSeat", func(tx Conn) error {
+		// The seat is given up by the UPDATE that finds it held: of two
+		// releases at once, one frees it.
+		n, err := tx.Exec(ctx, `UPDATE instances SET seat = ?
+			WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND seat`, false, tid, contractID, instanceID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			ok, err := Exists(ctx, tx, `SELECT 1 FROM instances WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
+				tid, contractID, instanceID)
+			if err == nil && !ok {
+				err = &licensor.Error{Code: licensor.ENOTFOUND, Message: instanceNotFound(contractID, instanceID)}
+			}
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE contracts SET seats_used = seats_used - 1
+			WHERE tenant_id = ? AND id = ? AND seats_used > 0`, tid, contractID)
+		return err
+	})
+	db.instancesChanged() // even on error: the seat may be gone
+	return err
+}
