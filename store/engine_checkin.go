@@ -28,19 +28,6 @@ type CheckinEngine interface {
 	Checkin(ctx context.Context, c Checkin) (*licensor.Instance, error)
 }
 
-// InstanceEngine is an Engine that keeps check-ins or instances outside
-// the database for a while (SQLite's write-behind): reads of instances
-// sync it first, and writes that change instances otherwise than by a
-// check-in tell it so.
-type InstanceEngine interface {
-	// Sync makes every write that has answered visible to Read.
-	Sync(ctx context.Context) error
-	// InstancesChanged tells the engine that a write other than a
-	// check-in changed instance rows, so that copies it keeps are not
-	// trusted any more.
-	InstancesChanged()
-}
-
 // Checkin is one check-in as the store runs it: the caller's
 // licensor.Checkin with its tenant and its times in the stored units, and
 // the instance it leaves.
@@ -55,20 +42,4 @@ type Checkin struct {
 	Instance *licensor.Instance
 
 	db *DB
-}
-
-// syncInstances makes queued check-ins visible to a read of instances.
-func (db *DB) syncInstances(ctx context.Context) error {
-	if ie, ok := db.eng.(InstanceEngine); ok {
-		return ie.Sync(ctx)
-	}
-	return nil
-}
-
-// instancesChanged tells the engine that instance rows changed otherwise
-// than by a check-in.
-func (db *DB) instancesChanged() {
-	if ie, ok := db.eng.(InstanceEngine); ok {
-		ie.InstancesChanged()
-	}
 }

@@ -208,7 +208,7 @@ func (db *DB) GetInstance(ctx context.Context, contractID, instanceID string) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := db.syncInstances(ctx); err != nil {
+	if err := db.eng.Sync(ctx); err != nil {
 		return nil, db.Final("GetInstance", err)
 	}
 	inst, err := ScanInstance(db.read().QueryRow(ctx, `SELECT `+InstanceCols+` FROM instances
@@ -247,7 +247,7 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	}
 	q += ` ORDER BY contract_id, instance_id LIMIT ?`
 	args = append(args, opts.Limit)
-	if err := db.syncInstances(ctx); err != nil {
+	if err := db.eng.Sync(ctx); err != nil {
 		return nil, db.Final("ListInstances", err)
 	}
 	rows, err := db.read().Query(ctx, q, args...)
@@ -287,6 +287,6 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 			WHERE tenant_id = ? AND id = ? AND seats_used > 0`, tid, contractID)
 		return err
 	})
-	db.instancesChanged() // even on error: the seat may be gone
+	db.eng.InstancesChanged() // even on error: the seat may be gone
 	return err
 }

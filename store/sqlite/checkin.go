@@ -9,15 +9,12 @@ import (
 	"github.com/licensor/licensor/store"
 )
 
-// SQLite's ways with check-ins and the instances they keep
-// (store.CheckinEngine, store.InstanceEngine): a refresh that decides
-// nothing is answered at once and written behind (writebehind.go); every
+// SQLite's ways with check-ins (store.CheckinEngine; Sync and
+// InstancesChanged, for the instances it keeps, are in engine.go): a
+// refresh that decides nothing is answered at once and written behind (writebehind.go); every
 // other check-in runs its transaction in a group commit on the single
 // writer (groupcommit.go), its statements prepared on the writer (wtx.go).
-var (
-	_ store.CheckinEngine  = (*engine)(nil)
-	_ store.InstanceEngine = (*engine)(nil)
-)
+var _ store.CheckinEngine = (*engine)(nil)
 
 func (e *engine) Checkin(ctx context.Context, c store.Checkin) (*licensor.Instance, error) {
 	db := (*DB)(e)
