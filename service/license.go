@@ -111,7 +111,7 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 	_, err = s.store.Checkin(ctx, licensor.Checkin{
 		ContractID:       c.ID,
 		InstanceID:       ch.instanceID,
-		TakesSeat:        seat,
+		TakesSeat:        takesSeat(c, ch.env),
 		MaxSeats:         c.MaxSeats,
 		Environment:      ch.env,
 		Host:             req.Host,
