@@ -38,6 +38,35 @@ type Claims struct {
 	FallbackCutoff  int64          `json:"fallback_cutoff,omitempty"` // set only on a fallback license
 	Kind            string         `json:"kind"`                      // online or static
 	ContractVersion int64          `json:"contract_version,omitempty"`
+	// Environment is the environment the license is for: production,
+	// staging, development or test. Every license the server issues names
+	// one (an instance that reported none is production, as it takes a
+	// seat as production). A static license file names one only if the
+	// vendor set it; empty means unrestricted, as do licenses issued before
+	// the claim existed. See Production.
+	Environment string `json:"environment,omitempty"`
+	// Seat says whether the instance holds one of the contract's seats:
+	// false for a non-production instance under the production-URL seat
+	// rule. Set on every license the server issues; nil on static license
+	// files and older licenses.
+	Seat *bool `json:"seat,omitempty"`
+}
+
+// Production reports whether the license may serve production: its
+// environment is production or unrestricted (empty). Any other value,
+// including one this version does not know, is not production, so a
+// product that degrades itself outside production fails closed.
+func (c *Claims) Production() bool {
+	return c.Environment == "" || c.Environment == EnvProduction
+}
+
+// HoldsSeat reports the seat claim: whether the instance holds a seat, and
+// whether the license says at all (static files and older licenses do not).
+func (c *Claims) HoldsSeat() (seat, known bool) {
+	if c.Seat == nil {
+		return false, false
+	}
+	return *c.Seat, true
 }
 
 // IsFallback reports whether this license only covers releases published up

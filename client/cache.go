@@ -204,6 +204,9 @@ func (c *Client) loadStatic() {
 	}
 	c.static = lic
 	c.mu.Unlock()
+	if c.cfg.Telemetry != nil {
+		c.warnEnvironment(lic, c.cfg.Telemetry().Environment)
+	}
 }
 
 func readLicenseFile(path string, verify func(string) (*License, error)) (*License, error) {

@@ -46,6 +46,7 @@ type Client struct {
 	lazy        bool      // the loop runs at the lazy cadence
 	state       State
 	reportedKey string // what OnChange last reported
+	envWarned   string // the environment mismatch last warned about
 	failures    int
 	lastErr     error
 	errKey      string // stage+code of the error last reported by OnError

@@ -20,6 +20,12 @@ import (
 // key and returns its path and the vendor's public keys, as a vendor's
 // build would pin them.
 func exampleSite(now time.Time, cutoff time.Time) (string, license.KeySet) {
+	return exampleSiteFor(now, cutoff, "")
+}
+
+// exampleSiteFor is exampleSite with the license's environment claim set to
+// env (empty: unrestricted).
+func exampleSiteFor(now time.Time, cutoff time.Time, env string) (string, license.KeySet) {
 	seed := make([]byte, ed25519.SeedSize) // fixed for a reproducible example
 	priv := ed25519.NewKeyFromSeed(seed)
 	signer, _ := signing.NewSigner("key-2026", priv)
@@ -27,7 +33,7 @@ func exampleSite(now time.Time, cutoff time.Time) (string, license.KeySet) {
 		Issuer: "ten_vendor", Subject: "plant-7", ID: "lic_example", IssuedAt: now.Unix(), NotBefore: now.Unix(),
 		Expiry: now.AddDate(1, 0, 0).Unix(), Contract: "con_acme", Customer: "cus_acme",
 		Features: map[string]any{"solver": 50, "reporting": true}, RefreshAfter: 7200,
-		FallbackRule: licensor.FallbackPerpetual, Kind: licensor.LicenseKindFile,
+		FallbackRule: licensor.FallbackPerpetual, Kind: licensor.LicenseKindFile, Environment: env,
 	}
 	if !cutoff.IsZero() {
 		claims.FallbackCutoff = cutoff.Unix()
@@ -120,4 +126,34 @@ func ExampleClient_Middleware() {
 	fmt.Print(rec.Body.String())
 	// Output:
 	// hello, licensed until 2027-03-01
+}
+
+// A license for a non-production environment says so; the product refuses
+// production traffic with it (or shows a banner, or watermarks its output)
+// instead of running as if fully licensed.
+func ExampleClient_Production() {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	file, keys := exampleSiteFor(now, time.Time{}, licensor.EnvStaging)
+	defer os.RemoveAll(filepath.Dir(file))
+
+	c, err := client.New(client.Config{
+		ContractID: "con_acme", InstanceID: "plant-7", Keys: keys, LicenseFile: file,
+		Now: func() time.Time { return now },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer c.Close()
+	if err := c.Start(context.Background()); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("environment:", c.License().Environment())
+	if !c.Production() {
+		fmt.Println("not licensed for production: refusing production traffic")
+	}
+	// Output:
+	// environment: staging
+	// not licensed for production: refusing production traffic
 }

@@ -248,14 +248,14 @@ func (c *Client) evaluateLocked() Status {
 
 // changeKey identifies what a license grants, so that a routine refresh
 // (new jti, later exp) is not reported as a change but a new contract
-// version, a feature, a fallback or a switch of source is.
+// version, a feature, a fallback, an environment or a switch of source is.
 func changeKey(l *License) string {
 	cl := l.Claims
 	src := "online"
 	if l.Source == SourceFile {
 		src = "file"
 	}
-	return fmt.Sprintf("%s|%s|%d|%d|%s|%v", src, cl.Contract, cl.ContractVersion, cl.FallbackCutoff, cl.Kind, featureKey(cl.Features))
+	return fmt.Sprintf("%s|%s|%d|%d|%s|%s|%v", src, cl.Contract, cl.ContractVersion, cl.FallbackCutoff, cl.Kind, cl.Environment, featureKey(cl.Features))
 }
 
 func featureKey(f map[string]any) string {

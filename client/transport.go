@@ -82,6 +82,7 @@ func licenseClient(cfg Config, hc *http.Client) licensorv1connect.LicenseService
 type received struct {
 	token      string
 	serverTime time.Time
+	declared   string // the environment the request declared, "" for none
 }
 
 // fetch asks the server for a fresh license, bounded by the timeout.
@@ -94,7 +95,9 @@ func (c *Client) fetch(ctx context.Context) (received, error) {
 	if err != nil {
 		return received{}, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, ri)
 	}
-	return fromIssued(res.Msg.GetLicense())
+	r, err := fromIssued(res.Msg.GetLicense())
+	r.declared = req.GetTelemetry().GetEnvironment()
+	return r, err
 }
 
 func fromIssued(l *v1.IssuedLicense) (received, error) {

@@ -96,6 +96,7 @@ func (c *Client) accept(r received, src Source) (*License, error) {
 	c.drain()
 	c.saveCache(snap)
 	c.nudge()
+	c.warnEnvironment(lic, r.declared)
 	return lic, nil
 }
 

@@ -54,6 +54,7 @@ func (c *Client) watchOnce(ctx context.Context) (got bool, err error) {
 	defer stream.Close()
 	for stream.Receive() {
 		r, err := fromIssued(stream.Msg().GetLicense())
+		r.declared = req.GetTelemetry().GetEnvironment()
 		if err == nil {
 			_, err = c.accept(r, SourceStream)
 		}

@@ -131,7 +131,7 @@ func (h *adminHandler) IssueLicenseFile(ctx context.Context, req *connect.Reques
 	if err != nil {
 		return nil, err
 	}
-	file, is, err := h.svc.IssueLicenseFile(ctx, m.GetTenantId(), m.GetContractId(), m.GetInstanceId(), validity)
+	file, is, err := h.svc.IssueLicenseFile(ctx, m.GetTenantId(), m.GetContractId(), m.GetInstanceId(), m.GetEnvironment(), validity)
 	if err != nil {
 		return nil, err
 	}

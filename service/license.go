@@ -105,7 +105,9 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 	if err != nil {
 		return nil, err
 	}
+	seat := takesSeat(c, ch.env)
 	claims := s.claims(c, ch.instanceID, terms, licensor.LicenseKindLive)
+	claims.Environment, claims.Seat = claimedEnvironment(ch.env), &seat
 	token, err := tk.signer.SignLicense(claims)
 	if err != nil {
 		return nil, licensor.Internal("sign license", err)
@@ -138,6 +140,17 @@ func takesSeat(c *licensor.Contract, env string) bool {
 		return true
 	}
 	return env == "" || env == "production"
+}
+
+// claimedEnvironment is the environment a live license names: the one the
+// instance reported, and production when it reported none, as that is how
+// it takes a seat; a license never leaves a non-production instance
+// indistinguishable from a production one.
+func claimedEnvironment(env string) string {
+	if env == "" {
+		return licensor.EnvProduction
+	}
+	return env
 }
 
 func (s *Service) claims(c *licensor.Contract, instanceID string, t licensor.LicenseTerms, kind string) *licensor.Claims {
@@ -237,8 +250,11 @@ func (s *Service) WatchLicense(ctx context.Context, req LicenseRequest, send fun
 // IssueLicenseFile issues a static license file for an instance: the same
 // signed format, valid for validity (default 365 days, never past the
 // contract's end), armored. The signing key stays published until it expires.
+// environment, if set (production, staging, development or test), is put in
+// the license's environment claim; empty leaves the claim out, which means
+// unrestricted. A file holds no seat and says nothing of one.
 // Codes: EINVALID, ENOTFOUND, EFORBIDDEN (contract ended or suspended).
-func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, instanceID string, validity time.Duration) (string, *Issued, error) {
+func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, instanceID, environment string, validity time.Duration) (string, *Issued, error) {
 	ctx, _, err := s.AdminScope(ctx, tenantID)
 	if err != nil {
 		return "", nil, err
@@ -248,6 +264,11 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 	}
 	if instanceID, err = licensor.NormalizeID("instance_id", instanceID); err != nil {
 		return "", nil, err
+	}
+	switch environment {
+	case "", licensor.EnvProduction, licensor.EnvStaging, licensor.EnvDevelopment, licensor.EnvTest:
+	default:
+		return "", nil, licensor.Errorf(licensor.EINVALID, "license file environment: use production, staging, development or test, or leave it empty for an unrestricted license")
 	}
 	if validity == 0 {
 		validity = 365 * 24 * time.Hour
@@ -274,6 +295,7 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 		return "", nil, err
 	}
 	claims := s.claims(c, instanceID, terms, licensor.LicenseKindFile)
+	claims.Environment = environment
 	token, err := tk.signer.SignLicense(claims)
 	if err != nil {
 		return "", nil, licensor.Internal("sign license file", err)
@@ -282,6 +304,6 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 		return "", nil, err
 	}
 	is := &Issued{Token: token, Claims: claims, KeyID: tk.signer.KeyID(), ServerTime: now}
-	s.audit(ctx, "license_file.issue", "contract", c.ID, nil, map[string]any{"license_id": claims.ID, "instance_id": instanceID, "expires_at": terms.Expiry})
+	s.audit(ctx, "license_file.issue", "contract", c.ID, nil, map[string]any{"license_id": claims.ID, "instance_id": instanceID, "environment": environment, "expires_at": terms.Expiry})
 	return string(license.Armor(token)), is, nil
 }

@@ -27,15 +27,16 @@ type LicenseCmd struct {
 
 type LicenseIssueCmd struct {
 	tenantFlag
-	Contract string `required:"" help:"Contract id."`
-	Instance string `required:"" help:"Instance id the file is for."`
-	Validity Dur    `help:"How long the file is valid (default 365d, never past the contract end)."`
-	Out      string `help:"Write the file here (default: standard output)." short:"O"`
+	Contract    string `required:"" help:"Contract id."`
+	Instance    string `required:"" help:"Instance id the file is for."`
+	Validity    Dur    `help:"How long the file is valid (default 365d, never past the contract end)."`
+	Environment string `help:"Environment the file is for (production, staging, development, test), put in its environment claim; default none: unrestricted." enum:",production,staging,development,test" default:""`
+	Out         string `help:"Write the file here (default: standard output)." short:"O"`
 }
 
 func (c *LicenseIssueCmd) Run(g *Globals) error {
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
-		res, err := cl.IssueLicenseFile(ctx, connect.NewRequest(&v1.IssueLicenseFileRequest{TenantId: c.TenantID, ContractId: c.Contract, InstanceId: c.Instance, Validity: c.Validity.pb()}))
+		res, err := cl.IssueLicenseFile(ctx, connect.NewRequest(&v1.IssueLicenseFileRequest{TenantId: c.TenantID, ContractId: c.Contract, InstanceId: c.Instance, Validity: c.Validity.pb(), Environment: c.Environment}))
 		if err != nil {
 			return err
 		}
@@ -120,6 +121,9 @@ func (c *LicenseVerifyCmd) Run(g *Globals) error {
 		claims.NotBeforeTime().UTC().Format(time.RFC3339), claims.ExpiresAt().UTC().Format(time.RFC3339), humanDuration(claims.ExpiresAt().Sub(at)))
 	if claims.IsFallback() {
 		fmt.Fprintf(stdout, "  fallback  only releases published up to %s\n", time.Unix(claims.FallbackCutoff, 0).UTC().Format(time.RFC3339))
+	}
+	if claims.Environment != "" {
+		fmt.Fprintf(stdout, "  env       %s\n", claims.Environment)
 	}
 	return nil
 }

@@ -55,6 +55,14 @@ func appendClaims(b []byte, c *licensor.Claims) ([]byte, error) {
 		b = append(b, `,"contract_version":`...)
 		b = strconv.AppendInt(b, c.ContractVersion, 10)
 	}
+	if c.Environment != "" {
+		b = append(b, `,"environment":`...)
+		b = appendJSONString(b, c.Environment)
+	}
+	if c.Seat != nil {
+		b = append(b, `,"seat":`...)
+		b = strconv.AppendBool(b, *c.Seat)
+	}
 	return append(b, '}'), nil
 }
 

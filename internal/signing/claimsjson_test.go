@@ -11,12 +11,14 @@ import (
 // encoding/json writes, so that tokens stay reproducible and any JSON
 // tooling reads the same claims.
 func TestAppendClaimsMatchesEncodingJSON(t *testing.T) {
+	seat := true
 	base := func() *licensor.Claims {
 		return &licensor.Claims{
 			Issuer: "ten_1", Subject: "inst-a", ID: "lic_1", IssuedAt: 1_700_000_000, NotBefore: 1_700_000_000,
 			Expiry: 1_701_209_600, Contract: "con_1", Customer: "cus_1", Product: "prd_1",
 			Features:     map[string]any{"solver": int64(8), "gpu": true, "export": false, "seats": 3},
 			RefreshAfter: 7200, FallbackRule: licensor.FallbackPerpetual, Kind: licensor.LicenseKindLive, ContractVersion: 4,
+			Environment: licensor.EnvProduction, Seat: &seat,
 		}
 	}
 	tests := []struct {
@@ -24,7 +26,12 @@ func TestAppendClaimsMatchesEncodingJSON(t *testing.T) {
 		change func(c *licensor.Claims)
 	}{
 		{"full", func(*licensor.Claims) {}},
-		{"omitempty fields left out", func(c *licensor.Claims) { c.Product, c.ContractVersion, c.FallbackCutoff = "", 0, 0 }},
+		{"omitempty fields left out", func(c *licensor.Claims) {
+			c.Product, c.ContractVersion, c.FallbackCutoff, c.Environment, c.Seat = "", 0, 0, "", nil
+		}},
+		{"no seat", func(c *licensor.Claims) { c.Environment, c.Seat = licensor.EnvStaging, new(bool) }},
+		{"environment without seat", func(c *licensor.Claims) { c.Environment, c.Seat = licensor.EnvTest, nil }},
+		{"seat without environment", func(c *licensor.Claims) { c.Environment = "" }},
 		{"fallback cutoff", func(c *licensor.Claims) { c.FallbackCutoff = 1_690_000_000 }},
 		{"nil features", func(c *licensor.Claims) { c.Features = nil }},
 		{"empty features", func(c *licensor.Claims) { c.Features = map[string]any{} }},
@@ -47,6 +54,7 @@ func TestAppendClaimsMatchesEncodingJSON(t *testing.T) {
 			c.Subject = "<script>&amp;</script>"
 			c.Customer = "ctl\x00\x1f\ttab\nnl"
 			c.Product = "ünïcödé 日本 \u2028\u2029"
+			c.Environment = "<prod>\u2028"
 			c.Features["bad\xffutf8"] = true
 		}},
 		{"empty strings", func(c *licensor.Claims) { c.Issuer, c.Subject, c.Kind, c.FallbackRule = "", "", "", "" }},
@@ -80,10 +88,13 @@ func TestAppendClaimsUnencodable(t *testing.T) {
 }
 
 func FuzzAppendClaims(f *testing.F) {
-	f.Add("ten_1", "inst", "feat", int64(3), true)
-	f.Add("a\"<>&\u2028", "\xff", "", int64(-9), false)
-	f.Fuzz(func(t *testing.T, iss, sub, feature string, n int64, flag bool) {
-		c := &licensor.Claims{Issuer: iss, Subject: sub, Product: sub, Features: map[string]any{feature: n, feature + "b": flag}, FallbackCutoff: n}
+	f.Add("ten_1", "inst", "feat", "staging", int64(3), true)
+	f.Add("a\"<>&\u2028", "\xff", "", "", int64(-9), false)
+	f.Fuzz(func(t *testing.T, iss, sub, feature, env string, n int64, flag bool) {
+		c := &licensor.Claims{Issuer: iss, Subject: sub, Product: sub, Features: map[string]any{feature: n, feature + "b": flag}, FallbackCutoff: n, Environment: env}
+		if n%2 == 0 {
+			c.Seat = &flag
+		}
 		want, err := json.Marshal(c)
 		if err != nil {
 			t.Skip()

@@ -4250,7 +4250,11 @@ type IssueLicenseFileRequest struct {
 	ContractId string                 `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
 	InstanceId string                 `protobuf:"bytes,3,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
 	// How long the file is valid; default 365 days, never past the contract end.
-	Validity      *durationpb.Duration `protobuf:"bytes,4,opt,name=validity,proto3" json:"validity,omitempty"`
+	Validity *durationpb.Duration `protobuf:"bytes,4,opt,name=validity,proto3" json:"validity,omitempty"`
+	// The environment the file is for (production, staging, development or
+	// test), put in its environment claim; empty leaves the claim out, which
+	// means unrestricted.
+	Environment   string `protobuf:"bytes,5,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4311,6 +4315,13 @@ func (x *IssueLicenseFileRequest) GetValidity() *durationpb.Duration {
 		return x.Validity
 	}
 	return nil
+}
+
+func (x *IssueLicenseFileRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
 }
 
 type IssueLicenseFileResponse struct {
@@ -7147,14 +7158,15 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x10product_versions\x18\x02 \x03(\v2\x19.licensor.v1.CountByValueR\x0fproductVersions\x12=\n" +
 	"\fenvironments\x18\x03 \x03(\v2\x19.licensor.v1.CountByValueR\fenvironments\x12D\n" +
 	"\x10runtime_versions\x18\x04 \x03(\v2\x19.licensor.v1.CountByValueR\x0fruntimeVersions\x127\n" +
-	"\bcounters\x18\x05 \x03(\v2\x1b.licensor.v1.CounterSummaryR\bcounters\"\xaf\x01\n" +
+	"\bcounters\x18\x05 \x03(\v2\x1b.licensor.v1.CounterSummaryR\bcounters\"\xd1\x01\n" +
 	"\x17IssueLicenseFileRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
 	"contractId\x12\x1f\n" +
 	"\vinstance_id\x18\x03 \x01(\tR\n" +
 	"instanceId\x125\n" +
-	"\bvalidity\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bvalidity\"s\n" +
+	"\bvalidity\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bvalidity\x12 \n" +
+	"\venvironment\x18\x05 \x01(\tR\venvironment\"s\n" +
 	"\x18IssueLicenseFileResponse\x12!\n" +
 	"\flicense_file\x18\x01 \x01(\tR\vlicenseFile\x124\n" +
 	"\alicense\x18\x02 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"`\n" +
