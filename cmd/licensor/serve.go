@@ -31,7 +31,7 @@ type ServeCmd struct {
 	// MetricsListen serves /metrics (and /healthz, /readyz) on a separate
 	// plain-HTTP listener; /metrics names every tenant, so it is never on
 	// the API port.
-	MetricsListen string `help:"Plain-HTTP address for /metrics, /healthz and /readyz; keep it private (empty: no /metrics)." default:"127.0.0.1:9090" env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
+	MetricsListen string `help:"Plain-HTTP address for /metrics, /healthz and /readyz; keep it private (empty: no /metrics)." default:"127.0.0.1:7445" env:"LICENSOR_METRICS_LISTEN" name:"metrics-listen"`
 	LogFormat     string `help:"Log format: text or json." default:"text" enum:"text,json" env:"LICENSOR_LOG_FORMAT"`
 	Pprof         string `help:"Loopback address to serve net/http/pprof on (e.g. 127.0.0.1:6060); off by default." env:"LICENSOR_PPROF"`
 	// SilentIntervals: an instance unseen for longer than this many refresh
