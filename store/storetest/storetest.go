@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("OperatorToken", func(t *testing.T) { testOperatorTokens(t, open) })
 	t.Run("SigningKey", func(t *testing.T) { testSigningKeys(t, open) })
 	t.Run("Instance", func(t *testing.T) { testInstances(t, open) })
+	t.Run("NonProduction", func(t *testing.T) { testNonProduction(t, open) })
 	t.Run("Telemetry", func(t *testing.T) { testTelemetry(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
