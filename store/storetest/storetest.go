@@ -29,6 +29,11 @@
 //   - Checkin decides seats against the contract as stored (its MaxSeats);
 //     a check-in that does not take a seat keeps one
 //     the instance holds; ReleaseSeat of a seatless instance is a no-op.
+//   - A check-in that takes no seat by an instance that holds neither a
+//     seat nor a non-production slot takes a slot if the contract (its
+//     MaxNonProductionURLs as stored) has one free, EEXHAUSTED with nothing
+//     changed otherwise; taking a seat gives the slot up; ReleaseSeat frees
+//     a slot as it frees a seat.
 //   - Checkin with Telemetry makes it the instance's latest and a history
 //     point at Now, in the same transaction (a refused check-in stores
 //     neither); without it the latest is kept. ListTelemetry is ordered by
