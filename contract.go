@@ -83,8 +83,15 @@ type Contract struct {
 	SeatRule        SeatRule
 	MaxSeats        int // 0: unlimited
 	SeatsUsed       int // maintained by the store
-	Fallback        FallbackRule
-	MaxBorrow       time.Duration
+	// MaxNonProductionURLs caps the non-production URLs of a
+	// production-URL contract: staging, development and test instances
+	// take no seat, and without a cap a customer could run any number of
+	// them. 0: unlimited. NonProductionURLsUsed is how many instances hold
+	// a non-production slot, maintained by the store like SeatsUsed.
+	MaxNonProductionURLs  int
+	NonProductionURLsUsed int
+	Fallback              FallbackRule
+	MaxBorrow             time.Duration
 	// ClientCAPEM, when set, requires instances to present a TLS client
 	// certificate issued by this CA.
 	ClientCAPEM string
@@ -144,6 +151,12 @@ func (c *Contract) Validate() error {
 	}
 	if c.MaxSeats < 0 || c.MaxSeats > 10_000_000 {
 		return Errorf(EINVALID, "max seats is %d; it must be between 0 (unlimited) and 10000000", c.MaxSeats)
+	}
+	if c.MaxNonProductionURLs < 0 || c.MaxNonProductionURLs > 10_000_000 {
+		return Errorf(EINVALID, "max non-production URLs is %d; it must be between 0 (unlimited) and 10000000", c.MaxNonProductionURLs)
+	}
+	if c.MaxNonProductionURLs != 0 && c.SeatRule != SeatProductionURL {
+		return Errorf(EINVALID, "max non-production URLs applies to the %q seat rule only (under %q every instance takes a seat): leave it 0", SeatProductionURL, c.SeatRule)
 	}
 	if c.Fallback == "" {
 		c.Fallback = FallbackNone

@@ -75,6 +75,14 @@ func TestContractValidate(t *testing.T) {
 		{"ValidityTooShort", func(c *licensor.Contract) { c.LicenseValidity = time.Minute }, licensor.EINVALID},
 		{"RefreshLongerThanHalfValidity", func(c *licensor.Contract) { c.RefreshInterval = 8 * 24 * time.Hour }, licensor.EINVALID},
 		{"NegativeSeats", func(c *licensor.Contract) { c.MaxSeats = -1 }, licensor.EINVALID},
+		{"NonProductionCap", func(c *licensor.Contract) { c.SeatRule, c.MaxNonProductionURLs = licensor.SeatProductionURL, 3 }, ""},
+		{"NegativeNonProductionCap", func(c *licensor.Contract) {
+			c.SeatRule, c.MaxNonProductionURLs = licensor.SeatProductionURL, -1
+		}, licensor.EINVALID},
+		{"HugeNonProductionCap", func(c *licensor.Contract) {
+			c.SeatRule, c.MaxNonProductionURLs = licensor.SeatProductionURL, 10_000_001
+		}, licensor.EINVALID},
+		{"NonProductionCapOnInstanceSeats", func(c *licensor.Contract) { c.MaxNonProductionURLs = 3 }, licensor.EINVALID},
 		{"UnknownSeatRule", func(c *licensor.Contract) { c.SeatRule = "cpu" }, licensor.EINVALID},
 		{"UnknownFallback", func(c *licensor.Contract) { c.Fallback = "forever" }, licensor.EINVALID},
 		{"DuplicateFeature", func(c *licensor.Contract) {

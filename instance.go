@@ -10,14 +10,19 @@ type Instance struct {
 	ID         string // chosen by the product (or a normalized origin for URL seats)
 	// Seat reports whether the instance holds one of the contract's seats;
 	// development and staging instances of a URL-seat contract hold none.
-	Seat             bool
-	Environment      string
-	Host             string // host name reported by the client, for clone detection
-	RemoteAddr       string
-	FirstSeenAt      time.Time
-	LastSeenAt       time.Time
-	LicenseID        string    // jti of the last license issued
-	LicenseExpiresAt time.Time // exp of the last license issued
+	Seat bool
+	// NonProductionSlot reports whether the instance holds one of the
+	// contract's non-production slots (MaxNonProductionURLs): a
+	// non-production instance of a URL-seat contract that holds no seat.
+	// An instance holds at most one of a seat and a slot.
+	NonProductionSlot bool
+	Environment       string
+	Host              string // host name reported by the client, for clone detection
+	RemoteAddr        string
+	FirstSeenAt       time.Time
+	LastSeenAt        time.Time
+	LicenseID         string    // jti of the last license issued
+	LicenseExpiresAt  time.Time // exp of the last license issued
 	// CloneSuspectedAt is set when the same instance id was seen from two
 	// hosts within one refresh interval.
 	CloneSuspectedAt time.Time
@@ -31,8 +36,12 @@ type Instance struct {
 // it takes a seat for a new instance when the contract has one free, and
 // refreshes an existing instance without counting it again.
 type Checkin struct {
-	ContractID       string
-	InstanceID       string
+	ContractID string
+	InstanceID string
+	// TakesSeat: the instance counts against the contract's seats. A
+	// check-in that takes no seat is a non-production instance of a
+	// production-URL contract (the only kind that takes none): a new one
+	// takes a non-production slot instead, if the contract has one free.
 	TakesSeat        bool
 	Environment      string
 	Host             string

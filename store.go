@@ -152,9 +152,9 @@ type InstanceStore interface {
 	// GetInstance returns one instance. ENOTFOUND.
 	GetInstance(ctx context.Context, contractID, instanceID string) (*Instance, error)
 	ListInstances(ctx context.Context, f InstanceFilter) ([]*Instance, error)
-	// ReleaseSeat frees the seat an instance holds (after a domain move or a
-	// decommission); the instance's next check-in competes for a seat again.
-	// ENOTFOUND.
+	// ReleaseSeat frees the seat or the non-production slot an instance
+	// holds (after a domain move or a decommission); the instance's next
+	// check-in competes for one again. ENOTFOUND.
 	ReleaseSeat(ctx context.Context, contractID, instanceID string) error
 }
 

@@ -133,6 +133,7 @@ func contractPB(c *licensor.Contract) *v1.Contract {
 		SeatRule: string(c.SeatRule), MaxSeats: int32(c.MaxSeats), SeatsUsed: int32(c.SeatsUsed),
 		Fallback: string(c.Fallback), MaxBorrow: dur(c.MaxBorrow), RequiresClientCert: c.ClientCAPEM != "",
 		Version: c.Version, CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
+		MaxNonProductionUrls: int32(c.MaxNonProductionURLs), NonProductionUrlsUsed: int32(c.NonProductionURLsUsed),
 	}
 }
 
@@ -156,7 +157,7 @@ func instancePB(i *licensor.Instance) *v1.Instance {
 		TenantId: i.TenantID, ContractId: i.ContractID, InstanceId: i.ID, Seat: i.Seat, Environment: i.Environment,
 		Host: i.Host, RemoteAddr: i.RemoteAddr, FirstSeenAt: ts(i.FirstSeenAt), LastSeenAt: ts(i.LastSeenAt),
 		LicenseId: i.LicenseID, LicenseExpiresAt: ts(i.LicenseExpiresAt), CloneSuspectedAt: ts(i.CloneSuspectedAt),
-		Telemetry: telemetryPB(i.Telemetry),
+		Telemetry: telemetryPB(i.Telemetry), NonProductionSlot: i.NonProductionSlot,
 	}
 }
 

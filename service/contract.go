@@ -154,12 +154,14 @@ type ContractChange struct {
 	LicenseValidity *time.Duration
 	RefreshInterval *time.Duration
 	MaxSeats        *int
-	Fallback        *licensor.FallbackRule
-	MaxBorrow       *time.Duration
-	Status          *licensor.ContractStatus // active or suspended
-	Name            *string
-	ClientCAPEM     *string
-	ExpectedVersion int64 // 0: any
+	// MaxNonProductionURLs: production-URL contracts only.
+	MaxNonProductionURLs *int
+	Fallback             *licensor.FallbackRule
+	MaxBorrow            *time.Duration
+	Status               *licensor.ContractStatus // active or suspended
+	Name                 *string
+	ClientCAPEM          *string
+	ExpectedVersion      int64 // 0: any
 }
 
 // ChangeContract applies a change. The next license says so, and open
@@ -189,6 +191,9 @@ func (s *Service) ChangeContract(ctx context.Context, tenantID, id string, ch Co
 		}
 		if ch.MaxSeats != nil {
 			c.MaxSeats = *ch.MaxSeats
+		}
+		if ch.MaxNonProductionURLs != nil {
+			c.MaxNonProductionURLs = *ch.MaxNonProductionURLs
 		}
 		if ch.Fallback != nil {
 			c.Fallback = *ch.Fallback

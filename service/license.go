@@ -126,7 +126,7 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 		Telemetry:        ch.telemetry,
 	})
 	if err != nil {
-		return nil, s.seatsTaken(ctx, c, err)
+		return nil, s.seatsTaken(ctx, c, ch.env, err)
 	}
 	return &Issued{Token: token, Claims: claims, KeyID: tk.signer.KeyID(), ServerTime: now}, nil
 }

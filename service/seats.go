@@ -12,9 +12,11 @@ const maxNamedSeats = 10
 
 // seatsTaken turns a store's EEXHAUSTED for a production-URL contract into
 // an error naming the URLs that hold the seats, so the customer can see
-// which site to release. Other errors pass through.
-func (s *Service) seatsTaken(ctx context.Context, c *licensor.Contract, err error) error {
-	if c.SeatRule != licensor.SeatProductionURL || licensor.ErrorCode(err) != licensor.EEXHAUSTED {
+// which site to release. Other errors pass through, and so does the
+// refusal of a check-in that took no seat (env is not production): that
+// EEXHAUSTED is the non-production cap's, whose message says so itself.
+func (s *Service) seatsTaken(ctx context.Context, c *licensor.Contract, env string, err error) error {
+	if c.SeatRule != licensor.SeatProductionURL || licensor.ErrorCode(err) != licensor.EEXHAUSTED || !takesSeat(c, env) {
 		return err
 	}
 	holders, lerr := s.store.ListInstances(ctx, licensor.InstanceFilter{

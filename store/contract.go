@@ -8,7 +8,8 @@ import (
 	"github.com/licensor/licensor"
 )
 
-// CreateContract stores c with Version 1 and no seats used. ENOTFOUND for
+// CreateContract stores c with Version 1 and no seats or non-production
+// slots used. ENOTFOUND for
 // an unknown customer or product; ECONFLICT on a duplicate id.
 func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
 	tid, err := NewContract(ctx, c, db.now)
@@ -18,11 +19,11 @@ func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
 	return db.write(ctx, "CreateContract", func(tx Conn) error {
 		_, err := tx.Exec(ctx, `INSERT INTO contracts (tenant_id, id, customer_id, product_id, name, status,
 			starts_at, ends_at, license_validity_ns, refresh_interval_ns, seat_rule, max_seats, seats_used,
-			fallback, max_borrow_ns, client_ca_pem, version, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, 1, ?, ?)`,
+			max_nonprod_urls, nonprod_used, fallback, max_borrow_ns, client_ca_pem, version, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?, ?, 1, ?, ?)`,
 			tid, c.ID, c.CustomerID, c.ProductID, c.Name, string(c.Status), Micros(c.StartsAt), Micros(c.EndsAt),
 			int64(c.LicenseValidity), int64(c.RefreshInterval), string(c.SeatRule), c.MaxSeats,
-			string(c.Fallback), int64(c.MaxBorrow), c.ClientCAPEM, Micros(c.CreatedAt), Micros(c.UpdatedAt))
+			c.MaxNonProductionURLs, string(c.Fallback), int64(c.MaxBorrow), c.ClientCAPEM, Micros(c.CreatedAt), Micros(c.UpdatedAt))
 		if db.d.Constraint(err) == ForeignKey {
 			return db.missingReference(ctx, tx, tid, c, err)
 		}
@@ -32,7 +33,7 @@ func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
 		if err := db.insertFeatures(ctx, tx, tid, c); err != nil {
 			return err
 		}
-		c.Version, c.SeatsUsed = 1, 0
+		c.Version, c.SeatsUsed, c.NonProductionURLsUsed = 1, 0, 0
 		return nil
 	})
 }
@@ -151,7 +152,8 @@ func scanContracts(rows Rows) ([]*licensor.Contract, error) {
 
 // UpdateContract replaces the mutable fields and the features of c if its
 // stored Version is still c.Version, and increments Version, in the store
-// and in c. CustomerID, ProductID, SeatsUsed and CreatedAt are not mutable:
+// and in c. CustomerID, ProductID, SeatsUsed, NonProductionURLsUsed and
+// CreatedAt are not mutable:
 // c gets the stored values back. ECONFLICT if another change won; ENOTFOUND.
 func (db *DB) UpdateContract(ctx context.Context, c *licensor.Contract) error {
 	tid, err := ClaimTenant(ctx, &c.TenantID)
@@ -161,7 +163,7 @@ func (db *DB) UpdateContract(ctx context.Context, c *licensor.Contract) error {
 	updated := db.stamp(c.UpdatedAt)
 	starts, ends := Norm(c.StartsAt), Norm(c.EndsAt)
 	var version int64
-	var seats int
+	var seats, nonprod int
 	var created int64
 	var customer, product string
 	err = db.write(ctx, "UpdateContract", func(tx Conn) error {
@@ -169,13 +171,13 @@ func (db *DB) UpdateContract(ctx context.Context, c *licensor.Contract) error {
 		// concurrent changes to the same version, the second waits for the
 		// first's row lock, then finds the version moved and matches nothing.
 		err := tx.QueryRow(ctx, `UPDATE contracts SET name = ?, status = ?, starts_at = ?, ends_at = ?,
-			license_validity_ns = ?, refresh_interval_ns = ?, seat_rule = ?, max_seats = ?, fallback = ?,
-			max_borrow_ns = ?, client_ca_pem = ?, version = version + 1, updated_at = ?
+			license_validity_ns = ?, refresh_interval_ns = ?, seat_rule = ?, max_seats = ?, max_nonprod_urls = ?,
+			fallback = ?, max_borrow_ns = ?, client_ca_pem = ?, version = version + 1, updated_at = ?
 			WHERE tenant_id = ? AND id = ? AND version = ?
-			RETURNING version, seats_used, created_at, customer_id, product_id`,
+			RETURNING version, seats_used, nonprod_used, created_at, customer_id, product_id`,
 			c.Name, string(c.Status), Micros(starts), Micros(ends), int64(c.LicenseValidity), int64(c.RefreshInterval),
-			string(c.SeatRule), c.MaxSeats, string(c.Fallback), int64(c.MaxBorrow), c.ClientCAPEM, Micros(updated),
-			tid, c.ID, c.Version).Scan(&version, &seats, &created, &customer, &product)
+			string(c.SeatRule), c.MaxSeats, c.MaxNonProductionURLs, string(c.Fallback), int64(c.MaxBorrow), c.ClientCAPEM, Micros(updated),
+			tid, c.ID, c.Version).Scan(&version, &seats, &nonprod, &created, &customer, &product)
 		if NoRows(err) {
 			var current int64
 			err := tx.QueryRow(ctx, `SELECT version FROM contracts WHERE tenant_id = ? AND id = ?`, tid, c.ID).Scan(&current)
@@ -197,7 +199,7 @@ func (db *DB) UpdateContract(ctx context.Context, c *licensor.Contract) error {
 	if err != nil {
 		return err
 	}
-	c.Version, c.SeatsUsed = version, seats
+	c.Version, c.SeatsUsed, c.NonProductionURLsUsed = version, seats, nonprod
 	c.CreatedAt, c.UpdatedAt = FromMicros(created), updated
 	c.StartsAt, c.EndsAt = starts, ends
 	c.CustomerID, c.ProductID = customer, product

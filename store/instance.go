@@ -12,15 +12,16 @@ import (
 // checkinRefreshSQL refreshes an existing instance. SET expressions see the
 // old row, so the clone check compares the previous host and time. ?1 is
 // the clone window and ?3 now, in µs; ?11 true restricts it to an instance
-// that needs no seat taken: one that holds its seat already, or a check-in
-// (?12 is TakesSeat) that takes none.
+// that needs nothing taken: one that holds its seat already, or a check-in
+// (?12 is TakesSeat) that takes none by an instance that holds its
+// non-production slot.
 const checkinRefreshSQL = `UPDATE instances SET
 		clone_suspected_at = CASE WHEN CAST(?1 AS BIGINT) > 0 AND CAST(?2 AS TEXT) <> '' AND host <> '' AND host <> ?2
 			AND CAST(?3 AS BIGINT) - last_seen_at < CAST(?1 AS BIGINT)
 			THEN CAST(?3 AS BIGINT) ELSE clone_suspected_at END,
 		host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
 	WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
-		AND (NOT CAST(?11 AS BOOLEAN) OR seat OR NOT CAST(?12 AS BOOLEAN))
+		AND (NOT CAST(?11 AS BOOLEAN) OR seat OR (nonprod AND NOT CAST(?12 AS BOOLEAN)))
 	RETURNING ` + InstanceCols
 
 // Checkin records a license issued to an instance:
@@ -32,14 +33,21 @@ const checkinRefreshSQL = `UPDATE instances SET
 //     of the contract's seats_used counter in the same transaction (on
 //     PostgreSQL its row lock makes concurrent takers, on any server, queue
 //     and re-check); EEXHAUSTED otherwise, with nothing changed;
-//   - a check-in with TakesSeat false never takes a seat, and does not give
-//     up one the instance holds (that is ReleaseSeat's job);
+//   - a check-in with TakesSeat false (a non-production instance of a
+//     production-URL contract) never takes a seat, and does not give up
+//     one the instance holds (that is ReleaseSeat's job); an instance that
+//     holds neither a seat nor a non-production slot takes a slot if the
+//     contract has one free, decided like a seat by a conditional UPDATE of
+//     nonprod_used against max_nonprod_urls; EEXHAUSTED otherwise, with
+//     nothing changed. An instance holding its slot refreshes without
+//     counting again, and one that takes a seat gives its slot up: an
+//     instance is counted once, by a seat or by a slot;
 //   - a different Host within CloneWindow of the last check-in sets
 //     CloneSuspectedAt to Now;
 //   - Telemetry becomes the instance's latest and a point of its history,
 //     in the same transaction.
 //
-// The seat limit is the contract row's max_seats: the row is the truth even
+// The limits are the contract row's max_seats and max_nonprod_urls: the row is the truth even
 // when an UpdateContract lands between the caller's read of the contract
 // and this check-in. How the check-in commits is the engine's
 // (CheckinEngine). ENOTFOUND for an unknown contract.
@@ -99,52 +107,45 @@ func (c *Checkin) Tx(ctx context.Context, tx Conn) error {
 	inst, err := ScanInstance(tx.QueryRow(ctx, checkinRefreshSQL, c.refreshArgs(false)...))
 	switch {
 	case err == nil:
-		if !inst.Seat && c.TakesSeat {
-			// A released seat competes again; if none is free the
-			// refresh above is rolled back with everything else.
-			if err := db.takeSeat(ctx, tx, c.Tenant, c.ContractID); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `UPDATE instances SET seat = ?
-				WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, true, c.Tenant, c.ContractID, c.InstanceID); err != nil {
-				return err
-			}
-			inst.Seat = true
+		if err := c.takeForExisting(ctx, tx, inst); err != nil {
+			return err
 		}
 		c.Instance = inst
 		return c.telemetry(ctx, tx)
 	case !NoRows(err):
 		return err
 	}
-	if c.TakesSeat {
-		if err := db.takeSeat(ctx, tx, c.Tenant, c.ContractID); err != nil {
-			if licensor.ErrorCode(err) != licensor.EEXHAUSTED {
-				return err
-			}
-			// takeSeat may have waited for another transaction (another
-			// server's, on PostgreSQL) that took the last seat for this
-			// very instance: then the instance exists now, and a second
-			// run refreshes it. Each statement reads the latest committed
-			// data.
-			again, err2 := Exists(ctx, tx, `SELECT 1 FROM instances
-				WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, c.Tenant, c.ContractID, c.InstanceID)
-			if err2 != nil {
-				return err2
-			}
-			if again {
-				return ErrRetry
-			}
+	take := db.takeSeat
+	if !c.TakesSeat {
+		take = db.takeNonProd
+	}
+	if err := take(ctx, tx, c.Tenant, c.ContractID); err != nil {
+		if licensor.ErrorCode(err) != licensor.EEXHAUSTED {
 			return err
 		}
+		// take may have waited for another transaction (another
+		// server's, on PostgreSQL) that took the last seat (or slot) for
+		// this very instance: then the instance exists now, and a second
+		// run refreshes it. Each statement reads the latest committed
+		// data.
+		again, err2 := Exists(ctx, tx, `SELECT 1 FROM instances
+			WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`, c.Tenant, c.ContractID, c.InstanceID)
+		if err2 != nil {
+			return err2
+		}
+		if again {
+			return ErrRetry
+		}
+		return err
 	}
 	inst, err = ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+InstanceCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING `+InstanceCols,
-		c.Tenant, c.ContractID, c.InstanceID, c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING `+InstanceCols,
+		c.Tenant, c.ContractID, c.InstanceID, c.TakesSeat, !c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
 		c.Now, c.Now, c.LicenseID, Micros(c.LicenseExpiresAt)))
 	if db.d.Violates(err, "instances_pkey") {
 		// The same new instance checked in through another request (or
-		// server) at the same moment and committed first; this seat is
-		// rolled back, and the second run refreshes that row.
+		// server) at the same moment and committed first; this seat (or
+		// slot) is rolled back, and the second run refreshes that row.
 		return ErrRetry
 	}
 	if err != nil {
@@ -169,6 +170,69 @@ func (db *DB) takeSeat(ctx context.Context, tx Conn, tid, contractID string) err
 		return NotFound(err, fmt.Sprintf("contract %s not found", contractID))
 	}
 	return licensor.Errorf(licensor.EEXHAUSTED, "all %d seats of contract %s are taken", maxSeats, contractID)
+}
+
+// takeForExisting takes what an existing instance inst lacks for this
+// check-in, in tx after its refresh: a seat if it takes one and holds none
+// (giving up its non-production slot, so that it is counted once), a
+// non-production slot if it takes no seat and holds neither. If none is
+// free the refresh is rolled back with everything else.
+func (c *Checkin) takeForExisting(ctx context.Context, tx Conn, inst *licensor.Instance) error {
+	db := c.db
+	switch {
+	case inst.Seat:
+		return nil
+	case c.TakesSeat:
+		if err := db.takeSeat(ctx, tx, c.Tenant, c.ContractID); err != nil {
+			return err
+		}
+		if inst.NonProductionSlot {
+			if err := db.giveNonProd(ctx, tx, c.Tenant, c.ContractID); err != nil {
+				return err
+			}
+		}
+		inst.Seat, inst.NonProductionSlot = true, false
+	case !inst.NonProductionSlot:
+		if err := db.takeNonProd(ctx, tx, c.Tenant, c.ContractID); err != nil {
+			return err
+		}
+		inst.NonProductionSlot = true
+	default:
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE instances SET seat = ?, nonprod = ?
+		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
+		inst.Seat, inst.NonProductionSlot, c.Tenant, c.ContractID, c.InstanceID)
+	return err
+}
+
+// takeNonProd counts one more non-production slot used on a contract if
+// one is free, like takeSeat. Its EEXHAUSTED says what the customer can do.
+func (db *DB) takeNonProd(ctx context.Context, tx Conn, tid, contractID string) error {
+	var used int32
+	err := tx.QueryRow(ctx, `UPDATE contracts SET nonprod_used = nonprod_used + 1
+		WHERE tenant_id = ? AND id = ? AND (max_nonprod_urls = 0 OR nonprod_used < max_nonprod_urls)
+		RETURNING nonprod_used`, tid, contractID).Scan(&used)
+	if !NoRows(err) {
+		return err
+	}
+	var limit, held int32
+	err = tx.QueryRow(ctx, `SELECT max_nonprod_urls, nonprod_used FROM contracts WHERE tenant_id = ? AND id = ?`,
+		tid, contractID).Scan(&limit, &held)
+	if err != nil {
+		return NotFound(err, fmt.Sprintf("contract %s not found", contractID))
+	}
+	return licensor.Errorf(licensor.EEXHAUSTED,
+		"contract %s allows %d non-production (staging, development, test) URLs and holds %d: "+
+			"release one (admin instance release-seat) or ask the vendor to raise the contract's non-production cap",
+		contractID, limit, held)
+}
+
+// giveNonProd counts one non-production slot fewer on a contract.
+func (db *DB) giveNonProd(ctx context.Context, tx Conn, tid, contractID string) error {
+	_, err := tx.Exec(ctx, `UPDATE contracts SET nonprod_used = nonprod_used - 1
+		WHERE tenant_id = ? AND id = ? AND nonprod_used > 0`, tid, contractID)
+	return err
 }
 
 // telemetry makes the check-in's telemetry the instance's latest and a
@@ -259,32 +323,42 @@ func (db *DB) ListInstances(ctx context.Context, f licensor.InstanceFilter) ([]*
 	return out, db.Final("ListInstances", err)
 }
 
-// ReleaseSeat frees the seat an instance holds; the instance's next
-// check-in competes for a seat again. Releasing an instance that holds no
-// seat does nothing. ENOTFOUND.
+// ReleaseSeat frees the seat or the non-production slot an instance holds;
+// the instance's next check-in competes for one again. Releasing an
+// instance that holds neither does nothing. ENOTFOUND.
 func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) error {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return err
 	}
 	err = db.write(ctx, "ReleaseSeat", func(tx Conn) error {
-		// The seat is given up by the UPDATE that finds it held: of two
-		// releases at once, one frees it.
-		n, err := tx.Exec(ctx, `UPDATE instances SET seat = ?
-			WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND seat`, false, tid, contractID, instanceID)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			ok, err := Exists(ctx, tx, `SELECT 1 FROM instances WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
-				tid, contractID, instanceID)
-			if err == nil && !ok {
-				err = &licensor.Error{Code: licensor.ENOTFOUND, Message: instanceNotFound(contractID, instanceID)}
+		// What is held is given up by the UPDATE that finds it held: of
+		// two releases at once, one frees it.
+		freed := false
+		for _, col := range [...]struct{ instance, contract string }{{"seat", "seats_used"}, {"nonprod", "nonprod_used"}} {
+			n, err := tx.Exec(ctx, `UPDATE instances SET `+col.instance+` = ?
+				WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND `+col.instance,
+				false, tid, contractID, instanceID)
+			if err != nil {
+				return err
 			}
-			return err
+			if n == 0 {
+				continue
+			}
+			freed = true
+			if _, err := tx.Exec(ctx, `UPDATE contracts SET `+col.contract+` = `+col.contract+` - 1
+				WHERE tenant_id = ? AND id = ? AND `+col.contract+` > 0`, tid, contractID); err != nil {
+				return err
+			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE contracts SET seats_used = seats_used - 1
-			WHERE tenant_id = ? AND id = ? AND seats_used > 0`, tid, contractID)
+		if freed {
+			return nil
+		}
+		ok, err := Exists(ctx, tx, `SELECT 1 FROM instances WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
+			tid, contractID, instanceID)
+		if err == nil && !ok {
+			err = &licensor.Error{Code: licensor.ENOTFOUND, Message: instanceNotFound(contractID, instanceID)}
+		}
 		return err
 	})
 	db.eng.InstancesChanged() // even on error: the seat may be gone

@@ -12,8 +12,8 @@ import (
 // followed there by f.feature, f.kind, f.count of its features f LEFT
 // JOINed (NULL for a contract with none).
 const ContractCols = `c.tenant_id, c.id, c.customer_id, c.product_id, c.name, c.status, c.starts_at, c.ends_at,
-	c.license_validity_ns, c.refresh_interval_ns, c.seat_rule, c.max_seats, c.seats_used, c.fallback,
-	c.max_borrow_ns, c.client_ca_pem, c.version, c.created_at, c.updated_at`
+	c.license_validity_ns, c.refresh_interval_ns, c.seat_rule, c.max_seats, c.seats_used,
+	c.max_nonprod_urls, c.nonprod_used, c.fallback, c.max_borrow_ns, c.client_ca_pem, c.version, c.created_at, c.updated_at`
 
 // ScanContracts decodes rows of ContractCols and a feature, ordered by
 // contract: one contract per run of rows, with its features.
@@ -28,7 +28,8 @@ func ScanContracts(rows Iter) ([]*licensor.Contract, error) {
 		count                                                     sql.NullInt64
 	)
 	dest := []any{&c.TenantID, &c.ID, &c.CustomerID, &c.ProductID, &c.Name, &status, &starts, &ends,
-		&validity, &refresh, &seatRule, &c.MaxSeats, &c.SeatsUsed, &fallback, &borrow, &c.ClientCAPEM,
+		&validity, &refresh, &seatRule, &c.MaxSeats, &c.SeatsUsed,
+		&c.MaxNonProductionURLs, &c.NonProductionURLsUsed, &fallback, &borrow, &c.ClientCAPEM,
 		&c.Version, &created, &updated, &feature, &kind, &count}
 	var out []*licensor.Contract
 	for rows.Next() {
@@ -54,7 +55,7 @@ func ScanContracts(rows Iter) ([]*licensor.Contract, error) {
 }
 
 // InstanceCols are the columns ScanInstance reads.
-const InstanceCols = `tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
+const InstanceCols = `tenant_id, contract_id, instance_id, seat, nonprod, environment, host, remote_addr,
 	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at`
 
 // ScanInstance decodes a row of InstanceCols.
@@ -62,7 +63,7 @@ func ScanInstance(s Scanner) (*licensor.Instance, error) {
 	var i licensor.Instance
 	var first, last, expires, clone, telemetryAt int64
 	var telemetry string
-	if err := s.Scan(&i.TenantID, &i.ContractID, &i.ID, &i.Seat, &i.Environment, &i.Host, &i.RemoteAddr,
+	if err := s.Scan(&i.TenantID, &i.ContractID, &i.ID, &i.Seat, &i.NonProductionSlot, &i.Environment, &i.Host, &i.RemoteAddr,
 		&first, &last, &i.LicenseID, &expires, &clone, &telemetry, &telemetryAt); err != nil {
 		return nil, err
 	}

@@ -132,7 +132,7 @@ func (c *KeyListCmd) Run(g *Globals) error {
 type InstanceCmd struct {
 	List        InstanceListCmd    `cmd:"" help:"List instances."`
 	Get         InstanceGetCmd     `cmd:"" help:"Show an instance."`
-	ReleaseSeat InstanceReleaseCmd `cmd:"" name:"release-seat" help:"Free the seat an instance holds."`
+	ReleaseSeat InstanceReleaseCmd `cmd:"" name:"release-seat" help:"Free the seat or non-production slot an instance holds."`
 }
 
 var instanceHeader = []string{"CONTRACT", "INSTANCE", "SEAT", "ENV", "HOST", "LAST SEEN", "LICENSE EXPIRES", "CLONE?"}
@@ -143,7 +143,11 @@ func instanceRows(is ...*v1.Instance) (rows [][]string) {
 		if i.CloneSuspectedAt != nil {
 			clone = "suspected " + fmtTS(i.CloneSuspectedAt)
 		}
-		rows = append(rows, []string{i.ContractId, i.InstanceId, fmt.Sprint(i.Seat), orDash(i.Environment), orDash(i.Host), fmtTS(i.LastSeenAt), fmtTS(i.LicenseExpiresAt), clone})
+		seat := fmt.Sprint(i.Seat)
+		if i.NonProductionSlot {
+			seat = "non-production slot"
+		}
+		rows = append(rows, []string{i.ContractId, i.InstanceId, seat, orDash(i.Environment), orDash(i.Host), fmtTS(i.LastSeenAt), fmtTS(i.LicenseExpiresAt), clone})
 	}
 	return rows
 }

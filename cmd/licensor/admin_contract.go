@@ -9,6 +9,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 )
@@ -38,27 +39,32 @@ func contractRows(cs ...*v1.Contract) (rows [][]string) {
 		if c.MaxSeats == 0 {
 			seats = fmt.Sprintf("%d/unlimited", c.SeatsUsed)
 		}
+		rule := c.SeatRule
+		if c.SeatRule == string(licensor.SeatProductionURL) {
+			rule += fmt.Sprintf(", non-production %d/%s", c.NonProductionUrlsUsed, limit(c.MaxNonProductionUrls))
+		}
 		rows = append(rows, []string{c.Id, c.CustomerId, c.Status, fmtTS(c.StartsAt), fmtTS(c.EndsAt), orDash(strings.Join(fs, ",")),
-			seats + " (" + c.SeatRule + ")", fmtDur(c.LicenseValidity), fmtDur(c.RefreshInterval), c.Fallback, strconv.FormatInt(c.Version, 10)})
+			seats + " (" + rule + ")", fmtDur(c.LicenseValidity), fmtDur(c.RefreshInterval), c.Fallback, strconv.FormatInt(c.Version, 10)})
 	}
 	return rows
 }
 
 type ContractCreateCmd struct {
 	tenantFlag
-	Customer  string   `required:"" help:"Customer id."`
-	Product   string   `required:"" help:"Product id."`
-	Name      string   `help:"Contract name."`
-	Starts    Time     `help:"Start (default now)."`
-	Ends      Time     `help:"End (default: none)."`
-	Feature   []string `help:"Feature granted: name=count for counted, name for boolean. Repeatable." short:"f"`
-	Validity  Dur      `help:"License validity (default 14d)."`
-	Refresh   Dur      `help:"Refresh interval (default 2h)."`
-	SeatRule  string   `help:"instance or production_url." default:"instance" enum:"instance,production_url"`
-	MaxSeats  int32    `help:"Seats (0: unlimited)."`
-	Fallback  string   `help:"none or perpetual." default:"none" enum:"none,perpetual"`
-	MaxBorrow Dur      `help:"Longest borrow (default 7d)."`
-	ClientCA  string   `help:"PEM file of a CA; instances must then present a client certificate it issued." name:"client-ca" type:"existingfile"`
+	Customer         string   `required:"" help:"Customer id."`
+	Product          string   `required:"" help:"Product id."`
+	Name             string   `help:"Contract name."`
+	Starts           Time     `help:"Start (default now)."`
+	Ends             Time     `help:"End (default: none)."`
+	Feature          []string `help:"Feature granted: name=count for counted, name for boolean. Repeatable." short:"f"`
+	Validity         Dur      `help:"License validity (default 14d)."`
+	Refresh          Dur      `help:"Refresh interval (default 2h)."`
+	SeatRule         string   `help:"instance or production_url." default:"instance" enum:"instance,production_url"`
+	MaxSeats         int32    `help:"Seats (0: unlimited)."`
+	MaxNonProduction int32    `help:"production_url contracts: how many non-production (staging, development, test) URLs may hold a license at once (0: unlimited)." name:"max-non-production"`
+	Fallback         string   `help:"none or perpetual." default:"none" enum:"none,perpetual"`
+	MaxBorrow        Dur      `help:"Longest borrow (default 7d)."`
+	ClientCA         string   `help:"PEM file of a CA; instances must then present a client certificate it issued." name:"client-ca" type:"existingfile"`
 }
 
 func (c *ContractCreateCmd) Run(g *Globals) error {
@@ -70,6 +76,7 @@ func (c *ContractCreateCmd) Run(g *Globals) error {
 		TenantId: c.TenantID, CustomerId: c.Customer, ProductId: c.Product, Name: c.Name,
 		StartsAt: c.Starts.pb(), EndsAt: c.Ends.pb(), Features: fs, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
 		SeatRule: c.SeatRule, MaxSeats: c.MaxSeats, Fallback: c.Fallback, MaxBorrow: c.MaxBorrow.pb(),
+		MaxNonProductionUrls: c.MaxNonProduction,
 	}
 	if c.ClientCA != "" {
 		b, err := os.ReadFile(c.ClientCA)
@@ -121,22 +128,23 @@ func (c *ContractListCmd) Run(g *Globals) error {
 
 type ContractChangeCmd struct {
 	tenantFlag
-	ID        string   `arg:"" help:"Contract id."`
-	Feature   []string `help:"Replace the features: name=count or name. Repeatable." short:"f"`
-	NoFeature bool     `help:"Remove every feature."`
-	Validity  Dur      `help:"License validity."`
-	Refresh   Dur      `help:"Refresh interval."`
-	MaxSeats  *int32   `help:"Seats (0: unlimited)."`
-	Fallback  string   `help:"none or perpetual." enum:",none,perpetual" default:""`
-	MaxBorrow Dur      `help:"Longest borrow."`
-	Status    string   `help:"active or suspended." enum:",active,suspended" default:""`
-	Name      string   `help:"New name."`
-	Version   int64    `help:"Apply only if the contract is still at this version."`
+	ID               string   `arg:"" help:"Contract id."`
+	Feature          []string `help:"Replace the features: name=count or name. Repeatable." short:"f"`
+	NoFeature        bool     `help:"Remove every feature."`
+	Validity         Dur      `help:"License validity."`
+	Refresh          Dur      `help:"Refresh interval."`
+	MaxSeats         *int32   `help:"Seats (0: unlimited)."`
+	MaxNonProduction *int32   `help:"production_url contracts: how many non-production URLs may hold a license at once (0: unlimited)." name:"max-non-production"`
+	Fallback         string   `help:"none or perpetual." enum:",none,perpetual" default:""`
+	MaxBorrow        Dur      `help:"Longest borrow."`
+	Status           string   `help:"active or suspended." enum:",active,suspended" default:""`
+	Name             string   `help:"New name."`
+	Version          int64    `help:"Apply only if the contract is still at this version."`
 }
 
 func (c *ContractChangeCmd) Run(g *Globals) error {
 	req := &v1.ChangeContractRequest{TenantId: c.TenantID, ContractId: c.ID, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
-		MaxSeats: c.MaxSeats, MaxBorrow: c.MaxBorrow.pb(), ExpectedVersion: c.Version}
+		MaxSeats: c.MaxSeats, MaxNonProductionUrls: c.MaxNonProduction, MaxBorrow: c.MaxBorrow.pb(), ExpectedVersion: c.Version}
 	if len(c.Feature) > 0 || c.NoFeature {
 		fs, err := parseFeatures(c.Feature)
 		if err != nil {
@@ -192,4 +200,12 @@ func (c *ContractEndCmd) Run(g *Globals) error {
 		}
 		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
 	})
+}
+
+// limit shows a cap, 0 being unlimited.
+func limit(n int32) string {
+	if n == 0 {
+		return "unlimited"
+	}
+	return strconv.Itoa(int(n))
 }

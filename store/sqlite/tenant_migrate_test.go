@@ -7,8 +7,111 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
 )
+
+// migrateRawTo applies migrations 1 to last to a new database file at path.
+func migrateRawTo(t *testing.T, path string, last int) *sql.DB {
+	t.Helper()
+	ctx := context.Background()
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := store.Load(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Version > last {
+			break
+		}
+		if _, err := raw.ExecContext(ctx, m.SQL); err != nil {
+			t.Fatalf("migration %s: %v", m.Name, err)
+		}
+		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?, 0)`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw
+}
+
+// nonProdSeed is a database at schema 8 with a production-URL contract
+// holding a seat, two non-production URLs and a released production URL, and
+// an instance-seat contract with a released staging instance.
+const nonProdSeed = `
+INSERT INTO tenants (id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at)
+	VALUES ('ten_a', 'A', 60, 0, 3600000000000, 0, 0);
+INSERT INTO products (tenant_id, id, name, created_at) VALUES ('ten_a', 'prd_a', 'P', 0);
+INSERT INTO customers (tenant_id, id, name, email, created_at) VALUES ('ten_a', 'cus_a', 'C', '', 0);
+INSERT INTO contracts (tenant_id, id, customer_id, product_id, name, status, starts_at, ends_at, license_validity_ns,
+	refresh_interval_ns, seat_rule, max_seats, seats_used, fallback, max_borrow_ns, client_ca_pem, version, created_at, updated_at)
+	VALUES ('ten_a', 'con_url', 'cus_a', 'prd_a', '', 'active', 0, 0, 1209600000000000, 7200000000000, 'production_url', 5, 1, 'none', 604800000000000, '', 1, 0, 0),
+	       ('ten_a', 'con_ins', 'cus_a', 'prd_a', '', 'active', 0, 0, 1209600000000000, 7200000000000, 'instance', 5, 0, 'none', 604800000000000, '', 1, 0, 0);
+INSERT INTO instances (tenant_id, contract_id, instance_id, seat, environment, host, remote_addr, first_seen_at, last_seen_at,
+	license_id, license_expires_at, clone_suspected_at)
+	VALUES ('ten_a', 'con_url', 'https://www.example', TRUE, 'production', '', '', 0, 0, '', 0, 0),
+	       ('ten_a', 'con_url', 'https://staging.example', FALSE, 'staging', '', '', 0, 0, '', 0, 0),
+	       ('ten_a', 'con_url', 'http://localhost:3000', FALSE, 'development', '', '', 0, 0, '', 0, 0),
+	       ('ten_a', 'con_url', 'https://old.example', FALSE, 'production', '', '', 0, 0, '', 0, 0),
+	       ('ten_a', 'con_ins', 'node-1', FALSE, 'staging', '', '', 0, 0, '', 0, 0);
+`
+
+// checkNonProdBackfill checks what migration 0009 made of nonProdSeed: the
+// non-production URLs of the production-URL contract hold slots and are
+// counted; nothing else does.
+func checkNonProdBackfill(t *testing.T, s licensor.Store) {
+	t.Helper()
+	ctx := licensor.WithTenant(context.Background(), "ten_a")
+	for id, want := range map[string]int{"con_url": 2, "con_ins": 0} {
+		c, err := s.GetContract(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.NonProductionURLsUsed != want || c.MaxNonProductionURLs != 0 {
+			t.Errorf("%s: got %d non-production URLs used of %d, want %d of 0 (unlimited)", id, c.NonProductionURLsUsed, c.MaxNonProductionURLs, want)
+		}
+	}
+	for _, tc := range []struct {
+		contract, id string
+		slot         bool
+	}{
+		{"con_url", "https://www.example", false},
+		{"con_url", "https://staging.example", true},
+		{"con_url", "http://localhost:3000", true},
+		{"con_url", "https://old.example", false},
+		{"con_ins", "node-1", false},
+	} {
+		i, err := s.GetInstance(ctx, tc.contract, tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i.NonProductionSlot != tc.slot {
+			t.Errorf("%s NonProductionSlot: got %v, want %v", tc.id, i.NonProductionSlot, tc.slot)
+		}
+	}
+}
+
+// Migration 0009 gives the non-production URLs already recorded their slots.
+func TestMigrationNonProductionSlots(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "licensor.db")
+	raw := migrateRawTo(t, path, 8)
+	if _, err := raw.ExecContext(ctx, nonProdSeed); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open (migrating to the latest schema): got error %v, want none", err)
+	}
+	defer db.Close()
+	checkNonProdBackfill(t, db)
+}
 
 // Migration 0008 gives each tenant the default ceilings, or its current
 // limit and wait where they are higher: no tenant loses what it has.

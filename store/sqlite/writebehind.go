@@ -206,8 +206,8 @@ func (wb *writeBehind) queued(k instKey) bool {
 }
 
 // checkinBehind tries to answer c without a write: it returns the refreshed
-// instance and true if the instance exists and keeps its seat (or takes
-// none) and c carries no telemetry; false if c needs the synchronous path
+// instance and true if the instance exists and keeps its seat (or its
+// non-production slot, taking no seat) and c carries no telemetry; false if c needs the synchronous path
 // (then nothing was queued).
 func (db *DB) checkinBehind(ctx context.Context, tid string, c licensor.Checkin, now, window int64) (*licensor.Instance, bool, error) {
 	wb := db.wb
@@ -220,8 +220,8 @@ func (db *DB) checkinBehind(ctx context.Context, tid string, c licensor.Checkin,
 		wb.mu.Unlock()
 		return nil, false, nil
 	}
-	if kn, ok := wb.known[k]; ok && kn.gen == wb.seatGen && (kn.inst.Seat || !c.TakesSeat) && time.Since(kn.readAt) < knownTTL {
-		inst, ok := wb.queueLocked(k, kn.inst, kn.inst.Seat, c, now, window, kn.gen, kn.readAt)
+	if kn, ok := wb.known[k]; ok && kn.gen == wb.seatGen && keeps(kn.inst, c) && time.Since(kn.readAt) < knownTTL {
+		inst, ok := wb.queueLocked(k, kn.inst, kn.inst.Seat, kn.inst.NonProductionSlot, c, now, window, kn.gen, kn.readAt)
 		wb.mu.Unlock()
 		return inst, ok, nil
 	}
@@ -241,7 +241,7 @@ func (db *DB) checkinBehind(ctx context.Context, tid string, c licensor.Checkin,
 		if err != nil {
 			return nil, false, driverErr("Checkin", err)
 		}
-		if !row.Seat && c.TakesSeat {
+		if !keeps(row, c) {
 			return nil, false, nil
 		}
 		wb.mu.Lock()
@@ -258,19 +258,26 @@ func (db *DB) checkinBehind(ctx context.Context, tid string, c licensor.Checkin,
 		if base == nil {
 			base = row
 		}
-		inst, ok := wb.queueLocked(k, base, row.Seat, c, now, window, gen, readAt)
+		inst, ok := wb.queueLocked(k, base, row.Seat, row.NonProductionSlot, c, now, window, gen, readAt)
 		wb.mu.Unlock()
 		return inst, ok, nil
 	}
 }
 
+// keeps reports whether inst needs nothing taken by c, the store's refresh
+// condition (store/instance.go) in Go: it holds its seat, or c takes none
+// and it holds its non-production slot.
+func keeps(inst *licensor.Instance, c licensor.Checkin) bool {
+	return inst.Seat || (!c.TakesSeat && inst.NonProductionSlot)
+}
+
 // queueLocked queues the refresh of base by c and remembers it; false if
 // the queue is full (then nothing was queued). wb.mu is held.
-func (wb *writeBehind) queueLocked(k instKey, base *licensor.Instance, seat bool, c licensor.Checkin, now, window int64, gen uint64, readAt time.Time) (*licensor.Instance, bool) {
+func (wb *writeBehind) queueLocked(k instKey, base *licensor.Instance, seat, slot bool, c licensor.Checkin, now, window int64, gen uint64, readAt time.Time) (*licensor.Instance, bool) {
 	if wb.pending[k] == nil && len(wb.pending) >= maxPending {
 		return nil, false
 	}
-	inst := refreshed(base, seat, c, now, window)
+	inst := refreshed(base, seat, slot, c, now, window)
 	wb.pending[k] = inst
 	wb.rememberLocked(k, inst, gen, readAt)
 	if len(wb.pending) == flushAt {
@@ -327,11 +334,11 @@ func (wb *writeBehind) generation() uint64 {
 }
 
 // refreshed is the store's refresh statement (store/instance.go) in Go:
-// base is the instance as last written (or queued), seat whether it holds
-// one now.
-func refreshed(base *licensor.Instance, seat bool, c licensor.Checkin, now, window int64) *licensor.Instance {
+// base is the instance as last written (or queued), seat and slot whether
+// it holds a seat or a non-production slot now.
+func refreshed(base *licensor.Instance, seat, slot bool, c licensor.Checkin, now, window int64) *licensor.Instance {
 	inst := *base
-	inst.Seat = seat
+	inst.Seat, inst.NonProductionSlot = seat, slot
 	if window > 0 && c.Host != "" && base.Host != "" && base.Host != c.Host && now-micros(base.LastSeenAt) < window {
 		inst.CloneSuspectedAt = fromMicros(now)
 	}

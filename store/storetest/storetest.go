@@ -29,6 +29,11 @@
 //   - Checkin decides seats against the contract as stored (its MaxSeats);
 //     a check-in that does not take a seat keeps one
 //     the instance holds; ReleaseSeat of a seatless instance is a no-op.
+//   - A check-in that takes no seat by an instance that holds neither a
+//     seat nor a non-production slot takes a slot if the contract (its
+//     MaxNonProductionURLs as stored) has one free, EEXHAUSTED with nothing
+//     changed otherwise; taking a seat gives the slot up; ReleaseSeat frees
+//     a slot as it frees a seat.
 //   - Checkin with Telemetry makes it the instance's latest and a history
 //     point at Now, in the same transaction (a refused check-in stores
 //     neither); without it the latest is kept. ListTelemetry is ordered by
@@ -63,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("OperatorToken", func(t *testing.T) { testOperatorTokens(t, open) })
 	t.Run("SigningKey", func(t *testing.T) { testSigningKeys(t, open) })
 	t.Run("Instance", func(t *testing.T) { testInstances(t, open) })
+	t.Run("NonProduction", func(t *testing.T) { testNonProduction(t, open) })
 	t.Run("Telemetry", func(t *testing.T) { testTelemetry(t, open) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, open) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })

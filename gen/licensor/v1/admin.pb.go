@@ -1589,8 +1589,13 @@ type Contract struct {
 	Version            int64                  `protobuf:"varint,18,opt,name=version,proto3" json:"version,omitempty"`
 	CreatedAt          *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt          *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// production_url contracts: at most this many non-production (staging,
+	// development, test) URLs hold a license at once; 0 is unlimited.
+	MaxNonProductionUrls int32 `protobuf:"varint,21,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
+	// How many instances hold a non-production slot now.
+	NonProductionUrlsUsed int32 `protobuf:"varint,22,opt,name=non_production_urls_used,json=nonProductionUrlsUsed,proto3" json:"non_production_urls_used,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Contract) Reset() {
@@ -1763,6 +1768,20 @@ func (x *Contract) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Contract) GetMaxNonProductionUrls() int32 {
+	if x != nil {
+		return x.MaxNonProductionUrls
+	}
+	return 0
+}
+
+func (x *Contract) GetNonProductionUrlsUsed() int32 {
+	if x != nil {
+		return x.NonProductionUrlsUsed
+	}
+	return 0
+}
+
 type CreateContractRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -1783,9 +1802,12 @@ type CreateContractRequest struct {
 	Fallback        string               `protobuf:"bytes,12,opt,name=fallback,proto3" json:"fallback,omitempty"`
 	MaxBorrow       *durationpb.Duration `protobuf:"bytes,13,opt,name=max_borrow,json=maxBorrow,proto3" json:"max_borrow,omitempty"`
 	// PEM of a CA; instances must then present a client certificate it issued.
-	ClientCaPem   string `protobuf:"bytes,14,opt,name=client_ca_pem,json=clientCaPem,proto3" json:"client_ca_pem,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ClientCaPem string `protobuf:"bytes,14,opt,name=client_ca_pem,json=clientCaPem,proto3" json:"client_ca_pem,omitempty"`
+	// production_url contracts only: the cap on non-production URLs; 0
+	// (default) is unlimited.
+	MaxNonProductionUrls int32 `protobuf:"varint,15,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *CreateContractRequest) Reset() {
@@ -1914,6 +1936,13 @@ func (x *CreateContractRequest) GetClientCaPem() string {
 		return x.ClientCaPem
 	}
 	return ""
+}
+
+func (x *CreateContractRequest) GetMaxNonProductionUrls() int32 {
+	if x != nil {
+		return x.MaxNonProductionUrls
+	}
+	return 0
 }
 
 type CreateContractResponse struct {
@@ -2204,8 +2233,11 @@ type ChangeContractRequest struct {
 	ClientCaPem *string `protobuf:"bytes,12,opt,name=client_ca_pem,json=clientCaPem,proto3,oneof" json:"client_ca_pem,omitempty"`
 	// Optimistic concurrency: if set, the change applies only to this version.
 	ExpectedVersion int64 `protobuf:"varint,13,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// production_url contracts only: the cap on non-production URLs; 0 is
+	// unlimited. Lowering it below what is held refuses new ones only.
+	MaxNonProductionUrls *int32 `protobuf:"varint,14,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3,oneof" json:"max_non_production_urls,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ChangeContractRequest) Reset() {
@@ -2325,6 +2357,13 @@ func (x *ChangeContractRequest) GetClientCaPem() string {
 func (x *ChangeContractRequest) GetExpectedVersion() int64 {
 	if x != nil {
 		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *ChangeContractRequest) GetMaxNonProductionUrls() int32 {
+	if x != nil && x.MaxNonProductionUrls != nil {
+		return *x.MaxNonProductionUrls
 	}
 	return 0
 }
@@ -3337,8 +3376,12 @@ type Instance struct {
 	LicenseExpiresAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=license_expires_at,json=licenseExpiresAt,proto3" json:"license_expires_at,omitempty"`
 	CloneSuspectedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=clone_suspected_at,json=cloneSuspectedAt,proto3" json:"clone_suspected_at,omitempty"`
 	Telemetry        *Telemetry             `protobuf:"bytes,13,opt,name=telemetry,proto3" json:"telemetry,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Holds one of the contract's non-production slots (a staging,
+	// development or test URL of a production_url contract); ReleaseSeat
+	// frees it.
+	NonProductionSlot bool `protobuf:"varint,14,opt,name=non_production_slot,json=nonProductionSlot,proto3" json:"non_production_slot,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Instance) Reset() {
@@ -3460,6 +3503,13 @@ func (x *Instance) GetTelemetry() *Telemetry {
 		return x.Telemetry
 	}
 	return nil
+}
+
+func (x *Instance) GetNonProductionSlot() bool {
+	if x != nil {
+		return x.NonProductionSlot
+	}
+	return false
 }
 
 type ListInstancesRequest struct {
@@ -6909,7 +6959,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
 	"\vEntitlement\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xc4\x06\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb4\a\n" +
 	"\bContract\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
@@ -6937,7 +6987,9 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xec\x04\n" +
+	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x125\n" +
+	"\x17max_non_production_urls\x18\x15 \x01(\x05R\x14maxNonProductionUrls\x127\n" +
+	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\"\xa3\x05\n" +
 	"\x15CreateContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -6956,7 +7008,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\bfallback\x18\f \x01(\tR\bfallback\x128\n" +
 	"\n" +
 	"max_borrow\x18\r \x01(\v2\x19.google.protobuf.DurationR\tmaxBorrow\x12\"\n" +
-	"\rclient_ca_pem\x18\x0e \x01(\tR\vclientCaPem\"K\n" +
+	"\rclient_ca_pem\x18\x0e \x01(\tR\vclientCaPem\x125\n" +
+	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\"K\n" +
 	"\x16CreateContractResponse\x121\n" +
 	"\bcontract\x18\x01 \x01(\v2\x15.licensor.v1.ContractR\bcontract\"R\n" +
 	"\x12GetContractRequest\x12\x1b\n" +
@@ -6975,7 +7028,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"t\n" +
 	"\x15ListContractsResponse\x123\n" +
 	"\tcontracts\x18\x01 \x03(\v2\x15.licensor.v1.ContractR\tcontracts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xda\x05\n" +
 	"\x15ChangeContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -6992,13 +7045,15 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	" \x01(\tH\x02R\x06status\x88\x01\x01\x12\x17\n" +
 	"\x04name\x18\v \x01(\tH\x03R\x04name\x88\x01\x01\x12'\n" +
 	"\rclient_ca_pem\x18\f \x01(\tH\x04R\vclientCaPem\x88\x01\x01\x12)\n" +
-	"\x10expected_version\x18\r \x01(\x03R\x0fexpectedVersionB\f\n" +
+	"\x10expected_version\x18\r \x01(\x03R\x0fexpectedVersion\x12:\n" +
+	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01B\f\n" +
 	"\n" +
 	"_max_seatsB\v\n" +
 	"\t_fallbackB\t\n" +
 	"\a_statusB\a\n" +
 	"\x05_nameB\x10\n" +
-	"\x0e_client_ca_pem\"K\n" +
+	"\x0e_client_ca_pemB\x1a\n" +
+	"\x18_max_non_production_urls\"K\n" +
 	"\x16ChangeContractResponse\x121\n" +
 	"\bcontract\x18\x01 \x01(\v2\x15.licensor.v1.ContractR\bcontract\"\xc2\x01\n" +
 	"\x15ExtendContractRequest\x12\x1b\n" +
@@ -7075,7 +7130,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x16ListSigningKeysRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\"F\n" +
 	"\x17ListSigningKeysResponse\x12+\n" +
-	"\x04keys\x18\x01 \x03(\v2\x17.licensor.v1.SigningKeyR\x04keys\"\xbb\x04\n" +
+	"\x04keys\x18\x01 \x03(\v2\x17.licensor.v1.SigningKeyR\x04keys\"\xeb\x04\n" +
 	"\bInstance\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -7095,7 +7150,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	" \x01(\tR\tlicenseId\x12H\n" +
 	"\x12license_expires_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x10licenseExpiresAt\x12H\n" +
 	"\x12clone_suspected_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x10cloneSuspectedAt\x124\n" +
-	"\ttelemetry\x18\r \x01(\v2\x16.licensor.v1.TelemetryR\ttelemetry\"\x90\x01\n" +
+	"\ttelemetry\x18\r \x01(\v2\x16.licensor.v1.TelemetryR\ttelemetry\x12.\n" +
+	"\x13non_production_slot\x18\x0e \x01(\bR\x11nonProductionSlot\"\x90\x01\n" +
 	"\x14ListInstancesRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
