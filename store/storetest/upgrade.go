@@ -1,55 +1,57 @@
-package postgres_test
+package storetest
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strconv"
+	"fmt"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/internal/pgtest"
 )
+
+// Upgrade makes a database at schema version last (its migrations applied
+// by hand, as an older build left it), runs seed on it with foreign keys
+// not enforced, then opens it through the store, which applies the
+// remaining migrations. exec runs a statement on the upgraded database
+// outside the store. Each engine's tests give one.
+type Upgrade func(t *testing.T, last int, seed string) (s licensor.Store, exec func(q string) error)
+
+// RunUpgrades checks what each data migration makes of rows written before
+// it, on any engine: the migrations differ in DDL, never in what they keep.
+func RunUpgrades(t *testing.T, up Upgrade) {
+	t.Run("LeaseUnitsInline", func(t *testing.T) { testUpgradeLeaseUnits(t, up) })
+	t.Run("TenantCeiling", func(t *testing.T) { testUpgradeTenantCeiling(t, up) })
+	t.Run("NonProductionSlots", func(t *testing.T) { testUpgradeNonProductionSlots(t, up) })
+}
+
+// Migration 0005 moves each lease's units from lease_units into the lease
+// row: a database with leases taken before it keeps them, units and all.
+func testUpgradeLeaseUnits(t *testing.T, up Upgrade) {
+	s, exec := up(t, 4, `
+INSERT INTO leases VALUES ('ten_a', 'lea_1', 'pool_1', 'con_1', 'i-1', FALSE, 1, 1, 2000000000000000),
+	('ten_a', 'lea_2', 'pool_1', 'con_1', 'i-2', TRUE, 1, 1, 2000000000000000);
+INSERT INTO lease_units VALUES ('ten_a', 'lea_1', 'solver', 3), ('ten_a', 'lea_1', 'gpu-export', 1), ('ten_a', 'lea_2', 'solver', 2);
+`)
+	ctx := licensor.WithTenant(context.Background(), "ten_a")
+	for id, want := range map[string]string{"lea_1": "[{gpu-export 1} {solver 3}]", "lea_2": "[{solver 2}]"} {
+		l, err := s.GetLease(ctx, id)
+		if err != nil {
+			t.Fatalf("GetLease %s: %v", id, err)
+		}
+		if got := fmt.Sprint(l.Units); got != want {
+			t.Errorf("units of %s: got %s, want %s", id, got, want)
+		}
+	}
+	if err := exec(`SELECT count(*) FROM lease_units`); err == nil {
+		t.Error("lease_units after the migration: still there, want it dropped")
+	}
+}
 
 // Migration 0008 gives each tenant the default ceilings, or its current
 // limit and wait where they are higher: no tenant loses what it has.
-func TestMigrationTenantCeiling(t *testing.T) {
-	ctx := context.Background()
-	url, schema := pgtest.Schema(t)
-	conn, err := pgx.Connect(ctx, pgtest.SchemaURL(url, schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
-	files, err := filepath.Glob("migrations/000[1-7]_*.sql")
-	if err != nil || len(files) != 7 {
-		t.Fatalf("migrations 1 to 7: got %v, %v", files, err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(b))
-		name := filepath.Base(f)
-		v, _ := strconv.Atoi(name[:4])
-		exec(`INSERT INTO schema_migrations VALUES ($1, $2, 0)`, v, name)
-	}
-	exec(`INSERT INTO tenants (id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at)
-		VALUES ('ten_small', 'Small', 10, 0, 3600000000000, 0, 0), ('ten_big', 'Big', 500, 3000000000, 3600000000000, 0, 0)`)
-	conn.Close(ctx)
-
-	db := pgtest.OpenSchema(t, url, schema)
+func testUpgradeTenantCeiling(t *testing.T, up Upgrade) {
+	s, _ := up(t, 7, `INSERT INTO tenants (id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at)
+	VALUES ('ten_small', 'Small', 10, 0, 3600000000000, 0, 0), ('ten_big', 'Big', 500, 3000000000, 3600000000000, 0, 0)`)
 	for _, tc := range []struct {
 		id          string
 		ceiling     int
@@ -58,7 +60,7 @@ func TestMigrationTenantCeiling(t *testing.T) {
 		{"ten_small", 60, time.Second},
 		{"ten_big", 500, 3 * time.Second},
 	} {
-		got, err := db.GetTenant(ctx, tc.id)
+		got, err := s.GetTenant(context.Background(), tc.id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,10 +70,13 @@ func TestMigrationTenantCeiling(t *testing.T) {
 	}
 }
 
-// nonProdSeed is a database at schema 8 with a production-URL contract
-// holding a seat, two non-production URLs and a released production URL, and
-// an instance-seat contract with a released staging instance.
-const nonProdSeed = `
+// Migration 0009 gives the non-production URLs already recorded their
+// slots: from a production-URL contract holding a seat, two non-production
+// URLs and a released production URL, and an instance-seat contract with a
+// released staging instance, only the two non-production URLs hold slots
+// and are counted.
+func testUpgradeNonProductionSlots(t *testing.T, up Upgrade) {
+	s, _ := up(t, 8, `
 INSERT INTO tenants (id, name, concurrency_limit, queue_wait_ns, expiry_warning_ns, created_at, updated_at)
 	VALUES ('ten_a', 'A', 60, 0, 3600000000000, 0, 0);
 INSERT INTO products (tenant_id, id, name, created_at) VALUES ('ten_a', 'prd_a', 'P', 0);
@@ -87,13 +92,7 @@ INSERT INTO instances (tenant_id, contract_id, instance_id, seat, environment, h
 	       ('ten_a', 'con_url', 'http://localhost:3000', FALSE, 'development', '', '', 0, 0, '', 0, 0),
 	       ('ten_a', 'con_url', 'https://old.example', FALSE, 'production', '', '', 0, 0, '', 0, 0),
 	       ('ten_a', 'con_ins', 'node-1', FALSE, 'staging', '', '', 0, 0, '', 0, 0);
-`
-
-// checkNonProdBackfill checks what migration 0009 made of nonProdSeed: the
-// non-production URLs of the production-URL contract hold slots and are
-// counted; nothing else does.
-func checkNonProdBackfill(t *testing.T, s licensor.Store) {
-	t.Helper()
+`)
 	ctx := licensor.WithTenant(context.Background(), "ten_a")
 	for id, want := range map[string]int{"con_url": 2, "con_ins": 0} {
 		c, err := s.GetContract(ctx, id)
@@ -122,39 +121,4 @@ func checkNonProdBackfill(t *testing.T, s licensor.Store) {
 			t.Errorf("%s NonProductionSlot: got %v, want %v", tc.id, i.NonProductionSlot, tc.slot)
 		}
 	}
-}
-
-// Migration 0009 gives the non-production URLs already recorded their slots.
-func TestMigrationNonProductionSlots(t *testing.T) {
-	ctx := context.Background()
-	url, schema := pgtest.Schema(t)
-	conn, err := pgx.Connect(ctx, pgtest.SchemaURL(url, schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	exec := func(q string, args ...any) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, q, args...); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
-	exec(`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`)
-	files, err := filepath.Glob("migrations/000[1-8]_*.sql")
-	if err != nil || len(files) != 8 {
-		t.Fatalf("migrations 1 to 8: got %v, %v", files, err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		exec(string(b))
-		name := filepath.Base(f)
-		v, _ := strconv.Atoi(name[:4])
-		exec(`INSERT INTO schema_migrations VALUES ($1, $2, 0)`, v, name)
-	}
-	exec(nonProdSeed)
-	conn.Close(ctx)
-	checkNonProdBackfill(t, pgtest.OpenSchema(t, url, schema))
 }
