@@ -21,6 +21,11 @@ type tenantKeys struct {
 	all    []*licensor.SigningKey
 	jwks   []byte
 	set    license.KeySet
+	// err is why the active key does not open: kept for the cache's TTL
+	// like a good entry, so that a server with the wrong master key
+	// answers UNAVAILABLE without a store read, an unseal attempt and a
+	// log line per request.
+	err error
 }
 
 // tenantKeys returns the keys of the tenant ctx is scoped to.
@@ -30,6 +35,9 @@ func (s *Service) tenantKeys(ctx context.Context) (*tenantKeys, error) {
 		return nil, err
 	}
 	if tk, ok := s.keys.get(tenantID); ok {
+		if tk.err != nil {
+			return nil, tk.err
+		}
 		return tk, nil
 	}
 	gen := s.keys.generation()
@@ -54,7 +62,9 @@ func (s *Service) tenantKeys(ctx context.Context) (*tenantKeys, error) {
 	}
 	priv, err := s.sealer.Open(tk.active.ID, tk.active.Sealed)
 	if err != nil {
-		return nil, s.keyUnavailable(ctx, tenantID, tk.active.ID, err)
+		tk.err = s.keyUnavailable(ctx, tenantID, tk.active.ID, err)
+		s.keys.put(tenantID, tk, gen)
+		return nil, tk.err
 	}
 	if tk.signer, err = signing.NewSigner(tk.active.ID, priv, signing.WithWorkers(s.sigw)); err != nil {
 		return nil, licensor.Internal("signer", err)

@@ -1,10 +1,12 @@
 package keycheck_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,10 +183,18 @@ func TestKeyThatStopsLoadingIsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := service.New(service.Config{Store: st, Sealer: other})
-	_, err = svc.KeySet(licensor.WithTenant(context.Background(), tenantID))
-	if got := licensor.ErrorCode(err); got != licensor.EUNAVAILABLE {
-		t.Fatalf("KeySet: got code %q (%v), want %q", got, err, licensor.EUNAVAILABLE)
+	var logged bytes.Buffer
+	svc := service.New(service.Config{Store: st, Sealer: other, Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	for range 3 {
+		_, err = svc.KeySet(licensor.WithTenant(context.Background(), tenantID))
+		if got := licensor.ErrorCode(err); got != licensor.EUNAVAILABLE {
+			t.Fatalf("KeySet: got code %q (%v), want %q", got, err, licensor.EUNAVAILABLE)
+		}
+	}
+	// The failure is cached like a key: one log line for the operator, not
+	// one per request.
+	if n := strings.Count(logged.String(), "does not open"); n != 1 {
+		t.Errorf("log lines about the key after 3 calls: got %d, want 1", n)
 	}
 	if msg := licensor.ErrorMessage(err); strings.Contains(msg, "master") || strings.Contains(msg, "seal") {
 		t.Errorf("client message: got %q, want nothing about the server's keys", msg)
