@@ -166,8 +166,8 @@ func (db *DB) flushPending() error {
 	err := db.writeBatched(context.Background(), "flush refreshes", func(ctx context.Context, tx *sql.Tx) error {
 		st := tx.StmtContext(ctx, db.ws.flush)
 		for k, in := range batch {
-			if _, err := st.ExecContext(ctx, micros(in.CloneSuspectedAt), in.Host, micros(in.LastSeenAt),
-				in.Environment, in.RemoteAddr, in.LicenseID, micros(in.LicenseExpiresAt),
+			if _, err := st.ExecContext(ctx, store.Micros(in.CloneSuspectedAt), in.Host, store.Micros(in.LastSeenAt),
+				in.Environment, in.RemoteAddr, in.LicenseID, store.Micros(in.LicenseExpiresAt),
 				k.tenant, k.contract, k.instance); err != nil {
 				return err
 			}
@@ -339,14 +339,14 @@ func (wb *writeBehind) generation() uint64 {
 func refreshed(base *licensor.Instance, seat, slot bool, c licensor.Checkin, now, window int64) *licensor.Instance {
 	inst := *base
 	inst.Seat, inst.NonProductionSlot = seat, slot
-	if window > 0 && c.Host != "" && base.Host != "" && base.Host != c.Host && now-micros(base.LastSeenAt) < window {
-		inst.CloneSuspectedAt = fromMicros(now)
+	if window > 0 && c.Host != "" && base.Host != "" && base.Host != c.Host && now-store.Micros(base.LastSeenAt) < window {
+		inst.CloneSuspectedAt = store.FromMicros(now)
 	}
 	inst.Host = c.Host
-	inst.LastSeenAt = fromMicros(now)
+	inst.LastSeenAt = store.FromMicros(now)
 	inst.Environment = c.Environment
 	inst.RemoteAddr = c.RemoteAddr
 	inst.LicenseID = c.LicenseID
-	inst.LicenseExpiresAt = fromMicros(micros(c.LicenseExpiresAt))
+	inst.LicenseExpiresAt = store.FromMicros(store.Micros(c.LicenseExpiresAt))
 	return &inst
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"github.com/licensor/licensor/store"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -54,7 +55,7 @@ func rawLastSeen(t *testing.T, db *DB, contractID, instanceID string) time.Time 
 		contractID, instanceID).Scan(&us); err != nil {
 		t.Fatalf("raw read: %v", err)
 	}
-	return fromMicros(us)
+	return store.FromMicros(us)
 }
 
 func TestWriteBehind(t *testing.T) {
