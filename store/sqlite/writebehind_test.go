@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"github.com/licensor/licensor/store"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
 )
 
 // wbContract creates a tenant and a contract with maxSeats seats.
