@@ -76,14 +76,7 @@ func (db *DB) listAudit(ctx context.Context, op, log string, logArgs []any, f li
 		q += ` AND object_id = ?`
 		args = append(args, f.ObjectID)
 	}
-	if !f.Since.IsZero() {
-		q += ` AND at >= ?`
-		args = append(args, Micros(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q += ` AND at < ?`
-		args = append(args, Micros(f.Until))
-	}
+	q, args = atWithin(q, args, f.Since, f.Until)
 	if opts.After != "" {
 		// An unknown cursor (or another log's) matches nothing: an empty page.
 		q += ` AND (at, id) < (SELECT at, id FROM audit_log WHERE ` + log + ` AND id = ?)`

@@ -29,3 +29,17 @@ func Stamp(t time.Time, now func() time.Time) time.Time {
 	}
 	return Norm(t)
 }
+
+// atWithin narrows q, a query of rows with an `at` column, to since (included)
+// through until (excluded); a zero bound is open.
+func atWithin(q string, args []any, since, until time.Time) (string, []any) {
+	if !since.IsZero() {
+		q += ` AND at >= ?`
+		args = append(args, Micros(since))
+	}
+	if !until.IsZero() {
+		q += ` AND at < ?`
+		args = append(args, Micros(until))
+	}
+	return q, args
+}

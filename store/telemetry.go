@@ -24,14 +24,7 @@ func (db *DB) ListTelemetry(ctx context.Context, f licensor.TelemetryFilter) ([]
 		q += ` AND instance_id = ?`
 		args = append(args, f.InstanceID)
 	}
-	if !f.Since.IsZero() {
-		q += ` AND at >= ?`
-		args = append(args, Micros(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q += ` AND at < ?`
-		args = append(args, Micros(f.Until))
-	}
+	q, args = atWithin(q, args, f.Since, f.Until)
 	if opts.After != "" {
 		at, id, err := licensor.ParseTelemetryCursor(opts.After)
 		if err != nil {
