@@ -101,6 +101,10 @@ func NormalizeOrigin(raw string) (string, error) {
 			return bad("host %q is not a valid domain name", host)
 		}
 		host = strings.TrimSuffix(strings.ToLower(ascii), ".")
+		if host == "" || strings.HasPrefix(host, ".") || strings.Contains(host, "..") {
+			// "..", ".example.com", "a..b": a domain name has no empty label.
+			return bad("host %q has an empty label; send e.g. https://shop.example.com", strings.TrimSuffix(u.Hostname(), "."))
+		}
 		// The ASCII form must be its own ASCII form, or the origin would
 		// change when normalized again (a replacement character, say, turns
 		// into a punycode label that is not valid on its own).
