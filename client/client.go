@@ -56,6 +56,9 @@ type Client struct {
 	pending     []event
 	draining    bool
 	handlers    handlers
+	unpinned    []string  // kids in the server's JWKS that Config.Keys lacks
+	pinsChecked time.Time // last comparison of the pins with the JWKS
+	pinsRunning bool      // a comparison is in flight
 }
 
 // flight is one fetch shared by every caller that wants one at that moment.
@@ -179,7 +182,10 @@ func (c *Client) attempt() error {
 	if err == nil {
 		var r received
 		if r, err = c.fetch(c.ctx); err == nil {
-			_, err = c.accept(r, SourceServer)
+			var lic *License
+			if lic, err = c.accept(r, SourceServer); err == nil {
+				c.maybeCheckPins(c.tenantOf(lic))
+			}
 		}
 	}
 	if err != nil {

@@ -123,11 +123,16 @@ func (c *Client) telemetry() *v1.Telemetry {
 	}
 }
 
-// fetchJWKS downloads the tenant's public keys.
+// fetchJWKS downloads the public keys of Config.TenantID.
 func (c *Client) fetchJWKS(ctx context.Context) ([]byte, error) {
+	return c.fetchTenantJWKS(ctx, c.cfg.TenantID)
+}
+
+// fetchTenantJWKS downloads a tenant's public keys.
+func (c *Client) fetchTenantJWKS(ctx context.Context, tenantID string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	u := c.cfg.Server + licensor.JWKSPath + "?tenant=" + url.QueryEscape(c.cfg.TenantID)
+	u := c.cfg.Server + licensor.JWKSPath + "?tenant=" + url.QueryEscape(tenantID)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EINVALID, "JWKS URL %s: %v", u, err)}
@@ -142,7 +147,7 @@ func (c *Client) fetchJWKS(ctx context.Context) ([]byte, error) {
 		return nil, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, nil)
 	}
 	if res.StatusCode != http.StatusOK {
-		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EUNAVAILABLE, "JWKS of tenant %s: HTTP %d: %.200s", c.cfg.TenantID, res.StatusCode, b)}
+		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EUNAVAILABLE, "JWKS of tenant %s: HTTP %d: %.200s", tenantID, res.StatusCode, b)}
 	}
 	return b, nil
 }

@@ -144,11 +144,11 @@ func tokenPB(t *licensor.Token) *v1.Token {
 	}
 }
 
-func keyPB(k *licensor.SigningKey) *v1.SigningKey {
+func keyPB(k *licensor.SigningKey, now time.Time) *v1.SigningKey {
 	jwk, _ := license.PublicJWK(k)
 	return &v1.SigningKey{
 		Id: k.ID, TenantId: k.TenantID, PublicJwk: jwk, CreatedAt: ts(k.CreatedAt),
-		RetiredAt: ts(k.RetiredAt), PublishUntil: ts(k.PublishUntil), Active: k.RetiredAt.IsZero(),
+		RetiredAt: ts(k.RetiredAt), PublishUntil: ts(k.PublishUntil), Active: k.SignsAt(now), ActivateAt: ts(k.ActivateAt),
 	}
 }
 

@@ -3097,11 +3097,15 @@ type SigningKey struct {
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// The public key as a JWK (OKP, Ed25519).
-	PublicJwk     string                 `protobuf:"bytes,3,opt,name=public_jwk,json=publicJwk,proto3" json:"public_jwk,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	RetiredAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=retired_at,json=retiredAt,proto3" json:"retired_at,omitempty"`
-	PublishUntil  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=publish_until,json=publishUntil,proto3" json:"publish_until,omitempty"`
-	Active        bool                   `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
+	PublicJwk    string                 `protobuf:"bytes,3,opt,name=public_jwk,json=publicJwk,proto3" json:"public_jwk,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	RetiredAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=retired_at,json=retiredAt,proto3" json:"retired_at,omitempty"`
+	PublishUntil *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=publish_until,json=publishUntil,proto3" json:"publish_until,omitempty"`
+	// Signing now. A key published ahead of its activation is not active yet.
+	Active bool `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
+	// When the key starts signing; until then it is only published in the
+	// JWKS, so that products pinning the tenant's keys can learn it first.
+	ActivateAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=activate_at,json=activateAt,proto3" json:"activate_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3185,9 +3189,22 @@ func (x *SigningKey) GetActive() bool {
 	return false
 }
 
+func (x *SigningKey) GetActivateAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActivateAt
+	}
+	return nil
+}
+
 type RotateSigningKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// How long the new key is published before it signs; default 14 days.
+	// Shorter than the longest license validity of the tenant's contracts
+	// needs force: a product that pins the keys could not have learned it.
+	ActivateAfter *durationpb.Duration `protobuf:"bytes,2,opt,name=activate_after,json=activateAfter,proto3" json:"activate_after,omitempty"`
+	// Rotate even though activate_after is shorter than a license lifetime.
+	Force         bool `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3227,6 +3244,20 @@ func (x *RotateSigningKeyRequest) GetTenantId() string {
 		return x.TenantId
 	}
 	return ""
+}
+
+func (x *RotateSigningKeyRequest) GetActivateAfter() *durationpb.Duration {
+	if x != nil {
+		return x.ActivateAfter
+	}
+	return nil
+}
+
+func (x *RotateSigningKeyRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
 }
 
 type RotateSigningKeyResponse struct {
@@ -7110,7 +7141,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x19\n" +
 	"\btoken_id\x18\x02 \x01(\tR\atokenId\"?\n" +
 	"\x13RevokeTokenResponse\x12(\n" +
-	"\x05token\x18\x01 \x01(\v2\x12.licensor.v1.TokenR\x05token\"\xa7\x02\n" +
+	"\x05token\x18\x01 \x01(\v2\x12.licensor.v1.TokenR\x05token\"\xe4\x02\n" +
 	"\n" +
 	"SigningKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -7122,9 +7153,13 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"retired_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tretiredAt\x12?\n" +
 	"\rpublish_until\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fpublishUntil\x12\x16\n" +
-	"\x06active\x18\a \x01(\bR\x06active\"6\n" +
+	"\x06active\x18\a \x01(\bR\x06active\x12;\n" +
+	"\vactivate_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"activateAt\"\x8e\x01\n" +
 	"\x17RotateSigningKeyRequest\x12\x1b\n" +
-	"\ttenant_id\x18\x01 \x01(\tR\btenantId\"E\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12@\n" +
+	"\x0eactivate_after\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\ractivateAfter\x12\x14\n" +
+	"\x05force\x18\x03 \x01(\bR\x05force\"E\n" +
 	"\x18RotateSigningKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.licensor.v1.SigningKeyR\x03key\"5\n" +
 	"\x16ListSigningKeysRequest\x12\x1b\n" +
@@ -7663,154 +7698,156 @@ var file_licensor_v1_admin_proto_depIdxs = []int32{
 	104, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
 	104, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
 	104, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
-	45,  // 58: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
-	45,  // 59: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	104, // 60: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 61: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 62: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	104, // 63: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	105, // 64: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
-	50,  // 65: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
-	50,  // 66: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
-	50,  // 67: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	104, // 68: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	105, // 69: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	104, // 70: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 71: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
-	57,  // 72: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
-	60,  // 73: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
-	60,  // 74: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
-	60,  // 75: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
-	61,  // 76: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	103, // 77: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	106, // 78: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
-	66,  // 79: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 80: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	104, // 81: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
-	66,  // 82: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 83: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 84: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
-	67,  // 85: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 86: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
-	67,  // 87: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
-	66,  // 88: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 89: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 90: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 91: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	104, // 92: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	104, // 93: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 94: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	103, // 95: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
-	80,  // 96: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	104, // 97: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
-	83,  // 98: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	83,  // 99: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
-	83,  // 100: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	103, // 101: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	104, // 102: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	104, // 103: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	104, // 104: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
-	92,  // 105: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
-	92,  // 106: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	104, // 107: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	104, // 108: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	108, // 109: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
-	97,  // 110: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	104, // 111: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	108, // 112: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	108, // 113: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	104, // 114: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 115: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	100, // 116: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
-	1,   // 117: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 118: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 119: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 120: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 121: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 122: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 123: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 124: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 125: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 126: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 127: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 128: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 129: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 130: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 131: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 132: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 133: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 134: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 135: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 136: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 137: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 138: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 139: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 140: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 141: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 142: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 143: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 144: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 145: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 146: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 147: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 148: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 149: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 150: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 151: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 152: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 153: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 154: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 155: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 156: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 157: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 158: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	2,   // 159: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 160: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 161: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 162: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 163: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 164: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 165: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 166: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 167: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 168: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 169: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 170: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 171: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 172: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 173: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 174: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 175: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 176: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 177: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 178: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 179: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 180: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 181: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 182: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 183: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 184: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 185: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 186: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 187: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 188: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 189: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 190: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 191: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 192: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 193: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 194: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 195: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 196: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 197: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 198: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 199: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 200: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	159, // [159:201] is the sub-list for method output_type
-	117, // [117:159] is the sub-list for method input_type
-	117, // [117:117] is the sub-list for extension type_name
-	117, // [117:117] is the sub-list for extension extendee
-	0,   // [0:117] is the sub-list for field type_name
+	104, // 58: licensor.v1.SigningKey.activate_at:type_name -> google.protobuf.Timestamp
+	103, // 59: licensor.v1.RotateSigningKeyRequest.activate_after:type_name -> google.protobuf.Duration
+	45,  // 60: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
+	45,  // 61: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
+	104, // 62: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	104, // 63: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	104, // 64: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	104, // 65: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	105, // 66: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	50,  // 67: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
+	50,  // 68: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
+	50,  // 69: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
+	104, // 70: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	105, // 71: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	104, // 72: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	104, // 73: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	57,  // 74: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
+	60,  // 75: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
+	60,  // 76: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
+	60,  // 77: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
+	61,  // 78: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
+	103, // 79: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	106, // 80: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	66,  // 81: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
+	103, // 82: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	104, // 83: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	66,  // 84: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	103, // 85: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 86: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
+	67,  // 87: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
+	107, // 88: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	67,  // 89: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
+	66,  // 90: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	103, // 91: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 92: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
+	107, // 93: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	104, // 94: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	104, // 95: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	104, // 96: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	103, // 97: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	80,  // 98: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
+	104, // 99: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 100: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	83,  // 101: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
+	83,  // 102: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	103, // 103: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	104, // 104: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	104, // 105: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	104, // 106: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	92,  // 107: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
+	92,  // 108: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
+	104, // 109: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	104, // 110: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	108, // 111: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	97,  // 112: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
+	104, // 113: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	108, // 114: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	108, // 115: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	104, // 116: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	104, // 117: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	100, // 118: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
+	1,   // 119: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 120: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 121: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 122: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 123: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 124: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 125: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 126: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 127: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 128: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 129: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 130: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 131: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 132: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 133: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 134: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 135: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 136: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 137: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 138: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 139: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 140: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 141: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 142: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 143: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 144: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 145: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 146: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 147: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	72,  // 148: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	74,  // 149: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	76,  // 150: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	78,  // 151: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	81,  // 152: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	84,  // 153: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	86,  // 154: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	88,  // 155: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	90,  // 156: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	93,  // 157: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	95,  // 158: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	98,  // 159: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	101, // 160: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	2,   // 161: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 162: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 163: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 164: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 165: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 166: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 167: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 168: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 169: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 170: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 171: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 172: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 173: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 174: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 175: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 176: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 177: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 178: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 179: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 180: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 181: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 182: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 183: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 184: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 185: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 186: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 187: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 188: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 189: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	73,  // 190: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	75,  // 191: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	77,  // 192: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	79,  // 193: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	82,  // 194: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	85,  // 195: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	87,  // 196: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	89,  // 197: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	91,  // 198: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	94,  // 199: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	96,  // 200: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	99,  // 201: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	102, // 202: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	161, // [161:203] is the sub-list for method output_type
+	119, // [119:161] is the sub-list for method input_type
+	119, // [119:119] is the sub-list for extension type_name
+	119, // [119:119] is the sub-list for extension extendee
+	0,   // [0:119] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
