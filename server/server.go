@@ -98,6 +98,7 @@ func New(cfg Config) *Server {
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, public...))
 	s.mux.Handle(grpchealth.NewHandler(&healthChecker{s: s}, public...))
 	s.mux.HandleFunc("GET "+licensor.JWKSPath, s.jwks)
+	s.mux.HandleFunc("GET /openapi.json", s.openAPI)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	return s
