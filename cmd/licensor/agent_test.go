@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/agentapi"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/license"
 )
@@ -52,26 +53,26 @@ func TestAgent(t *testing.T) {
 	t.Cleanup(func() { _ = ag.Close() })
 	keys, _ := license.ParseJWKS(jwks)
 
-	get := func(t *testing.T) (int, agentDoc) {
+	get := func(t *testing.T) (int, agentapi.Document) {
 		t.Helper()
-		res, err := http.Get("http://" + ag.Addr() + "/license")
+		res, err := http.Get(ag.URL() + "/v1/license")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		var d agentDoc
+		var d agentapi.Document
 		if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
 			t.Fatal(err)
 		}
 		return res.StatusCode, d
 	}
-	readFile := func(t *testing.T) agentDoc {
+	readFile := func(t *testing.T) agentapi.Document {
 		t.Helper()
 		b, err := os.ReadFile(cmd.Out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var d agentDoc
+		var d agentapi.Document
 		if err := json.Unmarshal(b, &d); err != nil {
 			t.Fatalf("license file is not JSON: %v", err)
 		}
@@ -133,12 +134,12 @@ func TestAgentUnlicensed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ag.Close() })
-	res, err := http.Get("http://" + ag.Addr() + "/license")
+	res, err := http.Get(ag.URL() + "/v1/license")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var d agentDoc
+	var d agentapi.Document
 	_ = json.NewDecoder(res.Body).Decode(&d)
 	if res.StatusCode != http.StatusServiceUnavailable || d.Status.Licensed || d.Token != "" || d.Status.Reason == "" {
 		t.Errorf("got %d %+v, want 503, unlicensed, a reason and no token", res.StatusCode, d.Status)
