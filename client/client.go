@@ -59,6 +59,7 @@ type Client struct {
 	unpinned    []string  // kids in the server's JWKS that Config.Keys lacks
 	pinsChecked time.Time // last comparison of the pins with the JWKS
 	pinsRunning bool      // a comparison is in flight
+	pinsAgain   bool      // one more is due when it ends
 }
 
 // flight is one fetch shared by every caller that wants one at that moment.

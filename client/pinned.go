@@ -43,18 +43,29 @@ func (c *Client) maybeCheckPins(tenantID string) {
 	}
 	c.mu.Lock()
 	now := c.nowLocked()
-	due := !c.pinsRunning && (c.pinsChecked.IsZero() || now.Sub(c.pinsChecked) >= PinCheckInterval)
-	if due {
+	due := c.pinsChecked.IsZero() || now.Sub(c.pinsChecked) >= PinCheckInterval
+	start := due && !c.pinsRunning
+	if start {
 		c.pinsRunning = true
+	} else if due {
+		// A comparison is in flight but may have read the JWKS before
+		// this refresh: run once more when it ends.
+		c.pinsAgain = true
 	}
 	c.mu.Unlock()
-	if !due {
+	if !start {
 		return
 	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		c.checkPins(c.ctx, tenantID)
+		for again := true; again; {
+			c.checkPins(c.ctx, tenantID)
+			c.mu.Lock()
+			again, c.pinsAgain = c.pinsAgain && c.ctx.Err() == nil, false
+			c.pinsRunning = again
+			c.mu.Unlock()
+		}
 	}()
 }
 
@@ -67,7 +78,6 @@ func (c *Client) checkPins(ctx context.Context, tenantID string) {
 		keys, err = license.ParseJWKS(b)
 	}
 	c.mu.Lock()
-	c.pinsRunning = false
 	if err != nil {
 		c.mu.Unlock()
 		c.log.Warn("cannot compare the pinned keys with the vendor's JWKS", "err", err)
