@@ -374,3 +374,34 @@ func TestListenRefusesNonLoopback(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseReturnsLeases: when the agent stops, its leases go back to the
+// pool at once; a borrowed one stays out, as borrowing means.
+func TestCloseReturnsLeases(t *testing.T) {
+	e := newEnv(t)
+	ln, err := agentapi.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, base := serve(t, e.api, ln)
+	c := caller{t: t, hc: hc, base: base}
+	var l leaseBody
+	if code, _ := c.do("POST", "/v1/leases", `{"capabilities": [{"feature": "solver", "units": 4}]}`, &l); code != 201 {
+		t.Fatalf("checkout: got %d", code)
+	}
+	if code, _ := c.do("POST", "/v1/leases", `{"capabilities": [{"feature": "gpu-export", "units": 1}], "borrow_seconds": 3600}`, &l); code != 201 || !l.Borrowed {
+		t.Fatalf("borrow: got %d %+v", code, l)
+	}
+	e.api.Close()
+	fs, err := e.c.Features(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inUse := map[string]int64{}
+	for _, f := range fs {
+		inUse[f.Feature] = f.InUse
+	}
+	if inUse["solver"] != 0 || inUse["gpu-export"] != 1 {
+		t.Errorf("in use after Close: got %v, want solver=0 (returned) gpu-export=1 (borrowed)", inUse)
+	}
+}
