@@ -53,9 +53,9 @@ func (a *AgentCmd) Run(g *Globals) error {
 		return err
 	}
 	if ag.Addr() != "" {
-		fmt.Fprintf(os.Stderr, "licensor agent: API on %s (license at /v1/license, description at /openapi.json)", ag.URL())
+		fmt.Fprintf(os.Stderr, "licensor agent: API on %s (described at /openapi.json)", ag.URL())
 		if a.Out != "" {
-			fmt.Fprintf(os.Stderr, " and in %s", a.Out)
+			fmt.Fprintf(os.Stderr, "; license also in %s", a.Out)
 		}
 		fmt.Fprintln(os.Stderr)
 	}
@@ -131,14 +131,18 @@ func startAgent(ctx context.Context, cfg client.Config, out, listen string, log 
 	if err != nil {
 		return nil, err
 	}
-	a := &agent{c: c, soon: cfg.ExpiringSoon, out: out, log: log.With("component", "agent"), stop: make(chan struct{})}
+	soon := cfg.ExpiringSoon
+	if soon <= 0 {
+		soon = client.DefaultExpiringSoon
+	}
+	a := &agent{c: c, soon: soon, out: out, log: log.With("component", "agent"), stop: make(chan struct{})}
 	if out != "" {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 			_ = c.Close()
 			return nil, fmt.Errorf("--out: %w", err)
 		}
 	}
-	a.api = agentapi.New(agentapi.Config{Client: c, ExpiringSoon: cfg.ExpiringSoon, Telemetry: tel, Logger: log})
+	a.api = agentapi.New(agentapi.Config{Client: c, ExpiringSoon: soon, Telemetry: tel, Logger: log})
 	if listen != "" {
 		if a.ln, err = agentapi.Listen(listen); err != nil {
 			_ = c.Close()

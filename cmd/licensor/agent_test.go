@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -143,5 +144,49 @@ func TestAgentUnlicensed(t *testing.T) {
 	_ = json.NewDecoder(res.Body).Decode(&d)
 	if res.StatusCode != http.StatusServiceUnavailable || d.Status.Licensed || d.Token != "" || d.Status.Reason == "" {
 		t.Errorf("got %d %+v, want 503, unlicensed, a reason and no token", res.StatusCode, d.Status)
+	}
+}
+
+// TestAgentUnixSocket: --listen unix:/path serves the API on a socket of
+// mode 0660, removed when the agent stops.
+func TestAgentUnixSocket(t *testing.T) {
+	srv := testserver.Start(t)
+	f := srv.NewFixture(t, testserver.FixtureOptions{})
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "agent.sock")
+	cmd := &AgentCmd{Contract: f.ContractID, Instance: "php-1", Tenant: f.TenantID, CacheDir: dir, Listen: "unix:" + sock, Timeout: 5 * time.Second}
+	cfg, err := cmd.clientConfig(&Globals{Server: srv.URL, Token: f.ContractToken, CACert: srv.CACertFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Now = srv.Clock.Now
+	ag, err := startAgent(context.Background(), cfg, "", cmd.Listen, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ag.URL(); got != "unix:"+sock {
+		t.Errorf("URL: got %q, want unix:%s", got, sock)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket: got %v %v, want mode 0660", fi, err)
+	}
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	res, err := hc.Get("http://agent/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st agentapi.Status
+	_ = json.NewDecoder(res.Body).Decode(&st)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !st.Licensed {
+		t.Errorf("GET /v1/status over the socket: got %d %+v, want 200 and licensed", res.StatusCode, st)
+	}
+	if err := ag.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("the socket is left behind after Close: %v", err)
 	}
 }
