@@ -46,8 +46,3 @@ func (k *SigningKey) Published(now time.Time) bool {
 func (k *SigningKey) SignsAt(now time.Time) bool {
 	return !now.Before(k.ActivateAt) && (k.RetiredAt.IsZero() || now.Before(k.RetiredAt))
 }
-
-// Pending reports whether the key is published but does not sign yet.
-func (k *SigningKey) Pending(now time.Time) bool {
-	return now.Before(k.ActivateAt) && (k.RetiredAt.IsZero() || k.ActivateAt.Before(k.RetiredAt))
-}
