@@ -91,7 +91,7 @@ type Config struct {
 	// at once; polling continues underneath and takes over if it breaks.
 	Watch bool
 	// Telemetry, if set, is called before each call to the server and its
-	// result is sent with it.
+	// result is sent with it; an empty Telemetry sends none.
 	Telemetry func() Telemetry
 
 	// HTTPClient, if set, is used as is (it must speak HTTP/2 for gRPC).

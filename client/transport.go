@@ -116,6 +116,10 @@ func (c *Client) telemetry() *v1.Telemetry {
 		return nil
 	}
 	t := c.cfg.Telemetry()
+	if t.ProductVersion == "" && len(t.RuntimeVersions) == 0 && t.Environment == "" && t.ServerHost == "" && t.ServerIP == "" &&
+		t.ServerPort == 0 && t.AppName == "" && len(t.Usage) == 0 && len(t.Labels) == 0 {
+		return nil // nothing to report yet: the server records no empty point
+	}
 	return &v1.Telemetry{
 		ProductVersion: t.ProductVersion, RuntimeVersions: t.RuntimeVersions, Environment: t.Environment,
 		ServerHost: t.ServerHost, ServerIp: t.ServerIP, ServerPort: t.ServerPort, AppName: t.AppName,

@@ -405,3 +405,20 @@ func TestCloseReturnsLeases(t *testing.T) {
 		t.Errorf("in use after Close: got %v, want solver=0 (returned) gpu-export=1 (borrowed)", inUse)
 	}
 }
+
+// TestNoTelemetryUntilReported: an agent nobody posted telemetry to sends
+// none, so the server keeps no empty points for it.
+func TestNoTelemetryUntilReported(t *testing.T) {
+	e := newEnv(t)
+	if err := e.c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := e.srv.Admin(testserver.GRPC, e.f.AdminToken).GetInstance(context.Background(),
+		connect.NewRequest(&v1.GetInstanceRequest{ContractId: e.f.ContractID, InstanceId: "agent-1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm := inst.Msg.Instance.Telemetry; tm != nil {
+		t.Errorf("telemetry at the server before any report: got %+v, want none", tm)
+	}
+}
