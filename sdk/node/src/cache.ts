@@ -62,3 +62,33 @@ export function parseTime(s: string | undefined): number | undefined {
   const ms = Date.parse(m[1] + (m[3].toUpperCase() === "Z" ? "Z" : m[3]));
   return Number.isNaN(ms) ? undefined : ms + (m[2] ? Math.floor(Number(m[2]) * 1000) : 0);
 }
+
+/** Writes the cache: the last license, the newest server time seen, the fetched JWKS. */
+export function writeCache(file: string, token: string | undefined, serverTimeMs: number, jwksText: string | undefined): void {
+  const s: CacheSnapshot = {
+    version: CACHE_VERSION,
+    token,
+    server_time: serverTimeMs ? new Date(serverTimeMs).toISOString() : undefined,
+    jwks: jwksText ? JSON.parse(jwksText) : undefined,
+  };
+  writeAtomic(file, JSON.stringify(s));
+}
+
+/**
+ * The instance id kept in file, or a new one (kept there) so that a restart
+ * keeps its seat. Without a file the id lasts as long as the process.
+ */
+export function loadInstanceId(file: string | undefined, logger?: Pick<Console, "warn">): string {
+  if (file) {
+    try {
+      const v = fs.readFileSync(file, "utf8").trim();
+      if (v) return v;
+    } catch {
+      // none yet
+    }
+  }
+  const id = "inst-" + randomBytes(10).toString("hex");
+  if (file) writeAtomic(file, id + "\n");
+  else logger?.warn(`licensor: no cacheDir: the instance id ${id} is not persisted and a restart takes a new seat`);
+  return id;
+}

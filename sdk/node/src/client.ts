@@ -3,22 +3,20 @@
 // the Node spelling differs.
 import { createClient, type Client as RpcClient } from "@connectrpc/connect";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileStem, parseTime, readCache, writeAtomic } from "./cache.js";
+import { fileStem, loadInstanceId, parseTime, readCache, writeCache } from "./cache.js";
 import { Capabilities } from "./capability.js";
 import { LicensorError } from "./errors.js";
 import { LicenseService, type Telemetry } from "./gen/licensor/v1/license_pb.js";
-import { checkClaims, checkTime, dearmor, LICENSE_TYPE, parseJwks, verifyJws, type Claims, type KeySet } from "./jws.js";
+import { License, type Source, type State, type Status } from "./license.js";
+import { checkClaims, checkTime, dearmor, LICENSE_TYPE, parseJwks, verifyJws, type KeySet } from "./jws.js";
 import { classify, fetchJwks, MAX_RETRY_HINT_MS, newTransport } from "./transport.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { TelemetrySchema } from "./gen/licensor/v1/license_pb.js";
 
-export type State = "unlicensed" | "valid" | "expiring_soon" | "expired";
-export type Source = "server" | "cache" | "file";
 
 const DAY = 86_400_000;
 const JWKS_MIN_INTERVAL_MS = 60_000;
@@ -55,41 +53,6 @@ export interface ClientOptions {
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
   logger?: Pick<Console, "warn">;
-}
-
-/** A verified license. */
-export class License {
-  constructor(readonly token: string, readonly claims: Claims, readonly source: Source) {}
-  get expiresAtMs(): number {
-    return this.claims.exp * 1000;
-  }
-  allowed(feature: string): boolean {
-    return this.count(feature) > 0;
-  }
-  /** The count of a feature (1 for an enabled boolean feature), 0 when absent. */
-  count(feature: string): number {
-    const v = this.claims.features?.[feature];
-    return v === true ? 1 : typeof v === "number" && v > 0 ? v : 0;
-  }
-  /** @internal what makes a change worth an event. */
-  key(): string {
-    const c = this.claims;
-    return JSON.stringify([this.source === "file", c.contract_version ?? 0, c.fallback_cutoff ?? 0, Object.entries(c.features ?? {}).sort()]);
-  }
-}
-
-export interface Status {
-  state: State;
-  licensed: boolean;
-  /** Why the state is not valid, for a person ("" when it is). */
-  reason: string;
-  remainingMs: number;
-  expiresAtMs?: number;
-  licenseId?: string;
-  source?: Source;
-  fallback: boolean;
-  lastError?: LicensorError;
-  nextAttemptMs?: number;
 }
 
 /**
@@ -135,7 +98,7 @@ export class Client extends EventEmitter {
       this.licenses = createClient(LicenseService, this.conn.transport);
     }
     this.capabilities = new Capabilities(this);
-    this.instanceId = o.instanceId ?? this.loadInstanceId();
+    this.instanceId = o.instanceId ?? loadInstanceId(o.cacheDir ? this.file(".instance") : undefined, o.logger);
   }
 
   // --- clock and state ------------------------------------------------
@@ -274,22 +237,6 @@ export class Client extends EventEmitter {
     return path.join(this.opts.cacheDir!, fileStem(this.opts.contractId) + ext);
   }
 
-  private loadInstanceId(): string {
-    const file = this.opts.cacheDir ? this.file(".instance") : undefined;
-    if (file) {
-      try {
-        const v = fs.readFileSync(file, "utf8").trim();
-        if (v) return v;
-      } catch {
-        // none yet
-      }
-    }
-    const id = "inst-" + randomBytes(10).toString("hex");
-    if (file) writeAtomic(file, id + "\n");
-    else this.opts.logger?.warn(`licensor: no cacheDir: the instance id ${id} is not persisted and a restart takes a new seat`);
-    return id;
-  }
-
   /** Loads, once, the cache and the static license file. */
   init(): Promise<void> {
     this.inited ??= (async () => {
@@ -345,14 +292,8 @@ export class Client extends EventEmitter {
 
   private saveCache(): void {
     if (!this.opts.cacheDir) return;
-    const s = {
-      version: 1,
-      token: this.online?.token,
-      server_time: this.serverHighMs ? new Date(this.serverHighMs).toISOString() : undefined,
-      jwks: this.jwksText ? JSON.parse(this.jwksText) : undefined,
-    };
     try {
-      writeAtomic(this.file(".json"), JSON.stringify(s));
+      writeCache(this.file(".json"), this.online?.token, this.serverHighMs, this.jwksText);
     } catch (e) {
       this.opts.logger?.warn(`licensor: cannot write the license cache: ${(e as Error).message}`);
     }

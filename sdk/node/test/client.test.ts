@@ -1,5 +1,6 @@
 // The Node library against a real licensor server (test/server.ts).
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import * as fs from "node:fs";
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -71,6 +72,19 @@ describe("license", () => {
     const st = await offline.start();
     offline.close();
     assert.deepEqual([st.state, offline.license()?.source], ["valid", "cache"]);
+  });
+
+  test("starts from the cache, then checks in the background", async () => {
+    const dir = tmpDir();
+    await newClient(new Clock(), { cacheDir: dir, instanceId: "node-bg" }).refresh();
+    const c = newClient(new Clock(), { cacheDir: dir, instanceId: "node-bg", server: "https://127.0.0.1:1" });
+    const errors: unknown[] = [];
+    c.on("checkFailed", (e: LicensorError) => errors.push([e.stage, e.code]));
+    const failed = once(c, "checkFailed");
+    assert.equal((await c.start()).state, "valid");
+    await failed; // the background loop checked at once, and failed
+    assert.deepEqual(errors, [["tcp", "unavailable"]]);
+    assert.equal(c.status().state, "valid");
   });
 
   test("instance id persisted", () => {

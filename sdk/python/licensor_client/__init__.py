@@ -12,7 +12,8 @@ cryptography for Ed25519.
 """
 
 from .capability import Lease
-from .client import EXPIRED, EXPIRING_SOON, UNLICENSED, VALID, Client, License, Status
+from .client import Client
+from .license import EXPIRED, EXPIRING_SOON, UNLICENSED, VALID, License, Status
 from .errors import DeniedError, LicensorError
 from .jws import dearmor, parse_jwks, verify_license
 

@@ -1,10 +1,7 @@
 """The client: holds a verified, fresh license; see the package docstring."""
 
-import json
 import logging
-import os
 import random
-import secrets
 import socket
 import threading
 import time
@@ -12,62 +9,14 @@ import time
 from . import cache, jws
 from .capability import CapabilityMixin
 from .errors import LicensorError
+from .license import EXPIRED, EXPIRING_SOON, UNLICENSED, VALID, License, Status
+from .loading import LoadingMixin
 from .rpc import MAX_RETRY_HINT, Transport
 
-UNLICENSED, VALID, EXPIRING_SOON, EXPIRED = "unlicensed", "valid", "expiring_soon", "expired"
 _JWKS_MIN_INTERVAL = 60.0
 
 
-class License:
-    """A verified license: the token as signed, its claims and where it came from
-    (server, cache or file)."""
-
-    def __init__(self, token, claims, source):
-        self.token, self.claims, self.source = token, claims, source
-
-    @property
-    def expires_at(self):
-        return self.claims["exp"]
-
-    def allowed(self, feature):
-        v = self.claims.get("features", {}).get(feature)
-        return v is True or (isinstance(v, int) and not isinstance(v, bool) and v > 0)
-
-    def count(self, feature):
-        v = self.claims.get("features", {}).get(feature)
-        if v is True:
-            return 1
-        return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
-
-    def _key(self):
-        c = self.claims
-        return (self.source == "file", c.get("contract_version"), c.get("fallback_cutoff"),
-                json.dumps(c.get("features"), sort_keys=True))
-
-
-class Status:
-    """A snapshot: the state of the license held, why, and how the checks go."""
-
-    def __init__(self, **kw):
-        self.state = kw.get("state", UNLICENSED)
-        self.reason = kw.get("reason", "")
-        self.remaining = kw.get("remaining", 0.0)
-        self.expires_at = kw.get("expires_at")
-        self.license_id = kw.get("license_id", "")
-        self.source = kw.get("source", "")
-        self.fallback = kw.get("fallback", False)
-        self.last_error = kw.get("last_error")
-        self.next_attempt = kw.get("next_attempt")
-
-    @property
-    def licensed(self):
-        return self.state in (VALID, EXPIRING_SOON)
-
-    def __repr__(self):
-        return "Status(state=%r, reason=%r, remaining=%r)" % (self.state, self.reason, self.remaining)
-
-
-class Client(CapabilityMixin):
+class Client(CapabilityMixin, LoadingMixin):
     """Keeps a verified license for one contract.
 
     Times are seconds (floats); now() returns seconds since the epoch. Give
@@ -277,95 +226,6 @@ class Client(CapabilityMixin):
             raise LicensorError("invalid", "license is from tenant %r, not %r" % (claims["iss"], self.tenant_id), stage="verify")
         jws.check_time(claims, self.now(), self.clock_skew)
         return License(token, claims, source)
-
-    # --- cache and instance id ------------------------------------------
-
-    def _path(self, ext):
-        return os.path.join(self.cache_dir, cache.file_stem(self.contract_id) + ext)
-
-    def _load_instance_id(self):
-        path = self._path(".instance") if self.cache_dir else None
-        if path:
-            try:
-                with open(path) as f:
-                    v = f.read().strip()
-                if v:
-                    return v
-            except FileNotFoundError:
-                pass
-        v = "inst-" + secrets.token_hex(10)
-        if path:
-            cache.write_atomic(path, (v + "\n").encode())
-        else:
-            self.log.warning("licensor: no cache_dir: the instance id %s is not persisted and a restart takes a new seat", v)
-        return v
-
-    def _init(self):
-        with self._mu:
-            if self._inited:
-                return
-            self._inited = True
-        self._load_cache()
-        self._load_static()
-
-    def _load_cache(self):
-        if not self.cache_dir:
-            return
-        try:
-            s = cache.read_cache(self._path(".json"))
-        except (ValueError, OSError) as e:
-            self.log.warning("licensor: ignoring the license cache: %s", e)
-            return
-        if s is None:
-            return
-        st = cache.parse_time(s.get("server_time", ""))
-        with self._mu:
-            if st:
-                self._server_high = max(self._server_high, st)
-        if not self._pinned and s.get("jwks"):
-            try:
-                raw = json.dumps(s["jwks"]).encode()
-                self._keys, self._jwks_raw = jws.parse_jwks(raw), raw
-            except LicensorError as e:
-                self.log.warning("licensor: cached JWKS is corrupt; ignoring it: %s", e)
-        if not s.get("token"):
-            return
-        try:
-            if not self._keys:
-                self._fetch_jwks(force=True)
-            lic = self.verify(s["token"], "cache")
-        except LicensorError as e:
-            self.log.warning("licensor: cached license does not verify; ignoring it: %s", e.message)
-            return
-        with self._mu:
-            # The signed iat is a floor for the clock that editing the cache cannot lower.
-            self._server_high = max(self._server_high, lic.claims["iat"])
-            self._online = lic
-
-    def _load_static(self):
-        if not self.license_file:
-            return
-        try:
-            with open(self.license_file, "rb") as f:
-                token = jws.dearmor(f.read())
-            lic = self.verify(token, "file")
-        except (OSError, LicensorError) as e:
-            self.log.warning("licensor: static license file %s is not usable: %s", self.license_file, e)
-            return
-        with self._mu:
-            self._server_high = max(self._server_high, lic.claims["iat"])
-            self._static = lic
-
-    def _save_cache(self):
-        if not self.cache_dir:
-            return
-        with self._mu:
-            token = self._online.token if self._online and self._online.source != "file" else None
-            args = (token, self._server_high, self._jwks_raw)
-        try:
-            cache.write_cache(self._path(".json"), *args)
-        except OSError as e:
-            self.log.warning("licensor: cannot write the license cache: %s", e)
 
     # --- checks -----------------------------------------------------------
 

@@ -86,6 +86,23 @@ class LicenseTest(unittest.TestCase):
         offline.close()
         self.assertEqual((st.state, offline.license().source), (lc.VALID, "cache"))
 
+    def test_start_from_cache_then_checks_in_background(self):
+        new_client(Clock(), self.dir, instance_id="py-bg").refresh()
+        c = new_client(Clock(), self.dir, instance_id="py-bg", server="https://127.0.0.1:1")
+        failed = threading.Event()
+        errors = []
+        c.on_error(lambda e: (errors.append((e.stage, e.code)), failed.set()))
+        st = c.start()
+        try:
+            self.assertEqual(st.state, lc.VALID)
+            # The background thread checks at once, fails, and says so once;
+            # the bound only keeps a broken loop from hanging the suite.
+            self.assertTrue(failed.wait(30), "no check in the background")
+        finally:
+            c.close()
+        self.assertEqual(errors, [("tcp", "unavailable")])
+        self.assertEqual(c.status().state, lc.VALID)
+
     def test_instance_id_persisted(self):
         a = new_client(Clock(), self.dir)
         b = new_client(Clock(), self.dir)
