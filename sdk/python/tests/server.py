@@ -25,7 +25,7 @@ class Server:
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix="licensor-py-")
         self.data = os.path.join(self.tmp, "data")
-        binary = licensor_binary(self.tmp)
+        self.binary = binary = licensor_binary(self.tmp)
         self.proc = subprocess.Popen(
             [binary, "serve", "--demo", "--listen", "127.0.0.1:0", "--metrics-listen", "", "--data", self.data],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

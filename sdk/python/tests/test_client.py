@@ -5,6 +5,7 @@ import http.server
 import json
 import os
 import ssl
+import subprocess
 import tempfile
 import threading
 import unittest
@@ -102,6 +103,28 @@ class LicenseTest(unittest.TestCase):
             c.close()
         self.assertEqual(errors, [("tcp", "unavailable")])
         self.assertEqual(c.status().state, lc.VALID)
+
+    def test_go_client_starts_from_this_cache(self):
+        # The cache is the Go client's format: the sidecar (the Go client)
+        # starts from what this library wrote, with the server unreachable.
+        new_client(Clock(), self.dir, instance_id="py-shared").refresh()
+        out = os.path.join(self.dir, "agent.json")
+        d = SRV.demo
+        agent = subprocess.Popen(
+            [SRV.binary, "agent", "--server", "https://127.0.0.1:1", "--token", d["token"], "--ca-cert", SRV.cert,
+             "--contract", d["contract_id"], "--tenant", d["tenant_id"], "--instance", "py-shared",
+             "--cache-dir", self.dir, "--out", out, "--listen", "127.0.0.1:0", "--no-watch"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            line = agent.stderr.readline()  # printed once the license is out
+            self.assertIn("license on", line)
+            with open(out) as f:
+                status = json.load(f)["status"]
+        finally:
+            agent.terminate()
+            agent.wait(10)
+            agent.stderr.close()
+        self.assertEqual((status["state"], status.get("source")), ("valid", "cache"))
 
     def test_instance_id_persisted(self):
         a = new_client(Clock(), self.dir)
