@@ -58,4 +58,5 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc.stdout.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
