@@ -87,6 +87,27 @@ describe("license", () => {
     assert.equal(c.status().state, "valid");
   });
 
+  test("static license file, offline", async () => {
+    // An armored file issued by the vendor, used with no server at all.
+    const file = path.join(tmpDir(), "product.lic");
+    fs.writeFileSync(file, srv.issueStatic("node-static", "30d"));
+    const clock = new Clock();
+    const keys = await jwks();
+    const c = track(new Client({ contractId: srv.demo.contract_id, instanceId: "node-static", keys, tenantId: srv.demo.tenant_id, licenseFile: file, now: clock.now }));
+    const events = record(c);
+    const st = await c.start();
+    assert.deepEqual([st.state, c.license()?.source, c.license()?.claims.kind], ["valid", "file", "static"]);
+    assert.equal(c.count("solver"), 50);
+    clock.t += 24 * DAY;
+    assert.equal(c.status().state, "expiring_soon");
+    clock.t += 7 * DAY;
+    assert.equal(c.status().state, "expired");
+    assert.deepEqual(events.map((e) => e[0]), ["change", "expiringSoon", "expired"]);
+    // A file for another instance is refused.
+    const other = track(new Client({ contractId: srv.demo.contract_id, instanceId: "node-other", keys, licenseFile: file }));
+    assert.equal((await other.start()).licensed, false);
+  });
+
   test("instance id persisted", () => {
     const dir = tmpDir();
     const a = newClient(new Clock(), { cacheDir: dir });

@@ -21,6 +21,7 @@ export class Server {
   demo!: Demo;
   cert!: string;
   key!: string;
+  bin = "";
   private proc?: ChildProcess;
   readonly tmp = fs.mkdtempSync(path.join(os.tmpdir(), "licensor-node-"));
 
@@ -30,6 +31,7 @@ export class Server {
       bin = path.join(this.tmp, "licensor");
       execFileSync("go", ["build", "-o", bin, "./cmd/licensor"], { cwd: REPO, stdio: "inherit" });
     }
+    this.bin = bin;
     const data = path.join(this.tmp, "data");
     const proc = spawn(bin, ["serve", "--demo", "--listen", "127.0.0.1:0", "--metrics-listen", "", "--data", data], { stdio: ["ignore", "pipe", "pipe"] });
     this.proc = proc;
@@ -55,6 +57,12 @@ export class Server {
     this.demo = JSON.parse(fs.readFileSync(path.join(data, "demo.json"), "utf8"));
     this.cert = path.join(data, "tls-cert.pem");
     this.key = path.join(data, "tls-key.pem");
+  }
+
+  /** An armored static license file for instance, from `licensor license issue`. */
+  issueStatic(instance: string, validity: string): string {
+    const demoFile = path.join(this.tmp, "data", "demo.json");
+    return execFileSync(this.bin, ["license", "issue", "--demo-file", demoFile, "--contract", this.demo.contract_id, "--instance", instance, "--validity", validity], { encoding: "utf8" });
   }
 
   async close(): Promise<void> {

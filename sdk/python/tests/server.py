@@ -50,6 +50,13 @@ class Server:
         self.cert = os.path.join(self.data, "tls-cert.pem")
         self.key = os.path.join(self.data, "tls-key.pem")
 
+    def issue_static(self, instance, validity):
+        """An armored static license file for instance, from `licensor license issue`."""
+        return subprocess.run(
+            [self.binary, "license", "issue", "--demo-file", os.path.join(self.data, "demo.json"),
+             "--contract", self.demo["contract_id"], "--instance", instance, "--validity", validity],
+            check=True, capture_output=True, text=True).stdout
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -126,6 +126,27 @@ class LicenseTest(unittest.TestCase):
             agent.stderr.close()
         self.assertEqual((status["state"], status.get("source")), ("valid", "cache"))
 
+    def test_static_license_file_offline(self):
+        # An armored file issued by the vendor, used with no server at all.
+        path = os.path.join(self.dir, "product.lic")
+        with open(path, "w") as f:
+            f.write(SRV.issue_static("py-static", "30d"))
+        clock = Clock()
+        c = lc.Client(contract_id=SRV.demo["contract_id"], instance_id="py-static", keys=jwks(),
+                      tenant_id=SRV.demo["tenant_id"], license_file=path, now=clock)
+        rec = Recorder(c)
+        st = c.start()
+        self.assertEqual((st.state, c.license().source, c.license().claims["kind"]), (lc.VALID, "file", "static"))
+        self.assertEqual(c.count("solver"), 50)
+        clock.t += 24 * DAY
+        self.assertEqual(c.status().state, lc.EXPIRING_SOON)
+        clock.t += 7 * DAY
+        self.assertEqual(c.status().state, lc.EXPIRED)
+        self.assertEqual(rec.names(), ["change", "expiring_soon", "expired"])
+        # A file for another instance is refused.
+        other = lc.Client(contract_id=SRV.demo["contract_id"], instance_id="py-other", keys=jwks(), license_file=path)
+        self.assertFalse(other.start().licensed)
+
     def test_instance_id_persisted(self):
         a = new_client(Clock(), self.dir)
         b = new_client(Clock(), self.dir)
