@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import * as fs from "node:fs";
 import * as http2 from "node:http2";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -20,6 +21,20 @@ after(() => srv.close());
 class Clock {
   t = Date.now();
   now = () => this.t;
+}
+
+// A Connect JSON call with the demo's CA, for the admin API.
+function fetchWithCa(url: string, token: string, body: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = https.request(url, { method: "POST", ca: fs.readFileSync(srv.cert), headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}`, "Content-Length": Buffer.byteLength(data) } }, (res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.end(data);
+  });
 }
 
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), "licensor-node-cache-"));
@@ -106,6 +121,32 @@ describe("license", () => {
     // A file for another instance is refused.
     const other = track(new Client({ contractId: srv.demo.contract_id, instanceId: "node-other", keys, licenseFile: file }));
     assert.equal((await other.start()).licensed, false);
+  });
+
+  test("a contract change and a key rotation", async () => {
+    const d = srv.demo;
+    const call = async (method: string, body: unknown) => {
+      const res = await fetchWithCa(`${d.server}/licensor.v1.AdminService/${method}`, d.admin_token, body);
+      assert.equal(res.status, 200, `${method}: ${res.body}`);
+    };
+    const dir = tmpDir();
+    const c = newClient(new Clock(), { cacheDir: dir, instanceId: "node-rotate" }); // JWKS fetched and cached
+    const events = record(c);
+    const first = await c.refresh();
+    await call("ExtendContract", { tenant_id: d.tenant_id, contract_id: d.contract_id, extend_by: "86400s" });
+    await call("RotateSigningKey", { tenant_id: d.tenant_id });
+    // A restart: the cached JWKS does not know the new key, so the client
+    // fetches the set again and verifies the license the new key signed.
+    const again = newClient(new Clock(), { cacheDir: dir, instanceId: "node-rotate" });
+    const events2 = record(again);
+    const second = await again.refresh();
+    const kid = (tok: string) => JSON.parse(Buffer.from(tok.split(".")[0], "base64url").toString()).kid;
+    assert.notEqual(kid(second.token), kid(first.token));
+    assert.ok(second.claims.contract_version! > first.claims.contract_version!);
+    // The cached license was the restarted client's first; the new contract
+    // version is a change.
+    assert.deepEqual(events.map((e) => e[0]), ["change"]);
+    assert.deepEqual(events2.map((e) => e[0]), ["change", "change"]);
   });
 
   test("instance id persisted", () => {

@@ -15,6 +15,7 @@ export interface Demo {
   contract_id: string;
   pool_id: string;
   token: string;
+  admin_token: string;
 }
 
 export class Server {

@@ -40,6 +40,11 @@ class LoadingMixin:
             self._inited = True
         self._load_cache()
         self._load_static()
+        # The license loaded is the first one held: its events fire now, as
+        # the Go client's do, not folded into those of the first check.
+        with self._mu:
+            self._evaluate()
+        self._drain()
 
     def _load_cache(self):
         if not self.cache_dir:

@@ -152,6 +152,27 @@ class LicenseTest(unittest.TestCase):
         other = lc.Client(contract_id=SRV.demo["contract_id"], instance_id="py-other", keys=jwks(), license_file=path)
         self.assertFalse(other.start().licensed)
 
+    def test_contract_change_and_key_rotation(self):
+        d = SRV.demo
+        admin = Transport(d["server"], d["admin_token"], ca_file=SRV.cert)
+        c = new_client(Clock(), self.dir, instance_id="py-rotate")  # JWKS fetched and cached
+        rec = Recorder(c)
+        first = c.refresh()
+        admin.call("AdminService", "ExtendContract", {"tenant_id": d["tenant_id"], "contract_id": d["contract_id"], "extend_by": "86400s"})
+        admin.call("AdminService", "RotateSigningKey", {"tenant_id": d["tenant_id"]})
+        # A restart: the cached JWKS does not know the new key, so the client
+        # fetches the set again and verifies the license the new key signed.
+        again = new_client(Clock(), self.dir, instance_id="py-rotate")
+        rec2 = Recorder(again)
+        second = again.refresh()
+        kid = lambda tok: json.loads(base64.urlsafe_b64decode(tok.split(".")[0] + "=="))["kid"]
+        self.assertNotEqual(kid(second.token), kid(first.token))
+        self.assertGreater(second.claims["contract_version"], first.claims["contract_version"])
+        # The cached license was the restarted client's first; the new
+        # contract version is a change.
+        self.assertEqual(rec.names(), ["change"])
+        self.assertEqual(rec2.names(), ["change", "change"])
+
     def test_instance_id_persisted(self):
         a = new_client(Clock(), self.dir)
         b = new_client(Clock(), self.dir)
