@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { fileStem, loadInstanceId, parseTime, readCache, writeCache } from "./cache.js";
 import { Capabilities } from "./capability.js";
 import { LicensorError } from "./errors.js";
-import { LicenseService, type Telemetry } from "./gen/licensor/v1/license_pb.js";
+import { LicenseService, type IssuedLicense, type Telemetry } from "./gen/licensor/v1/license_pb.js";
+import { watch } from "./watch.js";
 import { License, type Source, type State, type Status } from "./license.js";
 import { checkClaims, checkTime, dearmor, LICENSE_TYPE, parseJwks, verifyJws, type KeySet } from "./jws.js";
 import { classify, fetchJwks, MAX_RETRY_HINT_MS, newTransport } from "./transport.js";
@@ -46,6 +47,8 @@ export interface ClientOptions {
   /** PEM CA bundle for the server's certificate (a TLS-intercepting proxy's, a self-signed server's). */
   caFile?: string;
   httpVersion?: "1.1" | "2";
+  /** Hold a WatchLicense stream, so that a contract change arrives at once; polling goes on beside it. */
+  watch?: boolean;
   telemetry?: () => MessageInitShape<typeof TelemetrySchema>;
   host?: string;
   /** The clock, in ms since the epoch; tests move it. */
@@ -83,6 +86,7 @@ export class Client extends EventEmitter {
   private inited?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private running = false;
+  private watchAbort?: AbortController;
   private readonly queue: [string, unknown[]][] = [];
   private draining = false;
 
@@ -323,22 +327,30 @@ export class Client extends EventEmitter {
     await this.init();
     const o = this.opts;
     if (!this.licenses) throw new LicensorError("unavailable", "no server configured: running offline");
-    let l: License;
     try {
       if (this.keys.size === 0) await this.fetchKeys(true);
-      const res = await this.licenses
-        .getLicense({ contractId: o.contractId, instanceId: this.instanceId, host: o.host ?? os.hostname(), telemetry: o.telemetry?.() as Telemetry | undefined })
-        .catch((e: unknown) => {
-          throw classify(e, o.server!, o.timeoutMs);
-        });
-      const st = res.license?.serverTime;
-      if (st) this.serverHighMs = Math.max(this.serverHighMs, timestampMs(st));
-      l = await this.verify(res.license?.token ?? "", "server");
+      const res = await this.licenses.getLicense(this.licenseRequest()).catch((e: unknown) => {
+        throw classify(e, o.server!, o.timeoutMs);
+      });
+      return await this.accept(res.license, "server");
     } catch (e) {
       const err = e instanceof LicensorError ? e : classify(e, o.server!, o.timeoutMs);
       this.failed(err);
       throw err;
     }
+  }
+
+  /** @internal what GetLicense and WatchLicense are asked. */
+  licenseRequest() {
+    const o = this.opts;
+    return { contractId: o.contractId, instanceId: this.instanceId, host: o.host ?? os.hostname(), telemetry: o.telemetry?.() as Telemetry | undefined };
+  }
+
+  /** @internal verifies a license from the server or the stream and holds it. */
+  async accept(issued: IssuedLicense | undefined, source: Source): Promise<License> {
+    const o = this.opts;
+    if (issued?.serverTime) this.serverHighMs = Math.max(this.serverHighMs, timestampMs(issued.serverTime));
+    const l = await this.verify(issued?.token ?? "", source);
     this.serverHighMs = Math.max(this.serverHighMs, l.claims.iat * 1000);
     this.online = l;
     this.failures = 0;
@@ -379,6 +391,10 @@ export class Client extends EventEmitter {
     if (this.licenses && !this.running) {
       this.running = true;
       this.schedule();
+      if (this.opts.watch) {
+        this.watchAbort = new AbortController();
+        void watch(this, this.licenses, this.watchAbort.signal);
+      }
     }
     return st;
   }
@@ -412,6 +428,7 @@ export class Client extends EventEmitter {
   close(): void {
     this.running = false;
     clearTimeout(this.timer);
+    this.watchAbort?.abort();
     this.conn?.close();
   }
 

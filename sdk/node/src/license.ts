@@ -3,7 +3,7 @@ import type { LicensorError } from "./errors.js";
 import type { Claims } from "./jws.js";
 
 export type State = "unlicensed" | "valid" | "expiring_soon" | "expired";
-export type Source = "server" | "cache" | "file";
+export type Source = "server" | "stream" | "cache" | "file";
 
 /** A verified license. */
 export class License {

@@ -89,7 +89,7 @@ describe("license", () => {
     assert.deepEqual([st.state, offline.license()?.source], ["valid", "cache"]);
   });
 
-  test("starts from the cache, then checks in the background", async () => {
+  test("starts from the cache, then checks in the background", { timeout: 60_000 }, async () => {
     const dir = tmpDir();
     await newClient(new Clock(), { cacheDir: dir, instanceId: "node-bg" }).refresh();
     const c = newClient(new Clock(), { cacheDir: dir, instanceId: "node-bg", server: "https://127.0.0.1:1" });
@@ -147,6 +147,18 @@ describe("license", () => {
     // version is a change.
     assert.deepEqual(events.map((e) => e[0]), ["change"]);
     assert.deepEqual(events2.map((e) => e[0]), ["change", "change"]);
+  });
+
+  test("a held stream brings a contract change at once", { timeout: 60_000 }, async () => {
+    const d = srv.demo;
+    const c = newClient(new Clock(), { instanceId: "node-watch", watch: true });
+    assert.equal((await c.start()).state, "valid"); // the first license, polled
+    const changed = once(c, "change");
+    const res = await fetchWithCa(`${d.server}/licensor.v1.AdminService/ExtendContract`, d.admin_token, { tenant_id: d.tenant_id, contract_id: d.contract_id, extend_by: "3600s" });
+    assert.equal(res.status, 200, res.body);
+    // The next poll is two hours away: only the stream can bring it.
+    const [l] = await changed;
+    assert.equal(l.source, "stream");
   });
 
   test("instance id persisted", () => {
