@@ -28,7 +28,7 @@ class Client(CapabilityMixin, LoadingMixin):
                  tenant_id=None, cache_dir=None, license_file=None, refresh_interval=None,
                  timeout=5.0, expiring_soon=7 * 86400.0, clock_skew=jws.DEFAULT_SKEW,
                  min_backoff=1.0, max_backoff=300.0, ca_file=None, ssl_context=None,
-                 telemetry=None, host=None, now=time.time, rand=random.random, sleep=time.sleep,
+                 telemetry=None, host=None, watch=False, now=time.time, rand=random.random, sleep=time.sleep,
                  logger=None):
         if not contract_id:
             raise ValueError("contract_id is required")
@@ -45,6 +45,8 @@ class Client(CapabilityMixin, LoadingMixin):
         self.clock_skew = clock_skew
         self.min_backoff, self.max_backoff = min_backoff, max_backoff
         self.telemetry = telemetry
+        self.watch = watch
+        self._watch_thread = None
         self.host = host or socket.gethostname()
         self._now, self._rand, self._sleep = now, rand, sleep
         self.log = logger or logging.getLogger("licensor_client")
@@ -249,22 +251,28 @@ class Client(CapabilityMixin, LoadingMixin):
         self._init()
         if self.rpc is None:
             raise LicensorError("unavailable", "no server configured: running offline", stage="server")
-        req = {"contract_id": self.contract_id, "instance_id": self.instance_id, "host": self.host}
-        if self.telemetry:
-            req["telemetry"] = self.telemetry()
         try:
             if not self._keys:
                 self._fetch_jwks(force=True)
-            res = self.rpc.call("LicenseService", "GetLicense", req)
-            issued = (res or {}).get("license") or {}
-            st = cache.parse_time(issued.get("serverTime", ""))
-            if st:
-                with self._mu:
-                    self._server_high = max(self._server_high, st)
-            lic = self.verify(issued.get("token", ""), "server")
+            res = self.rpc.call("LicenseService", "GetLicense", self._license_request())
+            return self._accept((res or {}).get("license") or {}, "server")
         except LicensorError as err:
             self._failed(err)
             raise
+
+    def _license_request(self):
+        req = {"contract_id": self.contract_id, "instance_id": self.instance_id, "host": self.host}
+        if self.telemetry:
+            req["telemetry"] = self.telemetry()
+        return req
+
+    def _accept(self, issued, source):
+        """Verify a license from the server or the stream and hold it."""
+        st = cache.parse_time(issued.get("serverTime", ""))
+        if st:
+            with self._mu:
+                self._server_high = max(self._server_high, st)
+        lic = self.verify(issued.get("token", ""), source)
         with self._mu:
             self._server_high = max(self._server_high, lic.claims["iat"])
             self._online = lic
@@ -305,6 +313,9 @@ class Client(CapabilityMixin, LoadingMixin):
         if self.rpc is not None and self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="licensor-refresh", daemon=True)
             self._thread.start()
+            if self.watch:
+                self._watch_thread = threading.Thread(target=self._watch_loop, name="licensor-watch", daemon=True)
+                self._watch_thread.start()
         return st
 
     def _next_wake(self):
@@ -344,6 +355,28 @@ class Client(CapabilityMixin, LoadingMixin):
         license simply runs out)."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self.rpc is not None:
+            self.rpc.close_streams()
+        for t in (self._thread, self._watch_thread):
+            if t is not None:
+                t.join(timeout=10)
+        self._thread = self._watch_thread = None
+
+    def _watch_loop(self):
+        # The WatchLicense stream: the license at once, then a fresh one
+        # whenever the contract changes. Polling goes on beside it; a broken
+        # stream is reopened after the back-off.
+        fails = 0
+        while not self._stop.is_set():
+            hint = 0.0
+            try:
+                for msg in self.rpc.stream("LicenseService", "WatchLicense", self._license_request()):
+                    self._accept((msg or {}).get("license") or {}, "stream")
+                    fails = 0
+            except LicensorError as e:
+                if self._stop.is_set():
+                    return
+                hint = e.retry_after
+                self.log.warning("licensor: license stream broke; polling goes on: %s", e)
+            fails += 1
+            self._stop.wait(self.backoff(fails, hint))

@@ -11,6 +11,8 @@ import http.client
 import json
 import socket
 import ssl
+import struct
+import threading
 import urllib.parse
 
 from .errors import LicensorError
@@ -64,6 +66,8 @@ class Transport:
         if ssl_context is None:
             ssl_context = ssl.create_default_context(cafile=ca_file)
         self.ctx = ssl_context
+        self._streams = set()
+        self._streams_mu = threading.Lock()
 
     def _request(self, method, path, body=None, headers=None):
         conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.ctx)
@@ -96,18 +100,84 @@ class Transport:
                 return json.loads(data)
             except ValueError:
                 raise LicensorError("unavailable", "the server's answer is not JSON", stage="server")
+        raise self._error(status, headers, data)
+
+    def _error(self, status, headers, data):
         try:
             e = json.loads(data)
             if not isinstance(e, dict):
                 e = {}
         except ValueError:
             e = {}
+        if isinstance(e.get("error"), dict):  # a stream's end message
+            e = e["error"]
         code = headers.get("Licensor-Error-Code") or _CONNECT_CODES.get(e.get("code"), "internal")
         if "code" not in e and status in (429, 502, 503, 504):
             code = "exhausted" if status == 429 else "unavailable"
         message = e.get("message") or "HTTP %d from %s" % (status, self.server)
         stage = "auth" if code in ("unauthenticated", "permission_denied") else "server"
-        raise LicensorError(code, message, stage=stage, retry_after=retry_hint(headers))
+        return LicensorError(code, message, stage=stage, retry_after=retry_hint(headers))
+
+    def stream(self, service, method, msg):
+        """A server stream (Connect, enveloped JSON): yields each message
+        (a dict) until the server ends the stream or close_streams is called.
+        No deadline once open; TCP keep-alive notices a dead peer."""
+        body = json.dumps(msg).encode()
+        conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout, context=self.ctx)
+        sock = None
+        try:
+            try:
+                conn.request("POST", self.base + "/licensor.v1.%s/%s" % (service, method),
+                             body=struct.pack(">BI", 0, len(body)) + body,
+                             headers={"Content-Type": "application/connect+json", "Connect-Protocol-Version": "1",
+                                      "Authorization": "Bearer " + self.token})
+                sock = conn.sock
+                with self._streams_mu:
+                    self._streams.add(sock)
+                resp = conn.getresponse()
+                if resp.status != 200:
+                    raise self._error(resp.status, resp.headers, resp.read(_MAX_BODY))
+                sock.settimeout(None)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                for opt, v in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 15), ("TCP_KEEPCNT", 4)):
+                    if hasattr(socket, opt):
+                        sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, opt), v)
+                while True:
+                    head = resp.read(5)
+                    if len(head) < 5:
+                        raise LicensorError("unavailable", "the stream ended without an end message", stage="tcp")
+                    flags, n = struct.unpack(">BI", head)
+                    if n > _MAX_BODY:
+                        raise LicensorError("unavailable", "stream message of %d bytes is too large" % n, stage="server")
+                    data = resp.read(n)
+                    if flags & 2:
+                        end = json.loads(data or b"{}")
+                        if end.get("error"):
+                            raise self._error(200, resp.headers, data)
+                        return
+                    yield json.loads(data)
+            except LicensorError:
+                raise
+            except (socket.timeout, TimeoutError):
+                raise LicensorError("unavailable", "no answer from %s within %gs" % (self.server, self.timeout), stage="timeout")
+            except ssl.SSLError as e:
+                raise LicensorError("unavailable", "TLS: %s" % e, stage="tls")
+            except (OSError, ValueError, http.client.HTTPException) as e:
+                raise LicensorError("unavailable", "stream from %s broke: %s" % (self.server, e), stage="tcp")
+        finally:
+            with self._streams_mu:
+                self._streams.discard(sock)
+            conn.close()
+
+    def close_streams(self):
+        """End every open stream (their generators raise or return)."""
+        with self._streams_mu:
+            socks = list(self._streams)
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def jwks(self, tenant_id):
         """Fetch the tenant's JWKS (raw bytes): /.well-known/jwks.json?tenant=<id>."""

@@ -173,6 +173,23 @@ class LicenseTest(unittest.TestCase):
         self.assertEqual(rec.names(), ["change"])
         self.assertEqual(rec2.names(), ["change", "change"])
 
+    def test_stream_brings_contract_change(self):
+        d = SRV.demo
+        c = new_client(Clock(), instance_id="py-watch", watch=True)
+        self.assertEqual(c.start().state, lc.VALID)  # the first license, polled
+        changed = threading.Event()
+        sources = []
+        c.on_change(lambda lic: (sources.append(lic.source), changed.set()))
+        try:
+            Transport(d["server"], d["admin_token"], ca_file=SRV.cert).call(
+                "AdminService", "ExtendContract", {"tenant_id": d["tenant_id"], "contract_id": d["contract_id"], "extend_by": "3600s"})
+            # The next poll is two hours away: only the stream can bring it.
+            # The bound only keeps a broken stream from hanging the suite.
+            self.assertTrue(changed.wait(60), "no change on the stream")
+        finally:
+            c.close()
+        self.assertEqual(sources, ["stream"])
+
     def test_instance_id_persisted(self):
         a = new_client(Clock(), self.dir)
         b = new_client(Clock(), self.dir)
