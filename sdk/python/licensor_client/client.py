@@ -255,7 +255,10 @@ class Client(CapabilityMixin, LoadingMixin):
             if not self._keys:
                 self._fetch_jwks(force=True)
             res = self.rpc.call("LicenseService", "GetLicense", self._license_request())
-            return self._accept((res or {}).get("license") or {}, "server")
+            issued = res.get("license") if isinstance(res, dict) else None
+            if not isinstance(issued, dict):
+                raise LicensorError("internal", "the server's answer has no license", stage="server")
+            return self._accept(issued, "server")
         except LicensorError as err:
             self._failed(err)
             raise
@@ -347,6 +350,8 @@ class Client(CapabilityMixin, LoadingMixin):
                     self.refresh()
                 except LicensorError:
                     pass
+                except Exception as e:  # an answer this version cannot read: a failure, never the thread's end
+                    self._failed(LicensorError("internal", "license check: %r" % e))
             else:
                 self.status()
 
@@ -373,10 +378,10 @@ class Client(CapabilityMixin, LoadingMixin):
                 for msg in self.rpc.stream("LicenseService", "WatchLicense", self._license_request()):
                     self._accept((msg or {}).get("license") or {}, "stream")
                     fails = 0
-            except LicensorError as e:
+            except Exception as e:  # LicensorError, or an answer this version cannot read
                 if self._stop.is_set():
                     return
-                hint = e.retry_after
+                hint = getattr(e, "retry_after", 0.0)
                 self.log.warning("licensor: license stream broke; polling goes on: %s", e)
             fails += 1
             self._stop.wait(self.backoff(fails, hint))
