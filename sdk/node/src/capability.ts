@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import type { Client } from "./client.js";
 import { DeniedError, LicensorError } from "./errors.js";
 import { CapabilityService, type Lease as LeaseMsg } from "./gen/licensor/v1/capability_pb.js";
-import { CAPABILITY_TYPE, verifyJws } from "./jws.js";
+import { CAPABILITY_TYPE } from "./jws.js";
 import { classify } from "./transport.js";
 
 /** Tries of one capability call before its error is returned. */
@@ -82,7 +82,7 @@ export class Capabilities {
 
   private async verify(token: string): Promise<Record<string, unknown> | undefined> {
     if (!token) return undefined;
-    const claims = await verifyJws(token, this.c.keys, CAPABILITY_TYPE);
+    const claims = await this.c.ring.verify(token, CAPABILITY_TYPE);
     if (claims.sub !== this.c.instanceId || claims.contract !== this.c.opts.contractId) {
       throw new LicensorError("invalid", "capability token is for another instance or contract", "verify");
     }
@@ -92,7 +92,7 @@ export class Capabilities {
   private async ask(units: Record<string, number>, preview: boolean, r: RequestOptions) {
     if (Object.keys(units).length === 0) throw new Error("units: name at least one feature");
     await this.c.init();
-    if (this.c.keys.size === 0) await this.c.fetchKeys(true);
+    await this.c.ring.ensure();
     const requestId = r.requestId ?? "req-" + randomBytes(12).toString("hex");
     const res = await this.retry((rpc) =>
       rpc.requestCapabilities({

@@ -13,14 +13,14 @@ import { LicensorError } from "./errors.js";
 import { LicenseService, type IssuedLicense, type Telemetry } from "./gen/licensor/v1/license_pb.js";
 import { watch } from "./watch.js";
 import { License, type Source, type State, type Status } from "./license.js";
-import { checkClaims, checkTime, dearmor, LICENSE_TYPE, parseJwks, verifyJws, type KeySet } from "./jws.js";
-import { classify, fetchJwks, MAX_RETRY_HINT_MS, newTransport } from "./transport.js";
+import { checkClaims, checkTime, dearmor, LICENSE_TYPE } from "./jws.js";
+import { KeyRing } from "./keyring.js";
+import { classify, MAX_RETRY_HINT_MS, newTransport } from "./transport.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { TelemetrySchema } from "./gen/licensor/v1/license_pb.js";
 
 
 const DAY = 86_400_000;
-const JWKS_MIN_INTERVAL_MS = 60_000;
 
 export interface ClientOptions {
   /** The server URL; empty runs offline on cacheDir and licenseFile. */
@@ -68,13 +68,11 @@ export interface ClientOptions {
 export class Client extends EventEmitter {
   readonly opts: Required<Pick<ClientOptions, "timeoutMs" | "expiringSoonMs" | "clockSkewMs" | "minBackoffMs" | "maxBackoffMs">> & ClientOptions;
   readonly instanceId: string;
-  /** @internal */ keys: KeySet = new Map();
+  /** @internal */ readonly ring: KeyRing;
   /** @internal */ readonly conn?: ReturnType<typeof newTransport>;
   private readonly licenses?: RpcClient<typeof LicenseService>;
   private readonly capabilities: Capabilities;
   private readonly ca?: Buffer;
-  private jwksText?: string;
-  private jwksFetchedAt?: number;
   private online?: License;
   private static?: License;
   private serverHighMs = 0;
@@ -97,6 +95,7 @@ export class Client extends EventEmitter {
     if (!o.keys && !(o.server && o.tenantId)) throw new Error("give keys (the tenant's JWKS) or tenantId and server to fetch it");
     this.opts = { timeoutMs: 5000, expiringSoonMs: 7 * DAY, clockSkewMs: 120_000, minBackoffMs: 1000, maxBackoffMs: 300_000, ...o };
     this.ca = o.caFile ? fs.readFileSync(o.caFile) : undefined;
+    this.ring = new KeyRing({ keys: o.keys, server: o.server, tenantId: o.tenantId, timeoutMs: this.opts.timeoutMs, ca: this.ca });
     if (o.server) {
       this.conn = newTransport({ server: o.server, token: o.token!, timeoutMs: this.opts.timeoutMs, ca: this.ca, httpVersion: o.httpVersion });
       this.licenses = createClient(LicenseService, this.conn.transport);
@@ -203,29 +202,9 @@ export class Client extends EventEmitter {
 
   // --- verification -----------------------------------------------------
 
-  /** @internal fetches the tenant's JWKS (at most once a minute unless forced). */
-  async fetchKeys(force = false): Promise<boolean> {
-    const o = this.opts;
-    if (o.keys || !o.server || !o.tenantId) return false;
-    const t = Date.now();
-    if (!force && this.jwksFetchedAt !== undefined && t - this.jwksFetchedAt < JWKS_MIN_INTERVAL_MS) return false;
-    this.jwksFetchedAt = t;
-    const text = await fetchJwks(o.server, o.tenantId, o.timeoutMs, this.ca);
-    this.keys = await parseJwks(text);
-    this.jwksText = text;
-    return true;
-  }
-
   /** Verifies a license for this client offline. */
   async verify(token: string, source: Source = "server"): Promise<License> {
-    let payload: Record<string, unknown>;
-    try {
-      payload = await verifyJws(token, this.keys, LICENSE_TYPE);
-    } catch (e) {
-      // A key rotation: fetch the tenant's JWKS again (at most once a minute).
-      if (!(e instanceof LicensorError) || !e.detail.startsWith("unknown signing key") || !(await this.fetchKeys())) throw e;
-      payload = await verifyJws(token, this.keys, LICENSE_TYPE);
-    }
+    const payload = await this.ring.verify(token, LICENSE_TYPE);
     const c = checkClaims(payload);
     const refuse = (msg: string) => new LicensorError("invalid", msg, "verify");
     if (c.sub !== this.instanceId) throw refuse(`license is for instance ${JSON.stringify(c.sub)}, not ${JSON.stringify(this.instanceId)}`);
@@ -244,7 +223,7 @@ export class Client extends EventEmitter {
   /** Loads, once, the cache and the static license file. */
   init(): Promise<void> {
     this.inited ??= (async () => {
-      if (this.opts.keys) this.keys = await parseJwks(this.opts.keys);
+      await this.ring.pin();
       await this.loadCache();
       await this.loadStatic();
       this.status();
@@ -263,17 +242,14 @@ export class Client extends EventEmitter {
     }
     if (!s) return;
     this.serverHighMs = Math.max(this.serverHighMs, parseTime(s.server_time) ?? 0);
-    if (!this.opts.keys && s.jwks) {
-      try {
-        this.jwksText = JSON.stringify(s.jwks);
-        this.keys = await parseJwks(this.jwksText);
-      } catch (e) {
-        warn(`cached JWKS is corrupt; ignoring it: ${(e as Error).message}`);
-      }
+    try {
+      await this.ring.loadCached(s.jwks);
+    } catch (e) {
+      warn(`cached JWKS is corrupt; ignoring it: ${(e as Error).message}`);
     }
     if (!s.token) return;
     try {
-      if (this.keys.size === 0) await this.fetchKeys(true);
+      await this.ring.ensure();
       const l = await this.verify(s.token, "cache");
       // The signed iat is a floor for the clock that editing the cache cannot lower.
       this.serverHighMs = Math.max(this.serverHighMs, l.claims.iat * 1000);
@@ -297,7 +273,7 @@ export class Client extends EventEmitter {
   private saveCache(): void {
     if (!this.opts.cacheDir) return;
     try {
-      writeCache(this.file(".json"), this.online?.token, this.serverHighMs, this.jwksText);
+      writeCache(this.file(".json"), this.online?.token, this.serverHighMs, this.ring.text);
     } catch (e) {
       this.opts.logger?.warn(`licensor: cannot write the license cache: ${(e as Error).message}`);
     }
@@ -328,7 +304,7 @@ export class Client extends EventEmitter {
     const o = this.opts;
     if (!this.licenses) throw new LicensorError("unavailable", "no server configured: running offline");
     try {
-      if (this.keys.size === 0) await this.fetchKeys(true);
+      await this.ring.ensure();
       const res = await this.licenses.getLicense(this.licenseRequest()).catch((e: unknown) => {
         throw classify(e, o.server!, o.timeoutMs);
       });
