@@ -25,6 +25,7 @@ type Store interface {
 	AlertStore
 	WebhookStore
 	CapabilityStore
+	OfflineStore
 
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -332,27 +332,9 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 		return err
 	}
 	err = db.write(ctx, "ReleaseSeat", func(tx Conn) error {
-		// What is held is given up by the UPDATE that finds it held: of
-		// two releases at once, one frees it.
-		freed := false
-		for _, col := range [...]struct{ instance, contract string }{{"seat", "seats_used"}, {"nonprod", "nonprod_used"}} {
-			n, err := tx.Exec(ctx, `UPDATE instances SET `+col.instance+` = ?
-				WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND `+col.instance,
-				false, tid, contractID, instanceID)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				continue
-			}
-			freed = true
-			if _, err := tx.Exec(ctx, `UPDATE contracts SET `+col.contract+` = `+col.contract+` - 1
-				WHERE tenant_id = ? AND id = ? AND `+col.contract+` > 0`, tid, contractID); err != nil {
-				return err
-			}
-		}
-		if freed {
-			return nil
+		freed, err := releaseSeatTx(ctx, tx, tid, contractID, instanceID)
+		if err != nil || freed {
+			return err
 		}
 		ok, err := Exists(ctx, tx, `SELECT 1 FROM instances WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
 			tid, contractID, instanceID)
@@ -363,4 +345,28 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 	})
 	db.eng.InstancesChanged() // even on error: the seat may be gone
 	return err
+}
+
+// releaseSeatTx frees, in tx, the seat or non-production slot an instance
+// holds and reports whether it held one. What is held is given up by the
+// UPDATE that finds it held: of two releases at once, one frees it.
+func releaseSeatTx(ctx context.Context, tx Conn, tid, contractID, instanceID string) (bool, error) {
+	freed := false
+	for _, col := range [...]struct{ instance, contract string }{{"seat", "seats_used"}, {"nonprod", "nonprod_used"}} {
+		n, err := tx.Exec(ctx, `UPDATE instances SET `+col.instance+` = ?
+			WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND `+col.instance,
+			false, tid, contractID, instanceID)
+		if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			continue
+		}
+		freed = true
+		if _, err := tx.Exec(ctx, `UPDATE contracts SET `+col.contract+` = `+col.contract+` - 1
+			WHERE tenant_id = ? AND id = ? AND `+col.contract+` > 0`, tid, contractID); err != nil {
+			return false, err
+		}
+	}
+	return freed, nil
 }

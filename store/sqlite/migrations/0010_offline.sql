@@ -1,0 +1,26 @@
+-- 0010_offline: licenses issued for offline requests (file exchange with an
+-- air-gapped machine). One row per answered request: the instance key and
+-- machine fingerprint the license is bound to, and the request's nonce,
+-- unique per tenant so that a replayed request is refused. The instance
+-- holds its seat (instances.seat) until released_at is set, by the
+-- machine's signed return proof or an administrator's forced release, in
+-- the same transaction as the seat is freed.
+
+CREATE TABLE offline_activations (
+    tenant_id    TEXT    NOT NULL,
+    license_id   TEXT    NOT NULL,
+    contract_id  TEXT    NOT NULL,
+    instance_id  TEXT    NOT NULL,
+    key_jkt      TEXT    NOT NULL,
+    public_key   TEXT    NOT NULL,
+    fingerprint  TEXT    NOT NULL,
+    nonce        TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    released_at  INTEGER NOT NULL DEFAULT 0,
+    release      TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (tenant_id, license_id),
+    FOREIGN KEY (tenant_id, contract_id) REFERENCES contracts (tenant_id, id)
+) STRICT, WITHOUT ROWID;
+
+CREATE UNIQUE INDEX offline_activations_nonce ON offline_activations (tenant_id, nonce);
