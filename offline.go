@@ -139,9 +139,11 @@ type OfflineActivation struct {
 
 // OfflineStore keeps offline activations (tenant-scoped).
 type OfflineStore interface {
-	// CreateOfflineActivation records a. ECONFLICT if the tenant has
-	// already answered a request with a.Nonce (a replay).
-	CreateOfflineActivation(ctx context.Context, a *OfflineActivation) error
+	// CreateOfflineActivation records a and checks its instance in (in
+	// takes a seat as Checkin does), in one transaction: ECONFLICT if the
+	// tenant has already answered a request with a.Nonce (a replay),
+	// EEXHAUSTED if no seat is free, with nothing changed either way.
+	CreateOfflineActivation(ctx context.Context, a *OfflineActivation, in Checkin) (*Instance, error)
 	// GetOfflineActivation returns one by license id. ENOTFOUND.
 	GetOfflineActivation(ctx context.Context, licenseID string) (*OfflineActivation, error)
 	// ReleaseOfflineActivation marks the activation released at `at` for

@@ -39,11 +39,13 @@ type Client struct {
 	online      *License // from the server or the cache
 	static      *License // from Config.LicenseFile
 	keys        license.KeySet
-	jwks        []byte    // fetched JWKS, persisted with the cache
-	jwksFetched time.Time // last JWKS download, to rate-limit refetches
-	serverHigh  time.Time // newest server time seen: the clock never goes below it
-	rollback    bool      // a clock earlier than serverHigh was seen (warned once)
-	lazy        bool      // the loop runs at the lazy cadence
+	jwks        []byte        // fetched JWKS, persisted with the cache
+	jwksFetched time.Time     // last JWKS download, to rate-limit refetches
+	serverHigh  time.Time     // newest server time seen: the clock never goes below it
+	rollback    bool          // a clock earlier than serverHigh was seen (warned once)
+	clockBehind time.Duration // how far the clock is behind the newest signed time (clock.go)
+	tampered    bool          // clockBehind is past ClockRollbackTolerance: refuse
+	lazy        bool          // the loop runs at the lazy cadence
 	state       State
 	reportedKey string // what OnChange last reported
 	envWarned   string // the environment mismatch last warned about
@@ -315,25 +317,6 @@ func (c *Client) nudge() {
 	case c.kick <- struct{}{}:
 	default:
 	}
-}
-
-// nowLocked is the client's clock: Config.Now, but never earlier than the
-// newest server time seen, so winding the clock back does not revive an
-// expired license.
-func (c *Client) nowLocked() time.Time {
-	now := c.cfg.Now()
-	if now.Before(c.serverHigh.Add(-c.cfg.ClockSkew)) {
-		if !c.rollback {
-			c.rollback = true
-			c.log.Warn("the system clock is earlier than the newest server time seen; using the server time",
-				"system_time", now.UTC().Format(time.RFC3339), "server_time", c.serverHigh.UTC().Format(time.RFC3339))
-		}
-		return c.serverHigh
-	}
-	if now.Before(c.serverHigh) {
-		return c.serverHigh
-	}
-	return now
 }
 
 // errOffline is the status error when nothing can be fetched or loaded.

@@ -11,6 +11,7 @@ const (
 	evExpiringSoon
 	evExpired
 	evError
+	evClockRollback
 )
 
 type event struct {
@@ -18,6 +19,7 @@ type event struct {
 	lic       *License
 	remaining time.Duration
 	err       error
+	refused   bool // evClockRollback: past the tolerance
 }
 
 type handlers struct {
@@ -25,6 +27,7 @@ type handlers struct {
 	soon     []func(remaining time.Duration)
 	expired  []func()
 	errorFns []func(error)
+	rollback []func(behind time.Duration, refused bool)
 }
 
 // OnChange registers f to be called when the license held changes what it
@@ -112,6 +115,10 @@ func (c *Client) deliver(h handlers, e event) {
 	case evError:
 		for _, f := range h.errorFns {
 			f(e.err)
+		}
+	case evClockRollback:
+		for _, f := range h.rollback {
+			f(e.remaining, e.refused)
 		}
 	}
 }

@@ -189,6 +189,8 @@ func (c *Client) evaluateLocked() Status {
 	st := Status{State: Unlicensed, LastError: c.lastErr, LastSuccess: c.lastSuccess, NextAttempt: c.nextAttempt}
 	l := c.currentLocked(now)
 	switch {
+	case c.tampered:
+		st.Reason = c.tamperedReasonLocked(now)
 	case l == nil:
 		st.Reason = errOffline.Error()
 		if c.lastErr != nil {

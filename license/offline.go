@@ -63,11 +63,10 @@ func VerifyOfflineRequest(token string) (*licensor.OfflineRequest, ed25519.Publi
 	// The key is read from the unverified payload only to learn what to
 	// check the signature with; nothing else of it is used before the
 	// signature holds.
-	_, dot2, err := splitCompact(token, "offline request")
+	dot1, dot2, err := splitCompact(token, "offline request")
 	if err != nil {
 		return nil, nil, err
 	}
-	dot1 := strings.IndexByte(token, '.')
 	raw, err := b64.DecodeString(token[dot1+1 : dot2])
 	if err != nil {
 		return nil, nil, invalidf("offline request payload is not base64url")
@@ -113,18 +112,28 @@ func VerifyOfflineReturn(token string, pub ed25519.PublicKey) (*licensor.Offline
 	return &r, nil
 }
 
-// ReturnKeyID returns the kid of a return token without verifying it, so
-// that the caller can find the activation (and key) it names.
-func ReturnKeyID(token string) (string, error) {
-	dot1, _, err := splitCompact(token, "offline return")
+// ReturnedLicenseID reads the license id a return token names, without
+// verifying it, so that the caller can find the activation and the key to
+// verify it with (VerifyOfflineReturn). Nothing else is trusted from it.
+func ReturnedLicenseID(token string) (string, error) {
+	dot1, dot2, err := splitCompact(token, "offline return")
 	if err != nil {
 		return "", err
 	}
-	hdr, err := b64.DecodeString(token[:dot1])
+	raw, err := b64.DecodeString(token[dot1+1 : dot2])
 	if err != nil {
-		return "", invalidf("offline return header is not base64url")
+		return "", invalidf("offline return payload is not base64url")
 	}
-	return checkHeader(hdr, licensor.OfflineReturnType, "offline return")
+	var peek struct {
+		ID string `json:"jti"`
+	}
+	if err := json.Unmarshal(raw, &peek); err != nil {
+		return "", invalidf("offline return payload is not a JSON object")
+	}
+	if err := licensor.ValidateID("offline return jti", peek.ID); err != nil {
+		return "", err
+	}
+	return peek.ID, nil
 }
 
 // offlineErr rewords verifyJWS's "license" wording for the offline files.

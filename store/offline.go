@@ -21,26 +21,42 @@ func scanOffline(r Row) (*licensor.OfflineActivation, error) {
 	return &a, nil
 }
 
-// CreateOfflineActivation records an answered offline request. The nonce
-// is unique per tenant: a replayed request is ECONFLICT, with nothing
-// stored. ENOTFOUND for an unknown contract.
-func (db *DB) CreateOfflineActivation(ctx context.Context, a *licensor.OfflineActivation) error {
+// CreateOfflineActivation records an answered offline request and checks
+// its instance in, in one transaction, so that a refused request (a
+// replay, no seat free) changes nothing. The nonce is unique per tenant: a
+// replayed request is ECONFLICT. ENOTFOUND for an unknown contract.
+func (db *DB) CreateOfflineActivation(ctx context.Context, a *licensor.OfflineActivation, in licensor.Checkin) (*licensor.Instance, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a.TenantID = tid
 	a.CreatedAt = db.stamp(a.CreatedAt)
-	return db.writeOne(ctx, "CreateOfflineActivation", func(tx Conn) error {
+	// Queued write-behind refreshes land first, so that none of them is
+	// older than this check-in's row; the engine forgets what it
+	// remembers of the instance afterwards.
+	if err := db.eng.Sync(ctx); err != nil {
+		return nil, db.Final("CreateOfflineActivation", err)
+	}
+	c := Checkin{Checkin: in, Tenant: tid, Now: Micros(db.stamp(in.Now)), Window: in.CloneWindow.Microseconds(), db: db}
+	err = db.write(ctx, "CreateOfflineActivation", func(tx Conn) error {
 		_, err := tx.Exec(ctx, `INSERT INTO offline_activations (`+offlineCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '')`,
 			tid, a.LicenseID, a.ContractID, a.InstanceID, a.KeyJKT, a.PublicKey, a.Fingerprint, a.Nonce,
 			Micros(a.CreatedAt), Micros(a.ExpiresAt))
-		return db.translate(err, Messages{
+		if err := db.translate(err, Messages{
 			PrimaryKey: "offline license " + a.LicenseID + " exists",
 			Unique:     "this offline request was already answered (its nonce is recorded): create a new request on the machine",
 			ForeignKey: "contract " + a.ContractID + " not found",
-		})
+		}); err != nil {
+			return err
+		}
+		return c.Tx(ctx, tx)
 	})
+	db.eng.InstancesChanged()
+	if err != nil {
+		return nil, err
+	}
+	return c.Instance, nil
 }
 
 // GetOfflineActivation returns one activation of the scoped tenant by its
