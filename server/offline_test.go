@@ -16,8 +16,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/licensor/licensor"
-	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/client"
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/license"
 )
@@ -213,7 +213,7 @@ func TestOfflineExchange(t *testing.T) {
 			actions := map[string]string{}
 			for _, e := range auditEntries(t, adm, "") {
 				b, _ := protojson.Marshal(e.After)
-			actions[e.Action] = string(b)
+				actions[e.Action] = string(b)
 			}
 			for _, a := range []string{"offline.activate", "offline.return", "offline.force_release"} {
 				if _, ok := actions[a]; !ok {
