@@ -101,7 +101,7 @@ func (c *Client) judgeClockLocked(now time.Time) {
 }
 
 // tamperedReasonLocked is the status reason while the clock is refused.
-func (c *Client) tamperedReasonLocked(now time.Time) string {
+func (c *Client) tamperedReasonLocked() string {
 	return fmt.Sprintf("the system clock (%s) is %s behind a license signed at %s, more than the %s tolerated: it was wound back; correct the clock",
 		c.cfg.Now().UTC().Format(time.RFC3339), c.clockBehind.Round(time.Second), c.signedHighLocked().UTC().Format(time.RFC3339),
 		c.cfg.ClockRollbackTolerance)

@@ -190,7 +190,7 @@ func (c *Client) evaluateLocked() Status {
 	l := c.currentLocked(now)
 	switch {
 	case c.tampered:
-		st.Reason = c.tamperedReasonLocked(now)
+		st.Reason = c.tamperedReasonLocked()
 	case l == nil:
 		st.Reason = errOffline.Error()
 		if c.lastErr != nil {
