@@ -152,6 +152,12 @@ type OfflineStore interface {
 	ReleaseOfflineActivation(ctx context.Context, licenseID, reason string, at time.Time) (*OfflineActivation, error)
 }
 
+// ValidateFingerprint checks a machine fingerprint as sent: base64url, 16
+// to FingerprintMaxLen characters.
+func ValidateFingerprint(s string) error {
+	return validateToken("fingerprint", s, 16, FingerprintMaxLen)
+}
+
 // validateToken checks an opaque base64url-ish value: printable ASCII
 // letters, digits, '-' and '_' only, between min and max bytes.
 func validateToken(field, s string, min, max int) error {

@@ -55,6 +55,11 @@ type Config struct {
 	InstanceID string
 	// Host is reported to the server (clone detection); default os.Hostname.
 	Host string
+	// Fingerprint is this machine's fingerprint, from Fingerprint(product,
+	// nil), reported to the server: the same instance id from two machines
+	// at once is flagged as a clone (or refused, if the contract says so).
+	// Empty: none is sent.
+	Fingerprint string
 
 	// Keys are the vendor's public keys, pinned at build time (recommended;
 	// see license.ParseJWKS). If nil, the JWKS of TenantID is fetched from

@@ -146,6 +146,13 @@ func (db *DB) SilentInstances(ctx context.Context, now time.Time, intervals int,
 		[]any{Micros(now), intervals}, limit)
 }
 
+// ClonedInstances returns instances of contracts live at now whose clone
+// flag was set at or after since.
+func (db *DB) ClonedInstances(ctx context.Context, now, since time.Time, limit int) ([]*licensor.Instance, error) {
+	return db.scanInstances(ctx, "ClonedInstances", now, `i.clone_suspected_at > 0 AND i.clone_suspected_at >= CAST(? AS BIGINT)`,
+		[]any{Micros(since)}, limit)
+}
+
 func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond string, args []any, limit int) ([]*licensor.Instance, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {

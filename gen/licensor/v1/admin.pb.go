@@ -1594,8 +1594,12 @@ type Contract struct {
 	MaxNonProductionUrls int32 `protobuf:"varint,21,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
 	// How many instances hold a non-production slot now.
 	NonProductionUrlsUsed int32 `protobuf:"varint,22,opt,name=non_production_urls_used,json=nonProductionUrlsUsed,proto3" json:"non_production_urls_used,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Refuse (FAILED_PRECONDITION) a check-in of an instance id from another
+	// machine than the one it checked in from within the refresh interval;
+	// without it the clone is only flagged (instance.cloned).
+	RefuseClones  bool `protobuf:"varint,23,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Contract) Reset() {
@@ -1782,6 +1786,13 @@ func (x *Contract) GetNonProductionUrlsUsed() int32 {
 	return 0
 }
 
+func (x *Contract) GetRefuseClones() bool {
+	if x != nil {
+		return x.RefuseClones
+	}
+	return false
+}
+
 type CreateContractRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -1806,8 +1817,10 @@ type CreateContractRequest struct {
 	// production_url contracts only: the cap on non-production URLs; 0
 	// (default) is unlimited.
 	MaxNonProductionUrls int32 `protobuf:"varint,15,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Refuse a second machine checking in with the same instance id.
+	RefuseClones  bool `protobuf:"varint,16,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateContractRequest) Reset() {
@@ -1943,6 +1956,13 @@ func (x *CreateContractRequest) GetMaxNonProductionUrls() int32 {
 		return x.MaxNonProductionUrls
 	}
 	return 0
+}
+
+func (x *CreateContractRequest) GetRefuseClones() bool {
+	if x != nil {
+		return x.RefuseClones
+	}
+	return false
 }
 
 type CreateContractResponse struct {
@@ -2236,8 +2256,10 @@ type ChangeContractRequest struct {
 	// production_url contracts only: the cap on non-production URLs; 0 is
 	// unlimited. Lowering it below what is held refuses new ones only.
 	MaxNonProductionUrls *int32 `protobuf:"varint,14,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3,oneof" json:"max_non_production_urls,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Refuse a second machine checking in with the same instance id.
+	RefuseClones  *bool `protobuf:"varint,15,opt,name=refuse_clones,json=refuseClones,proto3,oneof" json:"refuse_clones,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChangeContractRequest) Reset() {
@@ -2366,6 +2388,13 @@ func (x *ChangeContractRequest) GetMaxNonProductionUrls() int32 {
 		return *x.MaxNonProductionUrls
 	}
 	return 0
+}
+
+func (x *ChangeContractRequest) GetRefuseClones() bool {
+	if x != nil && x.RefuseClones != nil {
+		return *x.RefuseClones
+	}
+	return false
 }
 
 type ChangeContractResponse struct {
@@ -6351,7 +6380,8 @@ type Alert struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// e.g. license.expiring, contract.ending, instance.silent, pool.exhausted.
+	// e.g. license.expiring, contract.ending, instance.silent, pool.exhausted,
+	// instance.cloned.
 	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	ObjectId      string                 `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	RaisedAt      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=raised_at,json=raisedAt,proto3" json:"raised_at,omitempty"`
@@ -7502,7 +7532,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
 	"\vEntitlement\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb4\a\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xd9\a\n" +
 	"\bContract\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
@@ -7532,7 +7562,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x125\n" +
 	"\x17max_non_production_urls\x18\x15 \x01(\x05R\x14maxNonProductionUrls\x127\n" +
-	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\"\xa3\x05\n" +
+	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\x12#\n" +
+	"\rrefuse_clones\x18\x17 \x01(\bR\frefuseClones\"\xc8\x05\n" +
 	"\x15CreateContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -7552,7 +7583,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"max_borrow\x18\r \x01(\v2\x19.google.protobuf.DurationR\tmaxBorrow\x12\"\n" +
 	"\rclient_ca_pem\x18\x0e \x01(\tR\vclientCaPem\x125\n" +
-	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\"K\n" +
+	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\x12#\n" +
+	"\rrefuse_clones\x18\x10 \x01(\bR\frefuseClones\"K\n" +
 	"\x16CreateContractResponse\x121\n" +
 	"\bcontract\x18\x01 \x01(\v2\x15.licensor.v1.ContractR\bcontract\"R\n" +
 	"\x12GetContractRequest\x12\x1b\n" +
@@ -7571,7 +7603,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"t\n" +
 	"\x15ListContractsResponse\x123\n" +
 	"\tcontracts\x18\x01 \x03(\v2\x15.licensor.v1.ContractR\tcontracts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xda\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x06\n" +
 	"\x15ChangeContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -7589,14 +7621,16 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x04name\x18\v \x01(\tH\x03R\x04name\x88\x01\x01\x12'\n" +
 	"\rclient_ca_pem\x18\f \x01(\tH\x04R\vclientCaPem\x88\x01\x01\x12)\n" +
 	"\x10expected_version\x18\r \x01(\x03R\x0fexpectedVersion\x12:\n" +
-	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01B\f\n" +
+	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01\x12(\n" +
+	"\rrefuse_clones\x18\x0f \x01(\bH\x06R\frefuseClones\x88\x01\x01B\f\n" +
 	"\n" +
 	"_max_seatsB\v\n" +
 	"\t_fallbackB\t\n" +
 	"\a_statusB\a\n" +
 	"\x05_nameB\x10\n" +
 	"\x0e_client_ca_pemB\x1a\n" +
-	"\x18_max_non_production_urls\"K\n" +
+	"\x18_max_non_production_urlsB\x10\n" +
+	"\x0e_refuse_clones\"K\n" +
 	"\x16ChangeContractResponse\x121\n" +
 	"\bcontract\x18\x01 \x01(\v2\x15.licensor.v1.ContractR\bcontract\"\xc2\x01\n" +
 	"\x15ExtendContractRequest\x12\x1b\n" +

@@ -24,3 +24,9 @@ CREATE TABLE offline_activations (
 );
 
 CREATE UNIQUE INDEX offline_activations_nonce ON offline_activations (tenant_id, nonce);
+
+-- Clones: the salted machine fingerprint an instance last checked in from.
+-- Another fingerprint within the clone window sets clone_suspected_at, as
+-- another host does; a contract with refuse_clones refuses that check-in.
+ALTER TABLE instances ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+ALTER TABLE contracts ADD COLUMN refuse_clones BOOLEAN NOT NULL DEFAULT FALSE;
