@@ -146,6 +146,9 @@ type OfflineStore interface {
 	CreateOfflineActivation(ctx context.Context, a *OfflineActivation, in Checkin) (*Instance, error)
 	// GetOfflineActivation returns one by license id. ENOTFOUND.
 	GetOfflineActivation(ctx context.Context, licenseID string) (*OfflineActivation, error)
+	// HeldOfflineActivation returns the newest activation of an instance
+	// that still holds its seat. ENOTFOUND if none.
+	HeldOfflineActivation(ctx context.Context, contractID, instanceID string) (*OfflineActivation, error)
 	// ReleaseOfflineActivation marks the activation released at `at` for
 	// reason and frees the seat its instance holds, in one transaction.
 	// ENOTFOUND; EPRECONDITION if it was already released.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,4 +189,16 @@ func TestClockWoundBack(t *testing.T) {
 			t.Errorf("%s: events got %v, want %v", s.name, events, s.events)
 		}
 	}
+}
+
+// ExampleFingerprint: the fingerprint is salted per product, so two
+// products on one machine report two unrelated values, and it never shows
+// the machine id.
+func ExampleFingerprint() {
+	machine := func() ([]byte, error) { return []byte("4c4c4544003957108052b4c04f4e3132"), nil }
+	a, _ := Fingerprint("prd_suite", machine)
+	b, _ := Fingerprint("prd_viewer", machine)
+	again, _ := Fingerprint("prd_suite", machine)
+	fmt.Println(len(a), a == again, a == b)
+	// Output: 43 true false
 }

@@ -106,6 +106,8 @@ func TestOfflineExchange(t *testing.T) {
 			if n := seatsUsedOf(t, adm, f.ContractID); n != 1 {
 				t.Errorf("seats used after the response: got %d, want 1", n)
 			}
+			_, err = adm.ReleaseSeat(ctx, connect.NewRequest(&v1.ReleaseSeatRequest{ContractId: f.ContractID, InstanceId: "air-1"}))
+			wantConnectCode(t, "ReleaseSeat of an instance holding an offline license", err, connect.CodeFailedPrecondition)
 
 			// Refusals: a replay, an altered request, a request for another
 			// tenant or its contract, a request when no seat is free.

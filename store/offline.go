@@ -74,6 +74,22 @@ func (db *DB) GetOfflineActivation(ctx context.Context, licenseID string) (*lice
 	return a, nil
 }
 
+// HeldOfflineActivation returns the newest unreleased activation of an
+// instance of the scoped tenant. ENOTFOUND if none.
+func (db *DB) HeldOfflineActivation(ctx context.Context, contractID, instanceID string) (*licensor.OfflineActivation, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := scanOffline(db.read().QueryRow(ctx, `SELECT `+offlineCols+` FROM offline_activations
+		WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND released_at = 0
+		ORDER BY created_at DESC, license_id DESC LIMIT 1`, tid, contractID, instanceID))
+	if err != nil {
+		return nil, db.Final("HeldOfflineActivation", NotFound(err, "instance "+instanceID+" holds no offline license"))
+	}
+	return a, nil
+}
+
 // ReleaseOfflineActivation marks an activation released and frees its
 // instance's seat in the same transaction; of two releases at once, one
 // succeeds and the other is EPRECONDITION. ENOTFOUND.

@@ -37,7 +37,7 @@ type AgentCmd struct {
 	machineFlag
 	InstanceKey    string `help:"Instance key a license from an offline request is bound to." type:"path" env:"LICENSOR_INSTANCE_KEY"`
 	OfflineRequest string `help:"Write an offline request file here (- for standard output) with a new key in --instance-key, and exit." type:"path" name:"offline-request"`
-	Product        string `help:"The contract's product id, for --offline-request (it salts the machine fingerprint)." env:"LICENSOR_PRODUCT"`
+	Product        string `help:"The contract's product id: it salts the machine fingerprint, sent for clone detection and put in --offline-request." env:"LICENSOR_PRODUCT"`
 }
 
 // Run runs the agent until SIGINT or SIGTERM.
@@ -98,6 +98,15 @@ func (a *AgentCmd) clientConfig(g *Globals) (client.Config, error) {
 	}
 	if cfg.ContractID == "" {
 		return cfg, errors.New("no contract: give --contract (or --demo-file)")
+	}
+	if a.Product != "" {
+		// With the product known, the agent reports this machine's
+		// fingerprint, so that a copy of its instance id elsewhere is seen.
+		fp, err := client.Fingerprint(a.Product, a.machineFlag.source())
+		if err != nil {
+			return cfg, fmt.Errorf("--product: %w", err)
+		}
+		cfg.Fingerprint = fp
 	}
 	return cfg, nil
 }

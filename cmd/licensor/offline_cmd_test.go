@@ -101,6 +101,17 @@ func TestOfflineCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "forced") || !strings.Contains(out, "air-2") {
 		t.Errorf("offline show: got %q, %v; want air-2 released forced", out, err)
 	}
+
+	// The contract option that refuses clones.
+	for _, v := range []string{"--refuse-clones", "--refuse-clones=false"} {
+		out, err = runCLI(t, "--demo-file", demo, "-o", "json", "admin", "contract", "change", d.ContractID, v)
+		if err != nil {
+			t.Fatalf("contract change %s: %v", v, err)
+		}
+		if on := strings.Contains(out, `"refuse_clones": true`); on != (v == "--refuse-clones") {
+			t.Errorf("contract change %s: got %s", v, out)
+		}
+	}
 }
 
 func verifyClaims(t *testing.T, file, jwks string) *licensor.Claims {

@@ -24,6 +24,7 @@ CREATE TABLE offline_activations (
 );
 
 CREATE UNIQUE INDEX offline_activations_nonce ON offline_activations (tenant_id, nonce);
+CREATE INDEX offline_activations_instance ON offline_activations (tenant_id, contract_id, instance_id);
 
 -- Clones: the salted machine fingerprint an instance last checked in from.
 -- Another fingerprint within the clone window sets clone_suspected_at, as
