@@ -185,6 +185,9 @@ func TestClockWoundBack(t *testing.T) {
 		if !s.licensed && (!strings.Contains(st.Reason, "wound back") || licensor.ErrorCode(st.Err()) != licensor.EFORBIDDEN) {
 			t.Errorf("%s: reason %q, err %v; want it to say the clock was wound back", s.name, st.Reason, st.Err())
 		}
+		if c.Allowed("solver") != s.licensed {
+			t.Errorf("%s: Allowed(solver) got %v, want %v", s.name, !s.licensed, s.licensed)
+		}
 		if len(events) != len(s.events) || (len(events) > 0 && events[0] != s.events[0]) {
 			t.Errorf("%s: events got %v, want %v", s.name, events, s.events)
 		}

@@ -130,7 +130,7 @@ func (c *Client) validLicense() *licensor.Claims {
 	defer c.mu.Unlock()
 	now := c.nowLocked()
 	l := c.currentLocked(now)
-	if l == nil || !c.validAt(l, now) {
+	if l == nil || c.tampered || !c.validAt(l, now) {
 		return nil
 	}
 	return l.Claims

@@ -86,7 +86,7 @@ func (s *Service) RespondOffline(ctx context.Context, tenantID, requestFile stri
 		CreatedAt: now, ExpiresAt: terms.Expiry,
 	}
 	_, err = s.store.CreateOfflineActivation(ctx, a, licensor.Checkin{
-		ContractID: c.ID, InstanceID: instanceID, TakesSeat: true, Now: now,
+		ContractID: c.ID, InstanceID: instanceID, TakesSeat: true, Now: now, Fingerprint: req.Fingerprint,
 		LicenseID: claims.ID, LicenseExpiresAt: terms.Expiry,
 	})
 	if err != nil {
