@@ -146,7 +146,8 @@ type AlertStore interface {
 	ExpiringInstances(ctx context.Context, now, before time.Time, limit int) ([]*Instance, error)
 	// SilentInstances returns instances of contracts live at now last seen more
 	// than intervals refresh intervals (of their contract) before now, at
-	// most limit.
+	// most limit; an instance holding an offline license (not released) is
+	// never silent.
 	SilentInstances(ctx context.Context, now time.Time, intervals int, limit int) ([]*Instance, error)
 	// ClonedInstances returns instances of contracts live at now suspected
 	// of being cloned (CloneSuspectedAt) at or after since, at most limit.
