@@ -113,6 +113,9 @@ func TestOfflineExchange(t *testing.T) {
 			// tenant or its contract, a request when no seat is free.
 			_, err = adm.RespondOfflineRequest(ctx, connect.NewRequest(&v1.RespondOfflineRequestRequest{RequestFile: string(reqFile)}))
 			wantConnectCode(t, "the same request again", err, connect.CodeAlreadyExists)
+			if err == nil || !strings.Contains(err.Error(), "already answered") {
+				t.Errorf("the same request again: got %v, want a message saying it was already answered", err)
+			}
 			_, err = adm.RespondOfflineRequest(ctx, connect.NewRequest(&v1.RespondOfflineRequestRequest{RequestFile: alterRequest(t, reqFile)}))
 			wantConnectCode(t, "an altered request", err, connect.CodeInvalidArgument)
 			_, err = s.Admin(p, other.AdminToken).RespondOfflineRequest(ctx, connect.NewRequest(&v1.RespondOfflineRequestRequest{RequestFile: string(reqFile)}))

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,9 @@ func testOffline(t *testing.T, open opener) {
 		must(t, "first", err)
 		_, err = s.CreateOfflineActivation(ctx, offlineActivation(c.ID, "air-2", "nonce-bbbbbbbbbbbbbbbbbbbb"), checkin(c.ID, "air-2", t0))
 		wantCode(t, "same nonce again", err, licensor.ECONFLICT)
+		if !strings.Contains(licensor.ErrorMessage(err), "already answered") {
+			t.Errorf("same nonce again: got %q, want it to say the request was already answered", licensor.ErrorMessage(err))
+		}
 		_, err = s.GetInstance(ctx, c.ID, "air-2")
 		wantCode(t, "instance of the refused replay", err, licensor.ENOTFOUND)
 		eq(t, "SeatsUsed after the replay", seatsUsed(t, s, ctx, c.ID), 1)
