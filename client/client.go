@@ -39,13 +39,11 @@ type Client struct {
 	online      *License // from the server or the cache
 	static      *License // from Config.LicenseFile
 	keys        license.KeySet
-	jwks        []byte        // fetched JWKS, persisted with the cache
-	jwksFetched time.Time     // last JWKS download, to rate-limit refetches
-	serverHigh  time.Time     // newest server time seen: the clock never goes below it
-	rollback    bool          // a clock earlier than serverHigh was seen (warned once)
-	clockBehind time.Duration // how far the clock is behind the newest signed time (clock.go)
-	tampered    bool          // clockBehind is past ClockRollbackTolerance: refuse
-	lazy        bool          // the loop runs at the lazy cadence
+	jwks        []byte    // fetched JWKS, persisted with the cache
+	jwksFetched time.Time // last JWKS download, to rate-limit refetches
+	serverHigh  time.Time // newest server time seen: the clock never goes below it
+	rollback    bool      // a clock earlier than serverHigh was seen (warned once)
+	lazy        bool      // the loop runs at the lazy cadence
 	state       State
 	reportedKey string // what OnChange last reported
 	envWarned   string // the environment mismatch last warned about
@@ -58,6 +56,7 @@ type Client struct {
 	pending     []event
 	draining    bool
 	handlers    handlers
+	guard       clockGuard // the clock guard's judgement (clock.go)
 }
 
 // flight is one fetch shared by every caller that wants one at that moment.

@@ -25,6 +25,12 @@ const DefaultClockRollbackTolerance = 24 * time.Hour
 //
 // The unsigned server_time only raises the guarded clock, never refuses.
 
+// clockGuard is what the guard last judged of the clock.
+type clockGuard struct {
+	behind   time.Duration // how far the clock is behind the newest signed time
+	tampered bool          // behind is past ClockRollbackTolerance: refuse
+}
+
 // OnClockRollback registers f to be called when the system clock is found
 // behind the newest signed time seen by more than ClockSkew (refused false:
 // warned, running on the guarded clock) and again when it is behind by more
@@ -80,14 +86,14 @@ func (c *Client) judgeClockLocked(now time.Time) {
 	if !high.IsZero() {
 		behind = high.Sub(now)
 	}
-	warned := c.clockBehind > c.cfg.ClockSkew
+	warned := c.guard.behind > c.cfg.ClockSkew
 	if behind <= c.cfg.ClockSkew {
-		c.clockBehind, c.tampered = 0, false
+		c.guard.behind, c.guard.tampered = 0, false
 		return
 	}
-	c.clockBehind = behind
+	c.guard.behind = behind
 	refused := behind > c.cfg.ClockRollbackTolerance
-	if !warned || (refused && !c.tampered) {
+	if !warned || (refused && !c.guard.tampered) {
 		c.queue(event{kind: evClockRollback, remaining: behind, refused: refused})
 		if refused {
 			c.log.Error("the system clock is behind a signed license time by more than the tolerance; refusing until it is corrected",
@@ -97,12 +103,12 @@ func (c *Client) judgeClockLocked(now time.Time) {
 				"behind", behind.Round(time.Second).String())
 		}
 	}
-	c.tampered = refused
+	c.guard.tampered = refused
 }
 
 // tamperedReasonLocked is the status reason while the clock is refused.
 func (c *Client) tamperedReasonLocked() string {
 	return fmt.Sprintf("the system clock (%s) is %s behind a license signed at %s, more than the %s tolerated: it was wound back; correct the clock",
-		c.cfg.Now().UTC().Format(time.RFC3339), c.clockBehind.Round(time.Second), c.signedHighLocked().UTC().Format(time.RFC3339),
+		c.cfg.Now().UTC().Format(time.RFC3339), c.guard.behind.Round(time.Second), c.signedHighLocked().UTC().Format(time.RFC3339),
 		c.cfg.ClockRollbackTolerance)
 }
