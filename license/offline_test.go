@@ -97,3 +97,35 @@ func TestArmorLabel(t *testing.T) {
 		t.Errorf("a license file read as a request: got %v", err)
 	}
 }
+
+// FuzzVerifyOfflineRequest: a request file comes from outside; whatever it
+// holds, reading it never panics, and anything accepted verifies with the
+// key it carries and is complete.
+func FuzzVerifyOfflineRequest(f *testing.F) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	good, _ := SignSelf(priv, licensor.OfflineRequestType, testRequest(pub))
+	f.Add(good)
+	f.Add(string(ArmorLabel(licensor.OfflineRequestLabel, good)))
+	f.Add(strings.Replace(good, ".", "..", 1))
+	f.Add("e30.e30.")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := DearmorLabel(licensor.OfflineRequestLabel, []byte(s))
+		if err != nil {
+			return
+		}
+		r, key, err := VerifyOfflineRequest(tok)
+		if err != nil {
+			if licensor.ErrorCode(err) != licensor.EINVALID {
+				t.Fatalf("refusal with code %q, want invalid: %v", licensor.ErrorCode(err), err)
+			}
+			return
+		}
+		if r.Validate() != nil || Thumbprint(key) == "" || len(key) != ed25519.PublicKeySize {
+			t.Fatalf("accepted an incomplete request: %+v", r)
+		}
+		if _, err := ReturnedLicenseID(tok); err != nil && licensor.ErrorCode(err) != licensor.EINVALID {
+			t.Fatalf("ReturnedLicenseID: code %q", licensor.ErrorCode(err))
+		}
+	})
+}
