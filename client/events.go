@@ -12,6 +12,7 @@ const (
 	evExpired
 	evError
 	evUnpinned
+	evClockRollback
 )
 
 type event struct {
@@ -20,6 +21,7 @@ type event struct {
 	remaining time.Duration
 	err       error
 	kids      []string
+	refused   bool // evClockRollback: past the tolerance
 }
 
 type handlers struct {
@@ -28,6 +30,7 @@ type handlers struct {
 	expired  []func()
 	errorFns []func(error)
 	unpinned []func(kids []string)
+	rollback []func(behind time.Duration, refused bool)
 }
 
 // OnChange registers f to be called when the license held changes what it
@@ -119,6 +122,10 @@ func (c *Client) deliver(h handlers, e event) {
 	case evUnpinned:
 		for _, f := range h.unpinned {
 			f(e.kids)
+		}
+	case evClockRollback:
+		for _, f := range h.rollback {
+			f(e.remaining, e.refused)
 		}
 	}
 }

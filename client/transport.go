@@ -90,7 +90,7 @@ func (c *Client) fetch(ctx context.Context) (received, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	ctx, ri := withRespInfo(ctx)
-	req := &v1.GetLicenseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, Host: c.cfg.Host, Telemetry: c.telemetry()}
+	req := &v1.GetLicenseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, Host: c.cfg.Host, Telemetry: c.telemetry(), Fingerprint: c.cfg.Fingerprint}
 	res, err := c.rpc.GetLicense(ctx, connect.NewRequest(req))
 	if err != nil {
 		return received{}, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, ri)

@@ -134,6 +134,7 @@ func contractPB(c *licensor.Contract) *v1.Contract {
 		Fallback: string(c.Fallback), MaxBorrow: dur(c.MaxBorrow), RequiresClientCert: c.ClientCAPEM != "",
 		Version: c.Version, CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
 		MaxNonProductionUrls: int32(c.MaxNonProductionURLs), NonProductionUrlsUsed: int32(c.NonProductionURLsUsed),
+		RefuseClones: c.RefuseClones,
 	}
 }
 

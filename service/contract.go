@@ -161,6 +161,7 @@ type ContractChange struct {
 	Status               *licensor.ContractStatus // active or suspended
 	Name                 *string
 	ClientCAPEM          *string
+	RefuseClones         *bool
 	ExpectedVersion      int64 // 0: any
 }
 
@@ -194,6 +195,9 @@ func (s *Service) ChangeContract(ctx context.Context, tenantID, id string, ch Co
 		}
 		if ch.MaxNonProductionURLs != nil {
 			c.MaxNonProductionURLs = *ch.MaxNonProductionURLs
+		}
+		if ch.RefuseClones != nil {
+			c.RefuseClones = *ch.RefuseClones
 		}
 		if ch.Fallback != nil {
 			c.Fallback = *ch.Fallback

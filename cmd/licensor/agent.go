@@ -36,10 +36,18 @@ type AgentCmd struct {
 	Listen      string        `help:"Where the local HTTP API listens: a loopback host:port, or unix:/path for a Unix socket (mode 0660); empty: none. See /openapi.json." default:"127.0.0.1:7444" env:"LICENSOR_AGENT_LISTEN"`
 	Watch       bool          `help:"Hold a WatchLicense stream so changes arrive at once." default:"true" negatable:""`
 	Timeout     time.Duration `help:"Timeout of each call to the server." default:"5s"`
+	// Offline activation (offline_cmd.go).
+	machineFlag
+	InstanceKey    string `help:"Instance key a license from an offline request is bound to." type:"path" env:"LICENSOR_INSTANCE_KEY"`
+	OfflineRequest string `help:"Write an offline request file here (- for standard output) with a new key in --instance-key, and exit." type:"path" name:"offline-request"`
+	Product        string `help:"The contract's product id: it salts the machine fingerprint, sent for clone detection and put in --offline-request." env:"LICENSOR_PRODUCT"`
 }
 
 // Run runs the agent until SIGINT or SIGTERM.
 func (a *AgentCmd) Run(g *Globals) error {
+	if a.OfflineRequest != "" {
+		return a.writeOfflineRequest(g)
+	}
 	cfg, err := a.clientConfig(g)
 	if err != nil {
 		return err
@@ -68,6 +76,7 @@ func (a *AgentCmd) clientConfig(g *Globals) (client.Config, error) {
 	cfg := client.Config{
 		Server: g.Server, Token: g.Token, CAFile: g.CACert, ContractID: a.Contract, InstanceID: a.Instance,
 		TenantID: a.Tenant, CacheDir: a.CacheDir, LicenseFile: a.LicenseFile, Watch: a.Watch, Timeout: a.Timeout,
+		InstanceKeyFile: a.InstanceKey, MachineID: a.machineFlag.source(),
 	}
 	if g.DemoFile != "" {
 		d, err := readDemoFile(g.DemoFile)
@@ -92,6 +101,15 @@ func (a *AgentCmd) clientConfig(g *Globals) (client.Config, error) {
 	}
 	if cfg.ContractID == "" {
 		return cfg, errors.New("no contract: give --contract (or --demo-file)")
+	}
+	if a.Product != "" {
+		// With the product known, the agent reports this machine's
+		// fingerprint, so that a copy of its instance id elsewhere is seen.
+		fp, err := client.Fingerprint(a.Product, a.machineFlag.source())
+		if err != nil {
+			return cfg, fmt.Errorf("--product: %w", err)
+		}
+		cfg.Fingerprint = fp
 	}
 	return cfg, nil
 }

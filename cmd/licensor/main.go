@@ -20,6 +20,7 @@ type CLI struct {
 	Serve   ServeCmd   `cmd:"" help:"Run the license server."`
 	Admin   AdminCmd   `cmd:"" help:"Manage tenants, products, contracts, tokens and keys through the API."`
 	License LicenseCmd `cmd:"" help:"Issue and verify static license files."`
+	Offline OfflineCmd `cmd:"" help:"Activate an air-gapped machine by file exchange: request, respond, return."`
 	Migrate MigrateCmd `cmd:"" help:"Apply the database migrations of this build (before a rolling upgrade)."`
 	Agent   AgentCmd   `cmd:"" help:"Run the sidecar: keep a verified license in a file and on a local HTTP endpoint."`
 	Bench   BenchCmd   `cmd:"" help:"Simulate a fleet against a server and measure it."`

@@ -78,6 +78,8 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("NoTenantScope", func(t *testing.T) { testNoScope(t, open) })
 	t.Run("Misc", func(t *testing.T) { testMisc(t, open) })
 	t.Run("Capability", func(t *testing.T) { testCapabilities(t, open) })
+	t.Run("Offline", func(t *testing.T) { testOffline(t, open) })
+	t.Run("Clone", func(t *testing.T) { testClones(t, open) })
 }
 
 // opener is what every test group receives.

@@ -1594,8 +1594,12 @@ type Contract struct {
 	MaxNonProductionUrls int32 `protobuf:"varint,21,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
 	// How many instances hold a non-production slot now.
 	NonProductionUrlsUsed int32 `protobuf:"varint,22,opt,name=non_production_urls_used,json=nonProductionUrlsUsed,proto3" json:"non_production_urls_used,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// Refuse (FAILED_PRECONDITION) a check-in of an instance id from another
+	// machine than the one it checked in from within the refresh interval;
+	// without it the clone is only flagged (instance.cloned).
+	RefuseClones  bool `protobuf:"varint,23,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Contract) Reset() {
@@ -1782,6 +1786,13 @@ func (x *Contract) GetNonProductionUrlsUsed() int32 {
 	return 0
 }
 
+func (x *Contract) GetRefuseClones() bool {
+	if x != nil {
+		return x.RefuseClones
+	}
+	return false
+}
+
 type CreateContractRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -1806,8 +1817,10 @@ type CreateContractRequest struct {
 	// production_url contracts only: the cap on non-production URLs; 0
 	// (default) is unlimited.
 	MaxNonProductionUrls int32 `protobuf:"varint,15,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Refuse a second machine checking in with the same instance id.
+	RefuseClones  bool `protobuf:"varint,16,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateContractRequest) Reset() {
@@ -1943,6 +1956,13 @@ func (x *CreateContractRequest) GetMaxNonProductionUrls() int32 {
 		return x.MaxNonProductionUrls
 	}
 	return 0
+}
+
+func (x *CreateContractRequest) GetRefuseClones() bool {
+	if x != nil {
+		return x.RefuseClones
+	}
+	return false
 }
 
 type CreateContractResponse struct {
@@ -2236,8 +2256,10 @@ type ChangeContractRequest struct {
 	// production_url contracts only: the cap on non-production URLs; 0 is
 	// unlimited. Lowering it below what is held refuses new ones only.
 	MaxNonProductionUrls *int32 `protobuf:"varint,14,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3,oneof" json:"max_non_production_urls,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Refuse a second machine checking in with the same instance id.
+	RefuseClones  *bool `protobuf:"varint,15,opt,name=refuse_clones,json=refuseClones,proto3,oneof" json:"refuse_clones,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChangeContractRequest) Reset() {
@@ -2366,6 +2388,13 @@ func (x *ChangeContractRequest) GetMaxNonProductionUrls() int32 {
 		return *x.MaxNonProductionUrls
 	}
 	return 0
+}
+
+func (x *ChangeContractRequest) GetRefuseClones() bool {
+	if x != nil && x.RefuseClones != nil {
+		return *x.RefuseClones
+	}
+	return false
 }
 
 type ChangeContractResponse struct {
@@ -6382,7 +6411,8 @@ type Alert struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// e.g. license.expiring, contract.ending, instance.silent, pool.exhausted.
+	// e.g. license.expiring, contract.ending, instance.silent, pool.exhausted,
+	// instance.cloned.
 	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	ObjectId      string                 `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	RaisedAt      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=raised_at,json=raisedAt,proto3" json:"raised_at,omitempty"`
@@ -6865,6 +6895,549 @@ func (x *ListAuditEntriesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// OfflineActivation is a license issued for an offline request: the
+// instance key (by JWK thumbprint) and machine fingerprint it is bound to,
+// and whether its seat is free again.
+type OfflineActivation struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	LicenseId  string                 `protobuf:"bytes,1,opt,name=license_id,json=licenseId,proto3" json:"license_id,omitempty"`
+	TenantId   string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ContractId string                 `protobuf:"bytes,3,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,4,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// JWK SHA-256 thumbprint (RFC 7638) of the instance key: the license's cnf.jkt.
+	KeyThumbprint string                 `protobuf:"bytes,5,opt,name=key_thumbprint,json=keyThumbprint,proto3" json:"key_thumbprint,omitempty"`
+	Fingerprint   string                 `protobuf:"bytes,6,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Unset while the license holds its seat.
+	ReleasedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=released_at,json=releasedAt,proto3" json:"released_at,omitempty"`
+	// "returned" (the machine's proof) or "forced" (an administrator's release); empty while held.
+	Release       string `protobuf:"bytes,10,opt,name=release,proto3" json:"release,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfflineActivation) Reset() {
+	*x = OfflineActivation{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfflineActivation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfflineActivation) ProtoMessage() {}
+
+func (x *OfflineActivation) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfflineActivation.ProtoReflect.Descriptor instead.
+func (*OfflineActivation) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *OfflineActivation) GetLicenseId() string {
+	if x != nil {
+		return x.LicenseId
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetKeyThumbprint() string {
+	if x != nil {
+		return x.KeyThumbprint
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *OfflineActivation) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *OfflineActivation) GetReleasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReleasedAt
+	}
+	return nil
+}
+
+func (x *OfflineActivation) GetRelease() string {
+	if x != nil {
+		return x.Release
+	}
+	return ""
+}
+
+type RespondOfflineRequestRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The request file as the machine wrote it (BEGIN LICENSOR OFFLINE REQUEST).
+	RequestFile string `protobuf:"bytes,2,opt,name=request_file,json=requestFile,proto3" json:"request_file,omitempty"`
+	// How long the license is valid; default 365 days, never past the contract end.
+	Validity      *durationpb.Duration `protobuf:"bytes,3,opt,name=validity,proto3" json:"validity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RespondOfflineRequestRequest) Reset() {
+	*x = RespondOfflineRequestRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RespondOfflineRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RespondOfflineRequestRequest) ProtoMessage() {}
+
+func (x *RespondOfflineRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RespondOfflineRequestRequest.ProtoReflect.Descriptor instead.
+func (*RespondOfflineRequestRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *RespondOfflineRequestRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RespondOfflineRequestRequest) GetRequestFile() string {
+	if x != nil {
+		return x.RequestFile
+	}
+	return ""
+}
+
+func (x *RespondOfflineRequestRequest) GetValidity() *durationpb.Duration {
+	if x != nil {
+		return x.Validity
+	}
+	return nil
+}
+
+type RespondOfflineRequestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The armored license file to carry back to the machine.
+	LicenseFile   string             `protobuf:"bytes,1,opt,name=license_file,json=licenseFile,proto3" json:"license_file,omitempty"`
+	License       *IssuedLicense     `protobuf:"bytes,2,opt,name=license,proto3" json:"license,omitempty"`
+	Activation    *OfflineActivation `protobuf:"bytes,3,opt,name=activation,proto3" json:"activation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RespondOfflineRequestResponse) Reset() {
+	*x = RespondOfflineRequestResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RespondOfflineRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RespondOfflineRequestResponse) ProtoMessage() {}
+
+func (x *RespondOfflineRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RespondOfflineRequestResponse.ProtoReflect.Descriptor instead.
+func (*RespondOfflineRequestResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *RespondOfflineRequestResponse) GetLicenseFile() string {
+	if x != nil {
+		return x.LicenseFile
+	}
+	return ""
+}
+
+func (x *RespondOfflineRequestResponse) GetLicense() *IssuedLicense {
+	if x != nil {
+		return x.License
+	}
+	return nil
+}
+
+func (x *RespondOfflineRequestResponse) GetActivation() *OfflineActivation {
+	if x != nil {
+		return x.Activation
+	}
+	return nil
+}
+
+type ReturnOfflineLicenseRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The return file as the machine wrote it (BEGIN LICENSOR OFFLINE RETURN).
+	ReturnFile    string `protobuf:"bytes,2,opt,name=return_file,json=returnFile,proto3" json:"return_file,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnOfflineLicenseRequest) Reset() {
+	*x = ReturnOfflineLicenseRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnOfflineLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnOfflineLicenseRequest) ProtoMessage() {}
+
+func (x *ReturnOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnOfflineLicenseRequest.ProtoReflect.Descriptor instead.
+func (*ReturnOfflineLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *ReturnOfflineLicenseRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ReturnOfflineLicenseRequest) GetReturnFile() string {
+	if x != nil {
+		return x.ReturnFile
+	}
+	return ""
+}
+
+type ReturnOfflineLicenseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activation    *OfflineActivation     `protobuf:"bytes,1,opt,name=activation,proto3" json:"activation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnOfflineLicenseResponse) Reset() {
+	*x = ReturnOfflineLicenseResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnOfflineLicenseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnOfflineLicenseResponse) ProtoMessage() {}
+
+func (x *ReturnOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnOfflineLicenseResponse.ProtoReflect.Descriptor instead.
+func (*ReturnOfflineLicenseResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *ReturnOfflineLicenseResponse) GetActivation() *OfflineActivation {
+	if x != nil {
+		return x.Activation
+	}
+	return nil
+}
+
+type ReleaseOfflineLicenseRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	LicenseId string                 `protobuf:"bytes,2,opt,name=license_id,json=licenseId,proto3" json:"license_id,omitempty"`
+	// Why the seat is freed without the machine's proof; kept in the audit log.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseOfflineLicenseRequest) Reset() {
+	*x = ReleaseOfflineLicenseRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseOfflineLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseOfflineLicenseRequest) ProtoMessage() {}
+
+func (x *ReleaseOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseOfflineLicenseRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseOfflineLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{108}
+}
+
+func (x *ReleaseOfflineLicenseRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ReleaseOfflineLicenseRequest) GetLicenseId() string {
+	if x != nil {
+		return x.LicenseId
+	}
+	return ""
+}
+
+func (x *ReleaseOfflineLicenseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ReleaseOfflineLicenseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activation    *OfflineActivation     `protobuf:"bytes,1,opt,name=activation,proto3" json:"activation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseOfflineLicenseResponse) Reset() {
+	*x = ReleaseOfflineLicenseResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseOfflineLicenseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseOfflineLicenseResponse) ProtoMessage() {}
+
+func (x *ReleaseOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseOfflineLicenseResponse.ProtoReflect.Descriptor instead.
+func (*ReleaseOfflineLicenseResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{109}
+}
+
+func (x *ReleaseOfflineLicenseResponse) GetActivation() *OfflineActivation {
+	if x != nil {
+		return x.Activation
+	}
+	return nil
+}
+
+type GetOfflineLicenseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	LicenseId     string                 `protobuf:"bytes,2,opt,name=license_id,json=licenseId,proto3" json:"license_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOfflineLicenseRequest) Reset() {
+	*x = GetOfflineLicenseRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOfflineLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOfflineLicenseRequest) ProtoMessage() {}
+
+func (x *GetOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOfflineLicenseRequest.ProtoReflect.Descriptor instead.
+func (*GetOfflineLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *GetOfflineLicenseRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetOfflineLicenseRequest) GetLicenseId() string {
+	if x != nil {
+		return x.LicenseId
+	}
+	return ""
+}
+
+type GetOfflineLicenseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activation    *OfflineActivation     `protobuf:"bytes,1,opt,name=activation,proto3" json:"activation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOfflineLicenseResponse) Reset() {
+	*x = GetOfflineLicenseResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOfflineLicenseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOfflineLicenseResponse) ProtoMessage() {}
+
+func (x *GetOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOfflineLicenseResponse.ProtoReflect.Descriptor instead.
+func (*GetOfflineLicenseResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *GetOfflineLicenseResponse) GetActivation() *OfflineActivation {
+	if x != nil {
+		return x.Activation
+	}
+	return nil
+}
+
 var File_licensor_v1_admin_proto protoreflect.FileDescriptor
 
 const file_licensor_v1_admin_proto_rawDesc = "" +
@@ -6990,7 +7563,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
 	"\vEntitlement\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb4\a\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xd9\a\n" +
 	"\bContract\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
@@ -7020,7 +7593,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x125\n" +
 	"\x17max_non_production_urls\x18\x15 \x01(\x05R\x14maxNonProductionUrls\x127\n" +
-	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\"\xa3\x05\n" +
+	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\x12#\n" +
+	"\rrefuse_clones\x18\x17 \x01(\bR\frefuseClones\"\xc8\x05\n" +
 	"\x15CreateContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -7040,7 +7614,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"max_borrow\x18\r \x01(\v2\x19.google.protobuf.DurationR\tmaxBorrow\x12\"\n" +
 	"\rclient_ca_pem\x18\x0e \x01(\tR\vclientCaPem\x125\n" +
-	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\"K\n" +
+	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\x12#\n" +
+	"\rrefuse_clones\x18\x10 \x01(\bR\frefuseClones\"K\n" +
 	"\x16CreateContractResponse\x121\n" +
 	"\bcontract\x18\x01 \x01(\v2\x15.licensor.v1.ContractR\bcontract\"R\n" +
 	"\x12GetContractRequest\x12\x1b\n" +
@@ -7059,7 +7634,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"t\n" +
 	"\x15ListContractsResponse\x123\n" +
 	"\tcontracts\x18\x01 \x03(\v2\x15.licensor.v1.ContractR\tcontracts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xda\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x06\n" +
 	"\x15ChangeContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -7077,14 +7652,16 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x04name\x18\v \x01(\tH\x03R\x04name\x88\x01\x01\x12'\n" +
 	"\rclient_ca_pem\x18\f \x01(\tH\x04R\vclientCaPem\x88\x01\x01\x12)\n" +
 	"\x10expected_version\x18\r \x01(\x03R\x0fexpectedVersion\x12:\n" +
-	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01B\f\n" +
+	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01\x12(\n" +
+	"\rrefuse_clones\x18\x0f \x01(\bH\x06R\frefuseClones\x88\x01\x01B\f\n" +
 	"\n" +
 	"_max_seatsB\v\n" +
 	"\t_fallbackB\t\n" +
 	"\a_statusB\a\n" +
 	"\x05_nameB\x10\n" +
 	"\x0e_client_ca_pemB\x1a\n" +
-	"\x18_max_non_production_urls\"K\n" +
+	"\x18_max_non_production_urlsB\x10\n" +
+	"\x0e_refuse_clones\"K\n" +
 	"\x16ChangeContractResponse\x121\n" +
 	"\bcontract\x18\x01 \x01(\v2\x15.licensor.v1.ContractR\bcontract\"\xc2\x01\n" +
 	"\x15ExtendContractRequest\x12\x1b\n" +
@@ -7465,7 +8042,60 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"u\n" +
 	"\x18ListAuditEntriesResponse\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.licensor.v1.AuditEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xbf\x1c\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa7\x03\n" +
+	"\x11OfflineActivation\x12\x1d\n" +
+	"\n" +
+	"license_id\x18\x01 \x01(\tR\tlicenseId\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcontract_id\x18\x03 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\vinstance_id\x18\x04 \x01(\tR\n" +
+	"instanceId\x12%\n" +
+	"\x0ekey_thumbprint\x18\x05 \x01(\tR\rkeyThumbprint\x12 \n" +
+	"\vfingerprint\x18\x06 \x01(\tR\vfingerprint\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12;\n" +
+	"\vreleased_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"releasedAt\x12\x18\n" +
+	"\arelease\x18\n" +
+	" \x01(\tR\arelease\"\x95\x01\n" +
+	"\x1cRespondOfflineRequestRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12!\n" +
+	"\frequest_file\x18\x02 \x01(\tR\vrequestFile\x125\n" +
+	"\bvalidity\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bvalidity\"\xb8\x01\n" +
+	"\x1dRespondOfflineRequestResponse\x12!\n" +
+	"\flicense_file\x18\x01 \x01(\tR\vlicenseFile\x124\n" +
+	"\alicense\x18\x02 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\x12>\n" +
+	"\n" +
+	"activation\x18\x03 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
+	"activation\"[\n" +
+	"\x1bReturnOfflineLicenseRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vreturn_file\x18\x02 \x01(\tR\n" +
+	"returnFile\"^\n" +
+	"\x1cReturnOfflineLicenseResponse\x12>\n" +
+	"\n" +
+	"activation\x18\x01 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
+	"activation\"r\n" +
+	"\x1cReleaseOfflineLicenseRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"license_id\x18\x02 \x01(\tR\tlicenseId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"_\n" +
+	"\x1dReleaseOfflineLicenseResponse\x12>\n" +
+	"\n" +
+	"activation\x18\x01 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
+	"activation\"V\n" +
+	"\x18GetOfflineLicenseRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"license_id\x18\x02 \x01(\tR\tlicenseId\"[\n" +
+	"\x19GetOfflineLicenseResponse\x12>\n" +
+	"\n" +
+	"activation\x18\x01 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
+	"activation2\xf0\x1f\n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -7513,7 +8143,11 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\tRedeliver\x12\x1d.licensor.v1.RedeliverRequest\x1a\x1e.licensor.v1.RedeliverResponse\x12M\n" +
 	"\n" +
 	"ListAlerts\x12\x1e.licensor.v1.ListAlertsRequest\x1a\x1f.licensor.v1.ListAlertsResponse\x12_\n" +
-	"\x10ListAuditEntries\x12$.licensor.v1.ListAuditEntriesRequest\x1a%.licensor.v1.ListAuditEntriesResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
+	"\x10ListAuditEntries\x12$.licensor.v1.ListAuditEntriesRequest\x1a%.licensor.v1.ListAuditEntriesResponse\x12n\n" +
+	"\x15RespondOfflineRequest\x12).licensor.v1.RespondOfflineRequestRequest\x1a*.licensor.v1.RespondOfflineRequestResponse\x12k\n" +
+	"\x14ReturnOfflineLicense\x12(.licensor.v1.ReturnOfflineLicenseRequest\x1a).licensor.v1.ReturnOfflineLicenseResponse\x12n\n" +
+	"\x15ReleaseOfflineLicense\x12).licensor.v1.ReleaseOfflineLicenseRequest\x1a*.licensor.v1.ReleaseOfflineLicenseResponse\x12b\n" +
+	"\x11GetOfflineLicense\x12%.licensor.v1.GetOfflineLicenseRequest\x1a&.licensor.v1.GetOfflineLicenseResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
 
 var (
 	file_licensor_v1_admin_proto_rawDescOnce sync.Once
@@ -7527,327 +8161,353 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 103)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 112)
 var file_licensor_v1_admin_proto_goTypes = []any{
-	(*Tenant)(nil),                      // 0: licensor.v1.Tenant
-	(*CreateTenantRequest)(nil),         // 1: licensor.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),        // 2: licensor.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),            // 3: licensor.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),           // 4: licensor.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),          // 5: licensor.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),         // 6: licensor.v1.ListTenantsResponse
-	(*UpdateTenantRequest)(nil),         // 7: licensor.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),        // 8: licensor.v1.UpdateTenantResponse
-	(*Product)(nil),                     // 9: licensor.v1.Product
-	(*CreateProductRequest)(nil),        // 10: licensor.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),       // 11: licensor.v1.CreateProductResponse
-	(*ListProductsRequest)(nil),         // 12: licensor.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),        // 13: licensor.v1.ListProductsResponse
-	(*Feature)(nil),                     // 14: licensor.v1.Feature
-	(*CreateFeatureRequest)(nil),        // 15: licensor.v1.CreateFeatureRequest
-	(*CreateFeatureResponse)(nil),       // 16: licensor.v1.CreateFeatureResponse
-	(*ListProductFeaturesRequest)(nil),  // 17: licensor.v1.ListProductFeaturesRequest
-	(*ListProductFeaturesResponse)(nil), // 18: licensor.v1.ListProductFeaturesResponse
-	(*Customer)(nil),                    // 19: licensor.v1.Customer
-	(*CreateCustomerRequest)(nil),       // 20: licensor.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil),      // 21: licensor.v1.CreateCustomerResponse
-	(*ListCustomersRequest)(nil),        // 22: licensor.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),       // 23: licensor.v1.ListCustomersResponse
-	(*Entitlement)(nil),                 // 24: licensor.v1.Entitlement
-	(*Contract)(nil),                    // 25: licensor.v1.Contract
-	(*CreateContractRequest)(nil),       // 26: licensor.v1.CreateContractRequest
-	(*CreateContractResponse)(nil),      // 27: licensor.v1.CreateContractResponse
-	(*GetContractRequest)(nil),          // 28: licensor.v1.GetContractRequest
-	(*GetContractResponse)(nil),         // 29: licensor.v1.GetContractResponse
-	(*ListContractsRequest)(nil),        // 30: licensor.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),       // 31: licensor.v1.ListContractsResponse
-	(*ChangeContractRequest)(nil),       // 32: licensor.v1.ChangeContractRequest
-	(*ChangeContractResponse)(nil),      // 33: licensor.v1.ChangeContractResponse
-	(*ExtendContractRequest)(nil),       // 34: licensor.v1.ExtendContractRequest
-	(*ExtendContractResponse)(nil),      // 35: licensor.v1.ExtendContractResponse
-	(*EndContractRequest)(nil),          // 36: licensor.v1.EndContractRequest
-	(*EndContractResponse)(nil),         // 37: licensor.v1.EndContractResponse
-	(*Token)(nil),                       // 38: licensor.v1.Token
-	(*CreateTokenRequest)(nil),          // 39: licensor.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),         // 40: licensor.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),           // 41: licensor.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),          // 42: licensor.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),          // 43: licensor.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),         // 44: licensor.v1.RevokeTokenResponse
-	(*SigningKey)(nil),                  // 45: licensor.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),     // 46: licensor.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil),    // 47: licensor.v1.RotateSigningKeyResponse
-	(*ListSigningKeysRequest)(nil),      // 48: licensor.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),     // 49: licensor.v1.ListSigningKeysResponse
-	(*Instance)(nil),                    // 50: licensor.v1.Instance
-	(*ListInstancesRequest)(nil),        // 51: licensor.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),       // 52: licensor.v1.ListInstancesResponse
-	(*GetInstanceRequest)(nil),          // 53: licensor.v1.GetInstanceRequest
-	(*GetInstanceResponse)(nil),         // 54: licensor.v1.GetInstanceResponse
-	(*ReleaseSeatRequest)(nil),          // 55: licensor.v1.ReleaseSeatRequest
-	(*ReleaseSeatResponse)(nil),         // 56: licensor.v1.ReleaseSeatResponse
-	(*TelemetryPoint)(nil),              // 57: licensor.v1.TelemetryPoint
-	(*GetTelemetryHistoryRequest)(nil),  // 58: licensor.v1.GetTelemetryHistoryRequest
-	(*GetTelemetryHistoryResponse)(nil), // 59: licensor.v1.GetTelemetryHistoryResponse
-	(*CountByValue)(nil),                // 60: licensor.v1.CountByValue
-	(*CounterSummary)(nil),              // 61: licensor.v1.CounterSummary
-	(*GetFleetSummaryRequest)(nil),      // 62: licensor.v1.GetFleetSummaryRequest
-	(*GetFleetSummaryResponse)(nil),     // 63: licensor.v1.GetFleetSummaryResponse
-	(*IssueLicenseFileRequest)(nil),     // 64: licensor.v1.IssueLicenseFileRequest
-	(*IssueLicenseFileResponse)(nil),    // 65: licensor.v1.IssueLicenseFileResponse
-	(*PoolFeatureLimit)(nil),            // 66: licensor.v1.PoolFeatureLimit
-	(*Pool)(nil),                        // 67: licensor.v1.Pool
-	(*CreatePoolRequest)(nil),           // 68: licensor.v1.CreatePoolRequest
-	(*CreatePoolResponse)(nil),          // 69: licensor.v1.CreatePoolResponse
-	(*GetPoolRequest)(nil),              // 70: licensor.v1.GetPoolRequest
-	(*GetPoolResponse)(nil),             // 71: licensor.v1.GetPoolResponse
-	(*ListPoolsRequest)(nil),            // 72: licensor.v1.ListPoolsRequest
-	(*ListPoolsResponse)(nil),           // 73: licensor.v1.ListPoolsResponse
-	(*ResizePoolRequest)(nil),           // 74: licensor.v1.ResizePoolRequest
-	(*ResizePoolResponse)(nil),          // 75: licensor.v1.ResizePoolResponse
-	(*ListLeasesRequest)(nil),           // 76: licensor.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),          // 77: licensor.v1.ListLeasesResponse
-	(*ReleaseLeaseRequest)(nil),         // 78: licensor.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),        // 79: licensor.v1.ReleaseLeaseResponse
-	(*UsageRow)(nil),                    // 80: licensor.v1.UsageRow
-	(*GetUsageReportRequest)(nil),       // 81: licensor.v1.GetUsageReportRequest
-	(*GetUsageReportResponse)(nil),      // 82: licensor.v1.GetUsageReportResponse
-	(*Webhook)(nil),                     // 83: licensor.v1.Webhook
-	(*CreateWebhookRequest)(nil),        // 84: licensor.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),       // 85: licensor.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),         // 86: licensor.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),        // 87: licensor.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),        // 88: licensor.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),       // 89: licensor.v1.DeleteWebhookResponse
-	(*UpdateWebhookRequest)(nil),        // 90: licensor.v1.UpdateWebhookRequest
-	(*UpdateWebhookResponse)(nil),       // 91: licensor.v1.UpdateWebhookResponse
-	(*Delivery)(nil),                    // 92: licensor.v1.Delivery
-	(*ListDeliveriesRequest)(nil),       // 93: licensor.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),      // 94: licensor.v1.ListDeliveriesResponse
-	(*RedeliverRequest)(nil),            // 95: licensor.v1.RedeliverRequest
-	(*RedeliverResponse)(nil),           // 96: licensor.v1.RedeliverResponse
-	(*Alert)(nil),                       // 97: licensor.v1.Alert
-	(*ListAlertsRequest)(nil),           // 98: licensor.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),          // 99: licensor.v1.ListAlertsResponse
-	(*AuditEntry)(nil),                  // 100: licensor.v1.AuditEntry
-	(*ListAuditEntriesRequest)(nil),     // 101: licensor.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),    // 102: licensor.v1.ListAuditEntriesResponse
-	(*durationpb.Duration)(nil),         // 103: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 104: google.protobuf.Timestamp
-	(*Telemetry)(nil),                   // 105: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),               // 106: licensor.v1.IssuedLicense
-	(*Lease)(nil),                       // 107: licensor.v1.Lease
-	(*structpb.Struct)(nil),             // 108: google.protobuf.Struct
+	(*Tenant)(nil),                        // 0: licensor.v1.Tenant
+	(*CreateTenantRequest)(nil),           // 1: licensor.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),          // 2: licensor.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),              // 3: licensor.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),             // 4: licensor.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),            // 5: licensor.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),           // 6: licensor.v1.ListTenantsResponse
+	(*UpdateTenantRequest)(nil),           // 7: licensor.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),          // 8: licensor.v1.UpdateTenantResponse
+	(*Product)(nil),                       // 9: licensor.v1.Product
+	(*CreateProductRequest)(nil),          // 10: licensor.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),         // 11: licensor.v1.CreateProductResponse
+	(*ListProductsRequest)(nil),           // 12: licensor.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),          // 13: licensor.v1.ListProductsResponse
+	(*Feature)(nil),                       // 14: licensor.v1.Feature
+	(*CreateFeatureRequest)(nil),          // 15: licensor.v1.CreateFeatureRequest
+	(*CreateFeatureResponse)(nil),         // 16: licensor.v1.CreateFeatureResponse
+	(*ListProductFeaturesRequest)(nil),    // 17: licensor.v1.ListProductFeaturesRequest
+	(*ListProductFeaturesResponse)(nil),   // 18: licensor.v1.ListProductFeaturesResponse
+	(*Customer)(nil),                      // 19: licensor.v1.Customer
+	(*CreateCustomerRequest)(nil),         // 20: licensor.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil),        // 21: licensor.v1.CreateCustomerResponse
+	(*ListCustomersRequest)(nil),          // 22: licensor.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),         // 23: licensor.v1.ListCustomersResponse
+	(*Entitlement)(nil),                   // 24: licensor.v1.Entitlement
+	(*Contract)(nil),                      // 25: licensor.v1.Contract
+	(*CreateContractRequest)(nil),         // 26: licensor.v1.CreateContractRequest
+	(*CreateContractResponse)(nil),        // 27: licensor.v1.CreateContractResponse
+	(*GetContractRequest)(nil),            // 28: licensor.v1.GetContractRequest
+	(*GetContractResponse)(nil),           // 29: licensor.v1.GetContractResponse
+	(*ListContractsRequest)(nil),          // 30: licensor.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),         // 31: licensor.v1.ListContractsResponse
+	(*ChangeContractRequest)(nil),         // 32: licensor.v1.ChangeContractRequest
+	(*ChangeContractResponse)(nil),        // 33: licensor.v1.ChangeContractResponse
+	(*ExtendContractRequest)(nil),         // 34: licensor.v1.ExtendContractRequest
+	(*ExtendContractResponse)(nil),        // 35: licensor.v1.ExtendContractResponse
+	(*EndContractRequest)(nil),            // 36: licensor.v1.EndContractRequest
+	(*EndContractResponse)(nil),           // 37: licensor.v1.EndContractResponse
+	(*Token)(nil),                         // 38: licensor.v1.Token
+	(*CreateTokenRequest)(nil),            // 39: licensor.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),           // 40: licensor.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),             // 41: licensor.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),            // 42: licensor.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),            // 43: licensor.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),           // 44: licensor.v1.RevokeTokenResponse
+	(*SigningKey)(nil),                    // 45: licensor.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),       // 46: licensor.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),      // 47: licensor.v1.RotateSigningKeyResponse
+	(*ListSigningKeysRequest)(nil),        // 48: licensor.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),       // 49: licensor.v1.ListSigningKeysResponse
+	(*Instance)(nil),                      // 50: licensor.v1.Instance
+	(*ListInstancesRequest)(nil),          // 51: licensor.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),         // 52: licensor.v1.ListInstancesResponse
+	(*GetInstanceRequest)(nil),            // 53: licensor.v1.GetInstanceRequest
+	(*GetInstanceResponse)(nil),           // 54: licensor.v1.GetInstanceResponse
+	(*ReleaseSeatRequest)(nil),            // 55: licensor.v1.ReleaseSeatRequest
+	(*ReleaseSeatResponse)(nil),           // 56: licensor.v1.ReleaseSeatResponse
+	(*TelemetryPoint)(nil),                // 57: licensor.v1.TelemetryPoint
+	(*GetTelemetryHistoryRequest)(nil),    // 58: licensor.v1.GetTelemetryHistoryRequest
+	(*GetTelemetryHistoryResponse)(nil),   // 59: licensor.v1.GetTelemetryHistoryResponse
+	(*CountByValue)(nil),                  // 60: licensor.v1.CountByValue
+	(*CounterSummary)(nil),                // 61: licensor.v1.CounterSummary
+	(*GetFleetSummaryRequest)(nil),        // 62: licensor.v1.GetFleetSummaryRequest
+	(*GetFleetSummaryResponse)(nil),       // 63: licensor.v1.GetFleetSummaryResponse
+	(*IssueLicenseFileRequest)(nil),       // 64: licensor.v1.IssueLicenseFileRequest
+	(*IssueLicenseFileResponse)(nil),      // 65: licensor.v1.IssueLicenseFileResponse
+	(*PoolFeatureLimit)(nil),              // 66: licensor.v1.PoolFeatureLimit
+	(*Pool)(nil),                          // 67: licensor.v1.Pool
+	(*CreatePoolRequest)(nil),             // 68: licensor.v1.CreatePoolRequest
+	(*CreatePoolResponse)(nil),            // 69: licensor.v1.CreatePoolResponse
+	(*GetPoolRequest)(nil),                // 70: licensor.v1.GetPoolRequest
+	(*GetPoolResponse)(nil),               // 71: licensor.v1.GetPoolResponse
+	(*ListPoolsRequest)(nil),              // 72: licensor.v1.ListPoolsRequest
+	(*ListPoolsResponse)(nil),             // 73: licensor.v1.ListPoolsResponse
+	(*ResizePoolRequest)(nil),             // 74: licensor.v1.ResizePoolRequest
+	(*ResizePoolResponse)(nil),            // 75: licensor.v1.ResizePoolResponse
+	(*ListLeasesRequest)(nil),             // 76: licensor.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),            // 77: licensor.v1.ListLeasesResponse
+	(*ReleaseLeaseRequest)(nil),           // 78: licensor.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),          // 79: licensor.v1.ReleaseLeaseResponse
+	(*UsageRow)(nil),                      // 80: licensor.v1.UsageRow
+	(*GetUsageReportRequest)(nil),         // 81: licensor.v1.GetUsageReportRequest
+	(*GetUsageReportResponse)(nil),        // 82: licensor.v1.GetUsageReportResponse
+	(*Webhook)(nil),                       // 83: licensor.v1.Webhook
+	(*CreateWebhookRequest)(nil),          // 84: licensor.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),         // 85: licensor.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),           // 86: licensor.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),          // 87: licensor.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),          // 88: licensor.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),         // 89: licensor.v1.DeleteWebhookResponse
+	(*UpdateWebhookRequest)(nil),          // 90: licensor.v1.UpdateWebhookRequest
+	(*UpdateWebhookResponse)(nil),         // 91: licensor.v1.UpdateWebhookResponse
+	(*Delivery)(nil),                      // 92: licensor.v1.Delivery
+	(*ListDeliveriesRequest)(nil),         // 93: licensor.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),        // 94: licensor.v1.ListDeliveriesResponse
+	(*RedeliverRequest)(nil),              // 95: licensor.v1.RedeliverRequest
+	(*RedeliverResponse)(nil),             // 96: licensor.v1.RedeliverResponse
+	(*Alert)(nil),                         // 97: licensor.v1.Alert
+	(*ListAlertsRequest)(nil),             // 98: licensor.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),            // 99: licensor.v1.ListAlertsResponse
+	(*AuditEntry)(nil),                    // 100: licensor.v1.AuditEntry
+	(*ListAuditEntriesRequest)(nil),       // 101: licensor.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),      // 102: licensor.v1.ListAuditEntriesResponse
+	(*OfflineActivation)(nil),             // 103: licensor.v1.OfflineActivation
+	(*RespondOfflineRequestRequest)(nil),  // 104: licensor.v1.RespondOfflineRequestRequest
+	(*RespondOfflineRequestResponse)(nil), // 105: licensor.v1.RespondOfflineRequestResponse
+	(*ReturnOfflineLicenseRequest)(nil),   // 106: licensor.v1.ReturnOfflineLicenseRequest
+	(*ReturnOfflineLicenseResponse)(nil),  // 107: licensor.v1.ReturnOfflineLicenseResponse
+	(*ReleaseOfflineLicenseRequest)(nil),  // 108: licensor.v1.ReleaseOfflineLicenseRequest
+	(*ReleaseOfflineLicenseResponse)(nil), // 109: licensor.v1.ReleaseOfflineLicenseResponse
+	(*GetOfflineLicenseRequest)(nil),      // 110: licensor.v1.GetOfflineLicenseRequest
+	(*GetOfflineLicenseResponse)(nil),     // 111: licensor.v1.GetOfflineLicenseResponse
+	(*durationpb.Duration)(nil),           // 112: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),         // 113: google.protobuf.Timestamp
+	(*Telemetry)(nil),                     // 114: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),                 // 115: licensor.v1.IssuedLicense
+	(*Lease)(nil),                         // 116: licensor.v1.Lease
+	(*structpb.Struct)(nil),               // 117: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	103, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	103, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	104, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	103, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	103, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
-	103, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	112, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	112, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	113, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	112, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	112, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	112, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	103, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	103, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	103, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	103, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	112, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	112, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	112, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	112, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	104, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	113, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	104, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	113, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
 	19,  // 20: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	19,  // 21: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	104, // 22: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	104, // 23: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	113, // 22: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	113, // 23: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 24: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	103, // 25: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	103, // 26: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 27: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	104, // 28: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	104, // 29: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	104, // 30: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	104, // 31: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	112, // 25: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	112, // 26: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	112, // 27: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	113, // 28: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	113, // 29: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	113, // 30: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	113, // 31: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 32: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	103, // 33: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	103, // 34: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 35: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	112, // 33: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	112, // 34: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	112, // 35: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
 	25,  // 36: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 37: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 38: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
 	24,  // 39: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	103, // 40: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	103, // 41: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 42: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	112, // 40: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	112, // 41: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	112, // 42: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
 	25,  // 43: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	104, // 44: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	103, // 45: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	113, // 44: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	112, // 45: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
 	25,  // 46: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 47: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	104, // 48: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	104, // 49: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	104, // 50: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	104, // 51: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	113, // 48: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	113, // 49: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	113, // 50: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	113, // 51: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
 	38,  // 52: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
 	38,  // 53: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
 	38,  // 54: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	104, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	104, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	104, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
-	104, // 58: licensor.v1.SigningKey.activate_at:type_name -> google.protobuf.Timestamp
-	103, // 59: licensor.v1.RotateSigningKeyRequest.activate_after:type_name -> google.protobuf.Duration
+	113, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	113, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	113, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	113, // 58: licensor.v1.SigningKey.activate_at:type_name -> google.protobuf.Timestamp
+	112, // 59: licensor.v1.RotateSigningKeyRequest.activate_after:type_name -> google.protobuf.Duration
 	45,  // 60: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
 	45,  // 61: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	104, // 62: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 63: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 64: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	104, // 65: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	105, // 66: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	113, // 62: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	113, // 63: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	113, // 64: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	113, // 65: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	114, // 66: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
 	50,  // 67: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
 	50,  // 68: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
 	50,  // 69: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	104, // 70: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	105, // 71: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	104, // 72: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 73: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	113, // 70: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	114, // 71: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	113, // 72: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	113, // 73: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
 	57,  // 74: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
 	60,  // 75: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
 	60,  // 76: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
 	60,  // 77: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
 	61,  // 78: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	103, // 79: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	106, // 80: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	112, // 79: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	115, // 80: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
 	66,  // 81: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 82: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	104, // 83: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	112, // 82: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	113, // 83: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	66,  // 84: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 85: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	112, // 85: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 86: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
 	67,  // 87: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 88: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	116, // 88: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
 	67,  // 89: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
 	66,  // 90: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 91: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	112, // 91: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 92: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 93: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	104, // 94: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	104, // 95: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 96: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	103, // 97: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	116, // 93: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	113, // 94: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	113, // 95: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	113, // 96: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	112, // 97: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
 	80,  // 98: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	104, // 99: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	113, // 99: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
 	83,  // 100: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
 	83,  // 101: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
 	83,  // 102: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	103, // 103: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	104, // 104: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	104, // 105: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	104, // 106: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	112, // 103: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	113, // 104: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	113, // 105: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	113, // 106: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
 	92,  // 107: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
 	92,  // 108: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	104, // 109: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	104, // 110: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	108, // 111: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	113, // 109: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	113, // 110: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	117, // 111: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
 	97,  // 112: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	104, // 113: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	108, // 114: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	108, // 115: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	104, // 116: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 117: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	113, // 113: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	117, // 114: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	117, // 115: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	113, // 116: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	113, // 117: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
 	100, // 118: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
-	1,   // 119: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 120: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 121: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 122: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 123: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 124: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 125: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 126: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 127: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 128: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 129: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 130: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 131: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 132: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 133: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 134: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 135: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 136: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 137: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 138: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 139: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 140: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 141: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 142: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 143: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 144: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 145: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 146: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 147: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 148: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 149: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 150: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 151: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 152: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 153: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 154: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 155: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 156: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 157: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 158: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 159: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 160: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	2,   // 161: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 162: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 163: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 164: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 165: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 166: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 167: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 168: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 169: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 170: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 171: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 172: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 173: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 174: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 175: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 176: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 177: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 178: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 179: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 180: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 181: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 182: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 183: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 184: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 185: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 186: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 187: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 188: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 189: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 190: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 191: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 192: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 193: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 194: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 195: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 196: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 197: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 198: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 199: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 200: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 201: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 202: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	161, // [161:203] is the sub-list for method output_type
-	119, // [119:161] is the sub-list for method input_type
-	119, // [119:119] is the sub-list for extension type_name
-	119, // [119:119] is the sub-list for extension extendee
-	0,   // [0:119] is the sub-list for field type_name
+	113, // 119: licensor.v1.OfflineActivation.created_at:type_name -> google.protobuf.Timestamp
+	113, // 120: licensor.v1.OfflineActivation.expires_at:type_name -> google.protobuf.Timestamp
+	113, // 121: licensor.v1.OfflineActivation.released_at:type_name -> google.protobuf.Timestamp
+	112, // 122: licensor.v1.RespondOfflineRequestRequest.validity:type_name -> google.protobuf.Duration
+	115, // 123: licensor.v1.RespondOfflineRequestResponse.license:type_name -> licensor.v1.IssuedLicense
+	103, // 124: licensor.v1.RespondOfflineRequestResponse.activation:type_name -> licensor.v1.OfflineActivation
+	103, // 125: licensor.v1.ReturnOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	103, // 126: licensor.v1.ReleaseOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	103, // 127: licensor.v1.GetOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	1,   // 128: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 129: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 130: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 131: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 132: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 133: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 134: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 135: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 136: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 137: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 138: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 139: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 140: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 141: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 142: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 143: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 144: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 145: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 146: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 147: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 148: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 149: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 150: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 151: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 152: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 153: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 154: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 155: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 156: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	72,  // 157: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	74,  // 158: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	76,  // 159: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	78,  // 160: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	81,  // 161: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	84,  // 162: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	86,  // 163: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	88,  // 164: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	90,  // 165: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	93,  // 166: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	95,  // 167: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	98,  // 168: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	101, // 169: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	104, // 170: licensor.v1.AdminService.RespondOfflineRequest:input_type -> licensor.v1.RespondOfflineRequestRequest
+	106, // 171: licensor.v1.AdminService.ReturnOfflineLicense:input_type -> licensor.v1.ReturnOfflineLicenseRequest
+	108, // 172: licensor.v1.AdminService.ReleaseOfflineLicense:input_type -> licensor.v1.ReleaseOfflineLicenseRequest
+	110, // 173: licensor.v1.AdminService.GetOfflineLicense:input_type -> licensor.v1.GetOfflineLicenseRequest
+	2,   // 174: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 175: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 176: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 177: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 178: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 179: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 180: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 181: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 182: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 183: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 184: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 185: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 186: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 187: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 188: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 189: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 190: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 191: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 192: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 193: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 194: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 195: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 196: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 197: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 198: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 199: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 200: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 201: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 202: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	73,  // 203: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	75,  // 204: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	77,  // 205: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	79,  // 206: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	82,  // 207: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	85,  // 208: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	87,  // 209: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	89,  // 210: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	91,  // 211: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	94,  // 212: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	96,  // 213: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	99,  // 214: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	102, // 215: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	105, // 216: licensor.v1.AdminService.RespondOfflineRequest:output_type -> licensor.v1.RespondOfflineRequestResponse
+	107, // 217: licensor.v1.AdminService.ReturnOfflineLicense:output_type -> licensor.v1.ReturnOfflineLicenseResponse
+	109, // 218: licensor.v1.AdminService.ReleaseOfflineLicense:output_type -> licensor.v1.ReleaseOfflineLicenseResponse
+	111, // 219: licensor.v1.AdminService.GetOfflineLicense:output_type -> licensor.v1.GetOfflineLicenseResponse
+	174, // [174:220] is the sub-list for method output_type
+	128, // [128:174] is the sub-list for method input_type
+	128, // [128:128] is the sub-list for extension type_name
+	128, // [128:128] is the sub-list for extension extendee
+	0,   // [0:128] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -7866,7 +8526,7 @@ func file_licensor_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   103,
+			NumMessages:   112,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -150,6 +150,18 @@ const (
 	// AdminServiceListAuditEntriesProcedure is the fully-qualified name of the AdminService's
 	// ListAuditEntries RPC.
 	AdminServiceListAuditEntriesProcedure = "/licensor.v1.AdminService/ListAuditEntries"
+	// AdminServiceRespondOfflineRequestProcedure is the fully-qualified name of the AdminService's
+	// RespondOfflineRequest RPC.
+	AdminServiceRespondOfflineRequestProcedure = "/licensor.v1.AdminService/RespondOfflineRequest"
+	// AdminServiceReturnOfflineLicenseProcedure is the fully-qualified name of the AdminService's
+	// ReturnOfflineLicense RPC.
+	AdminServiceReturnOfflineLicenseProcedure = "/licensor.v1.AdminService/ReturnOfflineLicense"
+	// AdminServiceReleaseOfflineLicenseProcedure is the fully-qualified name of the AdminService's
+	// ReleaseOfflineLicense RPC.
+	AdminServiceReleaseOfflineLicenseProcedure = "/licensor.v1.AdminService/ReleaseOfflineLicense"
+	// AdminServiceGetOfflineLicenseProcedure is the fully-qualified name of the AdminService's
+	// GetOfflineLicense RPC.
+	AdminServiceGetOfflineLicenseProcedure = "/licensor.v1.AdminService/GetOfflineLicense"
 )
 
 // AdminServiceClient is a client for the licensor.v1.AdminService service.
@@ -216,6 +228,17 @@ type AdminServiceClient interface {
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
 	// Audit log.
 	ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error)
+	// Offline activation by file exchange (air-gapped machines).
+	// RespondOfflineRequest turns a request file into a license file bound to
+	// the requesting machine's instance key and fingerprint; it takes a seat.
+	RespondOfflineRequest(context.Context, *connect.Request[v1.RespondOfflineRequestRequest]) (*connect.Response[v1.RespondOfflineRequestResponse], error)
+	// ReturnOfflineLicense frees that seat on the machine's signed proof that
+	// it deleted the license.
+	ReturnOfflineLicense(context.Context, *connect.Request[v1.ReturnOfflineLicenseRequest]) (*connect.Response[v1.ReturnOfflineLicenseResponse], error)
+	// ReleaseOfflineLicense frees it without the proof (a lost machine),
+	// audited with a reason.
+	ReleaseOfflineLicense(context.Context, *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error)
+	GetOfflineLicense(context.Context, *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the licensor.v1.AdminService service. By default,
@@ -481,53 +504,81 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("ListAuditEntries")),
 			connect.WithClientOptions(opts...),
 		),
+		respondOfflineRequest: connect.NewClient[v1.RespondOfflineRequestRequest, v1.RespondOfflineRequestResponse](
+			httpClient,
+			baseURL+AdminServiceRespondOfflineRequestProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RespondOfflineRequest")),
+			connect.WithClientOptions(opts...),
+		),
+		returnOfflineLicense: connect.NewClient[v1.ReturnOfflineLicenseRequest, v1.ReturnOfflineLicenseResponse](
+			httpClient,
+			baseURL+AdminServiceReturnOfflineLicenseProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ReturnOfflineLicense")),
+			connect.WithClientOptions(opts...),
+		),
+		releaseOfflineLicense: connect.NewClient[v1.ReleaseOfflineLicenseRequest, v1.ReleaseOfflineLicenseResponse](
+			httpClient,
+			baseURL+AdminServiceReleaseOfflineLicenseProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ReleaseOfflineLicense")),
+			connect.WithClientOptions(opts...),
+		),
+		getOfflineLicense: connect.NewClient[v1.GetOfflineLicenseRequest, v1.GetOfflineLicenseResponse](
+			httpClient,
+			baseURL+AdminServiceGetOfflineLicenseProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetOfflineLicense")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	createTenant        *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
-	getTenant           *connect.Client[v1.GetTenantRequest, v1.GetTenantResponse]
-	listTenants         *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
-	updateTenant        *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
-	createProduct       *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
-	listProducts        *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
-	createFeature       *connect.Client[v1.CreateFeatureRequest, v1.CreateFeatureResponse]
-	listProductFeatures *connect.Client[v1.ListProductFeaturesRequest, v1.ListProductFeaturesResponse]
-	createCustomer      *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
-	listCustomers       *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
-	createContract      *connect.Client[v1.CreateContractRequest, v1.CreateContractResponse]
-	getContract         *connect.Client[v1.GetContractRequest, v1.GetContractResponse]
-	listContracts       *connect.Client[v1.ListContractsRequest, v1.ListContractsResponse]
-	changeContract      *connect.Client[v1.ChangeContractRequest, v1.ChangeContractResponse]
-	extendContract      *connect.Client[v1.ExtendContractRequest, v1.ExtendContractResponse]
-	endContract         *connect.Client[v1.EndContractRequest, v1.EndContractResponse]
-	createToken         *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
-	listTokens          *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
-	revokeToken         *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
-	rotateSigningKey    *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
-	listSigningKeys     *connect.Client[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse]
-	listInstances       *connect.Client[v1.ListInstancesRequest, v1.ListInstancesResponse]
-	getInstance         *connect.Client[v1.GetInstanceRequest, v1.GetInstanceResponse]
-	releaseSeat         *connect.Client[v1.ReleaseSeatRequest, v1.ReleaseSeatResponse]
-	getTelemetryHistory *connect.Client[v1.GetTelemetryHistoryRequest, v1.GetTelemetryHistoryResponse]
-	getFleetSummary     *connect.Client[v1.GetFleetSummaryRequest, v1.GetFleetSummaryResponse]
-	issueLicenseFile    *connect.Client[v1.IssueLicenseFileRequest, v1.IssueLicenseFileResponse]
-	createPool          *connect.Client[v1.CreatePoolRequest, v1.CreatePoolResponse]
-	getPool             *connect.Client[v1.GetPoolRequest, v1.GetPoolResponse]
-	listPools           *connect.Client[v1.ListPoolsRequest, v1.ListPoolsResponse]
-	resizePool          *connect.Client[v1.ResizePoolRequest, v1.ResizePoolResponse]
-	listLeases          *connect.Client[v1.ListLeasesRequest, v1.ListLeasesResponse]
-	releaseLease        *connect.Client[v1.ReleaseLeaseRequest, v1.ReleaseLeaseResponse]
-	getUsageReport      *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
-	createWebhook       *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
-	listWebhooks        *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
-	deleteWebhook       *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
-	updateWebhook       *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
-	listDeliveries      *connect.Client[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse]
-	redeliver           *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
-	listAlerts          *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
-	listAuditEntries    *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
+	createTenant          *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
+	getTenant             *connect.Client[v1.GetTenantRequest, v1.GetTenantResponse]
+	listTenants           *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
+	updateTenant          *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
+	createProduct         *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
+	listProducts          *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
+	createFeature         *connect.Client[v1.CreateFeatureRequest, v1.CreateFeatureResponse]
+	listProductFeatures   *connect.Client[v1.ListProductFeaturesRequest, v1.ListProductFeaturesResponse]
+	createCustomer        *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
+	listCustomers         *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
+	createContract        *connect.Client[v1.CreateContractRequest, v1.CreateContractResponse]
+	getContract           *connect.Client[v1.GetContractRequest, v1.GetContractResponse]
+	listContracts         *connect.Client[v1.ListContractsRequest, v1.ListContractsResponse]
+	changeContract        *connect.Client[v1.ChangeContractRequest, v1.ChangeContractResponse]
+	extendContract        *connect.Client[v1.ExtendContractRequest, v1.ExtendContractResponse]
+	endContract           *connect.Client[v1.EndContractRequest, v1.EndContractResponse]
+	createToken           *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
+	listTokens            *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
+	revokeToken           *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
+	rotateSigningKey      *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
+	listSigningKeys       *connect.Client[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse]
+	listInstances         *connect.Client[v1.ListInstancesRequest, v1.ListInstancesResponse]
+	getInstance           *connect.Client[v1.GetInstanceRequest, v1.GetInstanceResponse]
+	releaseSeat           *connect.Client[v1.ReleaseSeatRequest, v1.ReleaseSeatResponse]
+	getTelemetryHistory   *connect.Client[v1.GetTelemetryHistoryRequest, v1.GetTelemetryHistoryResponse]
+	getFleetSummary       *connect.Client[v1.GetFleetSummaryRequest, v1.GetFleetSummaryResponse]
+	issueLicenseFile      *connect.Client[v1.IssueLicenseFileRequest, v1.IssueLicenseFileResponse]
+	createPool            *connect.Client[v1.CreatePoolRequest, v1.CreatePoolResponse]
+	getPool               *connect.Client[v1.GetPoolRequest, v1.GetPoolResponse]
+	listPools             *connect.Client[v1.ListPoolsRequest, v1.ListPoolsResponse]
+	resizePool            *connect.Client[v1.ResizePoolRequest, v1.ResizePoolResponse]
+	listLeases            *connect.Client[v1.ListLeasesRequest, v1.ListLeasesResponse]
+	releaseLease          *connect.Client[v1.ReleaseLeaseRequest, v1.ReleaseLeaseResponse]
+	getUsageReport        *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
+	createWebhook         *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
+	listWebhooks          *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
+	deleteWebhook         *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
+	updateWebhook         *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
+	listDeliveries        *connect.Client[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse]
+	redeliver             *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
+	listAlerts            *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
+	listAuditEntries      *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
+	respondOfflineRequest *connect.Client[v1.RespondOfflineRequestRequest, v1.RespondOfflineRequestResponse]
+	returnOfflineLicense  *connect.Client[v1.ReturnOfflineLicenseRequest, v1.ReturnOfflineLicenseResponse]
+	releaseOfflineLicense *connect.Client[v1.ReleaseOfflineLicenseRequest, v1.ReleaseOfflineLicenseResponse]
+	getOfflineLicense     *connect.Client[v1.GetOfflineLicenseRequest, v1.GetOfflineLicenseResponse]
 }
 
 // CreateTenant calls licensor.v1.AdminService.CreateTenant.
@@ -740,6 +791,26 @@ func (c *adminServiceClient) ListAuditEntries(ctx context.Context, req *connect.
 	return c.listAuditEntries.CallUnary(ctx, req)
 }
 
+// RespondOfflineRequest calls licensor.v1.AdminService.RespondOfflineRequest.
+func (c *adminServiceClient) RespondOfflineRequest(ctx context.Context, req *connect.Request[v1.RespondOfflineRequestRequest]) (*connect.Response[v1.RespondOfflineRequestResponse], error) {
+	return c.respondOfflineRequest.CallUnary(ctx, req)
+}
+
+// ReturnOfflineLicense calls licensor.v1.AdminService.ReturnOfflineLicense.
+func (c *adminServiceClient) ReturnOfflineLicense(ctx context.Context, req *connect.Request[v1.ReturnOfflineLicenseRequest]) (*connect.Response[v1.ReturnOfflineLicenseResponse], error) {
+	return c.returnOfflineLicense.CallUnary(ctx, req)
+}
+
+// ReleaseOfflineLicense calls licensor.v1.AdminService.ReleaseOfflineLicense.
+func (c *adminServiceClient) ReleaseOfflineLicense(ctx context.Context, req *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error) {
+	return c.releaseOfflineLicense.CallUnary(ctx, req)
+}
+
+// GetOfflineLicense calls licensor.v1.AdminService.GetOfflineLicense.
+func (c *adminServiceClient) GetOfflineLicense(ctx context.Context, req *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error) {
+	return c.getOfflineLicense.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the licensor.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Tenants (operator only, except GetTenant and UpdateTenant for its own).
@@ -804,6 +875,17 @@ type AdminServiceHandler interface {
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
 	// Audit log.
 	ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error)
+	// Offline activation by file exchange (air-gapped machines).
+	// RespondOfflineRequest turns a request file into a license file bound to
+	// the requesting machine's instance key and fingerprint; it takes a seat.
+	RespondOfflineRequest(context.Context, *connect.Request[v1.RespondOfflineRequestRequest]) (*connect.Response[v1.RespondOfflineRequestResponse], error)
+	// ReturnOfflineLicense frees that seat on the machine's signed proof that
+	// it deleted the license.
+	ReturnOfflineLicense(context.Context, *connect.Request[v1.ReturnOfflineLicenseRequest]) (*connect.Response[v1.ReturnOfflineLicenseResponse], error)
+	// ReleaseOfflineLicense frees it without the proof (a lost machine),
+	// audited with a reason.
+	ReleaseOfflineLicense(context.Context, *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error)
+	GetOfflineLicense(context.Context, *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1065,6 +1147,30 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("ListAuditEntries")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceRespondOfflineRequestHandler := connect.NewUnaryHandler(
+		AdminServiceRespondOfflineRequestProcedure,
+		svc.RespondOfflineRequest,
+		connect.WithSchema(adminServiceMethods.ByName("RespondOfflineRequest")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceReturnOfflineLicenseHandler := connect.NewUnaryHandler(
+		AdminServiceReturnOfflineLicenseProcedure,
+		svc.ReturnOfflineLicense,
+		connect.WithSchema(adminServiceMethods.ByName("ReturnOfflineLicense")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceReleaseOfflineLicenseHandler := connect.NewUnaryHandler(
+		AdminServiceReleaseOfflineLicenseProcedure,
+		svc.ReleaseOfflineLicense,
+		connect.WithSchema(adminServiceMethods.ByName("ReleaseOfflineLicense")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetOfflineLicenseHandler := connect.NewUnaryHandler(
+		AdminServiceGetOfflineLicenseProcedure,
+		svc.GetOfflineLicense,
+		connect.WithSchema(adminServiceMethods.ByName("GetOfflineLicense")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/licensor.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
@@ -1151,6 +1257,14 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListAlertsHandler.ServeHTTP(w, r)
 		case AdminServiceListAuditEntriesProcedure:
 			adminServiceListAuditEntriesHandler.ServeHTTP(w, r)
+		case AdminServiceRespondOfflineRequestProcedure:
+			adminServiceRespondOfflineRequestHandler.ServeHTTP(w, r)
+		case AdminServiceReturnOfflineLicenseProcedure:
+			adminServiceReturnOfflineLicenseHandler.ServeHTTP(w, r)
+		case AdminServiceReleaseOfflineLicenseProcedure:
+			adminServiceReleaseOfflineLicenseHandler.ServeHTTP(w, r)
+		case AdminServiceGetOfflineLicenseProcedure:
+			adminServiceGetOfflineLicenseHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1326,4 +1440,20 @@ func (UnimplementedAdminServiceHandler) ListAlerts(context.Context, *connect.Req
 
 func (UnimplementedAdminServiceHandler) ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ListAuditEntries is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RespondOfflineRequest(context.Context, *connect.Request[v1.RespondOfflineRequestRequest]) (*connect.Response[v1.RespondOfflineRequestResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.RespondOfflineRequest is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ReturnOfflineLicense(context.Context, *connect.Request[v1.ReturnOfflineLicenseRequest]) (*connect.Response[v1.ReturnOfflineLicenseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ReturnOfflineLicense is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ReleaseOfflineLicense(context.Context, *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ReleaseOfflineLicense is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetOfflineLicense(context.Context, *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetOfflineLicense is not implemented"))
 }
