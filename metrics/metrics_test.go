@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/buildinfo"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/metrics"
 )
@@ -105,4 +106,34 @@ func TestRegisterLeasesInUse(t *testing.T) {
 	if got["licensor_pool_leases_in_use"] != 7 || got["licensor_pool_units_max"] != 50 {
 		t.Fatalf("pool gauges: got %v, want in_use 7, max 50", got)
 	}
+}
+
+// licensor_build_info names the running build with buildinfo's values.
+func TestBuildInfo(t *testing.T) {
+	m := metrics.New(metrics.Config{})
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi := buildinfo.Read()
+	want := map[string]string{"version": bi.Version, "commit": bi.Commit, "goversion": bi.GoVersion}
+	for _, mf := range mfs {
+		if mf.GetName() != "licensor_build_info" {
+			continue
+		}
+		if len(mf.GetMetric()) != 1 || mf.GetMetric()[0].GetGauge().GetValue() != 1 {
+			t.Fatalf("licensor_build_info: got %v, want one series of value 1", mf.GetMetric())
+		}
+		got := map[string]string{}
+		for _, l := range mf.GetMetric()[0].GetLabel() {
+			got[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("label %s: got %q, want %q", k, got[k], v)
+			}
+		}
+		return
+	}
+	t.Fatal("licensor_build_info: not registered")
 }
