@@ -19,13 +19,14 @@ import (
 // CLI is the command tree.
 type CLI struct {
 	Globals
-	Serve   ServeCmd   `cmd:"" help:"Run the license server."`
-	Admin   AdminCmd   `cmd:"" help:"Manage tenants, products, contracts, tokens and keys through the API."`
-	License LicenseCmd `cmd:"" help:"Issue and verify static license files."`
-	Migrate MigrateCmd `cmd:"" help:"Apply the database migrations of this build (before a rolling upgrade)."`
-	Agent   AgentCmd   `cmd:"" help:"Run the sidecar: keep a verified license in a file and on a local HTTP endpoint."`
-	Bench   BenchCmd   `cmd:"" help:"Simulate a fleet against a server and measure it."`
-	Version VersionCmd `cmd:"" help:"Print the version, commit and build date."`
+	Serve       ServeCmd       `cmd:"" help:"Run the license server."`
+	Admin       AdminCmd       `cmd:"" help:"Manage tenants, products, contracts, tokens and keys through the API."`
+	License     LicenseCmd     `cmd:"" help:"Issue and verify static license files."`
+	Migrate     MigrateCmd     `cmd:"" help:"Apply the database migrations of this build (before a rolling upgrade)."`
+	Agent       AgentCmd       `cmd:"" help:"Run the sidecar: keep a verified license in a file and on a local HTTP endpoint."`
+	Bench       BenchCmd       `cmd:"" help:"Simulate a fleet against a server and measure it."`
+	Version     VersionCmd     `cmd:"" help:"Print the version, commit and build date."`
+	Healthcheck HealthcheckCmd `cmd:"" help:"Exit 0 if a server's /healthz answers (the container image's health check)."`
 }
 
 // VersionCmd prints the build's version, commit, date and toolchain.
@@ -83,7 +84,7 @@ func kongOptions() []kong.Option {
 
 // serverOnly are the commands that talk to no server: their help leaves
 // out the client flags of Globals, which they would ignore.
-var serverOnly = map[string]bool{"serve": true, "migrate": true, "version": true}
+var serverOnly = map[string]bool{"serve": true, "migrate": true, "version": true, "healthcheck": true}
 
 // helpPrinter is kong's, with Globals' flags hidden on serverOnly commands.
 func helpPrinter(options kong.HelpOptions, ctx *kong.Context) error {

@@ -19,6 +19,7 @@ import (
 	"github.com/licensor/licensor/internal/datadir"
 	"github.com/licensor/licensor/internal/keycheck"
 	"github.com/licensor/licensor/internal/signing"
+	"github.com/licensor/licensor/internal/tracing"
 	"github.com/licensor/licensor/server"
 )
 
@@ -134,6 +135,9 @@ type Main struct {
 
 	// App is the running server, set by Start.
 	App *app.App
+	// Tracing is the tracer provider; default: what the OTEL_* environment
+	// asks for (tracing.FromEnv), off when it asks for nothing.
+	Tracing *tracing.Tracing
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
 	// lock holds the data directory for this server from Start to Close.
@@ -157,6 +161,15 @@ func (m *Main) Start(ctx context.Context) error {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := m.Config
+	if m.Tracing == nil {
+		if m.Tracing, err = tracing.FromEnv(ctx, os.Getenv); err != nil {
+			return err
+		}
+	}
+	if m.Tracing.Enabled {
+		m.Logger = slog.New(tracing.LogHandler(m.Logger.Handler()))
+		m.Logger.Info("tracing on: exporting spans over OTLP (OTEL_* environment)")
+	}
 	if err := datadir.Prepare(cfg.Data, m.Logger); err != nil {
 		return err
 	}
@@ -190,6 +203,7 @@ func (m *Main) Start(ctx context.Context) error {
 	}
 	acfg := m.appConfig(st, feed, sealer, tlsCfg)
 	acfg.Listener = ln
+	acfg.Tracing = m.Tracing
 	// From here the App owns the store and the listener.
 	if m.App, err = app.New(ctx, acfg); err != nil {
 		return err
@@ -278,6 +292,11 @@ func (m *Main) Close() error {
 	var err error
 	if m.App != nil {
 		err = m.App.Close()
+	}
+	if m.Tracing != nil { // after the App: the last spans are flushed
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, m.Tracing.Shutdown(ctx))
 	}
 	return errors.Join(err, m.lock.Release()) // last: the store is closed
 }
