@@ -242,3 +242,14 @@ func TestSystemdUnit(t *testing.T) {
 		t.Errorf("exposure level: got %s, want at most 2 (OK)", m[1])
 	}
 }
+
+// HAProxy accepts its configuration, where it is installed.
+func TestHAProxyConfig(t *testing.T) {
+	haproxy, err := exec.LookPath("haproxy")
+	if err != nil {
+		t.Skip("haproxy not installed: deploy/haproxy/haproxy.cfg not checked")
+	}
+	if out, err := exec.Command(haproxy, "-c", "-f", filepath.Join(deployDir, "haproxy/haproxy.cfg")).CombinedOutput(); err != nil {
+		t.Errorf("haproxy -c: %v\n%s", err, out)
+	}
+}
