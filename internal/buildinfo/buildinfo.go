@@ -33,6 +33,9 @@ type Info struct {
 
 // String is the one line `licensor version` prints.
 func (i Info) String() string {
+	if i.Commit == Unknown && i.Date == Unknown {
+		return "licensor " + i.Version + " (" + i.GoVersion + "; no commit recorded: built outside a git checkout or with -buildvcs=false)"
+	}
 	return "licensor " + i.Version + " (commit " + i.Commit + ", built " + i.Date + ", " + i.GoVersion + ")"
 }
 

@@ -42,3 +42,18 @@ func TestReadNamesTheToolchain(t *testing.T) {
 		t.Errorf("got %q, want the Go version in it", i.String())
 	}
 }
+
+func TestString(t *testing.T) {
+	tests := []struct {
+		info Info
+		want string
+	}{
+		{Info{"v1.4.0", "abc123", "2026-12-01T10:00:00Z", "go1.26.8"}, "licensor v1.4.0 (commit abc123, built 2026-12-01T10:00:00Z, go1.26.8)"},
+		{Info{Unknown, Unknown, Unknown, "go1.26.8"}, "licensor devel (go1.26.8; no commit recorded: built outside a git checkout or with -buildvcs=false)"},
+	}
+	for _, tc := range tests {
+		if got := tc.info.String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
