@@ -40,6 +40,9 @@ type Metrics struct {
 	hookDenied *prometheus.CounterVec
 	dlvLatency prometheus.Histogram
 	refusals   *prometheus.CounterVec
+	seats      *prometheus.GaugeVec
+	seatsMax   *prometheus.GaugeVec
+	pending    *prometheus.GaugeVec
 }
 
 // New returns Metrics with every collector registered, plus the Go runtime
@@ -93,6 +96,18 @@ func New(cfg Config) *Metrics {
 			Namespace: namespace, Name: "threshold_refusals_total",
 			Help: "Requests refused because the tenant's concurrency threshold was reached, by tenant.",
 		}, []string{"tenant"}),
+		seats: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "seats_in_use",
+			Help: "Seats held on live contracts by tenant, on contracts with a seat cap (capped) or without (unlimited), as of the last scan.",
+		}, []string{"tenant", "seats"}),
+		seatsMax: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "seats_max",
+			Help: "Sum of the seat caps of a tenant's live contracts that have one, as of the last scan.",
+		}, []string{"tenant"}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "webhook_deliveries_pending",
+			Help: "Webhook deliveries waiting to be sent or retried (the backlog), by tenant, as of the last scan.",
+		}, []string{"tenant"}),
 	}
 	bi := buildinfo.Read()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -101,7 +116,7 @@ func New(cfg Config) *Metrics {
 		ConstLabels: prometheus.Labels{"version": bi.Version, "commit": bi.Commit, "goversion": bi.GoVersion},
 	})
 	build.Set(1)
-	m.reg.MustRegister(build, m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals,
+	m.reg.MustRegister(build, m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals, m.seats, m.seatsMax, m.pending,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -123,6 +138,11 @@ type TenantScan struct {
 	DaysLeft map[string]int64
 	// Open counts open alert episodes by type and level.
 	Open map[AlertKind]int
+	// SeatsUsed is the seats held on live contracts, SeatsUsedCapped those
+	// on contracts with a seat cap, SeatsMax the sum of those caps.
+	SeatsUsed, SeatsUsedCapped, SeatsMax int64
+	// DeliveriesPending is the webhook deliveries waiting to be sent.
+	DeliveriesPending int64
 }
 
 // AlertKind is an alert type ("license.expiring", ...) and level ("30d", ...).
@@ -141,6 +161,10 @@ func (m *Metrics) TenantScanned(s TenantScan) {
 	for k, n := range s.Open {
 		m.alertsOpen.WithLabelValues(s.TenantID, k.Type, k.Level).Set(float64(n))
 	}
+	m.seats.WithLabelValues(s.TenantID, "capped").Set(float64(s.SeatsUsedCapped))
+	m.seats.WithLabelValues(s.TenantID, "unlimited").Set(float64(s.SeatsUsed - s.SeatsUsedCapped))
+	m.seatsMax.WithLabelValues(s.TenantID).Set(float64(s.SeatsMax))
+	m.pending.WithLabelValues(s.TenantID).Set(float64(s.DeliveriesPending))
 }
 
 // Delivery is one webhook delivery attempt.

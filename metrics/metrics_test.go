@@ -20,7 +20,7 @@ import (
 func TestScrapeAfterTraffic(t *testing.T) {
 	ctx := context.Background()
 	s := testserver.Start(t)
-	f := s.NewFixture(t, testserver.FixtureOptions{EndsIn: 20 * 24 * time.Hour})
+	f := s.NewFixture(t, testserver.FixtureOptions{EndsIn: 20 * 24 * time.Hour, MaxSeats: 5})
 	lic := s.License(testserver.GRPC, f.ContractToken)
 	for range 3 {
 		if _, err := lic.GetLicense(ctx, connect.NewRequest(&v1.GetLicenseRequest{ContractId: f.ContractID, InstanceId: "node-1"})); err != nil {
@@ -65,6 +65,11 @@ func TestScrapeAfterTraffic(t *testing.T) {
 		`licensor_alerts_open{level="30d",tenant="` + f.TenantID + `",type="contract.ending"} 1`,
 		`licensor_webhook_delivery_attempts_total{outcome="failure",tenant="` + f.TenantID + `"} 1`,
 		`licensor_threshold_refusals_total{tenant="` + f.TenantID + `"} 1`,
+		`licensor_seats_in_use{seats="capped",tenant="` + f.TenantID + `"} 1`,
+		`licensor_seats_in_use{seats="unlimited",tenant="` + f.TenantID + `"} 0`,
+		`licensor_seats_max{tenant="` + f.TenantID + `"} 5`,
+		// The contract.ending alert's delivery, pending at the scan.
+		`licensor_webhook_deliveries_pending{tenant="` + f.TenantID + `"} 1`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(body, want) {
