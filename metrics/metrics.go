@@ -43,6 +43,7 @@ type Metrics struct {
 	seats      *prometheus.GaugeVec
 	seatsMax   *prometheus.GaugeVec
 	pending    *prometheus.GaugeVec
+	waited     prometheus.Histogram
 }
 
 // New returns Metrics with every collector registered, plus the Go runtime
@@ -108,6 +109,11 @@ func New(cfg Config) *Metrics {
 			Namespace: namespace, Name: "webhook_deliveries_pending",
 			Help: "Webhook deliveries waiting to be sent or retried (the backlog), by tenant, as of the last scan.",
 		}, []string{"tenant"}),
+		waited: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "threshold_wait_seconds",
+			Help:    "Time calls admitted by their tenant's concurrency threshold waited for a slot (queueing; most wait 0).",
+			Buckets: []float64{.0001, .001, .01, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
 	bi := buildinfo.Read()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -116,7 +122,7 @@ func New(cfg Config) *Metrics {
 		ConstLabels: prometheus.Labels{"version": bi.Version, "commit": bi.Commit, "goversion": bi.GoVersion},
 	})
 	build.Set(1)
-	m.reg.MustRegister(build, m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals, m.seats, m.seatsMax, m.pending,
+	m.reg.MustRegister(build, m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals, m.seats, m.seatsMax, m.pending, m.waited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -195,6 +201,11 @@ func (m *Metrics) DeliveryAttempted(a Delivery) {
 // ThresholdRefused counts a request refused by the tenant's concurrency
 // threshold (server.Config.OnRefused).
 func (m *Metrics) ThresholdRefused(tenantID string) { m.refusals.WithLabelValues(tenantID).Inc() }
+
+// ThresholdAdmitted records how long a call the threshold admitted waited
+// for a slot (server.Config.OnAdmitted). Not by tenant: it runs on every
+// contract-token call, and a histogram per tenant would multiply series.
+func (m *Metrics) ThresholdAdmitted(_ string, waited time.Duration) { m.waited.Observe(waited.Seconds()) }
 
 // PoolLeases is one pool feature's use, for the leases-in-use gauge.
 type PoolLeases struct {

@@ -68,6 +68,8 @@ func TestScrapeAfterTraffic(t *testing.T) {
 		`licensor_seats_in_use{seats="capped",tenant="` + f.TenantID + `"} 1`,
 		`licensor_seats_in_use{seats="unlimited",tenant="` + f.TenantID + `"} 0`,
 		`licensor_seats_max{tenant="` + f.TenantID + `"} 5`,
+		// Every contract-token call passed the threshold, the refused one too.
+		`licensor_threshold_wait_seconds_count 4`,
 		// The contract.ending alert's delivery, pending at the scan.
 		`licensor_webhook_deliveries_pending{tenant="` + f.TenantID + `"} 1`,
 		`go_goroutines `,

@@ -39,8 +39,11 @@ type Config struct {
 	// threshold from Service.TenantLimits. OnRefused is called for each
 	// refusal (metrics). InnerInterceptors run after authentication and
 	// the threshold, just around the handlers.
-	Limiter           Limiter
-	OnRefused         func(tenantID string)
+	Limiter   Limiter
+	OnRefused func(tenantID string)
+	// OnAdmitted, if set, is called for each call the threshold admits,
+	// with how long it waited for a slot (metrics: the queueing).
+	OnAdmitted        func(tenantID string, waited time.Duration)
 	InnerInterceptors []connect.Interceptor
 	// Limits bound connections, bodies and streams (limits.go); zero
 	// fields take DefaultLimits.

@@ -174,7 +174,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.redis = redis
 	scfg := server.Config{Service: a.service, Logger: cfg.Logger, Limiter: limiter,
-		Interceptors: []connect.Interceptor{a.metrics.Interceptor()}, OnRefused: a.metrics.ThresholdRefused,
+		Interceptors: []connect.Interceptor{a.metrics.Interceptor()}, OnRefused: a.metrics.ThresholdRefused, OnAdmitted: a.metrics.ThresholdAdmitted,
 		Limits: cfg.Limits, Registerer: a.metrics.Registry()}
 	if tp != nil {
 		scfg.OuterInterceptors = []connect.Interceptor{tracing.Interceptor(tp)}
