@@ -205,7 +205,9 @@ func (m *Metrics) ThresholdRefused(tenantID string) { m.refusals.WithLabelValues
 // ThresholdAdmitted records how long a call the threshold admitted waited
 // for a slot (server.Config.OnAdmitted). Not by tenant: it runs on every
 // contract-token call, and a histogram per tenant would multiply series.
-func (m *Metrics) ThresholdAdmitted(_ string, waited time.Duration) { m.waited.Observe(waited.Seconds()) }
+func (m *Metrics) ThresholdAdmitted(_ string, waited time.Duration) {
+	m.waited.Observe(waited.Seconds())
+}
 
 // PoolLeases is one pool feature's use, for the leases-in-use gauge.
 type PoolLeases struct {
