@@ -161,6 +161,10 @@ type AlertStore interface {
 	// bounds[i] and not before bounds[i-1]; the last element counts those at
 	// or after the last bound. len(counts) == len(bounds)+1.
 	LicenseExpiryHistogram(ctx context.Context, now time.Time, bounds []time.Time) ([]int64, error)
+	// ScanGauges counts the tenant's seats held on contracts live at now
+	// and its webhook deliveries still pending (see ScanGauges), for the
+	// scanner's metrics. Errors: internal.
+	ScanGauges(ctx context.Context, now time.Time) (ScanGauges, error)
 
 	// AcquireJobLock takes or renews the named lock for holder until until,
 	// if it is free, expired at now, or already held by holder, in one
@@ -169,4 +173,15 @@ type AlertStore interface {
 	AcquireJobLock(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
 	// ReleaseJobLock frees the lock if holder has it.
 	ReleaseJobLock(ctx context.Context, name, holder string) error
+}
+
+// ScanGauges is what the alert scanner reports of a tenant besides alerts.
+type ScanGauges struct {
+	// SeatsUsed is the seats held on the tenant's live contracts; of them,
+	// SeatsUsedCapped on contracts with a seat cap, whose caps add up to
+	// SeatsMax.
+	SeatsUsed, SeatsUsedCapped, SeatsMax int64
+	// DeliveriesPending is the webhook deliveries not yet delivered nor
+	// given up: the backlog the dispatcher works through.
+	DeliveriesPending int64
 }

@@ -53,6 +53,8 @@ type TenantScan struct {
 	Open map[licensor.AlertKey]int // ObjectID is empty in these keys
 	// DaysLeft counts instances of live contracts by DaysLeftLabels.
 	DaysLeft []int64
+	// Gauges are the tenant's seats in use and webhook backlog.
+	Gauges licensor.ScanGauges
 }
 
 // ScannerConfig wires a Scanner.
@@ -281,7 +283,11 @@ func (s *Scanner) scanTenant(ctx context.Context, t *licensor.Tenant, now time.T
 		if err != nil {
 			return err
 		}
-		s.cfg.Scanned(TenantScan{TenantID: t.ID, Open: counts, DaysLeft: hist})
+		gauges, err := s.cfg.Store.ScanGauges(ctx, now)
+		if err != nil {
+			return err
+		}
+		s.cfg.Scanned(TenantScan{TenantID: t.ID, Open: counts, DaysLeft: hist, Gauges: gauges})
 	}
 	return nil
 }

@@ -118,7 +118,9 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 	seat := takesSeat(c, ch.env)
 	claims := s.claims(c, ch.instanceID, terms, licensor.LicenseKindLive)
 	claims.Environment, claims.Seat = claimedEnvironment(ch.env), &seat
+	span := s.signSpan(ctx, "sign.license")
 	token, err := tk.signer.SignLicense(claims)
+	endSpan(span)
 	if err != nil {
 		return nil, licensor.Internal("sign license", err)
 	}
@@ -307,7 +309,9 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 	}
 	claims := s.claims(c, instanceID, terms, licensor.LicenseKindFile)
 	claims.Environment = environment
+	span := s.signSpan(ctx, "sign.license")
 	token, err := tk.signer.SignLicense(claims)
+	endSpan(span)
 	if err != nil {
 		return "", nil, licensor.Internal("sign license file", err)
 	}

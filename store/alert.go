@@ -269,3 +269,21 @@ func (db *DB) ReleaseJobLock(ctx context.Context, name, holder string) error {
 		return err
 	})
 }
+
+// ScanGauges counts seats on live contracts and pending deliveries.
+func (db *DB) ScanGauges(ctx context.Context, now time.Time) (licensor.ScanGauges, error) {
+	var g licensor.ScanGauges
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return g, err
+	}
+	err = db.read().QueryRow(ctx, `SELECT COALESCE(SUM(c.seats_used), 0),
+		COALESCE(SUM(CASE WHEN c.max_seats > 0 THEN c.seats_used ELSE 0 END), 0),
+		COALESCE(SUM(c.max_seats), 0)
+		FROM contracts c WHERE c.tenant_id = ? AND `+liveContract, tid, Micros(now)).Scan(&g.SeatsUsed, &g.SeatsUsedCapped, &g.SeatsMax)
+	if err != nil {
+		return g, db.Final("ScanGauges", err)
+	}
+	err = db.read().QueryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE tenant_id = ? AND status = 'pending'`, tid).Scan(&g.DeliveriesPending)
+	return g, db.Final("ScanGauges", err)
+}
