@@ -40,7 +40,7 @@ type TokenCreateCmd struct {
 	Role     string `help:"admin, contract, or operator (with the operator token and no --tenant)." default:"contract" enum:"admin,contract,operator"`
 	Contract string `help:"Contract id (for a contract token)."`
 	Name     string `help:"What the token is for."`
-	Expires  Time   `help:"Expiry (default: never)."`
+	Expires  Time   `help:"Expiry: a time, or a duration from now such as 90d (default: never)." relative:"future"`
 }
 
 func (c *TokenCreateCmd) Run(g *Globals) error {
@@ -52,7 +52,7 @@ func (c *TokenCreateCmd) Run(g *Globals) error {
 		if err := emit(g, res.Msg, tokenHeader, tokenRows(res.Msg.Token)); err != nil {
 			return err
 		}
-		if g.Output != "json" {
+		if g.table() {
 			fmt.Fprintf(stdout, "\nsecret (shown once, store it now):\n%s\n", res.Msg.Secret)
 		}
 		return nil
@@ -209,7 +209,7 @@ type AuditListCmd struct {
 	pageFlags
 	Actor  string `help:"Only actions by this token id."`
 	Object string `help:"Only this object: TYPE or TYPE/ID (e.g. contract/con_...)."`
-	Since  Time   `help:"From this time."`
+	Since  Time   `help:"From this time: RFC 3339, a date, or a duration ago such as 7d."`
 	Until  Time   `help:"Up to this time."`
 }
 

@@ -54,8 +54,8 @@ type ContractCreateCmd struct {
 	Customer         string   `required:"" help:"Customer id."`
 	Product          string   `required:"" help:"Product id."`
 	Name             string   `help:"Contract name."`
-	Starts           Time     `help:"Start (default now)."`
-	Ends             Time     `help:"End (default: none)."`
+	Starts           Time     `help:"Start: a time, or a duration from now such as 7d (default now)." relative:"future"`
+	Ends             Time     `help:"End: a time, or a duration from now such as 365d (default: none)." relative:"future"`
 	Feature          []string `help:"Feature granted: name=count for counted, name for boolean. Repeatable." short:"f"`
 	Validity         Dur      `help:"License validity (default 14d)."`
 	Refresh          Dur      `help:"Refresh interval (default 2h)."`
@@ -173,7 +173,7 @@ func (c *ContractChangeCmd) Run(g *Globals) error {
 type ContractExtendCmd struct {
 	tenantFlag
 	ID   string `arg:"" help:"Contract id."`
-	Ends Time   `help:"New end date."`
+	Ends Time   `help:"New end: a time, or a duration from now such as 30d." relative:"future"`
 	By   Dur    `help:"Add this to the current end (e.g. 30d)."`
 }
 

@@ -102,7 +102,7 @@ func (c *PoolShowCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		if g.Output == "json" {
+		if g.Output == outJSON || g.Output == outYAML {
 			return emit(g, res.Msg, nil, nil)
 		}
 		if err := emit(g, res.Msg, poolHeader, poolRows(res.Msg.Pool)); err != nil {
@@ -188,7 +188,7 @@ func (c *PoolReleaseLeaseCmd) Run(g *Globals) error {
 type PoolUsageCmd struct {
 	tenantFlag
 	ID     string `arg:"" help:"Pool id."`
-	Since  Time   `help:"Start (default: a day before --until)."`
+	Since  Time   `help:"Start: a time, or a duration ago such as 7d (default: a day before --until)."`
 	Until  Time   `help:"End (default: now)."`
 	Period Dur    `help:"Period length (default 1h)."`
 }

@@ -30,7 +30,7 @@ type TelemetryCmd struct {
 }
 
 type telemetryRange struct {
-	Since Time `help:"From this time (RFC 3339 or a date)."`
+	Since Time `help:"From this time: RFC 3339, a date, or a duration ago such as 7d."`
 	Until Time `help:"Up to (not including) this time."`
 }
 
@@ -167,7 +167,7 @@ func (c *TelemetryExportCmd) Run(g *Globals) error {
 	if err := out.begin(); err != nil {
 		return err
 	}
-	if err := cliError(c.export(ctx, cl, out.write)); err != nil {
+	if err := g.cliError(ctx, c.export(ctx, cl, out.write)); err != nil {
 		return err
 	}
 	return out.end()

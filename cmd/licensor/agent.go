@@ -65,6 +65,7 @@ func (a *AgentCmd) clientConfig(g *Globals) (client.Config, error) {
 	cfg := client.Config{
 		Server: g.Server, Token: g.Token, CAFile: g.CACert, ContractID: a.Contract, InstanceID: a.Instance,
 		TenantID: a.Tenant, CacheDir: a.CacheDir, LicenseFile: a.LicenseFile, Watch: a.Watch, Timeout: a.Timeout,
+		SettingNames: client.CLINames, // connection hints name the flags, not Config fields
 	}
 	if g.DemoFile != "" {
 		d, err := readDemoFile(g.DemoFile)
