@@ -87,7 +87,7 @@ func (c *PoolCreateCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, poolHeader, poolRows(res.Msg.Pool))
+		return emit(g, res.Msg, poolHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, poolRows(res.Msg.Pool)))
 	})
 }
 
@@ -105,7 +105,7 @@ func (c *PoolShowCmd) Run(g *Globals) error {
 		if g.Output == outJSON || g.Output == outYAML {
 			return emit(g, res.Msg, nil, nil)
 		}
-		if err := emit(g, res.Msg, poolHeader, poolRows(res.Msg.Pool)); err != nil {
+		if err := emit(g, res.Msg, poolHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, poolRows(res.Msg.Pool))); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout)
@@ -125,7 +125,7 @@ func (c *PoolListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emitPage(g, res.Msg, poolHeader, poolRows(res.Msg.Pools...), res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, poolHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, poolRows(res.Msg.Pools...)), res.Msg.NextPageToken)
 	})
 }
 
@@ -146,7 +146,7 @@ func (c *PoolResizeCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, poolHeader, poolRows(res.Msg.Pool))
+		return emit(g, res.Msg, poolHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, poolRows(res.Msg.Pool)))
 	})
 }
 

@@ -109,15 +109,14 @@ func (g *Globals) cliError(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	code := exitCode(err)
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		return err
+	}
 	if !rpcerr.FromServer(err) {
 		if _, hint := client.Diagnose(ctx, err, g.Server, client.CLINames); hint != "" {
 			return exitError{ExitError, errors.New(hint)}
 		}
 	}
-	var ce *connect.Error
-	if errors.As(err, &ce) {
-		return exitError{code, fmt.Errorf("%s: %s", strings.ToUpper(ce.Code().String()), ce.Message())}
-	}
-	return err
+	return exitError{exitCode(err), fmt.Errorf("%s: %s", strings.ToUpper(ce.Code().String()), ce.Message())}
 }
