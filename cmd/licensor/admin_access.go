@@ -72,7 +72,7 @@ func (c *TokenListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emitPage(g, res.Msg, tokenHeader, tokenRows(res.Msg.Tokens...), res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, tokenHeader, nameContracts(ctx, g, cl, c.TenantID, 2, tokenRows(res.Msg.Tokens...)), res.Msg.NextPageToken)
 	})
 }
 
@@ -164,7 +164,7 @@ func (c *InstanceListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emitPage(g, res.Msg, instanceHeader, instanceRows(res.Msg.Instances...), res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, instanceHeader, nameContracts(ctx, g, cl, c.TenantID, 0, instanceRows(res.Msg.Instances...)), res.Msg.NextPageToken)
 	})
 }
 

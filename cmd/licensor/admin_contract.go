@@ -52,8 +52,8 @@ func contractRows(cs ...*v1.Contract) (rows [][]string) {
 
 type ContractCreateCmd struct {
 	tenantFlag
-	Customer         string   `required:"" help:"Customer id."`
-	Product          string   `required:"" help:"Product id."`
+	Customer         string   `required:"" help:"Customer id." predictor:"customer"`
+	Product          string   `required:"" help:"Product id." predictor:"product"`
 	Name             string   `help:"Contract name."`
 	Starts           Time     `help:"Start: a time, or a duration from now such as 7d (default now)." relative:"future"`
 	Ends             Time     `help:"End: a time, or a duration from now such as 365d (default: none)." relative:"future"`
@@ -97,7 +97,7 @@ func (c *ContractCreateCmd) Run(g *Globals) error {
 
 type ContractGetCmd struct {
 	tenantFlag
-	ID string `arg:"" help:"Contract id."`
+	ID string `arg:"" help:"Contract id." predictor:"contract"`
 }
 
 func (c *ContractGetCmd) Run(g *Globals) error {
@@ -113,7 +113,7 @@ func (c *ContractGetCmd) Run(g *Globals) error {
 type ContractListCmd struct {
 	tenantFlag
 	pageFlags
-	Customer string `help:"Only this customer's contracts."`
+	Customer string `help:"Only this customer's contracts." predictor:"customer"`
 	Status   string `help:"Only contracts in this status." enum:",scheduled,active,suspended,ended" default:""`
 }
 
@@ -129,7 +129,7 @@ func (c *ContractListCmd) Run(g *Globals) error {
 
 type ContractChangeCmd struct {
 	tenantFlag
-	ID               string   `arg:"" help:"Contract id."`
+	ID               string   `arg:"" help:"Contract id." predictor:"contract"`
 	Feature          []string `help:"Replace the WHOLE feature set with these: name=count or name. Repeatable; a feature not listed is removed. See --add and --remove." short:"f"`
 	Add              []string `help:"Add a feature, or set a counted feature's count: name=count or name. Repeatable; other features stay."`
 	Remove           []string `help:"Remove this feature. Repeatable; other features stay."`
@@ -198,7 +198,7 @@ func (c *ContractChangeCmd) Run(g *Globals) error {
 
 type ContractExtendCmd struct {
 	tenantFlag
-	ID   string `arg:"" help:"Contract id."`
+	ID   string `arg:"" help:"Contract id." predictor:"contract"`
 	Ends Time   `help:"New end: a time, or a duration from now such as 30d." relative:"future"`
 	By   Dur    `help:"Add this to the current end (e.g. 30d)."`
 }
@@ -215,7 +215,7 @@ func (c *ContractExtendCmd) Run(g *Globals) error {
 
 type ContractEndCmd struct {
 	tenantFlag
-	ID string `arg:"" help:"Contract id."`
+	ID string `arg:"" help:"Contract id." predictor:"contract"`
 }
 
 func (c *ContractEndCmd) Run(g *Globals) error {

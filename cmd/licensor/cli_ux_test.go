@@ -223,6 +223,20 @@ func TestProfiles(t *testing.T) {
 	if strings.Contains(out, m.Demo.AdminToken) || !regexp.MustCompile(`byref\s+\*`).MatchString(out) || !strings.Contains(out, "env:TEST_LICENSOR_TOKEN") {
 		t.Errorf("get-contexts: got %q, want byref current, its reference shown and no token", out)
 	}
+	// Completion of ids asks the current context's server.
+	t.Setenv("COMP_LINE", "licensor admin contract get ")
+	var cli CLI
+	var comp bytes.Buffer
+	p, err := kong.New(&cli, append(parserOptions(), kong.Writers(&comp, &comp))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answerCompletion(p, kongplete.WithExitFunc(func(int) {}))
+	if !strings.Contains(comp.String(), m.Demo.ContractID) {
+		t.Errorf("completing a contract id: got %q, want %s", comp.String(), m.Demo.ContractID)
+	}
+	os.Unsetenv("COMP_LINE")
+
 	// A context whose server is down: --context picks another, and the
 	// error of the down one says what to check.
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")

@@ -15,6 +15,7 @@ import (
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
+	"github.com/licensor/licensor/client"
 	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/license"
 )
@@ -139,6 +140,9 @@ func (c *LicenseVerifyCmd) loadJWKS(g *Globals) ([]byte, error) {
 	}
 	res, err := hc.Get(c.JWKS)
 	if err != nil {
+		if _, hint := client.Diagnose(context.Background(), err, c.JWKS, client.SettingNames{Server: "--jwks", CAFile: "--ca-cert"}); hint != "" {
+			return nil, fmt.Errorf("--jwks: %s", hint)
+		}
 		return nil, fmt.Errorf("--jwks: %w", err)
 	}
 	defer res.Body.Close()

@@ -42,9 +42,10 @@ func emit(g *Globals, msg proto.Message, header []string, rows [][]string) error
 		_, err = stdout.Write(b)
 		return err
 	case outID:
+		col := idColumn(header)
 		for _, r := range rows {
-			if len(r) > 0 {
-				fmt.Fprintln(stdout, r[0])
+			if col < len(r) {
+				fmt.Fprintln(stdout, r[col])
 			}
 		}
 		return nil
@@ -55,6 +56,19 @@ func emit(g *Globals, msg proto.Message, header []string, rows [][]string) error
 		fmt.Fprintln(w, strings.Join(r, "\t"))
 	}
 	return w.Flush()
+}
+
+// idColumn is the column -o id prints: ID, else INSTANCE (an instance is
+// named by its id within its contract), else the first.
+func idColumn(header []string) int {
+	for _, want := range []string{"ID", "INSTANCE"} {
+		for i, h := range header {
+			if h == want {
+				return i
+			}
+		}
+	}
+	return 0
 }
 
 // marshalMessage renders msg as indented JSON (or YAML) with the proto
