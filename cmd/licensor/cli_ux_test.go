@@ -15,6 +15,8 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/willabides/kongplete"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/licensor/licensor/client"
 )
 
 // runExit runs one command line as main does and returns its exit code,
@@ -334,5 +336,17 @@ func TestMigrateSQLite(t *testing.T) {
 	out.Reset()
 	if err := cmd.migrate(t.Context(), &out); err != nil || !strings.Contains(out.String(), "nothing to apply") {
 		t.Errorf("second migrate: got %q, %v; want nothing to apply", out.String(), err)
+	}
+}
+
+// TestAgentHintsNameFlags: the agent's client words its connection hints
+// with the agent's flags, as the CLI does, not with the library's fields.
+func TestAgentHintsNameFlags(t *testing.T) {
+	cfg, err := (&AgentCmd{Contract: "con_x"}).clientConfig(&Globals{Server: "https://127.0.0.1:1", Token: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SettingNames != client.CLINames {
+		t.Errorf("agent SettingNames: got %+v, want %+v", cfg.SettingNames, client.CLINames)
 	}
 }

@@ -13,9 +13,9 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/client"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
-	"github.com/licensor/licensor/client"
 	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/license"
 )
