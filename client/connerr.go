@@ -57,6 +57,7 @@ func Diagnose(ctx context.Context, err error, server string, names SettingNames)
 		uaErr   x509.UnknownAuthorityError
 		hostErr x509.HostnameError
 		invErr  x509.CertificateInvalidError
+		certErr *tls.CertificateVerificationError
 		recErr  tls.RecordHeaderError
 		alert   tls.AlertError
 	)
@@ -69,6 +70,8 @@ func Diagnose(ctx context.Context, err error, server string, names SettingNames)
 		return StageTLS, fmt.Sprintf("%s's certificate is not valid for %s, only for %s (put one of those names in %s, or reissue the certificate with this one)", host, hostErr.Host, certNames(hostErr.Certificate), names.Server)
 	case errors.As(err, &invErr):
 		return StageTLS, fmt.Sprintf("%s's certificate is not valid: %s (check the server's certificate and this machine's clock)", host, invalidReason(invErr))
+	case errors.As(err, &certErr):
+		return StageTLS, fmt.Sprintf("%s's certificate could not be verified: %v (pass the server's CA certificate with %s)", host, certErr.Err, names.CAFile)
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		// net/http reports a plain-HTTP answer to a handshake this way,
 		// without the tls.RecordHeaderError.
@@ -87,7 +90,7 @@ func Diagnose(ctx context.Context, err error, server string, names SettingNames)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return StageTCP, fmt.Sprintf("cannot connect to %s: nothing listens there (is the server running? is %s right?)", host, names.Server)
 	case errors.As(err, &opErr) && opErr.Op == "dial":
-		return StageTCP, fmt.Sprintf("cannot connect to %s (is the server running? is %s right? a firewall in the way?)", host, names.Server)
+		return StageTCP, fmt.Sprintf("cannot connect to %s: %v (is the server running? is %s right? a firewall in the way?)", host, opErr.Err, names.Server)
 	}
 	if u != nil && u.Scheme == "http" && speaksTLS(ctx, host) {
 		return StageTLS, fmt.Sprintf("%s serves TLS, not plain HTTP (use https:// in %s)", host, names.Server)
