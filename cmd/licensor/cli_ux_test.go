@@ -350,3 +350,19 @@ func TestAgentHintsNameFlags(t *testing.T) {
 		t.Errorf("agent SettingNames: got %+v, want %+v", cfg.SettingNames, client.CLINames)
 	}
 }
+
+// TestHelpListsExitCodes: every command's help ends with the exit codes.
+func TestHelpListsExitCodes(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"admin", "contract", "change", "--help"}, {"license", "verify", "--help"}} {
+		var cli CLI
+		var out bytes.Buffer
+		p, err := kong.New(&cli, append(parserOptions(), kong.Writers(&out, &out), kong.Exit(func(int) {}))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = p.Parse(args)
+		if strings.Count(out.String(), "Exit codes: 0 ok") != 1 || !strings.Contains(out.String(), "7 exhausted") {
+			t.Errorf("%v: got %q, want the exit codes once", args, out.String())
+		}
+	}
+}

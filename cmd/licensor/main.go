@@ -55,6 +55,7 @@ func parserOptions() []kong.Option {
 		kong.Name("licensor"),
 		kong.Description(description),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Help(helpWithExitCodes),
 		durationMapper(),
 	}
 }
@@ -67,6 +68,36 @@ func main() {
 	}
 	answerCompletion(parser)
 	os.Exit(run(parser, &cli, os.Args[1:], os.Stderr))
+}
+
+// helpWithExitCodes is kong's help, ending with the exit codes on every
+// command's page (the top level has them in its description).
+func helpWithExitCodes(options kong.HelpOptions, ctx *kong.Context) error {
+	if err := kong.DefaultHelpPrinter(options, ctx); err != nil {
+		return err
+	}
+	if ctx.Selected() != nil {
+		fmt.Fprintf(ctx.Stdout, "\n%s\n", wrapText(exitCodes, 80))
+	}
+	return nil
+}
+
+// wrapText breaks s into lines of at most width characters at spaces.
+func wrapText(s string, width int) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(s) {
+		if i > 0 && n+1+len(w) > width {
+			b.WriteByte('\n')
+			n = 0
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
 }
 
 // run parses args and runs the command, printing an error as one line (and
