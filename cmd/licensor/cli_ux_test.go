@@ -366,3 +366,36 @@ func TestHelpListsExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestRelativeTimeFlags: a duration given for a time flag reaches the
+// server as that long from now, forward for an end, back for --since.
+func TestRelativeTimeFlags(t *testing.T) {
+	m := startMain(t, true)
+	demo := filepath.Join(m.Config.Data, "demo.json")
+	before := time.Now()
+	out, err := runCLI(t, "admin", "--demo-file", demo, "-o", "json", "contract", "extend", m.Demo.ContractID, "--ends", "400d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Contract struct {
+			EndsAt time.Time `json:"ends_at"`
+		} `json:"contract"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if lo, hi := before.AddDate(0, 0, 400), time.Now().AddDate(0, 0, 400); r.Contract.EndsAt.Before(lo.Truncate(time.Second)) || r.Contract.EndsAt.After(hi) {
+		t.Errorf("--ends 400d: got %v, want between %v and %v", r.Contract.EndsAt, lo, hi)
+	}
+	// The demo's set-up and the extension are minutes old at most.
+	for _, c := range []struct {
+		flag, value string
+		some        bool
+	}{{"--since", "1h", true}, {"--since", "7d", true}, {"--until", "7d", false}, {"--since", "+1d", false}} {
+		out, err := runCLI(t, "admin", "--demo-file", demo, "-o", "id", "audit", "list", c.flag, c.value)
+		if err != nil || (out != "") != c.some {
+			t.Errorf("audit list %s %s: got %q, %v; want entries: %v", c.flag, c.value, out, err, c.some)
+		}
+	}
+}

@@ -141,9 +141,6 @@ func (d Dur) pb() *durationpb.Duration {
 // ("-7d", "+30d") always wins.
 type Time time.Time
 
-// timeNow is the clock of relative times; tests replace it.
-var timeNow = time.Now
-
 // Decode implements kong.MapperValue.
 func (t *Time) Decode(ctx *kong.DecodeContext) error {
 	var s string
@@ -154,7 +151,7 @@ func (t *Time) Decode(ctx *kong.DecodeContext) error {
 	if ctx.Value != nil && ctx.Value.Tag != nil && ctx.Value.Tag.Get("relative") != "" {
 		dir = ctx.Value.Tag.Get("relative")
 	}
-	v, err := parseTime(s, dir == "future", timeNow())
+	v, err := parseTime(s, dir == "future", time.Now())
 	if err != nil {
 		return err
 	}
@@ -162,7 +159,7 @@ func (t *Time) Decode(ctx *kong.DecodeContext) error {
 	return nil
 }
 
-// parseTime reads s as parseTime's flag documents, relative to now.
+// parseTime reads s as Time says, a duration counting from now.
 func parseTime(s string, future bool, now time.Time) (time.Time, error) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
 		if v, err := time.Parse(layout, s); err == nil {
