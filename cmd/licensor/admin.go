@@ -95,8 +95,8 @@ func (c *TenantCreateCmd) Run(g *Globals) error {
 		if err := emit(g, res.Msg, tenantHeader, tenantRows(res.Msg.Tenant)); err != nil {
 			return err
 		}
-		if res.Msg.AdminToken != "" && g.table() {
-			fmt.Fprintf(stdout, "\nadmin token (shown once, store it now):\n%s\n", res.Msg.AdminToken)
+		if res.Msg.AdminToken != "" {
+			showOnce(g, "admin token", res.Msg.AdminToken)
 		}
 		return nil
 	})

@@ -52,9 +52,7 @@ func (c *TokenCreateCmd) Run(g *Globals) error {
 		if err := emit(g, res.Msg, tokenHeader, tokenRows(res.Msg.Token)); err != nil {
 			return err
 		}
-		if g.table() {
-			fmt.Fprintf(stdout, "\nsecret (shown once, store it now):\n%s\n", res.Msg.Secret)
-		}
+		showOnce(g, "secret", res.Msg.Secret)
 		return nil
 	})
 }

@@ -108,7 +108,9 @@ func (c *PoolShowCmd) Run(g *Globals) error {
 		if err := emit(g, res.Msg, poolHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, poolRows(res.Msg.Pool))); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout)
+		if g.table() {
+			fmt.Fprintln(stdout)
+		}
 		return emit(g, res.Msg, leaseHeader, leaseRows(res.Msg.Leases...))
 	})
 }

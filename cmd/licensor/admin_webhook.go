@@ -56,9 +56,7 @@ func (c *WebhookCreateCmd) Run(g *Globals) error {
 		if err := emit(g, res.Msg, webhookHeader, webhookRows(res.Msg.Webhook)); err != nil {
 			return err
 		}
-		if g.table() {
-			fmt.Fprintf(stdout, "\nsigning secret (shown once, store it now):\n%s\n", res.Msg.Secret)
-		}
+		showOnce(g, "signing secret", res.Msg.Secret)
 		return nil
 	})
 }

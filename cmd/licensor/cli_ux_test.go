@@ -127,6 +127,14 @@ func TestOutputFormats(t *testing.T) {
 	if out := admin("contract", "list"); !strings.Contains(out, "Acme Corp ("+m.Demo.CustomerID+")") || !strings.Contains(out, "Acme annual") {
 		t.Errorf("contract list: got %q, want the customer's and the contract's names", out)
 	}
+	// A secret shown once is never lost to -o id: it goes to stderr.
+	var secret bytes.Buffer
+	stderr = &secret
+	defer func() { stderr = os.Stderr }()
+	if out := admin("-o", "id", "token", "create", "--contract", m.Demo.ContractID); !regexp.MustCompile(`^tok_\w+\n$`).MatchString(out) ||
+		!strings.Contains(secret.String(), "secret (shown once, store it now): ") {
+		t.Errorf("token create -o id: got %q on stdout and %q on stderr, want the id alone and the secret on stderr", out, secret.String())
+	}
 	if out := admin("contract", "get", m.Demo.ContractID); !strings.Contains(out, "14d") || !strings.Contains(out, "2h ") {
 		t.Errorf("contract get: got %q, want validity 14d and refresh 2h", out)
 	}

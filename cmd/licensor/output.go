@@ -58,6 +58,22 @@ func emit(g *Globals, msg proto.Message, header []string, rows [][]string) error
 	return w.Flush()
 }
 
+// stderr is where a secret goes with -o id; tests replace it.
+var stderr io.Writer = os.Stderr
+
+// showOnce prints a secret the server shows only once: under the table, or
+// with -o id on stderr, so that a script keeping the id from stdout does
+// not lose it. JSON and YAML carry it in the document.
+func showOnce(g *Globals, what, secret string) {
+	switch g.Output {
+	case outJSON, outYAML:
+	case outID:
+		fmt.Fprintf(stderr, "%s (shown once, store it now): %s\n", what, secret)
+	default:
+		fmt.Fprintf(stdout, "\n%s (shown once, store it now):\n%s\n", what, secret)
+	}
+}
+
 // idColumn is the column -o id prints: ID, else INSTANCE (an instance is
 // named by its id within its contract), else the first.
 func idColumn(header []string) int {
