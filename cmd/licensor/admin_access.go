@@ -38,7 +38,7 @@ func tokenRows(ts ...*v1.Token) (rows [][]string) {
 type TokenCreateCmd struct {
 	ownTenantFlag
 	Role     string `help:"admin, contract, or operator (with the operator token and no --tenant)." default:"contract" enum:"admin,contract,operator"`
-	Contract string `help:"Contract id (for a contract token)."`
+	Contract string `help:"Contract id (for a contract token)." predictor:"contract"`
 	Name     string `help:"What the token is for."`
 	Expires  Time   `help:"Expiry: a time, or a duration from now such as 90d (default: never)." relative:"future"`
 }
@@ -60,7 +60,7 @@ func (c *TokenCreateCmd) Run(g *Globals) error {
 type TokenListCmd struct {
 	ownTenantFlag
 	pageFlags
-	Contract string `help:"Only this contract's tokens."`
+	Contract string `help:"Only this contract's tokens." predictor:"contract"`
 	Revoked  bool   `help:"Include revoked tokens."`
 }
 
@@ -153,7 +153,7 @@ func instanceRows(is ...*v1.Instance) (rows [][]string) {
 type InstanceListCmd struct {
 	tenantFlag
 	pageFlags
-	Contract string `help:"Only this contract's instances."`
+	Contract string `help:"Only this contract's instances." predictor:"contract"`
 }
 
 func (c *InstanceListCmd) Run(g *Globals) error {
@@ -168,7 +168,7 @@ func (c *InstanceListCmd) Run(g *Globals) error {
 
 type InstanceGetCmd struct {
 	tenantFlag
-	Contract string `arg:"" help:"Contract id."`
+	Contract string `arg:"" help:"Contract id." predictor:"contract"`
 	Instance string `arg:"" help:"Instance id."`
 }
 
@@ -184,7 +184,7 @@ func (c *InstanceGetCmd) Run(g *Globals) error {
 
 type InstanceReleaseCmd struct {
 	tenantFlag
-	Contract string `arg:"" help:"Contract id."`
+	Contract string `arg:"" help:"Contract id." predictor:"contract"`
 	Instance string `arg:"" help:"Instance id."`
 }
 

@@ -68,8 +68,8 @@ func parsePoolFeatures(fs []string) ([]*v1.PoolFeatureLimit, error) {
 
 type PoolCreateCmd struct {
 	tenantFlag
-	Customer string   `required:"" help:"Customer id."`
-	Contract string   `help:"Only this contract's instances draw from the pool (default: every contract of the customer)."`
+	Customer string   `required:"" help:"Customer id." predictor:"customer"`
+	Contract string   `help:"Only this contract's instances draw from the pool (default: every contract of the customer)." predictor:"contract"`
 	Name     string   `help:"Pool name."`
 	Feature  []string `help:"Counted feature and its maximum: name=max. Repeatable." short:"f" required:""`
 	LeaseTTL Dur      `help:"How long a lease lives without a renewal (default 15m)." name:"lease-ttl"`
@@ -118,7 +118,7 @@ func (c *PoolShowCmd) Run(g *Globals) error {
 type PoolListCmd struct {
 	tenantFlag
 	pageFlags
-	Customer string `help:"Only this customer's pools."`
+	Customer string `help:"Only this customer's pools." predictor:"customer"`
 }
 
 func (c *PoolListCmd) Run(g *Globals) error {
@@ -156,7 +156,7 @@ type PoolLeasesCmd struct {
 	tenantFlag
 	pageFlags
 	Pool     string `help:"Only this pool's leases."`
-	Contract string `help:"Only this contract's leases."`
+	Contract string `help:"Only this contract's leases." predictor:"contract"`
 	Instance string `help:"Only this instance's leases (with --contract)."`
 }
 

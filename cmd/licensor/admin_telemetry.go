@@ -38,7 +38,7 @@ type TelemetryHistoryCmd struct {
 	tenantFlag
 	pageFlags
 	telemetryRange
-	Contract string `required:"" help:"Contract id."`
+	Contract string `required:"" help:"Contract id." predictor:"contract"`
 	Instance string `help:"Only this instance (any spelling of a production URL)."`
 	Counter  string `help:"Show this usage counter's value in a column of its own."`
 }
@@ -88,7 +88,7 @@ func (c *TelemetryHistoryCmd) Run(g *Globals) error {
 
 type TelemetrySummaryCmd struct {
 	tenantFlag
-	Contract string `help:"Only this contract."`
+	Contract string `help:"Only this contract." predictor:"contract"`
 }
 
 func (c *TelemetrySummaryCmd) Run(g *Globals) error {
@@ -117,7 +117,7 @@ func (c *TelemetrySummaryCmd) Run(g *Globals) error {
 type TelemetryExportCmd struct {
 	tenantFlag
 	telemetryRange
-	Contract string   `help:"Only this contract (default: every contract of the tenant)."`
+	Contract string   `help:"Only this contract (default: every contract of the tenant)." predictor:"contract"`
 	Instance string   `help:"Only this instance (with --contract)."`
 	Latest   bool     `help:"Export each instance's latest telemetry instead of the history."`
 	Format   string   `help:"csv or json." default:"csv" enum:"csv,json"`

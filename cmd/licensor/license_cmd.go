@@ -27,7 +27,7 @@ type LicenseCmd struct {
 
 type LicenseIssueCmd struct {
 	tenantFlag
-	Contract    string `required:"" help:"Contract id."`
+	Contract    string `required:"" help:"Contract id." predictor:"contract"`
 	Instance    string `required:"" help:"Instance id the file is for."`
 	Validity    Dur    `help:"How long the file is valid (default 365d, never past the contract end)."`
 	Environment string `help:"Environment the file is for (production, staging, development, test), put in its environment claim; default none: unrestricted." enum:",production,staging,development,test" default:""`
