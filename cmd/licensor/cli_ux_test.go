@@ -209,6 +209,13 @@ func TestProfiles(t *testing.T) {
 		}
 		return out
 	}
+	// login checks before it saves: a refused token saves nothing.
+	if code, _, errOut := runExit(t, "login", "bad", "--demo-file", demo, "--token", "lic_wrong"); code != ExitAuth || !strings.Contains(errOut, "not saved") {
+		t.Errorf("login with a wrong token: got exit %d, %q; want %d and not saved", code, errOut, ExitAuth)
+	}
+	if _, err := os.Stat(cfg); !os.IsNotExist(err) {
+		t.Errorf("config file after a refused login: got %v, want none", err)
+	}
 	ok("login", "demo", "--demo-file", demo)
 	if fi, err := os.Stat(cfg); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("config file: got %v, %v; want mode 0600", fi, err)
