@@ -192,7 +192,7 @@ func (c *Client) retry(ctx context.Context, call func(context.Context) error) er
 		if err == nil {
 			return nil
 		}
-		cerr := classify(actx, err, c.cfg.Server, c.cfg.Timeout, ri)
+		cerr := classify(actx, err, c.cfg, ri)
 		switch licensor.ErrorCode(cerr) {
 		case licensor.EEXHAUSTED, licensor.EUNAVAILABLE:
 		default:

@@ -119,6 +119,10 @@ type Config struct {
 	RootCAs    *x509.CertPool
 	// CAFile is a PEM bundle of CAs to trust, e.g. a TLS-intercepting proxy's.
 	CAFile string
+	// SettingNames is how connection hints name the settings to fix
+	// (default LibraryNames: "Config.Server", "Config.CAFile"); a program
+	// with its own flags names those.
+	SettingNames SettingNames
 	// Proxy overrides the proxy choice; default: HTTPS_PROXY, HTTP_PROXY and
 	// NO_PROXY as they are when New is called.
 	Proxy func(*http.Request) (*url.URL, error)

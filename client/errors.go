@@ -2,13 +2,10 @@ package client
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -66,7 +63,7 @@ func FromConnect(err error) *licensor.Error { return rpcerr.Decode(err) }
 // classify turns the error of a call to the server into an *Error naming
 // the stage that failed and saying what to look at.
 // ri, if not nil, is what the HTTP layer saw of the response.
-func classify(ctx context.Context, err error, server string, timeout time.Duration, ri *respInfo) *Error {
+func classify(ctx context.Context, err error, cfg Config, ri *respInfo) *Error {
 	de := FromConnect(err)
 	status := 0
 	if ri != nil {
@@ -75,16 +72,7 @@ func classify(ctx context.Context, err error, server string, timeout time.Durati
 			de.RetryAfter = hint
 		}
 	}
-	var (
-		dnsErr  *net.DNSError
-		opErr   *net.OpError
-		certErr *tls.CertificateVerificationError
-		uaErr   x509.UnknownAuthorityError
-		hostErr x509.HostnameError
-		invErr  x509.CertificateInvalidError
-		recErr  tls.RecordHeaderError
-		alert   tls.AlertError
-	)
+	var dnsErr *net.DNSError
 	// The transport's dial and TLS handshake timeouts are Config.Timeout
 	// too, and race the call's own deadline: whichever fires first, the
 	// server did not answer in time. (A DNS timeout stays a DNS problem.)
@@ -95,31 +83,29 @@ func classify(ctx context.Context, err error, server string, timeout time.Durati
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) ||
 		connect.CodeOf(err) == connect.CodeDeadlineExceeded && ctx.Err() != nil || transportTimeout:
 		stage = StageTimeout
-		de = &licensor.Error{Code: licensor.EUNAVAILABLE, Message: fmt.Sprintf("no answer from %s within %s", server, timeout), Err: err}
+		de = &licensor.Error{Code: licensor.EUNAVAILABLE, Message: fmt.Sprintf("no answer from %s within %s", cfg.Server, cfg.Timeout), Err: err}
 		return &Error{Stage: stage, Err: de}
-	case errors.As(err, &dnsErr):
-		stage, hint = StageDNS, fmt.Sprintf("cannot resolve %s", dnsErr.Name)
-	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr), errors.As(err, &invErr):
-		stage, hint = StageTLS, "the server's certificate is not trusted (behind a TLS-intercepting proxy? give its CA bundle with Config.CAFile)"
-	case errors.As(err, &recErr), errors.As(err, &alert):
-		stage, hint = StageTLS, "TLS handshake failed (is this a TLS port? does a proxy interfere?)"
-	case errors.As(err, &opErr) && opErr.Op == "proxyconnect":
-		stage, hint = StageProxy, "cannot reach the HTTPS proxy (check HTTPS_PROXY)"
-	case strings.Contains(err.Error(), "proxyconnect") || strings.Contains(err.Error(), "Proxy Authentication Required"):
-		stage, hint = StageProxy, "the HTTPS proxy refused the tunnel (check HTTPS_PROXY, NO_PROXY and the proxy's rules)"
-	case errors.As(err, &opErr) && opErr.Op == "dial":
-		stage, hint = StageTCP, "cannot connect (is the server running, the port open, a firewall in the way?)"
 	case de.Code == licensor.EUNAUTHORIZED || de.Code == licensor.EFORBIDDEN:
 		stage = StageAuth
-	case status != 0 && status != http.StatusOK && !rpcerr.FromServer(err):
+	case rpcerr.FromServer(err):
+	case status != 0 && status != http.StatusOK:
 		// An HTTP error from something in front of the server (a load
-		// balancer, a proxy): the network works, the service does not.
-		de.Message = fmt.Sprintf("%s answered HTTP %d: %s", server, status, de.Message)
-	case status == 0 && de.Code == licensor.EUNAVAILABLE && connect.CodeOf(err) == connect.CodeUnavailable && !rpcerr.FromServer(err):
-		stage, hint = StageTCP, "the connection failed"
+		// balancer, a proxy), or plain HTTP sent to a TLS port: the
+		// network works, the service does not.
+		if s, h := Diagnose(ctx, err, cfg.Server, cfg.SettingNames); h != "" {
+			stage, hint = s, h
+			break
+		}
+		de.Message = fmt.Sprintf("%s answered HTTP %d: %s", cfg.Server, status, de.Message)
+	default:
+		if s, h := Diagnose(ctx, err, cfg.Server, cfg.SettingNames); h != "" {
+			stage, hint = s, h
+		} else if status == 0 && de.Code == licensor.EUNAVAILABLE && connect.CodeOf(err) == connect.CodeUnavailable {
+			stage, hint = StageTCP, fmt.Sprintf("the connection to %s failed", cfg.Server)
+		}
 	}
 	if hint != "" {
-		de = &licensor.Error{Code: licensor.EUNAVAILABLE, Message: fmt.Sprintf("%s: %s: %s", server, hint, cause(err)), RetryAfter: de.RetryAfter, Err: err}
+		de = &licensor.Error{Code: licensor.EUNAVAILABLE, Message: fmt.Sprintf("%s: %s", hint, cause(err)), RetryAfter: de.RetryAfter, Err: err}
 	}
 	return &Error{Stage: stage, Err: de}
 }

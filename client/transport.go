@@ -93,7 +93,7 @@ func (c *Client) fetch(ctx context.Context) (received, error) {
 	req := &v1.GetLicenseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, Host: c.cfg.Host, Telemetry: c.telemetry(), Fingerprint: c.cfg.Fingerprint}
 	res, err := c.rpc.GetLicense(ctx, connect.NewRequest(req))
 	if err != nil {
-		return received{}, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, ri)
+		return received{}, classify(ctx, err, c.cfg, ri)
 	}
 	r, err := fromIssued(res.Msg.GetLicense())
 	r.declared = req.GetTelemetry().GetEnvironment()
@@ -143,12 +143,12 @@ func (c *Client) fetchTenantJWKS(ctx context.Context, tenantID string) ([]byte, 
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return nil, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, nil)
+		return nil, classify(ctx, err, c.cfg, nil)
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, maxJWKSBytes))
 	if err != nil {
-		return nil, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, nil)
+		return nil, classify(ctx, err, c.cfg, nil)
 	}
 	if res.StatusCode != http.StatusOK {
 		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EUNAVAILABLE, "JWKS of tenant %s: HTTP %d: %.200s", tenantID, res.StatusCode, b)}

@@ -49,7 +49,7 @@ func (c *Client) watchOnce(ctx context.Context) (got bool, err error) {
 	req := &v1.WatchLicenseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, Host: c.cfg.Host, Telemetry: c.telemetry(), Fingerprint: c.cfg.Fingerprint}
 	stream, err := c.rpc.WatchLicense(ctx, connect.NewRequest(req))
 	if err != nil {
-		return false, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, nil)
+		return false, classify(ctx, err, c.cfg, nil)
 	}
 	defer stream.Close()
 	for stream.Receive() {
@@ -65,7 +65,7 @@ func (c *Client) watchOnce(ctx context.Context) (got bool, err error) {
 		got = true
 	}
 	if err := stream.Err(); err != nil {
-		return got, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, nil)
+		return got, classify(ctx, err, c.cfg, nil)
 	}
 	return got, nil
 }

@@ -46,7 +46,7 @@ func call(g *Globals, fn func(ctx context.Context, c licensorv1connect.AdminServ
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return cliError(fn(ctx, c))
+	return g.cliError(ctx, fn(ctx, c))
 }
 
 type TenantCmd struct {
@@ -95,8 +95,8 @@ func (c *TenantCreateCmd) Run(g *Globals) error {
 		if err := emit(g, res.Msg, tenantHeader, tenantRows(res.Msg.Tenant)); err != nil {
 			return err
 		}
-		if res.Msg.AdminToken != "" && g.Output != "json" {
-			fmt.Fprintf(stdout, "\nadmin token (shown once, store it now):\n%s\n", res.Msg.AdminToken)
+		if res.Msg.AdminToken != "" {
+			showOnce(g, "admin token", res.Msg.AdminToken)
 		}
 		return nil
 	})
@@ -137,7 +137,7 @@ func emitPage(g *Globals, msg proto.Message, header []string, rows [][]string, n
 	if err := emit(g, msg, header, rows); err != nil {
 		return err
 	}
-	if next != "" && g.Output != "json" {
+	if next != "" && g.table() {
 		fmt.Fprintf(stdout, "\nmore: --page-token %s\n", next)
 	}
 	return nil

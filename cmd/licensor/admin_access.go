@@ -40,9 +40,9 @@ func tokenRows(ts ...*v1.Token) (rows [][]string) {
 type TokenCreateCmd struct {
 	ownTenantFlag
 	Role     string `help:"admin, contract, or operator (with the operator token and no --tenant)." default:"contract" enum:"admin,contract,operator"`
-	Contract string `help:"Contract id (for a contract token)."`
+	Contract string `help:"Contract id (for a contract token)." predictor:"contract"`
 	Name     string `help:"What the token is for."`
-	Expires  Time   `help:"Expiry (default: never)."`
+	Expires  Time   `help:"Expiry: a time, or a duration from now such as 90d (default: never)." relative:"future"`
 }
 
 func (c *TokenCreateCmd) Run(g *Globals) error {
@@ -54,9 +54,7 @@ func (c *TokenCreateCmd) Run(g *Globals) error {
 		if err := emit(g, res.Msg, tokenHeader, tokenRows(res.Msg.Token)); err != nil {
 			return err
 		}
-		if g.Output != "json" {
-			fmt.Fprintf(stdout, "\nsecret (shown once, store it now):\n%s\n", res.Msg.Secret)
-		}
+		showOnce(g, "secret", res.Msg.Secret)
 		return nil
 	})
 }
@@ -64,7 +62,7 @@ func (c *TokenCreateCmd) Run(g *Globals) error {
 type TokenListCmd struct {
 	ownTenantFlag
 	pageFlags
-	Contract string `help:"Only this contract's tokens."`
+	Contract string `help:"Only this contract's tokens." predictor:"contract"`
 	Revoked  bool   `help:"Include revoked tokens."`
 }
 
@@ -74,7 +72,7 @@ func (c *TokenListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emitPage(g, res.Msg, tokenHeader, tokenRows(res.Msg.Tokens...), res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, tokenHeader, nameContracts(ctx, g, cl, c.TenantID, 2, tokenRows(res.Msg.Tokens...)), res.Msg.NextPageToken)
 	})
 }
 
@@ -162,7 +160,7 @@ func instanceRows(is ...*v1.Instance) (rows [][]string) {
 type InstanceListCmd struct {
 	tenantFlag
 	pageFlags
-	Contract string `help:"Only this contract's instances."`
+	Contract string `help:"Only this contract's instances." predictor:"contract"`
 }
 
 func (c *InstanceListCmd) Run(g *Globals) error {
@@ -171,13 +169,13 @@ func (c *InstanceListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emitPage(g, res.Msg, instanceHeader, instanceRows(res.Msg.Instances...), res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, instanceHeader, nameContracts(ctx, g, cl, c.TenantID, 0, instanceRows(res.Msg.Instances...)), res.Msg.NextPageToken)
 	})
 }
 
 type InstanceGetCmd struct {
 	tenantFlag
-	Contract string `arg:"" help:"Contract id."`
+	Contract string `arg:"" help:"Contract id." predictor:"contract"`
 	Instance string `arg:"" help:"Instance id."`
 }
 
@@ -193,7 +191,7 @@ func (c *InstanceGetCmd) Run(g *Globals) error {
 
 type InstanceReleaseCmd struct {
 	tenantFlag
-	Contract string `arg:"" help:"Contract id."`
+	Contract string `arg:"" help:"Contract id." predictor:"contract"`
 	Instance string `arg:"" help:"Instance id."`
 }
 
@@ -216,7 +214,7 @@ type AuditListCmd struct {
 	pageFlags
 	Actor  string `help:"Only actions by this token id."`
 	Object string `help:"Only this object: TYPE or TYPE/ID (e.g. contract/con_...)."`
-	Since  Time   `help:"From this time."`
+	Since  Time   `help:"From this time: RFC 3339, a date, or a duration ago such as 7d."`
 	Until  Time   `help:"Up to this time."`
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -18,12 +19,12 @@ type ContractCmd struct {
 	Create ContractCreateCmd `cmd:"" help:"Create a contract."`
 	Get    ContractGetCmd    `cmd:"" help:"Show a contract."`
 	List   ContractListCmd   `cmd:"" help:"List contracts."`
-	Change ContractChangeCmd `cmd:"" help:"Change features or terms; the next license says so."`
+	Change ContractChangeCmd `cmd:"" help:"Change features or terms; the next license says so. -f replaces the whole feature set; --add and --remove change single features."`
 	Extend ContractExtendCmd `cmd:"" help:"Move the end date later."`
 	End    ContractEndCmd    `cmd:"" help:"End a contract now."`
 }
 
-var contractHeader = []string{"ID", "CUSTOMER", "STATUS", "STARTS", "ENDS", "FEATURES", "SEATS", "VALIDITY", "REFRESH", "FALLBACK", "VERSION"}
+var contractHeader = []string{"ID", "NAME", "CUSTOMER", "STATUS", "STARTS", "ENDS", "FEATURES", "SEATS", "VALIDITY", "REFRESH", "FALLBACK", "VERSION"}
 
 func contractRows(cs ...*v1.Contract) (rows [][]string) {
 	for _, c := range cs {
@@ -43,7 +44,7 @@ func contractRows(cs ...*v1.Contract) (rows [][]string) {
 		if c.SeatRule == string(licensor.SeatProductionURL) {
 			rule += fmt.Sprintf(", non-production %d/%s", c.NonProductionUrlsUsed, limit(c.MaxNonProductionUrls))
 		}
-		rows = append(rows, []string{c.Id, c.CustomerId, c.Status, fmtTS(c.StartsAt), fmtTS(c.EndsAt), orDash(strings.Join(fs, ",")),
+		rows = append(rows, []string{c.Id, orDash(c.Name), c.CustomerId, c.Status, fmtTS(c.StartsAt), fmtTS(c.EndsAt), orDash(strings.Join(fs, ",")),
 			seats + " (" + rule + ")", fmtDur(c.LicenseValidity), fmtDur(c.RefreshInterval), c.Fallback, strconv.FormatInt(c.Version, 10)})
 	}
 	return rows
@@ -51,11 +52,11 @@ func contractRows(cs ...*v1.Contract) (rows [][]string) {
 
 type ContractCreateCmd struct {
 	tenantFlag
-	Customer         string   `required:"" help:"Customer id."`
-	Product          string   `required:"" help:"Product id."`
+	Customer         string   `required:"" help:"Customer id." predictor:"customer"`
+	Product          string   `required:"" help:"Product id." predictor:"product"`
 	Name             string   `help:"Contract name."`
-	Starts           Time     `help:"Start (default now)."`
-	Ends             Time     `help:"End (default: none)."`
+	Starts           Time     `help:"Start: a time, or a duration from now such as 7d (default now)." relative:"future"`
+	Ends             Time     `help:"End: a time, or a duration from now such as 365d (default: none)." relative:"future"`
 	Feature          []string `help:"Feature granted: name=count for counted, name for boolean. Repeatable." short:"f"`
 	Validity         Dur      `help:"License validity (default 14d)."`
 	Refresh          Dur      `help:"Refresh interval (default 2h)."`
@@ -91,13 +92,13 @@ func (c *ContractCreateCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
 	})
 }
 
 type ContractGetCmd struct {
 	tenantFlag
-	ID string `arg:"" help:"Contract id."`
+	ID string `arg:"" help:"Contract id." predictor:"contract"`
 }
 
 func (c *ContractGetCmd) Run(g *Globals) error {
@@ -106,14 +107,14 @@ func (c *ContractGetCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
 	})
 }
 
 type ContractListCmd struct {
 	tenantFlag
 	pageFlags
-	Customer string `help:"Only this customer's contracts."`
+	Customer string `help:"Only this customer's contracts." predictor:"customer"`
 	Status   string `help:"Only contracts in this status." enum:",scheduled,active,suspended,ended" default:""`
 }
 
@@ -123,14 +124,16 @@ func (c *ContractListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emitPage(g, res.Msg, contractHeader, contractRows(res.Msg.Contracts...), res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contracts...)), res.Msg.NextPageToken)
 	})
 }
 
 type ContractChangeCmd struct {
 	tenantFlag
-	ID               string   `arg:"" help:"Contract id."`
-	Feature          []string `help:"Replace the features: name=count or name. Repeatable." short:"f"`
+	ID               string   `arg:"" help:"Contract id." predictor:"contract"`
+	Feature          []string `help:"Replace the WHOLE feature set with these: name=count or name. Repeatable; a feature not listed is removed. See --add and --remove." short:"f"`
+	Add              []string `help:"Add a feature, or set a counted feature's count: name=count or name. Repeatable; other features stay."`
+	Remove           []string `help:"Remove this feature. Repeatable; other features stay."`
 	NoFeature        bool     `help:"Remove every feature."`
 	Validity         Dur      `help:"License validity."`
 	Refresh          Dur      `help:"Refresh interval."`
@@ -148,12 +151,20 @@ func (c *ContractChangeCmd) Run(g *Globals) error {
 	req := &v1.ChangeContractRequest{TenantId: c.TenantID, ContractId: c.ID, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
 		MaxSeats: c.MaxSeats, MaxNonProductionUrls: c.MaxNonProduction, MaxBorrow: c.MaxBorrow.pb(), ExpectedVersion: c.Version,
 		RefuseClones: c.RefuseClones}
+	edit := len(c.Add) > 0 || len(c.Remove) > 0
+	if edit && (len(c.Feature) > 0 || c.NoFeature) {
+		return usageError(errors.New("-f/--feature and --no-feature replace the feature set; --add and --remove edit it: give one or the other"))
+	}
 	if len(c.Feature) > 0 || c.NoFeature {
 		fs, err := parseFeatures(c.Feature)
 		if err != nil {
-			return err
+			return usageError(err)
 		}
 		req.Features, req.SetFeatures = fs, true
+	}
+	add, err := parseFeatures(c.Add)
+	if err != nil {
+		return usageError(err)
 	}
 	if c.Fallback != "" {
 		req.Fallback = &c.Fallback
@@ -165,18 +176,33 @@ func (c *ContractChangeCmd) Run(g *Globals) error {
 		req.Name = &c.Name
 	}
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		if edit {
+			// Read the set, edit it, and write it back only if nobody
+			// changed the contract in between (a conflict says so).
+			cur, err := cl.GetContract(ctx, connect.NewRequest(&v1.GetContractRequest{TenantId: c.TenantID, ContractId: c.ID}))
+			if err != nil {
+				return err
+			}
+			if req.Features, err = editFeatures(cur.Msg.Contract.Features, add, c.Remove); err != nil {
+				return err
+			}
+			req.SetFeatures = true
+			if req.ExpectedVersion == 0 {
+				req.ExpectedVersion = cur.Msg.Contract.Version
+			}
+		}
 		res, err := cl.ChangeContract(ctx, connect.NewRequest(req))
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
 	})
 }
 
 type ContractExtendCmd struct {
 	tenantFlag
-	ID   string `arg:"" help:"Contract id."`
-	Ends Time   `help:"New end date."`
+	ID   string `arg:"" help:"Contract id." predictor:"contract"`
+	Ends Time   `help:"New end: a time, or a duration from now such as 30d." relative:"future"`
 	By   Dur    `help:"Add this to the current end (e.g. 30d)."`
 }
 
@@ -186,13 +212,13 @@ func (c *ContractExtendCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
 	})
 }
 
 type ContractEndCmd struct {
 	tenantFlag
-	ID string `arg:"" help:"Contract id."`
+	ID string `arg:"" help:"Contract id." predictor:"contract"`
 }
 
 func (c *ContractEndCmd) Run(g *Globals) error {
@@ -201,7 +227,7 @@ func (c *ContractEndCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, contractRows(res.Msg.Contract))
+		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
 	})
 }
 
@@ -211,4 +237,34 @@ func limit(n int32) string {
 		return "unlimited"
 	}
 	return strconv.Itoa(int(n))
+}
+
+// editFeatures returns fs with add put in (replacing a feature of the same
+// name) and remove taken out; removing a feature fs lacks is an error, as
+// it is most likely a typo.
+func editFeatures(fs, add []*v1.Entitlement, remove []string) ([]*v1.Entitlement, error) {
+	out := make([]*v1.Entitlement, 0, len(fs)+len(add))
+	drop := map[string]bool{}
+	for _, name := range remove {
+		drop[name] = true
+	}
+	for _, a := range add {
+		if drop[a.Feature] {
+			return nil, usageError(fmt.Errorf("--add and --remove both name %q", a.Feature))
+		}
+		drop[a.Feature] = true // replaced by the added one below
+	}
+	found := map[string]bool{}
+	for _, f := range fs {
+		found[f.Feature] = true
+		if !drop[f.Feature] {
+			out = append(out, f)
+		}
+	}
+	for _, name := range remove {
+		if !found[name] {
+			return nil, usageError(fmt.Errorf("--remove %s: the contract has no such feature", name))
+		}
+	}
+	return append(out, add...), nil
 }

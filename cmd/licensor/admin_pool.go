@@ -68,8 +68,8 @@ func parsePoolFeatures(fs []string) ([]*v1.PoolFeatureLimit, error) {
 
 type PoolCreateCmd struct {
 	tenantFlag
-	Customer string   `required:"" help:"Customer id."`
-	Contract string   `help:"Only this contract's instances draw from the pool (default: every contract of the customer)."`
+	Customer string   `required:"" help:"Customer id." predictor:"customer"`
+	Contract string   `help:"Only this contract's instances draw from the pool (default: every contract of the customer)." predictor:"contract"`
 	Name     string   `help:"Pool name."`
 	Feature  []string `help:"Counted feature and its maximum: name=max. Repeatable." short:"f" required:""`
 	LeaseTTL Dur      `help:"How long a lease lives without a renewal (default 15m)." name:"lease-ttl"`
@@ -87,7 +87,7 @@ func (c *PoolCreateCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, poolHeader, poolRows(res.Msg.Pool))
+		return emit(g, res.Msg, poolHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, poolRows(res.Msg.Pool)))
 	})
 }
 
@@ -102,13 +102,15 @@ func (c *PoolShowCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		if g.Output == "json" {
+		if g.Output == outJSON || g.Output == outYAML {
 			return emit(g, res.Msg, nil, nil)
 		}
-		if err := emit(g, res.Msg, poolHeader, poolRows(res.Msg.Pool)); err != nil {
+		if err := emit(g, res.Msg, poolHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, poolRows(res.Msg.Pool))); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout)
+		if g.table() {
+			fmt.Fprintln(stdout)
+		}
 		return emit(g, res.Msg, leaseHeader, leaseRows(res.Msg.Leases...))
 	})
 }
@@ -116,7 +118,7 @@ func (c *PoolShowCmd) Run(g *Globals) error {
 type PoolListCmd struct {
 	tenantFlag
 	pageFlags
-	Customer string `help:"Only this customer's pools."`
+	Customer string `help:"Only this customer's pools." predictor:"customer"`
 }
 
 func (c *PoolListCmd) Run(g *Globals) error {
@@ -125,7 +127,7 @@ func (c *PoolListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emitPage(g, res.Msg, poolHeader, poolRows(res.Msg.Pools...), res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, poolHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, poolRows(res.Msg.Pools...)), res.Msg.NextPageToken)
 	})
 }
 
@@ -146,7 +148,7 @@ func (c *PoolResizeCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, poolHeader, poolRows(res.Msg.Pool))
+		return emit(g, res.Msg, poolHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, poolRows(res.Msg.Pool)))
 	})
 }
 
@@ -154,7 +156,7 @@ type PoolLeasesCmd struct {
 	tenantFlag
 	pageFlags
 	Pool     string `help:"Only this pool's leases."`
-	Contract string `help:"Only this contract's leases."`
+	Contract string `help:"Only this contract's leases." predictor:"contract"`
 	Instance string `help:"Only this instance's leases (with --contract)."`
 }
 
@@ -188,7 +190,7 @@ func (c *PoolReleaseLeaseCmd) Run(g *Globals) error {
 type PoolUsageCmd struct {
 	tenantFlag
 	ID     string `arg:"" help:"Pool id."`
-	Since  Time   `help:"Start (default: a day before --until)."`
+	Since  Time   `help:"Start: a time, or a duration ago such as 7d (default: a day before --until)."`
 	Until  Time   `help:"End (default: now)."`
 	Period Dur    `help:"Period length (default 1h)."`
 }

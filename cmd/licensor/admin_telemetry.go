@@ -30,7 +30,7 @@ type TelemetryCmd struct {
 }
 
 type telemetryRange struct {
-	Since Time `help:"From this time (RFC 3339 or a date)."`
+	Since Time `help:"From this time: RFC 3339, a date, or a duration ago such as 7d."`
 	Until Time `help:"Up to (not including) this time."`
 }
 
@@ -38,7 +38,7 @@ type TelemetryHistoryCmd struct {
 	tenantFlag
 	pageFlags
 	telemetryRange
-	Contract string `required:"" help:"Contract id."`
+	Contract string `required:"" help:"Contract id." predictor:"contract"`
 	Instance string `help:"Only this instance (any spelling of a production URL)."`
 	Counter  string `help:"Show this usage counter's value in a column of its own."`
 }
@@ -88,7 +88,7 @@ func (c *TelemetryHistoryCmd) Run(g *Globals) error {
 
 type TelemetrySummaryCmd struct {
 	tenantFlag
-	Contract string `help:"Only this contract."`
+	Contract string `help:"Only this contract." predictor:"contract"`
 }
 
 func (c *TelemetrySummaryCmd) Run(g *Globals) error {
@@ -117,7 +117,7 @@ func (c *TelemetrySummaryCmd) Run(g *Globals) error {
 type TelemetryExportCmd struct {
 	tenantFlag
 	telemetryRange
-	Contract string   `help:"Only this contract (default: every contract of the tenant)."`
+	Contract string   `help:"Only this contract (default: every contract of the tenant)." predictor:"contract"`
 	Instance string   `help:"Only this instance (with --contract)."`
 	Latest   bool     `help:"Export each instance's latest telemetry instead of the history."`
 	Format   string   `help:"csv or json." default:"csv" enum:"csv,json"`
@@ -167,7 +167,7 @@ func (c *TelemetryExportCmd) Run(g *Globals) error {
 	if err := out.begin(); err != nil {
 		return err
 	}
-	if err := cliError(c.export(ctx, cl, out.write)); err != nil {
+	if err := g.cliError(ctx, c.export(ctx, cl, out.write)); err != nil {
 		return err
 	}
 	return out.end()

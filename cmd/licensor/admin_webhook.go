@@ -56,9 +56,7 @@ func (c *WebhookCreateCmd) Run(g *Globals) error {
 		if err := emit(g, res.Msg, webhookHeader, webhookRows(res.Msg.Webhook)); err != nil {
 			return err
 		}
-		if g.Output != "json" {
-			fmt.Fprintf(stdout, "\nsigning secret (shown once, store it now):\n%s\n", res.Msg.Secret)
-		}
+		showOnce(g, "signing secret", res.Msg.Secret)
 		return nil
 	})
 }
@@ -86,7 +84,7 @@ func (c *WebhookDeleteCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		if g.Output == "json" {
+		if g.Output == outJSON || g.Output == outYAML {
 			return emit(g, res.Msg, nil, nil)
 		}
 		_, err = fmt.Fprintf(stdout, "webhook %s deleted\n", c.ID)

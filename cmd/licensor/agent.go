@@ -77,6 +77,7 @@ func (a *AgentCmd) clientConfig(g *Globals) (client.Config, error) {
 		Server: g.Server, Token: g.Token, CAFile: g.CACert, ContractID: a.Contract, InstanceID: a.Instance,
 		TenantID: a.Tenant, CacheDir: a.CacheDir, LicenseFile: a.LicenseFile, Watch: a.Watch, Timeout: a.Timeout,
 		InstanceKeyFile: a.InstanceKey, MachineID: a.machineFlag.source(),
+		SettingNames: client.CLINames, // connection hints name the flags, not Config fields
 	}
 	if g.DemoFile != "" {
 		d, err := readDemoFile(g.DemoFile)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -116,7 +115,7 @@ func (c *BenchRunCmd) Run(g *Globals) error {
 	if c.FreshContract {
 		var err error
 		if contract, token, err = freshContract(ctx, g, demo); err != nil {
-			return fmt.Errorf("--fresh-contract: %w", cliError(err))
+			return fmt.Errorf("--fresh-contract: %w", g.cliError(ctx, err))
 		}
 	}
 	if token == "" || contract == "" {
@@ -159,10 +158,8 @@ func (c *BenchRunCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if g.Output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+	if g.Output == outJSON || g.Output == outYAML {
+		return emitValue(g, res)
 	}
 	return res.WriteText(stdout)
 }

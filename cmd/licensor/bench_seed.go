@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,6 +28,57 @@ type BenchSeedCmd struct {
 	Instances int    `default:"1000000" help:"How many instances to store."`
 	Workers   int    `default:"64" help:"Concurrent check-ins (the store batches them)."`
 	Out       string `help:"Where to write contract_id and token of the seeded contract (default <data>/bench-contract.json)." type:"path"`
+	Progress  string `help:"Live progress line on stderr (count, rate, time left): auto (when stderr is a terminal), always or never." enum:"auto,always,never" default:"auto"`
+}
+
+// progressOut is where progress lines go; tests replace it.
+var progressOut io.Writer = os.Stderr
+
+// showProgress decides --progress auto: only a terminal wants a line
+// rewritten in place; a log file would fill with them.
+func showProgress(mode string) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	fi, err := os.Stderr.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// seedProgress writes "n of total instances stored, rate/s, time left"
+// every second until stop is called, and a final line then.
+func seedProgress(w io.Writer, total int64, done *atomic.Int64, started time.Time) (stop func()) {
+	line := func() {
+		n := done.Load()
+		el := time.Since(started)
+		rate := float64(n) / el.Seconds()
+		left := "-"
+		if rate > 0 && n < total {
+			left = formatDur(time.Duration(float64(total-n) / rate * float64(time.Second)).Round(time.Second))
+		} else if n >= total {
+			left = "0s"
+		}
+		fmt.Fprintf(w, "\r%d of %d instances stored, %.0f/s, %s left ", n, total, rate, left)
+	}
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				line()
+				fmt.Fprintln(w)
+				return
+			case <-t.C:
+				line()
+			}
+		}
+	})
+	return func() { close(quit); wg.Wait() }
 }
 
 // Run creates a contract without a seat limit under the demo tenant, a
@@ -78,6 +130,10 @@ func (c *BenchSeedCmd) Run(g *Globals) error {
 	var next, done atomic.Int64
 	var firstErr error
 	var once sync.Once
+	stopProgress := func() {}
+	if showProgress(c.Progress) {
+		stopProgress = seedProgress(progressOut, int64(c.Instances), &done, started)
+	}
 	var wg sync.WaitGroup
 	for range c.Workers {
 		wg.Go(func() {
@@ -96,14 +152,12 @@ func (c *BenchSeedCmd) Run(g *Globals) error {
 					once.Do(func() { firstErr = err; stop() })
 					return
 				}
-				if n := done.Add(1); n%100_000 == 0 {
-					fmt.Fprintf(os.Stderr, "\r%d instances stored (%.0f/s) ", n, float64(n)/time.Since(started).Seconds())
-				}
+				done.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	fmt.Fprintln(os.Stderr)
+	stopProgress()
 	if firstErr != nil {
 		return fmt.Errorf("after %d instances: %w", done.Load(), firstErr)
 	}

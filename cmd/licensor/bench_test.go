@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/licensor/licensor"
@@ -46,8 +47,14 @@ func TestBenchSeed(t *testing.T) {
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runCLI(t, "bench", "seed", "--data", data, "--instances", "300", "--workers", "8"); err != nil {
+	var progress bytes.Buffer
+	progressOut = &progress
+	defer func() { progressOut = os.Stderr }()
+	if _, err := runCLI(t, "bench", "seed", "--data", data, "--instances", "300", "--workers", "8", "--progress", "always"); err != nil {
 		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "300 of 300 instances stored") || !strings.Contains(progress.String(), "left") {
+		t.Errorf("seed progress: got %q, want the count, the rate and the time left", progress.String())
 	}
 	m2 := &Main{Config: ServeCmd{Listen: "127.0.0.1:0", Data: data, Demo: true}, Out: &bytes.Buffer{}}
 	if err := m2.Start(t.Context()); err != nil {

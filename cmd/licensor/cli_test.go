@@ -13,7 +13,7 @@ import (
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var cli CLI
-	p, err := kong.New(&cli, kong.Name("licensor"), kong.Exit(func(int) { t.Fatalf("kong exited on %v", args) }))
+	p, err := kong.New(&cli, append(parserOptions(), kong.Exit(func(int) { t.Fatalf("kong exited on %v", args) }))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ const deployDir = "../../deploy"
 func parseArgs(t *testing.T, args []string) (string, map[string]bool) {
 	t.Helper()
 	var cli CLI
-	p, err := kong.New(&cli, kongOptions()...)
+	p, err := kong.New(&cli, parserOptions()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,10 @@ import (
 
 // FuzzParseDur: the CLI's duration flag never panics and never returns a
 // negative or wrapped-around duration; what it accepts in whole days
-// prints back (fmtDur) as the same days.
+// prints back (fmtDur) as the same days, and everything it accepts prints
+// (formatDur) as a string it reads back to the same duration.
 func FuzzParseDur(f *testing.F) {
-	for _, s := range []string{"14d", "1.5d", "36h", "90m", "106751d", "106752d", "1e400d", "NaNd", "-1d", "Infd", "0x10d", "9223372036854775807ns", "3000000h", "d", ""} {
+	for _, s := range []string{"14d", "1.5d", "36h", "90m", "106751d", "106752d", "1e400d", "NaNd", "-1d", "Infd", "0x10d", "9223372036854775807ns", "3000000h", "d", "", "1d12h", "2d-1h", "1d+1h", "1dd", "1.5d30m", "106751d24h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -27,6 +28,9 @@ func FuzzParseDur(f *testing.F) {
 		}
 		if d < 0 {
 			t.Fatalf("parseDur(%q) = %v: negative", s, d)
+		}
+		if back, err := parseDur(formatDur(d)); err != nil || back != d {
+			t.Fatalf("parseDur(%q) = %v prints %q, which parses to %v, %v", s, d, formatDur(d), back, err)
 		}
 		if d%(24*time.Hour) == 0 && d > 0 {
 			out := fmtDur(durationpb.New(d))
@@ -47,7 +51,9 @@ func TestFmtDurNeverClamped(t *testing.T) {
 	}{
 		{&durationpb.Duration{Seconds: 200_000 * 86400}, "200000d"},
 		{&durationpb.Duration{Seconds: 200_000*86400 + 1}, "more than " + licensor.FormatDuration(licensor.MaxDuration.Truncate(24*time.Hour))},
-		{durationpb.New(36 * time.Hour), "36h0m0s"},
+		{durationpb.New(36 * time.Hour), "1d12h"},
+		{durationpb.New(90 * time.Minute), "1h30m"},
+		{durationpb.New(2 * time.Hour), "2h"},
 		{durationpb.New(14 * 24 * time.Hour), "14d"},
 	} {
 		if got := fmtDur(c.d); got != c.want {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/client"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/atomicfile"
@@ -27,7 +27,7 @@ type LicenseCmd struct {
 
 type LicenseIssueCmd struct {
 	tenantFlag
-	Contract    string `required:"" help:"Contract id."`
+	Contract    string `required:"" help:"Contract id." predictor:"contract"`
 	Instance    string `required:"" help:"Instance id the file is for."`
 	Validity    Dur    `help:"How long the file is valid (default 365d, never past the contract end)."`
 	Environment string `help:"Environment the file is for (production, staging, development, test), put in its environment claim; default none: unrestricted." enum:",production,staging,development,test" default:""`
@@ -57,7 +57,7 @@ type LicenseVerifyCmd struct {
 	JWKS     string `required:"" help:"The tenant's JWKS: a file, or a URL such as https://host:7443/.well-known/jwks.json?tenant=ten_..." name:"jwks"`
 	Instance string `help:"Also require the license to be for this instance."`
 	Contract string `help:"Also require the license to be for this contract."`
-	At       Time   `help:"Check validity at this time instead of now."`
+	At       Time   `help:"Check validity at this time instead of now (a duration such as 30d means that long from now)." relative:"future"`
 }
 
 // Run verifies offline: signature, alg, kid, typ, claims and time. It exits
@@ -102,10 +102,12 @@ func (c *LicenseVerifyCmd) Run(g *Globals) error {
 	if c.Contract != "" && claims.Contract != c.Contract {
 		return exitError{ExitInvalid, fmt.Errorf("%s: INVALID: license is for contract %q, not %q", c.File, claims.Contract, c.Contract)}
 	}
-	if g.Output == "json" {
-		b, _ := json.MarshalIndent(claims, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-		return nil
+	switch g.Output {
+	case outJSON, outYAML:
+		return emitValue(g, claims)
+	case outID:
+		_, err := fmt.Fprintln(stdout, claims.ID)
+		return err
 	}
 	var fs []string
 	for name := range claims.Features {
@@ -118,7 +120,7 @@ func (c *LicenseVerifyCmd) Run(g *Globals) error {
 	sort.Strings(fs)
 	fmt.Fprintf(stdout, "VALID license %s\n  tenant    %s\n  contract  %s\n  customer  %s\n  instance  %s\n  kind      %s\n  features  %s\n  valid     %s .. %s (%s left)\n",
 		claims.ID, claims.Issuer, claims.Contract, claims.Customer, claims.Subject, claims.Kind, strings.Join(fs, ", "),
-		claims.NotBeforeTime().UTC().Format(time.RFC3339), claims.ExpiresAt().UTC().Format(time.RFC3339), humanDuration(claims.ExpiresAt().Sub(at)))
+		claims.NotBeforeTime().UTC().Format(time.RFC3339), claims.ExpiresAt().UTC().Format(time.RFC3339), formatDur(claims.ExpiresAt().Sub(at).Round(time.Minute)))
 	if claims.IsFallback() {
 		fmt.Fprintf(stdout, "  fallback  only releases published up to %s\n", time.Unix(claims.FallbackCutoff, 0).UTC().Format(time.RFC3339))
 	}
@@ -138,6 +140,9 @@ func (c *LicenseVerifyCmd) loadJWKS(g *Globals) ([]byte, error) {
 	}
 	res, err := hc.Get(c.JWKS)
 	if err != nil {
+		if _, hint := client.Diagnose(context.Background(), err, c.JWKS, client.SettingNames{Server: "--jwks", CAFile: "--ca-cert"}); hint != "" {
+			return nil, fmt.Errorf("--jwks: %s", hint)
+		}
 		return nil, fmt.Errorf("--jwks: %w", err)
 	}
 	defer res.Body.Close()
@@ -149,28 +154,4 @@ func (c *LicenseVerifyCmd) loadJWKS(g *Globals) ([]byte, error) {
 		return nil, fmt.Errorf("--jwks: %s answered %s: %s", c.JWKS, res.Status, strings.TrimSpace(string(body)))
 	}
 	return body, nil
-}
-
-// Exit codes of license verify, documented in the README: scripts tell a
-// forged file from an expired one without parsing the message.
-const (
-	ExitOK      = 0
-	ExitError   = 1 // usage, I/O, JWKS could not be read
-	ExitInvalid = 2 // malformed, truncated, tampered, foreign-signed, wrong instance or contract
-	ExitExpired = 3 // genuine, but expired or not yet valid
-)
-
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e exitError) Error() string { return e.err.Error() }
-func (e exitError) Unwrap() error { return e.err }
-
-func humanDuration(d time.Duration) string {
-	if d >= 48*time.Hour {
-		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
-	}
-	return d.Round(time.Minute).String()
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,8 @@ func (c *MigrateCmd) migrate(ctx context.Context, out interface{ Write([]byte) (
 			return err
 		}
 		defer lock.Release()
-		st, err := sqlite.Open(ctx, path)
+		var ml migrationLog
+		st, err := sqlite.Open(ctx, path, sqlite.WithLogger(slog.New(&ml)))
 		if err != nil {
 			return err
 		}
@@ -49,7 +51,11 @@ func (c *MigrateCmd) migrate(ctx context.Context, out interface{ Write([]byte) (
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "SQLite database %s is at schema version %d\n", path, v)
+		if len(ml.applied) == 0 {
+			fmt.Fprintf(out, "SQLite database %s is at schema version %d: nothing to apply\n", path, v)
+			return nil
+		}
+		fmt.Fprintf(out, "SQLite database %s migrated to schema version %d: applied %s\n", path, v, strings.Join(ml.applied, ", "))
 		return nil
 	case isPostgresURL(c.DB):
 		from, applied, err := postgres.Migrate(ctx, c.DB)
@@ -65,4 +71,24 @@ func (c *MigrateCmd) migrate(ctx context.Context, out interface{ Write([]byte) (
 	default:
 		return fmt.Errorf("--db: want a postgres://user:password@host:5432/dbname URL, or nothing for the SQLite store in --data")
 	}
+}
+
+// migrationLog is the log of the SQLite store while migrate opens it: the
+// store applies its migrations at open and logs their names, which the
+// command then prints. Everything else it logs is dropped.
+type migrationLog struct{ applied []string }
+
+func (m *migrationLog) Enabled(context.Context, slog.Level) bool { return true }
+func (m *migrationLog) WithAttrs([]slog.Attr) slog.Handler       { return m }
+func (m *migrationLog) WithGroup(string) slog.Handler            { return m }
+func (m *migrationLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "schema migrated" {
+		r.Attrs(func(a slog.Attr) bool {
+			if names, ok := a.Value.Any().([]string); ok && a.Key == "applied" {
+				m.applied = append(m.applied, names...)
+			}
+			return true
+		})
+	}
+	return nil
 }

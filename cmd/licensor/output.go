@@ -1,35 +1,54 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/alecthomas/kong"
-
-	"github.com/licensor/licensor"
+	"go.yaml.in/yaml/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 var stdout io.Writer = os.Stdout
 
-// emit prints a response: protojson with -o json, else the table.
+// Output formats of -o.
+const (
+	outTable = "table"
+	outJSON  = "json"
+	outYAML  = "yaml"
+	outID    = "id"
+)
+
+// table reports whether output is for a person: only then do commands add
+// lines beside the data (a token shown once, the next page's token).
+func (g *Globals) table() bool { return g.Output == "" || g.Output == outTable }
+
+// emit prints a response: the message as JSON or YAML, the first column of
+// each row (the id) with -o id, else the table.
 func emit(g *Globals, msg proto.Message, header []string, rows [][]string) error {
-	if g.Output == "json" {
-		b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", UseProtoNames: true}.Marshal(msg)
+	switch g.Output {
+	case outJSON, outYAML:
+		b, err := marshalMessage(msg, g.Output)
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintln(stdout, string(b))
+		_, err = stdout.Write(b)
 		return err
+	case outID:
+		col := idColumn(header)
+		for _, r := range rows {
+			if col < len(r) {
+				fmt.Fprintln(stdout, r[col])
+			}
+		}
+		return nil
 	}
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, strings.Join(header, "\t"))
@@ -39,6 +58,97 @@ func emit(g *Globals, msg proto.Message, header []string, rows [][]string) error
 	return w.Flush()
 }
 
+// stderr is where a secret goes with -o id; tests replace it.
+var stderr io.Writer = os.Stderr
+
+// showOnce prints a secret the server shows only once: under the table, or
+// with -o id on stderr, so that a script keeping the id from stdout does
+// not lose it. JSON and YAML carry it in the document.
+func showOnce(g *Globals, what, secret string) {
+	switch g.Output {
+	case outJSON, outYAML:
+	case outID:
+		fmt.Fprintf(stderr, "%s (shown once, store it now): %s\n", what, secret)
+	default:
+		fmt.Fprintf(stdout, "\n%s (shown once, store it now):\n%s\n", what, secret)
+	}
+}
+
+// idColumn is the column -o id prints: ID, else INSTANCE (an instance is
+// named by its id within its contract), else the first.
+func idColumn(header []string) int {
+	for _, want := range []string{"ID", "INSTANCE"} {
+		for i, h := range header {
+			if h == want {
+				return i
+			}
+		}
+	}
+	return 0
+}
+
+// marshalMessage renders msg as indented JSON (or YAML) with the proto
+// field names. protojson deliberately varies its spacing from build to
+// build so nobody depends on it; re-indenting with encoding/json gives the
+// same bytes every run, which diffs and golden files need.
+func marshalMessage(msg proto.Message, format string) ([]byte, error) {
+	raw, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	if format == outYAML {
+		return jsonToYAML(raw)
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+// emitValue prints a plain Go value (not a proto message) as JSON or YAML.
+func emitValue(g *Globals, v any) error {
+	raw, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if g.Output == outYAML {
+		if raw, err = jsonToYAML(raw); err != nil {
+			return err
+		}
+		_, err = stdout.Write(raw)
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, string(raw))
+	return err
+}
+
+// jsonToYAML re-encodes JSON as YAML, keeping the order of the keys.
+func jsonToYAML(raw []byte) ([]byte, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(raw, &n); err != nil { // JSON is YAML
+		return nil, err
+	}
+	clearStyle(&n)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&n); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), enc.Close()
+}
+
+// clearStyle drops the flow style and quoting the JSON input carries, so
+// the YAML is written block style; strings that need quotes keep them.
+func clearStyle(n *yaml.Node) {
+	n.Style = 0
+	for _, c := range n.Content {
+		clearStyle(c)
+	}
+}
+
 func fmtTS(t *timestamppb.Timestamp) string {
 	if t == nil {
 		return "-"
@@ -46,97 +156,9 @@ func fmtTS(t *timestamppb.Timestamp) string {
 	return t.AsTime().UTC().Format(time.RFC3339)
 }
 
-func fmtDur(d *durationpb.Duration) string {
-	if d == nil {
-		return "-"
-	}
-	// Whole days are printed from the seconds themselves: AsDuration clamps
-	// what does not fit in a time.Duration, and a clamped value must never be
-	// shown as if it were the stored one.
-	if s := d.GetSeconds(); d.GetNanos() == 0 && s >= 86400 && s%86400 == 0 {
-		return strconv.FormatInt(s/86400, 10) + "d"
-	}
-	if d.GetSeconds() > int64(licensor.MaxDuration/time.Second) {
-		return "more than " + licensor.FormatDuration(licensor.MaxDuration.Truncate(24*time.Hour))
-	}
-	return d.AsDuration().String()
-}
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
-}
-
-// Dur is a duration flag that also accepts days: "14d", "36h", "90m".
-type Dur time.Duration
-
-// Decode implements kong.MapperValue.
-func (d *Dur) Decode(ctx *kong.DecodeContext) error {
-	var s string
-	if err := ctx.Scan.PopValueInto("duration", &s); err != nil {
-		return err
-	}
-	v, err := parseDur(s)
-	if err != nil {
-		return err
-	}
-	*d = Dur(v)
-	return nil
-}
-
-// parseDur reads "14d", "1.5d", "36h" or "90m". A negative duration, or
-// one longer than time.Duration holds (about 106751 days), is refused with
-// the allowed range rather than clamped.
-func parseDur(s string) (time.Duration, error) {
-	const day = 24 * time.Hour
-	maxDays := int64(licensor.MaxDuration / day)
-	usage := func() error {
-		return fmt.Errorf("duration %q: use e.g. 14d, 36h or 90m, between 0 and %dd", s, maxDays)
-	}
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.ParseFloat(n, 64)
-		if err != nil || math.IsNaN(days) || days < 0 || days > float64(maxDays) {
-			return 0, usage()
-		}
-		return time.Duration(days * float64(day)), nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil || v < 0 {
-		return 0, usage()
-	}
-	return v, nil
-}
-
-func (d Dur) pb() *durationpb.Duration {
-	if d == 0 {
-		return nil
-	}
-	return durationpb.New(time.Duration(d))
-}
-
-// Time is a timestamp flag: RFC 3339 or a date (2027-01-31, midnight UTC).
-type Time time.Time
-
-// Decode implements kong.MapperValue.
-func (t *Time) Decode(ctx *kong.DecodeContext) error {
-	var s string
-	if err := ctx.Scan.PopValueInto("time", &s); err != nil {
-		return err
-	}
-	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
-		if v, err := time.Parse(layout, s); err == nil {
-			*t = Time(v.UTC())
-			return nil
-		}
-	}
-	return fmt.Errorf("time %q: use RFC 3339 (2027-01-31T00:00:00Z) or a date (2027-01-31)", s)
-}
-
-func (t Time) pb() *timestamppb.Timestamp {
-	if time.Time(t).IsZero() {
-		return nil
-	}
-	return timestamppb.New(time.Time(t))
 }

@@ -20,7 +20,7 @@ func parse(t *testing.T, args ...string) (string, bool) {
 	var cli CLI
 	var out bytes.Buffer
 	exited := false
-	p, err := kong.New(&cli, append(kongOptions(), kong.Writers(&out, &out), kong.Exit(func(int) { exited = true; panic(exitPanic{}) }))...)
+	p, err := kong.New(&cli, append(parserOptions(), kong.Writers(&out, &out), kong.Exit(func(int) { exited = true; panic(exitPanic{}) }))...)
 	if err != nil {
 		t.Fatal(err)
 	}
