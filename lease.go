@@ -81,6 +81,9 @@ type Shortage struct {
 	// NextRelease is when the soonest lease holding this feature ends; zero
 	// if none does.
 	NextRelease time.Time
+	// Queued is set when the units are free but promised to requests
+	// waiting ahead in the pool's queue.
+	Queued bool `json:",omitempty"`
 }
 
 // Take is one capability request as the store executes it, in one
@@ -105,6 +108,15 @@ type Take struct {
 	// it back without taking anything.
 	RequestID   string
 	Fingerprint string
+	// WaiterSeq and WaiterID, if set, are the waiter this take serves
+	// (see Waiter): it is granted only if no live waiter with a lower Seq
+	// is waiting, and a grant removes it from the queue in the same
+	// transaction. A take of no waiter is behind every live waiter.
+	WaiterSeq int64
+	WaiterID  string
+	// Express passes the waiters of the pool (an express pool: a request
+	// that fits now is granted).
+	Express bool
 }
 
 // TakeResult is the answer to a Take.

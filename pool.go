@@ -41,7 +41,11 @@ type Pool struct {
 	Name       string
 	Features   []PoolFeature // sorted by name
 	// LeaseTTL is how long a lease lives without a renewal.
-	LeaseTTL  time.Duration
+	LeaseTTL time.Duration
+	// Express lets a request that fits now pass requests waiting in the
+	// pool's queue (RLM's EXPRESS rule); otherwise the queue is strictly
+	// first come, first served.
+	Express   bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -127,9 +131,11 @@ func (p *Pool) Serves(c *Contract) bool {
 // is in use is allowed: leases run on, and nothing more is granted until
 // enough come back.
 type PoolResize struct {
-	PoolID    string
-	Features  []PoolFeature // MaxUnits only
-	LeaseTTL  time.Duration
+	PoolID   string
+	Features []PoolFeature // MaxUnits only
+	LeaseTTL time.Duration
+	// Express, if set, turns the express rule on or off.
+	Express   *bool
 	UpdatedAt time.Time
 }
 
@@ -143,8 +149,8 @@ func (r *PoolResize) Validate() error {
 			return err
 		}
 	}
-	if len(r.Features) == 0 && r.LeaseTTL == 0 {
-		return Errorf(EINVALID, "nothing to change: give features (name=max) or a lease TTL")
+	if len(r.Features) == 0 && r.LeaseTTL == 0 && r.Express == nil {
+		return Errorf(EINVALID, "nothing to change: give features (name=max), a lease TTL or the express rule")
 	}
 	return validatePoolFeatures(r.Features)
 }
@@ -159,6 +165,7 @@ type PoolFilter struct {
 type CapabilityStore interface {
 	PoolStore
 	LeaseStore
+	QueueStore
 	UsageStore
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -46,7 +47,7 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 		if err := db.lockPool(ctx, tx, tid, t.PoolID); err != nil {
 			return err
 		}
-		tk, err := takeCapabilities(ctx, poolTx{db: db, tx: tx, tid: tid, poolID: t.PoolID, now: now}, t)
+		tk, err := takeCapabilities(ctx, poolTx{db: db, tx: tx, tid: tid, poolID: t.PoolID, now: now, queue: queueBound(t)}, t)
 		if err != nil {
 			return err
 		}
@@ -75,6 +76,10 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 				stmts = append(stmts, ev.insertStmt(tid, tk.InUse[i]))
 			}
 			res.Lease = l
+			if t.WaiterID != "" {
+				stmts = append(stmts, Stmt{`DELETE FROM capability_waiters WHERE tenant_id = ? AND pool_id = ? AND id = ?`,
+					[]any{tid, t.PoolID, t.WaiterID}})
+			}
 		}
 		for i, sh := range res.Shortages {
 			ev := leaseEvent{Kind: licensor.UsageDeny, Pool: t.PoolID, Feature: sh.Feature, Units: sh.Requested, At: now,
@@ -157,6 +162,18 @@ type poolTx struct {
 	tx          Conn
 	tid, poolID string
 	now         int64
+	queue       int64 // the seqs of live waiters a grant must not pass are below it
+}
+
+// queueBound is the seq below which a live waiter holds a take back.
+func queueBound(t licensor.Take) int64 {
+	switch {
+	case t.Express:
+		return 0
+	case t.WaiterSeq > 0:
+		return t.WaiterSeq
+	}
+	return math.MaxInt64
 }
 
 var _ takeTx = poolTx{}
@@ -170,13 +187,17 @@ func (p poolTx) Savepoint(ctx context.Context) error  { return p.exec(ctx, p.db.
 func (p poolTx) RollbackTo(ctx context.Context) error { return p.exec(ctx, p.db.d.RollbackTo("take")) }
 func (p poolTx) Release(ctx context.Context) error    { return p.exec(ctx, p.db.d.Release("take")) }
 
-// TakeUnits takes n units with the limit in the UPDATE's condition: there
-// is no window between a check and the write.
+// TakeUnits takes n units with the limit and the pool's queue in the
+// UPDATE's condition: there is no window between a check and the write.
+// A live waiter with a seq below the take's queue bound holds the units
+// back (an index probe that finds nothing while no one waits).
 func (p poolTx) TakeUnits(ctx context.Context, feature string, n int64) (int64, bool, error) {
 	var inUse int64
 	err := p.tx.QueryRow(ctx, `UPDATE pool_features SET in_use = in_use + ?1
 		WHERE tenant_id = ?2 AND pool_id = ?3 AND feature = ?4 AND in_use + ?1 <= max_units
-		RETURNING in_use`, n, p.tid, p.poolID, feature).Scan(&inUse)
+		AND NOT EXISTS (SELECT 1 FROM capability_waiters w
+			WHERE w.tenant_id = ?2 AND w.pool_id = ?3 AND w.seq < ?5 AND w.expires_at > ?6)
+		RETURNING in_use`, n, p.tid, p.poolID, feature, p.queue, p.now).Scan(&inUse)
 	if NoRows(err) {
 		return 0, false, nil
 	}

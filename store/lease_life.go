@@ -195,6 +195,9 @@ func (db *DB) ExpireLeases(ctx context.Context, at time.Time, limit int) (int, e
 		}
 		freed += n
 	}
+	if err := db.writeOne(ctx, "ExpireLeases", func(c Conn) error { return purgeWaiters(ctx, c, now, tid, scoped) }); err != nil {
+		return freed, err
+	}
 	q = `DELETE FROM capability_requests WHERE created_at < ?`
 	args = []any{now - licensor.IdempotencyWindow.Microseconds()}
 	if scoped {

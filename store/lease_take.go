@@ -113,16 +113,23 @@ func takeAttempt(ctx context.Context, tx takeTx, t licensor.Take, stopShort bool
 		if !found {
 			return nil, false, tx.Missing(ctx, u.Feature)
 		}
-		if stopShort {
+		avail := max(0, maxUnits-cur)
+		// Units free enough that the take still failed are held for the
+		// requests waiting ahead in the pool's queue: freeing expired
+		// leases would not help, and this request can have none of them.
+		queued := avail >= u.Units
+		if stopShort && !queued {
 			return nil, true, nil
 		}
-		avail := max(0, maxUnits-cur)
+		if queued {
+			avail = 0
+		}
 		next, err := tx.NextRelease(ctx, u.Feature)
 		if err != nil {
 			return nil, false, err
 		}
 		tk.Result.Shortages = append(tk.Result.Shortages, licensor.Shortage{
-			Feature: u.Feature, Requested: u.Units, Available: avail, Short: u.Units - avail, NextRelease: next,
+			Feature: u.Feature, Requested: u.Units, Available: avail, Short: u.Units - avail, NextRelease: next, Queued: queued,
 		})
 		level := cur
 		if t.AllowPartial && avail > 0 {

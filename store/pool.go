@@ -16,9 +16,9 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 		return err
 	}
 	return db.write(ctx, "CreatePool", func(tx Conn) error {
-		_, err := tx.Exec(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			tid, p.ID, p.CustomerID, Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), Micros(p.CreatedAt), Micros(p.UpdatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, express, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			tid, p.ID, p.CustomerID, Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), p.Express, Micros(p.CreatedAt), Micros(p.UpdatedAt))
 		if db.d.Constraint(err) == ForeignKey {
 			return db.poolParentMissing(ctx, tx, err, tid, p)
 		}
@@ -123,9 +123,18 @@ func (db *DB) ResizePool(ctx context.Context, r licensor.PoolResize) (*licensor.
 		if err := db.lockPool(ctx, tx, tid, r.PoolID); err != nil {
 			return err
 		}
+		// express: -1 keeps it, 0 or 1 sets it.
+		express := -1
+		if r.Express != nil {
+			express = 0
+			if *r.Express {
+				express = 1
+			}
+		}
 		n, err := tx.Exec(ctx, `UPDATE pools SET updated_at = ?1,
-			lease_ttl_ns = CASE WHEN CAST(?2 AS BIGINT) > 0 THEN CAST(?2 AS BIGINT) ELSE lease_ttl_ns END
-			WHERE tenant_id = ?3 AND id = ?4`, updated, int64(r.LeaseTTL), tid, r.PoolID)
+			lease_ttl_ns = CASE WHEN CAST(?2 AS BIGINT) > 0 THEN CAST(?2 AS BIGINT) ELSE lease_ttl_ns END,
+			express = CASE CAST(?5 AS INTEGER) WHEN -1 THEN express ELSE CAST(?5 AS INTEGER) = 1 END
+			WHERE tenant_id = ?3 AND id = ?4`, updated, int64(r.LeaseTTL), tid, r.PoolID, express)
 		if err = affected(n, err, fmt.Sprintf("pool %s not found", r.PoolID)); err != nil {
 			return err
 		}

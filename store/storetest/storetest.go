@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("NoTenantScope", func(t *testing.T) { testNoScope(t, open) })
 	t.Run("Misc", func(t *testing.T) { testMisc(t, open) })
 	t.Run("Capability", func(t *testing.T) { testCapabilities(t, open) })
+	t.Run("Queue", func(t *testing.T) { testQueue(t, open) })
 }
 
 // opener is what every test group receives.

@@ -1,0 +1,35 @@
+-- 0010_capability_queue: capability requests that wait for units,
+-- mirroring store/sqlite's 0010_capability_queue.sql.
+--
+-- A request that asks to wait and finds its pool short joins the pool's
+-- queue: a row here, ordered by seq (one sequence for every server). While
+-- a pool has live waiters (whose expires_at is after now) a grant passes
+-- only a request with no live waiter ahead of it (TakeCapabilities'
+-- conditional UPDATE says so, under the pool's advisory lock), so a unit
+-- freed goes to the head of the queue whichever server frees it. An
+-- express pool lets a request that fits now pass waiting ones.
+--
+-- expires_at is the wait's deadline, or earlier while the waiting server
+-- keeps renewing it: a waiter whose server died stops blocking the queue
+-- when it lapses. Lapsed rows are ignored by every read and deleted by
+-- the reaper.
+
+ALTER TABLE pools ADD COLUMN express BOOLEAN NOT NULL DEFAULT FALSE;
+
+CREATE TABLE capability_waiters (
+    seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id   TEXT COLLATE "C" NOT NULL,
+    pool_id     TEXT COLLATE "C" NOT NULL,
+    id          TEXT COLLATE "C" NOT NULL,
+    contract_id TEXT COLLATE "C" NOT NULL,
+    instance_id TEXT COLLATE "C" NOT NULL,
+    units       TEXT   NOT NULL,
+    created_at  BIGINT NOT NULL,
+    deadline    BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    CONSTRAINT capability_waiters_pool_fk FOREIGN KEY (tenant_id, pool_id) REFERENCES pools (tenant_id, id)
+);
+
+CREATE UNIQUE INDEX capability_waiters_id ON capability_waiters (tenant_id, pool_id, id);
+CREATE INDEX capability_waiters_queue ON capability_waiters (tenant_id, pool_id, seq);
+CREATE INDEX capability_waiters_expiry ON capability_waiters (expires_at);

@@ -1,0 +1,33 @@
+-- 0010_capability_queue: capability requests that wait for units.
+--
+-- A request that asks to wait and finds its pool short joins the pool's
+-- queue: a row here, ordered by seq. While a pool has live waiters (whose
+-- expires_at is after now) a grant passes only a request with no live
+-- waiter ahead of it (TakeCapabilities' conditional UPDATE says so), so a
+-- unit freed goes to the head of the queue. An express pool lets a request
+-- that fits now pass waiting ones.
+--
+-- expires_at is the wait's deadline, or earlier while the waiting server
+-- keeps renewing it: a waiter whose server died stops blocking the queue
+-- when it lapses. Lapsed rows are ignored by every read and deleted by
+-- the reaper.
+
+ALTER TABLE pools ADD COLUMN express INTEGER NOT NULL DEFAULT 0 CHECK (express IN (0, 1));
+
+CREATE TABLE capability_waiters (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id   TEXT NOT NULL,
+    pool_id     TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    contract_id TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    units       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    deadline    INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    FOREIGN KEY (tenant_id, pool_id) REFERENCES pools (tenant_id, id)
+);
+
+CREATE UNIQUE INDEX capability_waiters_id ON capability_waiters (tenant_id, pool_id, id);
+CREATE INDEX capability_waiters_queue ON capability_waiters (tenant_id, pool_id, seq);
+CREATE INDEX capability_waiters_expiry ON capability_waiters (expires_at);
