@@ -38,6 +38,7 @@ type Metrics struct {
 	hookDenied *prometheus.CounterVec
 	dlvLatency prometheus.Histogram
 	refusals   *prometheus.CounterVec
+	waits      *prometheus.CounterVec
 }
 
 // New returns Metrics with every collector registered, plus the Go runtime
@@ -91,8 +92,9 @@ func New(cfg Config) *Metrics {
 			Namespace: namespace, Name: "threshold_refusals_total",
 			Help: "Requests refused because the tenant's concurrency threshold was reached, by tenant.",
 		}, []string{"tenant"}),
+		waits: newWaits(),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals,
+	m.reg.MustRegister(m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals, m.waits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -18,7 +18,7 @@ func (h *adminHandler) CreatePool(ctx context.Context, req *connect.Request[v1.C
 	}
 	p, err := h.svc.CreatePool(ctx, m.GetTenantId(), licensor.Pool{
 		CustomerID: m.GetCustomerId(), ContractID: m.GetContractId(), Name: m.GetName(),
-		Features: poolFeatures(m.GetFeatures()), LeaseTTL: ttl,
+		Features: poolFeatures(m.GetFeatures()), LeaseTTL: ttl, Express: m.GetExpress(),
 	})
 	if err != nil {
 		return nil, err
@@ -32,6 +32,9 @@ func (h *adminHandler) GetPool(ctx context.Context, req *connect.Request[v1.GetP
 		return nil, err
 	}
 	out := &v1.GetPoolResponse{Pool: poolPB(p)}
+	if out.Pool.Waiting, err = h.waiting(ctx, req.Msg.GetTenantId(), p.ID); err != nil {
+		return nil, err
+	}
 	for _, l := range ls {
 		out.Leases = append(out.Leases, leasePB(l))
 	}
@@ -45,8 +48,14 @@ func (h *adminHandler) ListPools(ctx context.Context, req *connect.Request[v1.Li
 		return nil, err
 	}
 	out := &v1.ListPoolsResponse{}
+	queues, err := h.svc.QueueLengths(ctx, m.GetTenantId())
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range ps {
-		out.Pools = append(out.Pools, poolPB(p))
+		pb := poolPB(p)
+		pb.Waiting = int32(min(queues[p.ID], 1<<31-1))
+		out.Pools = append(out.Pools, pb)
 	}
 	out.NextPageToken = nextPage(len(ps), int(m.GetPageSize()), func() string { return ps[len(ps)-1].ID })
 	return connect.NewResponse(out), nil
@@ -58,7 +67,7 @@ func (h *adminHandler) ResizePool(ctx context.Context, req *connect.Request[v1.R
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.svc.ResizePool(ctx, m.GetTenantId(), licensor.PoolResize{PoolID: m.GetPoolId(), Features: poolFeatures(m.GetFeatures()), LeaseTTL: ttl})
+	p, err := h.svc.ResizePool(ctx, m.GetTenantId(), licensor.PoolResize{PoolID: m.GetPoolId(), Features: poolFeatures(m.GetFeatures()), LeaseTTL: ttl, Express: m.Express})
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +124,15 @@ func (h *adminHandler) GetUsageReport(ctx context.Context, req *connect.Request[
 	return connect.NewResponse(out), nil
 }
 
+// waiting is the length of a pool's queue.
+func (h *adminHandler) waiting(ctx context.Context, tenantID, poolID string) (int32, error) {
+	queues, err := h.svc.QueueLengths(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	return int32(min(queues[poolID], 1<<31-1)), nil
+}
+
 func poolFeatures(fs []*v1.PoolFeatureLimit) []licensor.PoolFeature {
 	out := make([]licensor.PoolFeature, len(fs))
 	for i, f := range fs {
@@ -126,7 +144,7 @@ func poolFeatures(fs []*v1.PoolFeatureLimit) []licensor.PoolFeature {
 func poolPB(p *licensor.Pool) *v1.Pool {
 	out := &v1.Pool{
 		Id: p.ID, TenantId: p.TenantID, CustomerId: p.CustomerID, ContractId: p.ContractID, Name: p.Name,
-		LeaseTtl: dur(p.LeaseTTL), CreatedAt: ts(p.CreatedAt),
+		LeaseTtl: dur(p.LeaseTTL), CreatedAt: ts(p.CreatedAt), Express: p.Express,
 	}
 	for _, f := range p.Features {
 		out.Features = append(out.Features, &v1.PoolFeatureLimit{Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse})

@@ -114,6 +114,7 @@ func (s *Service) ResizePool(ctx context.Context, tenantID string, r licensor.Po
 		return nil, err
 	}
 	s.forgetPools(ctx)
+	s.wakeQueue(ctx, after.TenantID, after.CustomerID) // more units, or express: the queue may move
 	s.audit(ctx, "pool.resize", "pool", r.PoolID, before, after)
 	return after, nil
 }
@@ -156,6 +157,9 @@ func (s *Service) ReleaseLease(ctx context.Context, tenantID, id string) error {
 	}
 	if err := s.store.ReleaseLease(ctx, id, s.now().UTC()); err != nil {
 		return err
+	}
+	if p, err := s.store.GetPool(ctx, before.PoolID); err == nil {
+		s.wakeQueue(ctx, p.TenantID, p.CustomerID)
 	}
 	s.audit(ctx, "lease.release", "lease", id, before, nil)
 	return nil

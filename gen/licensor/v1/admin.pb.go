@@ -4493,11 +4493,15 @@ type Pool struct {
 	TenantId   string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Optional: a pool for one contract only.
-	ContractId    string                 `protobuf:"bytes,4,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	Name          string                 `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
-	Features      []*PoolFeatureLimit    `protobuf:"bytes,6,rep,name=features,proto3" json:"features,omitempty"`
-	LeaseTtl      *durationpb.Duration   `protobuf:"bytes,7,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ContractId string                 `protobuf:"bytes,4,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	Name       string                 `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	Features   []*PoolFeatureLimit    `protobuf:"bytes,6,rep,name=features,proto3" json:"features,omitempty"`
+	LeaseTtl   *durationpb.Duration   `protobuf:"bytes,7,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Express: a request that fits now passes requests waiting in the queue.
+	Express bool `protobuf:"varint,9,opt,name=express,proto3" json:"express,omitempty"`
+	// Requests waiting in the pool's queue now (WaitCapabilities).
+	Waiting       int32 `protobuf:"varint,10,opt,name=waiting,proto3" json:"waiting,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4588,6 +4592,20 @@ func (x *Pool) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Pool) GetExpress() bool {
+	if x != nil {
+		return x.Express
+	}
+	return false
+}
+
+func (x *Pool) GetWaiting() int32 {
+	if x != nil {
+		return x.Waiting
+	}
+	return 0
+}
+
 type CreatePoolRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -4596,7 +4614,9 @@ type CreatePoolRequest struct {
 	Name       string                 `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
 	Features   []*PoolFeatureLimit    `protobuf:"bytes,5,rep,name=features,proto3" json:"features,omitempty"`
 	// Default 15 minutes.
-	LeaseTtl      *durationpb.Duration `protobuf:"bytes,6,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	LeaseTtl *durationpb.Duration `protobuf:"bytes,6,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	// Express: a request that fits now passes requests waiting in the queue.
+	Express       bool `protobuf:"varint,7,opt,name=express,proto3" json:"express,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4671,6 +4691,13 @@ func (x *CreatePoolRequest) GetLeaseTtl() *durationpb.Duration {
 		return x.LeaseTtl
 	}
 	return nil
+}
+
+func (x *CreatePoolRequest) GetExpress() bool {
+	if x != nil {
+		return x.Express
+	}
+	return false
 }
 
 type CreatePoolResponse struct {
@@ -4946,8 +4973,10 @@ type ResizePoolRequest struct {
 	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	PoolId   string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
 	// Sets max_units of each listed feature (adds the feature if new).
-	Features      []*PoolFeatureLimit  `protobuf:"bytes,3,rep,name=features,proto3" json:"features,omitempty"`
-	LeaseTtl      *durationpb.Duration `protobuf:"bytes,4,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	Features []*PoolFeatureLimit  `protobuf:"bytes,3,rep,name=features,proto3" json:"features,omitempty"`
+	LeaseTtl *durationpb.Duration `protobuf:"bytes,4,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	// Turns the express rule on or off; unset keeps it.
+	Express       *bool `protobuf:"varint,5,opt,name=express,proto3,oneof" json:"express,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5008,6 +5037,13 @@ func (x *ResizePoolRequest) GetLeaseTtl() *durationpb.Duration {
 		return x.LeaseTtl
 	}
 	return nil
+}
+
+func (x *ResizePoolRequest) GetExpress() bool {
+	if x != nil && x.Express != nil {
+		return *x.Express
+	}
+	return false
 }
 
 type ResizePoolResponse struct {
@@ -7229,7 +7265,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x10PoolFeatureLimit\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x1b\n" +
 	"\tmax_units\x18\x02 \x01(\x03R\bmaxUnits\x12\x15\n" +
-	"\x06in_use\x18\x03 \x01(\x03R\x05inUse\"\xb7\x02\n" +
+	"\x06in_use\x18\x03 \x01(\x03R\x05inUse\"\xeb\x02\n" +
 	"\x04Pool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
@@ -7241,7 +7277,10 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\bfeatures\x18\x06 \x03(\v2\x1d.licensor.v1.PoolFeatureLimitR\bfeatures\x126\n" +
 	"\tlease_ttl\x18\a \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xf9\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n" +
+	"\aexpress\x18\t \x01(\bR\aexpress\x12\x18\n" +
+	"\awaiting\x18\n" +
+	" \x01(\x05R\awaiting\"\x93\x02\n" +
 	"\x11CreatePoolRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -7250,7 +7289,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"contractId\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x129\n" +
 	"\bfeatures\x18\x05 \x03(\v2\x1d.licensor.v1.PoolFeatureLimitR\bfeatures\x126\n" +
-	"\tlease_ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\";\n" +
+	"\tlease_ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\x12\x18\n" +
+	"\aexpress\x18\a \x01(\bR\aexpress\";\n" +
 	"\x12CreatePoolResponse\x12%\n" +
 	"\x04pool\x18\x01 \x01(\v2\x11.licensor.v1.PoolR\x04pool\"F\n" +
 	"\x0eGetPoolRequest\x12\x1b\n" +
@@ -7268,12 +7308,15 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"d\n" +
 	"\x11ListPoolsResponse\x12'\n" +
 	"\x05pools\x18\x01 \x03(\v2\x11.licensor.v1.PoolR\x05pools\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbc\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe7\x01\n" +
 	"\x11ResizePoolRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
 	"\apool_id\x18\x02 \x01(\tR\x06poolId\x129\n" +
 	"\bfeatures\x18\x03 \x03(\v2\x1d.licensor.v1.PoolFeatureLimitR\bfeatures\x126\n" +
-	"\tlease_ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\";\n" +
+	"\tlease_ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\x12\x1d\n" +
+	"\aexpress\x18\x05 \x01(\bH\x00R\aexpress\x88\x01\x01B\n" +
+	"\n" +
+	"\b_express\";\n" +
 	"\x12ResizePoolResponse\x12%\n" +
 	"\x04pool\x18\x01 \x01(\v2\x11.licensor.v1.PoolR\x04pool\"\xc7\x01\n" +
 	"\x11ListLeasesRequest\x12\x1b\n" +
@@ -7822,6 +7865,7 @@ func file_licensor_v1_admin_proto_init() {
 	file_licensor_v1_license_proto_init()
 	file_licensor_v1_admin_proto_msgTypes[7].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[32].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[74].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[90].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
