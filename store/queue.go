@@ -58,15 +58,20 @@ func (db *DB) WaiterPosition(ctx context.Context, poolID, id string, now time.Ti
 	if err != nil {
 		return 0, err
 	}
+	// One query: the live waiters up to and including this one; none
+	// when this one is gone (its seq is then NULL).
 	at := Micros(db.stamp(now))
-	var seq int64
-	err = db.read().QueryRow(ctx, `SELECT seq FROM capability_waiters
-		WHERE tenant_id = ? AND pool_id = ? AND id = ? AND expires_at > ?`, tid, poolID, id, at).Scan(&seq)
-	if err != nil {
-		return 0, db.Final("WaiterPosition", NotFound(err, waiterGone(id)))
+	var pos int
+	err = db.read().QueryRow(ctx, `SELECT COUNT(*) FROM capability_waiters
+		WHERE tenant_id = ?1 AND pool_id = ?2 AND expires_at > ?3 AND seq <= (SELECT seq FROM capability_waiters
+			WHERE tenant_id = ?1 AND pool_id = ?2 AND id = ?4 AND expires_at > ?3)`, tid, poolID, at, id).Scan(&pos)
+	switch {
+	case err != nil:
+		return 0, db.Final("WaiterPosition", err)
+	case pos == 0:
+		return 0, licensor.Errorf(licensor.ENOTFOUND, "%s", waiterGone(id))
 	}
-	pos, err := queuePosition(ctx, db.read(), tid, poolID, seq, at)
-	return pos, db.Final("WaiterPosition", err)
+	return pos, nil
 }
 
 func waiterGone(id string) string {
