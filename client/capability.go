@@ -33,6 +33,9 @@ func (e *DeniedError) Error() string {
 	parts := make([]string, len(e.Shortages))
 	for i, s := range e.Shortages {
 		parts[i] = fmt.Sprintf("%s: %d of %d available", s.Feature, s.Available, s.Requested)
+		if s.Queued {
+			parts[i] += " (free units are promised to requests waiting ahead)"
+		}
 		if !s.NextRelease.IsZero() {
 			parts[i] += " until " + s.NextRelease.UTC().Format(time.RFC3339)
 		}
@@ -149,16 +152,27 @@ func (c *Client) checkout(ctx context.Context, borrow time.Duration, units []lic
 	if err != nil {
 		return nil, err
 	}
-	if !res.GetGranted() {
-		d := &DeniedError{}
-		for _, s := range res.GetShortages() {
-			d.Shortages = append(d.Shortages, licensor.Shortage{Feature: s.GetFeature(), Requested: s.GetRequested(),
-				Available: s.GetAvailable(), Short: s.GetShort(), NextRelease: s.GetNextRelease().AsTime()})
-			if s.GetNextRelease() == nil {
-				d.Shortages[len(d.Shortages)-1].NextRelease = time.Time{}
-			}
+	return c.leaseOf(rpc, res)
+}
+
+// denied is the DeniedError of a denial.
+func denied(res *v1.RequestCapabilitiesResponse) *DeniedError {
+	d := &DeniedError{}
+	for _, s := range res.GetShortages() {
+		d.Shortages = append(d.Shortages, licensor.Shortage{Feature: s.GetFeature(), Requested: s.GetRequested(),
+			Available: s.GetAvailable(), Short: s.GetShort(), NextRelease: s.GetNextRelease().AsTime(), Queued: s.GetQueued()})
+		if s.GetNextRelease() == nil {
+			d.Shortages[len(d.Shortages)-1].NextRelease = time.Time{}
 		}
-		return nil, d
+	}
+	return d
+}
+
+// leaseOf is the Lease of a grant (its heartbeat started unless
+// borrowed), or the DeniedError of a denial.
+func (c *Client) leaseOf(rpc licensorv1connect.CapabilityServiceClient, res *v1.RequestCapabilitiesResponse) (*Lease, error) {
+	if !res.GetGranted() {
+		return nil, denied(res)
 	}
 	lctx, stop := context.WithCancel(c.ctx)
 	l := &Lease{c: c, rpc: rpc, stop: stop, done: make(chan struct{}), lost: make(chan struct{}), lease: res.GetLease(), token: res.GetCapabilityToken()}
