@@ -17,13 +17,13 @@ type PoolCmd struct {
 	Create       PoolCreateCmd       `cmd:"" help:"Create a pool of counted features for a customer (or one contract)."`
 	Show         PoolShowCmd         `cmd:"" help:"Show a pool: its features, what is in use, and every lease (by whom, until when)."`
 	List         PoolListCmd         `cmd:"" help:"List pools."`
-	Resize       PoolResizeCmd       `cmd:"" help:"Change a pool's maximums (or add features) and its lease TTL."`
+	Resize       PoolResizeCmd       `cmd:"" help:"Change a pool's maximums (or add features), its lease TTL and its express rule."`
 	Leases       PoolLeasesCmd       `cmd:"" help:"List leases."`
 	ReleaseLease PoolReleaseLeaseCmd `cmd:"" name:"release-lease" help:"End a lease at once (a stuck seat)."`
 	Usage        PoolUsageCmd        `cmd:"" help:"Usage report per feature and period: peak, unit-hours, grants, denials, returns, expiries."`
 }
 
-var poolHeader = []string{"ID", "CUSTOMER", "CONTRACT", "NAME", "FEATURES (IN USE/MAX)", "LEASE TTL", "CREATED"}
+var poolHeader = []string{"ID", "CUSTOMER", "CONTRACT", "NAME", "FEATURES (IN USE/MAX)", "LEASE TTL", "EXPRESS", "WAITING", "CREATED"}
 
 func poolRows(ps ...*v1.Pool) (rows [][]string) {
 	for _, p := range ps {
@@ -31,7 +31,7 @@ func poolRows(ps ...*v1.Pool) (rows [][]string) {
 		for _, f := range p.Features {
 			fs = append(fs, fmt.Sprintf("%s=%d/%d", f.Feature, f.InUse, f.MaxUnits))
 		}
-		rows = append(rows, []string{p.Id, p.CustomerId, orDash(p.ContractId), orDash(p.Name), orDash(strings.Join(fs, ",")), fmtDur(p.LeaseTtl), fmtTS(p.CreatedAt)})
+		rows = append(rows, []string{p.Id, p.CustomerId, orDash(p.ContractId), orDash(p.Name), orDash(strings.Join(fs, ",")), fmtDur(p.LeaseTtl), fmt.Sprint(p.Express), fmt.Sprint(p.Waiting), fmtTS(p.CreatedAt)})
 	}
 	return rows
 }
@@ -73,6 +73,7 @@ type PoolCreateCmd struct {
 	Name     string   `help:"Pool name."`
 	Feature  []string `help:"Counted feature and its maximum: name=max. Repeatable." short:"f" required:""`
 	LeaseTTL Dur      `help:"How long a lease lives without a renewal (default 15m)." name:"lease-ttl"`
+	Express  bool     `help:"Express rule: a request that fits now passes requests waiting in the pool's queue (default: first come, first served)."`
 }
 
 func (c *PoolCreateCmd) Run(g *Globals) error {
@@ -82,7 +83,7 @@ func (c *PoolCreateCmd) Run(g *Globals) error {
 	}
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
 		res, err := cl.CreatePool(ctx, connect.NewRequest(&v1.CreatePoolRequest{
-			TenantId: c.TenantID, CustomerId: c.Customer, ContractId: c.Contract, Name: c.Name, Features: fs, LeaseTtl: c.LeaseTTL.pb(),
+			TenantId: c.TenantID, CustomerId: c.Customer, ContractId: c.Contract, Name: c.Name, Features: fs, LeaseTtl: c.LeaseTTL.pb(), Express: c.Express,
 		}))
 		if err != nil {
 			return err
@@ -134,6 +135,7 @@ type PoolResizeCmd struct {
 	ID       string   `arg:"" help:"Pool id."`
 	Feature  []string `help:"New maximum of a feature (added if new): name=max. Repeatable." short:"f"`
 	LeaseTTL Dur      `help:"New lease TTL." name:"lease-ttl"`
+	Express  string   `help:"Turn the express rule on or off (on: a request that fits now passes requests waiting in the queue)." enum:"on,off,keep" default:"keep"`
 }
 
 func (c *PoolResizeCmd) Run(g *Globals) error {
@@ -141,8 +143,13 @@ func (c *PoolResizeCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	var express *bool
+	if c.Express != "keep" {
+		on := c.Express == "on"
+		express = &on
+	}
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
-		res, err := cl.ResizePool(ctx, connect.NewRequest(&v1.ResizePoolRequest{TenantId: c.TenantID, PoolId: c.ID, Features: fs, LeaseTtl: c.LeaseTTL.pb()}))
+		res, err := cl.ResizePool(ctx, connect.NewRequest(&v1.ResizePoolRequest{TenantId: c.TenantID, PoolId: c.ID, Features: fs, LeaseTtl: c.LeaseTTL.pb(), Express: express}))
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,7 @@ func TestDemoPoolCommands(t *testing.T) {
 		{[]string{"pool", "show", d.PoolID}, lease},
 		{[]string{"pool", "leases", "--contract", d.ContractID, "--instance", "demo-1"}, "solver=3"},
 		{[]string{"pool", "resize", d.PoolID, "-f", "solver=60"}, "solver=3/60"},
+		{[]string{"pool", "resize", d.PoolID, "--express", "on"}, "15m0s      true     0"},
 		{[]string{"pool", "usage", d.PoolID}, "solver"},
 		{[]string{"pool", "release-lease", lease}, "released"},
 		{[]string{"pool", "create", "--customer", d.CustomerID, "-f", "gpu-export=10", "--lease-ttl", "30m"}, "gpu-export=0/10"},
