@@ -27,10 +27,14 @@ const (
 	// AlertPoolExhausted: a pool feature is at its limit. Raised by the
 	// PoolSource extension of the scanner (pools live in another store).
 	AlertPoolExhausted AlertType = "pool.exhausted"
+	// AlertPoolOverdraft: a pool feature has units in use beyond its size
+	// (drawn on its overdraft). Raised by the PoolSource extension too;
+	// cleared when enough come back.
+	AlertPoolOverdraft AlertType = "pool.overdraft"
 )
 
 // AlertTypes lists every type, for validating webhook event filters.
-var AlertTypes = []AlertType{AlertLicenseExpiring, AlertContractEnding, AlertInstanceSilent, AlertPoolExhausted}
+var AlertTypes = []AlertType{AlertLicenseExpiring, AlertContractEnding, AlertInstanceSilent, AlertPoolExhausted, AlertPoolOverdraft}
 
 // ValidAlertType reports whether t is a known alert type.
 func ValidAlertType(t string) bool {

@@ -54,6 +54,10 @@ type Lease struct {
 	ContractID string
 	InstanceID string
 	Units      []Units // sorted by feature; every count > 0
+	// Overage is, per feature, how many of Units were granted beyond the
+	// pool's MaxUnits (from its overdraft): sorted, only counts > 0, never
+	// more than the lease holds.
+	Overage []Units
 	// Borrowed leases are long (for going offline): they are never renewed
 	// or reclaimed early, but end at their expiry like any other.
 	Borrowed  bool
@@ -172,6 +176,9 @@ type CapabilityClaims struct {
 	Pool      string           `json:"pool"`
 	Units     map[string]int64 `json:"units"`
 	Borrowed  bool             `json:"borrowed,omitempty"`
+	// Overage is, per feature, how many of Units are beyond the pool's
+	// size (its overdraft); absent when none are.
+	Overage map[string]int64 `json:"overage,omitempty"`
 }
 
 // LeaseStore keeps leases. Units are taken and given back in the same

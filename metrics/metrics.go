@@ -69,7 +69,7 @@ func New(cfg Config) *Metrics {
 		}, []string{"tenant", "days_left"}),
 		alertsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "alerts_open",
-			Help: "Open alert episodes by tenant, type (license.expiring, contract.ending, instance.silent, pool.exhausted) and level, as of the last scan.",
+			Help: "Open alert episodes by tenant, type (license.expiring, contract.ending, instance.silent, pool.exhausted, pool.overdraft) and level, as of the last scan.",
 		}, []string{"tenant", "type", "level"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "webhook_delivery_attempts_total",

@@ -18,7 +18,7 @@ func (h *adminHandler) CreatePool(ctx context.Context, req *connect.Request[v1.C
 	}
 	p, err := h.svc.CreatePool(ctx, m.GetTenantId(), licensor.Pool{
 		CustomerID: m.GetCustomerId(), ContractID: m.GetContractId(), Name: m.GetName(),
-		Features: poolFeatures(m.GetFeatures()), LeaseTTL: ttl, Express: m.GetExpress(),
+		Features: poolFeatures(m.GetFeatures(), 0), LeaseTTL: ttl, Express: m.GetExpress(),
 	})
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (h *adminHandler) ResizePool(ctx context.Context, req *connect.Request[v1.R
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.svc.ResizePool(ctx, m.GetTenantId(), licensor.PoolResize{PoolID: m.GetPoolId(), Features: poolFeatures(m.GetFeatures()), LeaseTTL: ttl, Express: m.Express})
+	p, err := h.svc.ResizePool(ctx, m.GetTenantId(), licensor.PoolResize{PoolID: m.GetPoolId(), Features: poolFeatures(m.GetFeatures(), licensor.KeepOverdraft), LeaseTTL: ttl, Express: m.Express})
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func (h *adminHandler) GetUsageReport(ctx context.Context, req *connect.Request[
 	out := &v1.GetUsageReportResponse{}
 	for _, r := range rows {
 		out.Rows = append(out.Rows, &v1.UsageRow{
-			PoolId: r.PoolID, Feature: r.Feature, PeriodStart: ts(r.PeriodStart), PeakUnits: r.PeakUnits, UnitHours: r.UnitHours,
+			PoolId: r.PoolID, Feature: r.Feature, PeriodStart: ts(r.PeriodStart), PeakUnits: r.PeakUnits, UnitHours: r.UnitHours, PeakOverage: r.PeakOverage,
 			Grants: r.Grants, Denials: r.Denials, Returns: r.Returns, Expiries: r.Expiries,
 		})
 	}
@@ -133,10 +133,15 @@ func (h *adminHandler) waiting(ctx context.Context, tenantID, poolID string) (in
 	return int32(min(queues[poolID], 1<<31-1)), nil
 }
 
-func poolFeatures(fs []*v1.PoolFeatureLimit) []licensor.PoolFeature {
+// poolFeatures reads features; unset is the overdraft of a feature that
+// names none.
+func poolFeatures(fs []*v1.PoolFeatureLimit, unset int64) []licensor.PoolFeature {
 	out := make([]licensor.PoolFeature, len(fs))
 	for i, f := range fs {
-		out[i] = licensor.PoolFeature{Feature: f.GetFeature(), MaxUnits: f.GetMaxUnits()}
+		out[i] = licensor.PoolFeature{Feature: f.GetFeature(), MaxUnits: f.GetMaxUnits(), Overdraft: unset}
+		if f.Overdraft != nil {
+			out[i].Overdraft = f.GetOverdraft()
+		}
 	}
 	return out
 }
@@ -147,7 +152,7 @@ func poolPB(p *licensor.Pool) *v1.Pool {
 		LeaseTtl: dur(p.LeaseTTL), CreatedAt: ts(p.CreatedAt), Express: p.Express,
 	}
 	for _, f := range p.Features {
-		out.Features = append(out.Features, &v1.PoolFeatureLimit{Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse})
+		out.Features = append(out.Features, &v1.PoolFeatureLimit{Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse, Overdraft: &f.Overdraft})
 	}
 	return out
 }

@@ -84,7 +84,7 @@ func (h *capabilityHandler) ListFeatures(ctx context.Context, req *connect.Reque
 	}
 	for _, f := range fs {
 		out.Features = append(out.Features, &v1.PoolFeature{
-			PoolId: f.PoolID, Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse, Free: f.Free(), HeldByInstance: f.HeldByInstance,
+			PoolId: f.PoolID, Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse, Free: f.Free(), HeldByInstance: f.HeldByInstance, Overdraft: f.Overdraft,
 		})
 	}
 	return connect.NewResponse(out), nil
@@ -109,6 +109,6 @@ func unitsPB(us []licensor.Units) []*v1.CapabilityUnits {
 func leasePB(l *licensor.Lease) *v1.Lease {
 	return &v1.Lease{
 		Id: l.ID, PoolId: l.PoolID, ContractId: l.ContractID, InstanceId: l.InstanceID, Units: unitsPB(l.Units),
-		CreatedAt: ts(l.CreatedAt), ExpiresAt: ts(l.ExpiresAt), Borrowed: l.Borrowed,
+		CreatedAt: ts(l.CreatedAt), ExpiresAt: ts(l.ExpiresAt), Borrowed: l.Borrowed, Overage: unitsPB(l.Overage),
 	}
 }

@@ -197,10 +197,17 @@ func (s *Service) signCapability(ctx context.Context, l *licensor.Lease) (string
 	for _, u := range l.Units {
 		units[u.Feature] = u.Units
 	}
+	var overage map[string]int64
+	for _, u := range l.Overage {
+		if overage == nil {
+			overage = make(map[string]int64, len(l.Overage))
+		}
+		overage[u.Feature] = u.Units
+	}
 	tok, err := tk.signer.SignCapability(licensor.CapabilityClaims{
 		Issuer: l.TenantID, Subject: l.InstanceID, ID: l.ID,
 		IssuedAt: l.RenewedAt.Unix(), NotBefore: l.RenewedAt.Unix(), Expiry: l.ExpiresAt.Unix(),
-		Contract: l.ContractID, Pool: l.PoolID, Units: units, Borrowed: l.Borrowed,
+		Contract: l.ContractID, Pool: l.PoolID, Units: units, Borrowed: l.Borrowed, Overage: overage,
 	})
 	if err != nil {
 		return "", licensor.Internal("sign capability", err)

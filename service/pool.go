@@ -215,7 +215,13 @@ func (s *Service) UsageReport(ctx context.Context, tenantID string, q UsageQuery
 	for i, f := range p.Features {
 		features[i] = f.Feature
 	}
-	return licensor.BuildUsageReport(p.ID, features, evs, q.Since, q.Until, q.Period), nil
+	rows := licensor.BuildUsageReport(p.ID, features, evs, q.Since, q.Until, q.Period)
+	for i := range rows {
+		if f, ok := p.Feature(rows[i].Feature); ok {
+			rows[i].PeakOverage = max(0, rows[i].PeakUnits-f.MaxUnits)
+		}
+	}
+	return rows, nil
 }
 
 // checkPoolFeatures refuses a pool feature that is not a counted feature

@@ -28,8 +28,8 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 		for i := range p.Features {
 			f := &p.Features[i]
 			f.InUse = 0
-			if _, err := tx.Exec(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, in_use) VALUES (?, ?, ?, ?, 0)`,
-				tid, p.ID, f.Feature, f.MaxUnits); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, overdraft, in_use) VALUES (?, ?, ?, ?, ?, 0)`,
+				tid, p.ID, f.Feature, f.MaxUnits, f.Overdraft); err != nil {
 				return db.translate(err, Messages{PrimaryKey: fmt.Sprintf("feature %q is listed twice", f.Feature)})
 			}
 		}
@@ -139,10 +139,12 @@ func (db *DB) ResizePool(ctx context.Context, r licensor.PoolResize) (*licensor.
 			return err
 		}
 		for _, f := range r.Features {
-			if _, err := tx.Exec(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, in_use)
-				VALUES (?, ?, ?, ?, 0)
-				ON CONFLICT (tenant_id, pool_id, feature) DO UPDATE SET max_units = excluded.max_units`,
-				tid, r.PoolID, f.Feature, f.MaxUnits); err != nil {
+			// A kept overdraft (-1) is stored as 0 for a new feature.
+			if _, err := tx.Exec(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, overdraft, in_use)
+				VALUES (?1, ?2, ?3, ?4, CASE WHEN CAST(?5 AS BIGINT) < 0 THEN 0 ELSE CAST(?5 AS BIGINT) END, 0)
+				ON CONFLICT (tenant_id, pool_id, feature) DO UPDATE SET max_units = excluded.max_units,
+				overdraft = CASE WHEN CAST(?5 AS BIGINT) < 0 THEN pool_features.overdraft ELSE excluded.overdraft END`,
+				tid, r.PoolID, f.Feature, f.MaxUnits, f.Overdraft); err != nil {
 				return err
 			}
 		}
@@ -167,7 +169,7 @@ func loadPoolFeatures(ctx context.Context, c Conn, tid, customerID string, pools
 		p.Features = p.Features[:0]
 		byID[p.ID] = p
 	}
-	q := `SELECT pool_id, feature, max_units, in_use FROM pool_features
+	q := `SELECT pool_id, feature, max_units, in_use, overdraft FROM pool_features
 		WHERE tenant_id = ?1 AND pool_id >= ?2 AND pool_id <= ?3`
 	args := []any{tid, pools[0].ID, pools[len(pools)-1].ID}
 	if customerID != "" {
@@ -182,7 +184,7 @@ func loadPoolFeatures(ctx context.Context, c Conn, tid, customerID string, pools
 	for rows.Next() {
 		var id string
 		var f licensor.PoolFeature
-		if err := rows.Scan(&id, &f.Feature, &f.MaxUnits, &f.InUse); err != nil {
+		if err := rows.Scan(&id, &f.Feature, &f.MaxUnits, &f.InUse, &f.Overdraft); err != nil {
 			return err
 		}
 		if p := byID[id]; p != nil {

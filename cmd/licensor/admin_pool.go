@@ -23,13 +23,17 @@ type PoolCmd struct {
 	Usage        PoolUsageCmd        `cmd:"" help:"Usage report per feature and period: peak, unit-hours, grants, denials, returns, expiries."`
 }
 
-var poolHeader = []string{"ID", "CUSTOMER", "CONTRACT", "NAME", "FEATURES (IN USE/MAX)", "LEASE TTL", "EXPRESS", "WAITING", "CREATED"}
+var poolHeader = []string{"ID", "CUSTOMER", "CONTRACT", "NAME", "FEATURES (IN USE/MAX+OVERDRAFT)", "LEASE TTL", "EXPRESS", "WAITING", "CREATED"}
 
 func poolRows(ps ...*v1.Pool) (rows [][]string) {
 	for _, p := range ps {
 		var fs []string
 		for _, f := range p.Features {
-			fs = append(fs, fmt.Sprintf("%s=%d/%d", f.Feature, f.InUse, f.MaxUnits))
+			v := fmt.Sprintf("%s=%d/%d", f.Feature, f.InUse, f.MaxUnits)
+			if f.GetOverdraft() > 0 {
+				v += fmt.Sprintf("+%d", f.GetOverdraft())
+			}
+			fs = append(fs, v)
 		}
 		rows = append(rows, []string{p.Id, p.CustomerId, orDash(p.ContractId), orDash(p.Name), orDash(strings.Join(fs, ",")), fmtDur(p.LeaseTtl), fmt.Sprint(p.Express), fmt.Sprint(p.Waiting), fmtTS(p.CreatedAt)})
 	}
@@ -47,6 +51,29 @@ func leaseRows(ls ...*v1.Lease) (rows [][]string) {
 		rows = append(rows, []string{l.Id, l.PoolId, l.ContractId, l.InstanceId, strings.Join(us, ","), fmt.Sprint(l.Borrowed), fmtTS(l.CreatedAt), fmtTS(l.ExpiresAt)})
 	}
 	return rows
+}
+
+// withOverdraft sets the overdraft of features from --overdraft flags of
+// the form name=units; the feature must be listed with -f too (a resize
+// sets its maximum).
+func withOverdraft(fs []*v1.PoolFeatureLimit, overdrafts []string) error {
+	for _, o := range overdrafts {
+		name, n, ok := strings.Cut(o, "=")
+		v, err := strconv.ParseInt(n, 10, 64)
+		if !ok || err != nil {
+			return fmt.Errorf("--overdraft %q: give the units beyond the maximum, e.g. %s=5", o, name)
+		}
+		found := false
+		for _, f := range fs {
+			if f.Feature == name {
+				f.Overdraft, found = &v, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("--overdraft %q: give the feature's maximum too, e.g. -f %s=50", o, name)
+		}
+	}
+	return nil
 }
 
 // parsePoolFeatures reads --feature flags of the form name=max.
@@ -68,17 +95,21 @@ func parsePoolFeatures(fs []string) ([]*v1.PoolFeatureLimit, error) {
 
 type PoolCreateCmd struct {
 	tenantFlag
-	Customer string   `required:"" help:"Customer id."`
-	Contract string   `help:"Only this contract's instances draw from the pool (default: every contract of the customer)."`
-	Name     string   `help:"Pool name."`
-	Feature  []string `help:"Counted feature and its maximum: name=max. Repeatable." short:"f" required:""`
-	LeaseTTL Dur      `help:"How long a lease lives without a renewal (default 15m)." name:"lease-ttl"`
-	Express  bool     `help:"Express rule: a request that fits now passes requests waiting in the pool's queue (default: first come, first served)."`
+	Customer  string   `required:"" help:"Customer id."`
+	Contract  string   `help:"Only this contract's instances draw from the pool (default: every contract of the customer)."`
+	Name      string   `help:"Pool name."`
+	Feature   []string `help:"Counted feature and its maximum: name=max. Repeatable." short:"f" required:""`
+	LeaseTTL  Dur      `help:"How long a lease lives without a renewal (default 15m)." name:"lease-ttl"`
+	Express   bool     `help:"Express rule: a request that fits now passes requests waiting in the pool's queue (default: first come, first served)."`
+	Overdraft []string `help:"Units a feature may grant beyond its maximum, each marked as overage: name=units. Repeatable."`
 }
 
 func (c *PoolCreateCmd) Run(g *Globals) error {
 	fs, err := parsePoolFeatures(c.Feature)
 	if err != nil {
+		return err
+	}
+	if err := withOverdraft(fs, c.Overdraft); err != nil {
 		return err
 	}
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
@@ -132,15 +163,19 @@ func (c *PoolListCmd) Run(g *Globals) error {
 
 type PoolResizeCmd struct {
 	tenantFlag
-	ID       string   `arg:"" help:"Pool id."`
-	Feature  []string `help:"New maximum of a feature (added if new): name=max. Repeatable." short:"f"`
-	LeaseTTL Dur      `help:"New lease TTL." name:"lease-ttl"`
-	Express  string   `help:"Turn the express rule on or off (on: a request that fits now passes requests waiting in the queue)." enum:"on,off,keep" default:"keep"`
+	ID        string   `arg:"" help:"Pool id."`
+	Feature   []string `help:"New maximum of a feature (added if new): name=max. Repeatable." short:"f"`
+	LeaseTTL  Dur      `help:"New lease TTL." name:"lease-ttl"`
+	Express   string   `help:"Turn the express rule on or off (on: a request that fits now passes requests waiting in the queue)." enum:"on,off,keep" default:"keep"`
+	Overdraft []string `help:"New overdraft of a feature listed with -f: name=units (0: none). A feature listed without one keeps its overdraft."`
 }
 
 func (c *PoolResizeCmd) Run(g *Globals) error {
 	fs, err := parsePoolFeatures(c.Feature)
 	if err != nil {
+		return err
+	}
+	if err := withOverdraft(fs, c.Overdraft); err != nil {
 		return err
 	}
 	var express *bool

@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("Misc", func(t *testing.T) { testMisc(t, open) })
 	t.Run("Capability", func(t *testing.T) { testCapabilities(t, open) })
 	t.Run("Queue", func(t *testing.T) { testQueue(t, open) })
+	t.Run("Overdraft", func(t *testing.T) { testOverdraft(t, open) })
 }
 
 // opener is what every test group receives.

@@ -4428,10 +4428,13 @@ func (x *IssueLicenseFileResponse) GetLicense() *IssuedLicense {
 }
 
 type PoolFeatureLimit struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Feature       string                 `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
-	MaxUnits      int64                  `protobuf:"varint,2,opt,name=max_units,json=maxUnits,proto3" json:"max_units,omitempty"`
-	InUse         int64                  `protobuf:"varint,3,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Feature  string                 `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
+	MaxUnits int64                  `protobuf:"varint,2,opt,name=max_units,json=maxUnits,proto3" json:"max_units,omitempty"`
+	InUse    int64                  `protobuf:"varint,3,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	// Units that may be granted beyond max_units, each marked as overage in
+	// its lease. In ResizePool, unset keeps the feature's overdraft.
+	Overdraft     *int64 `protobuf:"varint,4,opt,name=overdraft,proto3,oneof" json:"overdraft,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4483,6 +4486,13 @@ func (x *PoolFeatureLimit) GetMaxUnits() int64 {
 func (x *PoolFeatureLimit) GetInUse() int64 {
 	if x != nil {
 		return x.InUse
+	}
+	return 0
+}
+
+func (x *PoolFeatureLimit) GetOverdraft() int64 {
+	if x != nil && x.Overdraft != nil {
+		return *x.Overdraft
 	}
 	return 0
 }
@@ -5315,16 +5325,19 @@ func (*ReleaseLeaseResponse) Descriptor() ([]byte, []int) {
 }
 
 type UsageRow struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PoolId        string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
-	Feature       string                 `protobuf:"bytes,2,opt,name=feature,proto3" json:"feature,omitempty"`
-	PeriodStart   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
-	PeakUnits     int64                  `protobuf:"varint,4,opt,name=peak_units,json=peakUnits,proto3" json:"peak_units,omitempty"`
-	UnitHours     float64                `protobuf:"fixed64,5,opt,name=unit_hours,json=unitHours,proto3" json:"unit_hours,omitempty"`
-	Grants        int64                  `protobuf:"varint,6,opt,name=grants,proto3" json:"grants,omitempty"`
-	Denials       int64                  `protobuf:"varint,7,opt,name=denials,proto3" json:"denials,omitempty"`
-	Returns       int64                  `protobuf:"varint,8,opt,name=returns,proto3" json:"returns,omitempty"`
-	Expiries      int64                  `protobuf:"varint,9,opt,name=expiries,proto3" json:"expiries,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	PoolId      string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	Feature     string                 `protobuf:"bytes,2,opt,name=feature,proto3" json:"feature,omitempty"`
+	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	PeakUnits   int64                  `protobuf:"varint,4,opt,name=peak_units,json=peakUnits,proto3" json:"peak_units,omitempty"`
+	UnitHours   float64                `protobuf:"fixed64,5,opt,name=unit_hours,json=unitHours,proto3" json:"unit_hours,omitempty"`
+	Grants      int64                  `protobuf:"varint,6,opt,name=grants,proto3" json:"grants,omitempty"`
+	Denials     int64                  `protobuf:"varint,7,opt,name=denials,proto3" json:"denials,omitempty"`
+	Returns     int64                  `protobuf:"varint,8,opt,name=returns,proto3" json:"returns,omitempty"`
+	Expiries    int64                  `protobuf:"varint,9,opt,name=expiries,proto3" json:"expiries,omitempty"`
+	// The most units in use beyond the pool's size (its overdraft) in the
+	// period, against the feature's size now.
+	PeakOverage   int64 `protobuf:"varint,10,opt,name=peak_overage,json=peakOverage,proto3" json:"peak_overage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5418,6 +5431,13 @@ func (x *UsageRow) GetReturns() int64 {
 func (x *UsageRow) GetExpiries() int64 {
 	if x != nil {
 		return x.Expiries
+	}
+	return 0
+}
+
+func (x *UsageRow) GetPeakOverage() int64 {
+	if x != nil {
+		return x.PeakOverage
 	}
 	return 0
 }
@@ -7261,11 +7281,14 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\venvironment\x18\x05 \x01(\tR\venvironment\"s\n" +
 	"\x18IssueLicenseFileResponse\x12!\n" +
 	"\flicense_file\x18\x01 \x01(\tR\vlicenseFile\x124\n" +
-	"\alicense\x18\x02 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"`\n" +
+	"\alicense\x18\x02 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"\x91\x01\n" +
 	"\x10PoolFeatureLimit\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x1b\n" +
 	"\tmax_units\x18\x02 \x01(\x03R\bmaxUnits\x12\x15\n" +
-	"\x06in_use\x18\x03 \x01(\x03R\x05inUse\"\xeb\x02\n" +
+	"\x06in_use\x18\x03 \x01(\x03R\x05inUse\x12!\n" +
+	"\toverdraft\x18\x04 \x01(\x03H\x00R\toverdraft\x88\x01\x01B\f\n" +
+	"\n" +
+	"_overdraft\"\xeb\x02\n" +
 	"\x04Pool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
@@ -7335,7 +7358,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x13ReleaseLeaseRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x19\n" +
 	"\blease_id\x18\x02 \x01(\tR\aleaseId\"\x16\n" +
-	"\x14ReleaseLeaseResponse\"\xa2\x02\n" +
+	"\x14ReleaseLeaseResponse\"\xc5\x02\n" +
 	"\bUsageRow\x12\x17\n" +
 	"\apool_id\x18\x01 \x01(\tR\x06poolId\x12\x18\n" +
 	"\afeature\x18\x02 \x01(\tR\afeature\x12=\n" +
@@ -7347,7 +7370,9 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x06grants\x18\x06 \x01(\x03R\x06grants\x12\x18\n" +
 	"\adenials\x18\a \x01(\x03R\adenials\x12\x18\n" +
 	"\areturns\x18\b \x01(\x03R\areturns\x12\x1a\n" +
-	"\bexpiries\x18\t \x01(\x03R\bexpiries\"\xe4\x01\n" +
+	"\bexpiries\x18\t \x01(\x03R\bexpiries\x12!\n" +
+	"\fpeak_overage\x18\n" +
+	" \x01(\x03R\vpeakOverage\"\xe4\x01\n" +
 	"\x15GetUsageReportRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
 	"\apool_id\x18\x02 \x01(\tR\x06poolId\x120\n" +
@@ -7865,6 +7890,7 @@ func file_licensor_v1_admin_proto_init() {
 	file_licensor_v1_license_proto_init()
 	file_licensor_v1_admin_proto_msgTypes[7].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[32].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[66].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[74].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[90].OneofWrappers = []any{}
 	type x struct{}

@@ -269,15 +269,17 @@ func (x *Shortage) GetQueued() bool {
 }
 
 type Lease struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	PoolId        string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
-	ContractId    string                 `protobuf:"bytes,3,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	InstanceId    string                 `protobuf:"bytes,4,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
-	Units         []*CapabilityUnits     `protobuf:"bytes,5,rep,name=units,proto3" json:"units,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
-	Borrowed      bool                   `protobuf:"varint,8,opt,name=borrowed,proto3" json:"borrowed,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	PoolId     string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	ContractId string                 `protobuf:"bytes,3,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,4,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Units      []*CapabilityUnits     `protobuf:"bytes,5,rep,name=units,proto3" json:"units,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ExpiresAt  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	Borrowed   bool                   `protobuf:"varint,8,opt,name=borrowed,proto3" json:"borrowed,omitempty"`
+	// Of units, those granted beyond the pool's size (its overdraft).
+	Overage       []*CapabilityUnits `protobuf:"bytes,9,rep,name=overage,proto3" json:"overage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -366,6 +368,13 @@ func (x *Lease) GetBorrowed() bool {
 		return x.Borrowed
 	}
 	return false
+}
+
+func (x *Lease) GetOverage() []*CapabilityUnits {
+	if x != nil {
+		return x.Overage
+	}
+	return nil
 }
 
 type RequestCapabilitiesResponse struct {
@@ -853,8 +862,10 @@ type PoolFeature struct {
 	InUse          int64                  `protobuf:"varint,4,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
 	Free           int64                  `protobuf:"varint,5,opt,name=free,proto3" json:"free,omitempty"`
 	HeldByInstance int64                  `protobuf:"varint,6,opt,name=held_by_instance,json=heldByInstance,proto3" json:"held_by_instance,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Units that may be granted beyond max_units (each marked as overage).
+	Overdraft     int64 `protobuf:"varint,7,opt,name=overdraft,proto3" json:"overdraft,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PoolFeature) Reset() {
@@ -925,6 +936,13 @@ func (x *PoolFeature) GetFree() int64 {
 func (x *PoolFeature) GetHeldByInstance() int64 {
 	if x != nil {
 		return x.HeldByInstance
+	}
+	return 0
+}
+
+func (x *PoolFeature) GetOverdraft() int64 {
+	if x != nil {
+		return x.Overdraft
 	}
 	return 0
 }
@@ -1007,7 +1025,7 @@ const file_licensor_v1_capability_proto_rawDesc = "" +
 	"\tavailable\x18\x03 \x01(\x03R\tavailable\x12\x14\n" +
 	"\x05short\x18\x04 \x01(\x03R\x05short\x12=\n" +
 	"\fnext_release\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vnextRelease\x12\x16\n" +
-	"\x06queued\x18\x06 \x01(\bR\x06queued\"\xb8\x02\n" +
+	"\x06queued\x18\x06 \x01(\bR\x06queued\"\xf0\x02\n" +
 	"\x05Lease\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\apool_id\x18\x02 \x01(\tR\x06poolId\x12\x1f\n" +
@@ -1020,7 +1038,8 @@ const file_licensor_v1_capability_proto_rawDesc = "" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1a\n" +
-	"\bborrowed\x18\b \x01(\bR\bborrowed\"\xdb\x01\n" +
+	"\bborrowed\x18\b \x01(\bR\bborrowed\x126\n" +
+	"\aoverage\x18\t \x03(\v2\x1c.licensor.v1.CapabilityUnitsR\aoverage\"\xdb\x01\n" +
 	"\x1bRequestCapabilitiesResponse\x12\x18\n" +
 	"\agranted\x18\x01 \x01(\bR\agranted\x12\x18\n" +
 	"\apreview\x18\x02 \x01(\bR\apreview\x12(\n" +
@@ -1056,14 +1075,15 @@ const file_licensor_v1_capability_proto_rawDesc = "" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x12\x1f\n" +
 	"\vinstance_id\x18\x02 \x01(\tR\n" +
-	"instanceId\"\xb2\x01\n" +
+	"instanceId\"\xd0\x01\n" +
 	"\vPoolFeature\x12\x17\n" +
 	"\apool_id\x18\x01 \x01(\tR\x06poolId\x12\x18\n" +
 	"\afeature\x18\x02 \x01(\tR\afeature\x12\x1b\n" +
 	"\tmax_units\x18\x03 \x01(\x03R\bmaxUnits\x12\x15\n" +
 	"\x06in_use\x18\x04 \x01(\x03R\x05inUse\x12\x12\n" +
 	"\x04free\x18\x05 \x01(\x03R\x04free\x12(\n" +
-	"\x10held_by_instance\x18\x06 \x01(\x03R\x0eheldByInstance\"x\n" +
+	"\x10held_by_instance\x18\x06 \x01(\x03R\x0eheldByInstance\x12\x1c\n" +
+	"\toverdraft\x18\a \x01(\x03R\toverdraft\"x\n" +
 	"\x14ListFeaturesResponse\x12*\n" +
 	"\x06leases\x18\x01 \x03(\v2\x12.licensor.v1.LeaseR\x06leases\x124\n" +
 	"\bfeatures\x18\x02 \x03(\v2\x18.licensor.v1.PoolFeatureR\bfeatures2\xeb\x03\n" +
@@ -1113,31 +1133,32 @@ var file_licensor_v1_capability_proto_depIdxs = []int32{
 	0,  // 3: licensor.v1.Lease.units:type_name -> licensor.v1.CapabilityUnits
 	15, // 4: licensor.v1.Lease.created_at:type_name -> google.protobuf.Timestamp
 	15, // 5: licensor.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	3,  // 6: licensor.v1.RequestCapabilitiesResponse.lease:type_name -> licensor.v1.Lease
-	2,  // 7: licensor.v1.RequestCapabilitiesResponse.shortages:type_name -> licensor.v1.Shortage
-	0,  // 8: licensor.v1.ReturnCapabilitiesRequest.units:type_name -> licensor.v1.CapabilityUnits
-	3,  // 9: licensor.v1.ReturnCapabilitiesResponse.lease:type_name -> licensor.v1.Lease
-	3,  // 10: licensor.v1.RenewLeaseResponse.lease:type_name -> licensor.v1.Lease
-	1,  // 11: licensor.v1.WaitCapabilitiesRequest.request:type_name -> licensor.v1.RequestCapabilitiesRequest
-	14, // 12: licensor.v1.WaitCapabilitiesRequest.wait:type_name -> google.protobuf.Duration
-	4,  // 13: licensor.v1.WaitCapabilitiesResponse.answer:type_name -> licensor.v1.RequestCapabilitiesResponse
-	3,  // 14: licensor.v1.ListFeaturesResponse.leases:type_name -> licensor.v1.Lease
-	12, // 15: licensor.v1.ListFeaturesResponse.features:type_name -> licensor.v1.PoolFeature
-	1,  // 16: licensor.v1.CapabilityService.RequestCapabilities:input_type -> licensor.v1.RequestCapabilitiesRequest
-	5,  // 17: licensor.v1.CapabilityService.ReturnCapabilities:input_type -> licensor.v1.ReturnCapabilitiesRequest
-	7,  // 18: licensor.v1.CapabilityService.RenewLease:input_type -> licensor.v1.RenewLeaseRequest
-	11, // 19: licensor.v1.CapabilityService.ListFeatures:input_type -> licensor.v1.ListFeaturesRequest
-	9,  // 20: licensor.v1.CapabilityService.WaitCapabilities:input_type -> licensor.v1.WaitCapabilitiesRequest
-	4,  // 21: licensor.v1.CapabilityService.RequestCapabilities:output_type -> licensor.v1.RequestCapabilitiesResponse
-	6,  // 22: licensor.v1.CapabilityService.ReturnCapabilities:output_type -> licensor.v1.ReturnCapabilitiesResponse
-	8,  // 23: licensor.v1.CapabilityService.RenewLease:output_type -> licensor.v1.RenewLeaseResponse
-	13, // 24: licensor.v1.CapabilityService.ListFeatures:output_type -> licensor.v1.ListFeaturesResponse
-	10, // 25: licensor.v1.CapabilityService.WaitCapabilities:output_type -> licensor.v1.WaitCapabilitiesResponse
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	0,  // 6: licensor.v1.Lease.overage:type_name -> licensor.v1.CapabilityUnits
+	3,  // 7: licensor.v1.RequestCapabilitiesResponse.lease:type_name -> licensor.v1.Lease
+	2,  // 8: licensor.v1.RequestCapabilitiesResponse.shortages:type_name -> licensor.v1.Shortage
+	0,  // 9: licensor.v1.ReturnCapabilitiesRequest.units:type_name -> licensor.v1.CapabilityUnits
+	3,  // 10: licensor.v1.ReturnCapabilitiesResponse.lease:type_name -> licensor.v1.Lease
+	3,  // 11: licensor.v1.RenewLeaseResponse.lease:type_name -> licensor.v1.Lease
+	1,  // 12: licensor.v1.WaitCapabilitiesRequest.request:type_name -> licensor.v1.RequestCapabilitiesRequest
+	14, // 13: licensor.v1.WaitCapabilitiesRequest.wait:type_name -> google.protobuf.Duration
+	4,  // 14: licensor.v1.WaitCapabilitiesResponse.answer:type_name -> licensor.v1.RequestCapabilitiesResponse
+	3,  // 15: licensor.v1.ListFeaturesResponse.leases:type_name -> licensor.v1.Lease
+	12, // 16: licensor.v1.ListFeaturesResponse.features:type_name -> licensor.v1.PoolFeature
+	1,  // 17: licensor.v1.CapabilityService.RequestCapabilities:input_type -> licensor.v1.RequestCapabilitiesRequest
+	5,  // 18: licensor.v1.CapabilityService.ReturnCapabilities:input_type -> licensor.v1.ReturnCapabilitiesRequest
+	7,  // 19: licensor.v1.CapabilityService.RenewLease:input_type -> licensor.v1.RenewLeaseRequest
+	11, // 20: licensor.v1.CapabilityService.ListFeatures:input_type -> licensor.v1.ListFeaturesRequest
+	9,  // 21: licensor.v1.CapabilityService.WaitCapabilities:input_type -> licensor.v1.WaitCapabilitiesRequest
+	4,  // 22: licensor.v1.CapabilityService.RequestCapabilities:output_type -> licensor.v1.RequestCapabilitiesResponse
+	6,  // 23: licensor.v1.CapabilityService.ReturnCapabilities:output_type -> licensor.v1.ReturnCapabilitiesResponse
+	8,  // 24: licensor.v1.CapabilityService.RenewLease:output_type -> licensor.v1.RenewLeaseResponse
+	13, // 25: licensor.v1.CapabilityService.ListFeatures:output_type -> licensor.v1.ListFeaturesResponse
+	10, // 26: licensor.v1.CapabilityService.WaitCapabilities:output_type -> licensor.v1.WaitCapabilitiesResponse
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_capability_proto_init() }

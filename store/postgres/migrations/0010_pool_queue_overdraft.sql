@@ -1,5 +1,6 @@
--- 0010_capability_queue: capability requests that wait for units,
--- mirroring store/sqlite's 0010_capability_queue.sql.
+-- 0010_pool_queue_overdraft: capability requests that wait for units, and
+-- pools that grant beyond their size,
+-- mirroring store/sqlite's 0010_pool_queue_overdraft.sql.
 --
 -- A request that asks to wait and finds its pool short joins the pool's
 -- queue: a row here, ordered by seq (one sequence for every server). While
@@ -33,3 +34,11 @@ CREATE TABLE capability_waiters (
 CREATE UNIQUE INDEX capability_waiters_id ON capability_waiters (tenant_id, pool_id, id);
 CREATE INDEX capability_waiters_queue ON capability_waiters (tenant_id, pool_id, seq);
 CREATE INDEX capability_waiters_expiry ON capability_waiters (expires_at);
+
+-- Overdraft: a pool feature may grant up to overdraft units beyond
+-- max_units (TakeCapabilities' condition is in_use + n <= max_units +
+-- overdraft). A lease records, per feature, how many of its units were
+-- granted beyond max_units (overage: a JSON object like units); a lease
+-- given back in part keeps at most the units it still holds as overage.
+ALTER TABLE pool_features ADD COLUMN overdraft BIGINT NOT NULL DEFAULT 0 CHECK (overdraft >= 0);
+ALTER TABLE leases ADD COLUMN overage TEXT NOT NULL DEFAULT '{}';
