@@ -62,7 +62,9 @@ type QueueStore interface {
 	// or lapsed.
 	WaiterPosition(ctx context.Context, poolID, id string, now time.Time) (int, error)
 	// RenewWaiter sets the waiter's ExpiresAt to until, never past its
-	// Deadline. ENOTFOUND when it has left the queue or lapsed at now.
+	// Deadline; a waiter that lapsed (its server stalled) holds its place
+	// again. ENOTFOUND when it has left the queue or its Deadline is not
+	// after now.
 	RenewWaiter(ctx context.Context, poolID, id string, now, until time.Time) error
 	// LeaveQueue removes a waiter; one already gone is not an error.
 	LeaveQueue(ctx context.Context, poolID, id string) error

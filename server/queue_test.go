@@ -136,6 +136,26 @@ func TestWaitCapabilities(t *testing.T) {
 				}
 			})
 
+			t.Run("ExpiryGoesToHead", func(t *testing.T) {
+				f := newCapFixture(t, s)
+				if _, err := s.Admin(testserver.GRPC, f.AdminToken).ResizePool(context.Background(), connect.NewRequest(&v1.ResizePoolRequest{
+					PoolId: f.PoolID, LeaseTtl: durationpb.New(time.Minute)})); err != nil {
+					t.Fatalf("ResizePool: %v", err)
+				}
+				f.ask(t, p, "holder", "gpu-export", 2) // never renewed: ends in a minute
+				st := f.waitFor(t, context.Background(), p, "w", 5*time.Minute, "gpu-export", 1)
+				if m := next(t, st); m.GetPosition() != 1 {
+					t.Fatalf("got %v, want position 1", m)
+				}
+				// No return and no reaper: the waiter wakes when the lease
+				// it was told of ends, and its own grant frees it.
+				s.Clock.Advance(time.Minute + time.Second)
+				m := next(t, st)
+				if !m.GetAnswer().GetGranted() {
+					t.Fatalf("after the holder's lease expired: got %v, want a grant", m)
+				}
+			})
+
 			t.Run("CancelLeavesQueue", func(t *testing.T) {
 				f := newCapFixture(t, s)
 				f.ask(t, p, "holder", "gpu-export", 2)

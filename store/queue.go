@@ -78,8 +78,9 @@ func waiterGone(id string) string {
 	return fmt.Sprintf("waiter %s is no longer in the queue", id)
 }
 
-// RenewWaiter extends a live waiter's hold on its place. See
-// licensor.QueueStore.
+// RenewWaiter extends a waiter's hold on its place, even one that lapsed
+// while its server was stalled (but not one deleted, nor past its
+// deadline). See licensor.QueueStore.
 func (db *DB) RenewWaiter(ctx context.Context, poolID, id string, now, until time.Time) error {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -88,7 +89,7 @@ func (db *DB) RenewWaiter(ctx context.Context, poolID, id string, now, until tim
 	return db.writeOne(ctx, "RenewWaiter", func(c Conn) error {
 		n, err := c.Exec(ctx, `UPDATE capability_waiters
 			SET expires_at = CASE WHEN deadline < ?1 THEN deadline ELSE ?1 END
-			WHERE tenant_id = ?2 AND pool_id = ?3 AND id = ?4 AND expires_at > ?5`,
+			WHERE tenant_id = ?2 AND pool_id = ?3 AND id = ?4 AND deadline > ?5`,
 			Micros(until), tid, poolID, id, Micros(db.stamp(now)))
 		return affected(n, err, waiterGone(id))
 	})

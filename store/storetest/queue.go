@@ -105,8 +105,11 @@ func testQueue(t *testing.T, open opener) {
 		must(t, "TakeCapabilities behind a live waiter", err)
 		eq(t, "Granted behind a live waiter", res.Granted, false)
 
-		// Renewed, but never past its deadline.
-		must(t, "RenewWaiter", s.RenewWaiter(w.ctx, w.pool.ID, a.ID, at(30*time.Second), at(time.Hour)))
+		// Lapsed (its server stalled), then renewed: its place again, but
+		// never past its deadline.
+		_, err = s.WaiterPosition(w.ctx, w.pool.ID, a.ID, at(90*time.Second))
+		wantCode(t, "WaiterPosition of a lapsed waiter", err, licensor.ENOTFOUND)
+		must(t, "RenewWaiter", s.RenewWaiter(w.ctx, w.pool.ID, a.ID, at(90*time.Second), at(time.Hour)))
 		pos, err := s.WaiterPosition(w.ctx, w.pool.ID, a.ID, at(9*time.Minute))
 		must(t, "WaiterPosition renewed", err)
 		eq(t, "position", pos, 1)
