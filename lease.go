@@ -121,6 +121,9 @@ type Take struct {
 	// Express passes the waiters of the pool (an express pool: a request
 	// that fits now is granted).
 	Express bool
+	// Reservations, set when the pool has any, makes the take leave the
+	// unused units reserved for other instances free.
+	Reservations bool
 }
 
 // TakeResult is the answer to a Take.

@@ -29,6 +29,9 @@ type PoolFeature struct {
 	// pool.overdraft alert. In a PoolResize, -1 keeps the feature's
 	// overdraft as it is.
 	Overdraft int64
+	// Reserved is the units reserved for named instances (the sum of the
+	// feature's Reservations; set by the store).
+	Reserved int64
 }
 
 // Free returns the units that can still be granted within MaxUnits (0
@@ -181,6 +184,7 @@ type CapabilityStore interface {
 	PoolStore
 	LeaseStore
 	QueueStore
+	ReservationStore
 	UsageStore
 }
 

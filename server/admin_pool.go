@@ -35,6 +35,9 @@ func (h *adminHandler) GetPool(ctx context.Context, req *connect.Request[v1.GetP
 	if out.Pool.Waiting, err = h.waiting(ctx, req.Msg.GetTenantId(), p.ID); err != nil {
 		return nil, err
 	}
+	if out.Reservations, err = h.reservations(ctx, req.Msg.GetTenantId(), p.ID); err != nil {
+		return nil, err
+	}
 	for _, l := range ls {
 		out.Leases = append(out.Leases, leasePB(l))
 	}
@@ -121,6 +124,9 @@ func (h *adminHandler) GetUsageReport(ctx context.Context, req *connect.Request[
 			Grants: r.Grants, Denials: r.Denials, Returns: r.Returns, Expiries: r.Expiries,
 		})
 	}
+	if out.Reservations, err = h.reservations(ctx, m.GetTenantId(), m.GetPoolId()); err != nil {
+		return nil, err
+	}
 	return connect.NewResponse(out), nil
 }
 
@@ -152,7 +158,7 @@ func poolPB(p *licensor.Pool) *v1.Pool {
 		LeaseTtl: dur(p.LeaseTTL), CreatedAt: ts(p.CreatedAt), Express: p.Express,
 	}
 	for _, f := range p.Features {
-		out.Features = append(out.Features, &v1.PoolFeatureLimit{Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse, Overdraft: &f.Overdraft})
+		out.Features = append(out.Features, &v1.PoolFeatureLimit{Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse, Overdraft: &f.Overdraft, Reserved: f.Reserved})
 	}
 	return out
 }

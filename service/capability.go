@@ -134,7 +134,7 @@ func (s *Service) prepareTake(ctx context.Context, req CapabilityRequest) (conte
 	pr.take = licensor.Take{
 		PoolID: p.ID, ContractID: c.ID, InstanceID: req.InstanceID, Units: units,
 		AllowPartial: req.AllowPartial, Preview: req.Preview, Borrowed: req.Borrow != 0,
-		RequestID: req.RequestID, Express: p.Express,
+		RequestID: req.RequestID, Express: p.Express, Reservations: reserved(p),
 	}
 	pr.at(s.now())
 	if req.RequestID != "" {

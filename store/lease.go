@@ -47,7 +47,15 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 		if err := db.lockPool(ctx, tx, tid, t.PoolID); err != nil {
 			return err
 		}
-		tk, err := takeCapabilities(ctx, poolTx{db: db, tx: tx, tid: tid, poolID: t.PoolID, now: now, queue: queueBound(t)}, t)
+		ptx := poolTx{db: db, tx: tx, tid: tid, poolID: t.PoolID, now: now, queue: queueBound(t)}
+		if t.Reservations {
+			others, err := reservedForOthers(ctx, tx, tid, t.PoolID, t.InstanceID, now)
+			if err != nil {
+				return err
+			}
+			ptx.others = others
+		}
+		tk, err := takeCapabilities(ctx, ptx, t)
 		if err != nil {
 			return err
 		}
@@ -163,6 +171,9 @@ type poolTx struct {
 	tid, poolID string
 	now         int64
 	queue       int64 // the seqs of live waiters a grant must not pass are below it
+	// others is, per feature, the unused units reserved for other
+	// instances, which the take must leave free.
+	others map[string]int64
 }
 
 // queueBound is the seq below which a live waiter holds a take back.
@@ -195,10 +206,10 @@ func (p poolTx) Release(ctx context.Context) error    { return p.exec(ctx, p.db.
 func (p poolTx) TakeUnits(ctx context.Context, feature string, n int64) (int64, int64, bool, error) {
 	var inUse, maxUnits int64
 	err := p.tx.QueryRow(ctx, `UPDATE pool_features SET in_use = in_use + ?1
-		WHERE tenant_id = ?2 AND pool_id = ?3 AND feature = ?4 AND in_use + ?1 <= max_units + overdraft
+		WHERE tenant_id = ?2 AND pool_id = ?3 AND feature = ?4 AND in_use + ?1 <= max_units + overdraft - ?7
 		AND NOT EXISTS (SELECT 1 FROM capability_waiters w
 			WHERE w.tenant_id = ?2 AND w.pool_id = ?3 AND w.seq < ?5 AND w.expires_at > ?6)
-		RETURNING in_use, max_units`, n, p.tid, p.poolID, feature, p.queue, p.now).Scan(&inUse, &maxUnits)
+		RETURNING in_use, max_units`, n, p.tid, p.poolID, feature, p.queue, p.now, p.others[feature]).Scan(&inUse, &maxUnits)
 	if NoRows(err) {
 		return 0, 0, false, nil
 	}
@@ -207,8 +218,8 @@ func (p poolTx) TakeUnits(ctx context.Context, feature string, n int64) (int64, 
 
 func (p poolTx) Level(ctx context.Context, feature string) (int64, int64, bool, error) {
 	var maxUnits, inUse int64
-	err := p.tx.QueryRow(ctx, `SELECT max_units + overdraft, in_use FROM pool_features WHERE tenant_id = ? AND pool_id = ? AND feature = ?`,
-		p.tid, p.poolID, feature).Scan(&maxUnits, &inUse)
+	err := p.tx.QueryRow(ctx, `SELECT max_units + overdraft - ?, in_use FROM pool_features WHERE tenant_id = ? AND pool_id = ? AND feature = ?`,
+		p.others[feature], p.tid, p.poolID, feature).Scan(&maxUnits, &inUse)
 	if NoRows(err) {
 		return 0, 0, false, nil
 	}

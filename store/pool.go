@@ -169,7 +169,7 @@ func loadPoolFeatures(ctx context.Context, c Conn, tid, customerID string, pools
 		p.Features = p.Features[:0]
 		byID[p.ID] = p
 	}
-	q := `SELECT pool_id, feature, max_units, in_use, overdraft FROM pool_features
+	q := `SELECT pool_id, feature, max_units, in_use, overdraft, reserved FROM pool_features
 		WHERE tenant_id = ?1 AND pool_id >= ?2 AND pool_id <= ?3`
 	args := []any{tid, pools[0].ID, pools[len(pools)-1].ID}
 	if customerID != "" {
@@ -184,7 +184,7 @@ func loadPoolFeatures(ctx context.Context, c Conn, tid, customerID string, pools
 	for rows.Next() {
 		var id string
 		var f licensor.PoolFeature
-		if err := rows.Scan(&id, &f.Feature, &f.MaxUnits, &f.InUse, &f.Overdraft); err != nil {
+		if err := rows.Scan(&id, &f.Feature, &f.MaxUnits, &f.InUse, &f.Overdraft, &f.Reserved); err != nil {
 			return err
 		}
 		if p := byID[id]; p != nil {

@@ -13,7 +13,7 @@ func testOverdraft(t *testing.T, open opener) {
 	w := newCapWorld(t, s, "Acme")
 	p, err := s.ResizePool(w.ctx, licensor.PoolResize{PoolID: w.pool.ID, Features: []licensor.PoolFeature{{Feature: "gpu", MaxUnits: 2, Overdraft: 2}}})
 	must(t, "ResizePool overdraft", err)
-	eq(t, "features", fmt.Sprint(p.Features), "[{gpu 2 0 2} {solver 10 0 0}]")
+	eq(t, "features", fmt.Sprint(p.Features), "[{gpu 2 0 2 0} {solver 10 0 0 0}]")
 
 	res, err := s.TakeCapabilities(w.ctx, w.take("a", t0, time.Hour, u("gpu", 1)))
 	must(t, "TakeCapabilities within the size", err)
@@ -42,11 +42,11 @@ func testOverdraft(t *testing.T, open opener) {
 	// A resize keeps the overdraft unless told otherwise.
 	p, err = s.ResizePool(w.ctx, licensor.PoolResize{PoolID: w.pool.ID, Features: []licensor.PoolFeature{{Feature: "gpu", MaxUnits: 3, Overdraft: licensor.KeepOverdraft}}})
 	must(t, "ResizePool keeping the overdraft", err)
-	eq(t, "features after keeping", fmt.Sprint(p.Features), "[{gpu 3 2 2} {solver 10 0 0}]")
+	eq(t, "features after keeping", fmt.Sprint(p.Features), "[{gpu 3 2 2 0} {solver 10 0 0 0}]")
 	p, err = s.ResizePool(w.ctx, licensor.PoolResize{PoolID: w.pool.ID, Features: []licensor.PoolFeature{{Feature: "gpu", MaxUnits: 3}}})
 	must(t, "ResizePool clearing the overdraft", err)
-	eq(t, "features after clearing", fmt.Sprint(p.Features), "[{gpu 3 2 0} {solver 10 0 0}]")
+	eq(t, "features after clearing", fmt.Sprint(p.Features), "[{gpu 3 2 0 0} {solver 10 0 0 0}]")
 	p, err = s.ResizePool(w.ctx, licensor.PoolResize{PoolID: w.pool.ID, Features: []licensor.PoolFeature{{Feature: "new", MaxUnits: 1, Overdraft: licensor.KeepOverdraft}}})
 	must(t, "ResizePool adding a feature, keeping", err)
-	eq(t, "features after adding", fmt.Sprint(p.Features), "[{gpu 3 2 0} {new 1 0 0} {solver 10 0 0}]")
+	eq(t, "features after adding", fmt.Sprint(p.Features), "[{gpu 3 2 0 0} {new 1 0 0 0} {solver 10 0 0 0}]")
 }

@@ -138,7 +138,7 @@ func testQueue(t *testing.T, open opener) {
 		p, err := s.ResizePool(w.ctx, licensor.PoolResize{PoolID: w.pool.ID, Express: &on})
 		must(t, "ResizePool express", err)
 		eq(t, "Express", p.Express, true)
-		eq(t, "features kept", fmt.Sprint(p.Features), "[{gpu 2 0 0} {solver 10 0 0}]")
+		eq(t, "features kept", fmt.Sprint(p.Features), "[{gpu 2 0 0 0} {solver 10 0 0 0}]")
 		p, err = s.GetPool(w.ctx, w.pool.ID)
 		must(t, "GetPool", err)
 		eq(t, "Express read back", p.Express, true)

@@ -4434,7 +4434,9 @@ type PoolFeatureLimit struct {
 	InUse    int64                  `protobuf:"varint,3,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
 	// Units that may be granted beyond max_units, each marked as overage in
 	// its lease. In ResizePool, unset keeps the feature's overdraft.
-	Overdraft     *int64 `protobuf:"varint,4,opt,name=overdraft,proto3,oneof" json:"overdraft,omitempty"`
+	Overdraft *int64 `protobuf:"varint,4,opt,name=overdraft,proto3,oneof" json:"overdraft,omitempty"`
+	// Units reserved for named instances (SetReservation); output only.
+	Reserved      int64 `protobuf:"varint,5,opt,name=reserved,proto3" json:"reserved,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4493,6 +4495,13 @@ func (x *PoolFeatureLimit) GetInUse() int64 {
 func (x *PoolFeatureLimit) GetOverdraft() int64 {
 	if x != nil && x.Overdraft != nil {
 		return *x.Overdraft
+	}
+	return 0
+}
+
+func (x *PoolFeatureLimit) GetReserved() int64 {
+	if x != nil {
+		return x.Reserved
 	}
 	return 0
 }
@@ -4810,6 +4819,7 @@ type GetPoolResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pool          *Pool                  `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
 	Leases        []*Lease               `protobuf:"bytes,2,rep,name=leases,proto3" json:"leases,omitempty"`
+	Reservations  []*Reservation         `protobuf:"bytes,3,rep,name=reservations,proto3" json:"reservations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4858,6 +4868,230 @@ func (x *GetPoolResponse) GetLeases() []*Lease {
 	return nil
 }
 
+func (x *GetPoolResponse) GetReservations() []*Reservation {
+	if x != nil {
+		return x.Reservations
+	}
+	return nil
+}
+
+// Units of a pool feature held for one instance: no other instance can
+// take them.
+type Reservation struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	PoolId     string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	Feature    string                 `protobuf:"bytes,2,opt,name=feature,proto3" json:"feature,omitempty"`
+	InstanceId string                 `protobuf:"bytes,3,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Units      int64                  `protobuf:"varint,4,opt,name=units,proto3" json:"units,omitempty"`
+	// Units of the feature the instance holds now, and the reserved units
+	// it does not hold.
+	Held          int64 `protobuf:"varint,5,opt,name=held,proto3" json:"held,omitempty"`
+	Unused        int64 `protobuf:"varint,6,opt,name=unused,proto3" json:"unused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reservation) Reset() {
+	*x = Reservation{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reservation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reservation) ProtoMessage() {}
+
+func (x *Reservation) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reservation.ProtoReflect.Descriptor instead.
+func (*Reservation) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *Reservation) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *Reservation) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *Reservation) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *Reservation) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *Reservation) GetHeld() int64 {
+	if x != nil {
+		return x.Held
+	}
+	return 0
+}
+
+func (x *Reservation) GetUnused() int64 {
+	if x != nil {
+		return x.Unused
+	}
+	return 0
+}
+
+type SetReservationRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	PoolId     string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	Feature    string                 `protobuf:"bytes,3,opt,name=feature,proto3" json:"feature,omitempty"`
+	InstanceId string                 `protobuf:"bytes,4,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// 0 removes the reservation.
+	Units         int64 `protobuf:"varint,5,opt,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetReservationRequest) Reset() {
+	*x = SetReservationRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetReservationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetReservationRequest) ProtoMessage() {}
+
+func (x *SetReservationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetReservationRequest.ProtoReflect.Descriptor instead.
+func (*SetReservationRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *SetReservationRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SetReservationRequest) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *SetReservationRequest) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *SetReservationRequest) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *SetReservationRequest) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+type SetReservationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pool          *Pool                  `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
+	Reservations  []*Reservation         `protobuf:"bytes,2,rep,name=reservations,proto3" json:"reservations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetReservationResponse) Reset() {
+	*x = SetReservationResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetReservationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetReservationResponse) ProtoMessage() {}
+
+func (x *SetReservationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetReservationResponse.ProtoReflect.Descriptor instead.
+func (*SetReservationResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *SetReservationResponse) GetPool() *Pool {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+func (x *SetReservationResponse) GetReservations() []*Reservation {
+	if x != nil {
+		return x.Reservations
+	}
+	return nil
+}
+
 type ListPoolsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -4870,7 +5104,7 @@ type ListPoolsRequest struct {
 
 func (x *ListPoolsRequest) Reset() {
 	*x = ListPoolsRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[72]
+	mi := &file_licensor_v1_admin_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4882,7 +5116,7 @@ func (x *ListPoolsRequest) String() string {
 func (*ListPoolsRequest) ProtoMessage() {}
 
 func (x *ListPoolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[72]
+	mi := &file_licensor_v1_admin_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4895,7 +5129,7 @@ func (x *ListPoolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoolsRequest.ProtoReflect.Descriptor instead.
 func (*ListPoolsRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{72}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListPoolsRequest) GetTenantId() string {
@@ -4936,7 +5170,7 @@ type ListPoolsResponse struct {
 
 func (x *ListPoolsResponse) Reset() {
 	*x = ListPoolsResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[73]
+	mi := &file_licensor_v1_admin_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4948,7 +5182,7 @@ func (x *ListPoolsResponse) String() string {
 func (*ListPoolsResponse) ProtoMessage() {}
 
 func (x *ListPoolsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[73]
+	mi := &file_licensor_v1_admin_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4961,7 +5195,7 @@ func (x *ListPoolsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoolsResponse.ProtoReflect.Descriptor instead.
 func (*ListPoolsResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{73}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ListPoolsResponse) GetPools() []*Pool {
@@ -4993,7 +5227,7 @@ type ResizePoolRequest struct {
 
 func (x *ResizePoolRequest) Reset() {
 	*x = ResizePoolRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[74]
+	mi := &file_licensor_v1_admin_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5005,7 +5239,7 @@ func (x *ResizePoolRequest) String() string {
 func (*ResizePoolRequest) ProtoMessage() {}
 
 func (x *ResizePoolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[74]
+	mi := &file_licensor_v1_admin_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5018,7 +5252,7 @@ func (x *ResizePoolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResizePoolRequest.ProtoReflect.Descriptor instead.
 func (*ResizePoolRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{74}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ResizePoolRequest) GetTenantId() string {
@@ -5065,7 +5299,7 @@ type ResizePoolResponse struct {
 
 func (x *ResizePoolResponse) Reset() {
 	*x = ResizePoolResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[75]
+	mi := &file_licensor_v1_admin_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5077,7 +5311,7 @@ func (x *ResizePoolResponse) String() string {
 func (*ResizePoolResponse) ProtoMessage() {}
 
 func (x *ResizePoolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[75]
+	mi := &file_licensor_v1_admin_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5090,7 +5324,7 @@ func (x *ResizePoolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResizePoolResponse.ProtoReflect.Descriptor instead.
 func (*ResizePoolResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{75}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ResizePoolResponse) GetPool() *Pool {
@@ -5114,7 +5348,7 @@ type ListLeasesRequest struct {
 
 func (x *ListLeasesRequest) Reset() {
 	*x = ListLeasesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[76]
+	mi := &file_licensor_v1_admin_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5126,7 +5360,7 @@ func (x *ListLeasesRequest) String() string {
 func (*ListLeasesRequest) ProtoMessage() {}
 
 func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[76]
+	mi := &file_licensor_v1_admin_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5139,7 +5373,7 @@ func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesRequest.ProtoReflect.Descriptor instead.
 func (*ListLeasesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{76}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ListLeasesRequest) GetTenantId() string {
@@ -5194,7 +5428,7 @@ type ListLeasesResponse struct {
 
 func (x *ListLeasesResponse) Reset() {
 	*x = ListLeasesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[77]
+	mi := &file_licensor_v1_admin_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5206,7 +5440,7 @@ func (x *ListLeasesResponse) String() string {
 func (*ListLeasesResponse) ProtoMessage() {}
 
 func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[77]
+	mi := &file_licensor_v1_admin_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5219,7 +5453,7 @@ func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesResponse.ProtoReflect.Descriptor instead.
 func (*ListLeasesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{77}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ListLeasesResponse) GetLeases() []*Lease {
@@ -5246,7 +5480,7 @@ type ReleaseLeaseRequest struct {
 
 func (x *ReleaseLeaseRequest) Reset() {
 	*x = ReleaseLeaseRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[78]
+	mi := &file_licensor_v1_admin_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5258,7 +5492,7 @@ func (x *ReleaseLeaseRequest) String() string {
 func (*ReleaseLeaseRequest) ProtoMessage() {}
 
 func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[78]
+	mi := &file_licensor_v1_admin_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5271,7 +5505,7 @@ func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{78}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ReleaseLeaseRequest) GetTenantId() string {
@@ -5296,7 +5530,7 @@ type ReleaseLeaseResponse struct {
 
 func (x *ReleaseLeaseResponse) Reset() {
 	*x = ReleaseLeaseResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[79]
+	mi := &file_licensor_v1_admin_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5308,7 +5542,7 @@ func (x *ReleaseLeaseResponse) String() string {
 func (*ReleaseLeaseResponse) ProtoMessage() {}
 
 func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[79]
+	mi := &file_licensor_v1_admin_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5321,7 +5555,7 @@ func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{79}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{82}
 }
 
 type UsageRow struct {
@@ -5344,7 +5578,7 @@ type UsageRow struct {
 
 func (x *UsageRow) Reset() {
 	*x = UsageRow{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[80]
+	mi := &file_licensor_v1_admin_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5356,7 +5590,7 @@ func (x *UsageRow) String() string {
 func (*UsageRow) ProtoMessage() {}
 
 func (x *UsageRow) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[80]
+	mi := &file_licensor_v1_admin_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5369,7 +5603,7 @@ func (x *UsageRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageRow.ProtoReflect.Descriptor instead.
 func (*UsageRow) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{80}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *UsageRow) GetPoolId() string {
@@ -5456,7 +5690,7 @@ type GetUsageReportRequest struct {
 
 func (x *GetUsageReportRequest) Reset() {
 	*x = GetUsageReportRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[81]
+	mi := &file_licensor_v1_admin_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5468,7 +5702,7 @@ func (x *GetUsageReportRequest) String() string {
 func (*GetUsageReportRequest) ProtoMessage() {}
 
 func (x *GetUsageReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[81]
+	mi := &file_licensor_v1_admin_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5481,7 +5715,7 @@ func (x *GetUsageReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageReportRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageReportRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{81}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *GetUsageReportRequest) GetTenantId() string {
@@ -5520,15 +5754,17 @@ func (x *GetUsageReportRequest) GetPeriod() *durationpb.Duration {
 }
 
 type GetUsageReportResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rows          []*UsageRow            `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rows  []*UsageRow            `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// The pool's reservations now, with their unused units.
+	Reservations  []*Reservation `protobuf:"bytes,2,rep,name=reservations,proto3" json:"reservations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetUsageReportResponse) Reset() {
 	*x = GetUsageReportResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[82]
+	mi := &file_licensor_v1_admin_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5540,7 +5776,7 @@ func (x *GetUsageReportResponse) String() string {
 func (*GetUsageReportResponse) ProtoMessage() {}
 
 func (x *GetUsageReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[82]
+	mi := &file_licensor_v1_admin_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5553,12 +5789,19 @@ func (x *GetUsageReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageReportResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageReportResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{82}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *GetUsageReportResponse) GetRows() []*UsageRow {
 	if x != nil {
 		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetUsageReportResponse) GetReservations() []*Reservation {
+	if x != nil {
+		return x.Reservations
 	}
 	return nil
 }
@@ -5580,7 +5823,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[83]
+	mi := &file_licensor_v1_admin_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5592,7 +5835,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[83]
+	mi := &file_licensor_v1_admin_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5605,7 +5848,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{83}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *Webhook) GetId() string {
@@ -5661,7 +5904,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[84]
+	mi := &file_licensor_v1_admin_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5673,7 +5916,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[84]
+	mi := &file_licensor_v1_admin_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5686,7 +5929,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{84}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *CreateWebhookRequest) GetTenantId() string {
@@ -5721,7 +5964,7 @@ type CreateWebhookResponse struct {
 
 func (x *CreateWebhookResponse) Reset() {
 	*x = CreateWebhookResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[85]
+	mi := &file_licensor_v1_admin_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5733,7 +5976,7 @@ func (x *CreateWebhookResponse) String() string {
 func (*CreateWebhookResponse) ProtoMessage() {}
 
 func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[85]
+	mi := &file_licensor_v1_admin_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5746,7 +5989,7 @@ func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{85}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *CreateWebhookResponse) GetWebhook() *Webhook {
@@ -5772,7 +6015,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[86]
+	mi := &file_licensor_v1_admin_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5784,7 +6027,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[86]
+	mi := &file_licensor_v1_admin_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5797,7 +6040,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{86}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ListWebhooksRequest) GetTenantId() string {
@@ -5816,7 +6059,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[87]
+	mi := &file_licensor_v1_admin_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5828,7 +6071,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[87]
+	mi := &file_licensor_v1_admin_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5841,7 +6084,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{87}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -5861,7 +6104,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[88]
+	mi := &file_licensor_v1_admin_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5873,7 +6116,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[88]
+	mi := &file_licensor_v1_admin_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5886,7 +6129,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{88}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *DeleteWebhookRequest) GetTenantId() string {
@@ -5911,7 +6154,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[89]
+	mi := &file_licensor_v1_admin_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5923,7 +6166,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[89]
+	mi := &file_licensor_v1_admin_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5936,7 +6179,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{89}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{92}
 }
 
 type UpdateWebhookRequest struct {
@@ -5951,7 +6194,7 @@ type UpdateWebhookRequest struct {
 
 func (x *UpdateWebhookRequest) Reset() {
 	*x = UpdateWebhookRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[90]
+	mi := &file_licensor_v1_admin_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5963,7 +6206,7 @@ func (x *UpdateWebhookRequest) String() string {
 func (*UpdateWebhookRequest) ProtoMessage() {}
 
 func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[90]
+	mi := &file_licensor_v1_admin_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5976,7 +6219,7 @@ func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{90}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *UpdateWebhookRequest) GetTenantId() string {
@@ -6009,7 +6252,7 @@ type UpdateWebhookResponse struct {
 
 func (x *UpdateWebhookResponse) Reset() {
 	*x = UpdateWebhookResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[91]
+	mi := &file_licensor_v1_admin_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6021,7 +6264,7 @@ func (x *UpdateWebhookResponse) String() string {
 func (*UpdateWebhookResponse) ProtoMessage() {}
 
 func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[91]
+	mi := &file_licensor_v1_admin_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6034,7 +6277,7 @@ func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{91}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *UpdateWebhookResponse) GetWebhook() *Webhook {
@@ -6065,7 +6308,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[92]
+	mi := &file_licensor_v1_admin_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6077,7 +6320,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[92]
+	mi := &file_licensor_v1_admin_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6090,7 +6333,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{92}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *Delivery) GetId() string {
@@ -6192,7 +6435,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[93]
+	mi := &file_licensor_v1_admin_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6204,7 +6447,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[93]
+	mi := &file_licensor_v1_admin_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6217,7 +6460,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{93}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ListDeliveriesRequest) GetTenantId() string {
@@ -6265,7 +6508,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[94]
+	mi := &file_licensor_v1_admin_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6277,7 +6520,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[94]
+	mi := &file_licensor_v1_admin_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6290,7 +6533,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{94}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -6317,7 +6560,7 @@ type RedeliverRequest struct {
 
 func (x *RedeliverRequest) Reset() {
 	*x = RedeliverRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[95]
+	mi := &file_licensor_v1_admin_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6329,7 +6572,7 @@ func (x *RedeliverRequest) String() string {
 func (*RedeliverRequest) ProtoMessage() {}
 
 func (x *RedeliverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[95]
+	mi := &file_licensor_v1_admin_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6342,7 +6585,7 @@ func (x *RedeliverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverRequest.ProtoReflect.Descriptor instead.
 func (*RedeliverRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{95}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *RedeliverRequest) GetTenantId() string {
@@ -6368,7 +6611,7 @@ type RedeliverResponse struct {
 
 func (x *RedeliverResponse) Reset() {
 	*x = RedeliverResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[96]
+	mi := &file_licensor_v1_admin_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6380,7 +6623,7 @@ func (x *RedeliverResponse) String() string {
 func (*RedeliverResponse) ProtoMessage() {}
 
 func (x *RedeliverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[96]
+	mi := &file_licensor_v1_admin_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6393,7 +6636,7 @@ func (x *RedeliverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverResponse.ProtoReflect.Descriptor instead.
 func (*RedeliverResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{96}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *RedeliverResponse) GetDelivery() *Delivery {
@@ -6419,7 +6662,7 @@ type Alert struct {
 
 func (x *Alert) Reset() {
 	*x = Alert{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[97]
+	mi := &file_licensor_v1_admin_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6431,7 +6674,7 @@ func (x *Alert) String() string {
 func (*Alert) ProtoMessage() {}
 
 func (x *Alert) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[97]
+	mi := &file_licensor_v1_admin_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6444,7 +6687,7 @@ func (x *Alert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alert.ProtoReflect.Descriptor instead.
 func (*Alert) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{97}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *Alert) GetId() string {
@@ -6508,7 +6751,7 @@ type ListAlertsRequest struct {
 
 func (x *ListAlertsRequest) Reset() {
 	*x = ListAlertsRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[98]
+	mi := &file_licensor_v1_admin_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6520,7 +6763,7 @@ func (x *ListAlertsRequest) String() string {
 func (*ListAlertsRequest) ProtoMessage() {}
 
 func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[98]
+	mi := &file_licensor_v1_admin_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6533,7 +6776,7 @@ func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsRequest.ProtoReflect.Descriptor instead.
 func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{98}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *ListAlertsRequest) GetTenantId() string {
@@ -6574,7 +6817,7 @@ type ListAlertsResponse struct {
 
 func (x *ListAlertsResponse) Reset() {
 	*x = ListAlertsResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[99]
+	mi := &file_licensor_v1_admin_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6586,7 +6829,7 @@ func (x *ListAlertsResponse) String() string {
 func (*ListAlertsResponse) ProtoMessage() {}
 
 func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[99]
+	mi := &file_licensor_v1_admin_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6599,7 +6842,7 @@ func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsResponse.ProtoReflect.Descriptor instead.
 func (*ListAlertsResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{99}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ListAlertsResponse) GetAlerts() []*Alert {
@@ -6635,7 +6878,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[100]
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6647,7 +6890,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[100]
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6660,7 +6903,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{100}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *AuditEntry) GetId() string {
@@ -6754,7 +6997,7 @@ type ListAuditEntriesRequest struct {
 
 func (x *ListAuditEntriesRequest) Reset() {
 	*x = ListAuditEntriesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[101]
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6766,7 +7009,7 @@ func (x *ListAuditEntriesRequest) String() string {
 func (*ListAuditEntriesRequest) ProtoMessage() {}
 
 func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[101]
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6779,7 +7022,7 @@ func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{101}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *ListAuditEntriesRequest) GetTenantId() string {
@@ -6848,7 +7091,7 @@ type ListAuditEntriesResponse struct {
 
 func (x *ListAuditEntriesResponse) Reset() {
 	*x = ListAuditEntriesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[102]
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6860,7 +7103,7 @@ func (x *ListAuditEntriesResponse) String() string {
 func (*ListAuditEntriesResponse) ProtoMessage() {}
 
 func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[102]
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6873,7 +7116,7 @@ func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{102}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *ListAuditEntriesResponse) GetEntries() []*AuditEntry {
@@ -7281,12 +7524,13 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\venvironment\x18\x05 \x01(\tR\venvironment\"s\n" +
 	"\x18IssueLicenseFileResponse\x12!\n" +
 	"\flicense_file\x18\x01 \x01(\tR\vlicenseFile\x124\n" +
-	"\alicense\x18\x02 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"\x91\x01\n" +
+	"\alicense\x18\x02 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"\xad\x01\n" +
 	"\x10PoolFeatureLimit\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x1b\n" +
 	"\tmax_units\x18\x02 \x01(\x03R\bmaxUnits\x12\x15\n" +
 	"\x06in_use\x18\x03 \x01(\x03R\x05inUse\x12!\n" +
-	"\toverdraft\x18\x04 \x01(\x03H\x00R\toverdraft\x88\x01\x01B\f\n" +
+	"\toverdraft\x18\x04 \x01(\x03H\x00R\toverdraft\x88\x01\x01\x12\x1a\n" +
+	"\breserved\x18\x05 \x01(\x03R\breservedB\f\n" +
 	"\n" +
 	"_overdraft\"\xeb\x02\n" +
 	"\x04Pool\x12\x0e\n" +
@@ -7318,10 +7562,29 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x04pool\x18\x01 \x01(\v2\x11.licensor.v1.PoolR\x04pool\"F\n" +
 	"\x0eGetPoolRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
-	"\apool_id\x18\x02 \x01(\tR\x06poolId\"d\n" +
+	"\apool_id\x18\x02 \x01(\tR\x06poolId\"\xa2\x01\n" +
 	"\x0fGetPoolResponse\x12%\n" +
 	"\x04pool\x18\x01 \x01(\v2\x11.licensor.v1.PoolR\x04pool\x12*\n" +
-	"\x06leases\x18\x02 \x03(\v2\x12.licensor.v1.LeaseR\x06leases\"\x8c\x01\n" +
+	"\x06leases\x18\x02 \x03(\v2\x12.licensor.v1.LeaseR\x06leases\x12<\n" +
+	"\freservations\x18\x03 \x03(\v2\x18.licensor.v1.ReservationR\freservations\"\xa3\x01\n" +
+	"\vReservation\x12\x17\n" +
+	"\apool_id\x18\x01 \x01(\tR\x06poolId\x12\x18\n" +
+	"\afeature\x18\x02 \x01(\tR\afeature\x12\x1f\n" +
+	"\vinstance_id\x18\x03 \x01(\tR\n" +
+	"instanceId\x12\x14\n" +
+	"\x05units\x18\x04 \x01(\x03R\x05units\x12\x12\n" +
+	"\x04held\x18\x05 \x01(\x03R\x04held\x12\x16\n" +
+	"\x06unused\x18\x06 \x01(\x03R\x06unused\"\x9e\x01\n" +
+	"\x15SetReservationRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
+	"\apool_id\x18\x02 \x01(\tR\x06poolId\x12\x18\n" +
+	"\afeature\x18\x03 \x01(\tR\afeature\x12\x1f\n" +
+	"\vinstance_id\x18\x04 \x01(\tR\n" +
+	"instanceId\x12\x14\n" +
+	"\x05units\x18\x05 \x01(\x03R\x05units\"}\n" +
+	"\x16SetReservationResponse\x12%\n" +
+	"\x04pool\x18\x01 \x01(\v2\x11.licensor.v1.PoolR\x04pool\x12<\n" +
+	"\freservations\x18\x02 \x03(\v2\x18.licensor.v1.ReservationR\freservations\"\x8c\x01\n" +
 	"\x10ListPoolsRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -7378,9 +7641,10 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\apool_id\x18\x02 \x01(\tR\x06poolId\x120\n" +
 	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
 	"\x05until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x121\n" +
-	"\x06period\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06period\"C\n" +
+	"\x06period\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06period\"\x81\x01\n" +
 	"\x16GetUsageReportResponse\x12)\n" +
-	"\x04rows\x18\x01 \x03(\v2\x15.licensor.v1.UsageRowR\x04rows\"\xc0\x01\n" +
+	"\x04rows\x18\x01 \x03(\v2\x15.licensor.v1.UsageRowR\x04rows\x12<\n" +
+	"\freservations\x18\x02 \x03(\v2\x18.licensor.v1.ReservationR\freservations\"\xc0\x01\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x10\n" +
@@ -7498,7 +7762,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"u\n" +
 	"\x18ListAuditEntriesResponse\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.licensor.v1.AuditEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xbf\x1c\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x9a\x1d\n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -7546,7 +7810,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\tRedeliver\x12\x1d.licensor.v1.RedeliverRequest\x1a\x1e.licensor.v1.RedeliverResponse\x12M\n" +
 	"\n" +
 	"ListAlerts\x12\x1e.licensor.v1.ListAlertsRequest\x1a\x1f.licensor.v1.ListAlertsResponse\x12_\n" +
-	"\x10ListAuditEntries\x12$.licensor.v1.ListAuditEntriesRequest\x1a%.licensor.v1.ListAuditEntriesResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
+	"\x10ListAuditEntries\x12$.licensor.v1.ListAuditEntriesRequest\x1a%.licensor.v1.ListAuditEntriesResponse\x12Y\n" +
+	"\x0eSetReservation\x12\".licensor.v1.SetReservationRequest\x1a#.licensor.v1.SetReservationResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
 
 var (
 	file_licensor_v1_admin_proto_rawDescOnce sync.Once
@@ -7560,7 +7825,7 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 103)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 106)
 var file_licensor_v1_admin_proto_goTypes = []any{
 	(*Tenant)(nil),                      // 0: licensor.v1.Tenant
 	(*CreateTenantRequest)(nil),         // 1: licensor.v1.CreateTenantRequest
@@ -7634,251 +7899,260 @@ var file_licensor_v1_admin_proto_goTypes = []any{
 	(*CreatePoolResponse)(nil),          // 69: licensor.v1.CreatePoolResponse
 	(*GetPoolRequest)(nil),              // 70: licensor.v1.GetPoolRequest
 	(*GetPoolResponse)(nil),             // 71: licensor.v1.GetPoolResponse
-	(*ListPoolsRequest)(nil),            // 72: licensor.v1.ListPoolsRequest
-	(*ListPoolsResponse)(nil),           // 73: licensor.v1.ListPoolsResponse
-	(*ResizePoolRequest)(nil),           // 74: licensor.v1.ResizePoolRequest
-	(*ResizePoolResponse)(nil),          // 75: licensor.v1.ResizePoolResponse
-	(*ListLeasesRequest)(nil),           // 76: licensor.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),          // 77: licensor.v1.ListLeasesResponse
-	(*ReleaseLeaseRequest)(nil),         // 78: licensor.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),        // 79: licensor.v1.ReleaseLeaseResponse
-	(*UsageRow)(nil),                    // 80: licensor.v1.UsageRow
-	(*GetUsageReportRequest)(nil),       // 81: licensor.v1.GetUsageReportRequest
-	(*GetUsageReportResponse)(nil),      // 82: licensor.v1.GetUsageReportResponse
-	(*Webhook)(nil),                     // 83: licensor.v1.Webhook
-	(*CreateWebhookRequest)(nil),        // 84: licensor.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),       // 85: licensor.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),         // 86: licensor.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),        // 87: licensor.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),        // 88: licensor.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),       // 89: licensor.v1.DeleteWebhookResponse
-	(*UpdateWebhookRequest)(nil),        // 90: licensor.v1.UpdateWebhookRequest
-	(*UpdateWebhookResponse)(nil),       // 91: licensor.v1.UpdateWebhookResponse
-	(*Delivery)(nil),                    // 92: licensor.v1.Delivery
-	(*ListDeliveriesRequest)(nil),       // 93: licensor.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),      // 94: licensor.v1.ListDeliveriesResponse
-	(*RedeliverRequest)(nil),            // 95: licensor.v1.RedeliverRequest
-	(*RedeliverResponse)(nil),           // 96: licensor.v1.RedeliverResponse
-	(*Alert)(nil),                       // 97: licensor.v1.Alert
-	(*ListAlertsRequest)(nil),           // 98: licensor.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),          // 99: licensor.v1.ListAlertsResponse
-	(*AuditEntry)(nil),                  // 100: licensor.v1.AuditEntry
-	(*ListAuditEntriesRequest)(nil),     // 101: licensor.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),    // 102: licensor.v1.ListAuditEntriesResponse
-	(*durationpb.Duration)(nil),         // 103: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 104: google.protobuf.Timestamp
-	(*Telemetry)(nil),                   // 105: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),               // 106: licensor.v1.IssuedLicense
-	(*Lease)(nil),                       // 107: licensor.v1.Lease
-	(*structpb.Struct)(nil),             // 108: google.protobuf.Struct
+	(*Reservation)(nil),                 // 72: licensor.v1.Reservation
+	(*SetReservationRequest)(nil),       // 73: licensor.v1.SetReservationRequest
+	(*SetReservationResponse)(nil),      // 74: licensor.v1.SetReservationResponse
+	(*ListPoolsRequest)(nil),            // 75: licensor.v1.ListPoolsRequest
+	(*ListPoolsResponse)(nil),           // 76: licensor.v1.ListPoolsResponse
+	(*ResizePoolRequest)(nil),           // 77: licensor.v1.ResizePoolRequest
+	(*ResizePoolResponse)(nil),          // 78: licensor.v1.ResizePoolResponse
+	(*ListLeasesRequest)(nil),           // 79: licensor.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),          // 80: licensor.v1.ListLeasesResponse
+	(*ReleaseLeaseRequest)(nil),         // 81: licensor.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),        // 82: licensor.v1.ReleaseLeaseResponse
+	(*UsageRow)(nil),                    // 83: licensor.v1.UsageRow
+	(*GetUsageReportRequest)(nil),       // 84: licensor.v1.GetUsageReportRequest
+	(*GetUsageReportResponse)(nil),      // 85: licensor.v1.GetUsageReportResponse
+	(*Webhook)(nil),                     // 86: licensor.v1.Webhook
+	(*CreateWebhookRequest)(nil),        // 87: licensor.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),       // 88: licensor.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),         // 89: licensor.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),        // 90: licensor.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),        // 91: licensor.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),       // 92: licensor.v1.DeleteWebhookResponse
+	(*UpdateWebhookRequest)(nil),        // 93: licensor.v1.UpdateWebhookRequest
+	(*UpdateWebhookResponse)(nil),       // 94: licensor.v1.UpdateWebhookResponse
+	(*Delivery)(nil),                    // 95: licensor.v1.Delivery
+	(*ListDeliveriesRequest)(nil),       // 96: licensor.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),      // 97: licensor.v1.ListDeliveriesResponse
+	(*RedeliverRequest)(nil),            // 98: licensor.v1.RedeliverRequest
+	(*RedeliverResponse)(nil),           // 99: licensor.v1.RedeliverResponse
+	(*Alert)(nil),                       // 100: licensor.v1.Alert
+	(*ListAlertsRequest)(nil),           // 101: licensor.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),          // 102: licensor.v1.ListAlertsResponse
+	(*AuditEntry)(nil),                  // 103: licensor.v1.AuditEntry
+	(*ListAuditEntriesRequest)(nil),     // 104: licensor.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),    // 105: licensor.v1.ListAuditEntriesResponse
+	(*durationpb.Duration)(nil),         // 106: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 107: google.protobuf.Timestamp
+	(*Telemetry)(nil),                   // 108: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),               // 109: licensor.v1.IssuedLicense
+	(*Lease)(nil),                       // 110: licensor.v1.Lease
+	(*structpb.Struct)(nil),             // 111: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	103, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	103, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	104, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	103, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	103, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
-	103, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	106, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	106, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	107, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	106, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	106, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	106, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	103, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	103, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	103, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	103, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	106, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	106, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	106, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	106, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	104, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	107, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	104, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	107, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
 	19,  // 20: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	19,  // 21: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	104, // 22: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	104, // 23: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	107, // 22: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	107, // 23: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 24: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	103, // 25: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	103, // 26: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 27: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	104, // 28: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	104, // 29: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	104, // 30: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	104, // 31: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	106, // 25: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	106, // 26: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	106, // 27: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	107, // 28: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	107, // 29: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	107, // 30: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	107, // 31: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 32: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	103, // 33: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	103, // 34: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 35: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	106, // 33: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	106, // 34: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	106, // 35: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
 	25,  // 36: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 37: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 38: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
 	24,  // 39: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	103, // 40: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	103, // 41: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 42: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	106, // 40: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	106, // 41: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	106, // 42: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
 	25,  // 43: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	104, // 44: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	103, // 45: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	107, // 44: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	106, // 45: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
 	25,  // 46: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 47: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	104, // 48: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	104, // 49: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	104, // 50: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	104, // 51: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	107, // 48: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	107, // 49: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	107, // 50: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	107, // 51: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
 	38,  // 52: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
 	38,  // 53: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
 	38,  // 54: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	104, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	104, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	104, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	107, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	107, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	107, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
 	45,  // 58: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
 	45,  // 59: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	104, // 60: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 61: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 62: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	104, // 63: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	105, // 64: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	107, // 60: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	107, // 61: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	107, // 62: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	107, // 63: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	108, // 64: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
 	50,  // 65: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
 	50,  // 66: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
 	50,  // 67: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	104, // 68: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	105, // 69: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	104, // 70: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 71: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	107, // 68: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	108, // 69: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	107, // 70: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	107, // 71: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
 	57,  // 72: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
 	60,  // 73: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
 	60,  // 74: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
 	60,  // 75: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
 	61,  // 76: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	103, // 77: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	106, // 78: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	106, // 77: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	109, // 78: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
 	66,  // 79: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 80: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	104, // 81: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	106, // 80: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	107, // 81: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	66,  // 82: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 83: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	106, // 83: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 84: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
 	67,  // 85: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 86: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
-	67,  // 87: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
-	66,  // 88: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 89: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 90: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 91: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	104, // 92: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	104, // 93: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 94: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	103, // 95: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
-	80,  // 96: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	104, // 97: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
-	83,  // 98: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	83,  // 99: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
-	83,  // 100: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	103, // 101: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	104, // 102: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	104, // 103: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	104, // 104: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
-	92,  // 105: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
-	92,  // 106: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	104, // 107: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	104, // 108: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	108, // 109: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
-	97,  // 110: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	104, // 111: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	108, // 112: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	108, // 113: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	104, // 114: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 115: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	100, // 116: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
-	1,   // 117: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 118: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 119: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 120: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 121: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 122: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 123: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 124: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 125: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 126: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 127: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 128: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 129: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 130: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 131: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 132: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 133: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 134: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 135: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 136: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 137: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 138: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 139: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 140: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 141: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 142: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 143: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 144: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 145: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 146: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 147: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 148: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 149: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 150: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 151: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 152: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 153: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 154: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 155: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 156: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 157: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 158: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	2,   // 159: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 160: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 161: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 162: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 163: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 164: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 165: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 166: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 167: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 168: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 169: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 170: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 171: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 172: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 173: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 174: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 175: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 176: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 177: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 178: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 179: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 180: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 181: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 182: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 183: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 184: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 185: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 186: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 187: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 188: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 189: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 190: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 191: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 192: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 193: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 194: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 195: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 196: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 197: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 198: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 199: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 200: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	159, // [159:201] is the sub-list for method output_type
-	117, // [117:159] is the sub-list for method input_type
-	117, // [117:117] is the sub-list for extension type_name
-	117, // [117:117] is the sub-list for extension extendee
-	0,   // [0:117] is the sub-list for field type_name
+	110, // 86: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	72,  // 87: licensor.v1.GetPoolResponse.reservations:type_name -> licensor.v1.Reservation
+	67,  // 88: licensor.v1.SetReservationResponse.pool:type_name -> licensor.v1.Pool
+	72,  // 89: licensor.v1.SetReservationResponse.reservations:type_name -> licensor.v1.Reservation
+	67,  // 90: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
+	66,  // 91: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	106, // 92: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 93: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
+	110, // 94: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	107, // 95: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	107, // 96: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	107, // 97: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	106, // 98: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	83,  // 99: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
+	72,  // 100: licensor.v1.GetUsageReportResponse.reservations:type_name -> licensor.v1.Reservation
+	107, // 101: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	86,  // 102: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	86,  // 103: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
+	86,  // 104: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	106, // 105: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	107, // 106: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	107, // 107: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	107, // 108: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	95,  // 109: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
+	95,  // 110: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
+	107, // 111: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	107, // 112: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	111, // 113: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	100, // 114: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
+	107, // 115: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	111, // 116: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	111, // 117: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	107, // 118: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	107, // 119: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	103, // 120: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
+	1,   // 121: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 122: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 123: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 124: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 125: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 126: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 127: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 128: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 129: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 130: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 131: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 132: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 133: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 134: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 135: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 136: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 137: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 138: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 139: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 140: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 141: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 142: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 143: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 144: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 145: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 146: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 147: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 148: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 149: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	75,  // 150: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	77,  // 151: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	79,  // 152: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	81,  // 153: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	84,  // 154: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	87,  // 155: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	89,  // 156: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	91,  // 157: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	93,  // 158: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	96,  // 159: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	98,  // 160: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	101, // 161: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	104, // 162: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	73,  // 163: licensor.v1.AdminService.SetReservation:input_type -> licensor.v1.SetReservationRequest
+	2,   // 164: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 165: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 166: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 167: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 168: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 169: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 170: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 171: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 172: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 173: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 174: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 175: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 176: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 177: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 178: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 179: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 180: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 181: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 182: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 183: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 184: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 185: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 186: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 187: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 188: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 189: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 190: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 191: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 192: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	76,  // 193: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	78,  // 194: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	80,  // 195: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	82,  // 196: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	85,  // 197: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	88,  // 198: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	90,  // 199: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	92,  // 200: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	94,  // 201: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	97,  // 202: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	99,  // 203: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	102, // 204: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	105, // 205: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	74,  // 206: licensor.v1.AdminService.SetReservation:output_type -> licensor.v1.SetReservationResponse
+	164, // [164:207] is the sub-list for method output_type
+	121, // [121:164] is the sub-list for method input_type
+	121, // [121:121] is the sub-list for extension type_name
+	121, // [121:121] is the sub-list for extension extendee
+	0,   // [0:121] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -7891,15 +8165,15 @@ func file_licensor_v1_admin_proto_init() {
 	file_licensor_v1_admin_proto_msgTypes[7].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[32].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[66].OneofWrappers = []any{}
-	file_licensor_v1_admin_proto_msgTypes[74].OneofWrappers = []any{}
-	file_licensor_v1_admin_proto_msgTypes[90].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[77].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[93].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   103,
+			NumMessages:   106,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,5 +1,5 @@
--- 0010_pool_queue_overdraft: capability requests that wait for units, and
--- pools that grant beyond their size.
+-- 0010_pool_queue_overdraft: capability requests that wait for units,
+-- pools that grant beyond their size, and units reserved for instances.
 --
 -- A request that asks to wait and finds its pool short joins the pool's
 -- queue: a row here, ordered by seq. While a pool has live waiters (whose
@@ -40,3 +40,21 @@ CREATE INDEX capability_waiters_expiry ON capability_waiters (expires_at);
 -- given back in part keeps at most the units it still holds as overage.
 ALTER TABLE pool_features ADD COLUMN overdraft INTEGER NOT NULL DEFAULT 0 CHECK (overdraft >= 0);
 ALTER TABLE leases ADD COLUMN overage TEXT NOT NULL DEFAULT '{}';
+
+-- Reservations: units of a pool feature held for one instance (by its
+-- instance id). Only that instance may take them; a grant to anyone else
+-- must leave every other reservation's unused units free. What an instance
+-- holds is read from its live leases in the grant's transaction, under the
+-- pool's lock; pool_features.reserved is the sum, so that a pool with none
+-- costs its grants nothing.
+ALTER TABLE pool_features ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0);
+
+CREATE TABLE pool_reservations (
+    tenant_id   TEXT NOT NULL,
+    pool_id     TEXT NOT NULL,
+    feature     TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    units       INTEGER NOT NULL CHECK (units > 0),
+    PRIMARY KEY (tenant_id, pool_id, feature, instance_id),
+    FOREIGN KEY (tenant_id, pool_id, feature) REFERENCES pool_features (tenant_id, pool_id, feature)
+);

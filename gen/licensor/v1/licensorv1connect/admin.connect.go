@@ -150,6 +150,9 @@ const (
 	// AdminServiceListAuditEntriesProcedure is the fully-qualified name of the AdminService's
 	// ListAuditEntries RPC.
 	AdminServiceListAuditEntriesProcedure = "/licensor.v1.AdminService/ListAuditEntries"
+	// AdminServiceSetReservationProcedure is the fully-qualified name of the AdminService's
+	// SetReservation RPC.
+	AdminServiceSetReservationProcedure = "/licensor.v1.AdminService/SetReservation"
 )
 
 // AdminServiceClient is a client for the licensor.v1.AdminService service.
@@ -216,6 +219,9 @@ type AdminServiceClient interface {
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
 	// Audit log.
 	ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error)
+	// Reservations: units of a pool feature held for one instance (by its
+	// instance id); units 0 removes one.
+	SetReservation(context.Context, *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the licensor.v1.AdminService service. By default,
@@ -481,6 +487,12 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("ListAuditEntries")),
 			connect.WithClientOptions(opts...),
 		),
+		setReservation: connect.NewClient[v1.SetReservationRequest, v1.SetReservationResponse](
+			httpClient,
+			baseURL+AdminServiceSetReservationProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SetReservation")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -528,6 +540,7 @@ type adminServiceClient struct {
 	redeliver           *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
 	listAlerts          *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
 	listAuditEntries    *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
+	setReservation      *connect.Client[v1.SetReservationRequest, v1.SetReservationResponse]
 }
 
 // CreateTenant calls licensor.v1.AdminService.CreateTenant.
@@ -740,6 +753,11 @@ func (c *adminServiceClient) ListAuditEntries(ctx context.Context, req *connect.
 	return c.listAuditEntries.CallUnary(ctx, req)
 }
 
+// SetReservation calls licensor.v1.AdminService.SetReservation.
+func (c *adminServiceClient) SetReservation(ctx context.Context, req *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error) {
+	return c.setReservation.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the licensor.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Tenants (operator only, except GetTenant and UpdateTenant for its own).
@@ -804,6 +822,9 @@ type AdminServiceHandler interface {
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
 	// Audit log.
 	ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error)
+	// Reservations: units of a pool feature held for one instance (by its
+	// instance id); units 0 removes one.
+	SetReservation(context.Context, *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1065,6 +1086,12 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("ListAuditEntries")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceSetReservationHandler := connect.NewUnaryHandler(
+		AdminServiceSetReservationProcedure,
+		svc.SetReservation,
+		connect.WithSchema(adminServiceMethods.ByName("SetReservation")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/licensor.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
@@ -1151,6 +1178,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListAlertsHandler.ServeHTTP(w, r)
 		case AdminServiceListAuditEntriesProcedure:
 			adminServiceListAuditEntriesHandler.ServeHTTP(w, r)
+		case AdminServiceSetReservationProcedure:
+			adminServiceSetReservationHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1326,4 +1355,8 @@ func (UnimplementedAdminServiceHandler) ListAlerts(context.Context, *connect.Req
 
 func (UnimplementedAdminServiceHandler) ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ListAuditEntries is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SetReservation(context.Context, *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.SetReservation is not implemented"))
 }
