@@ -20,6 +20,7 @@ type PoolCmd struct {
 	Resize       PoolResizeCmd       `cmd:"" help:"Change a pool's maximums (or add features), its lease TTL and its express rule."`
 	Leases       PoolLeasesCmd       `cmd:"" help:"List leases."`
 	ReleaseLease PoolReleaseLeaseCmd `cmd:"" name:"release-lease" help:"End a lease at once (a stuck seat)."`
+	Reserve      PoolReserveCmd      `cmd:"" help:"Hold units of a feature for one instance (0 removes the reservation)."`
 	Usage        PoolUsageCmd        `cmd:"" help:"Usage report per feature and period: peak, unit-hours, grants, denials, returns, expiries."`
 }
 
@@ -141,7 +142,43 @@ func (c *PoolShowCmd) Run(g *Globals) error {
 			return err
 		}
 		fmt.Fprintln(stdout)
-		return emit(g, res.Msg, leaseHeader, leaseRows(res.Msg.Leases...))
+		if err := emit(g, res.Msg, leaseHeader, leaseRows(res.Msg.Leases...)); err != nil {
+			return err
+		}
+		if len(res.Msg.Reservations) == 0 {
+			return nil
+		}
+		fmt.Fprintln(stdout)
+		return emit(g, res.Msg, reservationHeader, reservationRows(res.Msg.Reservations...))
+	})
+}
+
+var reservationHeader = []string{"FEATURE", "INSTANCE", "RESERVED", "HELD", "UNUSED"}
+
+func reservationRows(rs ...*v1.Reservation) (rows [][]string) {
+	for _, r := range rs {
+		rows = append(rows, []string{r.Feature, r.InstanceId, fmt.Sprint(r.Units), fmt.Sprint(r.Held), fmt.Sprint(r.Unused)})
+	}
+	return rows
+}
+
+type PoolReserveCmd struct {
+	tenantFlag
+	ID       string `arg:"" help:"Pool id."`
+	Feature  string `required:"" short:"f" help:"Feature to reserve units of."`
+	Instance string `required:"" help:"Instance id the units are held for: no other instance can take them."`
+	Units    int64  `required:"" help:"Units to hold (0 removes the reservation)."`
+}
+
+func (c *PoolReserveCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.SetReservation(ctx, connect.NewRequest(&v1.SetReservationRequest{
+			TenantId: c.TenantID, PoolId: c.ID, Feature: c.Feature, InstanceId: c.Instance, Units: c.Units,
+		}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, reservationHeader, reservationRows(res.Msg.Reservations...))
 	})
 }
 
@@ -235,7 +272,7 @@ type PoolUsageCmd struct {
 	Period Dur    `help:"Period length (default 1h)."`
 }
 
-var usageHeader = []string{"FEATURE", "PERIOD", "PEAK", "UNIT-HOURS", "GRANTS", "DENIALS", "RETURNS", "EXPIRIES"}
+var usageHeader = []string{"FEATURE", "PERIOD", "PEAK", "UNIT-HOURS", "GRANTS", "DENIALS", "RETURNS", "EXPIRIES", "PEAK OVERAGE"}
 
 func (c *PoolUsageCmd) Run(g *Globals) error {
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
@@ -248,8 +285,13 @@ func (c *PoolUsageCmd) Run(g *Globals) error {
 		var rows [][]string
 		for _, r := range res.Msg.Rows {
 			rows = append(rows, []string{r.Feature, fmtTS(r.PeriodStart), strconv.FormatInt(r.PeakUnits, 10), strconv.FormatFloat(r.UnitHours, 'f', 2, 64),
-				strconv.FormatInt(r.Grants, 10), strconv.FormatInt(r.Denials, 10), strconv.FormatInt(r.Returns, 10), strconv.FormatInt(r.Expiries, 10)})
+				strconv.FormatInt(r.Grants, 10), strconv.FormatInt(r.Denials, 10), strconv.FormatInt(r.Returns, 10), strconv.FormatInt(r.Expiries, 10),
+				strconv.FormatInt(r.PeakOverage, 10)})
 		}
-		return emit(g, res.Msg, usageHeader, rows)
+		if err := emit(g, res.Msg, usageHeader, rows); err != nil || g.Output == "json" || len(res.Msg.Reservations) == 0 {
+			return err
+		}
+		fmt.Fprintln(stdout)
+		return emit(g, res.Msg, reservationHeader, reservationRows(res.Msg.Reservations...))
 	})
 }
