@@ -85,6 +85,18 @@ func (l *Lease) Units() map[string]int64 {
 	return m
 }
 
+// Overage returns, per feature, the units of the lease granted beyond the
+// pool's size (from its overdraft); empty when none were.
+func (l *Lease) Overage() map[string]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := make(map[string]int64, len(l.lease.GetOverage()))
+	for _, u := range l.lease.GetOverage() {
+		m[u.GetFeature()] = u.GetUnits()
+	}
+	return m
+}
+
 // Token returns the current signed capability document (typ
 // capability+jwt), verifiable offline with the vendor's JWKS.
 func (l *Lease) Token() string { l.mu.Lock(); defer l.mu.Unlock(); return l.token }

@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"github.com/licensor/licensor"
+	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/internal/testserver"
 )
 
@@ -105,5 +108,24 @@ func TestCheckoutWait(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+func TestCheckoutOverage(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, testserver.FixtureOptions{})
+	one := int64(1)
+	if _, err := e.srv.Admin(testserver.GRPC, e.f.AdminToken).CreatePool(ctx, connect.NewRequest(&v1.CreatePoolRequest{
+		CustomerId: e.f.CustomerID, Features: []*v1.PoolFeatureLimit{{Feature: "gpu-export", MaxUnits: 1, Overdraft: &one}},
+	})); err != nil {
+		t.Fatalf("CreatePool: %v", err)
+	}
+	c := newClient(t, e.config(t, "node-1", ""))
+	l, err := c.Checkout(ctx, licensor.Units{Feature: "gpu-export", Units: 2})
+	if err != nil {
+		t.Fatalf("Checkout: %v", err)
+	}
+	if got := l.Overage(); got["gpu-export"] != 1 || len(got) != 1 {
+		t.Fatalf("Overage: got %v, want gpu-export=1", got)
 	}
 }
