@@ -32,10 +32,15 @@ const (
 	// when no such check-in has been seen for the scanner's CloneAlertFor
 	// (24 hours by default).
 	AlertInstanceCloned AlertType = "instance.cloned"
+
+	// AlertPoolOverdraft: a pool feature has units in use beyond its size
+	// (drawn on its overdraft). Raised by the PoolSource extension too;
+	// cleared when enough come back.
+	AlertPoolOverdraft AlertType = "pool.overdraft"
 )
 
 // AlertTypes lists every type, for validating webhook event filters.
-var AlertTypes = []AlertType{AlertLicenseExpiring, AlertContractEnding, AlertInstanceSilent, AlertPoolExhausted, AlertInstanceCloned}
+var AlertTypes = []AlertType{AlertLicenseExpiring, AlertContractEnding, AlertInstanceSilent, AlertPoolExhausted, AlertInstanceCloned, AlertPoolOverdraft}
 
 // ValidAlertType reports whether t is a known alert type.
 func ValidAlertType(t string) bool {

@@ -54,6 +54,10 @@ type Lease struct {
 	ContractID string
 	InstanceID string
 	Units      []Units // sorted by feature; every count > 0
+	// Overage is, per feature, how many of Units were granted beyond the
+	// pool's MaxUnits (from its overdraft): sorted, only counts > 0, never
+	// more than the lease holds.
+	Overage []Units
 	// Borrowed leases are long (for going offline): they are never renewed
 	// or reclaimed early, but end at their expiry like any other.
 	Borrowed  bool
@@ -81,6 +85,9 @@ type Shortage struct {
 	// NextRelease is when the soonest lease holding this feature ends; zero
 	// if none does.
 	NextRelease time.Time
+	// Queued is set when the units are free but promised to requests
+	// waiting ahead in the pool's queue.
+	Queued bool `json:",omitempty"`
 }
 
 // Take is one capability request as the store executes it, in one
@@ -105,6 +112,18 @@ type Take struct {
 	// it back without taking anything.
 	RequestID   string
 	Fingerprint string
+	// WaiterSeq and WaiterID, if set, are the waiter this take serves
+	// (see Waiter): it is granted only if no live waiter with a lower Seq
+	// is waiting, and a grant removes it from the queue in the same
+	// transaction. A take of no waiter is behind every live waiter.
+	WaiterSeq int64
+	WaiterID  string
+	// Express passes the waiters of the pool (an express pool: a request
+	// that fits now is granted).
+	Express bool
+	// Reservations, set when the pool has any, makes the take leave the
+	// unused units reserved for other instances free.
+	Reservations bool
 }
 
 // TakeResult is the answer to a Take.
@@ -160,6 +179,9 @@ type CapabilityClaims struct {
 	Pool      string           `json:"pool"`
 	Units     map[string]int64 `json:"units"`
 	Borrowed  bool             `json:"borrowed,omitempty"`
+	// Overage is, per feature, how many of Units are beyond the pool's
+	// size (its overdraft); absent when none are.
+	Overage map[string]int64 `json:"overage,omitempty"`
 }
 
 // LeaseStore keeps leases. Units are taken and given back in the same

@@ -24,11 +24,26 @@ type PoolFeature struct {
 	Feature  string
 	MaxUnits int64
 	InUse    int64
+	// Overdraft is how many units may be granted beyond MaxUnits (FlexNet's
+	// overdraft): each is marked as overage in its lease and raises the
+	// pool.overdraft alert. In a PoolResize, -1 keeps the feature's
+	// overdraft as it is.
+	Overdraft int64
+	// Reserved is the units reserved for named instances (the sum of the
+	// feature's Reservations; set by the store).
+	Reserved int64
 }
 
-// Free returns the units that can still be granted (0 when a pool was
-// shrunk below what is in use).
+// Free returns the units that can still be granted within MaxUnits (0
+// when a pool was shrunk below what is in use).
 func (f PoolFeature) Free() int64 { return max(0, f.MaxUnits-f.InUse) }
+
+// Overage returns the units in use beyond MaxUnits (drawn on the
+// overdraft).
+func (f PoolFeature) Overage() int64 { return max(0, f.InUse-f.MaxUnits) }
+
+// KeepOverdraft in a PoolResize's feature keeps its overdraft.
+const KeepOverdraft = -1
 
 // Pool is a customer's counted features, lent to its devices as leases.
 type Pool struct {
@@ -41,7 +56,11 @@ type Pool struct {
 	Name       string
 	Features   []PoolFeature // sorted by name
 	// LeaseTTL is how long a lease lives without a renewal.
-	LeaseTTL  time.Duration
+	LeaseTTL time.Duration
+	// Express lets a request that fits now pass requests waiting in the
+	// pool's queue (RLM's EXPRESS rule); otherwise the queue is strictly
+	// first come, first served.
+	Express   bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -71,7 +90,7 @@ func (p *Pool) Validate() error {
 	if len(p.Features) == 0 {
 		return Errorf(EINVALID, "a pool needs at least one feature, e.g. solver=50")
 	}
-	return validatePoolFeatures(p.Features)
+	return validatePoolFeatures(p.Features, false)
 }
 
 // PoolFeaturesOnce refuses a feature listed twice (EINVALID): which of the
@@ -89,7 +108,7 @@ func PoolFeaturesOnce(fs []PoolFeature) error {
 	return nil
 }
 
-func validatePoolFeatures(fs []PoolFeature) error {
+func validatePoolFeatures(fs []PoolFeature, resize bool) error {
 	if len(fs) > MaxFeatures {
 		return Errorf(EINVALID, "pool has %d features; the limit is %d", len(fs), MaxFeatures)
 	}
@@ -102,6 +121,9 @@ func validatePoolFeatures(fs []PoolFeature) error {
 		}
 		if f.MaxUnits < 0 || f.MaxUnits > MaxPoolUnits {
 			return Errorf(EINVALID, "feature %q max units is %d; it must be between 0 and %d", f.Feature, f.MaxUnits, MaxPoolUnits)
+		}
+		if (f.Overdraft < 0 && !(resize && f.Overdraft == KeepOverdraft)) || f.Overdraft > MaxPoolUnits {
+			return Errorf(EINVALID, "feature %q overdraft is %d; it must be between 0 and %d", f.Feature, f.Overdraft, MaxPoolUnits)
 		}
 	}
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Feature < fs[j].Feature })
@@ -127,9 +149,11 @@ func (p *Pool) Serves(c *Contract) bool {
 // is in use is allowed: leases run on, and nothing more is granted until
 // enough come back.
 type PoolResize struct {
-	PoolID    string
-	Features  []PoolFeature // MaxUnits only
-	LeaseTTL  time.Duration
+	PoolID   string
+	Features []PoolFeature // MaxUnits only
+	LeaseTTL time.Duration
+	// Express, if set, turns the express rule on or off.
+	Express   *bool
 	UpdatedAt time.Time
 }
 
@@ -143,10 +167,10 @@ func (r *PoolResize) Validate() error {
 			return err
 		}
 	}
-	if len(r.Features) == 0 && r.LeaseTTL == 0 {
-		return Errorf(EINVALID, "nothing to change: give features (name=max) or a lease TTL")
+	if len(r.Features) == 0 && r.LeaseTTL == 0 && r.Express == nil {
+		return Errorf(EINVALID, "nothing to change: give features (name=max), a lease TTL or the express rule")
 	}
-	return validatePoolFeatures(r.Features)
+	return validatePoolFeatures(r.Features, true)
 }
 
 // PoolFilter selects pools of a tenant.
@@ -159,6 +183,8 @@ type PoolFilter struct {
 type CapabilityStore interface {
 	PoolStore
 	LeaseStore
+	QueueStore
+	ReservationStore
 	UsageStore
 }
 

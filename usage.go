@@ -72,6 +72,9 @@ type UsageRow struct {
 	Denials     int64
 	Returns     int64 // returns and administrators' releases
 	Expiries    int64
+	// PeakOverage is the most units in use beyond the feature's size (its
+	// overdraft), against its size when the report is made.
+	PeakOverage int64
 }
 
 // BuildUsageReport aggregates events as ListUsageEvents returns them into

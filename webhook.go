@@ -75,7 +75,7 @@ func (w *Webhook) Validate(p WebhookPolicy) error {
 	seen := map[AlertType]bool{}
 	for _, t := range w.EventTypes {
 		if !ValidEventType(string(t)) {
-			return Errorf(EINVALID, "event type %q: use one of license.expiring, contract.ending, instance.silent, pool.exhausted, each optionally with %s (or none for all)", t, ClearedSuffix)
+			return Errorf(EINVALID, "event type %q: use one of license.expiring, contract.ending, instance.silent, pool.exhausted, pool.overdraft, each optionally with %s (or none for all)", t, ClearedSuffix)
 		}
 		if seen[t] {
 			return Errorf(EINVALID, "event type %q is listed twice", t)

@@ -33,6 +33,9 @@ func (e *DeniedError) Error() string {
 	parts := make([]string, len(e.Shortages))
 	for i, s := range e.Shortages {
 		parts[i] = fmt.Sprintf("%s: %d of %d available", s.Feature, s.Available, s.Requested)
+		if s.Queued {
+			parts[i] += " (free units are promised to requests waiting ahead)"
+		}
 		if !s.NextRelease.IsZero() {
 			parts[i] += " until " + s.NextRelease.UTC().Format(time.RFC3339)
 		}
@@ -77,6 +80,18 @@ func (l *Lease) Units() map[string]int64 {
 	defer l.mu.Unlock()
 	m := make(map[string]int64, len(l.lease.GetUnits()))
 	for _, u := range l.lease.GetUnits() {
+		m[u.GetFeature()] = u.GetUnits()
+	}
+	return m
+}
+
+// Overage returns, per feature, the units of the lease granted beyond the
+// pool's size (from its overdraft); empty when none were.
+func (l *Lease) Overage() map[string]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := make(map[string]int64, len(l.lease.GetOverage()))
+	for _, u := range l.lease.GetOverage() {
 		m[u.GetFeature()] = u.GetUnits()
 	}
 	return m
@@ -149,8 +164,19 @@ func (c *Client) checkout(ctx context.Context, borrow time.Duration, units []lic
 	if err != nil {
 		return nil, err
 	}
+	return c.leaseOf(ctx, rpc, res)
+}
+
+// denied is the DeniedError of a denial.
+func denied(res *v1.RequestCapabilitiesResponse) *DeniedError {
+	return deniedError(res.GetShortages())
+}
+
+// leaseOf is the Lease of a grant whose capability document verifies (its
+// heartbeat started unless borrowed), or the DeniedError of a denial.
+func (c *Client) leaseOf(ctx context.Context, rpc licensorv1connect.CapabilityServiceClient, res *v1.RequestCapabilitiesResponse) (*Lease, error) {
 	if !res.GetGranted() {
-		return nil, deniedError(res.GetShortages())
+		return nil, denied(res)
 	}
 	if _, err := c.verifyCapability(ctx, res.GetCapabilityToken(), res.GetLease()); err != nil {
 		// The server took the units; give them back rather than hold a

@@ -79,7 +79,7 @@ func (c *Client) Features(ctx context.Context) ([]PoolFeature, error) {
 func deniedError(shortages []*v1.Shortage) *DeniedError {
 	d := &DeniedError{}
 	for _, s := range shortages {
-		sh := licensor.Shortage{Feature: s.GetFeature(), Requested: s.GetRequested(), Available: s.GetAvailable(), Short: s.GetShort()}
+		sh := licensor.Shortage{Feature: s.GetFeature(), Requested: s.GetRequested(), Available: s.GetAvailable(), Short: s.GetShort(), Queued: s.GetQueued()}
 		if s.GetNextRelease() != nil {
 			sh.NextRelease = s.GetNextRelease().AsTime()
 		}

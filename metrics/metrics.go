@@ -44,6 +44,7 @@ type Metrics struct {
 	seatsMax   *prometheus.GaugeVec
 	pending    *prometheus.GaugeVec
 	waited     prometheus.Histogram
+	waits      *prometheus.CounterVec
 }
 
 // New returns Metrics with every collector registered, plus the Go runtime
@@ -74,7 +75,7 @@ func New(cfg Config) *Metrics {
 		}, []string{"tenant", "days_left"}),
 		alertsOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "alerts_open",
-			Help: "Open alert episodes by tenant, type (license.expiring, contract.ending, instance.silent, pool.exhausted) and level, as of the last scan.",
+			Help: "Open alert episodes by tenant, type (license.expiring, contract.ending, instance.silent, pool.exhausted, pool.overdraft) and level, as of the last scan.",
 		}, []string{"tenant", "type", "level"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "webhook_delivery_attempts_total",
@@ -114,6 +115,7 @@ func New(cfg Config) *Metrics {
 			Help:    "Time calls admitted by their tenant's concurrency threshold waited for a slot (queueing; most wait 0).",
 			Buckets: []float64{.0001, .001, .01, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
+		waits: newWaits(),
 	}
 	bi := buildinfo.Read()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -122,7 +124,7 @@ func New(cfg Config) *Metrics {
 		ConstLabels: prometheus.Labels{"version": bi.Version, "commit": bi.Commit, "goversion": bi.GoVersion},
 	})
 	build.Set(1)
-	m.reg.MustRegister(build, m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals, m.seats, m.seatsMax, m.pending, m.waited,
+	m.reg.MustRegister(build, m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals, m.seats, m.seatsMax, m.pending, m.waited, m.waits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -245,9 +245,15 @@ func (s *Scanner) scanTenant(ctx context.Context, t *licensor.Tenant, now time.T
 			add(candidate{licensor.AlertKey{Type: licensor.AlertPoolExhausted, ObjectID: p.PoolID + "/" + p.Feature}, map[string]any{
 				"pool_id": p.PoolID, "feature": p.Feature, "max_units": p.MaxUnits, "in_use": p.InUse,
 			}})
+			if p.InUse > p.MaxUnits {
+				add(candidate{licensor.AlertKey{Type: licensor.AlertPoolOverdraft, ObjectID: p.PoolID + "/" + p.Feature}, map[string]any{
+					"pool_id": p.PoolID, "feature": p.Feature, "max_units": p.MaxUnits, "in_use": p.InUse, "overage": p.InUse - p.MaxUnits,
+				}})
+			}
 		}
 	} else {
 		partial[licensor.AlertPoolExhausted] = true // nobody watches pools: leave their alerts alone
+		partial[licensor.AlertPoolOverdraft] = true
 	}
 
 	open, err := s.openAlerts(ctx)

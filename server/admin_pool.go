@@ -18,7 +18,7 @@ func (h *adminHandler) CreatePool(ctx context.Context, req *connect.Request[v1.C
 	}
 	p, err := h.svc.CreatePool(ctx, m.GetTenantId(), licensor.Pool{
 		CustomerID: m.GetCustomerId(), ContractID: m.GetContractId(), Name: m.GetName(),
-		Features: poolFeatures(m.GetFeatures()), LeaseTTL: ttl,
+		Features: poolFeatures(m.GetFeatures(), 0), LeaseTTL: ttl, Express: m.GetExpress(),
 	})
 	if err != nil {
 		return nil, err
@@ -32,6 +32,12 @@ func (h *adminHandler) GetPool(ctx context.Context, req *connect.Request[v1.GetP
 		return nil, err
 	}
 	out := &v1.GetPoolResponse{Pool: poolPB(p)}
+	if out.Pool.Waiting, err = h.waiting(ctx, req.Msg.GetTenantId(), p.ID); err != nil {
+		return nil, err
+	}
+	if out.Reservations, err = h.reservations(ctx, req.Msg.GetTenantId(), p.ID); err != nil {
+		return nil, err
+	}
 	for _, l := range ls {
 		out.Leases = append(out.Leases, leasePB(l))
 	}
@@ -45,8 +51,14 @@ func (h *adminHandler) ListPools(ctx context.Context, req *connect.Request[v1.Li
 		return nil, err
 	}
 	out := &v1.ListPoolsResponse{}
+	queues, err := h.svc.QueueLengths(ctx, m.GetTenantId())
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range ps {
-		out.Pools = append(out.Pools, poolPB(p))
+		pb := poolPB(p)
+		pb.Waiting = int32(min(queues[p.ID], 1<<31-1))
+		out.Pools = append(out.Pools, pb)
 	}
 	out.NextPageToken = nextPage(len(ps), int(m.GetPageSize()), func() string { return ps[len(ps)-1].ID })
 	return connect.NewResponse(out), nil
@@ -58,7 +70,7 @@ func (h *adminHandler) ResizePool(ctx context.Context, req *connect.Request[v1.R
 	if err != nil {
 		return nil, err
 	}
-	p, err := h.svc.ResizePool(ctx, m.GetTenantId(), licensor.PoolResize{PoolID: m.GetPoolId(), Features: poolFeatures(m.GetFeatures()), LeaseTTL: ttl})
+	p, err := h.svc.ResizePool(ctx, m.GetTenantId(), licensor.PoolResize{PoolID: m.GetPoolId(), Features: poolFeatures(m.GetFeatures(), licensor.KeepOverdraft), LeaseTTL: ttl, Express: m.Express})
 	if err != nil {
 		return nil, err
 	}
@@ -108,17 +120,34 @@ func (h *adminHandler) GetUsageReport(ctx context.Context, req *connect.Request[
 	out := &v1.GetUsageReportResponse{}
 	for _, r := range rows {
 		out.Rows = append(out.Rows, &v1.UsageRow{
-			PoolId: r.PoolID, Feature: r.Feature, PeriodStart: ts(r.PeriodStart), PeakUnits: r.PeakUnits, UnitHours: r.UnitHours,
+			PoolId: r.PoolID, Feature: r.Feature, PeriodStart: ts(r.PeriodStart), PeakUnits: r.PeakUnits, UnitHours: r.UnitHours, PeakOverage: r.PeakOverage,
 			Grants: r.Grants, Denials: r.Denials, Returns: r.Returns, Expiries: r.Expiries,
 		})
+	}
+	if out.Reservations, err = h.reservations(ctx, m.GetTenantId(), m.GetPoolId()); err != nil {
+		return nil, err
 	}
 	return connect.NewResponse(out), nil
 }
 
-func poolFeatures(fs []*v1.PoolFeatureLimit) []licensor.PoolFeature {
+// waiting is the length of a pool's queue.
+func (h *adminHandler) waiting(ctx context.Context, tenantID, poolID string) (int32, error) {
+	queues, err := h.svc.QueueLengths(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	return int32(min(queues[poolID], 1<<31-1)), nil
+}
+
+// poolFeatures reads features; unset is the overdraft of a feature that
+// names none.
+func poolFeatures(fs []*v1.PoolFeatureLimit, unset int64) []licensor.PoolFeature {
 	out := make([]licensor.PoolFeature, len(fs))
 	for i, f := range fs {
-		out[i] = licensor.PoolFeature{Feature: f.GetFeature(), MaxUnits: f.GetMaxUnits()}
+		out[i] = licensor.PoolFeature{Feature: f.GetFeature(), MaxUnits: f.GetMaxUnits(), Overdraft: unset}
+		if f.Overdraft != nil {
+			out[i].Overdraft = f.GetOverdraft()
+		}
 	}
 	return out
 }
@@ -126,10 +155,10 @@ func poolFeatures(fs []*v1.PoolFeatureLimit) []licensor.PoolFeature {
 func poolPB(p *licensor.Pool) *v1.Pool {
 	out := &v1.Pool{
 		Id: p.ID, TenantId: p.TenantID, CustomerId: p.CustomerID, ContractId: p.ContractID, Name: p.Name,
-		LeaseTtl: dur(p.LeaseTTL), CreatedAt: ts(p.CreatedAt),
+		LeaseTtl: dur(p.LeaseTTL), CreatedAt: ts(p.CreatedAt), Express: p.Express,
 	}
 	for _, f := range p.Features {
-		out.Features = append(out.Features, &v1.PoolFeatureLimit{Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse})
+		out.Features = append(out.Features, &v1.PoolFeatureLimit{Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse, Overdraft: &f.Overdraft, Reserved: f.Reserved})
 	}
 	return out
 }

@@ -13,7 +13,9 @@ import (
 
 // capabilityHandler serves licensor.v1.CapabilityService.
 type capabilityHandler struct {
-	svc *service.Service
+	svc      *service.Service
+	stopping <-chan struct{}
+	waits    *waitBound
 }
 
 var _ licensorv1connect.CapabilityServiceHandler = (*capabilityHandler)(nil)
@@ -32,6 +34,10 @@ func (h *capabilityHandler) RequestCapabilities(ctx context.Context, req *connec
 	if err != nil {
 		return nil, err
 	}
+	return connect.NewResponse(answerPB(ans)), nil
+}
+
+func answerPB(ans *service.CapabilityAnswer) *v1.RequestCapabilitiesResponse {
 	out := &v1.RequestCapabilitiesResponse{Granted: ans.Granted, Preview: ans.Preview, CapabilityToken: ans.Token}
 	if ans.Lease != nil {
 		out.Lease = leasePB(ans.Lease)
@@ -39,9 +45,10 @@ func (h *capabilityHandler) RequestCapabilities(ctx context.Context, req *connec
 	for _, sh := range ans.Shortages {
 		out.Shortages = append(out.Shortages, &v1.Shortage{
 			Feature: sh.Feature, Requested: sh.Requested, Available: sh.Available, Short: sh.Short, NextRelease: ts(sh.NextRelease),
+			Queued: sh.Queued,
 		})
 	}
-	return connect.NewResponse(out), nil
+	return out
 }
 
 func (h *capabilityHandler) ReturnCapabilities(ctx context.Context, req *connect.Request[v1.ReturnCapabilitiesRequest]) (*connect.Response[v1.ReturnCapabilitiesResponse], error) {
@@ -77,7 +84,7 @@ func (h *capabilityHandler) ListFeatures(ctx context.Context, req *connect.Reque
 	}
 	for _, f := range fs {
 		out.Features = append(out.Features, &v1.PoolFeature{
-			PoolId: f.PoolID, Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse, Free: f.Free(), HeldByInstance: f.HeldByInstance,
+			PoolId: f.PoolID, Feature: f.Feature, MaxUnits: f.MaxUnits, InUse: f.InUse, Free: f.Free(), HeldByInstance: f.HeldByInstance, Overdraft: f.Overdraft,
 		})
 	}
 	return connect.NewResponse(out), nil
@@ -102,6 +109,6 @@ func unitsPB(us []licensor.Units) []*v1.CapabilityUnits {
 func leasePB(l *licensor.Lease) *v1.Lease {
 	return &v1.Lease{
 		Id: l.ID, PoolId: l.PoolID, ContractId: l.ContractID, InstanceId: l.InstanceID, Units: unitsPB(l.Units),
-		CreatedAt: ts(l.CreatedAt), ExpiresAt: ts(l.ExpiresAt), Borrowed: l.Borrowed,
+		CreatedAt: ts(l.CreatedAt), ExpiresAt: ts(l.ExpiresAt), Borrowed: l.Borrowed, Overage: unitsPB(l.Overage),
 	}
 }

@@ -40,6 +40,9 @@ type Limits struct {
 	WatchPerSeat   int
 	WatchMin       int
 	WatchUnlimited int
+	// WaitStreams caps the WaitCapabilities streams a contract holds open
+	// at once (requests waiting in pool queues).
+	WaitStreams int
 }
 
 // DefaultLimits are the limits of a zero field.
@@ -57,6 +60,7 @@ var DefaultLimits = Limits{
 	WatchPerSeat:          2,
 	WatchMin:              10,
 	WatchUnlimited:        1000,
+	WaitStreams:           1000,
 }
 
 // withDefaults fills zero fields from DefaultLimits and turns negative ones
@@ -72,6 +76,7 @@ func (l Limits) withDefaults() Limits {
 		{&l.MaxMessageBytes, &d.MaxMessageBytes},
 		{&l.MaxStreamsPerConn, &d.MaxStreamsPerConn}, {&l.WatchPerSeat, &d.WatchPerSeat},
 		{&l.WatchMin, &d.WatchMin}, {&l.WatchUnlimited, &d.WatchUnlimited},
+		{&l.WaitStreams, &d.WaitStreams},
 	}
 	for _, f := range ints {
 		if *f.v == 0 {

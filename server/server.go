@@ -97,7 +97,7 @@ func New(cfg Config) *Server {
 	s.errWriter = connect.NewErrorWriter(opts...)
 	s.mux.Handle(licensorv1connect.NewLicenseServiceHandler(&licenseHandler{svc: cfg.Service, stopping: s.stopping, watches: newWatchBound(s.limits, gm)}, opts...))
 	s.mux.Handle(licensorv1connect.NewAdminServiceHandler(&adminHandler{svc: cfg.Service}, opts...))
-	s.mux.Handle(licensorv1connect.NewCapabilityServiceHandler(&capabilityHandler{svc: cfg.Service}, opts...))
+	s.mux.Handle(licensorv1connect.NewCapabilityServiceHandler(&capabilityHandler{svc: cfg.Service, stopping: s.stopping, waits: newWaitBound(s.limits.WaitStreams)}, opts...))
 	reflector := grpcreflect.NewStaticReflector(serviceNames...)
 	public := []connect.HandlerOption{s.withCappedGzip(), connect.WithRecover(s.recovered)}
 	s.mux.Handle(grpcreflect.NewHandlerV1(reflector, public...))

@@ -26,6 +26,9 @@ type CapabilityRequest struct {
 	// PoolID picks a pool; by default the contract's own pool, else its
 	// customer's.
 	PoolID string
+	// Wait, for WaitCapabilities only, is how long the request may wait
+	// in the pool's queue (at most the server's MaxWait).
+	Wait time.Duration
 }
 
 // CapabilityAnswer is a grant or a denial. A denial is not an error.
@@ -36,6 +39,9 @@ type CapabilityAnswer struct {
 	Lease     *licensor.Lease
 	Token     string // signed capability document, when a lease was granted
 	Shortages []licensor.Shortage
+	// TimedOut is set on the denial of a request that waited in the
+	// queue until its wait ran out.
+	TimedOut bool
 }
 
 // FeatureAvailability is one feature of a pool as an instance sees it.
@@ -72,27 +78,48 @@ func (s *Service) capabilityContract(ctx context.Context, contractID string, ins
 // EPRECONDITION (no pool), ECONFLICT (a request id reused for a different
 // request).
 func (s *Service) RequestCapabilities(ctx context.Context, req CapabilityRequest) (*CapabilityAnswer, error) {
-	ctx, c, err := s.capabilityContract(ctx, req.ContractID, &req.InstanceID)
+	if req.Wait != 0 {
+		return nil, licensor.Errorf(licensor.EINVALID, "wait is for WaitCapabilities, which streams the queue position; RequestCapabilities answers at once")
+	}
+	ctx, pr, err := s.prepareTake(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	return s.take(ctx, pr.take)
+}
+
+// preparedTake is a checked capability request and the Take that runs it.
+type preparedTake struct {
+	contract *licensor.Contract
+	pool     *licensor.Pool
+	take     licensor.Take
+	borrow   time.Duration
+}
+
+// prepareTake checks a capability request (see RequestCapabilities) and
+// builds its Take at the service clock's now.
+func (s *Service) prepareTake(ctx context.Context, req CapabilityRequest) (context.Context, *preparedTake, error) {
+	ctx, c, err := s.capabilityContract(ctx, req.ContractID, &req.InstanceID)
+	if err != nil {
+		return ctx, nil, err
 	}
 	units, err := licensor.NormalizeUnits(req.Units, false)
 	if err != nil {
-		return nil, err
+		return ctx, nil, err
 	}
 	if req.Borrow != 0 {
 		if err := licensor.ValidateDuration("borrow", req.Borrow, time.Minute, c.MaxBorrow); err != nil {
-			return nil, licensor.Errorf(licensor.EINVALID, "borrow of %s is beyond what contract %s allows: %s", req.Borrow, c.ID, licensor.ErrorMessage(err))
+			return ctx, nil, licensor.Errorf(licensor.EINVALID, "borrow of %s is beyond what contract %s allows: %s", req.Borrow, c.ID, licensor.ErrorMessage(err))
 		}
 	}
 	if req.RequestID != "" {
 		if err := licensor.ValidateID("request_id", req.RequestID); err != nil {
-			return nil, err
+			return ctx, nil, err
 		}
 	}
 	p, err := s.poolFor(ctx, c, req.PoolID)
 	if err != nil {
-		return nil, err
+		return ctx, nil, err
 	}
 	for _, u := range units {
 		if _, ok := p.Feature(u.Feature); !ok {
@@ -100,31 +127,45 @@ func (s *Service) RequestCapabilities(ctx context.Context, req CapabilityRequest
 			for i, f := range p.Features {
 				names[i] = f.Feature
 			}
-			return nil, licensor.Errorf(licensor.EINVALID, "feature %q is not in pool %s; it has %s", u.Feature, p.ID, strings.Join(names, ", "))
+			return ctx, nil, licensor.Errorf(licensor.EINVALID, "feature %q is not in pool %s; it has %s", u.Feature, p.ID, strings.Join(names, ", "))
 		}
 	}
-	now := s.now().UTC()
-	expires := now.Add(p.LeaseTTL)
-	if req.Borrow != 0 {
-		expires = now.Add(req.Borrow)
-	}
-	if !c.EndsAt.IsZero() && expires.After(c.EndsAt) {
-		expires = c.EndsAt
-	}
-	take := licensor.Take{
+	pr := &preparedTake{contract: c, pool: p, borrow: req.Borrow}
+	pr.take = licensor.Take{
 		PoolID: p.ID, ContractID: c.ID, InstanceID: req.InstanceID, Units: units,
 		AllowPartial: req.AllowPartial, Preview: req.Preview, Borrowed: req.Borrow != 0,
-		LeaseID: licensor.NewID(licensor.PrefixLease), Now: now, ExpiresAt: expires,
-		RequestID: req.RequestID,
+		RequestID: req.RequestID, Express: p.Express, Reservations: reserved(p),
 	}
+	pr.at(s.now())
 	if req.RequestID != "" {
-		take.Fingerprint = fingerprint(req.PoolID, units, req.AllowPartial, req.Borrow)
+		pr.take.Fingerprint = fingerprint(req.PoolID, units, req.AllowPartial, req.Borrow)
 	}
-	res, err := s.store.TakeCapabilities(ctx, take)
+	return ctx, pr, nil
+}
+
+// at sets the take's time to now, with a new lease id and the expiry a
+// grant at now would have: the pool's TTL or the borrow, never past the
+// contract's end.
+func (pr *preparedTake) at(now time.Time) {
+	now = now.UTC()
+	expires := now.Add(pr.pool.LeaseTTL)
+	if pr.borrow != 0 {
+		expires = now.Add(pr.borrow)
+	}
+	if c := pr.contract; !c.EndsAt.IsZero() && expires.After(c.EndsAt) {
+		expires = c.EndsAt
+	}
+	pr.take.LeaseID = licensor.NewID(licensor.PrefixLease)
+	pr.take.Now, pr.take.ExpiresAt = now, expires
+}
+
+// take runs a Take and signs the lease it grants.
+func (s *Service) take(ctx context.Context, t licensor.Take) (*CapabilityAnswer, error) {
+	res, err := s.store.TakeCapabilities(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	ans := &CapabilityAnswer{Granted: res.Granted, Preview: req.Preview, Replayed: res.Replayed, Lease: res.Lease, Shortages: res.Shortages}
+	ans := &CapabilityAnswer{Granted: res.Granted, Preview: t.Preview, Replayed: res.Replayed, Lease: res.Lease, Shortages: res.Shortages}
 	if res.Lease != nil {
 		if ans.Token, err = s.signCapability(ctx, res.Lease); err != nil {
 			return nil, err
@@ -157,10 +198,17 @@ func (s *Service) signCapability(ctx context.Context, l *licensor.Lease) (string
 		units[u.Feature] = u.Units
 	}
 	span := s.signSpan(ctx, "sign.capability")
+	var overage map[string]int64
+	for _, u := range l.Overage {
+		if overage == nil {
+			overage = make(map[string]int64, len(l.Overage))
+		}
+		overage[u.Feature] = u.Units
+	}
 	tok, err := tk.signer.SignCapability(licensor.CapabilityClaims{
 		Issuer: l.TenantID, Subject: l.InstanceID, ID: l.ID,
 		IssuedAt: l.RenewedAt.Unix(), NotBefore: l.RenewedAt.Unix(), Expiry: l.ExpiresAt.Unix(),
-		Contract: l.ContractID, Pool: l.PoolID, Units: units, Borrowed: l.Borrowed,
+		Contract: l.ContractID, Pool: l.PoolID, Units: units, Borrowed: l.Borrowed, Overage: overage,
 	})
 	endSpan(span)
 	if err != nil {
@@ -185,7 +233,13 @@ func (s *Service) ReturnCapabilities(ctx context.Context, contractID, instanceID
 	if units, err = licensor.NormalizeUnits(units, true); err != nil {
 		return nil, err
 	}
-	return s.store.ReturnCapabilities(ctx, licensor.LeaseReturn{LeaseID: leaseID, ContractID: c.ID, InstanceID: instanceID, Units: units, Now: s.now().UTC()})
+	l, err := s.store.ReturnCapabilities(ctx, licensor.LeaseReturn{LeaseID: leaseID, ContractID: c.ID, InstanceID: instanceID, Units: units, Now: s.now().UTC()})
+	if err == nil || licensor.ErrorCode(err) == licensor.EPRECONDITION {
+		// Units came back (or an expired lease's did): wake the requests
+		// waiting in the customer's queues, on every server.
+		s.wakeQueue(ctx, c.TenantID, c.CustomerID)
+	}
+	return l, err
 }
 
 // RenewLease extends a live lease by its pool's TTL, never past the

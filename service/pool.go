@@ -114,6 +114,7 @@ func (s *Service) ResizePool(ctx context.Context, tenantID string, r licensor.Po
 		return nil, err
 	}
 	s.forgetPools(ctx)
+	s.wakeQueue(ctx, after.TenantID, after.CustomerID) // more units, or express: the queue may move
 	s.audit(ctx, "pool.resize", "pool", r.PoolID, before, after)
 	return after, nil
 }
@@ -156,6 +157,9 @@ func (s *Service) ReleaseLease(ctx context.Context, tenantID, id string) error {
 	}
 	if err := s.store.ReleaseLease(ctx, id, s.now().UTC()); err != nil {
 		return err
+	}
+	if p, err := s.store.GetPool(ctx, before.PoolID); err == nil {
+		s.wakeQueue(ctx, p.TenantID, p.CustomerID)
 	}
 	s.audit(ctx, "lease.release", "lease", id, before, nil)
 	return nil
@@ -211,7 +215,13 @@ func (s *Service) UsageReport(ctx context.Context, tenantID string, q UsageQuery
 	for i, f := range p.Features {
 		features[i] = f.Feature
 	}
-	return licensor.BuildUsageReport(p.ID, features, evs, q.Since, q.Until, q.Period), nil
+	rows := licensor.BuildUsageReport(p.ID, features, evs, q.Since, q.Until, q.Period)
+	for i := range rows {
+		if f, ok := p.Feature(rows[i].Feature); ok {
+			rows[i].PeakOverage = max(0, rows[i].PeakUnits-f.MaxUnits)
+		}
+	}
+	return rows, nil
 }
 
 // checkPoolFeatures refuses a pool feature that is not a counted feature

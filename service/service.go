@@ -32,6 +32,16 @@ type Config struct {
 	// (see signing.SignWorkers); the caller closes it after the service's
 	// last use. Nil signs on each request's goroutine.
 	SignWorkers *signing.SignWorkers
+	// MaxWait bounds how long a capability request may wait in a pool's
+	// queue (default licensor.DefaultMaxWait, at most licensor.MaxMaxWait).
+	MaxWait time.Duration
+	// QueuePoll is how often a waiting request looks at its queue when
+	// nothing wakes it (default DefaultQueuePoll).
+	QueuePoll time.Duration
+	// After is the timer of waits, beside Now; default time.After.
+	After func(time.Duration) <-chan time.Time
+	// OnQueue, if set, is told what happens to waiting requests (metrics).
+	OnQueue func(QueueEvent)
 	// Webhooks is what webhook destinations the operator allows; a
 	// registration is checked against it (the dispatcher checks again on
 	// each address it dials).
@@ -51,6 +61,11 @@ type Service struct {
 	sigw   *signing.SignWorkers
 	hooks  licensor.WebhookPolicy
 	tracer trace.Tracer // nil: tracing off
+
+	maxWait   time.Duration
+	queuePoll time.Duration
+	after     func(time.Duration) <-chan time.Time
+	onQueue   func(QueueEvent)
 
 	tokens    *ttlCache[*licensor.Token]    // by token hash
 	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
@@ -76,6 +91,16 @@ func New(cfg Config) *Service {
 	if cfg.KeyCacheTTL == 0 {
 		cfg.KeyCacheTTL = time.Minute
 	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = licensor.DefaultMaxWait
+	}
+	cfg.MaxWait = min(cfg.MaxWait, licensor.MaxMaxWait)
+	if cfg.QueuePoll <= 0 {
+		cfg.QueuePoll = DefaultQueuePoll
+	}
+	if cfg.After == nil {
+		cfg.After = time.After
+	}
 	s := &Service{
 		store:  cfg.Store,
 		sealer: cfg.Sealer,
@@ -84,6 +109,11 @@ func New(cfg Config) *Service {
 		log:    cfg.Logger.With("component", "service"),
 		sigw:   cfg.SignWorkers,
 		hooks:  cfg.Webhooks,
+
+		maxWait:   cfg.MaxWait,
+		queuePoll: cfg.QueuePoll,
+		after:     cfg.After,
+		onQueue:   cfg.OnQueue,
 	}
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -12,7 +13,7 @@ import (
 
 // leaseCols are the columns scanLease reads. A lease's units are a column
 // of its row (formatUnits).
-const leaseCols = `tenant_id, id, pool_id, contract_id, instance_id, borrowed, created_at, renewed_at, expires_at, units`
+const leaseCols = `tenant_id, id, pool_id, contract_id, instance_id, borrowed, created_at, renewed_at, expires_at, units, overage`
 
 // poolReapBatch bounds how many expired leases a request frees in its own
 // transaction when it finds its pool short; the reaper frees the rest.
@@ -46,7 +47,15 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 		if err := db.lockPool(ctx, tx, tid, t.PoolID); err != nil {
 			return err
 		}
-		tk, err := takeCapabilities(ctx, poolTx{db: db, tx: tx, tid: tid, poolID: t.PoolID, now: now}, t)
+		ptx := poolTx{db: db, tx: tx, tid: tid, poolID: t.PoolID, now: now, queue: queueBound(t)}
+		if t.Reservations {
+			others, err := reservedForOthers(ctx, tx, tid, t.PoolID, t.InstanceID, now)
+			if err != nil {
+				return err
+			}
+			ptx.others = others
+		}
+		tk, err := takeCapabilities(ctx, ptx, t)
 		if err != nil {
 			return err
 		}
@@ -64,17 +73,21 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 		if res.Granted {
 			l := &licensor.Lease{
 				ID: leaseID, TenantID: tid, PoolID: t.PoolID, ContractID: t.ContractID, InstanceID: t.InstanceID,
-				Units: tk.Granted, Borrowed: t.Borrowed,
+				Units: tk.Granted, Overage: tk.Overage, Borrowed: t.Borrowed,
 				CreatedAt: FromMicros(now), RenewedAt: FromMicros(now), ExpiresAt: FromMicros(expires),
 			}
-			stmts = append(stmts, Stmt{`INSERT INTO leases (` + leaseCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				[]any{tid, l.ID, l.PoolID, l.ContractID, l.InstanceID, l.Borrowed, now, now, expires, formatUnits(l.Units)}})
+			stmts = append(stmts, Stmt{`INSERT INTO leases (` + leaseCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				[]any{tid, l.ID, l.PoolID, l.ContractID, l.InstanceID, l.Borrowed, now, now, expires, formatUnits(l.Units), formatUnits(l.Overage)}})
 			for i, u := range tk.Granted {
 				ev := leaseEvent{Kind: licensor.UsageGrant, Pool: l.PoolID, Feature: u.Feature, Units: u.Units, At: now,
 					Lease: l.ID, Contract: l.ContractID, Instance: l.InstanceID}
 				stmts = append(stmts, ev.insertStmt(tid, tk.InUse[i]))
 			}
 			res.Lease = l
+			if t.WaiterID != "" {
+				stmts = append(stmts, Stmt{`DELETE FROM capability_waiters WHERE tenant_id = ? AND pool_id = ? AND id = ?`,
+					[]any{tid, t.PoolID, t.WaiterID}})
+			}
 		}
 		for i, sh := range res.Shortages {
 			ev := leaseEvent{Kind: licensor.UsageDeny, Pool: t.PoolID, Feature: sh.Feature, Units: sh.Requested, At: now,
@@ -157,6 +170,21 @@ type poolTx struct {
 	tx          Conn
 	tid, poolID string
 	now         int64
+	queue       int64 // the seqs of live waiters a grant must not pass are below it
+	// others is, per feature, the unused units reserved for other
+	// instances, which the take must leave free.
+	others map[string]int64
+}
+
+// queueBound is the seq below which a live waiter holds a take back.
+func queueBound(t licensor.Take) int64 {
+	switch {
+	case t.Express:
+		return 0
+	case t.WaiterSeq > 0:
+		return t.WaiterSeq
+	}
+	return math.MaxInt64
 }
 
 var _ takeTx = poolTx{}
@@ -170,23 +198,28 @@ func (p poolTx) Savepoint(ctx context.Context) error  { return p.exec(ctx, p.db.
 func (p poolTx) RollbackTo(ctx context.Context) error { return p.exec(ctx, p.db.d.RollbackTo("take")) }
 func (p poolTx) Release(ctx context.Context) error    { return p.exec(ctx, p.db.d.Release("take")) }
 
-// TakeUnits takes n units with the limit in the UPDATE's condition: there
-// is no window between a check and the write.
-func (p poolTx) TakeUnits(ctx context.Context, feature string, n int64) (int64, bool, error) {
-	var inUse int64
+// TakeUnits takes n units with the limit (size plus overdraft) and the
+// pool's queue in the UPDATE's condition: there is no window between a
+// check and the write. A live waiter with a seq below the take's queue
+// bound holds the units back (an index probe that finds nothing while no
+// one waits).
+func (p poolTx) TakeUnits(ctx context.Context, feature string, n int64) (int64, int64, bool, error) {
+	var inUse, maxUnits int64
 	err := p.tx.QueryRow(ctx, `UPDATE pool_features SET in_use = in_use + ?1
-		WHERE tenant_id = ?2 AND pool_id = ?3 AND feature = ?4 AND in_use + ?1 <= max_units
-		RETURNING in_use`, n, p.tid, p.poolID, feature).Scan(&inUse)
+		WHERE tenant_id = ?2 AND pool_id = ?3 AND feature = ?4 AND in_use + ?1 <= max_units + overdraft - ?7
+		AND NOT EXISTS (SELECT 1 FROM capability_waiters w
+			WHERE w.tenant_id = ?2 AND w.pool_id = ?3 AND w.seq < ?5 AND w.expires_at > ?6)
+		RETURNING in_use, max_units`, n, p.tid, p.poolID, feature, p.queue, p.now, p.others[feature]).Scan(&inUse, &maxUnits)
 	if NoRows(err) {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
-	return inUse, err == nil, err
+	return inUse, min(n, max(0, inUse-maxUnits)), err == nil, err
 }
 
 func (p poolTx) Level(ctx context.Context, feature string) (int64, int64, bool, error) {
 	var maxUnits, inUse int64
-	err := p.tx.QueryRow(ctx, `SELECT max_units, in_use FROM pool_features WHERE tenant_id = ? AND pool_id = ? AND feature = ?`,
-		p.tid, p.poolID, feature).Scan(&maxUnits, &inUse)
+	err := p.tx.QueryRow(ctx, `SELECT max_units + overdraft - ?, in_use FROM pool_features WHERE tenant_id = ? AND pool_id = ? AND feature = ?`,
+		p.others[feature], p.tid, p.poolID, feature).Scan(&maxUnits, &inUse)
 	if NoRows(err) {
 		return 0, 0, false, nil
 	}

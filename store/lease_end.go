@@ -90,6 +90,7 @@ func returnLease(ctx context.Context, tx lifeTx, r licensor.LeaseReturn, now int
 		return nil, nil, err
 	}
 	l.Units = rest
+	l.Overage = heldOverage(l.Overage, l)
 	return l, nil, nil
 }
 

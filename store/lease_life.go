@@ -195,6 +195,9 @@ func (db *DB) ExpireLeases(ctx context.Context, at time.Time, limit int) (int, e
 		}
 		freed += n
 	}
+	if err := db.writeOne(ctx, "ExpireLeases", func(c Conn) error { return purgeWaiters(ctx, c, now, tid, scoped) }); err != nil {
+		return freed, err
+	}
 	q = `DELETE FROM capability_requests WHERE created_at < ?`
 	args = []any{now - licensor.IdempotencyWindow.Microseconds()}
 	if scoped {
@@ -211,14 +214,21 @@ func (db *DB) ExpireLeases(ctx context.Context, at time.Time, limit int) (int, e
 func scanLease(s Scanner) (*licensor.Lease, error) {
 	var l licensor.Lease
 	var created, renewed, expires int64
-	var units string
-	if err := s.Scan(&l.TenantID, &l.ID, &l.PoolID, &l.ContractID, &l.InstanceID, &l.Borrowed, &created, &renewed, &expires, &units); err != nil {
+	var units, overage string
+	if err := s.Scan(&l.TenantID, &l.ID, &l.PoolID, &l.ContractID, &l.InstanceID, &l.Borrowed, &created, &renewed, &expires, &units, &overage); err != nil {
 		return nil, err
 	}
 	l.CreatedAt, l.RenewedAt, l.ExpiresAt = FromMicros(created), FromMicros(renewed), FromMicros(expires)
 	var err error
 	if l.Units, err = parseUnits(units); err != nil {
 		return nil, err
+	}
+	if overage != "{}" {
+		over, err := parseUnits(overage)
+		if err != nil {
+			return nil, err
+		}
+		l.Overage = heldOverage(over, &l)
 	}
 	return &l, nil
 }
@@ -290,3 +300,15 @@ func (db *DB) renewSQL() string {
 
 // renewStmts caches renewSQL by dialect, so that a renewal builds no text.
 var renewStmts sync.Map
+
+// heldOverage is the overage recorded at the grant, bounded by what the
+// lease still holds after units were given back.
+func heldOverage(over []licensor.Units, l *licensor.Lease) []licensor.Units {
+	var out []licensor.Units
+	for _, o := range over {
+		if n := min(o.Units, l.UnitsOf(o.Feature)); n > 0 {
+			out = append(out, licensor.Units{Feature: o.Feature, Units: n})
+		}
+	}
+	return out
+}

@@ -16,12 +16,14 @@ type takeTx interface {
 	Savepoint(ctx context.Context) error
 	RollbackTo(ctx context.Context) error
 	Release(ctx context.Context) error
-	// TakeUnits takes n units of feature if the pool's limit allows it,
-	// with the limit in the UPDATE's condition, and returns the units in
-	// use after.
-	TakeUnits(ctx context.Context, feature string, n int64) (inUse int64, ok bool, err error)
-	// Level returns the feature's maximum and units in use; found is false
-	// when the pool (of this tenant) has no such feature.
+	// TakeUnits takes n units of feature if the pool's limit (its size
+	// plus its overdraft) allows it, with the limit in the UPDATE's
+	// condition, and returns the units in use after and how many of the n
+	// are beyond the pool's size.
+	TakeUnits(ctx context.Context, feature string, n int64) (inUse, over int64, ok bool, err error)
+	// Level returns the units the feature may have in use (its maximum
+	// plus its overdraft) and has in use; found is false when the pool (of
+	// this tenant) has no such feature.
 	Level(ctx context.Context, feature string) (maxUnits, inUse int64, found bool, err error)
 	// Missing is the error for a feature Level did not find: ENOTFOUND
 	// when the pool is not the tenant's, else EINVALID.
@@ -39,6 +41,7 @@ type takenUnits struct {
 	Result  licensor.TakeResult // Granted and Shortages; no Lease yet
 	Granted []licensor.Units    // what the lease will hold
 	InUse   []int64             // the units in use of each granted feature after its take
+	Overage []licensor.Units    // the granted units beyond the pool's size, by feature
 	Levels  []int64             // the units in use of each shortage's feature after the request
 }
 
@@ -97,13 +100,12 @@ func takeCapabilities(ctx context.Context, tx takeTx, t licensor.Take) (*takenUn
 func takeAttempt(ctx context.Context, tx takeTx, t licensor.Take, stopShort bool) (*takenUnits, bool, error) {
 	tk := &takenUnits{}
 	for _, u := range t.Units {
-		n, ok, err := tx.TakeUnits(ctx, u.Feature, u.Units)
+		n, over, ok, err := tx.TakeUnits(ctx, u.Feature, u.Units)
 		if err != nil {
 			return nil, false, err
 		}
 		if ok {
-			tk.Granted = append(tk.Granted, u)
-			tk.InUse = append(tk.InUse, n)
+			tk.granted(u, n, over)
 			continue
 		}
 		maxUnits, cur, found, err := tx.Level(ctx, u.Feature)
@@ -113,32 +115,48 @@ func takeAttempt(ctx context.Context, tx takeTx, t licensor.Take, stopShort bool
 		if !found {
 			return nil, false, tx.Missing(ctx, u.Feature)
 		}
-		if stopShort {
+		avail := max(0, maxUnits-cur)
+		// Units free enough that the take still failed are held for the
+		// requests waiting ahead in the pool's queue: freeing expired
+		// leases would not help, and this request can have none of them.
+		queued := avail >= u.Units
+		if stopShort && !queued {
 			return nil, true, nil
 		}
-		avail := max(0, maxUnits-cur)
+		if queued {
+			avail = 0
+		}
 		next, err := tx.NextRelease(ctx, u.Feature)
 		if err != nil {
 			return nil, false, err
 		}
 		tk.Result.Shortages = append(tk.Result.Shortages, licensor.Shortage{
-			Feature: u.Feature, Requested: u.Units, Available: avail, Short: u.Units - avail, NextRelease: next,
+			Feature: u.Feature, Requested: u.Units, Available: avail, Short: u.Units - avail, NextRelease: next, Queued: queued,
 		})
 		level := cur
 		if t.AllowPartial && avail > 0 {
-			n, ok, err := tx.TakeUnits(ctx, u.Feature, avail)
+			n, over, ok, err := tx.TakeUnits(ctx, u.Feature, avail)
 			if err != nil {
 				return nil, false, err
 			}
 			if ok {
-				tk.Granted = append(tk.Granted, licensor.Units{Feature: u.Feature, Units: avail})
-				tk.InUse = append(tk.InUse, n)
+				tk.granted(licensor.Units{Feature: u.Feature, Units: avail}, n, over)
 				level = n
 			}
 		}
 		tk.Levels = append(tk.Levels, level)
 	}
 	return tk, false, nil
+}
+
+// granted records a take of u that left inUse in use, over of it beyond
+// the pool's size.
+func (tk *takenUnits) granted(u licensor.Units, inUse, over int64) {
+	tk.Granted = append(tk.Granted, u)
+	tk.InUse = append(tk.InUse, inUse)
+	if over > 0 {
+		tk.Overage = append(tk.Overage, licensor.Units{Feature: u.Feature, Units: over})
+	}
 }
 
 // replay is the stored answer (fingerprint, answer JSON) to an earlier

@@ -40,14 +40,14 @@ func (p *fakePool) Release(context.Context) error {
 	return nil
 }
 
-func (p *fakePool) TakeUnits(_ context.Context, f string, n int64) (int64, bool, error) {
+func (p *fakePool) TakeUnits(_ context.Context, f string, n int64) (int64, int64, bool, error) {
 	p.logf("take %s=%d", f, n)
 	m, ok := p.max[f]
 	if !ok || p.inUse[f]+n > m {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
 	p.inUse[f] += n
-	return p.inUse[f], true, nil
+	return p.inUse[f], 0, true, nil
 }
 
 func (p *fakePool) Level(_ context.Context, f string) (int64, int64, bool, error) {

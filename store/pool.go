@@ -16,9 +16,9 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 		return err
 	}
 	return db.write(ctx, "CreatePool", func(tx Conn) error {
-		_, err := tx.Exec(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			tid, p.ID, p.CustomerID, Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), Micros(p.CreatedAt), Micros(p.UpdatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO pools (tenant_id, id, customer_id, contract_id, name, lease_ttl_ns, express, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			tid, p.ID, p.CustomerID, Nullable(p.ContractID), p.Name, int64(p.LeaseTTL), p.Express, Micros(p.CreatedAt), Micros(p.UpdatedAt))
 		if db.d.Constraint(err) == ForeignKey {
 			return db.poolParentMissing(ctx, tx, err, tid, p)
 		}
@@ -28,8 +28,8 @@ func (db *DB) CreatePool(ctx context.Context, p *licensor.Pool) error {
 		for i := range p.Features {
 			f := &p.Features[i]
 			f.InUse = 0
-			if _, err := tx.Exec(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, in_use) VALUES (?, ?, ?, ?, 0)`,
-				tid, p.ID, f.Feature, f.MaxUnits); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, overdraft, in_use) VALUES (?, ?, ?, ?, ?, 0)`,
+				tid, p.ID, f.Feature, f.MaxUnits, f.Overdraft); err != nil {
 				return db.translate(err, Messages{PrimaryKey: fmt.Sprintf("feature %q is listed twice", f.Feature)})
 			}
 		}
@@ -123,17 +123,28 @@ func (db *DB) ResizePool(ctx context.Context, r licensor.PoolResize) (*licensor.
 		if err := db.lockPool(ctx, tx, tid, r.PoolID); err != nil {
 			return err
 		}
+		// express: -1 keeps it, 0 or 1 sets it.
+		express := -1
+		if r.Express != nil {
+			express = 0
+			if *r.Express {
+				express = 1
+			}
+		}
 		n, err := tx.Exec(ctx, `UPDATE pools SET updated_at = ?1,
-			lease_ttl_ns = CASE WHEN CAST(?2 AS BIGINT) > 0 THEN CAST(?2 AS BIGINT) ELSE lease_ttl_ns END
-			WHERE tenant_id = ?3 AND id = ?4`, updated, int64(r.LeaseTTL), tid, r.PoolID)
+			lease_ttl_ns = CASE WHEN CAST(?2 AS BIGINT) > 0 THEN CAST(?2 AS BIGINT) ELSE lease_ttl_ns END,
+			express = CASE CAST(?5 AS INTEGER) WHEN -1 THEN express ELSE CAST(?5 AS INTEGER) = 1 END
+			WHERE tenant_id = ?3 AND id = ?4`, updated, int64(r.LeaseTTL), tid, r.PoolID, express)
 		if err = affected(n, err, fmt.Sprintf("pool %s not found", r.PoolID)); err != nil {
 			return err
 		}
 		for _, f := range r.Features {
-			if _, err := tx.Exec(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, in_use)
-				VALUES (?, ?, ?, ?, 0)
-				ON CONFLICT (tenant_id, pool_id, feature) DO UPDATE SET max_units = excluded.max_units`,
-				tid, r.PoolID, f.Feature, f.MaxUnits); err != nil {
+			// A kept overdraft (-1) is stored as 0 for a new feature.
+			if _, err := tx.Exec(ctx, `INSERT INTO pool_features (tenant_id, pool_id, feature, max_units, overdraft, in_use)
+				VALUES (?1, ?2, ?3, ?4, CASE WHEN CAST(?5 AS BIGINT) < 0 THEN 0 ELSE CAST(?5 AS BIGINT) END, 0)
+				ON CONFLICT (tenant_id, pool_id, feature) DO UPDATE SET max_units = excluded.max_units,
+				overdraft = CASE WHEN CAST(?5 AS BIGINT) < 0 THEN pool_features.overdraft ELSE excluded.overdraft END`,
+				tid, r.PoolID, f.Feature, f.MaxUnits, f.Overdraft); err != nil {
 				return err
 			}
 		}
@@ -158,7 +169,7 @@ func loadPoolFeatures(ctx context.Context, c Conn, tid, customerID string, pools
 		p.Features = p.Features[:0]
 		byID[p.ID] = p
 	}
-	q := `SELECT pool_id, feature, max_units, in_use FROM pool_features
+	q := `SELECT pool_id, feature, max_units, in_use, overdraft, reserved FROM pool_features
 		WHERE tenant_id = ?1 AND pool_id >= ?2 AND pool_id <= ?3`
 	args := []any{tid, pools[0].ID, pools[len(pools)-1].ID}
 	if customerID != "" {
@@ -173,7 +184,7 @@ func loadPoolFeatures(ctx context.Context, c Conn, tid, customerID string, pools
 	for rows.Next() {
 		var id string
 		var f licensor.PoolFeature
-		if err := rows.Scan(&id, &f.Feature, &f.MaxUnits, &f.InUse); err != nil {
+		if err := rows.Scan(&id, &f.Feature, &f.MaxUnits, &f.InUse, &f.Overdraft, &f.Reserved); err != nil {
 			return err
 		}
 		if p := byID[id]; p != nil {

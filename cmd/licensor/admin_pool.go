@@ -17,21 +17,26 @@ type PoolCmd struct {
 	Create       PoolCreateCmd       `cmd:"" help:"Create a pool of counted features for a customer (or one contract)."`
 	Show         PoolShowCmd         `cmd:"" help:"Show a pool: its features, what is in use, and every lease (by whom, until when)."`
 	List         PoolListCmd         `cmd:"" help:"List pools."`
-	Resize       PoolResizeCmd       `cmd:"" help:"Change a pool's maximums (or add features) and its lease TTL."`
+	Resize       PoolResizeCmd       `cmd:"" help:"Change a pool's maximums (or add features), its lease TTL and its express rule."`
 	Leases       PoolLeasesCmd       `cmd:"" help:"List leases."`
 	ReleaseLease PoolReleaseLeaseCmd `cmd:"" name:"release-lease" help:"End a lease at once (a stuck seat)."`
+	Reserve      PoolReserveCmd      `cmd:"" help:"Hold units of a feature for one instance (0 removes the reservation)."`
 	Usage        PoolUsageCmd        `cmd:"" help:"Usage report per feature and period: peak, unit-hours, grants, denials, returns, expiries."`
 }
 
-var poolHeader = []string{"ID", "CUSTOMER", "CONTRACT", "NAME", "FEATURES (IN USE/MAX)", "LEASE TTL", "CREATED"}
+var poolHeader = []string{"ID", "CUSTOMER", "CONTRACT", "NAME", "FEATURES (IN USE/MAX+OVERDRAFT)", "LEASE TTL", "EXPRESS", "WAITING", "CREATED"}
 
 func poolRows(ps ...*v1.Pool) (rows [][]string) {
 	for _, p := range ps {
 		var fs []string
 		for _, f := range p.Features {
-			fs = append(fs, fmt.Sprintf("%s=%d/%d", f.Feature, f.InUse, f.MaxUnits))
+			v := fmt.Sprintf("%s=%d/%d", f.Feature, f.InUse, f.MaxUnits)
+			if f.GetOverdraft() > 0 {
+				v += fmt.Sprintf("+%d", f.GetOverdraft())
+			}
+			fs = append(fs, v)
 		}
-		rows = append(rows, []string{p.Id, p.CustomerId, orDash(p.ContractId), orDash(p.Name), orDash(strings.Join(fs, ",")), fmtDur(p.LeaseTtl), fmtTS(p.CreatedAt)})
+		rows = append(rows, []string{p.Id, p.CustomerId, orDash(p.ContractId), orDash(p.Name), orDash(strings.Join(fs, ",")), fmtDur(p.LeaseTtl), fmt.Sprint(p.Express), fmt.Sprint(p.Waiting), fmtTS(p.CreatedAt)})
 	}
 	return rows
 }
@@ -47,6 +52,29 @@ func leaseRows(ls ...*v1.Lease) (rows [][]string) {
 		rows = append(rows, []string{l.Id, l.PoolId, l.ContractId, l.InstanceId, strings.Join(us, ","), fmt.Sprint(l.Borrowed), fmtTS(l.CreatedAt), fmtTS(l.ExpiresAt)})
 	}
 	return rows
+}
+
+// withOverdraft sets the overdraft of features from --overdraft flags of
+// the form name=units; the feature must be listed with -f too (a resize
+// sets its maximum).
+func withOverdraft(fs []*v1.PoolFeatureLimit, overdrafts []string) error {
+	for _, o := range overdrafts {
+		name, n, ok := strings.Cut(o, "=")
+		v, err := strconv.ParseInt(n, 10, 64)
+		if !ok || err != nil {
+			return fmt.Errorf("--overdraft %q: give the units beyond the maximum, e.g. %s=5", o, name)
+		}
+		found := false
+		for _, f := range fs {
+			if f.Feature == name {
+				f.Overdraft, found = &v, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("--overdraft %q: give the feature's maximum too, e.g. -f %s=50", o, name)
+		}
+	}
+	return nil
 }
 
 // parsePoolFeatures reads --feature flags of the form name=max.
@@ -68,11 +96,13 @@ func parsePoolFeatures(fs []string) ([]*v1.PoolFeatureLimit, error) {
 
 type PoolCreateCmd struct {
 	tenantFlag
-	Customer string   `required:"" help:"Customer id." predictor:"customer"`
-	Contract string   `help:"Only this contract's instances draw from the pool (default: every contract of the customer)." predictor:"contract"`
-	Name     string   `help:"Pool name."`
-	Feature  []string `help:"Counted feature and its maximum: name=max. Repeatable." short:"f" required:""`
-	LeaseTTL Dur      `help:"How long a lease lives without a renewal (default 15m)." name:"lease-ttl"`
+	Customer  string   `required:"" help:"Customer id." predictor:"customer"`
+	Contract  string   `help:"Only this contract's instances draw from the pool (default: every contract of the customer)." predictor:"contract"`
+	Name      string   `help:"Pool name."`
+	Feature   []string `help:"Counted feature and its maximum: name=max. Repeatable." short:"f" required:""`
+	LeaseTTL  Dur      `help:"How long a lease lives without a renewal (default 15m)." name:"lease-ttl"`
+	Express   bool     `help:"Express rule: a request that fits now passes requests waiting in the pool's queue (default: first come, first served)."`
+	Overdraft []string `help:"Units a feature may grant beyond its maximum, each marked as overage: name=units. Repeatable."`
 }
 
 func (c *PoolCreateCmd) Run(g *Globals) error {
@@ -80,9 +110,12 @@ func (c *PoolCreateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if err := withOverdraft(fs, c.Overdraft); err != nil {
+		return err
+	}
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
 		res, err := cl.CreatePool(ctx, connect.NewRequest(&v1.CreatePoolRequest{
-			TenantId: c.TenantID, CustomerId: c.Customer, ContractId: c.Contract, Name: c.Name, Features: fs, LeaseTtl: c.LeaseTTL.pb(),
+			TenantId: c.TenantID, CustomerId: c.Customer, ContractId: c.Contract, Name: c.Name, Features: fs, LeaseTtl: c.LeaseTTL.pb(), Express: c.Express,
 		}))
 		if err != nil {
 			return err
@@ -111,7 +144,45 @@ func (c *PoolShowCmd) Run(g *Globals) error {
 		if g.table() {
 			fmt.Fprintln(stdout)
 		}
-		return emit(g, res.Msg, leaseHeader, leaseRows(res.Msg.Leases...))
+		if err := emit(g, res.Msg, leaseHeader, leaseRows(res.Msg.Leases...)); err != nil {
+			return err
+		}
+		if len(res.Msg.Reservations) == 0 {
+			return nil
+		}
+		if g.table() {
+			fmt.Fprintln(stdout)
+		}
+		return emit(g, res.Msg, reservationHeader, reservationRows(res.Msg.Reservations...))
+	})
+}
+
+var reservationHeader = []string{"FEATURE", "INSTANCE", "RESERVED", "HELD", "UNUSED"}
+
+func reservationRows(rs ...*v1.Reservation) (rows [][]string) {
+	for _, r := range rs {
+		rows = append(rows, []string{r.Feature, r.InstanceId, fmt.Sprint(r.Units), fmt.Sprint(r.Held), fmt.Sprint(r.Unused)})
+	}
+	return rows
+}
+
+type PoolReserveCmd struct {
+	tenantFlag
+	ID       string `arg:"" help:"Pool id."`
+	Feature  string `required:"" short:"f" help:"Feature to reserve units of."`
+	Instance string `required:"" help:"Instance id the units are held for: no other instance can take them."`
+	Units    int64  `required:"" help:"Units to hold (0 removes the reservation)."`
+}
+
+func (c *PoolReserveCmd) Run(g *Globals) error {
+	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
+		res, err := cl.SetReservation(ctx, connect.NewRequest(&v1.SetReservationRequest{
+			TenantId: c.TenantID, PoolId: c.ID, Feature: c.Feature, InstanceId: c.Instance, Units: c.Units,
+		}))
+		if err != nil {
+			return err
+		}
+		return emit(g, res.Msg, reservationHeader, reservationRows(res.Msg.Reservations...))
 	})
 }
 
@@ -133,9 +204,11 @@ func (c *PoolListCmd) Run(g *Globals) error {
 
 type PoolResizeCmd struct {
 	tenantFlag
-	ID       string   `arg:"" help:"Pool id."`
-	Feature  []string `help:"New maximum of a feature (added if new): name=max. Repeatable." short:"f"`
-	LeaseTTL Dur      `help:"New lease TTL." name:"lease-ttl"`
+	ID        string   `arg:"" help:"Pool id."`
+	Feature   []string `help:"New maximum of a feature (added if new): name=max. Repeatable." short:"f"`
+	LeaseTTL  Dur      `help:"New lease TTL." name:"lease-ttl"`
+	Express   string   `help:"Turn the express rule on or off (on: a request that fits now passes requests waiting in the queue)." enum:"on,off,keep" default:"keep"`
+	Overdraft []string `help:"New overdraft of a feature listed with -f: name=units (0: none). A feature listed without one keeps its overdraft."`
 }
 
 func (c *PoolResizeCmd) Run(g *Globals) error {
@@ -143,8 +216,16 @@ func (c *PoolResizeCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if err := withOverdraft(fs, c.Overdraft); err != nil {
+		return err
+	}
+	var express *bool
+	if c.Express != "keep" {
+		on := c.Express == "on"
+		express = &on
+	}
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
-		res, err := cl.ResizePool(ctx, connect.NewRequest(&v1.ResizePoolRequest{TenantId: c.TenantID, PoolId: c.ID, Features: fs, LeaseTtl: c.LeaseTTL.pb()}))
+		res, err := cl.ResizePool(ctx, connect.NewRequest(&v1.ResizePoolRequest{TenantId: c.TenantID, PoolId: c.ID, Features: fs, LeaseTtl: c.LeaseTTL.pb(), Express: express}))
 		if err != nil {
 			return err
 		}
@@ -195,7 +276,7 @@ type PoolUsageCmd struct {
 	Period Dur    `help:"Period length (default 1h)."`
 }
 
-var usageHeader = []string{"FEATURE", "PERIOD", "PEAK", "UNIT-HOURS", "GRANTS", "DENIALS", "RETURNS", "EXPIRIES"}
+var usageHeader = []string{"FEATURE", "PERIOD", "PEAK", "UNIT-HOURS", "GRANTS", "DENIALS", "RETURNS", "EXPIRIES", "PEAK OVERAGE"}
 
 func (c *PoolUsageCmd) Run(g *Globals) error {
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
@@ -208,8 +289,13 @@ func (c *PoolUsageCmd) Run(g *Globals) error {
 		var rows [][]string
 		for _, r := range res.Msg.Rows {
 			rows = append(rows, []string{r.Feature, fmtTS(r.PeriodStart), strconv.FormatInt(r.PeakUnits, 10), strconv.FormatFloat(r.UnitHours, 'f', 2, 64),
-				strconv.FormatInt(r.Grants, 10), strconv.FormatInt(r.Denials, 10), strconv.FormatInt(r.Returns, 10), strconv.FormatInt(r.Expiries, 10)})
+				strconv.FormatInt(r.Grants, 10), strconv.FormatInt(r.Denials, 10), strconv.FormatInt(r.Returns, 10), strconv.FormatInt(r.Expiries, 10),
+				strconv.FormatInt(r.PeakOverage, 10)})
 		}
-		return emit(g, res.Msg, usageHeader, rows)
+		if err := emit(g, res.Msg, usageHeader, rows); err != nil || g.Output == "json" || len(res.Msg.Reservations) == 0 {
+			return err
+		}
+		fmt.Fprintln(stdout)
+		return emit(g, res.Msg, reservationHeader, reservationRows(res.Msg.Reservations...))
 	})
 }

@@ -61,6 +61,8 @@ type ServeCmd struct {
 	WatchPerSeat          int           `help:"Open license streams (WatchLicense) a contract may hold per seat." default:"2" env:"LICENSOR_WATCH_PER_SEAT" name:"watch-per-seat"`
 	WatchMin              int           `help:"Open license streams any contract with counted seats may hold." default:"10" env:"LICENSOR_WATCH_MIN" name:"watch-min"`
 	WatchUnlimited        int           `help:"Open license streams a contract with unlimited seats may hold." default:"1000" env:"LICENSOR_WATCH_UNLIMITED" name:"watch-unlimited"`
+	WaitStreams           int           `help:"Capability requests a contract may have waiting in pool queues at once (WaitCapabilities streams), per server." default:"1000" env:"LICENSOR_WAIT_STREAMS" name:"wait-streams"`
+	MaxWait               time.Duration `help:"Longest a capability request may wait in a pool's queue (at most 1h)." default:"10m" env:"LICENSOR_MAX_WAIT" name:"max-wait"`
 }
 
 // WebhookPolicy is the webhook destinations the flags allow.
@@ -73,7 +75,8 @@ func (c *ServeCmd) limits() server.Limits {
 	return server.Limits{MaxConns: c.MaxConns, MaxConnsPerAddr: c.MaxConnsPerAddr, MaxUnauthConnsPerAddr: c.MaxUnauthConnsPerAddr,
 		MaxUnauthConns: c.MaxUnauthConns,
 		UnauthIdle:     c.UnauthIdle, IdleTimeout: c.IdleTimeout, BodyTimeout: c.BodyTimeout, MaxMessageBytes: c.MaxMessageBytes,
-		MaxStreamsPerConn: c.MaxStreamsPerConn, WatchPerSeat: c.WatchPerSeat, WatchMin: c.WatchMin, WatchUnlimited: c.WatchUnlimited}
+		MaxStreamsPerConn: c.MaxStreamsPerConn, WatchPerSeat: c.WatchPerSeat, WatchMin: c.WatchMin, WatchUnlimited: c.WatchUnlimited,
+		WaitStreams: c.WaitStreams}
 }
 
 // Run starts the server and blocks until ctx ends, then shuts down
@@ -242,6 +245,7 @@ func (m *Main) appConfig(st licensor.Store, feed licensor.ChangeFeed, sealer *si
 		SilentIntervals: c.SilentIntervals,
 		Webhooks:        c.WebhookPolicy(),
 		Limits:          c.limits(),
+		MaxWait:         c.MaxWait,
 	}
 }
 
@@ -299,4 +303,12 @@ func (m *Main) Close() error {
 		err = errors.Join(err, m.Tracing.Shutdown(ctx))
 	}
 	return errors.Join(err, m.lock.Release()) // last: the store is closed
+}
+
+// Validate refuses flag values the server would otherwise have to bend.
+func (c *ServeCmd) Validate() error {
+	if err := licensor.ValidateDuration("--max-wait", c.MaxWait, time.Second, licensor.MaxMaxWait); err != nil {
+		return errors.New(licensor.ErrorMessage(err))
+	}
+	return nil
 }

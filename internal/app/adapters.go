@@ -42,6 +42,22 @@ func poolLeases(svc *service.Service) func(ctx context.Context) ([]metrics.PoolL
 	}
 }
 
+// poolQueues lists the queue of every pool someone waits in, for the
+// licensor_pool_queue_length gauge.
+func poolQueues(svc *service.Service) func(ctx context.Context) ([]metrics.PoolQueue, error) {
+	return func(ctx context.Context) ([]metrics.PoolQueue, error) {
+		qs, err := svc.AllQueueLengths(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]metrics.PoolQueue, len(qs))
+		for i, q := range qs {
+			out[i] = metrics.PoolQueue{TenantID: q.TenantID, PoolID: q.PoolID, Waiting: q.Waiting}
+		}
+		return out, nil
+	}
+}
+
 // tenantScanned reports each tenant's scan to the metrics.
 func tenantScanned(m *metrics.Metrics) func(notify.TenantScan) {
 	return func(s notify.TenantScan) {

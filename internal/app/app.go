@@ -44,7 +44,13 @@ type Config struct {
 	// Sealer opens the tenants' signing keys and webhook secrets.
 	Sealer *signing.Sealer
 	// Now is the clock everything that expires reads; default time.Now.
-	Now func() time.Time
+	// After, beside it, is the timer of capability waits (default
+	// time.After).
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+	// MaxWait bounds how long a capability request may wait in a pool's
+	// queue (default licensor.DefaultMaxWait).
+	MaxWait time.Duration
 	// Logger; default: discard.
 	Logger *slog.Logger
 	// Tracing, if on, spans each RPC, the store's statements and the
@@ -165,9 +171,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 			ts.SetTracerProvider(tp)
 		}
 	}
-	a.service = service.New(service.Config{Store: cfg.Store, Sealer: cfg.Sealer, Feed: cfg.Feed, Now: cfg.Now, Logger: cfg.Logger, SignWorkers: a.signWorkers, Webhooks: cfg.Webhooks,
-		TracerProvider: tp})
 	a.metrics = metrics.New(metrics.Config{CodeOf: server.Code})
+	a.service = service.New(service.Config{Store: cfg.Store, Sealer: cfg.Sealer, Feed: cfg.Feed, Now: cfg.Now, Logger: cfg.Logger, SignWorkers: a.signWorkers, Webhooks: cfg.Webhooks,
+		TracerProvider: tp, After: cfg.After, MaxWait: cfg.MaxWait, OnQueue: func(e service.QueueEvent) { a.metrics.QueueEvent(string(e)) }})
 	limiter, redis, err := openLimiter(ctx, cfg.Redis, cfg.Logger)
 	if err != nil {
 		return nil, err
@@ -185,6 +191,9 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.server = server.New(scfg)
 	if err := a.metrics.RegisterLeasesInUse(poolLeases(a.service)); err != nil {
+		return nil, err
+	}
+	if err := a.metrics.RegisterQueueLengths(poolQueues(a.service)); err != nil {
 		return nil, err
 	}
 	a.buildNotify()

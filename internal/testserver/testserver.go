@@ -31,10 +31,17 @@ import (
 	"github.com/licensor/licensor/store/sqlite"
 )
 
-// Clock is a fake clock safe for concurrent use.
+// Clock is a fake clock safe for concurrent use, with timers that fire
+// when Advance or Set moves it past them.
 type Clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []clockTimer
+}
+
+type clockTimer struct {
+	at time.Time
+	ch chan time.Time
 }
 
 // NewClock returns a clock set to t.
@@ -47,18 +54,52 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
+// After returns a channel that receives the clock's time once it has
+// moved d past now (at once for d <= 0).
+func (c *Clock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.t
+		return ch
+	}
+	c.timers = append(c.timers, clockTimer{at: c.t.Add(d), ch: ch})
+	return ch
+}
+
+// Timers returns how many timers have not fired yet.
+func (c *Clock) Timers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
 // Advance moves the clock by d.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
-	c.t = c.t.Add(d)
+	c.setLocked(c.t.Add(d))
 	c.mu.Unlock()
 }
 
 // Set sets the clock to t.
 func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
-	c.t = t
+	c.setLocked(t)
 	c.mu.Unlock()
+}
+
+func (c *Clock) setLocked(t time.Time) {
+	c.t = t
+	keep := c.timers[:0]
+	for _, tm := range c.timers {
+		if tm.at.After(t) {
+			keep = append(keep, tm)
+			continue
+		}
+		tm.ch <- t
+	}
+	c.timers = keep
 }
 
 // Server is a running in-process server.
@@ -201,7 +242,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 		notifyInterval = -1
 	}
 	a, err := app.New(ctx, app.Config{
-		Store: st, Feed: feed, Sealer: sealer, Now: clock.Now, Logger: o.Logger,
+		Store: st, Feed: feed, Sealer: sealer, Now: clock.Now, After: clock.After, Logger: o.Logger,
 		Listener: ln, TLS: tlsCfg, CloseIdleOnShutdown: true, MetricsListen: "127.0.0.1:0",
 		SignWorkers:      2,
 		NotifyInterval:   notifyInterval,

@@ -69,7 +69,7 @@ func testCapabilities(t *testing.T, open opener) {
 		must(t, "GetPool", err)
 		eq(t, "CustomerID", got.CustomerID, w.contract.CustomerID)
 		eq(t, "LeaseTTL", got.LeaseTTL, licensor.DefaultLeaseTTL)
-		eq(t, "features", fmt.Sprint(got.Features), "[{gpu 2 0} {solver 10 0}]")
+		eq(t, "features", fmt.Sprint(got.Features), "[{gpu 2 0 0 0} {solver 10 0 0 0}]")
 		checkTime(t, "CreatedAt", got.CreatedAt, t0)
 
 		per := &licensor.Pool{CustomerID: w.contract.CustomerID, ContractID: w.contract.ID, Features: []licensor.PoolFeature{{Feature: "solver", MaxUnits: 1}}}
@@ -107,12 +107,12 @@ func testCapabilities(t *testing.T, open opener) {
 		eq(t, "pools of the other customer after the refusals", len(ps), 1)
 		kept, err := s.GetPool(w.ctx, w.pool.ID)
 		must(t, "GetPool", err)
-		eq(t, "features after a refused resize", fmt.Sprint(kept.Features), "[{gpu 2 0} {solver 10 0}]")
+		eq(t, "features after a refused resize", fmt.Sprint(kept.Features), "[{gpu 2 0 0 0} {solver 10 0 0 0}]")
 
 		r, err := s.ResizePool(w.ctx, licensor.PoolResize{PoolID: w.pool.ID, LeaseTTL: time.Hour,
 			Features: []licensor.PoolFeature{{Feature: "solver", MaxUnits: 20}, {Feature: "export", MaxUnits: 3}}})
 		must(t, "ResizePool", err)
-		eq(t, "features after resize", fmt.Sprint(r.Features), "[{export 3 0} {gpu 2 0} {solver 20 0}]")
+		eq(t, "features after resize", fmt.Sprint(r.Features), "[{export 3 0 0 0} {gpu 2 0 0 0} {solver 20 0 0 0}]")
 		eq(t, "LeaseTTL after resize", r.LeaseTTL, time.Hour)
 		_, err = s.ResizePool(w.ctx, licensor.PoolResize{PoolID: "pool_nope", LeaseTTL: time.Hour})
 		wantCode(t, "ResizePool of an unknown pool", err, licensor.ENOTFOUND)

@@ -80,6 +80,9 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("Capability", func(t *testing.T) { testCapabilities(t, open) })
 	t.Run("Offline", func(t *testing.T) { testOffline(t, open) })
 	t.Run("Clone", func(t *testing.T) { testClones(t, open) })
+	t.Run("Queue", func(t *testing.T) { testQueue(t, open) })
+	t.Run("Overdraft", func(t *testing.T) { testOverdraft(t, open) })
+	t.Run("Reservations", func(t *testing.T) { testReservations(t, open) })
 }
 
 // opener is what every test group receives.

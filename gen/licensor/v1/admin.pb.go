@@ -4488,10 +4488,15 @@ func (x *IssueLicenseFileResponse) GetLicense() *IssuedLicense {
 }
 
 type PoolFeatureLimit struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Feature       string                 `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
-	MaxUnits      int64                  `protobuf:"varint,2,opt,name=max_units,json=maxUnits,proto3" json:"max_units,omitempty"`
-	InUse         int64                  `protobuf:"varint,3,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Feature  string                 `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
+	MaxUnits int64                  `protobuf:"varint,2,opt,name=max_units,json=maxUnits,proto3" json:"max_units,omitempty"`
+	InUse    int64                  `protobuf:"varint,3,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	// Units that may be granted beyond max_units, each marked as overage in
+	// its lease. In ResizePool, unset keeps the feature's overdraft.
+	Overdraft *int64 `protobuf:"varint,4,opt,name=overdraft,proto3,oneof" json:"overdraft,omitempty"`
+	// Units reserved for named instances (SetReservation); output only.
+	Reserved      int64 `protobuf:"varint,5,opt,name=reserved,proto3" json:"reserved,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4547,17 +4552,35 @@ func (x *PoolFeatureLimit) GetInUse() int64 {
 	return 0
 }
 
+func (x *PoolFeatureLimit) GetOverdraft() int64 {
+	if x != nil && x.Overdraft != nil {
+		return *x.Overdraft
+	}
+	return 0
+}
+
+func (x *PoolFeatureLimit) GetReserved() int64 {
+	if x != nil {
+		return x.Reserved
+	}
+	return 0
+}
+
 type Pool struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	TenantId   string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Optional: a pool for one contract only.
-	ContractId    string                 `protobuf:"bytes,4,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	Name          string                 `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
-	Features      []*PoolFeatureLimit    `protobuf:"bytes,6,rep,name=features,proto3" json:"features,omitempty"`
-	LeaseTtl      *durationpb.Duration   `protobuf:"bytes,7,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ContractId string                 `protobuf:"bytes,4,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	Name       string                 `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	Features   []*PoolFeatureLimit    `protobuf:"bytes,6,rep,name=features,proto3" json:"features,omitempty"`
+	LeaseTtl   *durationpb.Duration   `protobuf:"bytes,7,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Express: a request that fits now passes requests waiting in the queue.
+	Express bool `protobuf:"varint,9,opt,name=express,proto3" json:"express,omitempty"`
+	// Requests waiting in the pool's queue now (WaitCapabilities).
+	Waiting       int32 `protobuf:"varint,10,opt,name=waiting,proto3" json:"waiting,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4648,6 +4671,20 @@ func (x *Pool) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Pool) GetExpress() bool {
+	if x != nil {
+		return x.Express
+	}
+	return false
+}
+
+func (x *Pool) GetWaiting() int32 {
+	if x != nil {
+		return x.Waiting
+	}
+	return 0
+}
+
 type CreatePoolRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -4656,7 +4693,9 @@ type CreatePoolRequest struct {
 	Name       string                 `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
 	Features   []*PoolFeatureLimit    `protobuf:"bytes,5,rep,name=features,proto3" json:"features,omitempty"`
 	// Default 15 minutes.
-	LeaseTtl      *durationpb.Duration `protobuf:"bytes,6,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	LeaseTtl *durationpb.Duration `protobuf:"bytes,6,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	// Express: a request that fits now passes requests waiting in the queue.
+	Express       bool `protobuf:"varint,7,opt,name=express,proto3" json:"express,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4731,6 +4770,13 @@ func (x *CreatePoolRequest) GetLeaseTtl() *durationpb.Duration {
 		return x.LeaseTtl
 	}
 	return nil
+}
+
+func (x *CreatePoolRequest) GetExpress() bool {
+	if x != nil {
+		return x.Express
+	}
+	return false
 }
 
 type CreatePoolResponse struct {
@@ -4833,6 +4879,7 @@ type GetPoolResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pool          *Pool                  `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
 	Leases        []*Lease               `protobuf:"bytes,2,rep,name=leases,proto3" json:"leases,omitempty"`
+	Reservations  []*Reservation         `protobuf:"bytes,3,rep,name=reservations,proto3" json:"reservations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4881,6 +4928,230 @@ func (x *GetPoolResponse) GetLeases() []*Lease {
 	return nil
 }
 
+func (x *GetPoolResponse) GetReservations() []*Reservation {
+	if x != nil {
+		return x.Reservations
+	}
+	return nil
+}
+
+// Units of a pool feature held for one instance: no other instance can
+// take them.
+type Reservation struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	PoolId     string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	Feature    string                 `protobuf:"bytes,2,opt,name=feature,proto3" json:"feature,omitempty"`
+	InstanceId string                 `protobuf:"bytes,3,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Units      int64                  `protobuf:"varint,4,opt,name=units,proto3" json:"units,omitempty"`
+	// Units of the feature the instance holds now, and the reserved units
+	// it does not hold.
+	Held          int64 `protobuf:"varint,5,opt,name=held,proto3" json:"held,omitempty"`
+	Unused        int64 `protobuf:"varint,6,opt,name=unused,proto3" json:"unused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reservation) Reset() {
+	*x = Reservation{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reservation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reservation) ProtoMessage() {}
+
+func (x *Reservation) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reservation.ProtoReflect.Descriptor instead.
+func (*Reservation) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *Reservation) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *Reservation) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *Reservation) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *Reservation) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+func (x *Reservation) GetHeld() int64 {
+	if x != nil {
+		return x.Held
+	}
+	return 0
+}
+
+func (x *Reservation) GetUnused() int64 {
+	if x != nil {
+		return x.Unused
+	}
+	return 0
+}
+
+type SetReservationRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	PoolId     string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	Feature    string                 `protobuf:"bytes,3,opt,name=feature,proto3" json:"feature,omitempty"`
+	InstanceId string                 `protobuf:"bytes,4,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// 0 removes the reservation.
+	Units         int64 `protobuf:"varint,5,opt,name=units,proto3" json:"units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetReservationRequest) Reset() {
+	*x = SetReservationRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetReservationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetReservationRequest) ProtoMessage() {}
+
+func (x *SetReservationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetReservationRequest.ProtoReflect.Descriptor instead.
+func (*SetReservationRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *SetReservationRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SetReservationRequest) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *SetReservationRequest) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *SetReservationRequest) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *SetReservationRequest) GetUnits() int64 {
+	if x != nil {
+		return x.Units
+	}
+	return 0
+}
+
+type SetReservationResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pool          *Pool                  `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
+	Reservations  []*Reservation         `protobuf:"bytes,2,rep,name=reservations,proto3" json:"reservations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetReservationResponse) Reset() {
+	*x = SetReservationResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetReservationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetReservationResponse) ProtoMessage() {}
+
+func (x *SetReservationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetReservationResponse.ProtoReflect.Descriptor instead.
+func (*SetReservationResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *SetReservationResponse) GetPool() *Pool {
+	if x != nil {
+		return x.Pool
+	}
+	return nil
+}
+
+func (x *SetReservationResponse) GetReservations() []*Reservation {
+	if x != nil {
+		return x.Reservations
+	}
+	return nil
+}
+
 type ListPoolsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -4893,7 +5164,7 @@ type ListPoolsRequest struct {
 
 func (x *ListPoolsRequest) Reset() {
 	*x = ListPoolsRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[72]
+	mi := &file_licensor_v1_admin_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4905,7 +5176,7 @@ func (x *ListPoolsRequest) String() string {
 func (*ListPoolsRequest) ProtoMessage() {}
 
 func (x *ListPoolsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[72]
+	mi := &file_licensor_v1_admin_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4918,7 +5189,7 @@ func (x *ListPoolsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoolsRequest.ProtoReflect.Descriptor instead.
 func (*ListPoolsRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{72}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ListPoolsRequest) GetTenantId() string {
@@ -4959,7 +5230,7 @@ type ListPoolsResponse struct {
 
 func (x *ListPoolsResponse) Reset() {
 	*x = ListPoolsResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[73]
+	mi := &file_licensor_v1_admin_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4971,7 +5242,7 @@ func (x *ListPoolsResponse) String() string {
 func (*ListPoolsResponse) ProtoMessage() {}
 
 func (x *ListPoolsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[73]
+	mi := &file_licensor_v1_admin_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4984,7 +5255,7 @@ func (x *ListPoolsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoolsResponse.ProtoReflect.Descriptor instead.
 func (*ListPoolsResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{73}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ListPoolsResponse) GetPools() []*Pool {
@@ -5006,15 +5277,17 @@ type ResizePoolRequest struct {
 	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	PoolId   string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
 	// Sets max_units of each listed feature (adds the feature if new).
-	Features      []*PoolFeatureLimit  `protobuf:"bytes,3,rep,name=features,proto3" json:"features,omitempty"`
-	LeaseTtl      *durationpb.Duration `protobuf:"bytes,4,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	Features []*PoolFeatureLimit  `protobuf:"bytes,3,rep,name=features,proto3" json:"features,omitempty"`
+	LeaseTtl *durationpb.Duration `protobuf:"bytes,4,opt,name=lease_ttl,json=leaseTtl,proto3" json:"lease_ttl,omitempty"`
+	// Turns the express rule on or off; unset keeps it.
+	Express       *bool `protobuf:"varint,5,opt,name=express,proto3,oneof" json:"express,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResizePoolRequest) Reset() {
 	*x = ResizePoolRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[74]
+	mi := &file_licensor_v1_admin_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5026,7 +5299,7 @@ func (x *ResizePoolRequest) String() string {
 func (*ResizePoolRequest) ProtoMessage() {}
 
 func (x *ResizePoolRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[74]
+	mi := &file_licensor_v1_admin_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5039,7 +5312,7 @@ func (x *ResizePoolRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResizePoolRequest.ProtoReflect.Descriptor instead.
 func (*ResizePoolRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{74}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *ResizePoolRequest) GetTenantId() string {
@@ -5070,6 +5343,13 @@ func (x *ResizePoolRequest) GetLeaseTtl() *durationpb.Duration {
 	return nil
 }
 
+func (x *ResizePoolRequest) GetExpress() bool {
+	if x != nil && x.Express != nil {
+		return *x.Express
+	}
+	return false
+}
+
 type ResizePoolResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pool          *Pool                  `protobuf:"bytes,1,opt,name=pool,proto3" json:"pool,omitempty"`
@@ -5079,7 +5359,7 @@ type ResizePoolResponse struct {
 
 func (x *ResizePoolResponse) Reset() {
 	*x = ResizePoolResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[75]
+	mi := &file_licensor_v1_admin_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5091,7 +5371,7 @@ func (x *ResizePoolResponse) String() string {
 func (*ResizePoolResponse) ProtoMessage() {}
 
 func (x *ResizePoolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[75]
+	mi := &file_licensor_v1_admin_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5104,7 +5384,7 @@ func (x *ResizePoolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResizePoolResponse.ProtoReflect.Descriptor instead.
 func (*ResizePoolResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{75}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *ResizePoolResponse) GetPool() *Pool {
@@ -5128,7 +5408,7 @@ type ListLeasesRequest struct {
 
 func (x *ListLeasesRequest) Reset() {
 	*x = ListLeasesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[76]
+	mi := &file_licensor_v1_admin_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5140,7 +5420,7 @@ func (x *ListLeasesRequest) String() string {
 func (*ListLeasesRequest) ProtoMessage() {}
 
 func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[76]
+	mi := &file_licensor_v1_admin_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5153,7 +5433,7 @@ func (x *ListLeasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesRequest.ProtoReflect.Descriptor instead.
 func (*ListLeasesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{76}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *ListLeasesRequest) GetTenantId() string {
@@ -5208,7 +5488,7 @@ type ListLeasesResponse struct {
 
 func (x *ListLeasesResponse) Reset() {
 	*x = ListLeasesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[77]
+	mi := &file_licensor_v1_admin_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5220,7 +5500,7 @@ func (x *ListLeasesResponse) String() string {
 func (*ListLeasesResponse) ProtoMessage() {}
 
 func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[77]
+	mi := &file_licensor_v1_admin_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5233,7 +5513,7 @@ func (x *ListLeasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListLeasesResponse.ProtoReflect.Descriptor instead.
 func (*ListLeasesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{77}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *ListLeasesResponse) GetLeases() []*Lease {
@@ -5260,7 +5540,7 @@ type ReleaseLeaseRequest struct {
 
 func (x *ReleaseLeaseRequest) Reset() {
 	*x = ReleaseLeaseRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[78]
+	mi := &file_licensor_v1_admin_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5272,7 +5552,7 @@ func (x *ReleaseLeaseRequest) String() string {
 func (*ReleaseLeaseRequest) ProtoMessage() {}
 
 func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[78]
+	mi := &file_licensor_v1_admin_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5285,7 +5565,7 @@ func (x *ReleaseLeaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{78}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *ReleaseLeaseRequest) GetTenantId() string {
@@ -5310,7 +5590,7 @@ type ReleaseLeaseResponse struct {
 
 func (x *ReleaseLeaseResponse) Reset() {
 	*x = ReleaseLeaseResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[79]
+	mi := &file_licensor_v1_admin_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5322,7 +5602,7 @@ func (x *ReleaseLeaseResponse) String() string {
 func (*ReleaseLeaseResponse) ProtoMessage() {}
 
 func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[79]
+	mi := &file_licensor_v1_admin_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5335,27 +5615,30 @@ func (x *ReleaseLeaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLeaseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseLeaseResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{79}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{82}
 }
 
 type UsageRow struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PoolId        string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
-	Feature       string                 `protobuf:"bytes,2,opt,name=feature,proto3" json:"feature,omitempty"`
-	PeriodStart   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
-	PeakUnits     int64                  `protobuf:"varint,4,opt,name=peak_units,json=peakUnits,proto3" json:"peak_units,omitempty"`
-	UnitHours     float64                `protobuf:"fixed64,5,opt,name=unit_hours,json=unitHours,proto3" json:"unit_hours,omitempty"`
-	Grants        int64                  `protobuf:"varint,6,opt,name=grants,proto3" json:"grants,omitempty"`
-	Denials       int64                  `protobuf:"varint,7,opt,name=denials,proto3" json:"denials,omitempty"`
-	Returns       int64                  `protobuf:"varint,8,opt,name=returns,proto3" json:"returns,omitempty"`
-	Expiries      int64                  `protobuf:"varint,9,opt,name=expiries,proto3" json:"expiries,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	PoolId      string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	Feature     string                 `protobuf:"bytes,2,opt,name=feature,proto3" json:"feature,omitempty"`
+	PeriodStart *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=period_start,json=periodStart,proto3" json:"period_start,omitempty"`
+	PeakUnits   int64                  `protobuf:"varint,4,opt,name=peak_units,json=peakUnits,proto3" json:"peak_units,omitempty"`
+	UnitHours   float64                `protobuf:"fixed64,5,opt,name=unit_hours,json=unitHours,proto3" json:"unit_hours,omitempty"`
+	Grants      int64                  `protobuf:"varint,6,opt,name=grants,proto3" json:"grants,omitempty"`
+	Denials     int64                  `protobuf:"varint,7,opt,name=denials,proto3" json:"denials,omitempty"`
+	Returns     int64                  `protobuf:"varint,8,opt,name=returns,proto3" json:"returns,omitempty"`
+	Expiries    int64                  `protobuf:"varint,9,opt,name=expiries,proto3" json:"expiries,omitempty"`
+	// The most units in use beyond the pool's size (its overdraft) in the
+	// period, against the feature's size now.
+	PeakOverage   int64 `protobuf:"varint,10,opt,name=peak_overage,json=peakOverage,proto3" json:"peak_overage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UsageRow) Reset() {
 	*x = UsageRow{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[80]
+	mi := &file_licensor_v1_admin_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5367,7 +5650,7 @@ func (x *UsageRow) String() string {
 func (*UsageRow) ProtoMessage() {}
 
 func (x *UsageRow) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[80]
+	mi := &file_licensor_v1_admin_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5380,7 +5663,7 @@ func (x *UsageRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageRow.ProtoReflect.Descriptor instead.
 func (*UsageRow) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{80}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *UsageRow) GetPoolId() string {
@@ -5446,6 +5729,13 @@ func (x *UsageRow) GetExpiries() int64 {
 	return 0
 }
 
+func (x *UsageRow) GetPeakOverage() int64 {
+	if x != nil {
+		return x.PeakOverage
+	}
+	return 0
+}
+
 type GetUsageReportRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -5460,7 +5750,7 @@ type GetUsageReportRequest struct {
 
 func (x *GetUsageReportRequest) Reset() {
 	*x = GetUsageReportRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[81]
+	mi := &file_licensor_v1_admin_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5472,7 +5762,7 @@ func (x *GetUsageReportRequest) String() string {
 func (*GetUsageReportRequest) ProtoMessage() {}
 
 func (x *GetUsageReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[81]
+	mi := &file_licensor_v1_admin_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5485,7 +5775,7 @@ func (x *GetUsageReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageReportRequest.ProtoReflect.Descriptor instead.
 func (*GetUsageReportRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{81}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *GetUsageReportRequest) GetTenantId() string {
@@ -5524,15 +5814,17 @@ func (x *GetUsageReportRequest) GetPeriod() *durationpb.Duration {
 }
 
 type GetUsageReportResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rows          []*UsageRow            `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rows  []*UsageRow            `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
+	// The pool's reservations now, with their unused units.
+	Reservations  []*Reservation `protobuf:"bytes,2,rep,name=reservations,proto3" json:"reservations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetUsageReportResponse) Reset() {
 	*x = GetUsageReportResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[82]
+	mi := &file_licensor_v1_admin_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5544,7 +5836,7 @@ func (x *GetUsageReportResponse) String() string {
 func (*GetUsageReportResponse) ProtoMessage() {}
 
 func (x *GetUsageReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[82]
+	mi := &file_licensor_v1_admin_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5557,12 +5849,19 @@ func (x *GetUsageReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetUsageReportResponse.ProtoReflect.Descriptor instead.
 func (*GetUsageReportResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{82}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *GetUsageReportResponse) GetRows() []*UsageRow {
 	if x != nil {
 		return x.Rows
+	}
+	return nil
+}
+
+func (x *GetUsageReportResponse) GetReservations() []*Reservation {
+	if x != nil {
+		return x.Reservations
 	}
 	return nil
 }
@@ -5584,7 +5883,7 @@ type Webhook struct {
 
 func (x *Webhook) Reset() {
 	*x = Webhook{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[83]
+	mi := &file_licensor_v1_admin_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5596,7 +5895,7 @@ func (x *Webhook) String() string {
 func (*Webhook) ProtoMessage() {}
 
 func (x *Webhook) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[83]
+	mi := &file_licensor_v1_admin_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5609,7 +5908,7 @@ func (x *Webhook) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Webhook.ProtoReflect.Descriptor instead.
 func (*Webhook) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{83}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *Webhook) GetId() string {
@@ -5665,7 +5964,7 @@ type CreateWebhookRequest struct {
 
 func (x *CreateWebhookRequest) Reset() {
 	*x = CreateWebhookRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[84]
+	mi := &file_licensor_v1_admin_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5677,7 +5976,7 @@ func (x *CreateWebhookRequest) String() string {
 func (*CreateWebhookRequest) ProtoMessage() {}
 
 func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[84]
+	mi := &file_licensor_v1_admin_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5690,7 +5989,7 @@ func (x *CreateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*CreateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{84}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *CreateWebhookRequest) GetTenantId() string {
@@ -5725,7 +6024,7 @@ type CreateWebhookResponse struct {
 
 func (x *CreateWebhookResponse) Reset() {
 	*x = CreateWebhookResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[85]
+	mi := &file_licensor_v1_admin_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5737,7 +6036,7 @@ func (x *CreateWebhookResponse) String() string {
 func (*CreateWebhookResponse) ProtoMessage() {}
 
 func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[85]
+	mi := &file_licensor_v1_admin_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5750,7 +6049,7 @@ func (x *CreateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*CreateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{85}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *CreateWebhookResponse) GetWebhook() *Webhook {
@@ -5776,7 +6075,7 @@ type ListWebhooksRequest struct {
 
 func (x *ListWebhooksRequest) Reset() {
 	*x = ListWebhooksRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[86]
+	mi := &file_licensor_v1_admin_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5788,7 +6087,7 @@ func (x *ListWebhooksRequest) String() string {
 func (*ListWebhooksRequest) ProtoMessage() {}
 
 func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[86]
+	mi := &file_licensor_v1_admin_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5801,7 +6100,7 @@ func (x *ListWebhooksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksRequest.ProtoReflect.Descriptor instead.
 func (*ListWebhooksRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{86}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ListWebhooksRequest) GetTenantId() string {
@@ -5820,7 +6119,7 @@ type ListWebhooksResponse struct {
 
 func (x *ListWebhooksResponse) Reset() {
 	*x = ListWebhooksResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[87]
+	mi := &file_licensor_v1_admin_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5832,7 +6131,7 @@ func (x *ListWebhooksResponse) String() string {
 func (*ListWebhooksResponse) ProtoMessage() {}
 
 func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[87]
+	mi := &file_licensor_v1_admin_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5845,7 +6144,7 @@ func (x *ListWebhooksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWebhooksResponse.ProtoReflect.Descriptor instead.
 func (*ListWebhooksResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{87}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *ListWebhooksResponse) GetWebhooks() []*Webhook {
@@ -5865,7 +6164,7 @@ type DeleteWebhookRequest struct {
 
 func (x *DeleteWebhookRequest) Reset() {
 	*x = DeleteWebhookRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[88]
+	mi := &file_licensor_v1_admin_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5877,7 +6176,7 @@ func (x *DeleteWebhookRequest) String() string {
 func (*DeleteWebhookRequest) ProtoMessage() {}
 
 func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[88]
+	mi := &file_licensor_v1_admin_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5890,7 +6189,7 @@ func (x *DeleteWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookRequest.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{88}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *DeleteWebhookRequest) GetTenantId() string {
@@ -5915,7 +6214,7 @@ type DeleteWebhookResponse struct {
 
 func (x *DeleteWebhookResponse) Reset() {
 	*x = DeleteWebhookResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[89]
+	mi := &file_licensor_v1_admin_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5927,7 +6226,7 @@ func (x *DeleteWebhookResponse) String() string {
 func (*DeleteWebhookResponse) ProtoMessage() {}
 
 func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[89]
+	mi := &file_licensor_v1_admin_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5940,7 +6239,7 @@ func (x *DeleteWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteWebhookResponse.ProtoReflect.Descriptor instead.
 func (*DeleteWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{89}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{92}
 }
 
 type UpdateWebhookRequest struct {
@@ -5955,7 +6254,7 @@ type UpdateWebhookRequest struct {
 
 func (x *UpdateWebhookRequest) Reset() {
 	*x = UpdateWebhookRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[90]
+	mi := &file_licensor_v1_admin_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5967,7 +6266,7 @@ func (x *UpdateWebhookRequest) String() string {
 func (*UpdateWebhookRequest) ProtoMessage() {}
 
 func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[90]
+	mi := &file_licensor_v1_admin_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5980,7 +6279,7 @@ func (x *UpdateWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookRequest.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{90}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *UpdateWebhookRequest) GetTenantId() string {
@@ -6013,7 +6312,7 @@ type UpdateWebhookResponse struct {
 
 func (x *UpdateWebhookResponse) Reset() {
 	*x = UpdateWebhookResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[91]
+	mi := &file_licensor_v1_admin_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6025,7 +6324,7 @@ func (x *UpdateWebhookResponse) String() string {
 func (*UpdateWebhookResponse) ProtoMessage() {}
 
 func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[91]
+	mi := &file_licensor_v1_admin_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6038,7 +6337,7 @@ func (x *UpdateWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateWebhookResponse.ProtoReflect.Descriptor instead.
 func (*UpdateWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{91}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *UpdateWebhookResponse) GetWebhook() *Webhook {
@@ -6069,7 +6368,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[92]
+	mi := &file_licensor_v1_admin_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6081,7 +6380,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[92]
+	mi := &file_licensor_v1_admin_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6094,7 +6393,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{92}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *Delivery) GetId() string {
@@ -6196,7 +6495,7 @@ type ListDeliveriesRequest struct {
 
 func (x *ListDeliveriesRequest) Reset() {
 	*x = ListDeliveriesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[93]
+	mi := &file_licensor_v1_admin_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6208,7 +6507,7 @@ func (x *ListDeliveriesRequest) String() string {
 func (*ListDeliveriesRequest) ProtoMessage() {}
 
 func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[93]
+	mi := &file_licensor_v1_admin_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6221,7 +6520,7 @@ func (x *ListDeliveriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesRequest.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{93}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ListDeliveriesRequest) GetTenantId() string {
@@ -6269,7 +6568,7 @@ type ListDeliveriesResponse struct {
 
 func (x *ListDeliveriesResponse) Reset() {
 	*x = ListDeliveriesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[94]
+	mi := &file_licensor_v1_admin_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6281,7 +6580,7 @@ func (x *ListDeliveriesResponse) String() string {
 func (*ListDeliveriesResponse) ProtoMessage() {}
 
 func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[94]
+	mi := &file_licensor_v1_admin_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6294,7 +6593,7 @@ func (x *ListDeliveriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeliveriesResponse.ProtoReflect.Descriptor instead.
 func (*ListDeliveriesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{94}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListDeliveriesResponse) GetDeliveries() []*Delivery {
@@ -6321,7 +6620,7 @@ type RedeliverRequest struct {
 
 func (x *RedeliverRequest) Reset() {
 	*x = RedeliverRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[95]
+	mi := &file_licensor_v1_admin_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6333,7 +6632,7 @@ func (x *RedeliverRequest) String() string {
 func (*RedeliverRequest) ProtoMessage() {}
 
 func (x *RedeliverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[95]
+	mi := &file_licensor_v1_admin_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6346,7 +6645,7 @@ func (x *RedeliverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverRequest.ProtoReflect.Descriptor instead.
 func (*RedeliverRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{95}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *RedeliverRequest) GetTenantId() string {
@@ -6372,7 +6671,7 @@ type RedeliverResponse struct {
 
 func (x *RedeliverResponse) Reset() {
 	*x = RedeliverResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[96]
+	mi := &file_licensor_v1_admin_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6384,7 +6683,7 @@ func (x *RedeliverResponse) String() string {
 func (*RedeliverResponse) ProtoMessage() {}
 
 func (x *RedeliverResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[96]
+	mi := &file_licensor_v1_admin_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6397,7 +6696,7 @@ func (x *RedeliverResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RedeliverResponse.ProtoReflect.Descriptor instead.
 func (*RedeliverResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{96}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *RedeliverResponse) GetDelivery() *Delivery {
@@ -6424,7 +6723,7 @@ type Alert struct {
 
 func (x *Alert) Reset() {
 	*x = Alert{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[97]
+	mi := &file_licensor_v1_admin_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6436,7 +6735,7 @@ func (x *Alert) String() string {
 func (*Alert) ProtoMessage() {}
 
 func (x *Alert) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[97]
+	mi := &file_licensor_v1_admin_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6449,7 +6748,7 @@ func (x *Alert) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Alert.ProtoReflect.Descriptor instead.
 func (*Alert) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{97}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *Alert) GetId() string {
@@ -6513,7 +6812,7 @@ type ListAlertsRequest struct {
 
 func (x *ListAlertsRequest) Reset() {
 	*x = ListAlertsRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[98]
+	mi := &file_licensor_v1_admin_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6525,7 +6824,7 @@ func (x *ListAlertsRequest) String() string {
 func (*ListAlertsRequest) ProtoMessage() {}
 
 func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[98]
+	mi := &file_licensor_v1_admin_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6538,7 +6837,7 @@ func (x *ListAlertsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsRequest.ProtoReflect.Descriptor instead.
 func (*ListAlertsRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{98}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *ListAlertsRequest) GetTenantId() string {
@@ -6579,7 +6878,7 @@ type ListAlertsResponse struct {
 
 func (x *ListAlertsResponse) Reset() {
 	*x = ListAlertsResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[99]
+	mi := &file_licensor_v1_admin_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6591,7 +6890,7 @@ func (x *ListAlertsResponse) String() string {
 func (*ListAlertsResponse) ProtoMessage() {}
 
 func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[99]
+	mi := &file_licensor_v1_admin_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6604,7 +6903,7 @@ func (x *ListAlertsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAlertsResponse.ProtoReflect.Descriptor instead.
 func (*ListAlertsResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{99}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ListAlertsResponse) GetAlerts() []*Alert {
@@ -6640,7 +6939,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[100]
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6652,7 +6951,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[100]
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6665,7 +6964,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{100}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *AuditEntry) GetId() string {
@@ -6759,7 +7058,7 @@ type ListAuditEntriesRequest struct {
 
 func (x *ListAuditEntriesRequest) Reset() {
 	*x = ListAuditEntriesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[101]
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6771,7 +7070,7 @@ func (x *ListAuditEntriesRequest) String() string {
 func (*ListAuditEntriesRequest) ProtoMessage() {}
 
 func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[101]
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6784,7 +7083,7 @@ func (x *ListAuditEntriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{101}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *ListAuditEntriesRequest) GetTenantId() string {
@@ -6853,7 +7152,7 @@ type ListAuditEntriesResponse struct {
 
 func (x *ListAuditEntriesResponse) Reset() {
 	*x = ListAuditEntriesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[102]
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6865,7 +7164,7 @@ func (x *ListAuditEntriesResponse) String() string {
 func (*ListAuditEntriesResponse) ProtoMessage() {}
 
 func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[102]
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6878,7 +7177,7 @@ func (x *ListAuditEntriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEntriesResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEntriesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{102}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *ListAuditEntriesResponse) GetEntries() []*AuditEntry {
@@ -6919,7 +7218,7 @@ type OfflineActivation struct {
 
 func (x *OfflineActivation) Reset() {
 	*x = OfflineActivation{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	mi := &file_licensor_v1_admin_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6931,7 +7230,7 @@ func (x *OfflineActivation) String() string {
 func (*OfflineActivation) ProtoMessage() {}
 
 func (x *OfflineActivation) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	mi := &file_licensor_v1_admin_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6944,7 +7243,7 @@ func (x *OfflineActivation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfflineActivation.ProtoReflect.Descriptor instead.
 func (*OfflineActivation) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{103}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *OfflineActivation) GetLicenseId() string {
@@ -7030,7 +7329,7 @@ type RespondOfflineRequestRequest struct {
 
 func (x *RespondOfflineRequestRequest) Reset() {
 	*x = RespondOfflineRequestRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	mi := &file_licensor_v1_admin_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7042,7 +7341,7 @@ func (x *RespondOfflineRequestRequest) String() string {
 func (*RespondOfflineRequestRequest) ProtoMessage() {}
 
 func (x *RespondOfflineRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	mi := &file_licensor_v1_admin_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7055,7 +7354,7 @@ func (x *RespondOfflineRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondOfflineRequestRequest.ProtoReflect.Descriptor instead.
 func (*RespondOfflineRequestRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{104}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *RespondOfflineRequestRequest) GetTenantId() string {
@@ -7091,7 +7390,7 @@ type RespondOfflineRequestResponse struct {
 
 func (x *RespondOfflineRequestResponse) Reset() {
 	*x = RespondOfflineRequestResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	mi := &file_licensor_v1_admin_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7103,7 +7402,7 @@ func (x *RespondOfflineRequestResponse) String() string {
 func (*RespondOfflineRequestResponse) ProtoMessage() {}
 
 func (x *RespondOfflineRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	mi := &file_licensor_v1_admin_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7116,7 +7415,7 @@ func (x *RespondOfflineRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RespondOfflineRequestResponse.ProtoReflect.Descriptor instead.
 func (*RespondOfflineRequestResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{105}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *RespondOfflineRequestResponse) GetLicenseFile() string {
@@ -7151,7 +7450,7 @@ type ReturnOfflineLicenseRequest struct {
 
 func (x *ReturnOfflineLicenseRequest) Reset() {
 	*x = ReturnOfflineLicenseRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	mi := &file_licensor_v1_admin_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7163,7 +7462,7 @@ func (x *ReturnOfflineLicenseRequest) String() string {
 func (*ReturnOfflineLicenseRequest) ProtoMessage() {}
 
 func (x *ReturnOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	mi := &file_licensor_v1_admin_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7176,7 +7475,7 @@ func (x *ReturnOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnOfflineLicenseRequest.ProtoReflect.Descriptor instead.
 func (*ReturnOfflineLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{106}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *ReturnOfflineLicenseRequest) GetTenantId() string {
@@ -7202,7 +7501,7 @@ type ReturnOfflineLicenseResponse struct {
 
 func (x *ReturnOfflineLicenseResponse) Reset() {
 	*x = ReturnOfflineLicenseResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	mi := &file_licensor_v1_admin_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7214,7 +7513,7 @@ func (x *ReturnOfflineLicenseResponse) String() string {
 func (*ReturnOfflineLicenseResponse) ProtoMessage() {}
 
 func (x *ReturnOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	mi := &file_licensor_v1_admin_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7227,7 +7526,7 @@ func (x *ReturnOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReturnOfflineLicenseResponse.ProtoReflect.Descriptor instead.
 func (*ReturnOfflineLicenseResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{107}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ReturnOfflineLicenseResponse) GetActivation() *OfflineActivation {
@@ -7249,7 +7548,7 @@ type ReleaseOfflineLicenseRequest struct {
 
 func (x *ReleaseOfflineLicenseRequest) Reset() {
 	*x = ReleaseOfflineLicenseRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	mi := &file_licensor_v1_admin_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7261,7 +7560,7 @@ func (x *ReleaseOfflineLicenseRequest) String() string {
 func (*ReleaseOfflineLicenseRequest) ProtoMessage() {}
 
 func (x *ReleaseOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	mi := &file_licensor_v1_admin_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7274,7 +7573,7 @@ func (x *ReleaseOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseOfflineLicenseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseOfflineLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{108}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *ReleaseOfflineLicenseRequest) GetTenantId() string {
@@ -7307,7 +7606,7 @@ type ReleaseOfflineLicenseResponse struct {
 
 func (x *ReleaseOfflineLicenseResponse) Reset() {
 	*x = ReleaseOfflineLicenseResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	mi := &file_licensor_v1_admin_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7319,7 +7618,7 @@ func (x *ReleaseOfflineLicenseResponse) String() string {
 func (*ReleaseOfflineLicenseResponse) ProtoMessage() {}
 
 func (x *ReleaseOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	mi := &file_licensor_v1_admin_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7332,7 +7631,7 @@ func (x *ReleaseOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseOfflineLicenseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseOfflineLicenseResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{109}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *ReleaseOfflineLicenseResponse) GetActivation() *OfflineActivation {
@@ -7352,7 +7651,7 @@ type GetOfflineLicenseRequest struct {
 
 func (x *GetOfflineLicenseRequest) Reset() {
 	*x = GetOfflineLicenseRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	mi := &file_licensor_v1_admin_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7364,7 +7663,7 @@ func (x *GetOfflineLicenseRequest) String() string {
 func (*GetOfflineLicenseRequest) ProtoMessage() {}
 
 func (x *GetOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	mi := &file_licensor_v1_admin_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7377,7 +7676,7 @@ func (x *GetOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOfflineLicenseRequest.ProtoReflect.Descriptor instead.
 func (*GetOfflineLicenseRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{110}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *GetOfflineLicenseRequest) GetTenantId() string {
@@ -7403,7 +7702,7 @@ type GetOfflineLicenseResponse struct {
 
 func (x *GetOfflineLicenseResponse) Reset() {
 	*x = GetOfflineLicenseResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	mi := &file_licensor_v1_admin_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7415,7 +7714,7 @@ func (x *GetOfflineLicenseResponse) String() string {
 func (*GetOfflineLicenseResponse) ProtoMessage() {}
 
 func (x *GetOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	mi := &file_licensor_v1_admin_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7428,7 +7727,7 @@ func (x *GetOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOfflineLicenseResponse.ProtoReflect.Descriptor instead.
 func (*GetOfflineLicenseResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{111}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *GetOfflineLicenseResponse) GetActivation() *OfflineActivation {
@@ -7837,11 +8136,15 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\venvironment\x18\x05 \x01(\tR\venvironment\"s\n" +
 	"\x18IssueLicenseFileResponse\x12!\n" +
 	"\flicense_file\x18\x01 \x01(\tR\vlicenseFile\x124\n" +
-	"\alicense\x18\x02 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"`\n" +
+	"\alicense\x18\x02 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"\xad\x01\n" +
 	"\x10PoolFeatureLimit\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x1b\n" +
 	"\tmax_units\x18\x02 \x01(\x03R\bmaxUnits\x12\x15\n" +
-	"\x06in_use\x18\x03 \x01(\x03R\x05inUse\"\xb7\x02\n" +
+	"\x06in_use\x18\x03 \x01(\x03R\x05inUse\x12!\n" +
+	"\toverdraft\x18\x04 \x01(\x03H\x00R\toverdraft\x88\x01\x01\x12\x1a\n" +
+	"\breserved\x18\x05 \x01(\x03R\breservedB\f\n" +
+	"\n" +
+	"_overdraft\"\xeb\x02\n" +
 	"\x04Pool\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
@@ -7853,7 +8156,10 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\bfeatures\x18\x06 \x03(\v2\x1d.licensor.v1.PoolFeatureLimitR\bfeatures\x126\n" +
 	"\tlease_ttl\x18\a \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xf9\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n" +
+	"\aexpress\x18\t \x01(\bR\aexpress\x12\x18\n" +
+	"\awaiting\x18\n" +
+	" \x01(\x05R\awaiting\"\x93\x02\n" +
 	"\x11CreatePoolRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -7862,15 +8168,35 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"contractId\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x129\n" +
 	"\bfeatures\x18\x05 \x03(\v2\x1d.licensor.v1.PoolFeatureLimitR\bfeatures\x126\n" +
-	"\tlease_ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\";\n" +
+	"\tlease_ttl\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\x12\x18\n" +
+	"\aexpress\x18\a \x01(\bR\aexpress\";\n" +
 	"\x12CreatePoolResponse\x12%\n" +
 	"\x04pool\x18\x01 \x01(\v2\x11.licensor.v1.PoolR\x04pool\"F\n" +
 	"\x0eGetPoolRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
-	"\apool_id\x18\x02 \x01(\tR\x06poolId\"d\n" +
+	"\apool_id\x18\x02 \x01(\tR\x06poolId\"\xa2\x01\n" +
 	"\x0fGetPoolResponse\x12%\n" +
 	"\x04pool\x18\x01 \x01(\v2\x11.licensor.v1.PoolR\x04pool\x12*\n" +
-	"\x06leases\x18\x02 \x03(\v2\x12.licensor.v1.LeaseR\x06leases\"\x8c\x01\n" +
+	"\x06leases\x18\x02 \x03(\v2\x12.licensor.v1.LeaseR\x06leases\x12<\n" +
+	"\freservations\x18\x03 \x03(\v2\x18.licensor.v1.ReservationR\freservations\"\xa3\x01\n" +
+	"\vReservation\x12\x17\n" +
+	"\apool_id\x18\x01 \x01(\tR\x06poolId\x12\x18\n" +
+	"\afeature\x18\x02 \x01(\tR\afeature\x12\x1f\n" +
+	"\vinstance_id\x18\x03 \x01(\tR\n" +
+	"instanceId\x12\x14\n" +
+	"\x05units\x18\x04 \x01(\x03R\x05units\x12\x12\n" +
+	"\x04held\x18\x05 \x01(\x03R\x04held\x12\x16\n" +
+	"\x06unused\x18\x06 \x01(\x03R\x06unused\"\x9e\x01\n" +
+	"\x15SetReservationRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
+	"\apool_id\x18\x02 \x01(\tR\x06poolId\x12\x18\n" +
+	"\afeature\x18\x03 \x01(\tR\afeature\x12\x1f\n" +
+	"\vinstance_id\x18\x04 \x01(\tR\n" +
+	"instanceId\x12\x14\n" +
+	"\x05units\x18\x05 \x01(\x03R\x05units\"}\n" +
+	"\x16SetReservationResponse\x12%\n" +
+	"\x04pool\x18\x01 \x01(\v2\x11.licensor.v1.PoolR\x04pool\x12<\n" +
+	"\freservations\x18\x02 \x03(\v2\x18.licensor.v1.ReservationR\freservations\"\x8c\x01\n" +
 	"\x10ListPoolsRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -7880,12 +8206,15 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"d\n" +
 	"\x11ListPoolsResponse\x12'\n" +
 	"\x05pools\x18\x01 \x03(\v2\x11.licensor.v1.PoolR\x05pools\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbc\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe7\x01\n" +
 	"\x11ResizePoolRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
 	"\apool_id\x18\x02 \x01(\tR\x06poolId\x129\n" +
 	"\bfeatures\x18\x03 \x03(\v2\x1d.licensor.v1.PoolFeatureLimitR\bfeatures\x126\n" +
-	"\tlease_ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\";\n" +
+	"\tlease_ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bleaseTtl\x12\x1d\n" +
+	"\aexpress\x18\x05 \x01(\bH\x00R\aexpress\x88\x01\x01B\n" +
+	"\n" +
+	"\b_express\";\n" +
 	"\x12ResizePoolResponse\x12%\n" +
 	"\x04pool\x18\x01 \x01(\v2\x11.licensor.v1.PoolR\x04pool\"\xc7\x01\n" +
 	"\x11ListLeasesRequest\x12\x1b\n" +
@@ -7904,7 +8233,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x13ReleaseLeaseRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x19\n" +
 	"\blease_id\x18\x02 \x01(\tR\aleaseId\"\x16\n" +
-	"\x14ReleaseLeaseResponse\"\xa2\x02\n" +
+	"\x14ReleaseLeaseResponse\"\xc5\x02\n" +
 	"\bUsageRow\x12\x17\n" +
 	"\apool_id\x18\x01 \x01(\tR\x06poolId\x12\x18\n" +
 	"\afeature\x18\x02 \x01(\tR\afeature\x12=\n" +
@@ -7916,15 +8245,18 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x06grants\x18\x06 \x01(\x03R\x06grants\x12\x18\n" +
 	"\adenials\x18\a \x01(\x03R\adenials\x12\x18\n" +
 	"\areturns\x18\b \x01(\x03R\areturns\x12\x1a\n" +
-	"\bexpiries\x18\t \x01(\x03R\bexpiries\"\xe4\x01\n" +
+	"\bexpiries\x18\t \x01(\x03R\bexpiries\x12!\n" +
+	"\fpeak_overage\x18\n" +
+	" \x01(\x03R\vpeakOverage\"\xe4\x01\n" +
 	"\x15GetUsageReportRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
 	"\apool_id\x18\x02 \x01(\tR\x06poolId\x120\n" +
 	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
 	"\x05until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x121\n" +
-	"\x06period\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06period\"C\n" +
+	"\x06period\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06period\"\x81\x01\n" +
 	"\x16GetUsageReportResponse\x12)\n" +
-	"\x04rows\x18\x01 \x03(\v2\x15.licensor.v1.UsageRowR\x04rows\"\xc0\x01\n" +
+	"\x04rows\x18\x01 \x03(\v2\x15.licensor.v1.UsageRowR\x04rows\x12<\n" +
+	"\freservations\x18\x02 \x03(\v2\x18.licensor.v1.ReservationR\freservations\"\xc0\x01\n" +
 	"\aWebhook\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x10\n" +
@@ -8095,7 +8427,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x19GetOfflineLicenseResponse\x12>\n" +
 	"\n" +
 	"activation\x18\x01 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
-	"activation2\xf0\x1f\n" +
+	"activation2\xcb \n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -8147,7 +8479,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x15RespondOfflineRequest\x12).licensor.v1.RespondOfflineRequestRequest\x1a*.licensor.v1.RespondOfflineRequestResponse\x12k\n" +
 	"\x14ReturnOfflineLicense\x12(.licensor.v1.ReturnOfflineLicenseRequest\x1a).licensor.v1.ReturnOfflineLicenseResponse\x12n\n" +
 	"\x15ReleaseOfflineLicense\x12).licensor.v1.ReleaseOfflineLicenseRequest\x1a*.licensor.v1.ReleaseOfflineLicenseResponse\x12b\n" +
-	"\x11GetOfflineLicense\x12%.licensor.v1.GetOfflineLicenseRequest\x1a&.licensor.v1.GetOfflineLicenseResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
+	"\x11GetOfflineLicense\x12%.licensor.v1.GetOfflineLicenseRequest\x1a&.licensor.v1.GetOfflineLicenseResponse\x12Y\n" +
+	"\x0eSetReservation\x12\".licensor.v1.SetReservationRequest\x1a#.licensor.v1.SetReservationResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
 
 var (
 	file_licensor_v1_admin_proto_rawDescOnce sync.Once
@@ -8161,7 +8494,7 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 112)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 115)
 var file_licensor_v1_admin_proto_goTypes = []any{
 	(*Tenant)(nil),                        // 0: licensor.v1.Tenant
 	(*CreateTenantRequest)(nil),           // 1: licensor.v1.CreateTenantRequest
@@ -8235,279 +8568,288 @@ var file_licensor_v1_admin_proto_goTypes = []any{
 	(*CreatePoolResponse)(nil),            // 69: licensor.v1.CreatePoolResponse
 	(*GetPoolRequest)(nil),                // 70: licensor.v1.GetPoolRequest
 	(*GetPoolResponse)(nil),               // 71: licensor.v1.GetPoolResponse
-	(*ListPoolsRequest)(nil),              // 72: licensor.v1.ListPoolsRequest
-	(*ListPoolsResponse)(nil),             // 73: licensor.v1.ListPoolsResponse
-	(*ResizePoolRequest)(nil),             // 74: licensor.v1.ResizePoolRequest
-	(*ResizePoolResponse)(nil),            // 75: licensor.v1.ResizePoolResponse
-	(*ListLeasesRequest)(nil),             // 76: licensor.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),            // 77: licensor.v1.ListLeasesResponse
-	(*ReleaseLeaseRequest)(nil),           // 78: licensor.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),          // 79: licensor.v1.ReleaseLeaseResponse
-	(*UsageRow)(nil),                      // 80: licensor.v1.UsageRow
-	(*GetUsageReportRequest)(nil),         // 81: licensor.v1.GetUsageReportRequest
-	(*GetUsageReportResponse)(nil),        // 82: licensor.v1.GetUsageReportResponse
-	(*Webhook)(nil),                       // 83: licensor.v1.Webhook
-	(*CreateWebhookRequest)(nil),          // 84: licensor.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),         // 85: licensor.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),           // 86: licensor.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),          // 87: licensor.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),          // 88: licensor.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),         // 89: licensor.v1.DeleteWebhookResponse
-	(*UpdateWebhookRequest)(nil),          // 90: licensor.v1.UpdateWebhookRequest
-	(*UpdateWebhookResponse)(nil),         // 91: licensor.v1.UpdateWebhookResponse
-	(*Delivery)(nil),                      // 92: licensor.v1.Delivery
-	(*ListDeliveriesRequest)(nil),         // 93: licensor.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),        // 94: licensor.v1.ListDeliveriesResponse
-	(*RedeliverRequest)(nil),              // 95: licensor.v1.RedeliverRequest
-	(*RedeliverResponse)(nil),             // 96: licensor.v1.RedeliverResponse
-	(*Alert)(nil),                         // 97: licensor.v1.Alert
-	(*ListAlertsRequest)(nil),             // 98: licensor.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),            // 99: licensor.v1.ListAlertsResponse
-	(*AuditEntry)(nil),                    // 100: licensor.v1.AuditEntry
-	(*ListAuditEntriesRequest)(nil),       // 101: licensor.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),      // 102: licensor.v1.ListAuditEntriesResponse
-	(*OfflineActivation)(nil),             // 103: licensor.v1.OfflineActivation
-	(*RespondOfflineRequestRequest)(nil),  // 104: licensor.v1.RespondOfflineRequestRequest
-	(*RespondOfflineRequestResponse)(nil), // 105: licensor.v1.RespondOfflineRequestResponse
-	(*ReturnOfflineLicenseRequest)(nil),   // 106: licensor.v1.ReturnOfflineLicenseRequest
-	(*ReturnOfflineLicenseResponse)(nil),  // 107: licensor.v1.ReturnOfflineLicenseResponse
-	(*ReleaseOfflineLicenseRequest)(nil),  // 108: licensor.v1.ReleaseOfflineLicenseRequest
-	(*ReleaseOfflineLicenseResponse)(nil), // 109: licensor.v1.ReleaseOfflineLicenseResponse
-	(*GetOfflineLicenseRequest)(nil),      // 110: licensor.v1.GetOfflineLicenseRequest
-	(*GetOfflineLicenseResponse)(nil),     // 111: licensor.v1.GetOfflineLicenseResponse
-	(*durationpb.Duration)(nil),           // 112: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),         // 113: google.protobuf.Timestamp
-	(*Telemetry)(nil),                     // 114: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),                 // 115: licensor.v1.IssuedLicense
-	(*Lease)(nil),                         // 116: licensor.v1.Lease
-	(*structpb.Struct)(nil),               // 117: google.protobuf.Struct
+	(*Reservation)(nil),                   // 72: licensor.v1.Reservation
+	(*SetReservationRequest)(nil),         // 73: licensor.v1.SetReservationRequest
+	(*SetReservationResponse)(nil),        // 74: licensor.v1.SetReservationResponse
+	(*ListPoolsRequest)(nil),              // 75: licensor.v1.ListPoolsRequest
+	(*ListPoolsResponse)(nil),             // 76: licensor.v1.ListPoolsResponse
+	(*ResizePoolRequest)(nil),             // 77: licensor.v1.ResizePoolRequest
+	(*ResizePoolResponse)(nil),            // 78: licensor.v1.ResizePoolResponse
+	(*ListLeasesRequest)(nil),             // 79: licensor.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),            // 80: licensor.v1.ListLeasesResponse
+	(*ReleaseLeaseRequest)(nil),           // 81: licensor.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),          // 82: licensor.v1.ReleaseLeaseResponse
+	(*UsageRow)(nil),                      // 83: licensor.v1.UsageRow
+	(*GetUsageReportRequest)(nil),         // 84: licensor.v1.GetUsageReportRequest
+	(*GetUsageReportResponse)(nil),        // 85: licensor.v1.GetUsageReportResponse
+	(*Webhook)(nil),                       // 86: licensor.v1.Webhook
+	(*CreateWebhookRequest)(nil),          // 87: licensor.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),         // 88: licensor.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),           // 89: licensor.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),          // 90: licensor.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),          // 91: licensor.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),         // 92: licensor.v1.DeleteWebhookResponse
+	(*UpdateWebhookRequest)(nil),          // 93: licensor.v1.UpdateWebhookRequest
+	(*UpdateWebhookResponse)(nil),         // 94: licensor.v1.UpdateWebhookResponse
+	(*Delivery)(nil),                      // 95: licensor.v1.Delivery
+	(*ListDeliveriesRequest)(nil),         // 96: licensor.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),        // 97: licensor.v1.ListDeliveriesResponse
+	(*RedeliverRequest)(nil),              // 98: licensor.v1.RedeliverRequest
+	(*RedeliverResponse)(nil),             // 99: licensor.v1.RedeliverResponse
+	(*Alert)(nil),                         // 100: licensor.v1.Alert
+	(*ListAlertsRequest)(nil),             // 101: licensor.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),            // 102: licensor.v1.ListAlertsResponse
+	(*AuditEntry)(nil),                    // 103: licensor.v1.AuditEntry
+	(*ListAuditEntriesRequest)(nil),       // 104: licensor.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),      // 105: licensor.v1.ListAuditEntriesResponse
+	(*OfflineActivation)(nil),             // 106: licensor.v1.OfflineActivation
+	(*RespondOfflineRequestRequest)(nil),  // 107: licensor.v1.RespondOfflineRequestRequest
+	(*RespondOfflineRequestResponse)(nil), // 108: licensor.v1.RespondOfflineRequestResponse
+	(*ReturnOfflineLicenseRequest)(nil),   // 109: licensor.v1.ReturnOfflineLicenseRequest
+	(*ReturnOfflineLicenseResponse)(nil),  // 110: licensor.v1.ReturnOfflineLicenseResponse
+	(*ReleaseOfflineLicenseRequest)(nil),  // 111: licensor.v1.ReleaseOfflineLicenseRequest
+	(*ReleaseOfflineLicenseResponse)(nil), // 112: licensor.v1.ReleaseOfflineLicenseResponse
+	(*GetOfflineLicenseRequest)(nil),      // 113: licensor.v1.GetOfflineLicenseRequest
+	(*GetOfflineLicenseResponse)(nil),     // 114: licensor.v1.GetOfflineLicenseResponse
+	(*durationpb.Duration)(nil),           // 115: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),         // 116: google.protobuf.Timestamp
+	(*Telemetry)(nil),                     // 117: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),                 // 118: licensor.v1.IssuedLicense
+	(*Lease)(nil),                         // 119: licensor.v1.Lease
+	(*structpb.Struct)(nil),               // 120: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	112, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	112, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	113, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	112, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	112, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
-	112, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	115, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	115, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	116, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	115, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	115, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	115, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	112, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	112, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	112, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	112, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	115, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	115, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	115, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	115, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	113, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	116, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	113, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	116, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
 	19,  // 20: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	19,  // 21: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	113, // 22: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	113, // 23: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	116, // 22: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	116, // 23: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 24: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	112, // 25: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	112, // 26: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	112, // 27: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	113, // 28: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	113, // 29: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	113, // 30: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	113, // 31: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	115, // 25: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	115, // 26: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	115, // 27: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	116, // 28: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	116, // 29: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	116, // 30: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	116, // 31: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 32: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	112, // 33: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	112, // 34: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	112, // 35: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	115, // 33: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	115, // 34: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	115, // 35: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
 	25,  // 36: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 37: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 38: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
 	24,  // 39: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	112, // 40: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	112, // 41: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	112, // 42: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	115, // 40: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	115, // 41: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	115, // 42: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
 	25,  // 43: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	113, // 44: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	112, // 45: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	116, // 44: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	115, // 45: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
 	25,  // 46: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 47: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	113, // 48: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	113, // 49: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	113, // 50: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	113, // 51: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	116, // 48: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	116, // 49: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	116, // 50: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	116, // 51: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
 	38,  // 52: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
 	38,  // 53: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
 	38,  // 54: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	113, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	113, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	113, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
-	113, // 58: licensor.v1.SigningKey.activate_at:type_name -> google.protobuf.Timestamp
-	112, // 59: licensor.v1.RotateSigningKeyRequest.activate_after:type_name -> google.protobuf.Duration
+	116, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	116, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	116, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	116, // 58: licensor.v1.SigningKey.activate_at:type_name -> google.protobuf.Timestamp
+	115, // 59: licensor.v1.RotateSigningKeyRequest.activate_after:type_name -> google.protobuf.Duration
 	45,  // 60: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
 	45,  // 61: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	113, // 62: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	113, // 63: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	113, // 64: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	113, // 65: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	114, // 66: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	116, // 62: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	116, // 63: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	116, // 64: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	116, // 65: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	117, // 66: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
 	50,  // 67: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
 	50,  // 68: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
 	50,  // 69: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	113, // 70: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	114, // 71: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	113, // 72: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	113, // 73: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	116, // 70: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	117, // 71: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	116, // 72: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	116, // 73: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
 	57,  // 74: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
 	60,  // 75: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
 	60,  // 76: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
 	60,  // 77: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
 	61,  // 78: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	112, // 79: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	115, // 80: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	115, // 79: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	118, // 80: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
 	66,  // 81: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	112, // 82: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	113, // 83: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	115, // 82: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	116, // 83: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	66,  // 84: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	112, // 85: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	115, // 85: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 86: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
 	67,  // 87: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	116, // 88: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
-	67,  // 89: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
-	66,  // 90: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	112, // 91: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 92: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	116, // 93: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	113, // 94: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	113, // 95: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	113, // 96: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	112, // 97: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
-	80,  // 98: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	113, // 99: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
-	83,  // 100: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	83,  // 101: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
-	83,  // 102: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	112, // 103: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	113, // 104: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	113, // 105: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	113, // 106: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
-	92,  // 107: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
-	92,  // 108: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	113, // 109: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	113, // 110: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	117, // 111: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
-	97,  // 112: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	113, // 113: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	117, // 114: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	117, // 115: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	113, // 116: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	113, // 117: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	100, // 118: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
-	113, // 119: licensor.v1.OfflineActivation.created_at:type_name -> google.protobuf.Timestamp
-	113, // 120: licensor.v1.OfflineActivation.expires_at:type_name -> google.protobuf.Timestamp
-	113, // 121: licensor.v1.OfflineActivation.released_at:type_name -> google.protobuf.Timestamp
-	112, // 122: licensor.v1.RespondOfflineRequestRequest.validity:type_name -> google.protobuf.Duration
-	115, // 123: licensor.v1.RespondOfflineRequestResponse.license:type_name -> licensor.v1.IssuedLicense
-	103, // 124: licensor.v1.RespondOfflineRequestResponse.activation:type_name -> licensor.v1.OfflineActivation
-	103, // 125: licensor.v1.ReturnOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
-	103, // 126: licensor.v1.ReleaseOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
-	103, // 127: licensor.v1.GetOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
-	1,   // 128: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 129: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 130: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 131: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 132: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 133: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 134: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 135: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 136: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 137: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 138: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 139: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 140: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 141: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 142: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 143: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 144: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 145: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 146: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 147: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 148: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 149: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 150: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 151: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 152: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 153: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 154: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 155: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 156: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 157: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 158: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 159: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 160: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 161: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 162: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 163: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 164: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 165: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 166: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 167: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 168: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 169: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	104, // 170: licensor.v1.AdminService.RespondOfflineRequest:input_type -> licensor.v1.RespondOfflineRequestRequest
-	106, // 171: licensor.v1.AdminService.ReturnOfflineLicense:input_type -> licensor.v1.ReturnOfflineLicenseRequest
-	108, // 172: licensor.v1.AdminService.ReleaseOfflineLicense:input_type -> licensor.v1.ReleaseOfflineLicenseRequest
-	110, // 173: licensor.v1.AdminService.GetOfflineLicense:input_type -> licensor.v1.GetOfflineLicenseRequest
-	2,   // 174: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 175: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 176: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 177: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 178: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 179: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 180: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 181: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 182: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 183: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 184: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 185: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 186: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 187: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 188: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 189: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 190: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 191: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 192: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 193: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 194: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 195: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 196: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 197: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 198: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 199: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 200: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 201: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 202: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 203: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 204: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 205: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 206: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 207: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 208: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 209: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 210: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 211: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 212: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 213: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 214: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 215: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	105, // 216: licensor.v1.AdminService.RespondOfflineRequest:output_type -> licensor.v1.RespondOfflineRequestResponse
-	107, // 217: licensor.v1.AdminService.ReturnOfflineLicense:output_type -> licensor.v1.ReturnOfflineLicenseResponse
-	109, // 218: licensor.v1.AdminService.ReleaseOfflineLicense:output_type -> licensor.v1.ReleaseOfflineLicenseResponse
-	111, // 219: licensor.v1.AdminService.GetOfflineLicense:output_type -> licensor.v1.GetOfflineLicenseResponse
-	174, // [174:220] is the sub-list for method output_type
-	128, // [128:174] is the sub-list for method input_type
-	128, // [128:128] is the sub-list for extension type_name
-	128, // [128:128] is the sub-list for extension extendee
-	0,   // [0:128] is the sub-list for field type_name
+	119, // 88: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	72,  // 89: licensor.v1.GetPoolResponse.reservations:type_name -> licensor.v1.Reservation
+	67,  // 90: licensor.v1.SetReservationResponse.pool:type_name -> licensor.v1.Pool
+	72,  // 91: licensor.v1.SetReservationResponse.reservations:type_name -> licensor.v1.Reservation
+	67,  // 92: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
+	66,  // 93: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	115, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 95: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
+	119, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	116, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	116, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	116, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	115, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	83,  // 101: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
+	72,  // 102: licensor.v1.GetUsageReportResponse.reservations:type_name -> licensor.v1.Reservation
+	116, // 103: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	86,  // 104: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	86,  // 105: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
+	86,  // 106: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	115, // 107: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	116, // 108: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	116, // 109: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	116, // 110: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	95,  // 111: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
+	95,  // 112: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
+	116, // 113: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	116, // 114: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	120, // 115: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	100, // 116: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
+	116, // 117: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	120, // 118: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	120, // 119: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	116, // 120: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	116, // 121: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	103, // 122: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
+	116, // 123: licensor.v1.OfflineActivation.created_at:type_name -> google.protobuf.Timestamp
+	116, // 124: licensor.v1.OfflineActivation.expires_at:type_name -> google.protobuf.Timestamp
+	116, // 125: licensor.v1.OfflineActivation.released_at:type_name -> google.protobuf.Timestamp
+	115, // 126: licensor.v1.RespondOfflineRequestRequest.validity:type_name -> google.protobuf.Duration
+	118, // 127: licensor.v1.RespondOfflineRequestResponse.license:type_name -> licensor.v1.IssuedLicense
+	106, // 128: licensor.v1.RespondOfflineRequestResponse.activation:type_name -> licensor.v1.OfflineActivation
+	106, // 129: licensor.v1.ReturnOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	106, // 130: licensor.v1.ReleaseOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	106, // 131: licensor.v1.GetOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	1,   // 132: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 133: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 134: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 135: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 136: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 137: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 138: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 139: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 140: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 141: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 142: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 143: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 144: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 145: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 146: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 147: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 148: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 149: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 150: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 151: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 152: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 153: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 154: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 155: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 156: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 157: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 158: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 159: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 160: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	75,  // 161: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	77,  // 162: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	79,  // 163: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	81,  // 164: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	84,  // 165: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	87,  // 166: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	89,  // 167: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	91,  // 168: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	93,  // 169: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	96,  // 170: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	98,  // 171: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	101, // 172: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	104, // 173: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	107, // 174: licensor.v1.AdminService.RespondOfflineRequest:input_type -> licensor.v1.RespondOfflineRequestRequest
+	109, // 175: licensor.v1.AdminService.ReturnOfflineLicense:input_type -> licensor.v1.ReturnOfflineLicenseRequest
+	111, // 176: licensor.v1.AdminService.ReleaseOfflineLicense:input_type -> licensor.v1.ReleaseOfflineLicenseRequest
+	113, // 177: licensor.v1.AdminService.GetOfflineLicense:input_type -> licensor.v1.GetOfflineLicenseRequest
+	73,  // 178: licensor.v1.AdminService.SetReservation:input_type -> licensor.v1.SetReservationRequest
+	2,   // 179: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 180: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 181: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 182: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 183: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 184: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 185: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 186: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 187: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 188: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 189: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 190: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 191: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 192: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 193: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 194: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 195: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 196: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 197: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 198: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 199: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 200: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 201: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 202: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 203: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 204: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 205: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 206: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 207: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	76,  // 208: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	78,  // 209: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	80,  // 210: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	82,  // 211: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	85,  // 212: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	88,  // 213: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	90,  // 214: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	92,  // 215: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	94,  // 216: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	97,  // 217: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	99,  // 218: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	102, // 219: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	105, // 220: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	108, // 221: licensor.v1.AdminService.RespondOfflineRequest:output_type -> licensor.v1.RespondOfflineRequestResponse
+	110, // 222: licensor.v1.AdminService.ReturnOfflineLicense:output_type -> licensor.v1.ReturnOfflineLicenseResponse
+	112, // 223: licensor.v1.AdminService.ReleaseOfflineLicense:output_type -> licensor.v1.ReleaseOfflineLicenseResponse
+	114, // 224: licensor.v1.AdminService.GetOfflineLicense:output_type -> licensor.v1.GetOfflineLicenseResponse
+	74,  // 225: licensor.v1.AdminService.SetReservation:output_type -> licensor.v1.SetReservationResponse
+	179, // [179:226] is the sub-list for method output_type
+	132, // [132:179] is the sub-list for method input_type
+	132, // [132:132] is the sub-list for extension type_name
+	132, // [132:132] is the sub-list for extension extendee
+	0,   // [0:132] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -8519,14 +8861,16 @@ func file_licensor_v1_admin_proto_init() {
 	file_licensor_v1_license_proto_init()
 	file_licensor_v1_admin_proto_msgTypes[7].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[32].OneofWrappers = []any{}
-	file_licensor_v1_admin_proto_msgTypes[90].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[66].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[77].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[93].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   112,
+			NumMessages:   115,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -188,7 +188,10 @@ type Shortage struct {
 	Available int64                  `protobuf:"varint,3,opt,name=available,proto3" json:"available,omitempty"`
 	Short     int64                  `protobuf:"varint,4,opt,name=short,proto3" json:"short,omitempty"`
 	// When the soonest lease of this feature ends, if any.
-	NextRelease   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=next_release,json=nextRelease,proto3" json:"next_release,omitempty"`
+	NextRelease *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=next_release,json=nextRelease,proto3" json:"next_release,omitempty"`
+	// The units are free but promised to requests waiting ahead in the pool's
+	// queue (available is then 0).
+	Queued        bool `protobuf:"varint,6,opt,name=queued,proto3" json:"queued,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -258,16 +261,25 @@ func (x *Shortage) GetNextRelease() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Shortage) GetQueued() bool {
+	if x != nil {
+		return x.Queued
+	}
+	return false
+}
+
 type Lease struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	PoolId        string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
-	ContractId    string                 `protobuf:"bytes,3,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	InstanceId    string                 `protobuf:"bytes,4,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
-	Units         []*CapabilityUnits     `protobuf:"bytes,5,rep,name=units,proto3" json:"units,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
-	Borrowed      bool                   `protobuf:"varint,8,opt,name=borrowed,proto3" json:"borrowed,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	PoolId     string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	ContractId string                 `protobuf:"bytes,3,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,4,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Units      []*CapabilityUnits     `protobuf:"bytes,5,rep,name=units,proto3" json:"units,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ExpiresAt  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	Borrowed   bool                   `protobuf:"varint,8,opt,name=borrowed,proto3" json:"borrowed,omitempty"`
+	// Of units, those granted beyond the pool's size (its overdraft).
+	Overage       []*CapabilityUnits `protobuf:"bytes,9,rep,name=overage,proto3" json:"overage,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -356,6 +368,13 @@ func (x *Lease) GetBorrowed() bool {
 		return x.Borrowed
 	}
 	return false
+}
+
+func (x *Lease) GetOverage() []*CapabilityUnits {
+	if x != nil {
+		return x.Overage
+	}
+	return nil
 }
 
 type RequestCapabilitiesResponse struct {
@@ -663,6 +682,126 @@ func (x *RenewLeaseResponse) GetCapabilityToken() string {
 	return ""
 }
 
+type WaitCapabilitiesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What is asked for, as in RequestCapabilities (without preview or
+	// request_id).
+	Request *RequestCapabilitiesRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	// How long to wait in the pool's queue: from 1 second to the server's
+	// maximum (10 minutes unless the operator set another).
+	Wait          *durationpb.Duration `protobuf:"bytes,2,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WaitCapabilitiesRequest) Reset() {
+	*x = WaitCapabilitiesRequest{}
+	mi := &file_licensor_v1_capability_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitCapabilitiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitCapabilitiesRequest) ProtoMessage() {}
+
+func (x *WaitCapabilitiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_capability_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitCapabilitiesRequest.ProtoReflect.Descriptor instead.
+func (*WaitCapabilitiesRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_capability_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *WaitCapabilitiesRequest) GetRequest() *RequestCapabilitiesRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *WaitCapabilitiesRequest) GetWait() *durationpb.Duration {
+	if x != nil {
+		return x.Wait
+	}
+	return nil
+}
+
+type WaitCapabilitiesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request's place in the pool's queue (1: next); 0 on the final
+	// message.
+	Position int32 `protobuf:"varint,1,opt,name=position,proto3" json:"position,omitempty"`
+	// Set on the final message only.
+	Answer *RequestCapabilitiesResponse `protobuf:"bytes,2,opt,name=answer,proto3" json:"answer,omitempty"`
+	// Set on the final message of a wait that ran out.
+	TimedOut      bool `protobuf:"varint,3,opt,name=timed_out,json=timedOut,proto3" json:"timed_out,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WaitCapabilitiesResponse) Reset() {
+	*x = WaitCapabilitiesResponse{}
+	mi := &file_licensor_v1_capability_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WaitCapabilitiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WaitCapabilitiesResponse) ProtoMessage() {}
+
+func (x *WaitCapabilitiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_capability_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WaitCapabilitiesResponse.ProtoReflect.Descriptor instead.
+func (*WaitCapabilitiesResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_capability_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *WaitCapabilitiesResponse) GetPosition() int32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *WaitCapabilitiesResponse) GetAnswer() *RequestCapabilitiesResponse {
+	if x != nil {
+		return x.Answer
+	}
+	return nil
+}
+
+func (x *WaitCapabilitiesResponse) GetTimedOut() bool {
+	if x != nil {
+		return x.TimedOut
+	}
+	return false
+}
+
 type ListFeaturesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ContractId    string                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
@@ -673,7 +812,7 @@ type ListFeaturesRequest struct {
 
 func (x *ListFeaturesRequest) Reset() {
 	*x = ListFeaturesRequest{}
-	mi := &file_licensor_v1_capability_proto_msgTypes[9]
+	mi := &file_licensor_v1_capability_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -685,7 +824,7 @@ func (x *ListFeaturesRequest) String() string {
 func (*ListFeaturesRequest) ProtoMessage() {}
 
 func (x *ListFeaturesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_capability_proto_msgTypes[9]
+	mi := &file_licensor_v1_capability_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -698,7 +837,7 @@ func (x *ListFeaturesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeaturesRequest.ProtoReflect.Descriptor instead.
 func (*ListFeaturesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_capability_proto_rawDescGZIP(), []int{9}
+	return file_licensor_v1_capability_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListFeaturesRequest) GetContractId() string {
@@ -723,13 +862,15 @@ type PoolFeature struct {
 	InUse          int64                  `protobuf:"varint,4,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
 	Free           int64                  `protobuf:"varint,5,opt,name=free,proto3" json:"free,omitempty"`
 	HeldByInstance int64                  `protobuf:"varint,6,opt,name=held_by_instance,json=heldByInstance,proto3" json:"held_by_instance,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Units that may be granted beyond max_units (each marked as overage).
+	Overdraft     int64 `protobuf:"varint,7,opt,name=overdraft,proto3" json:"overdraft,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PoolFeature) Reset() {
 	*x = PoolFeature{}
-	mi := &file_licensor_v1_capability_proto_msgTypes[10]
+	mi := &file_licensor_v1_capability_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -741,7 +882,7 @@ func (x *PoolFeature) String() string {
 func (*PoolFeature) ProtoMessage() {}
 
 func (x *PoolFeature) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_capability_proto_msgTypes[10]
+	mi := &file_licensor_v1_capability_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -754,7 +895,7 @@ func (x *PoolFeature) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolFeature.ProtoReflect.Descriptor instead.
 func (*PoolFeature) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_capability_proto_rawDescGZIP(), []int{10}
+	return file_licensor_v1_capability_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PoolFeature) GetPoolId() string {
@@ -799,6 +940,13 @@ func (x *PoolFeature) GetHeldByInstance() int64 {
 	return 0
 }
 
+func (x *PoolFeature) GetOverdraft() int64 {
+	if x != nil {
+		return x.Overdraft
+	}
+	return 0
+}
+
 type ListFeaturesResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Leases        []*Lease               `protobuf:"bytes,1,rep,name=leases,proto3" json:"leases,omitempty"`
@@ -809,7 +957,7 @@ type ListFeaturesResponse struct {
 
 func (x *ListFeaturesResponse) Reset() {
 	*x = ListFeaturesResponse{}
-	mi := &file_licensor_v1_capability_proto_msgTypes[11]
+	mi := &file_licensor_v1_capability_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -821,7 +969,7 @@ func (x *ListFeaturesResponse) String() string {
 func (*ListFeaturesResponse) ProtoMessage() {}
 
 func (x *ListFeaturesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_capability_proto_msgTypes[11]
+	mi := &file_licensor_v1_capability_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -834,7 +982,7 @@ func (x *ListFeaturesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeaturesResponse.ProtoReflect.Descriptor instead.
 func (*ListFeaturesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_capability_proto_rawDescGZIP(), []int{11}
+	return file_licensor_v1_capability_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListFeaturesResponse) GetLeases() []*Lease {
@@ -870,13 +1018,14 @@ const file_licensor_v1_capability_proto_rawDesc = "" +
 	"\x06borrow\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x06borrow\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\a \x01(\tR\trequestId\x12\x17\n" +
-	"\apool_id\x18\b \x01(\tR\x06poolId\"\xb5\x01\n" +
+	"\apool_id\x18\b \x01(\tR\x06poolId\"\xcd\x01\n" +
 	"\bShortage\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x1c\n" +
 	"\trequested\x18\x02 \x01(\x03R\trequested\x12\x1c\n" +
 	"\tavailable\x18\x03 \x01(\x03R\tavailable\x12\x14\n" +
 	"\x05short\x18\x04 \x01(\x03R\x05short\x12=\n" +
-	"\fnext_release\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vnextRelease\"\xb8\x02\n" +
+	"\fnext_release\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vnextRelease\x12\x16\n" +
+	"\x06queued\x18\x06 \x01(\bR\x06queued\"\xf0\x02\n" +
 	"\x05Lease\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\apool_id\x18\x02 \x01(\tR\x06poolId\x12\x1f\n" +
@@ -889,7 +1038,8 @@ const file_licensor_v1_capability_proto_rawDesc = "" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1a\n" +
-	"\bborrowed\x18\b \x01(\bR\bborrowed\"\xdb\x01\n" +
+	"\bborrowed\x18\b \x01(\bR\bborrowed\x126\n" +
+	"\aoverage\x18\t \x03(\v2\x1c.licensor.v1.CapabilityUnitsR\aoverage\"\xdb\x01\n" +
 	"\x1bRequestCapabilitiesResponse\x12\x18\n" +
 	"\agranted\x18\x01 \x01(\bR\agranted\x12\x18\n" +
 	"\apreview\x18\x02 \x01(\bR\apreview\x12(\n" +
@@ -913,28 +1063,37 @@ const file_licensor_v1_capability_proto_rawDesc = "" +
 	"\blease_id\x18\x03 \x01(\tR\aleaseId\"i\n" +
 	"\x12RenewLeaseResponse\x12(\n" +
 	"\x05lease\x18\x01 \x01(\v2\x12.licensor.v1.LeaseR\x05lease\x12)\n" +
-	"\x10capability_token\x18\x02 \x01(\tR\x0fcapabilityToken\"W\n" +
+	"\x10capability_token\x18\x02 \x01(\tR\x0fcapabilityToken\"\x8b\x01\n" +
+	"\x17WaitCapabilitiesRequest\x12A\n" +
+	"\arequest\x18\x01 \x01(\v2'.licensor.v1.RequestCapabilitiesRequestR\arequest\x12-\n" +
+	"\x04wait\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x04wait\"\x95\x01\n" +
+	"\x18WaitCapabilitiesResponse\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\x05R\bposition\x12@\n" +
+	"\x06answer\x18\x02 \x01(\v2(.licensor.v1.RequestCapabilitiesResponseR\x06answer\x12\x1b\n" +
+	"\ttimed_out\x18\x03 \x01(\bR\btimedOut\"W\n" +
 	"\x13ListFeaturesRequest\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x12\x1f\n" +
 	"\vinstance_id\x18\x02 \x01(\tR\n" +
-	"instanceId\"\xb2\x01\n" +
+	"instanceId\"\xd0\x01\n" +
 	"\vPoolFeature\x12\x17\n" +
 	"\apool_id\x18\x01 \x01(\tR\x06poolId\x12\x18\n" +
 	"\afeature\x18\x02 \x01(\tR\afeature\x12\x1b\n" +
 	"\tmax_units\x18\x03 \x01(\x03R\bmaxUnits\x12\x15\n" +
 	"\x06in_use\x18\x04 \x01(\x03R\x05inUse\x12\x12\n" +
 	"\x04free\x18\x05 \x01(\x03R\x04free\x12(\n" +
-	"\x10held_by_instance\x18\x06 \x01(\x03R\x0eheldByInstance\"x\n" +
+	"\x10held_by_instance\x18\x06 \x01(\x03R\x0eheldByInstance\x12\x1c\n" +
+	"\toverdraft\x18\a \x01(\x03R\toverdraft\"x\n" +
 	"\x14ListFeaturesResponse\x12*\n" +
 	"\x06leases\x18\x01 \x03(\v2\x12.licensor.v1.LeaseR\x06leases\x124\n" +
-	"\bfeatures\x18\x02 \x03(\v2\x18.licensor.v1.PoolFeatureR\bfeatures2\x88\x03\n" +
+	"\bfeatures\x18\x02 \x03(\v2\x18.licensor.v1.PoolFeatureR\bfeatures2\xeb\x03\n" +
 	"\x11CapabilityService\x12h\n" +
 	"\x13RequestCapabilities\x12'.licensor.v1.RequestCapabilitiesRequest\x1a(.licensor.v1.RequestCapabilitiesResponse\x12e\n" +
 	"\x12ReturnCapabilities\x12&.licensor.v1.ReturnCapabilitiesRequest\x1a'.licensor.v1.ReturnCapabilitiesResponse\x12M\n" +
 	"\n" +
 	"RenewLease\x12\x1e.licensor.v1.RenewLeaseRequest\x1a\x1f.licensor.v1.RenewLeaseResponse\x12S\n" +
-	"\fListFeatures\x12 .licensor.v1.ListFeaturesRequest\x1a!.licensor.v1.ListFeaturesResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
+	"\fListFeatures\x12 .licensor.v1.ListFeaturesRequest\x1a!.licensor.v1.ListFeaturesResponse\x12a\n" +
+	"\x10WaitCapabilities\x12$.licensor.v1.WaitCapabilitiesRequest\x1a%.licensor.v1.WaitCapabilitiesResponse0\x01B9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
 
 var (
 	file_licensor_v1_capability_proto_rawDescOnce sync.Once
@@ -948,7 +1107,7 @@ func file_licensor_v1_capability_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_capability_proto_rawDescData
 }
 
-var file_licensor_v1_capability_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_licensor_v1_capability_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_licensor_v1_capability_proto_goTypes = []any{
 	(*CapabilityUnits)(nil),             // 0: licensor.v1.CapabilityUnits
 	(*RequestCapabilitiesRequest)(nil),  // 1: licensor.v1.RequestCapabilitiesRequest
@@ -959,39 +1118,47 @@ var file_licensor_v1_capability_proto_goTypes = []any{
 	(*ReturnCapabilitiesResponse)(nil),  // 6: licensor.v1.ReturnCapabilitiesResponse
 	(*RenewLeaseRequest)(nil),           // 7: licensor.v1.RenewLeaseRequest
 	(*RenewLeaseResponse)(nil),          // 8: licensor.v1.RenewLeaseResponse
-	(*ListFeaturesRequest)(nil),         // 9: licensor.v1.ListFeaturesRequest
-	(*PoolFeature)(nil),                 // 10: licensor.v1.PoolFeature
-	(*ListFeaturesResponse)(nil),        // 11: licensor.v1.ListFeaturesResponse
-	(*durationpb.Duration)(nil),         // 12: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 13: google.protobuf.Timestamp
+	(*WaitCapabilitiesRequest)(nil),     // 9: licensor.v1.WaitCapabilitiesRequest
+	(*WaitCapabilitiesResponse)(nil),    // 10: licensor.v1.WaitCapabilitiesResponse
+	(*ListFeaturesRequest)(nil),         // 11: licensor.v1.ListFeaturesRequest
+	(*PoolFeature)(nil),                 // 12: licensor.v1.PoolFeature
+	(*ListFeaturesResponse)(nil),        // 13: licensor.v1.ListFeaturesResponse
+	(*durationpb.Duration)(nil),         // 14: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 15: google.protobuf.Timestamp
 }
 var file_licensor_v1_capability_proto_depIdxs = []int32{
 	0,  // 0: licensor.v1.RequestCapabilitiesRequest.capabilities:type_name -> licensor.v1.CapabilityUnits
-	12, // 1: licensor.v1.RequestCapabilitiesRequest.borrow:type_name -> google.protobuf.Duration
-	13, // 2: licensor.v1.Shortage.next_release:type_name -> google.protobuf.Timestamp
+	14, // 1: licensor.v1.RequestCapabilitiesRequest.borrow:type_name -> google.protobuf.Duration
+	15, // 2: licensor.v1.Shortage.next_release:type_name -> google.protobuf.Timestamp
 	0,  // 3: licensor.v1.Lease.units:type_name -> licensor.v1.CapabilityUnits
-	13, // 4: licensor.v1.Lease.created_at:type_name -> google.protobuf.Timestamp
-	13, // 5: licensor.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
-	3,  // 6: licensor.v1.RequestCapabilitiesResponse.lease:type_name -> licensor.v1.Lease
-	2,  // 7: licensor.v1.RequestCapabilitiesResponse.shortages:type_name -> licensor.v1.Shortage
-	0,  // 8: licensor.v1.ReturnCapabilitiesRequest.units:type_name -> licensor.v1.CapabilityUnits
-	3,  // 9: licensor.v1.ReturnCapabilitiesResponse.lease:type_name -> licensor.v1.Lease
-	3,  // 10: licensor.v1.RenewLeaseResponse.lease:type_name -> licensor.v1.Lease
-	3,  // 11: licensor.v1.ListFeaturesResponse.leases:type_name -> licensor.v1.Lease
-	10, // 12: licensor.v1.ListFeaturesResponse.features:type_name -> licensor.v1.PoolFeature
-	1,  // 13: licensor.v1.CapabilityService.RequestCapabilities:input_type -> licensor.v1.RequestCapabilitiesRequest
-	5,  // 14: licensor.v1.CapabilityService.ReturnCapabilities:input_type -> licensor.v1.ReturnCapabilitiesRequest
-	7,  // 15: licensor.v1.CapabilityService.RenewLease:input_type -> licensor.v1.RenewLeaseRequest
-	9,  // 16: licensor.v1.CapabilityService.ListFeatures:input_type -> licensor.v1.ListFeaturesRequest
-	4,  // 17: licensor.v1.CapabilityService.RequestCapabilities:output_type -> licensor.v1.RequestCapabilitiesResponse
-	6,  // 18: licensor.v1.CapabilityService.ReturnCapabilities:output_type -> licensor.v1.ReturnCapabilitiesResponse
-	8,  // 19: licensor.v1.CapabilityService.RenewLease:output_type -> licensor.v1.RenewLeaseResponse
-	11, // 20: licensor.v1.CapabilityService.ListFeatures:output_type -> licensor.v1.ListFeaturesResponse
-	17, // [17:21] is the sub-list for method output_type
-	13, // [13:17] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	15, // 4: licensor.v1.Lease.created_at:type_name -> google.protobuf.Timestamp
+	15, // 5: licensor.v1.Lease.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 6: licensor.v1.Lease.overage:type_name -> licensor.v1.CapabilityUnits
+	3,  // 7: licensor.v1.RequestCapabilitiesResponse.lease:type_name -> licensor.v1.Lease
+	2,  // 8: licensor.v1.RequestCapabilitiesResponse.shortages:type_name -> licensor.v1.Shortage
+	0,  // 9: licensor.v1.ReturnCapabilitiesRequest.units:type_name -> licensor.v1.CapabilityUnits
+	3,  // 10: licensor.v1.ReturnCapabilitiesResponse.lease:type_name -> licensor.v1.Lease
+	3,  // 11: licensor.v1.RenewLeaseResponse.lease:type_name -> licensor.v1.Lease
+	1,  // 12: licensor.v1.WaitCapabilitiesRequest.request:type_name -> licensor.v1.RequestCapabilitiesRequest
+	14, // 13: licensor.v1.WaitCapabilitiesRequest.wait:type_name -> google.protobuf.Duration
+	4,  // 14: licensor.v1.WaitCapabilitiesResponse.answer:type_name -> licensor.v1.RequestCapabilitiesResponse
+	3,  // 15: licensor.v1.ListFeaturesResponse.leases:type_name -> licensor.v1.Lease
+	12, // 16: licensor.v1.ListFeaturesResponse.features:type_name -> licensor.v1.PoolFeature
+	1,  // 17: licensor.v1.CapabilityService.RequestCapabilities:input_type -> licensor.v1.RequestCapabilitiesRequest
+	5,  // 18: licensor.v1.CapabilityService.ReturnCapabilities:input_type -> licensor.v1.ReturnCapabilitiesRequest
+	7,  // 19: licensor.v1.CapabilityService.RenewLease:input_type -> licensor.v1.RenewLeaseRequest
+	11, // 20: licensor.v1.CapabilityService.ListFeatures:input_type -> licensor.v1.ListFeaturesRequest
+	9,  // 21: licensor.v1.CapabilityService.WaitCapabilities:input_type -> licensor.v1.WaitCapabilitiesRequest
+	4,  // 22: licensor.v1.CapabilityService.RequestCapabilities:output_type -> licensor.v1.RequestCapabilitiesResponse
+	6,  // 23: licensor.v1.CapabilityService.ReturnCapabilities:output_type -> licensor.v1.ReturnCapabilitiesResponse
+	8,  // 24: licensor.v1.CapabilityService.RenewLease:output_type -> licensor.v1.RenewLeaseResponse
+	13, // 25: licensor.v1.CapabilityService.ListFeatures:output_type -> licensor.v1.ListFeaturesResponse
+	10, // 26: licensor.v1.CapabilityService.WaitCapabilities:output_type -> licensor.v1.WaitCapabilitiesResponse
+	22, // [22:27] is the sub-list for method output_type
+	17, // [17:22] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_capability_proto_init() }
@@ -1005,7 +1172,7 @@ func file_licensor_v1_capability_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_capability_proto_rawDesc), len(file_licensor_v1_capability_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

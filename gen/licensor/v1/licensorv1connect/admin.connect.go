@@ -162,6 +162,9 @@ const (
 	// AdminServiceGetOfflineLicenseProcedure is the fully-qualified name of the AdminService's
 	// GetOfflineLicense RPC.
 	AdminServiceGetOfflineLicenseProcedure = "/licensor.v1.AdminService/GetOfflineLicense"
+	// AdminServiceSetReservationProcedure is the fully-qualified name of the AdminService's
+	// SetReservation RPC.
+	AdminServiceSetReservationProcedure = "/licensor.v1.AdminService/SetReservation"
 )
 
 // AdminServiceClient is a client for the licensor.v1.AdminService service.
@@ -239,6 +242,9 @@ type AdminServiceClient interface {
 	// audited with a reason.
 	ReleaseOfflineLicense(context.Context, *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error)
 	GetOfflineLicense(context.Context, *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error)
+	// Reservations: units of a pool feature held for one instance (by its
+	// instance id); units 0 removes one.
+	SetReservation(context.Context, *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the licensor.v1.AdminService service. By default,
@@ -528,6 +534,12 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("GetOfflineLicense")),
 			connect.WithClientOptions(opts...),
 		),
+		setReservation: connect.NewClient[v1.SetReservationRequest, v1.SetReservationResponse](
+			httpClient,
+			baseURL+AdminServiceSetReservationProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SetReservation")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -579,6 +591,7 @@ type adminServiceClient struct {
 	returnOfflineLicense  *connect.Client[v1.ReturnOfflineLicenseRequest, v1.ReturnOfflineLicenseResponse]
 	releaseOfflineLicense *connect.Client[v1.ReleaseOfflineLicenseRequest, v1.ReleaseOfflineLicenseResponse]
 	getOfflineLicense     *connect.Client[v1.GetOfflineLicenseRequest, v1.GetOfflineLicenseResponse]
+	setReservation        *connect.Client[v1.SetReservationRequest, v1.SetReservationResponse]
 }
 
 // CreateTenant calls licensor.v1.AdminService.CreateTenant.
@@ -811,6 +824,11 @@ func (c *adminServiceClient) GetOfflineLicense(ctx context.Context, req *connect
 	return c.getOfflineLicense.CallUnary(ctx, req)
 }
 
+// SetReservation calls licensor.v1.AdminService.SetReservation.
+func (c *adminServiceClient) SetReservation(ctx context.Context, req *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error) {
+	return c.setReservation.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the licensor.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Tenants (operator only, except GetTenant and UpdateTenant for its own).
@@ -886,6 +904,9 @@ type AdminServiceHandler interface {
 	// audited with a reason.
 	ReleaseOfflineLicense(context.Context, *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error)
 	GetOfflineLicense(context.Context, *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error)
+	// Reservations: units of a pool feature held for one instance (by its
+	// instance id); units 0 removes one.
+	SetReservation(context.Context, *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1171,6 +1192,12 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("GetOfflineLicense")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceSetReservationHandler := connect.NewUnaryHandler(
+		AdminServiceSetReservationProcedure,
+		svc.SetReservation,
+		connect.WithSchema(adminServiceMethods.ByName("SetReservation")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/licensor.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
@@ -1265,6 +1292,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceReleaseOfflineLicenseHandler.ServeHTTP(w, r)
 		case AdminServiceGetOfflineLicenseProcedure:
 			adminServiceGetOfflineLicenseHandler.ServeHTTP(w, r)
+		case AdminServiceSetReservationProcedure:
+			adminServiceSetReservationHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1456,4 +1485,8 @@ func (UnimplementedAdminServiceHandler) ReleaseOfflineLicense(context.Context, *
 
 func (UnimplementedAdminServiceHandler) GetOfflineLicense(context.Context, *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetOfflineLicense is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SetReservation(context.Context, *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.SetReservation is not implemented"))
 }

@@ -45,6 +45,9 @@ const (
 	// CapabilityServiceListFeaturesProcedure is the fully-qualified name of the CapabilityService's
 	// ListFeatures RPC.
 	CapabilityServiceListFeaturesProcedure = "/licensor.v1.CapabilityService/ListFeatures"
+	// CapabilityServiceWaitCapabilitiesProcedure is the fully-qualified name of the CapabilityService's
+	// WaitCapabilities RPC.
+	CapabilityServiceWaitCapabilitiesProcedure = "/licensor.v1.CapabilityService/WaitCapabilities"
 )
 
 // CapabilityServiceClient is a client for the licensor.v1.CapabilityService service.
@@ -59,6 +62,16 @@ type CapabilityServiceClient interface {
 	RenewLease(context.Context, *connect.Request[v1.RenewLeaseRequest]) (*connect.Response[v1.RenewLeaseResponse], error)
 	// ListFeatures lists what this instance holds and what the pools have free.
 	ListFeatures(context.Context, *connect.Request[v1.ListFeaturesRequest]) (*connect.Response[v1.ListFeaturesResponse], error)
+	// WaitCapabilities is RequestCapabilities that may wait, up to `wait`
+	// (required; at most the server's maximum), for units the pool does not
+	// have free. A request that can be granted at once is; otherwise it joins
+	// the pool's first-come-first-served queue and the stream sends its
+	// position (1: next) each time it changes, then one final message with
+	// the answer: a grant, or a denial with timed_out set when the wait ran
+	// out. Closing the stream leaves the queue. preview and request_id are
+	// not accepted. The stream does not count against the tenant's
+	// concurrency threshold while it waits.
+	WaitCapabilities(context.Context, *connect.Request[v1.WaitCapabilitiesRequest]) (*connect.ServerStreamForClient[v1.WaitCapabilitiesResponse], error)
 }
 
 // NewCapabilityServiceClient constructs a client for the licensor.v1.CapabilityService service. By
@@ -96,6 +109,12 @@ func NewCapabilityServiceClient(httpClient connect.HTTPClient, baseURL string, o
 			connect.WithSchema(capabilityServiceMethods.ByName("ListFeatures")),
 			connect.WithClientOptions(opts...),
 		),
+		waitCapabilities: connect.NewClient[v1.WaitCapabilitiesRequest, v1.WaitCapabilitiesResponse](
+			httpClient,
+			baseURL+CapabilityServiceWaitCapabilitiesProcedure,
+			connect.WithSchema(capabilityServiceMethods.ByName("WaitCapabilities")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -105,6 +124,7 @@ type capabilityServiceClient struct {
 	returnCapabilities  *connect.Client[v1.ReturnCapabilitiesRequest, v1.ReturnCapabilitiesResponse]
 	renewLease          *connect.Client[v1.RenewLeaseRequest, v1.RenewLeaseResponse]
 	listFeatures        *connect.Client[v1.ListFeaturesRequest, v1.ListFeaturesResponse]
+	waitCapabilities    *connect.Client[v1.WaitCapabilitiesRequest, v1.WaitCapabilitiesResponse]
 }
 
 // RequestCapabilities calls licensor.v1.CapabilityService.RequestCapabilities.
@@ -127,6 +147,11 @@ func (c *capabilityServiceClient) ListFeatures(ctx context.Context, req *connect
 	return c.listFeatures.CallUnary(ctx, req)
 }
 
+// WaitCapabilities calls licensor.v1.CapabilityService.WaitCapabilities.
+func (c *capabilityServiceClient) WaitCapabilities(ctx context.Context, req *connect.Request[v1.WaitCapabilitiesRequest]) (*connect.ServerStreamForClient[v1.WaitCapabilitiesResponse], error) {
+	return c.waitCapabilities.CallServerStream(ctx, req)
+}
+
 // CapabilityServiceHandler is an implementation of the licensor.v1.CapabilityService service.
 type CapabilityServiceHandler interface {
 	// RequestCapabilities asks for units of one or more features. A grant is a
@@ -139,6 +164,16 @@ type CapabilityServiceHandler interface {
 	RenewLease(context.Context, *connect.Request[v1.RenewLeaseRequest]) (*connect.Response[v1.RenewLeaseResponse], error)
 	// ListFeatures lists what this instance holds and what the pools have free.
 	ListFeatures(context.Context, *connect.Request[v1.ListFeaturesRequest]) (*connect.Response[v1.ListFeaturesResponse], error)
+	// WaitCapabilities is RequestCapabilities that may wait, up to `wait`
+	// (required; at most the server's maximum), for units the pool does not
+	// have free. A request that can be granted at once is; otherwise it joins
+	// the pool's first-come-first-served queue and the stream sends its
+	// position (1: next) each time it changes, then one final message with
+	// the answer: a grant, or a denial with timed_out set when the wait ran
+	// out. Closing the stream leaves the queue. preview and request_id are
+	// not accepted. The stream does not count against the tenant's
+	// concurrency threshold while it waits.
+	WaitCapabilities(context.Context, *connect.Request[v1.WaitCapabilitiesRequest], *connect.ServerStream[v1.WaitCapabilitiesResponse]) error
 }
 
 // NewCapabilityServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -172,6 +207,12 @@ func NewCapabilityServiceHandler(svc CapabilityServiceHandler, opts ...connect.H
 		connect.WithSchema(capabilityServiceMethods.ByName("ListFeatures")),
 		connect.WithHandlerOptions(opts...),
 	)
+	capabilityServiceWaitCapabilitiesHandler := connect.NewServerStreamHandler(
+		CapabilityServiceWaitCapabilitiesProcedure,
+		svc.WaitCapabilities,
+		connect.WithSchema(capabilityServiceMethods.ByName("WaitCapabilities")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/licensor.v1.CapabilityService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case CapabilityServiceRequestCapabilitiesProcedure:
@@ -182,6 +223,8 @@ func NewCapabilityServiceHandler(svc CapabilityServiceHandler, opts ...connect.H
 			capabilityServiceRenewLeaseHandler.ServeHTTP(w, r)
 		case CapabilityServiceListFeaturesProcedure:
 			capabilityServiceListFeaturesHandler.ServeHTTP(w, r)
+		case CapabilityServiceWaitCapabilitiesProcedure:
+			capabilityServiceWaitCapabilitiesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -205,4 +248,8 @@ func (UnimplementedCapabilityServiceHandler) RenewLease(context.Context, *connec
 
 func (UnimplementedCapabilityServiceHandler) ListFeatures(context.Context, *connect.Request[v1.ListFeaturesRequest]) (*connect.Response[v1.ListFeaturesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.CapabilityService.ListFeatures is not implemented"))
+}
+
+func (UnimplementedCapabilityServiceHandler) WaitCapabilities(context.Context, *connect.Request[v1.WaitCapabilitiesRequest], *connect.ServerStream[v1.WaitCapabilitiesResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.CapabilityService.WaitCapabilities is not implemented"))
 }
