@@ -127,13 +127,7 @@ func (c *ContractListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		var rows [][]string
-		if g.Output != "json" {
-			if rows, err = contractListRows(ctx, cl, c.TenantID, res.Msg.Contracts); err != nil {
-				return err
-			}
-		}
-		return emitPage(g, res.Msg, contractListHeader, rows, res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, contractHeader, contractRows(res.Msg.Contracts...), res.Msg.NextPageToken)
 	})
 }
 

@@ -125,13 +125,7 @@ func (c *PoolListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		var rows [][]string
-		if g.Output != "json" {
-			if rows, err = poolListRows(ctx, cl, c.TenantID, res.Msg.Pools); err != nil {
-				return err
-			}
-		}
-		return emitPage(g, res.Msg, poolHeader, rows, res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, poolHeader, poolRows(res.Msg.Pools...), res.Msg.NextPageToken)
 	})
 }
 
