@@ -23,6 +23,7 @@ import (
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/app"
 	"github.com/licensor/licensor/internal/signing"
+	"github.com/licensor/licensor/internal/tracing"
 	"github.com/licensor/licensor/metrics"
 	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
@@ -122,6 +123,8 @@ type Options struct {
 	// ConfigureDispatcher, if set, adjusts the dispatcher's config before
 	// it is built (a test's resolver, TLS roots).
 	ConfigureDispatcher func(*notify.DispatcherConfig)
+	// Tracing, if set, is the server's tracing (a test's span recorder).
+	Tracing *tracing.Tracing
 }
 
 // Start starts a server; t.Cleanup stops it. The server is built by
@@ -207,6 +210,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 		AdjustServer:     o.Configure,
 		Webhooks:         hooks,
 		AdjustDispatcher: o.ConfigureDispatcher,
+		Tracing:          o.Tracing,
 	})
 	if err != nil {
 		t.Fatalf("build server: %v", err)
