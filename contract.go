@@ -95,6 +95,9 @@ type Contract struct {
 	// ClientCAPEM, when set, requires instances to present a TLS client
 	// certificate issued by this CA.
 	ClientCAPEM string
+	// Metadata is the vendor's own data about the contract; it never
+	// reaches a license.
+	Metadata Metadata
 	// RefuseClones refuses a check-in of an instance id from another
 	// machine (fingerprint) than the one it checked in from within the
 	// refresh interval (EPRECONDITION); without it such a check-in is only
@@ -120,6 +123,9 @@ func (c *Contract) Validate() error {
 		if err := ValidateName("contract name", c.Name); err != nil {
 			return err
 		}
+	}
+	if err := ValidateMetadata("contract", c.Metadata); err != nil {
+		return err
 	}
 	if c.Status == "" {
 		c.Status = ContractActive

@@ -49,6 +49,9 @@ type Config struct {
 	// TracerProvider, if set, spans each signature under the request's
 	// span (sign.license, sign.capability); nil traces nothing.
 	TracerProvider trace.TracerProvider
+	// WebhookQueued, if set, is called after the service queued a webhook
+	// event itself (a test event), to wake the dispatcher.
+	WebhookQueued func()
 }
 
 // Service implements the use cases. Safe for concurrent use.
@@ -61,6 +64,7 @@ type Service struct {
 	sigw   *signing.SignWorkers
 	hooks  licensor.WebhookPolicy
 	tracer trace.Tracer // nil: tracing off
+	queued func()
 
 	maxWait   time.Duration
 	queuePoll time.Duration
@@ -114,6 +118,7 @@ func New(cfg Config) *Service {
 		queuePoll: cfg.QueuePoll,
 		after:     cfg.After,
 		onQueue:   cfg.OnQueue,
+		queued:    cfg.WebhookQueued,
 	}
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL

@@ -173,7 +173,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.metrics = metrics.New(metrics.Config{CodeOf: server.Code})
 	a.service = service.New(service.Config{Store: cfg.Store, Sealer: cfg.Sealer, Feed: cfg.Feed, Now: cfg.Now, Logger: cfg.Logger, SignWorkers: a.signWorkers, Webhooks: cfg.Webhooks,
-		TracerProvider: tp, After: cfg.After, MaxWait: cfg.MaxWait, OnQueue: func(e service.QueueEvent) { a.metrics.QueueEvent(string(e)) }})
+		TracerProvider: tp, After: cfg.After, MaxWait: cfg.MaxWait, OnQueue: func(e service.QueueEvent) { a.metrics.QueueEvent(string(e)) },
+		WebhookQueued: func() {
+			if a.dispatcher != nil {
+				a.dispatcher.Wake()
+			}
+		}})
 	limiter, redis, err := openLimiter(ctx, cfg.Redis, cfg.Logger)
 	if err != nil {
 		return nil, err

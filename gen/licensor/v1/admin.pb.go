@@ -1218,12 +1218,15 @@ func (x *ListProductFeaturesResponse) GetFeatures() []*Feature {
 }
 
 type Customer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	TenantId      string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Email         string                 `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId  string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Name      string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Email     string                 `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The vendor's own data: at most 32 entries, keys of 1 to 64 characters
+	// of [a-z0-9_.-], values of at most 512 bytes.
+	Metadata      map[string]string `protobuf:"bytes,6,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1293,11 +1296,19 @@ func (x *Customer) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Customer) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
 type CreateCustomerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	Metadata      map[string]string      `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1351,6 +1362,13 @@ func (x *CreateCustomerRequest) GetEmail() string {
 		return x.Email
 	}
 	return ""
+}
+
+func (x *CreateCustomerRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
 }
 
 type CreateCustomerResponse struct {
@@ -1597,7 +1615,9 @@ type Contract struct {
 	// Refuse (FAILED_PRECONDITION) a check-in of an instance id from another
 	// machine than the one it checked in from within the refresh interval;
 	// without it the clone is only flagged (instance.cloned).
-	RefuseClones  bool `protobuf:"varint,23,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
+	RefuseClones bool `protobuf:"varint,23,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
+	// The vendor's own data, as on Customer; never part of a license.
+	Metadata      map[string]string `protobuf:"bytes,24,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1793,6 +1813,13 @@ func (x *Contract) GetRefuseClones() bool {
 	return false
 }
 
+func (x *Contract) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
 type CreateContractRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -1818,7 +1845,8 @@ type CreateContractRequest struct {
 	// (default) is unlimited.
 	MaxNonProductionUrls int32 `protobuf:"varint,15,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
 	// Refuse a second machine checking in with the same instance id.
-	RefuseClones  bool `protobuf:"varint,16,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
+	RefuseClones  bool              `protobuf:"varint,16,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
+	Metadata      map[string]string `protobuf:"bytes,17,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1963,6 +1991,13 @@ func (x *CreateContractRequest) GetRefuseClones() bool {
 		return x.RefuseClones
 	}
 	return false
+}
+
+func (x *CreateContractRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
 }
 
 type CreateContractResponse struct {
@@ -2257,7 +2292,10 @@ type ChangeContractRequest struct {
 	// unlimited. Lowering it below what is held refuses new ones only.
 	MaxNonProductionUrls *int32 `protobuf:"varint,14,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3,oneof" json:"max_non_production_urls,omitempty"`
 	// Refuse a second machine checking in with the same instance id.
-	RefuseClones  *bool `protobuf:"varint,15,opt,name=refuse_clones,json=refuseClones,proto3,oneof" json:"refuse_clones,omitempty"`
+	RefuseClones *bool `protobuf:"varint,15,opt,name=refuse_clones,json=refuseClones,proto3,oneof" json:"refuse_clones,omitempty"`
+	// Replaces all of the metadata when set_metadata is true (empty clears).
+	Metadata      map[string]string `protobuf:"bytes,16,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	SetMetadata   bool              `protobuf:"varint,17,opt,name=set_metadata,json=setMetadata,proto3" json:"set_metadata,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2393,6 +2431,20 @@ func (x *ChangeContractRequest) GetMaxNonProductionUrls() int32 {
 func (x *ChangeContractRequest) GetRefuseClones() bool {
 	if x != nil && x.RefuseClones != nil {
 		return *x.RefuseClones
+	}
+	return false
+}
+
+func (x *ChangeContractRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ChangeContractRequest) GetSetMetadata() bool {
+	if x != nil {
+		return x.SetMetadata
 	}
 	return false
 }
@@ -7044,8 +7096,8 @@ type ListAuditEntriesRequest struct {
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	TokenId  string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
 	// Empty for any, or contract, customer, delivery, feature, instance,
-	// lease, pool, product, signing_key, tenant, token or webhook; anything
-	// else is INVALID_ARGUMENT.
+	// lease, pool, portal_link, product, signing_key, tenant, token or
+	// webhook; anything else is INVALID_ARGUMENT.
 	ObjectType    string                 `protobuf:"bytes,3,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
 	ObjectId      string                 `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	Since         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=since,proto3" json:"since,omitempty"`
@@ -7737,6 +7789,2013 @@ func (x *GetOfflineLicenseResponse) GetActivation() *OfflineActivation {
 	return nil
 }
 
+type GetCustomerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId    string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerRequest) Reset() {
+	*x = GetCustomerRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerRequest) ProtoMessage() {}
+
+func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerRequest.ProtoReflect.Descriptor instead.
+func (*GetCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *GetCustomerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetCustomerRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+type GetCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Customer      *Customer              `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerResponse) Reset() {
+	*x = GetCustomerResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerResponse) ProtoMessage() {}
+
+func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerResponse.ProtoReflect.Descriptor instead.
+func (*GetCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{116}
+}
+
+func (x *GetCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+type UpdateCustomerRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Name       *string                `protobuf:"bytes,3,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Email      *string                `protobuf:"bytes,4,opt,name=email,proto3,oneof" json:"email,omitempty"`
+	// Replaces all of the metadata when set_metadata is true (empty clears).
+	Metadata      map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	SetMetadata   bool              `protobuf:"varint,6,opt,name=set_metadata,json=setMetadata,proto3" json:"set_metadata,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCustomerRequest) Reset() {
+	*x = UpdateCustomerRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCustomerRequest) ProtoMessage() {}
+
+func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCustomerRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *UpdateCustomerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateCustomerRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *UpdateCustomerRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateCustomerRequest) GetEmail() string {
+	if x != nil && x.Email != nil {
+		return *x.Email
+	}
+	return ""
+}
+
+func (x *UpdateCustomerRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *UpdateCustomerRequest) GetSetMetadata() bool {
+	if x != nil {
+		return x.SetMetadata
+	}
+	return false
+}
+
+type UpdateCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Customer      *Customer              `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCustomerResponse) Reset() {
+	*x = UpdateCustomerResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCustomerResponse) ProtoMessage() {}
+
+func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCustomerResponse.ProtoReflect.Descriptor instead.
+func (*UpdateCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *UpdateCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+type DeleteCustomerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId    string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCustomerRequest) Reset() {
+	*x = DeleteCustomerRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCustomerRequest) ProtoMessage() {}
+
+func (x *DeleteCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCustomerRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *DeleteCustomerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DeleteCustomerRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+type DeleteCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCustomerResponse) Reset() {
+	*x = DeleteCustomerResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCustomerResponse) ProtoMessage() {}
+
+func (x *DeleteCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCustomerResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{120}
+}
+
+type UpdateProductRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ProductId     string                 `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	Name          *string                `protobuf:"bytes,3,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProductRequest) Reset() {
+	*x = UpdateProductRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProductRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProductRequest) ProtoMessage() {}
+
+func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProductRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProductRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *UpdateProductRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateProductRequest) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *UpdateProductRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+type UpdateProductResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Product       *Product               `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProductResponse) Reset() {
+	*x = UpdateProductResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProductResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProductResponse) ProtoMessage() {}
+
+func (x *UpdateProductResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProductResponse.ProtoReflect.Descriptor instead.
+func (*UpdateProductResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{122}
+}
+
+func (x *UpdateProductResponse) GetProduct() *Product {
+	if x != nil {
+		return x.Product
+	}
+	return nil
+}
+
+type DeleteProductRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ProductId     string                 `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProductRequest) Reset() {
+	*x = DeleteProductRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProductRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProductRequest) ProtoMessage() {}
+
+func (x *DeleteProductRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProductRequest.ProtoReflect.Descriptor instead.
+func (*DeleteProductRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *DeleteProductRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DeleteProductRequest) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+type DeleteProductResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProductResponse) Reset() {
+	*x = DeleteProductResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProductResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProductResponse) ProtoMessage() {}
+
+func (x *DeleteProductResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProductResponse.ProtoReflect.Descriptor instead.
+func (*DeleteProductResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{124}
+}
+
+type UpdateFeatureRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	FeatureId     string                 `protobuf:"bytes,2,opt,name=feature_id,json=featureId,proto3" json:"feature_id,omitempty"`
+	Description   *string                `protobuf:"bytes,3,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateFeatureRequest) Reset() {
+	*x = UpdateFeatureRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[125]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateFeatureRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateFeatureRequest) ProtoMessage() {}
+
+func (x *UpdateFeatureRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[125]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateFeatureRequest.ProtoReflect.Descriptor instead.
+func (*UpdateFeatureRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{125}
+}
+
+func (x *UpdateFeatureRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateFeatureRequest) GetFeatureId() string {
+	if x != nil {
+		return x.FeatureId
+	}
+	return ""
+}
+
+func (x *UpdateFeatureRequest) GetDescription() string {
+	if x != nil && x.Description != nil {
+		return *x.Description
+	}
+	return ""
+}
+
+type UpdateFeatureResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Feature       *Feature               `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateFeatureResponse) Reset() {
+	*x = UpdateFeatureResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[126]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateFeatureResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateFeatureResponse) ProtoMessage() {}
+
+func (x *UpdateFeatureResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[126]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateFeatureResponse.ProtoReflect.Descriptor instead.
+func (*UpdateFeatureResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{126}
+}
+
+func (x *UpdateFeatureResponse) GetFeature() *Feature {
+	if x != nil {
+		return x.Feature
+	}
+	return nil
+}
+
+type DeleteFeatureRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	FeatureId     string                 `protobuf:"bytes,2,opt,name=feature_id,json=featureId,proto3" json:"feature_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteFeatureRequest) Reset() {
+	*x = DeleteFeatureRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[127]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFeatureRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFeatureRequest) ProtoMessage() {}
+
+func (x *DeleteFeatureRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[127]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFeatureRequest.ProtoReflect.Descriptor instead.
+func (*DeleteFeatureRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{127}
+}
+
+func (x *DeleteFeatureRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DeleteFeatureRequest) GetFeatureId() string {
+	if x != nil {
+		return x.FeatureId
+	}
+	return ""
+}
+
+type DeleteFeatureResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteFeatureResponse) Reset() {
+	*x = DeleteFeatureResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[128]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFeatureResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFeatureResponse) ProtoMessage() {}
+
+func (x *DeleteFeatureResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[128]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFeatureResponse.ProtoReflect.Descriptor instead.
+func (*DeleteFeatureResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{128}
+}
+
+type SendWebhookTestEventRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	WebhookId     string                 `protobuf:"bytes,2,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendWebhookTestEventRequest) Reset() {
+	*x = SendWebhookTestEventRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[129]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendWebhookTestEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendWebhookTestEventRequest) ProtoMessage() {}
+
+func (x *SendWebhookTestEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[129]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendWebhookTestEventRequest.ProtoReflect.Descriptor instead.
+func (*SendWebhookTestEventRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{129}
+}
+
+func (x *SendWebhookTestEventRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SendWebhookTestEventRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+type SendWebhookTestEventResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The queued delivery; its event_id is the webhook-id header it is sent
+	// with.
+	Delivery      *Delivery `protobuf:"bytes,1,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendWebhookTestEventResponse) Reset() {
+	*x = SendWebhookTestEventResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[130]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendWebhookTestEventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendWebhookTestEventResponse) ProtoMessage() {}
+
+func (x *SendWebhookTestEventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[130]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendWebhookTestEventResponse.ProtoReflect.Descriptor instead.
+func (*SendWebhookTestEventResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{130}
+}
+
+func (x *SendWebhookTestEventResponse) GetDelivery() *Delivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
+type SearchInstancesRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ContractId string                 `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Exactly this product version, as the latest telemetry reports it.
+	ProductVersion string `protobuf:"bytes,4,opt,name=product_version,json=productVersion,proto3" json:"product_version,omitempty"`
+	// seen_since <= last check-in < seen_before; unset is no bound.
+	SeenSince  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=seen_since,json=seenSince,proto3" json:"seen_since,omitempty"`
+	SeenBefore *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=seen_before,json=seenBefore,proto3" json:"seen_before,omitempty"`
+	// Instance ids that start with it.
+	InstanceIdPrefix string `protobuf:"bytes,7,opt,name=instance_id_prefix,json=instanceIdPrefix,proto3" json:"instance_id_prefix,omitempty"`
+	PageSize         int32  `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the page before; any other value is
+	// INVALID_ARGUMENT.
+	PageToken     string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchInstancesRequest) Reset() {
+	*x = SearchInstancesRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[131]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchInstancesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchInstancesRequest) ProtoMessage() {}
+
+func (x *SearchInstancesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[131]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchInstancesRequest.ProtoReflect.Descriptor instead.
+func (*SearchInstancesRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{131}
+}
+
+func (x *SearchInstancesRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetProductVersion() string {
+	if x != nil {
+		return x.ProductVersion
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetSeenSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SeenSince
+	}
+	return nil
+}
+
+func (x *SearchInstancesRequest) GetSeenBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SeenBefore
+	}
+	return nil
+}
+
+func (x *SearchInstancesRequest) GetInstanceIdPrefix() string {
+	if x != nil {
+		return x.InstanceIdPrefix
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchInstancesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type SearchInstancesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instances     []*Instance            `protobuf:"bytes,1,rep,name=instances,proto3" json:"instances,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchInstancesResponse) Reset() {
+	*x = SearchInstancesResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[132]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchInstancesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchInstancesResponse) ProtoMessage() {}
+
+func (x *SearchInstancesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[132]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchInstancesResponse.ProtoReflect.Descriptor instead.
+func (*SearchInstancesResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{132}
+}
+
+func (x *SearchInstancesResponse) GetInstances() []*Instance {
+	if x != nil {
+		return x.Instances
+	}
+	return nil
+}
+
+func (x *SearchInstancesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetDashboardRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDashboardRequest) Reset() {
+	*x = GetDashboardRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[133]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDashboardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDashboardRequest) ProtoMessage() {}
+
+func (x *GetDashboardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[133]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDashboardRequest.ProtoReflect.Descriptor instead.
+func (*GetDashboardRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{133}
+}
+
+func (x *GetDashboardRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+type HourCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hour          *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=hour,proto3" json:"hour,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HourCount) Reset() {
+	*x = HourCount{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[134]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HourCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HourCount) ProtoMessage() {}
+
+func (x *HourCount) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[134]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HourCount.ProtoReflect.Descriptor instead.
+func (*HourCount) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{134}
+}
+
+func (x *HourCount) GetHour() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Hour
+	}
+	return nil
+}
+
+func (x *HourCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type PoolFeatureUse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PoolId        string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	PoolName      string                 `protobuf:"bytes,2,opt,name=pool_name,json=poolName,proto3" json:"pool_name,omitempty"`
+	Feature       string                 `protobuf:"bytes,3,opt,name=feature,proto3" json:"feature,omitempty"`
+	InUse         int64                  `protobuf:"varint,4,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	MaxUnits      int64                  `protobuf:"varint,5,opt,name=max_units,json=maxUnits,proto3" json:"max_units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PoolFeatureUse) Reset() {
+	*x = PoolFeatureUse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[135]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PoolFeatureUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PoolFeatureUse) ProtoMessage() {}
+
+func (x *PoolFeatureUse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[135]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PoolFeatureUse.ProtoReflect.Descriptor instead.
+func (*PoolFeatureUse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{135}
+}
+
+func (x *PoolFeatureUse) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *PoolFeatureUse) GetPoolName() string {
+	if x != nil {
+		return x.PoolName
+	}
+	return ""
+}
+
+func (x *PoolFeatureUse) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *PoolFeatureUse) GetInUse() int64 {
+	if x != nil {
+		return x.InUse
+	}
+	return 0
+}
+
+func (x *PoolFeatureUse) GetMaxUnits() int64 {
+	if x != nil {
+		return x.MaxUnits
+	}
+	return 0
+}
+
+type GetDashboardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Now   *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=now,proto3" json:"now,omitempty"`
+	// Instances holding a license that has not expired.
+	ActiveInstances int64 `protobuf:"varint,2,opt,name=active_instances,json=activeInstances,proto3" json:"active_instances,omitempty"`
+	// The last 24 hours and the current one, oldest first: licenses issued
+	// on check-ins that carried telemetry (a check-in without it is kept
+	// only as the instance's latest, so it is not counted per hour).
+	CheckinsPerHour []*HourCount `protobuf:"bytes,3,rep,name=checkins_per_hour,json=checkinsPerHour,proto3" json:"checkins_per_hour,omitempty"`
+	// Static license files issued, same hours.
+	LicenseFilesPerHour []*HourCount `protobuf:"bytes,4,rep,name=license_files_per_hour,json=licenseFilesPerHour,proto3" json:"license_files_per_hour,omitempty"`
+	// Live contracts that end within 30 days.
+	ContractsEnding_30D int64             `protobuf:"varint,5,opt,name=contracts_ending_30d,json=contractsEnding30d,proto3" json:"contracts_ending_30d,omitempty"`
+	OpenAlerts          int64             `protobuf:"varint,6,opt,name=open_alerts,json=openAlerts,proto3" json:"open_alerts,omitempty"`
+	Pools               []*PoolFeatureUse `protobuf:"bytes,7,rep,name=pools,proto3" json:"pools,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *GetDashboardResponse) Reset() {
+	*x = GetDashboardResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[136]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDashboardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDashboardResponse) ProtoMessage() {}
+
+func (x *GetDashboardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[136]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDashboardResponse.ProtoReflect.Descriptor instead.
+func (*GetDashboardResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{136}
+}
+
+func (x *GetDashboardResponse) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
+
+func (x *GetDashboardResponse) GetActiveInstances() int64 {
+	if x != nil {
+		return x.ActiveInstances
+	}
+	return 0
+}
+
+func (x *GetDashboardResponse) GetCheckinsPerHour() []*HourCount {
+	if x != nil {
+		return x.CheckinsPerHour
+	}
+	return nil
+}
+
+func (x *GetDashboardResponse) GetLicenseFilesPerHour() []*HourCount {
+	if x != nil {
+		return x.LicenseFilesPerHour
+	}
+	return nil
+}
+
+func (x *GetDashboardResponse) GetContractsEnding_30D() int64 {
+	if x != nil {
+		return x.ContractsEnding_30D
+	}
+	return 0
+}
+
+func (x *GetDashboardResponse) GetOpenAlerts() int64 {
+	if x != nil {
+		return x.OpenAlerts
+	}
+	return 0
+}
+
+func (x *GetDashboardResponse) GetPools() []*PoolFeatureUse {
+	if x != nil {
+		return x.Pools
+	}
+	return nil
+}
+
+// A series' range: default the last 24 hours by the hour; a step of at
+// least a minute, at most 1000 buckets.
+type SeriesRange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Since         *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
+	Until         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
+	Step          *durationpb.Duration   `protobuf:"bytes,3,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeriesRange) Reset() {
+	*x = SeriesRange{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[137]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeriesRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeriesRange) ProtoMessage() {}
+
+func (x *SeriesRange) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[137]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeriesRange.ProtoReflect.Descriptor instead.
+func (*SeriesRange) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{137}
+}
+
+func (x *SeriesRange) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *SeriesRange) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *SeriesRange) GetStep() *durationpb.Duration {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+type SeriesPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bucket's start.
+	At *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	// A feature, or a product version ("" for none reported).
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Value         int64  `protobuf:"varint,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeriesPoint) Reset() {
+	*x = SeriesPoint{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[138]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeriesPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeriesPoint) ProtoMessage() {}
+
+func (x *SeriesPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[138]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeriesPoint.ProtoReflect.Descriptor instead.
+func (*SeriesPoint) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{138}
+}
+
+func (x *SeriesPoint) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *SeriesPoint) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SeriesPoint) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+type GetPoolUsageSeriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	PoolId        string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	Range         *SeriesRange           `protobuf:"bytes,3,opt,name=range,proto3" json:"range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPoolUsageSeriesRequest) Reset() {
+	*x = GetPoolUsageSeriesRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[139]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPoolUsageSeriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPoolUsageSeriesRequest) ProtoMessage() {}
+
+func (x *GetPoolUsageSeriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[139]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPoolUsageSeriesRequest.ProtoReflect.Descriptor instead.
+func (*GetPoolUsageSeriesRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{139}
+}
+
+func (x *GetPoolUsageSeriesRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetPoolUsageSeriesRequest) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *GetPoolUsageSeriesRequest) GetRange() *SeriesRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+type GetPoolUsageSeriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// For each feature, each bucket: the most units in use in it (what the
+	// bucket before ended with, when nothing happened in it).
+	Points        []*SeriesPoint `protobuf:"bytes,1,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPoolUsageSeriesResponse) Reset() {
+	*x = GetPoolUsageSeriesResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[140]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPoolUsageSeriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPoolUsageSeriesResponse) ProtoMessage() {}
+
+func (x *GetPoolUsageSeriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[140]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPoolUsageSeriesResponse.ProtoReflect.Descriptor instead.
+func (*GetPoolUsageSeriesResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{140}
+}
+
+func (x *GetPoolUsageSeriesResponse) GetPoints() []*SeriesPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+type GetTelemetryVersionSeriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Range         *SeriesRange           `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTelemetryVersionSeriesRequest) Reset() {
+	*x = GetTelemetryVersionSeriesRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[141]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTelemetryVersionSeriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTelemetryVersionSeriesRequest) ProtoMessage() {}
+
+func (x *GetTelemetryVersionSeriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[141]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTelemetryVersionSeriesRequest.ProtoReflect.Descriptor instead.
+func (*GetTelemetryVersionSeriesRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{141}
+}
+
+func (x *GetTelemetryVersionSeriesRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetTelemetryVersionSeriesRequest) GetRange() *SeriesRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+type GetTelemetryVersionSeriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// For each bucket with reports, each version: the distinct instances
+	// that reported it.
+	Points        []*SeriesPoint `protobuf:"bytes,1,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTelemetryVersionSeriesResponse) Reset() {
+	*x = GetTelemetryVersionSeriesResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[142]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTelemetryVersionSeriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTelemetryVersionSeriesResponse) ProtoMessage() {}
+
+func (x *GetTelemetryVersionSeriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[142]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTelemetryVersionSeriesResponse.ProtoReflect.Descriptor instead.
+func (*GetTelemetryVersionSeriesResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{142}
+}
+
+func (x *GetTelemetryVersionSeriesResponse) GetPoints() []*SeriesPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+type PortalLink struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId   string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Name       string                 `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// The start of the secret, to tell links apart.
+	Hint          string                 `protobuf:"bytes,5,opt,name=hint,proto3" json:"hint,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	RevokedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortalLink) Reset() {
+	*x = PortalLink{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[143]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortalLink) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortalLink) ProtoMessage() {}
+
+func (x *PortalLink) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[143]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortalLink.ProtoReflect.Descriptor instead.
+func (*PortalLink) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{143}
+}
+
+func (x *PortalLink) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PortalLink) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *PortalLink) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *PortalLink) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PortalLink) GetHint() string {
+	if x != nil {
+		return x.Hint
+	}
+	return ""
+}
+
+func (x *PortalLink) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *PortalLink) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *PortalLink) GetRevokedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
+type CreatePortalLinkRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Who it is for, e.g. an e-mail address.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Default 7 days; 1 minute to 90 days.
+	Ttl           *durationpb.Duration `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePortalLinkRequest) Reset() {
+	*x = CreatePortalLinkRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[144]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePortalLinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePortalLinkRequest) ProtoMessage() {}
+
+func (x *CreatePortalLinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[144]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePortalLinkRequest.ProtoReflect.Descriptor instead.
+func (*CreatePortalLinkRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{144}
+}
+
+func (x *CreatePortalLinkRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *CreatePortalLinkRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CreatePortalLinkRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreatePortalLinkRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+type CreatePortalLinkResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Link  *PortalLink            `protobuf:"bytes,1,opt,name=link,proto3" json:"link,omitempty"`
+	// The secret (lsr_prt_...), shown once.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePortalLinkResponse) Reset() {
+	*x = CreatePortalLinkResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[145]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePortalLinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePortalLinkResponse) ProtoMessage() {}
+
+func (x *CreatePortalLinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[145]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePortalLinkResponse.ProtoReflect.Descriptor instead.
+func (*CreatePortalLinkResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{145}
+}
+
+func (x *CreatePortalLinkResponse) GetLink() *PortalLink {
+	if x != nil {
+		return x.Link
+	}
+	return nil
+}
+
+func (x *CreatePortalLinkResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+type ListPortalLinksRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Revoked and expired ones too.
+	IncludeRevoked bool   `protobuf:"varint,3,opt,name=include_revoked,json=includeRevoked,proto3" json:"include_revoked,omitempty"`
+	PageSize       int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken      string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListPortalLinksRequest) Reset() {
+	*x = ListPortalLinksRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[146]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPortalLinksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPortalLinksRequest) ProtoMessage() {}
+
+func (x *ListPortalLinksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[146]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPortalLinksRequest.ProtoReflect.Descriptor instead.
+func (*ListPortalLinksRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{146}
+}
+
+func (x *ListPortalLinksRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ListPortalLinksRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ListPortalLinksRequest) GetIncludeRevoked() bool {
+	if x != nil {
+		return x.IncludeRevoked
+	}
+	return false
+}
+
+func (x *ListPortalLinksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPortalLinksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListPortalLinksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Links         []*PortalLink          `protobuf:"bytes,1,rep,name=links,proto3" json:"links,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPortalLinksResponse) Reset() {
+	*x = ListPortalLinksResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[147]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPortalLinksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPortalLinksResponse) ProtoMessage() {}
+
+func (x *ListPortalLinksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[147]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPortalLinksResponse.ProtoReflect.Descriptor instead.
+func (*ListPortalLinksResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{147}
+}
+
+func (x *ListPortalLinksResponse) GetLinks() []*PortalLink {
+	if x != nil {
+		return x.Links
+	}
+	return nil
+}
+
+func (x *ListPortalLinksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type RevokePortalLinkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	PortalLinkId  string                 `protobuf:"bytes,2,opt,name=portal_link_id,json=portalLinkId,proto3" json:"portal_link_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePortalLinkRequest) Reset() {
+	*x = RevokePortalLinkRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[148]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePortalLinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePortalLinkRequest) ProtoMessage() {}
+
+func (x *RevokePortalLinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[148]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePortalLinkRequest.ProtoReflect.Descriptor instead.
+func (*RevokePortalLinkRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{148}
+}
+
+func (x *RevokePortalLinkRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RevokePortalLinkRequest) GetPortalLinkId() string {
+	if x != nil {
+		return x.PortalLinkId
+	}
+	return ""
+}
+
+type RevokePortalLinkResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Link          *PortalLink            `protobuf:"bytes,1,opt,name=link,proto3" json:"link,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePortalLinkResponse) Reset() {
+	*x = RevokePortalLinkResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[149]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePortalLinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePortalLinkResponse) ProtoMessage() {}
+
+func (x *RevokePortalLinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[149]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePortalLinkResponse.ProtoReflect.Descriptor instead.
+func (*RevokePortalLinkResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{149}
+}
+
+func (x *RevokePortalLinkResponse) GetLink() *PortalLink {
+	if x != nil {
+		return x.Link
+	}
+	return nil
+}
+
 var File_licensor_v1_admin_proto protoreflect.FileDescriptor
 
 const file_licensor_v1_admin_proto_rawDesc = "" +
@@ -7838,18 +9897,26 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"product_id\x18\x02 \x01(\tR\tproductId\"O\n" +
 	"\x1bListProductFeaturesResponse\x120\n" +
-	"\bfeatures\x18\x01 \x03(\v2\x14.licensor.v1.FeatureR\bfeatures\"\x9c\x01\n" +
+	"\bfeatures\x18\x01 \x03(\v2\x14.licensor.v1.FeatureR\bfeatures\"\x9a\x02\n" +
 	"\bCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x04 \x01(\tR\x05email\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"^\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12?\n" +
+	"\bmetadata\x18\x06 \x03(\v2#.licensor.v1.Customer.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x01\n" +
 	"\x15CreateCustomerRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05email\"K\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12L\n" +
+	"\bmetadata\x18\x04 \x03(\v20.licensor.v1.CreateCustomerRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\x16CreateCustomerResponse\x121\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x15.licensor.v1.CustomerR\bcustomer\"o\n" +
 	"\x14ListCustomersRequest\x12\x1b\n" +
@@ -7862,7 +9929,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
 	"\vEntitlement\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xd9\a\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xd7\b\n" +
 	"\bContract\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
@@ -7893,7 +9960,11 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x125\n" +
 	"\x17max_non_production_urls\x18\x15 \x01(\x05R\x14maxNonProductionUrls\x127\n" +
 	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\x12#\n" +
-	"\rrefuse_clones\x18\x17 \x01(\bR\frefuseClones\"\xc8\x05\n" +
+	"\rrefuse_clones\x18\x17 \x01(\bR\frefuseClones\x12?\n" +
+	"\bmetadata\x18\x18 \x03(\v2#.licensor.v1.Contract.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd3\x06\n" +
 	"\x15CreateContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -7914,7 +9985,11 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"max_borrow\x18\r \x01(\v2\x19.google.protobuf.DurationR\tmaxBorrow\x12\"\n" +
 	"\rclient_ca_pem\x18\x0e \x01(\tR\vclientCaPem\x125\n" +
 	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\x12#\n" +
-	"\rrefuse_clones\x18\x10 \x01(\bR\frefuseClones\"K\n" +
+	"\rrefuse_clones\x18\x10 \x01(\bR\frefuseClones\x12L\n" +
+	"\bmetadata\x18\x11 \x03(\v20.licensor.v1.CreateContractRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\x16CreateContractResponse\x121\n" +
 	"\bcontract\x18\x01 \x01(\v2\x15.licensor.v1.ContractR\bcontract\"R\n" +
 	"\x12GetContractRequest\x12\x1b\n" +
@@ -7933,7 +10008,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"t\n" +
 	"\x15ListContractsResponse\x123\n" +
 	"\tcontracts\x18\x01 \x03(\v2\x15.licensor.v1.ContractR\tcontracts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x06\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\a\n" +
 	"\x15ChangeContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -7952,7 +10027,12 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\rclient_ca_pem\x18\f \x01(\tH\x04R\vclientCaPem\x88\x01\x01\x12)\n" +
 	"\x10expected_version\x18\r \x01(\x03R\x0fexpectedVersion\x12:\n" +
 	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01\x12(\n" +
-	"\rrefuse_clones\x18\x0f \x01(\bH\x06R\frefuseClones\x88\x01\x01B\f\n" +
+	"\rrefuse_clones\x18\x0f \x01(\bH\x06R\frefuseClones\x88\x01\x01\x12L\n" +
+	"\bmetadata\x18\x10 \x03(\v20.licensor.v1.ChangeContractRequest.MetadataEntryR\bmetadata\x12!\n" +
+	"\fset_metadata\x18\x11 \x01(\bR\vsetMetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
 	"\n" +
 	"_max_seatsB\v\n" +
 	"\t_fallbackB\t\n" +
@@ -8427,7 +10507,161 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x19GetOfflineLicenseResponse\x12>\n" +
 	"\n" +
 	"activation\x18\x01 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
-	"activation2\xcb \n" +
+	"activation\"R\n" +
+	"\x12GetCustomerRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\"H\n" +
+	"\x13GetCustomerResponse\x121\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.licensor.v1.CustomerR\bcustomer\"\xca\x02\n" +
+	"\x15UpdateCustomerRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x17\n" +
+	"\x04name\x18\x03 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x19\n" +
+	"\x05email\x18\x04 \x01(\tH\x01R\x05email\x88\x01\x01\x12L\n" +
+	"\bmetadata\x18\x05 \x03(\v20.licensor.v1.UpdateCustomerRequest.MetadataEntryR\bmetadata\x12!\n" +
+	"\fset_metadata\x18\x06 \x01(\bR\vsetMetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_nameB\b\n" +
+	"\x06_email\"K\n" +
+	"\x16UpdateCustomerResponse\x121\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.licensor.v1.CustomerR\bcustomer\"U\n" +
+	"\x15DeleteCustomerRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\"\x18\n" +
+	"\x16DeleteCustomerResponse\"t\n" +
+	"\x14UpdateProductRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x02 \x01(\tR\tproductId\x12\x17\n" +
+	"\x04name\x18\x03 \x01(\tH\x00R\x04name\x88\x01\x01B\a\n" +
+	"\x05_name\"G\n" +
+	"\x15UpdateProductResponse\x12.\n" +
+	"\aproduct\x18\x01 \x01(\v2\x14.licensor.v1.ProductR\aproduct\"R\n" +
+	"\x14DeleteProductRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x02 \x01(\tR\tproductId\"\x17\n" +
+	"\x15DeleteProductResponse\"\x89\x01\n" +
+	"\x14UpdateFeatureRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"feature_id\x18\x02 \x01(\tR\tfeatureId\x12%\n" +
+	"\vdescription\x18\x03 \x01(\tH\x00R\vdescription\x88\x01\x01B\x0e\n" +
+	"\f_description\"G\n" +
+	"\x15UpdateFeatureResponse\x12.\n" +
+	"\afeature\x18\x01 \x01(\v2\x14.licensor.v1.FeatureR\afeature\"R\n" +
+	"\x14DeleteFeatureRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"feature_id\x18\x02 \x01(\tR\tfeatureId\"\x17\n" +
+	"\x15DeleteFeatureResponse\"Y\n" +
+	"\x1bSendWebhookTestEventRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x02 \x01(\tR\twebhookId\"Q\n" +
+	"\x1cSendWebhookTestEventResponse\x121\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x15.licensor.v1.DeliveryR\bdelivery\"\x82\x03\n" +
+	"\x16SearchInstancesRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcontract_id\x18\x02 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12'\n" +
+	"\x0fproduct_version\x18\x04 \x01(\tR\x0eproductVersion\x129\n" +
+	"\n" +
+	"seen_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tseenSince\x12;\n" +
+	"\vseen_before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"seenBefore\x12,\n" +
+	"\x12instance_id_prefix\x18\a \x01(\tR\x10instanceIdPrefix\x12\x1b\n" +
+	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\"v\n" +
+	"\x17SearchInstancesResponse\x123\n" +
+	"\tinstances\x18\x01 \x03(\v2\x15.licensor.v1.InstanceR\tinstances\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"2\n" +
+	"\x13GetDashboardRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\"Q\n" +
+	"\tHourCount\x12.\n" +
+	"\x04hour\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04hour\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\x94\x01\n" +
+	"\x0ePoolFeatureUse\x12\x17\n" +
+	"\apool_id\x18\x01 \x01(\tR\x06poolId\x12\x1b\n" +
+	"\tpool_name\x18\x02 \x01(\tR\bpoolName\x12\x18\n" +
+	"\afeature\x18\x03 \x01(\tR\afeature\x12\x15\n" +
+	"\x06in_use\x18\x04 \x01(\x03R\x05inUse\x12\x1b\n" +
+	"\tmax_units\x18\x05 \x01(\x03R\bmaxUnits\"\x86\x03\n" +
+	"\x14GetDashboardResponse\x12,\n" +
+	"\x03now\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\x12)\n" +
+	"\x10active_instances\x18\x02 \x01(\x03R\x0factiveInstances\x12B\n" +
+	"\x11checkins_per_hour\x18\x03 \x03(\v2\x16.licensor.v1.HourCountR\x0fcheckinsPerHour\x12K\n" +
+	"\x16license_files_per_hour\x18\x04 \x03(\v2\x16.licensor.v1.HourCountR\x13licenseFilesPerHour\x120\n" +
+	"\x14contracts_ending_30d\x18\x05 \x01(\x03R\x12contractsEnding30d\x12\x1f\n" +
+	"\vopen_alerts\x18\x06 \x01(\x03R\n" +
+	"openAlerts\x121\n" +
+	"\x05pools\x18\a \x03(\v2\x1b.licensor.v1.PoolFeatureUseR\x05pools\"\xa0\x01\n" +
+	"\vSeriesRange\x120\n" +
+	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12-\n" +
+	"\x04step\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x04step\"a\n" +
+	"\vSeriesPoint\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\x03R\x05value\"\x81\x01\n" +
+	"\x19GetPoolUsageSeriesRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
+	"\apool_id\x18\x02 \x01(\tR\x06poolId\x12.\n" +
+	"\x05range\x18\x03 \x01(\v2\x18.licensor.v1.SeriesRangeR\x05range\"N\n" +
+	"\x1aGetPoolUsageSeriesResponse\x120\n" +
+	"\x06points\x18\x01 \x03(\v2\x18.licensor.v1.SeriesPointR\x06points\"o\n" +
+	" GetTelemetryVersionSeriesRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12.\n" +
+	"\x05range\x18\x02 \x01(\v2\x18.licensor.v1.SeriesRangeR\x05range\"U\n" +
+	"!GetTelemetryVersionSeriesResponse\x120\n" +
+	"\x06points\x18\x01 \x03(\v2\x18.licensor.v1.SeriesPointR\x06points\"\xb3\x02\n" +
+	"\n" +
+	"PortalLink\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12\x12\n" +
+	"\x04hint\x18\x05 \x01(\tR\x04hint\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
+	"\n" +
+	"revoked_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\"\x98\x01\n" +
+	"\x17CreatePortalLinkRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12+\n" +
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"_\n" +
+	"\x18CreatePortalLinkResponse\x12+\n" +
+	"\x04link\x18\x01 \x01(\v2\x17.licensor.v1.PortalLinkR\x04link\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"\xbb\x01\n" +
+	"\x16ListPortalLinksRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12'\n" +
+	"\x0finclude_revoked\x18\x03 \x01(\bR\x0eincludeRevoked\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"p\n" +
+	"\x17ListPortalLinksResponse\x12-\n" +
+	"\x05links\x18\x01 \x03(\v2\x17.licensor.v1.PortalLinkR\x05links\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\\\n" +
+	"\x17RevokePortalLinkRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12$\n" +
+	"\x0eportal_link_id\x18\x02 \x01(\tR\fportalLinkId\"G\n" +
+	"\x18RevokePortalLinkResponse\x12+\n" +
+	"\x04link\x18\x01 \x01(\v2\x17.licensor.v1.PortalLinkR\x04link2\xd6+\n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -8480,7 +10714,22 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x14ReturnOfflineLicense\x12(.licensor.v1.ReturnOfflineLicenseRequest\x1a).licensor.v1.ReturnOfflineLicenseResponse\x12n\n" +
 	"\x15ReleaseOfflineLicense\x12).licensor.v1.ReleaseOfflineLicenseRequest\x1a*.licensor.v1.ReleaseOfflineLicenseResponse\x12b\n" +
 	"\x11GetOfflineLicense\x12%.licensor.v1.GetOfflineLicenseRequest\x1a&.licensor.v1.GetOfflineLicenseResponse\x12Y\n" +
-	"\x0eSetReservation\x12\".licensor.v1.SetReservationRequest\x1a#.licensor.v1.SetReservationResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
+	"\x0eSetReservation\x12\".licensor.v1.SetReservationRequest\x1a#.licensor.v1.SetReservationResponse\x12P\n" +
+	"\vGetCustomer\x12\x1f.licensor.v1.GetCustomerRequest\x1a .licensor.v1.GetCustomerResponse\x12Y\n" +
+	"\x0eUpdateCustomer\x12\".licensor.v1.UpdateCustomerRequest\x1a#.licensor.v1.UpdateCustomerResponse\x12Y\n" +
+	"\x0eDeleteCustomer\x12\".licensor.v1.DeleteCustomerRequest\x1a#.licensor.v1.DeleteCustomerResponse\x12V\n" +
+	"\rUpdateProduct\x12!.licensor.v1.UpdateProductRequest\x1a\".licensor.v1.UpdateProductResponse\x12V\n" +
+	"\rDeleteProduct\x12!.licensor.v1.DeleteProductRequest\x1a\".licensor.v1.DeleteProductResponse\x12V\n" +
+	"\rUpdateFeature\x12!.licensor.v1.UpdateFeatureRequest\x1a\".licensor.v1.UpdateFeatureResponse\x12V\n" +
+	"\rDeleteFeature\x12!.licensor.v1.DeleteFeatureRequest\x1a\".licensor.v1.DeleteFeatureResponse\x12k\n" +
+	"\x14SendWebhookTestEvent\x12(.licensor.v1.SendWebhookTestEventRequest\x1a).licensor.v1.SendWebhookTestEventResponse\x12\\\n" +
+	"\x0fSearchInstances\x12#.licensor.v1.SearchInstancesRequest\x1a$.licensor.v1.SearchInstancesResponse\x12S\n" +
+	"\fGetDashboard\x12 .licensor.v1.GetDashboardRequest\x1a!.licensor.v1.GetDashboardResponse\x12e\n" +
+	"\x12GetPoolUsageSeries\x12&.licensor.v1.GetPoolUsageSeriesRequest\x1a'.licensor.v1.GetPoolUsageSeriesResponse\x12z\n" +
+	"\x19GetTelemetryVersionSeries\x12-.licensor.v1.GetTelemetryVersionSeriesRequest\x1a..licensor.v1.GetTelemetryVersionSeriesResponse\x12_\n" +
+	"\x10CreatePortalLink\x12$.licensor.v1.CreatePortalLinkRequest\x1a%.licensor.v1.CreatePortalLinkResponse\x12\\\n" +
+	"\x0fListPortalLinks\x12#.licensor.v1.ListPortalLinksRequest\x1a$.licensor.v1.ListPortalLinksResponse\x12_\n" +
+	"\x10RevokePortalLink\x12$.licensor.v1.RevokePortalLinkRequest\x1a%.licensor.v1.RevokePortalLinkResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
 
 var (
 	file_licensor_v1_admin_proto_rawDescOnce sync.Once
@@ -8494,362 +10743,467 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 115)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 156)
 var file_licensor_v1_admin_proto_goTypes = []any{
-	(*Tenant)(nil),                        // 0: licensor.v1.Tenant
-	(*CreateTenantRequest)(nil),           // 1: licensor.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),          // 2: licensor.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),              // 3: licensor.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),             // 4: licensor.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),            // 5: licensor.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),           // 6: licensor.v1.ListTenantsResponse
-	(*UpdateTenantRequest)(nil),           // 7: licensor.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),          // 8: licensor.v1.UpdateTenantResponse
-	(*Product)(nil),                       // 9: licensor.v1.Product
-	(*CreateProductRequest)(nil),          // 10: licensor.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),         // 11: licensor.v1.CreateProductResponse
-	(*ListProductsRequest)(nil),           // 12: licensor.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),          // 13: licensor.v1.ListProductsResponse
-	(*Feature)(nil),                       // 14: licensor.v1.Feature
-	(*CreateFeatureRequest)(nil),          // 15: licensor.v1.CreateFeatureRequest
-	(*CreateFeatureResponse)(nil),         // 16: licensor.v1.CreateFeatureResponse
-	(*ListProductFeaturesRequest)(nil),    // 17: licensor.v1.ListProductFeaturesRequest
-	(*ListProductFeaturesResponse)(nil),   // 18: licensor.v1.ListProductFeaturesResponse
-	(*Customer)(nil),                      // 19: licensor.v1.Customer
-	(*CreateCustomerRequest)(nil),         // 20: licensor.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil),        // 21: licensor.v1.CreateCustomerResponse
-	(*ListCustomersRequest)(nil),          // 22: licensor.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),         // 23: licensor.v1.ListCustomersResponse
-	(*Entitlement)(nil),                   // 24: licensor.v1.Entitlement
-	(*Contract)(nil),                      // 25: licensor.v1.Contract
-	(*CreateContractRequest)(nil),         // 26: licensor.v1.CreateContractRequest
-	(*CreateContractResponse)(nil),        // 27: licensor.v1.CreateContractResponse
-	(*GetContractRequest)(nil),            // 28: licensor.v1.GetContractRequest
-	(*GetContractResponse)(nil),           // 29: licensor.v1.GetContractResponse
-	(*ListContractsRequest)(nil),          // 30: licensor.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),         // 31: licensor.v1.ListContractsResponse
-	(*ChangeContractRequest)(nil),         // 32: licensor.v1.ChangeContractRequest
-	(*ChangeContractResponse)(nil),        // 33: licensor.v1.ChangeContractResponse
-	(*ExtendContractRequest)(nil),         // 34: licensor.v1.ExtendContractRequest
-	(*ExtendContractResponse)(nil),        // 35: licensor.v1.ExtendContractResponse
-	(*EndContractRequest)(nil),            // 36: licensor.v1.EndContractRequest
-	(*EndContractResponse)(nil),           // 37: licensor.v1.EndContractResponse
-	(*Token)(nil),                         // 38: licensor.v1.Token
-	(*CreateTokenRequest)(nil),            // 39: licensor.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),           // 40: licensor.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),             // 41: licensor.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),            // 42: licensor.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),            // 43: licensor.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),           // 44: licensor.v1.RevokeTokenResponse
-	(*SigningKey)(nil),                    // 45: licensor.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),       // 46: licensor.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil),      // 47: licensor.v1.RotateSigningKeyResponse
-	(*ListSigningKeysRequest)(nil),        // 48: licensor.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),       // 49: licensor.v1.ListSigningKeysResponse
-	(*Instance)(nil),                      // 50: licensor.v1.Instance
-	(*ListInstancesRequest)(nil),          // 51: licensor.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),         // 52: licensor.v1.ListInstancesResponse
-	(*GetInstanceRequest)(nil),            // 53: licensor.v1.GetInstanceRequest
-	(*GetInstanceResponse)(nil),           // 54: licensor.v1.GetInstanceResponse
-	(*ReleaseSeatRequest)(nil),            // 55: licensor.v1.ReleaseSeatRequest
-	(*ReleaseSeatResponse)(nil),           // 56: licensor.v1.ReleaseSeatResponse
-	(*TelemetryPoint)(nil),                // 57: licensor.v1.TelemetryPoint
-	(*GetTelemetryHistoryRequest)(nil),    // 58: licensor.v1.GetTelemetryHistoryRequest
-	(*GetTelemetryHistoryResponse)(nil),   // 59: licensor.v1.GetTelemetryHistoryResponse
-	(*CountByValue)(nil),                  // 60: licensor.v1.CountByValue
-	(*CounterSummary)(nil),                // 61: licensor.v1.CounterSummary
-	(*GetFleetSummaryRequest)(nil),        // 62: licensor.v1.GetFleetSummaryRequest
-	(*GetFleetSummaryResponse)(nil),       // 63: licensor.v1.GetFleetSummaryResponse
-	(*IssueLicenseFileRequest)(nil),       // 64: licensor.v1.IssueLicenseFileRequest
-	(*IssueLicenseFileResponse)(nil),      // 65: licensor.v1.IssueLicenseFileResponse
-	(*PoolFeatureLimit)(nil),              // 66: licensor.v1.PoolFeatureLimit
-	(*Pool)(nil),                          // 67: licensor.v1.Pool
-	(*CreatePoolRequest)(nil),             // 68: licensor.v1.CreatePoolRequest
-	(*CreatePoolResponse)(nil),            // 69: licensor.v1.CreatePoolResponse
-	(*GetPoolRequest)(nil),                // 70: licensor.v1.GetPoolRequest
-	(*GetPoolResponse)(nil),               // 71: licensor.v1.GetPoolResponse
-	(*Reservation)(nil),                   // 72: licensor.v1.Reservation
-	(*SetReservationRequest)(nil),         // 73: licensor.v1.SetReservationRequest
-	(*SetReservationResponse)(nil),        // 74: licensor.v1.SetReservationResponse
-	(*ListPoolsRequest)(nil),              // 75: licensor.v1.ListPoolsRequest
-	(*ListPoolsResponse)(nil),             // 76: licensor.v1.ListPoolsResponse
-	(*ResizePoolRequest)(nil),             // 77: licensor.v1.ResizePoolRequest
-	(*ResizePoolResponse)(nil),            // 78: licensor.v1.ResizePoolResponse
-	(*ListLeasesRequest)(nil),             // 79: licensor.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),            // 80: licensor.v1.ListLeasesResponse
-	(*ReleaseLeaseRequest)(nil),           // 81: licensor.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),          // 82: licensor.v1.ReleaseLeaseResponse
-	(*UsageRow)(nil),                      // 83: licensor.v1.UsageRow
-	(*GetUsageReportRequest)(nil),         // 84: licensor.v1.GetUsageReportRequest
-	(*GetUsageReportResponse)(nil),        // 85: licensor.v1.GetUsageReportResponse
-	(*Webhook)(nil),                       // 86: licensor.v1.Webhook
-	(*CreateWebhookRequest)(nil),          // 87: licensor.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),         // 88: licensor.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),           // 89: licensor.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),          // 90: licensor.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),          // 91: licensor.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),         // 92: licensor.v1.DeleteWebhookResponse
-	(*UpdateWebhookRequest)(nil),          // 93: licensor.v1.UpdateWebhookRequest
-	(*UpdateWebhookResponse)(nil),         // 94: licensor.v1.UpdateWebhookResponse
-	(*Delivery)(nil),                      // 95: licensor.v1.Delivery
-	(*ListDeliveriesRequest)(nil),         // 96: licensor.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),        // 97: licensor.v1.ListDeliveriesResponse
-	(*RedeliverRequest)(nil),              // 98: licensor.v1.RedeliverRequest
-	(*RedeliverResponse)(nil),             // 99: licensor.v1.RedeliverResponse
-	(*Alert)(nil),                         // 100: licensor.v1.Alert
-	(*ListAlertsRequest)(nil),             // 101: licensor.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),            // 102: licensor.v1.ListAlertsResponse
-	(*AuditEntry)(nil),                    // 103: licensor.v1.AuditEntry
-	(*ListAuditEntriesRequest)(nil),       // 104: licensor.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),      // 105: licensor.v1.ListAuditEntriesResponse
-	(*OfflineActivation)(nil),             // 106: licensor.v1.OfflineActivation
-	(*RespondOfflineRequestRequest)(nil),  // 107: licensor.v1.RespondOfflineRequestRequest
-	(*RespondOfflineRequestResponse)(nil), // 108: licensor.v1.RespondOfflineRequestResponse
-	(*ReturnOfflineLicenseRequest)(nil),   // 109: licensor.v1.ReturnOfflineLicenseRequest
-	(*ReturnOfflineLicenseResponse)(nil),  // 110: licensor.v1.ReturnOfflineLicenseResponse
-	(*ReleaseOfflineLicenseRequest)(nil),  // 111: licensor.v1.ReleaseOfflineLicenseRequest
-	(*ReleaseOfflineLicenseResponse)(nil), // 112: licensor.v1.ReleaseOfflineLicenseResponse
-	(*GetOfflineLicenseRequest)(nil),      // 113: licensor.v1.GetOfflineLicenseRequest
-	(*GetOfflineLicenseResponse)(nil),     // 114: licensor.v1.GetOfflineLicenseResponse
-	(*durationpb.Duration)(nil),           // 115: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),         // 116: google.protobuf.Timestamp
-	(*Telemetry)(nil),                     // 117: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),                 // 118: licensor.v1.IssuedLicense
-	(*Lease)(nil),                         // 119: licensor.v1.Lease
-	(*structpb.Struct)(nil),               // 120: google.protobuf.Struct
+	(*Tenant)(nil),                            // 0: licensor.v1.Tenant
+	(*CreateTenantRequest)(nil),               // 1: licensor.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),              // 2: licensor.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),                  // 3: licensor.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),                 // 4: licensor.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),                // 5: licensor.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),               // 6: licensor.v1.ListTenantsResponse
+	(*UpdateTenantRequest)(nil),               // 7: licensor.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),              // 8: licensor.v1.UpdateTenantResponse
+	(*Product)(nil),                           // 9: licensor.v1.Product
+	(*CreateProductRequest)(nil),              // 10: licensor.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),             // 11: licensor.v1.CreateProductResponse
+	(*ListProductsRequest)(nil),               // 12: licensor.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),              // 13: licensor.v1.ListProductsResponse
+	(*Feature)(nil),                           // 14: licensor.v1.Feature
+	(*CreateFeatureRequest)(nil),              // 15: licensor.v1.CreateFeatureRequest
+	(*CreateFeatureResponse)(nil),             // 16: licensor.v1.CreateFeatureResponse
+	(*ListProductFeaturesRequest)(nil),        // 17: licensor.v1.ListProductFeaturesRequest
+	(*ListProductFeaturesResponse)(nil),       // 18: licensor.v1.ListProductFeaturesResponse
+	(*Customer)(nil),                          // 19: licensor.v1.Customer
+	(*CreateCustomerRequest)(nil),             // 20: licensor.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil),            // 21: licensor.v1.CreateCustomerResponse
+	(*ListCustomersRequest)(nil),              // 22: licensor.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),             // 23: licensor.v1.ListCustomersResponse
+	(*Entitlement)(nil),                       // 24: licensor.v1.Entitlement
+	(*Contract)(nil),                          // 25: licensor.v1.Contract
+	(*CreateContractRequest)(nil),             // 26: licensor.v1.CreateContractRequest
+	(*CreateContractResponse)(nil),            // 27: licensor.v1.CreateContractResponse
+	(*GetContractRequest)(nil),                // 28: licensor.v1.GetContractRequest
+	(*GetContractResponse)(nil),               // 29: licensor.v1.GetContractResponse
+	(*ListContractsRequest)(nil),              // 30: licensor.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),             // 31: licensor.v1.ListContractsResponse
+	(*ChangeContractRequest)(nil),             // 32: licensor.v1.ChangeContractRequest
+	(*ChangeContractResponse)(nil),            // 33: licensor.v1.ChangeContractResponse
+	(*ExtendContractRequest)(nil),             // 34: licensor.v1.ExtendContractRequest
+	(*ExtendContractResponse)(nil),            // 35: licensor.v1.ExtendContractResponse
+	(*EndContractRequest)(nil),                // 36: licensor.v1.EndContractRequest
+	(*EndContractResponse)(nil),               // 37: licensor.v1.EndContractResponse
+	(*Token)(nil),                             // 38: licensor.v1.Token
+	(*CreateTokenRequest)(nil),                // 39: licensor.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),               // 40: licensor.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),                 // 41: licensor.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),                // 42: licensor.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),                // 43: licensor.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),               // 44: licensor.v1.RevokeTokenResponse
+	(*SigningKey)(nil),                        // 45: licensor.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),           // 46: licensor.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),          // 47: licensor.v1.RotateSigningKeyResponse
+	(*ListSigningKeysRequest)(nil),            // 48: licensor.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),           // 49: licensor.v1.ListSigningKeysResponse
+	(*Instance)(nil),                          // 50: licensor.v1.Instance
+	(*ListInstancesRequest)(nil),              // 51: licensor.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),             // 52: licensor.v1.ListInstancesResponse
+	(*GetInstanceRequest)(nil),                // 53: licensor.v1.GetInstanceRequest
+	(*GetInstanceResponse)(nil),               // 54: licensor.v1.GetInstanceResponse
+	(*ReleaseSeatRequest)(nil),                // 55: licensor.v1.ReleaseSeatRequest
+	(*ReleaseSeatResponse)(nil),               // 56: licensor.v1.ReleaseSeatResponse
+	(*TelemetryPoint)(nil),                    // 57: licensor.v1.TelemetryPoint
+	(*GetTelemetryHistoryRequest)(nil),        // 58: licensor.v1.GetTelemetryHistoryRequest
+	(*GetTelemetryHistoryResponse)(nil),       // 59: licensor.v1.GetTelemetryHistoryResponse
+	(*CountByValue)(nil),                      // 60: licensor.v1.CountByValue
+	(*CounterSummary)(nil),                    // 61: licensor.v1.CounterSummary
+	(*GetFleetSummaryRequest)(nil),            // 62: licensor.v1.GetFleetSummaryRequest
+	(*GetFleetSummaryResponse)(nil),           // 63: licensor.v1.GetFleetSummaryResponse
+	(*IssueLicenseFileRequest)(nil),           // 64: licensor.v1.IssueLicenseFileRequest
+	(*IssueLicenseFileResponse)(nil),          // 65: licensor.v1.IssueLicenseFileResponse
+	(*PoolFeatureLimit)(nil),                  // 66: licensor.v1.PoolFeatureLimit
+	(*Pool)(nil),                              // 67: licensor.v1.Pool
+	(*CreatePoolRequest)(nil),                 // 68: licensor.v1.CreatePoolRequest
+	(*CreatePoolResponse)(nil),                // 69: licensor.v1.CreatePoolResponse
+	(*GetPoolRequest)(nil),                    // 70: licensor.v1.GetPoolRequest
+	(*GetPoolResponse)(nil),                   // 71: licensor.v1.GetPoolResponse
+	(*Reservation)(nil),                       // 72: licensor.v1.Reservation
+	(*SetReservationRequest)(nil),             // 73: licensor.v1.SetReservationRequest
+	(*SetReservationResponse)(nil),            // 74: licensor.v1.SetReservationResponse
+	(*ListPoolsRequest)(nil),                  // 75: licensor.v1.ListPoolsRequest
+	(*ListPoolsResponse)(nil),                 // 76: licensor.v1.ListPoolsResponse
+	(*ResizePoolRequest)(nil),                 // 77: licensor.v1.ResizePoolRequest
+	(*ResizePoolResponse)(nil),                // 78: licensor.v1.ResizePoolResponse
+	(*ListLeasesRequest)(nil),                 // 79: licensor.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),                // 80: licensor.v1.ListLeasesResponse
+	(*ReleaseLeaseRequest)(nil),               // 81: licensor.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),              // 82: licensor.v1.ReleaseLeaseResponse
+	(*UsageRow)(nil),                          // 83: licensor.v1.UsageRow
+	(*GetUsageReportRequest)(nil),             // 84: licensor.v1.GetUsageReportRequest
+	(*GetUsageReportResponse)(nil),            // 85: licensor.v1.GetUsageReportResponse
+	(*Webhook)(nil),                           // 86: licensor.v1.Webhook
+	(*CreateWebhookRequest)(nil),              // 87: licensor.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),             // 88: licensor.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),               // 89: licensor.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),              // 90: licensor.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),              // 91: licensor.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),             // 92: licensor.v1.DeleteWebhookResponse
+	(*UpdateWebhookRequest)(nil),              // 93: licensor.v1.UpdateWebhookRequest
+	(*UpdateWebhookResponse)(nil),             // 94: licensor.v1.UpdateWebhookResponse
+	(*Delivery)(nil),                          // 95: licensor.v1.Delivery
+	(*ListDeliveriesRequest)(nil),             // 96: licensor.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),            // 97: licensor.v1.ListDeliveriesResponse
+	(*RedeliverRequest)(nil),                  // 98: licensor.v1.RedeliverRequest
+	(*RedeliverResponse)(nil),                 // 99: licensor.v1.RedeliverResponse
+	(*Alert)(nil),                             // 100: licensor.v1.Alert
+	(*ListAlertsRequest)(nil),                 // 101: licensor.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),                // 102: licensor.v1.ListAlertsResponse
+	(*AuditEntry)(nil),                        // 103: licensor.v1.AuditEntry
+	(*ListAuditEntriesRequest)(nil),           // 104: licensor.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),          // 105: licensor.v1.ListAuditEntriesResponse
+	(*OfflineActivation)(nil),                 // 106: licensor.v1.OfflineActivation
+	(*RespondOfflineRequestRequest)(nil),      // 107: licensor.v1.RespondOfflineRequestRequest
+	(*RespondOfflineRequestResponse)(nil),     // 108: licensor.v1.RespondOfflineRequestResponse
+	(*ReturnOfflineLicenseRequest)(nil),       // 109: licensor.v1.ReturnOfflineLicenseRequest
+	(*ReturnOfflineLicenseResponse)(nil),      // 110: licensor.v1.ReturnOfflineLicenseResponse
+	(*ReleaseOfflineLicenseRequest)(nil),      // 111: licensor.v1.ReleaseOfflineLicenseRequest
+	(*ReleaseOfflineLicenseResponse)(nil),     // 112: licensor.v1.ReleaseOfflineLicenseResponse
+	(*GetOfflineLicenseRequest)(nil),          // 113: licensor.v1.GetOfflineLicenseRequest
+	(*GetOfflineLicenseResponse)(nil),         // 114: licensor.v1.GetOfflineLicenseResponse
+	(*GetCustomerRequest)(nil),                // 115: licensor.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),               // 116: licensor.v1.GetCustomerResponse
+	(*UpdateCustomerRequest)(nil),             // 117: licensor.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),            // 118: licensor.v1.UpdateCustomerResponse
+	(*DeleteCustomerRequest)(nil),             // 119: licensor.v1.DeleteCustomerRequest
+	(*DeleteCustomerResponse)(nil),            // 120: licensor.v1.DeleteCustomerResponse
+	(*UpdateProductRequest)(nil),              // 121: licensor.v1.UpdateProductRequest
+	(*UpdateProductResponse)(nil),             // 122: licensor.v1.UpdateProductResponse
+	(*DeleteProductRequest)(nil),              // 123: licensor.v1.DeleteProductRequest
+	(*DeleteProductResponse)(nil),             // 124: licensor.v1.DeleteProductResponse
+	(*UpdateFeatureRequest)(nil),              // 125: licensor.v1.UpdateFeatureRequest
+	(*UpdateFeatureResponse)(nil),             // 126: licensor.v1.UpdateFeatureResponse
+	(*DeleteFeatureRequest)(nil),              // 127: licensor.v1.DeleteFeatureRequest
+	(*DeleteFeatureResponse)(nil),             // 128: licensor.v1.DeleteFeatureResponse
+	(*SendWebhookTestEventRequest)(nil),       // 129: licensor.v1.SendWebhookTestEventRequest
+	(*SendWebhookTestEventResponse)(nil),      // 130: licensor.v1.SendWebhookTestEventResponse
+	(*SearchInstancesRequest)(nil),            // 131: licensor.v1.SearchInstancesRequest
+	(*SearchInstancesResponse)(nil),           // 132: licensor.v1.SearchInstancesResponse
+	(*GetDashboardRequest)(nil),               // 133: licensor.v1.GetDashboardRequest
+	(*HourCount)(nil),                         // 134: licensor.v1.HourCount
+	(*PoolFeatureUse)(nil),                    // 135: licensor.v1.PoolFeatureUse
+	(*GetDashboardResponse)(nil),              // 136: licensor.v1.GetDashboardResponse
+	(*SeriesRange)(nil),                       // 137: licensor.v1.SeriesRange
+	(*SeriesPoint)(nil),                       // 138: licensor.v1.SeriesPoint
+	(*GetPoolUsageSeriesRequest)(nil),         // 139: licensor.v1.GetPoolUsageSeriesRequest
+	(*GetPoolUsageSeriesResponse)(nil),        // 140: licensor.v1.GetPoolUsageSeriesResponse
+	(*GetTelemetryVersionSeriesRequest)(nil),  // 141: licensor.v1.GetTelemetryVersionSeriesRequest
+	(*GetTelemetryVersionSeriesResponse)(nil), // 142: licensor.v1.GetTelemetryVersionSeriesResponse
+	(*PortalLink)(nil),                        // 143: licensor.v1.PortalLink
+	(*CreatePortalLinkRequest)(nil),           // 144: licensor.v1.CreatePortalLinkRequest
+	(*CreatePortalLinkResponse)(nil),          // 145: licensor.v1.CreatePortalLinkResponse
+	(*ListPortalLinksRequest)(nil),            // 146: licensor.v1.ListPortalLinksRequest
+	(*ListPortalLinksResponse)(nil),           // 147: licensor.v1.ListPortalLinksResponse
+	(*RevokePortalLinkRequest)(nil),           // 148: licensor.v1.RevokePortalLinkRequest
+	(*RevokePortalLinkResponse)(nil),          // 149: licensor.v1.RevokePortalLinkResponse
+	nil,                                       // 150: licensor.v1.Customer.MetadataEntry
+	nil,                                       // 151: licensor.v1.CreateCustomerRequest.MetadataEntry
+	nil,                                       // 152: licensor.v1.Contract.MetadataEntry
+	nil,                                       // 153: licensor.v1.CreateContractRequest.MetadataEntry
+	nil,                                       // 154: licensor.v1.ChangeContractRequest.MetadataEntry
+	nil,                                       // 155: licensor.v1.UpdateCustomerRequest.MetadataEntry
+	(*durationpb.Duration)(nil),               // 156: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 157: google.protobuf.Timestamp
+	(*Telemetry)(nil),                         // 158: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),                     // 159: licensor.v1.IssuedLicense
+	(*Lease)(nil),                             // 160: licensor.v1.Lease
+	(*structpb.Struct)(nil),                   // 161: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	115, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	115, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	116, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	115, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	115, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
-	115, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	156, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	156, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	157, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	156, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	156, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	156, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	115, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	115, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	115, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	115, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	156, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	156, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	156, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	156, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	116, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	157, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	116, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
-	19,  // 20: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
-	19,  // 21: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	116, // 22: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	116, // 23: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
-	24,  // 24: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	115, // 25: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	115, // 26: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	115, // 27: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	116, // 28: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	116, // 29: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	116, // 30: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	116, // 31: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	24,  // 32: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	115, // 33: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	115, // 34: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	115, // 35: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	25,  // 36: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
-	25,  // 37: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
-	25,  // 38: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
-	24,  // 39: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	115, // 40: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	115, // 41: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	115, // 42: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	25,  // 43: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	116, // 44: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	115, // 45: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
-	25,  // 46: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
-	25,  // 47: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	116, // 48: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	116, // 49: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	116, // 50: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	116, // 51: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	38,  // 52: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
-	38,  // 53: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
-	38,  // 54: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	116, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	116, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	116, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
-	116, // 58: licensor.v1.SigningKey.activate_at:type_name -> google.protobuf.Timestamp
-	115, // 59: licensor.v1.RotateSigningKeyRequest.activate_after:type_name -> google.protobuf.Duration
-	45,  // 60: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
-	45,  // 61: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	116, // 62: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	116, // 63: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	116, // 64: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	116, // 65: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	117, // 66: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
-	50,  // 67: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
-	50,  // 68: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
-	50,  // 69: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	116, // 70: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	117, // 71: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	116, // 72: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	116, // 73: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
-	57,  // 74: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
-	60,  // 75: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
-	60,  // 76: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
-	60,  // 77: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
-	61,  // 78: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	115, // 79: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	118, // 80: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
-	66,  // 81: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	115, // 82: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	116, // 83: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
-	66,  // 84: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	115, // 85: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 86: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
-	67,  // 87: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	119, // 88: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
-	72,  // 89: licensor.v1.GetPoolResponse.reservations:type_name -> licensor.v1.Reservation
-	67,  // 90: licensor.v1.SetReservationResponse.pool:type_name -> licensor.v1.Pool
-	72,  // 91: licensor.v1.SetReservationResponse.reservations:type_name -> licensor.v1.Reservation
-	67,  // 92: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
-	66,  // 93: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	115, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 95: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	119, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	116, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	116, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	116, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	115, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
-	83,  // 101: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	72,  // 102: licensor.v1.GetUsageReportResponse.reservations:type_name -> licensor.v1.Reservation
-	116, // 103: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
-	86,  // 104: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	86,  // 105: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
-	86,  // 106: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	115, // 107: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	116, // 108: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	116, // 109: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	116, // 110: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
-	95,  // 111: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
-	95,  // 112: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	116, // 113: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	116, // 114: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	120, // 115: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
-	100, // 116: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	116, // 117: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	120, // 118: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	120, // 119: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	116, // 120: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	116, // 121: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	103, // 122: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
-	116, // 123: licensor.v1.OfflineActivation.created_at:type_name -> google.protobuf.Timestamp
-	116, // 124: licensor.v1.OfflineActivation.expires_at:type_name -> google.protobuf.Timestamp
-	116, // 125: licensor.v1.OfflineActivation.released_at:type_name -> google.protobuf.Timestamp
-	115, // 126: licensor.v1.RespondOfflineRequestRequest.validity:type_name -> google.protobuf.Duration
-	118, // 127: licensor.v1.RespondOfflineRequestResponse.license:type_name -> licensor.v1.IssuedLicense
-	106, // 128: licensor.v1.RespondOfflineRequestResponse.activation:type_name -> licensor.v1.OfflineActivation
-	106, // 129: licensor.v1.ReturnOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
-	106, // 130: licensor.v1.ReleaseOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
-	106, // 131: licensor.v1.GetOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
-	1,   // 132: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 133: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 134: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 135: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 136: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 137: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 138: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 139: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 140: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 141: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 142: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 143: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 144: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 145: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 146: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 147: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 148: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 149: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 150: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 151: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 152: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 153: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 154: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 155: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 156: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 157: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 158: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 159: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 160: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	75,  // 161: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	77,  // 162: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	79,  // 163: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	81,  // 164: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	84,  // 165: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	87,  // 166: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	89,  // 167: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	91,  // 168: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	93,  // 169: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	96,  // 170: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	98,  // 171: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	101, // 172: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	104, // 173: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	107, // 174: licensor.v1.AdminService.RespondOfflineRequest:input_type -> licensor.v1.RespondOfflineRequestRequest
-	109, // 175: licensor.v1.AdminService.ReturnOfflineLicense:input_type -> licensor.v1.ReturnOfflineLicenseRequest
-	111, // 176: licensor.v1.AdminService.ReleaseOfflineLicense:input_type -> licensor.v1.ReleaseOfflineLicenseRequest
-	113, // 177: licensor.v1.AdminService.GetOfflineLicense:input_type -> licensor.v1.GetOfflineLicenseRequest
-	73,  // 178: licensor.v1.AdminService.SetReservation:input_type -> licensor.v1.SetReservationRequest
-	2,   // 179: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 180: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 181: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 182: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 183: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 184: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 185: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 186: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 187: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 188: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 189: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 190: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 191: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 192: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 193: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 194: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 195: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 196: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 197: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 198: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 199: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 200: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 201: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 202: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 203: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 204: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 205: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 206: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 207: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	76,  // 208: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	78,  // 209: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	80,  // 210: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	82,  // 211: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	85,  // 212: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	88,  // 213: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	90,  // 214: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	92,  // 215: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	94,  // 216: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	97,  // 217: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	99,  // 218: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	102, // 219: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	105, // 220: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	108, // 221: licensor.v1.AdminService.RespondOfflineRequest:output_type -> licensor.v1.RespondOfflineRequestResponse
-	110, // 222: licensor.v1.AdminService.ReturnOfflineLicense:output_type -> licensor.v1.ReturnOfflineLicenseResponse
-	112, // 223: licensor.v1.AdminService.ReleaseOfflineLicense:output_type -> licensor.v1.ReleaseOfflineLicenseResponse
-	114, // 224: licensor.v1.AdminService.GetOfflineLicense:output_type -> licensor.v1.GetOfflineLicenseResponse
-	74,  // 225: licensor.v1.AdminService.SetReservation:output_type -> licensor.v1.SetReservationResponse
-	179, // [179:226] is the sub-list for method output_type
-	132, // [132:179] is the sub-list for method input_type
-	132, // [132:132] is the sub-list for extension type_name
-	132, // [132:132] is the sub-list for extension extendee
-	0,   // [0:132] is the sub-list for field type_name
+	157, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	150, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
+	151, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
+	19,  // 22: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
+	19,  // 23: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
+	157, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	157, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	24,  // 26: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
+	156, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	156, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	156, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	157, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	157, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	152, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
+	157, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	157, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	24,  // 35: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
+	156, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	156, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	156, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	153, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
+	25,  // 40: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
+	25,  // 41: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
+	25,  // 42: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
+	24,  // 43: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
+	156, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	156, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	156, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	154, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
+	25,  // 48: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
+	157, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	156, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	25,  // 51: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
+	25,  // 52: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
+	157, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	157, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	157, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	157, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	38,  // 57: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
+	38,  // 58: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
+	38,  // 59: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
+	157, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	157, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	157, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	157, // 63: licensor.v1.SigningKey.activate_at:type_name -> google.protobuf.Timestamp
+	156, // 64: licensor.v1.RotateSigningKeyRequest.activate_after:type_name -> google.protobuf.Duration
+	45,  // 65: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
+	45,  // 66: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
+	157, // 67: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	157, // 68: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	157, // 69: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	157, // 70: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	158, // 71: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	50,  // 72: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
+	50,  // 73: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
+	50,  // 74: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
+	157, // 75: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	158, // 76: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	157, // 77: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	157, // 78: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	57,  // 79: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
+	60,  // 80: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
+	60,  // 81: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
+	60,  // 82: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
+	61,  // 83: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
+	156, // 84: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	159, // 85: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	66,  // 86: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
+	156, // 87: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	157, // 88: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	66,  // 89: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	156, // 90: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 91: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
+	67,  // 92: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
+	160, // 93: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	72,  // 94: licensor.v1.GetPoolResponse.reservations:type_name -> licensor.v1.Reservation
+	67,  // 95: licensor.v1.SetReservationResponse.pool:type_name -> licensor.v1.Pool
+	72,  // 96: licensor.v1.SetReservationResponse.reservations:type_name -> licensor.v1.Reservation
+	67,  // 97: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
+	66,  // 98: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	156, // 99: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 100: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
+	160, // 101: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	157, // 102: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	157, // 103: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	157, // 104: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	156, // 105: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	83,  // 106: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
+	72,  // 107: licensor.v1.GetUsageReportResponse.reservations:type_name -> licensor.v1.Reservation
+	157, // 108: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	86,  // 109: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	86,  // 110: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
+	86,  // 111: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	156, // 112: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	157, // 113: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	157, // 114: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	157, // 115: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	95,  // 116: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
+	95,  // 117: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
+	157, // 118: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	157, // 119: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	161, // 120: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	100, // 121: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
+	157, // 122: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	161, // 123: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	161, // 124: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	157, // 125: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	157, // 126: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	103, // 127: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
+	157, // 128: licensor.v1.OfflineActivation.created_at:type_name -> google.protobuf.Timestamp
+	157, // 129: licensor.v1.OfflineActivation.expires_at:type_name -> google.protobuf.Timestamp
+	157, // 130: licensor.v1.OfflineActivation.released_at:type_name -> google.protobuf.Timestamp
+	156, // 131: licensor.v1.RespondOfflineRequestRequest.validity:type_name -> google.protobuf.Duration
+	159, // 132: licensor.v1.RespondOfflineRequestResponse.license:type_name -> licensor.v1.IssuedLicense
+	106, // 133: licensor.v1.RespondOfflineRequestResponse.activation:type_name -> licensor.v1.OfflineActivation
+	106, // 134: licensor.v1.ReturnOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	106, // 135: licensor.v1.ReleaseOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	106, // 136: licensor.v1.GetOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	19,  // 137: licensor.v1.GetCustomerResponse.customer:type_name -> licensor.v1.Customer
+	155, // 138: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
+	19,  // 139: licensor.v1.UpdateCustomerResponse.customer:type_name -> licensor.v1.Customer
+	9,   // 140: licensor.v1.UpdateProductResponse.product:type_name -> licensor.v1.Product
+	14,  // 141: licensor.v1.UpdateFeatureResponse.feature:type_name -> licensor.v1.Feature
+	95,  // 142: licensor.v1.SendWebhookTestEventResponse.delivery:type_name -> licensor.v1.Delivery
+	157, // 143: licensor.v1.SearchInstancesRequest.seen_since:type_name -> google.protobuf.Timestamp
+	157, // 144: licensor.v1.SearchInstancesRequest.seen_before:type_name -> google.protobuf.Timestamp
+	50,  // 145: licensor.v1.SearchInstancesResponse.instances:type_name -> licensor.v1.Instance
+	157, // 146: licensor.v1.HourCount.hour:type_name -> google.protobuf.Timestamp
+	157, // 147: licensor.v1.GetDashboardResponse.now:type_name -> google.protobuf.Timestamp
+	134, // 148: licensor.v1.GetDashboardResponse.checkins_per_hour:type_name -> licensor.v1.HourCount
+	134, // 149: licensor.v1.GetDashboardResponse.license_files_per_hour:type_name -> licensor.v1.HourCount
+	135, // 150: licensor.v1.GetDashboardResponse.pools:type_name -> licensor.v1.PoolFeatureUse
+	157, // 151: licensor.v1.SeriesRange.since:type_name -> google.protobuf.Timestamp
+	157, // 152: licensor.v1.SeriesRange.until:type_name -> google.protobuf.Timestamp
+	156, // 153: licensor.v1.SeriesRange.step:type_name -> google.protobuf.Duration
+	157, // 154: licensor.v1.SeriesPoint.at:type_name -> google.protobuf.Timestamp
+	137, // 155: licensor.v1.GetPoolUsageSeriesRequest.range:type_name -> licensor.v1.SeriesRange
+	138, // 156: licensor.v1.GetPoolUsageSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
+	137, // 157: licensor.v1.GetTelemetryVersionSeriesRequest.range:type_name -> licensor.v1.SeriesRange
+	138, // 158: licensor.v1.GetTelemetryVersionSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
+	157, // 159: licensor.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
+	157, // 160: licensor.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
+	157, // 161: licensor.v1.PortalLink.revoked_at:type_name -> google.protobuf.Timestamp
+	156, // 162: licensor.v1.CreatePortalLinkRequest.ttl:type_name -> google.protobuf.Duration
+	143, // 163: licensor.v1.CreatePortalLinkResponse.link:type_name -> licensor.v1.PortalLink
+	143, // 164: licensor.v1.ListPortalLinksResponse.links:type_name -> licensor.v1.PortalLink
+	143, // 165: licensor.v1.RevokePortalLinkResponse.link:type_name -> licensor.v1.PortalLink
+	1,   // 166: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 167: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 168: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 169: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 170: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 171: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 172: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 173: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 174: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 175: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 176: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 177: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 178: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 179: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 180: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 181: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 182: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 183: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 184: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 185: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 186: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 187: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 188: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 189: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 190: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 191: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 192: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 193: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 194: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	75,  // 195: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	77,  // 196: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	79,  // 197: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	81,  // 198: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	84,  // 199: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	87,  // 200: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	89,  // 201: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	91,  // 202: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	93,  // 203: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	96,  // 204: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	98,  // 205: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	101, // 206: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	104, // 207: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	107, // 208: licensor.v1.AdminService.RespondOfflineRequest:input_type -> licensor.v1.RespondOfflineRequestRequest
+	109, // 209: licensor.v1.AdminService.ReturnOfflineLicense:input_type -> licensor.v1.ReturnOfflineLicenseRequest
+	111, // 210: licensor.v1.AdminService.ReleaseOfflineLicense:input_type -> licensor.v1.ReleaseOfflineLicenseRequest
+	113, // 211: licensor.v1.AdminService.GetOfflineLicense:input_type -> licensor.v1.GetOfflineLicenseRequest
+	73,  // 212: licensor.v1.AdminService.SetReservation:input_type -> licensor.v1.SetReservationRequest
+	115, // 213: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
+	117, // 214: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
+	119, // 215: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
+	121, // 216: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
+	123, // 217: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
+	125, // 218: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
+	127, // 219: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
+	129, // 220: licensor.v1.AdminService.SendWebhookTestEvent:input_type -> licensor.v1.SendWebhookTestEventRequest
+	131, // 221: licensor.v1.AdminService.SearchInstances:input_type -> licensor.v1.SearchInstancesRequest
+	133, // 222: licensor.v1.AdminService.GetDashboard:input_type -> licensor.v1.GetDashboardRequest
+	139, // 223: licensor.v1.AdminService.GetPoolUsageSeries:input_type -> licensor.v1.GetPoolUsageSeriesRequest
+	141, // 224: licensor.v1.AdminService.GetTelemetryVersionSeries:input_type -> licensor.v1.GetTelemetryVersionSeriesRequest
+	144, // 225: licensor.v1.AdminService.CreatePortalLink:input_type -> licensor.v1.CreatePortalLinkRequest
+	146, // 226: licensor.v1.AdminService.ListPortalLinks:input_type -> licensor.v1.ListPortalLinksRequest
+	148, // 227: licensor.v1.AdminService.RevokePortalLink:input_type -> licensor.v1.RevokePortalLinkRequest
+	2,   // 228: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 229: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 230: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 231: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 232: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 233: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 234: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 235: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 236: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 237: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 238: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 239: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 240: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 241: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 242: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 243: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 244: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 245: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 246: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 247: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 248: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 249: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 250: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 251: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 252: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 253: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 254: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 255: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 256: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	76,  // 257: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	78,  // 258: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	80,  // 259: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	82,  // 260: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	85,  // 261: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	88,  // 262: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	90,  // 263: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	92,  // 264: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	94,  // 265: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	97,  // 266: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	99,  // 267: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	102, // 268: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	105, // 269: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	108, // 270: licensor.v1.AdminService.RespondOfflineRequest:output_type -> licensor.v1.RespondOfflineRequestResponse
+	110, // 271: licensor.v1.AdminService.ReturnOfflineLicense:output_type -> licensor.v1.ReturnOfflineLicenseResponse
+	112, // 272: licensor.v1.AdminService.ReleaseOfflineLicense:output_type -> licensor.v1.ReleaseOfflineLicenseResponse
+	114, // 273: licensor.v1.AdminService.GetOfflineLicense:output_type -> licensor.v1.GetOfflineLicenseResponse
+	74,  // 274: licensor.v1.AdminService.SetReservation:output_type -> licensor.v1.SetReservationResponse
+	116, // 275: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
+	118, // 276: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
+	120, // 277: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
+	122, // 278: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
+	124, // 279: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
+	126, // 280: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
+	128, // 281: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
+	130, // 282: licensor.v1.AdminService.SendWebhookTestEvent:output_type -> licensor.v1.SendWebhookTestEventResponse
+	132, // 283: licensor.v1.AdminService.SearchInstances:output_type -> licensor.v1.SearchInstancesResponse
+	136, // 284: licensor.v1.AdminService.GetDashboard:output_type -> licensor.v1.GetDashboardResponse
+	140, // 285: licensor.v1.AdminService.GetPoolUsageSeries:output_type -> licensor.v1.GetPoolUsageSeriesResponse
+	142, // 286: licensor.v1.AdminService.GetTelemetryVersionSeries:output_type -> licensor.v1.GetTelemetryVersionSeriesResponse
+	145, // 287: licensor.v1.AdminService.CreatePortalLink:output_type -> licensor.v1.CreatePortalLinkResponse
+	147, // 288: licensor.v1.AdminService.ListPortalLinks:output_type -> licensor.v1.ListPortalLinksResponse
+	149, // 289: licensor.v1.AdminService.RevokePortalLink:output_type -> licensor.v1.RevokePortalLinkResponse
+	228, // [228:290] is the sub-list for method output_type
+	166, // [166:228] is the sub-list for method input_type
+	166, // [166:166] is the sub-list for extension type_name
+	166, // [166:166] is the sub-list for extension extendee
+	0,   // [0:166] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -8864,13 +11218,16 @@ func file_licensor_v1_admin_proto_init() {
 	file_licensor_v1_admin_proto_msgTypes[66].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[77].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[93].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[117].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[121].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[125].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   115,
+			NumMessages:   156,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -165,6 +165,51 @@ const (
 	// AdminServiceSetReservationProcedure is the fully-qualified name of the AdminService's
 	// SetReservation RPC.
 	AdminServiceSetReservationProcedure = "/licensor.v1.AdminService/SetReservation"
+	// AdminServiceGetCustomerProcedure is the fully-qualified name of the AdminService's GetCustomer
+	// RPC.
+	AdminServiceGetCustomerProcedure = "/licensor.v1.AdminService/GetCustomer"
+	// AdminServiceUpdateCustomerProcedure is the fully-qualified name of the AdminService's
+	// UpdateCustomer RPC.
+	AdminServiceUpdateCustomerProcedure = "/licensor.v1.AdminService/UpdateCustomer"
+	// AdminServiceDeleteCustomerProcedure is the fully-qualified name of the AdminService's
+	// DeleteCustomer RPC.
+	AdminServiceDeleteCustomerProcedure = "/licensor.v1.AdminService/DeleteCustomer"
+	// AdminServiceUpdateProductProcedure is the fully-qualified name of the AdminService's
+	// UpdateProduct RPC.
+	AdminServiceUpdateProductProcedure = "/licensor.v1.AdminService/UpdateProduct"
+	// AdminServiceDeleteProductProcedure is the fully-qualified name of the AdminService's
+	// DeleteProduct RPC.
+	AdminServiceDeleteProductProcedure = "/licensor.v1.AdminService/DeleteProduct"
+	// AdminServiceUpdateFeatureProcedure is the fully-qualified name of the AdminService's
+	// UpdateFeature RPC.
+	AdminServiceUpdateFeatureProcedure = "/licensor.v1.AdminService/UpdateFeature"
+	// AdminServiceDeleteFeatureProcedure is the fully-qualified name of the AdminService's
+	// DeleteFeature RPC.
+	AdminServiceDeleteFeatureProcedure = "/licensor.v1.AdminService/DeleteFeature"
+	// AdminServiceSendWebhookTestEventProcedure is the fully-qualified name of the AdminService's
+	// SendWebhookTestEvent RPC.
+	AdminServiceSendWebhookTestEventProcedure = "/licensor.v1.AdminService/SendWebhookTestEvent"
+	// AdminServiceSearchInstancesProcedure is the fully-qualified name of the AdminService's
+	// SearchInstances RPC.
+	AdminServiceSearchInstancesProcedure = "/licensor.v1.AdminService/SearchInstances"
+	// AdminServiceGetDashboardProcedure is the fully-qualified name of the AdminService's GetDashboard
+	// RPC.
+	AdminServiceGetDashboardProcedure = "/licensor.v1.AdminService/GetDashboard"
+	// AdminServiceGetPoolUsageSeriesProcedure is the fully-qualified name of the AdminService's
+	// GetPoolUsageSeries RPC.
+	AdminServiceGetPoolUsageSeriesProcedure = "/licensor.v1.AdminService/GetPoolUsageSeries"
+	// AdminServiceGetTelemetryVersionSeriesProcedure is the fully-qualified name of the AdminService's
+	// GetTelemetryVersionSeries RPC.
+	AdminServiceGetTelemetryVersionSeriesProcedure = "/licensor.v1.AdminService/GetTelemetryVersionSeries"
+	// AdminServiceCreatePortalLinkProcedure is the fully-qualified name of the AdminService's
+	// CreatePortalLink RPC.
+	AdminServiceCreatePortalLinkProcedure = "/licensor.v1.AdminService/CreatePortalLink"
+	// AdminServiceListPortalLinksProcedure is the fully-qualified name of the AdminService's
+	// ListPortalLinks RPC.
+	AdminServiceListPortalLinksProcedure = "/licensor.v1.AdminService/ListPortalLinks"
+	// AdminServiceRevokePortalLinkProcedure is the fully-qualified name of the AdminService's
+	// RevokePortalLink RPC.
+	AdminServiceRevokePortalLinkProcedure = "/licensor.v1.AdminService/RevokePortalLink"
 )
 
 // AdminServiceClient is a client for the licensor.v1.AdminService service.
@@ -245,6 +290,41 @@ type AdminServiceClient interface {
 	// Reservations: units of a pool feature held for one instance (by its
 	// instance id); units 0 removes one.
 	SetReservation(context.Context, *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error)
+	// Catalog changes. A delete that something still refers to is
+	// FAILED_PRECONDITION, and the message says what refers to it.
+	GetCustomer(context.Context, *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error)
+	UpdateCustomer(context.Context, *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error)
+	// Refused while a contract or a pool is the customer's; its portal links
+	// go with it.
+	DeleteCustomer(context.Context, *connect.Request[v1.DeleteCustomerRequest]) (*connect.Response[v1.DeleteCustomerResponse], error)
+	UpdateProduct(context.Context, *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error)
+	// Refused while a contract is for the product; its features go with it.
+	DeleteProduct(context.Context, *connect.Request[v1.DeleteProductRequest]) (*connect.Response[v1.DeleteProductResponse], error)
+	// Only the description changes: a feature's name and kind are what
+	// contracts grant.
+	UpdateFeature(context.Context, *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error)
+	// Refused while a contract for its product grants it.
+	DeleteFeature(context.Context, *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error)
+	// Queues a webhook.test event to one webhook, whatever its event filter,
+	// through the usual delivery path: signed, retried, listed by
+	// ListDeliveries (held while the webhook is disabled). Audited.
+	SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error)
+	// Console queries. Each is a fixed number of indexed statements,
+	// whatever the number of instances.
+	// Instances newest check-in first, filtered, paged by an opaque cursor.
+	SearchInstances(context.Context, *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error)
+	// The counts of the console's first page.
+	GetDashboard(context.Context, *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error)
+	// A pool's units in use over time, per feature (from its usage events).
+	GetPoolUsageSeries(context.Context, *connect.Request[v1.GetPoolUsageSeriesRequest]) (*connect.Response[v1.GetPoolUsageSeriesResponse], error)
+	// How many instances reported each product version over time (from the
+	// telemetry history).
+	GetTelemetryVersionSeries(context.Context, *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error)
+	// Portal links: a customer's administrator's way into the portal, for
+	// one customer, expiring, revocable; the secret is shown once. Audited.
+	CreatePortalLink(context.Context, *connect.Request[v1.CreatePortalLinkRequest]) (*connect.Response[v1.CreatePortalLinkResponse], error)
+	ListPortalLinks(context.Context, *connect.Request[v1.ListPortalLinksRequest]) (*connect.Response[v1.ListPortalLinksResponse], error)
+	RevokePortalLink(context.Context, *connect.Request[v1.RevokePortalLinkRequest]) (*connect.Response[v1.RevokePortalLinkResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the licensor.v1.AdminService service. By default,
@@ -540,58 +620,163 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("SetReservation")),
 			connect.WithClientOptions(opts...),
 		),
+		getCustomer: connect.NewClient[v1.GetCustomerRequest, v1.GetCustomerResponse](
+			httpClient,
+			baseURL+AdminServiceGetCustomerProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetCustomer")),
+			connect.WithClientOptions(opts...),
+		),
+		updateCustomer: connect.NewClient[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateCustomerProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateCustomer")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteCustomer: connect.NewClient[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteCustomerProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteCustomer")),
+			connect.WithClientOptions(opts...),
+		),
+		updateProduct: connect.NewClient[v1.UpdateProductRequest, v1.UpdateProductResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateProductProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateProduct")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteProduct: connect.NewClient[v1.DeleteProductRequest, v1.DeleteProductResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteProductProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteProduct")),
+			connect.WithClientOptions(opts...),
+		),
+		updateFeature: connect.NewClient[v1.UpdateFeatureRequest, v1.UpdateFeatureResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateFeatureProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateFeature")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteFeature: connect.NewClient[v1.DeleteFeatureRequest, v1.DeleteFeatureResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteFeatureProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteFeature")),
+			connect.WithClientOptions(opts...),
+		),
+		sendWebhookTestEvent: connect.NewClient[v1.SendWebhookTestEventRequest, v1.SendWebhookTestEventResponse](
+			httpClient,
+			baseURL+AdminServiceSendWebhookTestEventProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SendWebhookTestEvent")),
+			connect.WithClientOptions(opts...),
+		),
+		searchInstances: connect.NewClient[v1.SearchInstancesRequest, v1.SearchInstancesResponse](
+			httpClient,
+			baseURL+AdminServiceSearchInstancesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SearchInstances")),
+			connect.WithClientOptions(opts...),
+		),
+		getDashboard: connect.NewClient[v1.GetDashboardRequest, v1.GetDashboardResponse](
+			httpClient,
+			baseURL+AdminServiceGetDashboardProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetDashboard")),
+			connect.WithClientOptions(opts...),
+		),
+		getPoolUsageSeries: connect.NewClient[v1.GetPoolUsageSeriesRequest, v1.GetPoolUsageSeriesResponse](
+			httpClient,
+			baseURL+AdminServiceGetPoolUsageSeriesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetPoolUsageSeries")),
+			connect.WithClientOptions(opts...),
+		),
+		getTelemetryVersionSeries: connect.NewClient[v1.GetTelemetryVersionSeriesRequest, v1.GetTelemetryVersionSeriesResponse](
+			httpClient,
+			baseURL+AdminServiceGetTelemetryVersionSeriesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetTelemetryVersionSeries")),
+			connect.WithClientOptions(opts...),
+		),
+		createPortalLink: connect.NewClient[v1.CreatePortalLinkRequest, v1.CreatePortalLinkResponse](
+			httpClient,
+			baseURL+AdminServiceCreatePortalLinkProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("CreatePortalLink")),
+			connect.WithClientOptions(opts...),
+		),
+		listPortalLinks: connect.NewClient[v1.ListPortalLinksRequest, v1.ListPortalLinksResponse](
+			httpClient,
+			baseURL+AdminServiceListPortalLinksProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListPortalLinks")),
+			connect.WithClientOptions(opts...),
+		),
+		revokePortalLink: connect.NewClient[v1.RevokePortalLinkRequest, v1.RevokePortalLinkResponse](
+			httpClient,
+			baseURL+AdminServiceRevokePortalLinkProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RevokePortalLink")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	createTenant          *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
-	getTenant             *connect.Client[v1.GetTenantRequest, v1.GetTenantResponse]
-	listTenants           *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
-	updateTenant          *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
-	createProduct         *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
-	listProducts          *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
-	createFeature         *connect.Client[v1.CreateFeatureRequest, v1.CreateFeatureResponse]
-	listProductFeatures   *connect.Client[v1.ListProductFeaturesRequest, v1.ListProductFeaturesResponse]
-	createCustomer        *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
-	listCustomers         *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
-	createContract        *connect.Client[v1.CreateContractRequest, v1.CreateContractResponse]
-	getContract           *connect.Client[v1.GetContractRequest, v1.GetContractResponse]
-	listContracts         *connect.Client[v1.ListContractsRequest, v1.ListContractsResponse]
-	changeContract        *connect.Client[v1.ChangeContractRequest, v1.ChangeContractResponse]
-	extendContract        *connect.Client[v1.ExtendContractRequest, v1.ExtendContractResponse]
-	endContract           *connect.Client[v1.EndContractRequest, v1.EndContractResponse]
-	createToken           *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
-	listTokens            *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
-	revokeToken           *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
-	rotateSigningKey      *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
-	listSigningKeys       *connect.Client[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse]
-	listInstances         *connect.Client[v1.ListInstancesRequest, v1.ListInstancesResponse]
-	getInstance           *connect.Client[v1.GetInstanceRequest, v1.GetInstanceResponse]
-	releaseSeat           *connect.Client[v1.ReleaseSeatRequest, v1.ReleaseSeatResponse]
-	getTelemetryHistory   *connect.Client[v1.GetTelemetryHistoryRequest, v1.GetTelemetryHistoryResponse]
-	getFleetSummary       *connect.Client[v1.GetFleetSummaryRequest, v1.GetFleetSummaryResponse]
-	issueLicenseFile      *connect.Client[v1.IssueLicenseFileRequest, v1.IssueLicenseFileResponse]
-	createPool            *connect.Client[v1.CreatePoolRequest, v1.CreatePoolResponse]
-	getPool               *connect.Client[v1.GetPoolRequest, v1.GetPoolResponse]
-	listPools             *connect.Client[v1.ListPoolsRequest, v1.ListPoolsResponse]
-	resizePool            *connect.Client[v1.ResizePoolRequest, v1.ResizePoolResponse]
-	listLeases            *connect.Client[v1.ListLeasesRequest, v1.ListLeasesResponse]
-	releaseLease          *connect.Client[v1.ReleaseLeaseRequest, v1.ReleaseLeaseResponse]
-	getUsageReport        *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
-	createWebhook         *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
-	listWebhooks          *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
-	deleteWebhook         *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
-	updateWebhook         *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
-	listDeliveries        *connect.Client[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse]
-	redeliver             *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
-	listAlerts            *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
-	listAuditEntries      *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
-	respondOfflineRequest *connect.Client[v1.RespondOfflineRequestRequest, v1.RespondOfflineRequestResponse]
-	returnOfflineLicense  *connect.Client[v1.ReturnOfflineLicenseRequest, v1.ReturnOfflineLicenseResponse]
-	releaseOfflineLicense *connect.Client[v1.ReleaseOfflineLicenseRequest, v1.ReleaseOfflineLicenseResponse]
-	getOfflineLicense     *connect.Client[v1.GetOfflineLicenseRequest, v1.GetOfflineLicenseResponse]
-	setReservation        *connect.Client[v1.SetReservationRequest, v1.SetReservationResponse]
+	createTenant              *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
+	getTenant                 *connect.Client[v1.GetTenantRequest, v1.GetTenantResponse]
+	listTenants               *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
+	updateTenant              *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
+	createProduct             *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
+	listProducts              *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
+	createFeature             *connect.Client[v1.CreateFeatureRequest, v1.CreateFeatureResponse]
+	listProductFeatures       *connect.Client[v1.ListProductFeaturesRequest, v1.ListProductFeaturesResponse]
+	createCustomer            *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
+	listCustomers             *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
+	createContract            *connect.Client[v1.CreateContractRequest, v1.CreateContractResponse]
+	getContract               *connect.Client[v1.GetContractRequest, v1.GetContractResponse]
+	listContracts             *connect.Client[v1.ListContractsRequest, v1.ListContractsResponse]
+	changeContract            *connect.Client[v1.ChangeContractRequest, v1.ChangeContractResponse]
+	extendContract            *connect.Client[v1.ExtendContractRequest, v1.ExtendContractResponse]
+	endContract               *connect.Client[v1.EndContractRequest, v1.EndContractResponse]
+	createToken               *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
+	listTokens                *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
+	revokeToken               *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
+	rotateSigningKey          *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
+	listSigningKeys           *connect.Client[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse]
+	listInstances             *connect.Client[v1.ListInstancesRequest, v1.ListInstancesResponse]
+	getInstance               *connect.Client[v1.GetInstanceRequest, v1.GetInstanceResponse]
+	releaseSeat               *connect.Client[v1.ReleaseSeatRequest, v1.ReleaseSeatResponse]
+	getTelemetryHistory       *connect.Client[v1.GetTelemetryHistoryRequest, v1.GetTelemetryHistoryResponse]
+	getFleetSummary           *connect.Client[v1.GetFleetSummaryRequest, v1.GetFleetSummaryResponse]
+	issueLicenseFile          *connect.Client[v1.IssueLicenseFileRequest, v1.IssueLicenseFileResponse]
+	createPool                *connect.Client[v1.CreatePoolRequest, v1.CreatePoolResponse]
+	getPool                   *connect.Client[v1.GetPoolRequest, v1.GetPoolResponse]
+	listPools                 *connect.Client[v1.ListPoolsRequest, v1.ListPoolsResponse]
+	resizePool                *connect.Client[v1.ResizePoolRequest, v1.ResizePoolResponse]
+	listLeases                *connect.Client[v1.ListLeasesRequest, v1.ListLeasesResponse]
+	releaseLease              *connect.Client[v1.ReleaseLeaseRequest, v1.ReleaseLeaseResponse]
+	getUsageReport            *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
+	createWebhook             *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
+	listWebhooks              *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
+	deleteWebhook             *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
+	updateWebhook             *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
+	listDeliveries            *connect.Client[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse]
+	redeliver                 *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
+	listAlerts                *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
+	listAuditEntries          *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
+	respondOfflineRequest     *connect.Client[v1.RespondOfflineRequestRequest, v1.RespondOfflineRequestResponse]
+	returnOfflineLicense      *connect.Client[v1.ReturnOfflineLicenseRequest, v1.ReturnOfflineLicenseResponse]
+	releaseOfflineLicense     *connect.Client[v1.ReleaseOfflineLicenseRequest, v1.ReleaseOfflineLicenseResponse]
+	getOfflineLicense         *connect.Client[v1.GetOfflineLicenseRequest, v1.GetOfflineLicenseResponse]
+	setReservation            *connect.Client[v1.SetReservationRequest, v1.SetReservationResponse]
+	getCustomer               *connect.Client[v1.GetCustomerRequest, v1.GetCustomerResponse]
+	updateCustomer            *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
+	deleteCustomer            *connect.Client[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse]
+	updateProduct             *connect.Client[v1.UpdateProductRequest, v1.UpdateProductResponse]
+	deleteProduct             *connect.Client[v1.DeleteProductRequest, v1.DeleteProductResponse]
+	updateFeature             *connect.Client[v1.UpdateFeatureRequest, v1.UpdateFeatureResponse]
+	deleteFeature             *connect.Client[v1.DeleteFeatureRequest, v1.DeleteFeatureResponse]
+	sendWebhookTestEvent      *connect.Client[v1.SendWebhookTestEventRequest, v1.SendWebhookTestEventResponse]
+	searchInstances           *connect.Client[v1.SearchInstancesRequest, v1.SearchInstancesResponse]
+	getDashboard              *connect.Client[v1.GetDashboardRequest, v1.GetDashboardResponse]
+	getPoolUsageSeries        *connect.Client[v1.GetPoolUsageSeriesRequest, v1.GetPoolUsageSeriesResponse]
+	getTelemetryVersionSeries *connect.Client[v1.GetTelemetryVersionSeriesRequest, v1.GetTelemetryVersionSeriesResponse]
+	createPortalLink          *connect.Client[v1.CreatePortalLinkRequest, v1.CreatePortalLinkResponse]
+	listPortalLinks           *connect.Client[v1.ListPortalLinksRequest, v1.ListPortalLinksResponse]
+	revokePortalLink          *connect.Client[v1.RevokePortalLinkRequest, v1.RevokePortalLinkResponse]
 }
 
 // CreateTenant calls licensor.v1.AdminService.CreateTenant.
@@ -829,6 +1014,81 @@ func (c *adminServiceClient) SetReservation(ctx context.Context, req *connect.Re
 	return c.setReservation.CallUnary(ctx, req)
 }
 
+// GetCustomer calls licensor.v1.AdminService.GetCustomer.
+func (c *adminServiceClient) GetCustomer(ctx context.Context, req *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error) {
+	return c.getCustomer.CallUnary(ctx, req)
+}
+
+// UpdateCustomer calls licensor.v1.AdminService.UpdateCustomer.
+func (c *adminServiceClient) UpdateCustomer(ctx context.Context, req *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error) {
+	return c.updateCustomer.CallUnary(ctx, req)
+}
+
+// DeleteCustomer calls licensor.v1.AdminService.DeleteCustomer.
+func (c *adminServiceClient) DeleteCustomer(ctx context.Context, req *connect.Request[v1.DeleteCustomerRequest]) (*connect.Response[v1.DeleteCustomerResponse], error) {
+	return c.deleteCustomer.CallUnary(ctx, req)
+}
+
+// UpdateProduct calls licensor.v1.AdminService.UpdateProduct.
+func (c *adminServiceClient) UpdateProduct(ctx context.Context, req *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error) {
+	return c.updateProduct.CallUnary(ctx, req)
+}
+
+// DeleteProduct calls licensor.v1.AdminService.DeleteProduct.
+func (c *adminServiceClient) DeleteProduct(ctx context.Context, req *connect.Request[v1.DeleteProductRequest]) (*connect.Response[v1.DeleteProductResponse], error) {
+	return c.deleteProduct.CallUnary(ctx, req)
+}
+
+// UpdateFeature calls licensor.v1.AdminService.UpdateFeature.
+func (c *adminServiceClient) UpdateFeature(ctx context.Context, req *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error) {
+	return c.updateFeature.CallUnary(ctx, req)
+}
+
+// DeleteFeature calls licensor.v1.AdminService.DeleteFeature.
+func (c *adminServiceClient) DeleteFeature(ctx context.Context, req *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error) {
+	return c.deleteFeature.CallUnary(ctx, req)
+}
+
+// SendWebhookTestEvent calls licensor.v1.AdminService.SendWebhookTestEvent.
+func (c *adminServiceClient) SendWebhookTestEvent(ctx context.Context, req *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error) {
+	return c.sendWebhookTestEvent.CallUnary(ctx, req)
+}
+
+// SearchInstances calls licensor.v1.AdminService.SearchInstances.
+func (c *adminServiceClient) SearchInstances(ctx context.Context, req *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error) {
+	return c.searchInstances.CallUnary(ctx, req)
+}
+
+// GetDashboard calls licensor.v1.AdminService.GetDashboard.
+func (c *adminServiceClient) GetDashboard(ctx context.Context, req *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error) {
+	return c.getDashboard.CallUnary(ctx, req)
+}
+
+// GetPoolUsageSeries calls licensor.v1.AdminService.GetPoolUsageSeries.
+func (c *adminServiceClient) GetPoolUsageSeries(ctx context.Context, req *connect.Request[v1.GetPoolUsageSeriesRequest]) (*connect.Response[v1.GetPoolUsageSeriesResponse], error) {
+	return c.getPoolUsageSeries.CallUnary(ctx, req)
+}
+
+// GetTelemetryVersionSeries calls licensor.v1.AdminService.GetTelemetryVersionSeries.
+func (c *adminServiceClient) GetTelemetryVersionSeries(ctx context.Context, req *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error) {
+	return c.getTelemetryVersionSeries.CallUnary(ctx, req)
+}
+
+// CreatePortalLink calls licensor.v1.AdminService.CreatePortalLink.
+func (c *adminServiceClient) CreatePortalLink(ctx context.Context, req *connect.Request[v1.CreatePortalLinkRequest]) (*connect.Response[v1.CreatePortalLinkResponse], error) {
+	return c.createPortalLink.CallUnary(ctx, req)
+}
+
+// ListPortalLinks calls licensor.v1.AdminService.ListPortalLinks.
+func (c *adminServiceClient) ListPortalLinks(ctx context.Context, req *connect.Request[v1.ListPortalLinksRequest]) (*connect.Response[v1.ListPortalLinksResponse], error) {
+	return c.listPortalLinks.CallUnary(ctx, req)
+}
+
+// RevokePortalLink calls licensor.v1.AdminService.RevokePortalLink.
+func (c *adminServiceClient) RevokePortalLink(ctx context.Context, req *connect.Request[v1.RevokePortalLinkRequest]) (*connect.Response[v1.RevokePortalLinkResponse], error) {
+	return c.revokePortalLink.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the licensor.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Tenants (operator only, except GetTenant and UpdateTenant for its own).
@@ -907,6 +1167,41 @@ type AdminServiceHandler interface {
 	// Reservations: units of a pool feature held for one instance (by its
 	// instance id); units 0 removes one.
 	SetReservation(context.Context, *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error)
+	// Catalog changes. A delete that something still refers to is
+	// FAILED_PRECONDITION, and the message says what refers to it.
+	GetCustomer(context.Context, *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error)
+	UpdateCustomer(context.Context, *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error)
+	// Refused while a contract or a pool is the customer's; its portal links
+	// go with it.
+	DeleteCustomer(context.Context, *connect.Request[v1.DeleteCustomerRequest]) (*connect.Response[v1.DeleteCustomerResponse], error)
+	UpdateProduct(context.Context, *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error)
+	// Refused while a contract is for the product; its features go with it.
+	DeleteProduct(context.Context, *connect.Request[v1.DeleteProductRequest]) (*connect.Response[v1.DeleteProductResponse], error)
+	// Only the description changes: a feature's name and kind are what
+	// contracts grant.
+	UpdateFeature(context.Context, *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error)
+	// Refused while a contract for its product grants it.
+	DeleteFeature(context.Context, *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error)
+	// Queues a webhook.test event to one webhook, whatever its event filter,
+	// through the usual delivery path: signed, retried, listed by
+	// ListDeliveries (held while the webhook is disabled). Audited.
+	SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error)
+	// Console queries. Each is a fixed number of indexed statements,
+	// whatever the number of instances.
+	// Instances newest check-in first, filtered, paged by an opaque cursor.
+	SearchInstances(context.Context, *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error)
+	// The counts of the console's first page.
+	GetDashboard(context.Context, *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error)
+	// A pool's units in use over time, per feature (from its usage events).
+	GetPoolUsageSeries(context.Context, *connect.Request[v1.GetPoolUsageSeriesRequest]) (*connect.Response[v1.GetPoolUsageSeriesResponse], error)
+	// How many instances reported each product version over time (from the
+	// telemetry history).
+	GetTelemetryVersionSeries(context.Context, *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error)
+	// Portal links: a customer's administrator's way into the portal, for
+	// one customer, expiring, revocable; the secret is shown once. Audited.
+	CreatePortalLink(context.Context, *connect.Request[v1.CreatePortalLinkRequest]) (*connect.Response[v1.CreatePortalLinkResponse], error)
+	ListPortalLinks(context.Context, *connect.Request[v1.ListPortalLinksRequest]) (*connect.Response[v1.ListPortalLinksResponse], error)
+	RevokePortalLink(context.Context, *connect.Request[v1.RevokePortalLinkRequest]) (*connect.Response[v1.RevokePortalLinkResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1198,6 +1493,96 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("SetReservation")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceGetCustomerHandler := connect.NewUnaryHandler(
+		AdminServiceGetCustomerProcedure,
+		svc.GetCustomer,
+		connect.WithSchema(adminServiceMethods.ByName("GetCustomer")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceUpdateCustomerHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateCustomerProcedure,
+		svc.UpdateCustomer,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateCustomer")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteCustomerHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteCustomerProcedure,
+		svc.DeleteCustomer,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteCustomer")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceUpdateProductHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateProductProcedure,
+		svc.UpdateProduct,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateProduct")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteProductHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteProductProcedure,
+		svc.DeleteProduct,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteProduct")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceUpdateFeatureHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateFeatureProcedure,
+		svc.UpdateFeature,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateFeature")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteFeatureHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteFeatureProcedure,
+		svc.DeleteFeature,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteFeature")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceSendWebhookTestEventHandler := connect.NewUnaryHandler(
+		AdminServiceSendWebhookTestEventProcedure,
+		svc.SendWebhookTestEvent,
+		connect.WithSchema(adminServiceMethods.ByName("SendWebhookTestEvent")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceSearchInstancesHandler := connect.NewUnaryHandler(
+		AdminServiceSearchInstancesProcedure,
+		svc.SearchInstances,
+		connect.WithSchema(adminServiceMethods.ByName("SearchInstances")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetDashboardHandler := connect.NewUnaryHandler(
+		AdminServiceGetDashboardProcedure,
+		svc.GetDashboard,
+		connect.WithSchema(adminServiceMethods.ByName("GetDashboard")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetPoolUsageSeriesHandler := connect.NewUnaryHandler(
+		AdminServiceGetPoolUsageSeriesProcedure,
+		svc.GetPoolUsageSeries,
+		connect.WithSchema(adminServiceMethods.ByName("GetPoolUsageSeries")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetTelemetryVersionSeriesHandler := connect.NewUnaryHandler(
+		AdminServiceGetTelemetryVersionSeriesProcedure,
+		svc.GetTelemetryVersionSeries,
+		connect.WithSchema(adminServiceMethods.ByName("GetTelemetryVersionSeries")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceCreatePortalLinkHandler := connect.NewUnaryHandler(
+		AdminServiceCreatePortalLinkProcedure,
+		svc.CreatePortalLink,
+		connect.WithSchema(adminServiceMethods.ByName("CreatePortalLink")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListPortalLinksHandler := connect.NewUnaryHandler(
+		AdminServiceListPortalLinksProcedure,
+		svc.ListPortalLinks,
+		connect.WithSchema(adminServiceMethods.ByName("ListPortalLinks")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceRevokePortalLinkHandler := connect.NewUnaryHandler(
+		AdminServiceRevokePortalLinkProcedure,
+		svc.RevokePortalLink,
+		connect.WithSchema(adminServiceMethods.ByName("RevokePortalLink")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/licensor.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
@@ -1294,6 +1679,36 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceGetOfflineLicenseHandler.ServeHTTP(w, r)
 		case AdminServiceSetReservationProcedure:
 			adminServiceSetReservationHandler.ServeHTTP(w, r)
+		case AdminServiceGetCustomerProcedure:
+			adminServiceGetCustomerHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateCustomerProcedure:
+			adminServiceUpdateCustomerHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteCustomerProcedure:
+			adminServiceDeleteCustomerHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateProductProcedure:
+			adminServiceUpdateProductHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteProductProcedure:
+			adminServiceDeleteProductHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateFeatureProcedure:
+			adminServiceUpdateFeatureHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteFeatureProcedure:
+			adminServiceDeleteFeatureHandler.ServeHTTP(w, r)
+		case AdminServiceSendWebhookTestEventProcedure:
+			adminServiceSendWebhookTestEventHandler.ServeHTTP(w, r)
+		case AdminServiceSearchInstancesProcedure:
+			adminServiceSearchInstancesHandler.ServeHTTP(w, r)
+		case AdminServiceGetDashboardProcedure:
+			adminServiceGetDashboardHandler.ServeHTTP(w, r)
+		case AdminServiceGetPoolUsageSeriesProcedure:
+			adminServiceGetPoolUsageSeriesHandler.ServeHTTP(w, r)
+		case AdminServiceGetTelemetryVersionSeriesProcedure:
+			adminServiceGetTelemetryVersionSeriesHandler.ServeHTTP(w, r)
+		case AdminServiceCreatePortalLinkProcedure:
+			adminServiceCreatePortalLinkHandler.ServeHTTP(w, r)
+		case AdminServiceListPortalLinksProcedure:
+			adminServiceListPortalLinksHandler.ServeHTTP(w, r)
+		case AdminServiceRevokePortalLinkProcedure:
+			adminServiceRevokePortalLinkHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1489,4 +1904,64 @@ func (UnimplementedAdminServiceHandler) GetOfflineLicense(context.Context, *conn
 
 func (UnimplementedAdminServiceHandler) SetReservation(context.Context, *connect.Request[v1.SetReservationRequest]) (*connect.Response[v1.SetReservationResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.SetReservation is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetCustomer(context.Context, *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetCustomer is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateCustomer(context.Context, *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.UpdateCustomer is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteCustomer(context.Context, *connect.Request[v1.DeleteCustomerRequest]) (*connect.Response[v1.DeleteCustomerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.DeleteCustomer is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateProduct(context.Context, *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.UpdateProduct is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteProduct(context.Context, *connect.Request[v1.DeleteProductRequest]) (*connect.Response[v1.DeleteProductResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.DeleteProduct is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateFeature(context.Context, *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.UpdateFeature is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteFeature(context.Context, *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.DeleteFeature is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.SendWebhookTestEvent is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SearchInstances(context.Context, *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.SearchInstances is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetDashboard(context.Context, *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetDashboard is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetPoolUsageSeries(context.Context, *connect.Request[v1.GetPoolUsageSeriesRequest]) (*connect.Response[v1.GetPoolUsageSeriesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetPoolUsageSeries is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetTelemetryVersionSeries(context.Context, *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetTelemetryVersionSeries is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) CreatePortalLink(context.Context, *connect.Request[v1.CreatePortalLinkRequest]) (*connect.Response[v1.CreatePortalLinkResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.CreatePortalLink is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListPortalLinks(context.Context, *connect.Request[v1.ListPortalLinksRequest]) (*connect.Response[v1.ListPortalLinksResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ListPortalLinks is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RevokePortalLink(context.Context, *connect.Request[v1.RevokePortalLinkRequest]) (*connect.Response[v1.RevokePortalLinkResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.RevokePortalLink is not implemented"))
 }
