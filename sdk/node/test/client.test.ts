@@ -134,7 +134,7 @@ describe("license", () => {
     const events = record(c);
     const first = await c.refresh();
     await call("ExtendContract", { tenant_id: d.tenant_id, contract_id: d.contract_id, extend_by: "86400s" });
-    await call("RotateSigningKey", { tenant_id: d.tenant_id });
+    await call("RotateSigningKey", { tenant_id: d.tenant_id, activate_after: "0s", force: true }); // sign with the new key at once
     // A restart: the cached JWKS does not know the new key, so the client
     // fetches the set again and verifies the license the new key signed.
     const again = newClient(new Clock(), { cacheDir: dir, instanceId: "node-rotate" });

@@ -159,7 +159,7 @@ class LicenseTest(unittest.TestCase):
         rec = Recorder(c)
         first = c.refresh()
         admin.call("AdminService", "ExtendContract", {"tenant_id": d["tenant_id"], "contract_id": d["contract_id"], "extend_by": "86400s"})
-        admin.call("AdminService", "RotateSigningKey", {"tenant_id": d["tenant_id"]})
+        admin.call("AdminService", "RotateSigningKey", {"tenant_id": d["tenant_id"], "activate_after": "0s", "force": True})  # sign with the new key at once
         # A restart: the cached JWKS does not know the new key, so the client
         # fetches the set again and verifies the license the new key signed.
         again = new_client(Clock(), self.dir, instance_id="py-rotate")

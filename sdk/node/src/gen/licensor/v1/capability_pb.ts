@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file licensor/v1/capability.proto.
  */
 export const file_licensor_v1_capability: GenFile = /*@__PURE__*/
-  fileDesc("ChxsaWNlbnNvci92MS9jYXBhYmlsaXR5LnByb3RvEgtsaWNlbnNvci52MSIxCg9DYXBhYmlsaXR5VW5pdHMSDwoHZmVhdHVyZRgBIAEoCRINCgV1bml0cxgCIAEoAyLyAQoaUmVxdWVzdENhcGFiaWxpdGllc1JlcXVlc3QSEwoLY29udHJhY3RfaWQYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkSMgoMY2FwYWJpbGl0aWVzGAMgAygLMhwubGljZW5zb3IudjEuQ2FwYWJpbGl0eVVuaXRzEg8KB3ByZXZpZXcYBCABKAgSFQoNYWxsb3dfcGFydGlhbBgFIAEoCBIpCgZib3Jyb3cYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKcmVxdWVzdF9pZBgHIAEoCRIPCgdwb29sX2lkGAggASgJIoIBCghTaG9ydGFnZRIPCgdmZWF0dXJlGAEgASgJEhEKCXJlcXVlc3RlZBgCIAEoAxIRCglhdmFpbGFibGUYAyABKAMSDQoFc2hvcnQYBCABKAMSMAoMbmV4dF9yZWxlYXNlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLtAQoFTGVhc2USCgoCaWQYASABKAkSDwoHcG9vbF9pZBgCIAEoCRITCgtjb250cmFjdF9pZBgDIAEoCRITCgtpbnN0YW5jZV9pZBgEIAEoCRIrCgV1bml0cxgFIAMoCzIcLmxpY2Vuc29yLnYxLkNhcGFiaWxpdHlVbml0cxIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghib3Jyb3dlZBgIIAEoCCKmAQobUmVxdWVzdENhcGFiaWxpdGllc1Jlc3BvbnNlEg8KB2dyYW50ZWQYASABKAgSDwoHcHJldmlldxgCIAEoCBIhCgVsZWFzZRgDIAEoCzISLmxpY2Vuc29yLnYxLkxlYXNlEhgKEGNhcGFiaWxpdHlfdG9rZW4YBCABKAkSKAoJc2hvcnRhZ2VzGAUgAygLMhUubGljZW5zb3IudjEuU2hvcnRhZ2UihAEKGVJldHVybkNhcGFiaWxpdGllc1JlcXVlc3QSEwoLY29udHJhY3RfaWQYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkSEAoIbGVhc2VfaWQYAyABKAkSKwoFdW5pdHMYBCADKAsyHC5saWNlbnNvci52MS5DYXBhYmlsaXR5VW5pdHMiPwoaUmV0dXJuQ2FwYWJpbGl0aWVzUmVzcG9uc2USIQoFbGVhc2UYASABKAsyEi5saWNlbnNvci52MS5MZWFzZSJPChFSZW5ld0xlYXNlUmVxdWVzdBITCgtjb250cmFjdF9pZBgBIAEoCRITCgtpbnN0YW5jZV9pZBgCIAEoCRIQCghsZWFzZV9pZBgDIAEoCSJRChJSZW5ld0xlYXNlUmVzcG9uc2USIQoFbGVhc2UYASABKAsyEi5saWNlbnNvci52MS5MZWFzZRIYChBjYXBhYmlsaXR5X3Rva2VuGAIgASgJIj8KE0xpc3RGZWF0dXJlc1JlcXVlc3QSEwoLY29udHJhY3RfaWQYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkiegoLUG9vbEZlYXR1cmUSDwoHcG9vbF9pZBgBIAEoCRIPCgdmZWF0dXJlGAIgASgJEhEKCW1heF91bml0cxgDIAEoAxIOCgZpbl91c2UYBCABKAMSDAoEZnJlZRgFIAEoAxIYChBoZWxkX2J5X2luc3RhbmNlGAYgASgDImYKFExpc3RGZWF0dXJlc1Jlc3BvbnNlEiIKBmxlYXNlcxgBIAMoCzISLmxpY2Vuc29yLnYxLkxlYXNlEioKCGZlYXR1cmVzGAIgAygLMhgubGljZW5zb3IudjEuUG9vbEZlYXR1cmUyiAMKEUNhcGFiaWxpdHlTZXJ2aWNlEmgKE1JlcXVlc3RDYXBhYmlsaXRpZXMSJy5saWNlbnNvci52MS5SZXF1ZXN0Q2FwYWJpbGl0aWVzUmVxdWVzdBooLmxpY2Vuc29yLnYxLlJlcXVlc3RDYXBhYmlsaXRpZXNSZXNwb25zZRJlChJSZXR1cm5DYXBhYmlsaXRpZXMSJi5saWNlbnNvci52MS5SZXR1cm5DYXBhYmlsaXRpZXNSZXF1ZXN0GicubGljZW5zb3IudjEuUmV0dXJuQ2FwYWJpbGl0aWVzUmVzcG9uc2USTQoKUmVuZXdMZWFzZRIeLmxpY2Vuc29yLnYxLlJlbmV3TGVhc2VSZXF1ZXN0Gh8ubGljZW5zb3IudjEuUmVuZXdMZWFzZVJlc3BvbnNlElMKDExpc3RGZWF0dXJlcxIgLmxpY2Vuc29yLnYxLkxpc3RGZWF0dXJlc1JlcXVlc3QaIS5saWNlbnNvci52MS5MaXN0RmVhdHVyZXNSZXNwb25zZUI5WjdnaXRodWIuY29tL2xpY2Vuc29yL2xpY2Vuc29yL2dlbi9saWNlbnNvci92MTtsaWNlbnNvcnYxYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChxsaWNlbnNvci92MS9jYXBhYmlsaXR5LnByb3RvEgtsaWNlbnNvci52MSIxCg9DYXBhYmlsaXR5VW5pdHMSDwoHZmVhdHVyZRgBIAEoCRINCgV1bml0cxgCIAEoAyLyAQoaUmVxdWVzdENhcGFiaWxpdGllc1JlcXVlc3QSEwoLY29udHJhY3RfaWQYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkSMgoMY2FwYWJpbGl0aWVzGAMgAygLMhwubGljZW5zb3IudjEuQ2FwYWJpbGl0eVVuaXRzEg8KB3ByZXZpZXcYBCABKAgSFQoNYWxsb3dfcGFydGlhbBgFIAEoCBIpCgZib3Jyb3cYBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKcmVxdWVzdF9pZBgHIAEoCRIPCgdwb29sX2lkGAggASgJIpIBCghTaG9ydGFnZRIPCgdmZWF0dXJlGAEgASgJEhEKCXJlcXVlc3RlZBgCIAEoAxIRCglhdmFpbGFibGUYAyABKAMSDQoFc2hvcnQYBCABKAMSMAoMbmV4dF9yZWxlYXNlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZxdWV1ZWQYBiABKAginAIKBUxlYXNlEgoKAmlkGAEgASgJEg8KB3Bvb2xfaWQYAiABKAkSEwoLY29udHJhY3RfaWQYAyABKAkSEwoLaW5zdGFuY2VfaWQYBCABKAkSKwoFdW5pdHMYBSADKAsyHC5saWNlbnNvci52MS5DYXBhYmlsaXR5VW5pdHMSLgoKY3JlYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEAoIYm9ycm93ZWQYCCABKAgSLQoHb3ZlcmFnZRgJIAMoCzIcLmxpY2Vuc29yLnYxLkNhcGFiaWxpdHlVbml0cyKmAQobUmVxdWVzdENhcGFiaWxpdGllc1Jlc3BvbnNlEg8KB2dyYW50ZWQYASABKAgSDwoHcHJldmlldxgCIAEoCBIhCgVsZWFzZRgDIAEoCzISLmxpY2Vuc29yLnYxLkxlYXNlEhgKEGNhcGFiaWxpdHlfdG9rZW4YBCABKAkSKAoJc2hvcnRhZ2VzGAUgAygLMhUubGljZW5zb3IudjEuU2hvcnRhZ2UihAEKGVJldHVybkNhcGFiaWxpdGllc1JlcXVlc3QSEwoLY29udHJhY3RfaWQYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkSEAoIbGVhc2VfaWQYAyABKAkSKwoFdW5pdHMYBCADKAsyHC5saWNlbnNvci52MS5DYXBhYmlsaXR5VW5pdHMiPwoaUmV0dXJuQ2FwYWJpbGl0aWVzUmVzcG9uc2USIQoFbGVhc2UYASABKAsyEi5saWNlbnNvci52MS5MZWFzZSJPChFSZW5ld0xlYXNlUmVxdWVzdBITCgtjb250cmFjdF9pZBgBIAEoCRITCgtpbnN0YW5jZV9pZBgCIAEoCRIQCghsZWFzZV9pZBgDIAEoCSJRChJSZW5ld0xlYXNlUmVzcG9uc2USIQoFbGVhc2UYASABKAsyEi5saWNlbnNvci52MS5MZWFzZRIYChBjYXBhYmlsaXR5X3Rva2VuGAIgASgJInwKF1dhaXRDYXBhYmlsaXRpZXNSZXF1ZXN0EjgKB3JlcXVlc3QYASABKAsyJy5saWNlbnNvci52MS5SZXF1ZXN0Q2FwYWJpbGl0aWVzUmVxdWVzdBInCgR3YWl0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uInkKGFdhaXRDYXBhYmlsaXRpZXNSZXNwb25zZRIQCghwb3NpdGlvbhgBIAEoBRI4CgZhbnN3ZXIYAiABKAsyKC5saWNlbnNvci52MS5SZXF1ZXN0Q2FwYWJpbGl0aWVzUmVzcG9uc2USEQoJdGltZWRfb3V0GAMgASgIIj8KE0xpc3RGZWF0dXJlc1JlcXVlc3QSEwoLY29udHJhY3RfaWQYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkijQEKC1Bvb2xGZWF0dXJlEg8KB3Bvb2xfaWQYASABKAkSDwoHZmVhdHVyZRgCIAEoCRIRCgltYXhfdW5pdHMYAyABKAMSDgoGaW5fdXNlGAQgASgDEgwKBGZyZWUYBSABKAMSGAoQaGVsZF9ieV9pbnN0YW5jZRgGIAEoAxIRCglvdmVyZHJhZnQYByABKAMiZgoUTGlzdEZlYXR1cmVzUmVzcG9uc2USIgoGbGVhc2VzGAEgAygLMhIubGljZW5zb3IudjEuTGVhc2USKgoIZmVhdHVyZXMYAiADKAsyGC5saWNlbnNvci52MS5Qb29sRmVhdHVyZTLrAwoRQ2FwYWJpbGl0eVNlcnZpY2USaAoTUmVxdWVzdENhcGFiaWxpdGllcxInLmxpY2Vuc29yLnYxLlJlcXVlc3RDYXBhYmlsaXRpZXNSZXF1ZXN0GigubGljZW5zb3IudjEuUmVxdWVzdENhcGFiaWxpdGllc1Jlc3BvbnNlEmUKElJldHVybkNhcGFiaWxpdGllcxImLmxpY2Vuc29yLnYxLlJldHVybkNhcGFiaWxpdGllc1JlcXVlc3QaJy5saWNlbnNvci52MS5SZXR1cm5DYXBhYmlsaXRpZXNSZXNwb25zZRJNCgpSZW5ld0xlYXNlEh4ubGljZW5zb3IudjEuUmVuZXdMZWFzZVJlcXVlc3QaHy5saWNlbnNvci52MS5SZW5ld0xlYXNlUmVzcG9uc2USUwoMTGlzdEZlYXR1cmVzEiAubGljZW5zb3IudjEuTGlzdEZlYXR1cmVzUmVxdWVzdBohLmxpY2Vuc29yLnYxLkxpc3RGZWF0dXJlc1Jlc3BvbnNlEmEKEFdhaXRDYXBhYmlsaXRpZXMSJC5saWNlbnNvci52MS5XYWl0Q2FwYWJpbGl0aWVzUmVxdWVzdBolLmxpY2Vuc29yLnYxLldhaXRDYXBhYmlsaXRpZXNSZXNwb25zZTABQjlaN2dpdGh1Yi5jb20vbGljZW5zb3IvbGljZW5zb3IvZ2VuL2xpY2Vuc29yL3YxO2xpY2Vuc29ydjFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message licensor.v1.CapabilityUnits
@@ -129,6 +129,14 @@ export type Shortage = Message<"licensor.v1.Shortage"> & {
    * @generated from field: google.protobuf.Timestamp next_release = 5;
    */
   nextRelease?: Timestamp | undefined;
+
+  /**
+   * The units are free but promised to requests waiting ahead in the pool's
+   * queue (available is then 0).
+   *
+   * @generated from field: bool queued = 6;
+   */
+  queued: boolean;
 };
 
 /**
@@ -181,6 +189,13 @@ export type Lease = Message<"licensor.v1.Lease"> & {
    * @generated from field: bool borrowed = 8;
    */
   borrowed: boolean;
+
+  /**
+   * Of units, those granted beyond the pool's size (its overdraft).
+   *
+   * @generated from field: repeated licensor.v1.CapabilityUnits overage = 9;
+   */
+  overage: CapabilityUnits[];
 };
 
 /**
@@ -335,6 +350,68 @@ export const RenewLeaseResponseSchema: GenMessage<RenewLeaseResponse> = /*@__PUR
   messageDesc(file_licensor_v1_capability, 8);
 
 /**
+ * @generated from message licensor.v1.WaitCapabilitiesRequest
+ */
+export type WaitCapabilitiesRequest = Message<"licensor.v1.WaitCapabilitiesRequest"> & {
+  /**
+   * What is asked for, as in RequestCapabilities (without preview or
+   * request_id).
+   *
+   * @generated from field: licensor.v1.RequestCapabilitiesRequest request = 1;
+   */
+  request?: RequestCapabilitiesRequest | undefined;
+
+  /**
+   * How long to wait in the pool's queue: from 1 second to the server's
+   * maximum (10 minutes unless the operator set another).
+   *
+   * @generated from field: google.protobuf.Duration wait = 2;
+   */
+  wait?: Duration | undefined;
+};
+
+/**
+ * Describes the message licensor.v1.WaitCapabilitiesRequest.
+ * Use `create(WaitCapabilitiesRequestSchema)` to create a new message.
+ */
+export const WaitCapabilitiesRequestSchema: GenMessage<WaitCapabilitiesRequest> = /*@__PURE__*/
+  messageDesc(file_licensor_v1_capability, 9);
+
+/**
+ * @generated from message licensor.v1.WaitCapabilitiesResponse
+ */
+export type WaitCapabilitiesResponse = Message<"licensor.v1.WaitCapabilitiesResponse"> & {
+  /**
+   * The request's place in the pool's queue (1: next); 0 on the final
+   * message.
+   *
+   * @generated from field: int32 position = 1;
+   */
+  position: number;
+
+  /**
+   * Set on the final message only.
+   *
+   * @generated from field: licensor.v1.RequestCapabilitiesResponse answer = 2;
+   */
+  answer?: RequestCapabilitiesResponse | undefined;
+
+  /**
+   * Set on the final message of a wait that ran out.
+   *
+   * @generated from field: bool timed_out = 3;
+   */
+  timedOut: boolean;
+};
+
+/**
+ * Describes the message licensor.v1.WaitCapabilitiesResponse.
+ * Use `create(WaitCapabilitiesResponseSchema)` to create a new message.
+ */
+export const WaitCapabilitiesResponseSchema: GenMessage<WaitCapabilitiesResponse> = /*@__PURE__*/
+  messageDesc(file_licensor_v1_capability, 10);
+
+/**
  * @generated from message licensor.v1.ListFeaturesRequest
  */
 export type ListFeaturesRequest = Message<"licensor.v1.ListFeaturesRequest"> & {
@@ -354,7 +431,7 @@ export type ListFeaturesRequest = Message<"licensor.v1.ListFeaturesRequest"> & {
  * Use `create(ListFeaturesRequestSchema)` to create a new message.
  */
 export const ListFeaturesRequestSchema: GenMessage<ListFeaturesRequest> = /*@__PURE__*/
-  messageDesc(file_licensor_v1_capability, 9);
+  messageDesc(file_licensor_v1_capability, 11);
 
 /**
  * @generated from message licensor.v1.PoolFeature
@@ -389,6 +466,13 @@ export type PoolFeature = Message<"licensor.v1.PoolFeature"> & {
    * @generated from field: int64 held_by_instance = 6;
    */
   heldByInstance: bigint;
+
+  /**
+   * Units that may be granted beyond max_units (each marked as overage).
+   *
+   * @generated from field: int64 overdraft = 7;
+   */
+  overdraft: bigint;
 };
 
 /**
@@ -396,7 +480,7 @@ export type PoolFeature = Message<"licensor.v1.PoolFeature"> & {
  * Use `create(PoolFeatureSchema)` to create a new message.
  */
 export const PoolFeatureSchema: GenMessage<PoolFeature> = /*@__PURE__*/
-  messageDesc(file_licensor_v1_capability, 10);
+  messageDesc(file_licensor_v1_capability, 12);
 
 /**
  * @generated from message licensor.v1.ListFeaturesResponse
@@ -418,7 +502,7 @@ export type ListFeaturesResponse = Message<"licensor.v1.ListFeaturesResponse"> &
  * Use `create(ListFeaturesResponseSchema)` to create a new message.
  */
 export const ListFeaturesResponseSchema: GenMessage<ListFeaturesResponse> = /*@__PURE__*/
-  messageDesc(file_licensor_v1_capability, 11);
+  messageDesc(file_licensor_v1_capability, 13);
 
 /**
  * CapabilityService lends counted features of a customer's pools to devices.
@@ -468,6 +552,24 @@ export const CapabilityService: GenService<{
     methodKind: "unary";
     input: typeof ListFeaturesRequestSchema;
     output: typeof ListFeaturesResponseSchema;
+  },
+  /**
+   * WaitCapabilities is RequestCapabilities that may wait, up to `wait`
+   * (required; at most the server's maximum), for units the pool does not
+   * have free. A request that can be granted at once is; otherwise it joins
+   * the pool's first-come-first-served queue and the stream sends its
+   * position (1: next) each time it changes, then one final message with
+   * the answer: a grant, or a denial with timed_out set when the wait ran
+   * out. Closing the stream leaves the queue. preview and request_id are
+   * not accepted. The stream does not count against the tenant's
+   * concurrency threshold while it waits.
+   *
+   * @generated from rpc licensor.v1.CapabilityService.WaitCapabilities
+   */
+  waitCapabilities: {
+    methodKind: "server_streaming";
+    input: typeof WaitCapabilitiesRequestSchema;
+    output: typeof WaitCapabilitiesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_licensor_v1_capability, 0);
