@@ -116,10 +116,11 @@ class LicenseTest(unittest.TestCase):
              "--cache-dir", self.dir, "--out", out, "--listen", "127.0.0.1:0", "--no-watch"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
-            # Printed once the license is out, among the warnings of the
-            # background check that fails; EOF if the agent exits.
+            # "API on" is printed once the agent has started (from the cache),
+            # among the warnings of the background check that fails; EOF if
+            # the agent exits.
             for line in agent.stderr:
-                if "license on" in line:
+                if "API on" in line:
                     break
             else:
                 self.fail("the agent exited without serving a license")
