@@ -38,7 +38,7 @@ func TestDemoPoolCommands(t *testing.T) {
 		{[]string{"pool", "show", d.PoolID}, lease},
 		{[]string{"pool", "leases", "--contract", d.ContractID, "--instance", "demo-1"}, "solver=3"},
 		{[]string{"pool", "resize", d.PoolID, "-f", "solver=60"}, "solver=3/60"},
-		{[]string{"pool", "resize", d.PoolID, "--express", "on"}, "15m0s      true     0"},
+		{[]string{"pool", "resize", d.PoolID, "--express", "on"}, "15m        true     0"},
 		{[]string{"pool", "resize", d.PoolID, "-f", "solver=60", "--overdraft", "solver=5"}, "solver=3/60+5"},
 		{[]string{"pool", "usage", d.PoolID}, "solver"},
 		{[]string{"pool", "reserve", d.PoolID, "-f", "gpu-export", "--instance", "vip", "--units", "2"}, "gpu-export  vip       2         0     2"},
