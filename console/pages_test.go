@@ -1,0 +1,97 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/licensor/licensor/internal/testserver"
+)
+
+// TestPages walks every page as a tenant admin and as the operator (who
+// picks the tenant), and the main forms.
+func TestPages(t *testing.T) {
+	s := testserver.Start(t)
+	f := s.NewFixture(t, testserver.FixtureOptions{MaxSeats: 3})
+	getLicense(t, s, f.ContractToken, f.ContractID, "box-1")
+	for _, who := range []string{"admin", "operator"} {
+		t.Run(who, func(t *testing.T) {
+			b := newBrowser(t, s)
+			if who == "admin" {
+				b.signin(f.AdminToken)
+			} else {
+				b.signin(s.OperatorToken)
+				b.get("/console/")
+				if code, body := b.post("/console/tenant", url.Values{"tenant": {f.TenantID}}); code != http.StatusOK || !strings.Contains(body, "Showing tenant") {
+					t.Fatalf("pick tenant: got %d\n%s", code, body)
+				}
+			}
+			for _, p := range []struct{ path, want string }{
+				{"/console/", `id="active-instances">1<`},
+				{"/console/customers", "Acme"},
+				{"/console/products", "solver"},
+				{"/console/contracts", f.ContractID},
+				{"/console/contracts/" + f.ContractID, "box-1"},
+				{"/console/instances", "box-1"},
+				{"/console/instances?contract=" + f.ContractID + "&seats=1", "box-1"},
+				{"/console/pools", "Pools"},
+				{"/console/alerts", "Alerts"},
+				{"/console/webhooks", "Webhooks"},
+				{"/console/audit", "contract.create"},
+				{"/console/audit?object_type=contract&since=2026-01-01&until=2026-12-31", "contract.create"},
+				{"/console/telemetry", `id="fleet-instances">1<`},
+				{"/console/keys", "active"},
+				{"/console/tokens", "instances"},
+			} {
+				code, body := b.get(p.path)
+				if code != http.StatusOK {
+					t.Fatalf("GET %s: got %d\n%s", p.path, code, body)
+				}
+				mustContain(t, body, p.want)
+			}
+			if code, body := b.get("/console/contracts/con_nope"); code != http.StatusNotFound {
+				t.Fatalf("unknown contract: got %d\n%s", code, body)
+			}
+		})
+	}
+}
+
+func TestForms(t *testing.T) {
+	s := testserver.Start(t)
+	f := s.NewFixture(t, testserver.FixtureOptions{MaxSeats: 3})
+	getLicense(t, s, f.ContractToken, f.ContractID, "box-1")
+	b := newBrowser(t, s)
+	b.signin(f.AdminToken)
+	b.get("/console/customers")
+	_, body := b.post("/console/customers", url.Values{"name": {"Globex"}, "email": {"it@globex.example"}, "back": {"/console/customers"}})
+	mustContain(t, body, "Customer Globex created", "it@globex.example")
+	// A mistake goes back to the form's page with the service's message.
+	_, body = b.post("/console/customers", url.Values{"name": {""}, "back": {"/console/customers"}})
+	mustContain(t, body, `class="flash error"`, "customer name")
+
+	cpath := "/console/contracts/" + f.ContractID
+	b.get(cpath)
+	_, body = b.post(cpath+"/features", url.Values{"features": {"solver=10, reporting"}, "max_seats": {"4"}, "back": {cpath}})
+	mustContain(t, body, "Features changed", "reporting, solver=10", "1 / 4")
+	_, body = b.post(cpath+"/extend", url.Values{"ends": {"2027-06-30"}, "back": {cpath}})
+	mustContain(t, body, "extended to 2027-06-30")
+	_, body = b.post(cpath+"/status", url.Values{"status": {"suspended"}, "back": {cpath}})
+	mustContain(t, body, `id="contract-status">suspended<`)
+	_, body = b.post(cpath+"/status", url.Values{"status": {"active"}, "back": {cpath}})
+	mustContain(t, body, `id="contract-status">active<`)
+	_, body = b.post(cpath+"/tokens", url.Values{"name": {"edge"}, "back": {cpath}})
+	mustContain(t, body, `id="secret">lsr_con_`)
+	if _, again := b.get(cpath); strings.Contains(again, `id="secret"`) {
+		t.Fatal("a token's secret is shown twice")
+	}
+	_, body = b.post("/console/instances/release", url.Values{"contract": {f.ContractID}, "instance": {"box-1"}, "back": {cpath}})
+	mustContain(t, body, "Seat of box-1 released", `id="seats-used">0 / 4<`)
+	_, body = b.post("/console/keys/rotate", nil)
+	mustContain(t, body, "Key rotated")
+	// Every change is in the audit log under the session's token.
+	_, body = b.get("/console/audit")
+	mustContain(t, body, "contract.extend", "contract.change", "customer.create", "token.create")
+	_, body = b.post(cpath+"/end", url.Values{"back": {cpath}})
+	mustContain(t, body, `id="contract-status">ended<`)
+}
