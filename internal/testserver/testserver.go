@@ -20,6 +20,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/console"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/app"
 	"github.com/licensor/licensor/internal/signing"
@@ -122,6 +123,8 @@ type Options struct {
 	// ConfigureDispatcher, if set, adjusts the dispatcher's config before
 	// it is built (a test's resolver, TLS roots).
 	ConfigureDispatcher func(*notify.DispatcherConfig)
+	// OIDC, if set, is the console's OIDC sign-in.
+	OIDC *console.OIDCConfig
 }
 
 // Start starts a server; t.Cleanup stops it. The server is built by
@@ -207,6 +210,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 		AdjustServer:     o.Configure,
 		Webhooks:         hooks,
 		AdjustDispatcher: o.ConfigureDispatcher,
+		OIDC:             o.OIDC,
 	})
 	if err != nil {
 		t.Fatalf("build server: %v", err)
