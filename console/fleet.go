@@ -97,7 +97,7 @@ func (c *Console) pool(w http.ResponseWriter, r *http.Request, s *session) error
 		return err
 	}
 	v := poolView{P: p, Leases: leases, Range: rng,
-		Chart: Chart{Title: "Peak units in use per " + span[1].String() + " — " + p.Name, Unit: "units in use", From: until.Add(-span[0]), To: until}}
+		Chart: Chart{Title: "Peak units in use per " + funcs["dur"].(func(time.Duration) string)(span[1]) + " — " + p.Name, Unit: "units in use", From: until.Add(-span[0]), To: until}}
 	byFeature := map[string]int{}
 	for _, row := range rows {
 		i, ok := byFeature[row.Feature]
