@@ -95,6 +95,9 @@ type Contract struct {
 	// ClientCAPEM, when set, requires instances to present a TLS client
 	// certificate issued by this CA.
 	ClientCAPEM string
+	// Metadata is the vendor's own data about the contract; it never
+	// reaches a license.
+	Metadata Metadata
 
 	// Version increases with every change; licenses carry it so a client can
 	// tell a fresh license from a re-issue of the same terms.
@@ -115,6 +118,9 @@ func (c *Contract) Validate() error {
 		if err := ValidateName("contract name", c.Name); err != nil {
 			return err
 		}
+	}
+	if err := ValidateMetadata("contract", c.Metadata); err != nil {
+		return err
 	}
 	if c.Status == "" {
 		c.Status = ContractActive

@@ -55,6 +55,7 @@ type Customer struct {
 	TenantID  string
 	Name      string
 	Email     string
+	Metadata  Metadata
 	CreatedAt time.Time
 }
 
@@ -66,5 +67,5 @@ func (c *Customer) Validate() error {
 	if len(c.Email) > 254 {
 		return Errorf(EINVALID, "customer email is %d bytes; the limit is 254", len(c.Email))
 	}
-	return nil
+	return ValidateMetadata("customer", c.Metadata)
 }

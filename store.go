@@ -63,6 +63,26 @@ type CatalogStore interface {
 	// GetCustomer returns a customer. ENOTFOUND.
 	GetCustomer(ctx context.Context, id string) (*Customer, error)
 	ListCustomers(ctx context.Context, opts ListOptions) ([]*Customer, error)
+
+	// UpdateProduct renames p. ENOTFOUND; ECONFLICT on a duplicate name.
+	UpdateProduct(ctx context.Context, p *Product) error
+	// DeleteProduct deletes a product and its features. EPRECONDITION
+	// while a contract is for it (the message says which); ENOTFOUND.
+	DeleteProduct(ctx context.Context, id string) error
+	// GetFeature returns a feature. ENOTFOUND.
+	GetFeature(ctx context.Context, id string) (*Feature, error)
+	// UpdateFeature replaces f's description (its name and kind are what
+	// contracts grant, and stay); f gets the stored rest back. ENOTFOUND.
+	UpdateFeature(ctx context.Context, f *Feature) error
+	// DeleteFeature deletes a feature. EPRECONDITION while a contract for
+	// its product grants it; ENOTFOUND.
+	DeleteFeature(ctx context.Context, id string) error
+	// UpdateCustomer replaces c's name, email and metadata. ENOTFOUND.
+	UpdateCustomer(ctx context.Context, c *Customer) error
+	// DeleteCustomer deletes a customer and its portal links.
+	// EPRECONDITION while a contract or a pool is the customer's (the
+	// message says which); ENOTFOUND.
+	DeleteCustomer(ctx context.Context, id string) error
 }
 
 // ContractFilter selects contracts of a tenant.

@@ -139,7 +139,7 @@ func (h *adminHandler) ListProductFeatures(ctx context.Context, req *connect.Req
 }
 
 func (h *adminHandler) CreateCustomer(ctx context.Context, req *connect.Request[v1.CreateCustomerRequest]) (*connect.Response[v1.CreateCustomerResponse], error) {
-	c, err := h.svc.CreateCustomer(ctx, req.Msg.GetTenantId(), licensor.Customer{Name: req.Msg.GetName(), Email: req.Msg.GetEmail()})
+	c, err := h.svc.CreateCustomer(ctx, req.Msg.GetTenantId(), licensor.Customer{Name: req.Msg.GetName(), Email: req.Msg.GetEmail(), Metadata: req.Msg.GetMetadata()})
 	if err != nil {
 		return nil, err
 	}

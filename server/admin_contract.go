@@ -16,7 +16,7 @@ func (h *adminHandler) CreateContract(ctx context.Context, req *connect.Request[
 		CustomerID: m.GetCustomerId(), ProductID: m.GetProductId(), Name: m.GetName(),
 		Features: entitlements(m.GetFeatures()), SeatRule: licensor.SeatRule(m.GetSeatRule()), MaxSeats: int(m.GetMaxSeats()),
 		Fallback: licensor.FallbackRule(m.GetFallback()), ClientCAPEM: m.GetClientCaPem(),
-		MaxNonProductionURLs: int(m.GetMaxNonProductionUrls()),
+		MaxNonProductionURLs: int(m.GetMaxNonProductionUrls()), Metadata: m.GetMetadata(),
 	}
 	var err error
 	if c.StartsAt, err = fromTS("starts_at", m.GetStartsAt()); err != nil {
@@ -68,6 +68,10 @@ func (h *adminHandler) ListContracts(ctx context.Context, req *connect.Request[v
 func (h *adminHandler) ChangeContract(ctx context.Context, req *connect.Request[v1.ChangeContractRequest]) (*connect.Response[v1.ChangeContractResponse], error) {
 	m := req.Msg
 	ch := service.ContractChange{Name: m.Name, ClientCAPEM: m.ClientCaPem, ExpectedVersion: m.GetExpectedVersion()}
+	if m.GetSetMetadata() {
+		md := licensor.Metadata(m.GetMetadata())
+		ch.Metadata = &md
+	}
 	if m.GetSetFeatures() {
 		fs := entitlements(m.GetFeatures())
 		ch.Features = &fs

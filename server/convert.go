@@ -106,7 +106,7 @@ func featurePB(f *licensor.Feature) *v1.Feature {
 }
 
 func customerPB(c *licensor.Customer) *v1.Customer {
-	return &v1.Customer{Id: c.ID, TenantId: c.TenantID, Name: c.Name, Email: c.Email, CreatedAt: ts(c.CreatedAt)}
+	return &v1.Customer{Id: c.ID, TenantId: c.TenantID, Name: c.Name, Email: c.Email, CreatedAt: ts(c.CreatedAt), Metadata: c.Metadata}
 }
 
 func entitlementsPB(es []licensor.Entitlement) []*v1.Entitlement {
@@ -134,6 +134,7 @@ func contractPB(c *licensor.Contract) *v1.Contract {
 		Fallback: string(c.Fallback), MaxBorrow: dur(c.MaxBorrow), RequiresClientCert: c.ClientCAPEM != "",
 		Version: c.Version, CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
 		MaxNonProductionUrls: int32(c.MaxNonProductionURLs), NonProductionUrlsUsed: int32(c.NonProductionURLsUsed),
+		Metadata: c.Metadata,
 	}
 }
 

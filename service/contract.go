@@ -161,7 +161,9 @@ type ContractChange struct {
 	Status               *licensor.ContractStatus // active or suspended
 	Name                 *string
 	ClientCAPEM          *string
-	ExpectedVersion      int64 // 0: any
+	// Metadata, if set, replaces all of the contract's metadata.
+	Metadata        *licensor.Metadata
+	ExpectedVersion int64 // 0: any
 }
 
 // ChangeContract applies a change. The next license says so, and open
@@ -209,6 +211,9 @@ func (s *Service) ChangeContract(ctx context.Context, tenantID, id string, ch Co
 				return err
 			}
 			c.ClientCAPEM = *ch.ClientCAPEM
+		}
+		if ch.Metadata != nil {
+			c.Metadata = *ch.Metadata
 		}
 		return nil
 	})

@@ -98,8 +98,8 @@ func (db *DB) CreateCustomer(ctx context.Context, c *licensor.Customer) error {
 		return err
 	}
 	return db.writeOne(ctx, "CreateCustomer", func(tx Conn) error {
-		_, err := tx.Exec(ctx, `INSERT INTO customers (`+CustomerCols+`) VALUES (?, ?, ?, ?, ?)`,
-			tid, c.ID, c.Name, c.Email, Micros(c.CreatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO customers (`+CustomerCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+			tid, c.ID, c.Name, c.Email, Micros(c.CreatedAt), MetadataText(c.Metadata))
 		return db.translate(err, CustomerConstraints(c))
 	})
 }

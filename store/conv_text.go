@@ -60,3 +60,28 @@ func Qualify(alias, cols string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// MetadataText is how a customer's or a contract's metadata is stored: a
+// JSON object, "{}" for none.
+func MetadataText(m licensor.Metadata) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(map[string]string(m))
+	return string(b)
+}
+
+// ParseMetadata decodes stored metadata into *dst: nil for "{}" or "", so
+// that a contract read on the license path costs no decoding.
+func ParseMetadata(s string, dst *licensor.Metadata) error {
+	if s == "" || s == "{}" {
+		*dst = nil
+		return nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return fmt.Errorf("stored metadata: %w", err)
+	}
+	*dst = m
+	return nil
+}

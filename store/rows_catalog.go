@@ -48,13 +48,17 @@ func ScanProductFeatures(rows Iter, tid, productID string) (features []*licensor
 }
 
 // CustomerCols are the columns ScanCustomer reads.
-const CustomerCols = `tenant_id, id, name, email, created_at`
+const CustomerCols = `tenant_id, id, name, email, created_at, metadata`
 
 // ScanCustomer decodes a row of CustomerCols.
 func ScanCustomer(s Scanner) (*licensor.Customer, error) {
 	var c licensor.Customer
 	var created int64
-	if err := s.Scan(&c.TenantID, &c.ID, &c.Name, &c.Email, &created); err != nil {
+	var meta string
+	if err := s.Scan(&c.TenantID, &c.ID, &c.Name, &c.Email, &created, &meta); err != nil {
+		return nil, err
+	}
+	if err := ParseMetadata(meta, &c.Metadata); err != nil {
 		return nil, err
 	}
 	c.CreatedAt = FromMicros(created)

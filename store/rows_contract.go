@@ -13,7 +13,7 @@ import (
 // JOINed (NULL for a contract with none).
 const ContractCols = `c.tenant_id, c.id, c.customer_id, c.product_id, c.name, c.status, c.starts_at, c.ends_at,
 	c.license_validity_ns, c.refresh_interval_ns, c.seat_rule, c.max_seats, c.seats_used,
-	c.max_nonprod_urls, c.nonprod_used, c.fallback, c.max_borrow_ns, c.client_ca_pem, c.version, c.created_at, c.updated_at`
+	c.max_nonprod_urls, c.nonprod_used, c.fallback, c.max_borrow_ns, c.client_ca_pem, c.version, c.created_at, c.updated_at, c.metadata`
 
 // ScanContracts decodes rows of ContractCols and a feature, ordered by
 // contract: one contract per run of rows, with its features.
@@ -22,7 +22,7 @@ func ScanContracts(rows Iter) ([]*licensor.Contract, error) {
 	// makes its arguments escape, and GetLicense reads a contract per call.
 	var (
 		c                                                         licensor.Contract
-		status, seatRule, fallback                                string
+		status, seatRule, fallback, meta                          string
 		starts, ends, validity, refresh, borrow, created, updated int64
 		feature, kind                                             sql.NullString
 		count                                                     sql.NullInt64
@@ -30,7 +30,7 @@ func ScanContracts(rows Iter) ([]*licensor.Contract, error) {
 	dest := []any{&c.TenantID, &c.ID, &c.CustomerID, &c.ProductID, &c.Name, &status, &starts, &ends,
 		&validity, &refresh, &seatRule, &c.MaxSeats, &c.SeatsUsed,
 		&c.MaxNonProductionURLs, &c.NonProductionURLsUsed, &fallback, &borrow, &c.ClientCAPEM,
-		&c.Version, &created, &updated, &feature, &kind, &count}
+		&c.Version, &created, &updated, &meta, &feature, &kind, &count}
 	var out []*licensor.Contract
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -42,6 +42,9 @@ func ScanContracts(rows Iter) ([]*licensor.Contract, error) {
 			next.StartsAt, next.EndsAt = FromMicros(starts), FromMicros(ends)
 			next.LicenseValidity, next.RefreshInterval, next.MaxBorrow = time.Duration(validity), time.Duration(refresh), time.Duration(borrow)
 			next.CreatedAt, next.UpdatedAt = FromMicros(created), FromMicros(updated)
+			if err := ParseMetadata(meta, &next.Metadata); err != nil {
+				return nil, err
+			}
 			out = append(out, &next)
 		}
 		if feature.Valid {

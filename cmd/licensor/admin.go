@@ -181,6 +181,8 @@ func (c *TenantUpdateCmd) Run(g *Globals) error {
 type ProductCmd struct {
 	Create ProductCreateCmd `cmd:"" help:"Create a product."`
 	List   ProductListCmd   `cmd:"" help:"List products."`
+	Update ProductUpdateCmd `cmd:"" help:"Rename a product."`
+	Delete ProductDeleteCmd `cmd:"" help:"Delete a product no contract is for."`
 }
 
 type ProductCreateCmd struct {
@@ -225,6 +227,8 @@ func (c *ProductListCmd) Run(g *Globals) error {
 type FeatureCmd struct {
 	Create FeatureCreateCmd `cmd:"" help:"Define a feature of a product."`
 	List   FeatureListCmd   `cmd:"" help:"List a product's features."`
+	Update FeatureUpdateCmd `cmd:"" help:"Change a feature's description."`
+	Delete FeatureDeleteCmd `cmd:"" help:"Delete a feature no contract grants."`
 }
 
 type FeatureCreateCmd struct {
@@ -272,12 +276,16 @@ func (c *FeatureListCmd) Run(g *Globals) error {
 type CustomerCmd struct {
 	Create CustomerCreateCmd `cmd:"" help:"Create a customer."`
 	List   CustomerListCmd   `cmd:"" help:"List customers."`
+	Get    CustomerGetCmd    `cmd:"" help:"Show a customer with its metadata."`
+	Update CustomerUpdateCmd `cmd:"" help:"Change a customer's name, e-mail or metadata."`
+	Delete CustomerDeleteCmd `cmd:"" help:"Delete a customer with no contract and no pool."`
 }
 
 type CustomerCreateCmd struct {
 	tenantFlag
 	Name  string `arg:"" help:"Customer name."`
 	Email string `help:"Contact e-mail."`
+	metadataFlags
 }
 
 var customerHeader = []string{"ID", "NAME", "EMAIL", "CREATED"}
@@ -290,8 +298,12 @@ func customerRows(cs ...*v1.Customer) (rows [][]string) {
 }
 
 func (c *CustomerCreateCmd) Run(g *Globals) error {
+	md, _, err := c.parse()
+	if err != nil {
+		return err
+	}
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
-		res, err := cl.CreateCustomer(ctx, connect.NewRequest(&v1.CreateCustomerRequest{TenantId: c.TenantID, Name: c.Name, Email: c.Email}))
+		res, err := cl.CreateCustomer(ctx, connect.NewRequest(&v1.CreateCustomerRequest{TenantId: c.TenantID, Name: c.Name, Email: c.Email, Metadata: md}))
 		if err != nil {
 			return err
 		}

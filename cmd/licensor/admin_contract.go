@@ -65,6 +65,7 @@ type ContractCreateCmd struct {
 	Fallback         string   `help:"none or perpetual." default:"none" enum:"none,perpetual"`
 	MaxBorrow        Dur      `help:"Longest borrow (default 7d)."`
 	ClientCA         string   `help:"PEM file of a CA; instances must then present a client certificate it issued." name:"client-ca" type:"existingfile"`
+	metadataFlags
 }
 
 func (c *ContractCreateCmd) Run(g *Globals) error {
@@ -72,9 +73,13 @@ func (c *ContractCreateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	md, _, err := c.parse()
+	if err != nil {
+		return err
+	}
 	req := &v1.CreateContractRequest{
 		TenantId: c.TenantID, CustomerId: c.Customer, ProductId: c.Product, Name: c.Name,
-		StartsAt: c.Starts.pb(), EndsAt: c.Ends.pb(), Features: fs, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
+		Metadata: md, StartsAt: c.Starts.pb(), EndsAt: c.Ends.pb(), Features: fs, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
 		SeatRule: c.SeatRule, MaxSeats: c.MaxSeats, Fallback: c.Fallback, MaxBorrow: c.MaxBorrow.pb(),
 		MaxNonProductionUrls: c.MaxNonProduction,
 	}
@@ -140,11 +145,17 @@ type ContractChangeCmd struct {
 	Status           string   `help:"active or suspended." enum:",active,suspended" default:""`
 	Name             string   `help:"New name."`
 	Version          int64    `help:"Apply only if the contract is still at this version."`
+	metadataFlags
 }
 
 func (c *ContractChangeCmd) Run(g *Globals) error {
 	req := &v1.ChangeContractRequest{TenantId: c.TenantID, ContractId: c.ID, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
 		MaxSeats: c.MaxSeats, MaxNonProductionUrls: c.MaxNonProduction, MaxBorrow: c.MaxBorrow.pb(), ExpectedVersion: c.Version}
+	md, set, err := c.parse()
+	if err != nil {
+		return err
+	}
+	req.Metadata, req.SetMetadata = md, set
 	if len(c.Feature) > 0 || c.NoFeature {
 		fs, err := parseFeatures(c.Feature)
 		if err != nil {

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("Tenant", func(t *testing.T) { testTenants(t, open) })
 	t.Run("Product", func(t *testing.T) { testProducts(t, open) })
 	t.Run("Feature", func(t *testing.T) { testFeatures(t, open) })
+	t.Run("CatalogChange", func(t *testing.T) { testCatalogChanges(t, open) })
 	t.Run("Customer", func(t *testing.T) { testCustomers(t, open) })
 	t.Run("Contract", func(t *testing.T) { testContracts(t, open) })
 	t.Run("Token", func(t *testing.T) { testTokens(t, open) })

@@ -1218,12 +1218,15 @@ func (x *ListProductFeaturesResponse) GetFeatures() []*Feature {
 }
 
 type Customer struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	TenantId      string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
-	Email         string                 `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId  string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Name      string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Email     string                 `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The vendor's own data: at most 32 entries, keys of 1 to 64 characters
+	// of [a-z0-9_.-], values of at most 512 bytes.
+	Metadata      map[string]string `protobuf:"bytes,6,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1293,11 +1296,19 @@ func (x *Customer) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Customer) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
 type CreateCustomerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	Metadata      map[string]string      `protobuf:"bytes,4,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1351,6 +1362,13 @@ func (x *CreateCustomerRequest) GetEmail() string {
 		return x.Email
 	}
 	return ""
+}
+
+func (x *CreateCustomerRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
 }
 
 type CreateCustomerResponse struct {
@@ -1594,8 +1612,10 @@ type Contract struct {
 	MaxNonProductionUrls int32 `protobuf:"varint,21,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
 	// How many instances hold a non-production slot now.
 	NonProductionUrlsUsed int32 `protobuf:"varint,22,opt,name=non_production_urls_used,json=nonProductionUrlsUsed,proto3" json:"non_production_urls_used,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// The vendor's own data, as on Customer; never part of a license.
+	Metadata      map[string]string `protobuf:"bytes,23,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Contract) Reset() {
@@ -1782,6 +1802,13 @@ func (x *Contract) GetNonProductionUrlsUsed() int32 {
 	return 0
 }
 
+func (x *Contract) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
 type CreateContractRequest struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -1805,7 +1832,8 @@ type CreateContractRequest struct {
 	ClientCaPem string `protobuf:"bytes,14,opt,name=client_ca_pem,json=clientCaPem,proto3" json:"client_ca_pem,omitempty"`
 	// production_url contracts only: the cap on non-production URLs; 0
 	// (default) is unlimited.
-	MaxNonProductionUrls int32 `protobuf:"varint,15,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
+	MaxNonProductionUrls int32             `protobuf:"varint,15,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
+	Metadata             map[string]string `protobuf:"bytes,16,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
 }
@@ -1943,6 +1971,13 @@ func (x *CreateContractRequest) GetMaxNonProductionUrls() int32 {
 		return x.MaxNonProductionUrls
 	}
 	return 0
+}
+
+func (x *CreateContractRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
 }
 
 type CreateContractResponse struct {
@@ -2236,8 +2271,11 @@ type ChangeContractRequest struct {
 	// production_url contracts only: the cap on non-production URLs; 0 is
 	// unlimited. Lowering it below what is held refuses new ones only.
 	MaxNonProductionUrls *int32 `protobuf:"varint,14,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3,oneof" json:"max_non_production_urls,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Replaces all of the metadata when set_metadata is true (empty clears).
+	Metadata      map[string]string `protobuf:"bytes,15,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	SetMetadata   bool              `protobuf:"varint,16,opt,name=set_metadata,json=setMetadata,proto3" json:"set_metadata,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChangeContractRequest) Reset() {
@@ -2366,6 +2404,20 @@ func (x *ChangeContractRequest) GetMaxNonProductionUrls() int32 {
 		return *x.MaxNonProductionUrls
 	}
 	return 0
+}
+
+func (x *ChangeContractRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *ChangeContractRequest) GetSetMetadata() bool {
+	if x != nil {
+		return x.SetMetadata
+	}
+	return false
 }
 
 type ChangeContractResponse struct {
@@ -6834,6 +6886,703 @@ func (x *ListAuditEntriesResponse) GetNextPageToken() string {
 	return ""
 }
 
+type GetCustomerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId    string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerRequest) Reset() {
+	*x = GetCustomerRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerRequest) ProtoMessage() {}
+
+func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerRequest.ProtoReflect.Descriptor instead.
+func (*GetCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *GetCustomerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetCustomerRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+type GetCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Customer      *Customer              `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCustomerResponse) Reset() {
+	*x = GetCustomerResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCustomerResponse) ProtoMessage() {}
+
+func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCustomerResponse.ProtoReflect.Descriptor instead.
+func (*GetCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *GetCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+type UpdateCustomerRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Name       *string                `protobuf:"bytes,3,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Email      *string                `protobuf:"bytes,4,opt,name=email,proto3,oneof" json:"email,omitempty"`
+	// Replaces all of the metadata when set_metadata is true (empty clears).
+	Metadata      map[string]string `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	SetMetadata   bool              `protobuf:"varint,6,opt,name=set_metadata,json=setMetadata,proto3" json:"set_metadata,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCustomerRequest) Reset() {
+	*x = UpdateCustomerRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCustomerRequest) ProtoMessage() {}
+
+func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCustomerRequest.ProtoReflect.Descriptor instead.
+func (*UpdateCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *UpdateCustomerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateCustomerRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *UpdateCustomerRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateCustomerRequest) GetEmail() string {
+	if x != nil && x.Email != nil {
+		return *x.Email
+	}
+	return ""
+}
+
+func (x *UpdateCustomerRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *UpdateCustomerRequest) GetSetMetadata() bool {
+	if x != nil {
+		return x.SetMetadata
+	}
+	return false
+}
+
+type UpdateCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Customer      *Customer              `protobuf:"bytes,1,opt,name=customer,proto3" json:"customer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateCustomerResponse) Reset() {
+	*x = UpdateCustomerResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateCustomerResponse) ProtoMessage() {}
+
+func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateCustomerResponse.ProtoReflect.Descriptor instead.
+func (*UpdateCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *UpdateCustomerResponse) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+type DeleteCustomerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId    string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCustomerRequest) Reset() {
+	*x = DeleteCustomerRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCustomerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCustomerRequest) ProtoMessage() {}
+
+func (x *DeleteCustomerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCustomerRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCustomerRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *DeleteCustomerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DeleteCustomerRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+type DeleteCustomerResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCustomerResponse) Reset() {
+	*x = DeleteCustomerResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCustomerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCustomerResponse) ProtoMessage() {}
+
+func (x *DeleteCustomerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCustomerResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCustomerResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{108}
+}
+
+type UpdateProductRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ProductId     string                 `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	Name          *string                `protobuf:"bytes,3,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProductRequest) Reset() {
+	*x = UpdateProductRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProductRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProductRequest) ProtoMessage() {}
+
+func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProductRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProductRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{109}
+}
+
+func (x *UpdateProductRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateProductRequest) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+func (x *UpdateProductRequest) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+type UpdateProductResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Product       *Product               `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProductResponse) Reset() {
+	*x = UpdateProductResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProductResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProductResponse) ProtoMessage() {}
+
+func (x *UpdateProductResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProductResponse.ProtoReflect.Descriptor instead.
+func (*UpdateProductResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *UpdateProductResponse) GetProduct() *Product {
+	if x != nil {
+		return x.Product
+	}
+	return nil
+}
+
+type DeleteProductRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ProductId     string                 `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProductRequest) Reset() {
+	*x = DeleteProductRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProductRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProductRequest) ProtoMessage() {}
+
+func (x *DeleteProductRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProductRequest.ProtoReflect.Descriptor instead.
+func (*DeleteProductRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *DeleteProductRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DeleteProductRequest) GetProductId() string {
+	if x != nil {
+		return x.ProductId
+	}
+	return ""
+}
+
+type DeleteProductResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProductResponse) Reset() {
+	*x = DeleteProductResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[112]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProductResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProductResponse) ProtoMessage() {}
+
+func (x *DeleteProductResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[112]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProductResponse.ProtoReflect.Descriptor instead.
+func (*DeleteProductResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{112}
+}
+
+type UpdateFeatureRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	FeatureId     string                 `protobuf:"bytes,2,opt,name=feature_id,json=featureId,proto3" json:"feature_id,omitempty"`
+	Description   *string                `protobuf:"bytes,3,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateFeatureRequest) Reset() {
+	*x = UpdateFeatureRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[113]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateFeatureRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateFeatureRequest) ProtoMessage() {}
+
+func (x *UpdateFeatureRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[113]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateFeatureRequest.ProtoReflect.Descriptor instead.
+func (*UpdateFeatureRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{113}
+}
+
+func (x *UpdateFeatureRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UpdateFeatureRequest) GetFeatureId() string {
+	if x != nil {
+		return x.FeatureId
+	}
+	return ""
+}
+
+func (x *UpdateFeatureRequest) GetDescription() string {
+	if x != nil && x.Description != nil {
+		return *x.Description
+	}
+	return ""
+}
+
+type UpdateFeatureResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Feature       *Feature               `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateFeatureResponse) Reset() {
+	*x = UpdateFeatureResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[114]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateFeatureResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateFeatureResponse) ProtoMessage() {}
+
+func (x *UpdateFeatureResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[114]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateFeatureResponse.ProtoReflect.Descriptor instead.
+func (*UpdateFeatureResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{114}
+}
+
+func (x *UpdateFeatureResponse) GetFeature() *Feature {
+	if x != nil {
+		return x.Feature
+	}
+	return nil
+}
+
+type DeleteFeatureRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	FeatureId     string                 `protobuf:"bytes,2,opt,name=feature_id,json=featureId,proto3" json:"feature_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteFeatureRequest) Reset() {
+	*x = DeleteFeatureRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[115]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFeatureRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFeatureRequest) ProtoMessage() {}
+
+func (x *DeleteFeatureRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[115]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFeatureRequest.ProtoReflect.Descriptor instead.
+func (*DeleteFeatureRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{115}
+}
+
+func (x *DeleteFeatureRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DeleteFeatureRequest) GetFeatureId() string {
+	if x != nil {
+		return x.FeatureId
+	}
+	return ""
+}
+
+type DeleteFeatureResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteFeatureResponse) Reset() {
+	*x = DeleteFeatureResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[116]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteFeatureResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteFeatureResponse) ProtoMessage() {}
+
+func (x *DeleteFeatureResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[116]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteFeatureResponse.ProtoReflect.Descriptor instead.
+func (*DeleteFeatureResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{116}
+}
+
 var File_licensor_v1_admin_proto protoreflect.FileDescriptor
 
 const file_licensor_v1_admin_proto_rawDesc = "" +
@@ -6935,18 +7684,26 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"product_id\x18\x02 \x01(\tR\tproductId\"O\n" +
 	"\x1bListProductFeaturesResponse\x120\n" +
-	"\bfeatures\x18\x01 \x03(\v2\x14.licensor.v1.FeatureR\bfeatures\"\x9c\x01\n" +
+	"\bfeatures\x18\x01 \x03(\v2\x14.licensor.v1.FeatureR\bfeatures\"\x9a\x02\n" +
 	"\bCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x04 \x01(\tR\x05email\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"^\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12?\n" +
+	"\bmetadata\x18\x06 \x03(\v2#.licensor.v1.Customer.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x01\n" +
 	"\x15CreateCustomerRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05email\"K\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12L\n" +
+	"\bmetadata\x18\x04 \x03(\v20.licensor.v1.CreateCustomerRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\x16CreateCustomerResponse\x121\n" +
 	"\bcustomer\x18\x01 \x01(\v2\x15.licensor.v1.CustomerR\bcustomer\"o\n" +
 	"\x14ListCustomersRequest\x12\x1b\n" +
@@ -6959,7 +7716,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
 	"\vEntitlement\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb4\a\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb2\b\n" +
 	"\bContract\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
@@ -6989,7 +7746,11 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x125\n" +
 	"\x17max_non_production_urls\x18\x15 \x01(\x05R\x14maxNonProductionUrls\x127\n" +
-	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\"\xa3\x05\n" +
+	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\x12?\n" +
+	"\bmetadata\x18\x17 \x03(\v2#.licensor.v1.Contract.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x06\n" +
 	"\x15CreateContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -7009,7 +7770,11 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"max_borrow\x18\r \x01(\v2\x19.google.protobuf.DurationR\tmaxBorrow\x12\"\n" +
 	"\rclient_ca_pem\x18\x0e \x01(\tR\vclientCaPem\x125\n" +
-	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\"K\n" +
+	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\x12L\n" +
+	"\bmetadata\x18\x10 \x03(\v20.licensor.v1.CreateContractRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
 	"\x16CreateContractResponse\x121\n" +
 	"\bcontract\x18\x01 \x01(\v2\x15.licensor.v1.ContractR\bcontract\"R\n" +
 	"\x12GetContractRequest\x12\x1b\n" +
@@ -7028,7 +7793,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"t\n" +
 	"\x15ListContractsResponse\x123\n" +
 	"\tcontracts\x18\x01 \x03(\v2\x15.licensor.v1.ContractR\tcontracts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xda\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x88\a\n" +
 	"\x15ChangeContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -7046,7 +7811,12 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x04name\x18\v \x01(\tH\x03R\x04name\x88\x01\x01\x12'\n" +
 	"\rclient_ca_pem\x18\f \x01(\tH\x04R\vclientCaPem\x88\x01\x01\x12)\n" +
 	"\x10expected_version\x18\r \x01(\x03R\x0fexpectedVersion\x12:\n" +
-	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01B\f\n" +
+	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01\x12L\n" +
+	"\bmetadata\x18\x0f \x03(\v20.licensor.v1.ChangeContractRequest.MetadataEntryR\bmetadata\x12!\n" +
+	"\fset_metadata\x18\x10 \x01(\bR\vsetMetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
 	"\n" +
 	"_max_seatsB\v\n" +
 	"\t_fallbackB\t\n" +
@@ -7430,7 +8200,59 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"u\n" +
 	"\x18ListAuditEntriesResponse\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.licensor.v1.AuditEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xbf\x1c\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"R\n" +
+	"\x12GetCustomerRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\"H\n" +
+	"\x13GetCustomerResponse\x121\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.licensor.v1.CustomerR\bcustomer\"\xca\x02\n" +
+	"\x15UpdateCustomerRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x17\n" +
+	"\x04name\x18\x03 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x19\n" +
+	"\x05email\x18\x04 \x01(\tH\x01R\x05email\x88\x01\x01\x12L\n" +
+	"\bmetadata\x18\x05 \x03(\v20.licensor.v1.UpdateCustomerRequest.MetadataEntryR\bmetadata\x12!\n" +
+	"\fset_metadata\x18\x06 \x01(\bR\vsetMetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_nameB\b\n" +
+	"\x06_email\"K\n" +
+	"\x16UpdateCustomerResponse\x121\n" +
+	"\bcustomer\x18\x01 \x01(\v2\x15.licensor.v1.CustomerR\bcustomer\"U\n" +
+	"\x15DeleteCustomerRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\"\x18\n" +
+	"\x16DeleteCustomerResponse\"t\n" +
+	"\x14UpdateProductRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x02 \x01(\tR\tproductId\x12\x17\n" +
+	"\x04name\x18\x03 \x01(\tH\x00R\x04name\x88\x01\x01B\a\n" +
+	"\x05_name\"G\n" +
+	"\x15UpdateProductResponse\x12.\n" +
+	"\aproduct\x18\x01 \x01(\v2\x14.licensor.v1.ProductR\aproduct\"R\n" +
+	"\x14DeleteProductRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x02 \x01(\tR\tproductId\"\x17\n" +
+	"\x15DeleteProductResponse\"\x89\x01\n" +
+	"\x14UpdateFeatureRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"feature_id\x18\x02 \x01(\tR\tfeatureId\x12%\n" +
+	"\vdescription\x18\x03 \x01(\tH\x00R\vdescription\x88\x01\x01B\x0e\n" +
+	"\f_description\"G\n" +
+	"\x15UpdateFeatureResponse\x12.\n" +
+	"\afeature\x18\x01 \x01(\v2\x14.licensor.v1.FeatureR\afeature\"R\n" +
+	"\x14DeleteFeatureRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"feature_id\x18\x02 \x01(\tR\tfeatureId\"\x17\n" +
+	"\x15DeleteFeatureResponse2\xa7!\n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -7478,7 +8300,14 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\tRedeliver\x12\x1d.licensor.v1.RedeliverRequest\x1a\x1e.licensor.v1.RedeliverResponse\x12M\n" +
 	"\n" +
 	"ListAlerts\x12\x1e.licensor.v1.ListAlertsRequest\x1a\x1f.licensor.v1.ListAlertsResponse\x12_\n" +
-	"\x10ListAuditEntries\x12$.licensor.v1.ListAuditEntriesRequest\x1a%.licensor.v1.ListAuditEntriesResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
+	"\x10ListAuditEntries\x12$.licensor.v1.ListAuditEntriesRequest\x1a%.licensor.v1.ListAuditEntriesResponse\x12P\n" +
+	"\vGetCustomer\x12\x1f.licensor.v1.GetCustomerRequest\x1a .licensor.v1.GetCustomerResponse\x12Y\n" +
+	"\x0eUpdateCustomer\x12\".licensor.v1.UpdateCustomerRequest\x1a#.licensor.v1.UpdateCustomerResponse\x12Y\n" +
+	"\x0eDeleteCustomer\x12\".licensor.v1.DeleteCustomerRequest\x1a#.licensor.v1.DeleteCustomerResponse\x12V\n" +
+	"\rUpdateProduct\x12!.licensor.v1.UpdateProductRequest\x1a\".licensor.v1.UpdateProductResponse\x12V\n" +
+	"\rDeleteProduct\x12!.licensor.v1.DeleteProductRequest\x1a\".licensor.v1.DeleteProductResponse\x12V\n" +
+	"\rUpdateFeature\x12!.licensor.v1.UpdateFeatureRequest\x1a\".licensor.v1.UpdateFeatureResponse\x12V\n" +
+	"\rDeleteFeature\x12!.licensor.v1.DeleteFeatureRequest\x1a\".licensor.v1.DeleteFeatureResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
 
 var (
 	file_licensor_v1_admin_proto_rawDescOnce sync.Once
@@ -7492,7 +8321,7 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 103)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
 var file_licensor_v1_admin_proto_goTypes = []any{
 	(*Tenant)(nil),                      // 0: licensor.v1.Tenant
 	(*CreateTenantRequest)(nil),         // 1: licensor.v1.CreateTenantRequest
@@ -7597,220 +8426,264 @@ var file_licensor_v1_admin_proto_goTypes = []any{
 	(*AuditEntry)(nil),                  // 100: licensor.v1.AuditEntry
 	(*ListAuditEntriesRequest)(nil),     // 101: licensor.v1.ListAuditEntriesRequest
 	(*ListAuditEntriesResponse)(nil),    // 102: licensor.v1.ListAuditEntriesResponse
-	(*durationpb.Duration)(nil),         // 103: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 104: google.protobuf.Timestamp
-	(*Telemetry)(nil),                   // 105: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),               // 106: licensor.v1.IssuedLicense
-	(*Lease)(nil),                       // 107: licensor.v1.Lease
-	(*structpb.Struct)(nil),             // 108: google.protobuf.Struct
+	(*GetCustomerRequest)(nil),          // 103: licensor.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),         // 104: licensor.v1.GetCustomerResponse
+	(*UpdateCustomerRequest)(nil),       // 105: licensor.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),      // 106: licensor.v1.UpdateCustomerResponse
+	(*DeleteCustomerRequest)(nil),       // 107: licensor.v1.DeleteCustomerRequest
+	(*DeleteCustomerResponse)(nil),      // 108: licensor.v1.DeleteCustomerResponse
+	(*UpdateProductRequest)(nil),        // 109: licensor.v1.UpdateProductRequest
+	(*UpdateProductResponse)(nil),       // 110: licensor.v1.UpdateProductResponse
+	(*DeleteProductRequest)(nil),        // 111: licensor.v1.DeleteProductRequest
+	(*DeleteProductResponse)(nil),       // 112: licensor.v1.DeleteProductResponse
+	(*UpdateFeatureRequest)(nil),        // 113: licensor.v1.UpdateFeatureRequest
+	(*UpdateFeatureResponse)(nil),       // 114: licensor.v1.UpdateFeatureResponse
+	(*DeleteFeatureRequest)(nil),        // 115: licensor.v1.DeleteFeatureRequest
+	(*DeleteFeatureResponse)(nil),       // 116: licensor.v1.DeleteFeatureResponse
+	nil,                                 // 117: licensor.v1.Customer.MetadataEntry
+	nil,                                 // 118: licensor.v1.CreateCustomerRequest.MetadataEntry
+	nil,                                 // 119: licensor.v1.Contract.MetadataEntry
+	nil,                                 // 120: licensor.v1.CreateContractRequest.MetadataEntry
+	nil,                                 // 121: licensor.v1.ChangeContractRequest.MetadataEntry
+	nil,                                 // 122: licensor.v1.UpdateCustomerRequest.MetadataEntry
+	(*durationpb.Duration)(nil),         // 123: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),       // 124: google.protobuf.Timestamp
+	(*Telemetry)(nil),                   // 125: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),               // 126: licensor.v1.IssuedLicense
+	(*Lease)(nil),                       // 127: licensor.v1.Lease
+	(*structpb.Struct)(nil),             // 128: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	103, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	103, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	104, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	103, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	103, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
-	103, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	123, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	123, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	124, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	123, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	123, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	123, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	103, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	103, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	103, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	103, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	123, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	123, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	123, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	123, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	104, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	124, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	104, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
-	19,  // 20: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
-	19,  // 21: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	104, // 22: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	104, // 23: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
-	24,  // 24: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	103, // 25: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	103, // 26: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 27: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	104, // 28: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	104, // 29: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	104, // 30: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	104, // 31: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	24,  // 32: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	103, // 33: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	103, // 34: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 35: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	25,  // 36: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
-	25,  // 37: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
-	25,  // 38: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
-	24,  // 39: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	103, // 40: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	103, // 41: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	103, // 42: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	25,  // 43: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	104, // 44: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	103, // 45: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
-	25,  // 46: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
-	25,  // 47: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	104, // 48: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	104, // 49: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	104, // 50: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	104, // 51: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	38,  // 52: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
-	38,  // 53: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
-	38,  // 54: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	104, // 55: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	104, // 56: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	104, // 57: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
-	45,  // 58: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
-	45,  // 59: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	104, // 60: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 61: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	104, // 62: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	104, // 63: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	105, // 64: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
-	50,  // 65: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
-	50,  // 66: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
-	50,  // 67: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	104, // 68: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	105, // 69: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	104, // 70: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 71: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
-	57,  // 72: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
-	60,  // 73: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
-	60,  // 74: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
-	60,  // 75: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
-	61,  // 76: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	103, // 77: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	106, // 78: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
-	66,  // 79: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 80: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	104, // 81: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
-	66,  // 82: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 83: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 84: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
-	67,  // 85: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 86: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
-	67,  // 87: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
-	66,  // 88: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	103, // 89: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 90: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	107, // 91: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	104, // 92: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	104, // 93: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 94: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	103, // 95: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
-	80,  // 96: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	104, // 97: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
-	83,  // 98: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	83,  // 99: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
-	83,  // 100: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	103, // 101: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	104, // 102: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	104, // 103: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	104, // 104: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
-	92,  // 105: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
-	92,  // 106: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	104, // 107: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	104, // 108: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	108, // 109: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
-	97,  // 110: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	104, // 111: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	108, // 112: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	108, // 113: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	104, // 114: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	104, // 115: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	100, // 116: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
-	1,   // 117: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 118: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 119: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 120: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 121: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 122: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 123: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 124: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 125: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 126: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 127: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 128: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 129: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 130: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 131: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 132: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 133: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 134: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 135: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 136: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 137: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 138: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 139: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 140: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 141: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 142: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 143: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 144: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 145: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 146: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 147: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 148: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 149: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 150: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 151: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 152: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 153: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 154: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 155: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 156: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 157: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 158: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	2,   // 159: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 160: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 161: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 162: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 163: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 164: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 165: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 166: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 167: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 168: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 169: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 170: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 171: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 172: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 173: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 174: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 175: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 176: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 177: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 178: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 179: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 180: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 181: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 182: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 183: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 184: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 185: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 186: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 187: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 188: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 189: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 190: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 191: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 192: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 193: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 194: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 195: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 196: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 197: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 198: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 199: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 200: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	159, // [159:201] is the sub-list for method output_type
-	117, // [117:159] is the sub-list for method input_type
-	117, // [117:117] is the sub-list for extension type_name
-	117, // [117:117] is the sub-list for extension extendee
-	0,   // [0:117] is the sub-list for field type_name
+	124, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	117, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
+	118, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
+	19,  // 22: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
+	19,  // 23: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
+	124, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	124, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	24,  // 26: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
+	123, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	123, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	123, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	124, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	124, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	119, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
+	124, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	124, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	24,  // 35: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
+	123, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	123, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	123, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	120, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
+	25,  // 40: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
+	25,  // 41: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
+	25,  // 42: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
+	24,  // 43: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
+	123, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	123, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	123, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	121, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
+	25,  // 48: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
+	124, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	123, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	25,  // 51: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
+	25,  // 52: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
+	124, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	124, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	124, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	124, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	38,  // 57: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
+	38,  // 58: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
+	38,  // 59: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
+	124, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	124, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	124, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	45,  // 63: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
+	45,  // 64: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
+	124, // 65: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	124, // 66: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	124, // 67: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	124, // 68: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	125, // 69: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	50,  // 70: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
+	50,  // 71: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
+	50,  // 72: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
+	124, // 73: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	125, // 74: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	124, // 75: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	124, // 76: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	57,  // 77: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
+	60,  // 78: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
+	60,  // 79: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
+	60,  // 80: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
+	61,  // 81: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
+	123, // 82: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	126, // 83: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	66,  // 84: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
+	123, // 85: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	124, // 86: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	66,  // 87: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	123, // 88: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 89: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
+	67,  // 90: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
+	127, // 91: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	67,  // 92: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
+	66,  // 93: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	123, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 95: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
+	127, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	124, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	124, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	124, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	123, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	80,  // 101: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
+	124, // 102: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 103: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	83,  // 104: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
+	83,  // 105: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	123, // 106: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	124, // 107: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	124, // 108: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	124, // 109: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	92,  // 110: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
+	92,  // 111: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
+	124, // 112: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	124, // 113: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	128, // 114: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	97,  // 115: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
+	124, // 116: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	128, // 117: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	128, // 118: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	124, // 119: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	124, // 120: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	100, // 121: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
+	19,  // 122: licensor.v1.GetCustomerResponse.customer:type_name -> licensor.v1.Customer
+	122, // 123: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
+	19,  // 124: licensor.v1.UpdateCustomerResponse.customer:type_name -> licensor.v1.Customer
+	9,   // 125: licensor.v1.UpdateProductResponse.product:type_name -> licensor.v1.Product
+	14,  // 126: licensor.v1.UpdateFeatureResponse.feature:type_name -> licensor.v1.Feature
+	1,   // 127: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 128: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 129: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 130: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 131: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 132: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 133: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 134: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 135: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 136: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 137: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 138: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 139: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 140: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 141: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 142: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 143: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 144: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 145: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 146: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 147: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 148: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 149: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 150: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 151: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 152: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 153: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 154: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 155: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	72,  // 156: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	74,  // 157: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	76,  // 158: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	78,  // 159: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	81,  // 160: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	84,  // 161: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	86,  // 162: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	88,  // 163: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	90,  // 164: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	93,  // 165: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	95,  // 166: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	98,  // 167: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	101, // 168: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	103, // 169: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
+	105, // 170: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
+	107, // 171: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
+	109, // 172: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
+	111, // 173: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
+	113, // 174: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
+	115, // 175: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
+	2,   // 176: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 177: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 178: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 179: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 180: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 181: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 182: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 183: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 184: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 185: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 186: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 187: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 188: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 189: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 190: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 191: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 192: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 193: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 194: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 195: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 196: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 197: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 198: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 199: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 200: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 201: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 202: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 203: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 204: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	73,  // 205: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	75,  // 206: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	77,  // 207: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	79,  // 208: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	82,  // 209: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	85,  // 210: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	87,  // 211: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	89,  // 212: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	91,  // 213: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	94,  // 214: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	96,  // 215: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	99,  // 216: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	102, // 217: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	104, // 218: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
+	106, // 219: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
+	108, // 220: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
+	110, // 221: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
+	112, // 222: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
+	114, // 223: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
+	116, // 224: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
+	176, // [176:225] is the sub-list for method output_type
+	127, // [127:176] is the sub-list for method input_type
+	127, // [127:127] is the sub-list for extension type_name
+	127, // [127:127] is the sub-list for extension extendee
+	0,   // [0:127] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -7823,13 +8696,16 @@ func file_licensor_v1_admin_proto_init() {
 	file_licensor_v1_admin_proto_msgTypes[7].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[32].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[90].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[105].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[109].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[113].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   103,
+			NumMessages:   123,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

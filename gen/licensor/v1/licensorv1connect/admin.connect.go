@@ -150,6 +150,27 @@ const (
 	// AdminServiceListAuditEntriesProcedure is the fully-qualified name of the AdminService's
 	// ListAuditEntries RPC.
 	AdminServiceListAuditEntriesProcedure = "/licensor.v1.AdminService/ListAuditEntries"
+	// AdminServiceGetCustomerProcedure is the fully-qualified name of the AdminService's GetCustomer
+	// RPC.
+	AdminServiceGetCustomerProcedure = "/licensor.v1.AdminService/GetCustomer"
+	// AdminServiceUpdateCustomerProcedure is the fully-qualified name of the AdminService's
+	// UpdateCustomer RPC.
+	AdminServiceUpdateCustomerProcedure = "/licensor.v1.AdminService/UpdateCustomer"
+	// AdminServiceDeleteCustomerProcedure is the fully-qualified name of the AdminService's
+	// DeleteCustomer RPC.
+	AdminServiceDeleteCustomerProcedure = "/licensor.v1.AdminService/DeleteCustomer"
+	// AdminServiceUpdateProductProcedure is the fully-qualified name of the AdminService's
+	// UpdateProduct RPC.
+	AdminServiceUpdateProductProcedure = "/licensor.v1.AdminService/UpdateProduct"
+	// AdminServiceDeleteProductProcedure is the fully-qualified name of the AdminService's
+	// DeleteProduct RPC.
+	AdminServiceDeleteProductProcedure = "/licensor.v1.AdminService/DeleteProduct"
+	// AdminServiceUpdateFeatureProcedure is the fully-qualified name of the AdminService's
+	// UpdateFeature RPC.
+	AdminServiceUpdateFeatureProcedure = "/licensor.v1.AdminService/UpdateFeature"
+	// AdminServiceDeleteFeatureProcedure is the fully-qualified name of the AdminService's
+	// DeleteFeature RPC.
+	AdminServiceDeleteFeatureProcedure = "/licensor.v1.AdminService/DeleteFeature"
 )
 
 // AdminServiceClient is a client for the licensor.v1.AdminService service.
@@ -216,6 +237,21 @@ type AdminServiceClient interface {
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
 	// Audit log.
 	ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error)
+	// Catalog changes. A delete that something still refers to is
+	// FAILED_PRECONDITION, and the message says what refers to it.
+	GetCustomer(context.Context, *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error)
+	UpdateCustomer(context.Context, *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error)
+	// Refused while a contract or a pool is the customer's; its portal links
+	// go with it.
+	DeleteCustomer(context.Context, *connect.Request[v1.DeleteCustomerRequest]) (*connect.Response[v1.DeleteCustomerResponse], error)
+	UpdateProduct(context.Context, *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error)
+	// Refused while a contract is for the product; its features go with it.
+	DeleteProduct(context.Context, *connect.Request[v1.DeleteProductRequest]) (*connect.Response[v1.DeleteProductResponse], error)
+	// Only the description changes: a feature's name and kind are what
+	// contracts grant.
+	UpdateFeature(context.Context, *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error)
+	// Refused while a contract for its product grants it.
+	DeleteFeature(context.Context, *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the licensor.v1.AdminService service. By default,
@@ -481,6 +517,48 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("ListAuditEntries")),
 			connect.WithClientOptions(opts...),
 		),
+		getCustomer: connect.NewClient[v1.GetCustomerRequest, v1.GetCustomerResponse](
+			httpClient,
+			baseURL+AdminServiceGetCustomerProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetCustomer")),
+			connect.WithClientOptions(opts...),
+		),
+		updateCustomer: connect.NewClient[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateCustomerProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateCustomer")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteCustomer: connect.NewClient[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteCustomerProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteCustomer")),
+			connect.WithClientOptions(opts...),
+		),
+		updateProduct: connect.NewClient[v1.UpdateProductRequest, v1.UpdateProductResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateProductProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateProduct")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteProduct: connect.NewClient[v1.DeleteProductRequest, v1.DeleteProductResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteProductProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteProduct")),
+			connect.WithClientOptions(opts...),
+		),
+		updateFeature: connect.NewClient[v1.UpdateFeatureRequest, v1.UpdateFeatureResponse](
+			httpClient,
+			baseURL+AdminServiceUpdateFeatureProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("UpdateFeature")),
+			connect.WithClientOptions(opts...),
+		),
+		deleteFeature: connect.NewClient[v1.DeleteFeatureRequest, v1.DeleteFeatureResponse](
+			httpClient,
+			baseURL+AdminServiceDeleteFeatureProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("DeleteFeature")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -528,6 +606,13 @@ type adminServiceClient struct {
 	redeliver           *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
 	listAlerts          *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
 	listAuditEntries    *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
+	getCustomer         *connect.Client[v1.GetCustomerRequest, v1.GetCustomerResponse]
+	updateCustomer      *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
+	deleteCustomer      *connect.Client[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse]
+	updateProduct       *connect.Client[v1.UpdateProductRequest, v1.UpdateProductResponse]
+	deleteProduct       *connect.Client[v1.DeleteProductRequest, v1.DeleteProductResponse]
+	updateFeature       *connect.Client[v1.UpdateFeatureRequest, v1.UpdateFeatureResponse]
+	deleteFeature       *connect.Client[v1.DeleteFeatureRequest, v1.DeleteFeatureResponse]
 }
 
 // CreateTenant calls licensor.v1.AdminService.CreateTenant.
@@ -740,6 +825,41 @@ func (c *adminServiceClient) ListAuditEntries(ctx context.Context, req *connect.
 	return c.listAuditEntries.CallUnary(ctx, req)
 }
 
+// GetCustomer calls licensor.v1.AdminService.GetCustomer.
+func (c *adminServiceClient) GetCustomer(ctx context.Context, req *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error) {
+	return c.getCustomer.CallUnary(ctx, req)
+}
+
+// UpdateCustomer calls licensor.v1.AdminService.UpdateCustomer.
+func (c *adminServiceClient) UpdateCustomer(ctx context.Context, req *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error) {
+	return c.updateCustomer.CallUnary(ctx, req)
+}
+
+// DeleteCustomer calls licensor.v1.AdminService.DeleteCustomer.
+func (c *adminServiceClient) DeleteCustomer(ctx context.Context, req *connect.Request[v1.DeleteCustomerRequest]) (*connect.Response[v1.DeleteCustomerResponse], error) {
+	return c.deleteCustomer.CallUnary(ctx, req)
+}
+
+// UpdateProduct calls licensor.v1.AdminService.UpdateProduct.
+func (c *adminServiceClient) UpdateProduct(ctx context.Context, req *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error) {
+	return c.updateProduct.CallUnary(ctx, req)
+}
+
+// DeleteProduct calls licensor.v1.AdminService.DeleteProduct.
+func (c *adminServiceClient) DeleteProduct(ctx context.Context, req *connect.Request[v1.DeleteProductRequest]) (*connect.Response[v1.DeleteProductResponse], error) {
+	return c.deleteProduct.CallUnary(ctx, req)
+}
+
+// UpdateFeature calls licensor.v1.AdminService.UpdateFeature.
+func (c *adminServiceClient) UpdateFeature(ctx context.Context, req *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error) {
+	return c.updateFeature.CallUnary(ctx, req)
+}
+
+// DeleteFeature calls licensor.v1.AdminService.DeleteFeature.
+func (c *adminServiceClient) DeleteFeature(ctx context.Context, req *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error) {
+	return c.deleteFeature.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the licensor.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Tenants (operator only, except GetTenant and UpdateTenant for its own).
@@ -804,6 +924,21 @@ type AdminServiceHandler interface {
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
 	// Audit log.
 	ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error)
+	// Catalog changes. A delete that something still refers to is
+	// FAILED_PRECONDITION, and the message says what refers to it.
+	GetCustomer(context.Context, *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error)
+	UpdateCustomer(context.Context, *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error)
+	// Refused while a contract or a pool is the customer's; its portal links
+	// go with it.
+	DeleteCustomer(context.Context, *connect.Request[v1.DeleteCustomerRequest]) (*connect.Response[v1.DeleteCustomerResponse], error)
+	UpdateProduct(context.Context, *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error)
+	// Refused while a contract is for the product; its features go with it.
+	DeleteProduct(context.Context, *connect.Request[v1.DeleteProductRequest]) (*connect.Response[v1.DeleteProductResponse], error)
+	// Only the description changes: a feature's name and kind are what
+	// contracts grant.
+	UpdateFeature(context.Context, *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error)
+	// Refused while a contract for its product grants it.
+	DeleteFeature(context.Context, *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1065,6 +1200,48 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("ListAuditEntries")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceGetCustomerHandler := connect.NewUnaryHandler(
+		AdminServiceGetCustomerProcedure,
+		svc.GetCustomer,
+		connect.WithSchema(adminServiceMethods.ByName("GetCustomer")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceUpdateCustomerHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateCustomerProcedure,
+		svc.UpdateCustomer,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateCustomer")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteCustomerHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteCustomerProcedure,
+		svc.DeleteCustomer,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteCustomer")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceUpdateProductHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateProductProcedure,
+		svc.UpdateProduct,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateProduct")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteProductHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteProductProcedure,
+		svc.DeleteProduct,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteProduct")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceUpdateFeatureHandler := connect.NewUnaryHandler(
+		AdminServiceUpdateFeatureProcedure,
+		svc.UpdateFeature,
+		connect.WithSchema(adminServiceMethods.ByName("UpdateFeature")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceDeleteFeatureHandler := connect.NewUnaryHandler(
+		AdminServiceDeleteFeatureProcedure,
+		svc.DeleteFeature,
+		connect.WithSchema(adminServiceMethods.ByName("DeleteFeature")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/licensor.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
@@ -1151,6 +1328,20 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListAlertsHandler.ServeHTTP(w, r)
 		case AdminServiceListAuditEntriesProcedure:
 			adminServiceListAuditEntriesHandler.ServeHTTP(w, r)
+		case AdminServiceGetCustomerProcedure:
+			adminServiceGetCustomerHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateCustomerProcedure:
+			adminServiceUpdateCustomerHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteCustomerProcedure:
+			adminServiceDeleteCustomerHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateProductProcedure:
+			adminServiceUpdateProductHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteProductProcedure:
+			adminServiceDeleteProductHandler.ServeHTTP(w, r)
+		case AdminServiceUpdateFeatureProcedure:
+			adminServiceUpdateFeatureHandler.ServeHTTP(w, r)
+		case AdminServiceDeleteFeatureProcedure:
+			adminServiceDeleteFeatureHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1326,4 +1517,32 @@ func (UnimplementedAdminServiceHandler) ListAlerts(context.Context, *connect.Req
 
 func (UnimplementedAdminServiceHandler) ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ListAuditEntries is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetCustomer(context.Context, *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetCustomer is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateCustomer(context.Context, *connect.Request[v1.UpdateCustomerRequest]) (*connect.Response[v1.UpdateCustomerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.UpdateCustomer is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteCustomer(context.Context, *connect.Request[v1.DeleteCustomerRequest]) (*connect.Response[v1.DeleteCustomerResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.DeleteCustomer is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateProduct(context.Context, *connect.Request[v1.UpdateProductRequest]) (*connect.Response[v1.UpdateProductResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.UpdateProduct is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteProduct(context.Context, *connect.Request[v1.DeleteProductRequest]) (*connect.Response[v1.DeleteProductResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.DeleteProduct is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) UpdateFeature(context.Context, *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.UpdateFeature is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) DeleteFeature(context.Context, *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.DeleteFeature is not implemented"))
 }

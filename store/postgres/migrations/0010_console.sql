@@ -1,0 +1,28 @@
+-- 0010_console: what the vendor console and the customer portal need,
+-- mirroring store/sqlite's 0010_console.sql.
+--
+-- Free-form metadata on customers and contracts: a JSON object of string
+-- values, validated by the domain (licensor.ValidateMetadata) before it
+-- is stored.
+
+ALTER TABLE customers ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE contracts ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+
+-- Portal links: a customer's administrator's way into the portal, made by
+-- the vendor. Like tokens, only the hash of the secret is kept, and a
+-- link is found by it before any tenant is known.
+CREATE TABLE portal_links (
+    tenant_id   TEXT COLLATE "C" NOT NULL CONSTRAINT portal_links_tenant_fk REFERENCES tenants (id),
+    id          TEXT COLLATE "C" NOT NULL,
+    customer_id TEXT COLLATE "C" NOT NULL,
+    name        TEXT   NOT NULL,
+    hash        BYTEA  NOT NULL CONSTRAINT portal_links_hash_key UNIQUE,
+    hint        TEXT   NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    revoked_at  BIGINT NOT NULL,
+    CONSTRAINT portal_links_pkey PRIMARY KEY (tenant_id, id),
+    CONSTRAINT portal_links_customer_fk FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id)
+);
+
+CREATE INDEX portal_links_customer ON portal_links (tenant_id, customer_id, id);
