@@ -2,9 +2,11 @@ package console
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/service"
 )
 
 type productRow struct {
@@ -64,4 +66,110 @@ func (c *Console) createFeature(w http.ResponseWriter, r *http.Request, s *sessi
 		return err
 	}
 	return redirect(w, r, s, "/console/products", "Feature "+f.Name+" added.")
+}
+
+type customerView struct {
+	C         *licensor.Customer
+	Metadata  string
+	Contracts []*licensor.Contract
+}
+
+func (c *Console) customer(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	cu, err := c.svc.GetCustomer(ctx, tenant, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	v := customerView{C: cu, Metadata: formatMetadata(cu.Metadata)}
+	if v.Contracts, err = c.svc.ListContracts(ctx, tenant, licensor.ContractFilter{CustomerID: cu.ID, ListOptions: licensor.ListOptions{Limit: licensor.MaxListLimit}}); err != nil {
+		return err
+	}
+	return c.render(w, r, s, "customer", "Customer "+cu.Name, "customers", v)
+}
+
+func (c *Console) updateCustomer(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	name, email := strings.TrimSpace(r.PostForm.Get("name")), r.PostForm.Get("email")
+	md, err := parseMetadata(r.PostForm.Get("metadata"))
+	if err != nil {
+		return err
+	}
+	cu, err := c.svc.UpdateCustomer(ctx, tenant, r.PathValue("id"), service.CustomerUpdate{Name: &name, Email: &email, Metadata: &md})
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, s, "/console/customers/"+cu.ID, "Customer saved.")
+}
+
+func (c *Console) deleteCustomer(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	if err := c.svc.DeleteCustomer(ctx, tenant, r.PathValue("id")); err != nil {
+		return err
+	}
+	return redirect(w, r, s, "/console/customers", "Customer deleted.")
+}
+
+func (c *Console) renameProduct(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	if _, err := c.svc.UpdateProduct(ctx, tenant, r.PathValue("id"), &name); err != nil {
+		return err
+	}
+	return redirect(w, r, s, "/console/products", "Product renamed.")
+}
+
+func (c *Console) deleteProduct(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	if err := c.svc.DeleteProduct(ctx, tenant, r.PathValue("id")); err != nil {
+		return err
+	}
+	return redirect(w, r, s, "/console/products", "Product deleted.")
+}
+
+func (c *Console) updateFeature(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	d := strings.TrimSpace(r.PostForm.Get("description"))
+	if _, err := c.svc.UpdateFeature(ctx, tenant, r.PathValue("id"), &d); err != nil {
+		return err
+	}
+	return redirect(w, r, s, "/console/products", "Feature saved.")
+}
+
+func (c *Console) deleteFeature(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	if err := c.svc.DeleteFeature(ctx, tenant, r.PathValue("id")); err != nil {
+		return err
+	}
+	return redirect(w, r, s, "/console/products", "Feature deleted.")
+}
+
+// parseMetadata reads one "key=value" a line; the service validates keys
+// and sizes.
+func parseMetadata(text string) (licensor.Metadata, error) {
+	md := licensor.Metadata{}
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, licensor.Errorf(licensor.EINVALID, "metadata line %q: write key=value", truncate(line, 80))
+		}
+		md[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return md, nil
+}
+
+func formatMetadata(md licensor.Metadata) string {
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k + "=" + md[k] + "\n")
+	}
+	return b.String()
 }

@@ -24,6 +24,7 @@ type contractView struct {
 	Instances []*licensor.Instance
 	Tokens    []*licensor.Token
 	Features  string // the entitlements as the form edits them
+	Metadata  string
 }
 
 const contractsPage = 100
@@ -132,7 +133,7 @@ func (c *Console) contract(w http.ResponseWriter, r *http.Request, s *session) e
 	if err != nil {
 		return err
 	}
-	v := contractView{C: ct, Features: formatEntitlements(ct.Features)}
+	v := contractView{C: ct, Features: formatEntitlements(ct.Features), Metadata: formatMetadata(ct.Metadata)}
 	if v.Instances, err = c.svc.ListInstances(ctx, tenant, licensor.InstanceFilter{ContractID: ct.ID, SeatHolders: true,
 		ListOptions: licensor.ListOptions{Limit: licensor.MaxListLimit}}); err != nil {
 		return err
@@ -210,4 +211,17 @@ func (c *Console) createContractToken(w http.ResponseWriter, r *http.Request, s 
 	}
 	s.addFlash("secret", secret)
 	return redirect(w, r, s, "/console/contracts/"+id, "Token "+t.ID+" created: copy its secret now, it is not shown again.")
+}
+
+func (c *Console) contractMetadata(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	md, err := parseMetadata(r.PostForm.Get("metadata"))
+	if err != nil {
+		return err
+	}
+	ct, err := c.svc.ChangeContract(ctx, tenant, r.PathValue("id"), service.ContractChange{Metadata: &md})
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, s, "/console/contracts/"+ct.ID, "Metadata saved.")
 }

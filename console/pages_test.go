@@ -70,7 +70,17 @@ func TestForms(t *testing.T) {
 	_, body = b.post("/console/customers", url.Values{"name": {""}, "back": {"/console/customers"}})
 	mustContain(t, body, `class="flash error"`, "customer name")
 
+	cu := "/console/customers/" + f.CustomerID
+	b.get(cu)
+	_, body = b.post(cu, url.Values{"name": {"Acme Corp"}, "email": {"ops@acme.example"}, "metadata": {"crm=4711\nregion = eu"}})
+	mustContain(t, body, "Customer saved", `value="Acme Corp"`, "crm=4711\nregion=eu")
+	_, body = b.post(cu+"/delete", url.Values{"back": {cu}})
+	mustContain(t, body, `class="flash error"`) // it has a contract
+
 	cpath := "/console/contracts/" + f.ContractID
+	b.get(cpath)
+	_, body = b.post(cpath+"/metadata", url.Values{"metadata": {"po=PO-1"}, "back": {cpath}})
+	mustContain(t, body, "Metadata saved", "po=PO-1")
 	b.get(cpath)
 	_, body = b.post(cpath+"/features", url.Values{"features": {"solver=10, reporting"}, "max_seats": {"4"}, "back": {cpath}})
 	mustContain(t, body, "Features changed", "reporting, solver=10", "1 / 4")

@@ -36,10 +36,6 @@ type session struct {
 	who    string // shown in the header: token hint, OIDC e-mail
 	tenant string // the tenant the pages show (the operator picks it)
 
-	// portal sessions: the customer and the link that opened them.
-	customerID string
-	linkID     string
-
 	mu    sync.Mutex
 	flash []flash
 }
