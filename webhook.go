@@ -155,6 +155,10 @@ func NextDelivery(attempts int, now, giveUpAt time.Time, jitter float64) (Delive
 // Jitter returns a random factor for NextDelivery.
 func Jitter() float64 { return rand.Float64() }
 
+// EventWebhookTest is the type of the event SendWebhookTestEvent sends to
+// one webhook, whatever its filter: no alert is behind it.
+const EventWebhookTest AlertType = "webhook.test"
+
 // DeliveryFilter selects deliveries of a tenant, newest first.
 type DeliveryFilter struct {
 	WebhookID string
@@ -200,4 +204,8 @@ type WebhookStore interface {
 	// until giveUpAt, whatever its state; any claim on it is dropped.
 	// Attempts keep counting. ENOTFOUND.
 	Redeliver(ctx context.Context, id string, now, giveUpAt time.Time) (*Delivery, error)
+	// QueueWebhookEvent queues one event to the one webhook webhookID,
+	// whatever its filter (a test event), due at now and retried until
+	// giveUpAt; held back while the webhook is disabled. ENOTFOUND.
+	QueueWebhookEvent(ctx context.Context, webhookID, eventID string, typ AlertType, body []byte, now, giveUpAt time.Time) (*Delivery, error)
 }

@@ -120,3 +120,11 @@ func (h *adminHandler) ListAlerts(ctx context.Context, req *connect.Request[v1.L
 	out.NextPageToken = nextPage(len(as), int(m.GetPageSize()), func() string { return as[len(as)-1].ID })
 	return connect.NewResponse(out), nil
 }
+
+func (h *adminHandler) SendWebhookTestEvent(ctx context.Context, req *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error) {
+	d, err := h.svc.SendWebhookTestEvent(ctx, req.Msg.GetTenantId(), req.Msg.GetWebhookId())
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.SendWebhookTestEventResponse{Delivery: deliveryPB(d)}), nil
+}

@@ -34,6 +34,9 @@ type Config struct {
 	// registration is checked against it (the dispatcher checks again on
 	// each address it dials).
 	Webhooks licensor.WebhookPolicy
+	// WebhookQueued, if set, is called after the service queued a webhook
+	// event itself (a test event), to wake the dispatcher.
+	WebhookQueued func()
 }
 
 // Service implements the use cases. Safe for concurrent use.
@@ -45,6 +48,7 @@ type Service struct {
 	log    *slog.Logger
 	sigw   *signing.SignWorkers
 	hooks  licensor.WebhookPolicy
+	queued func()
 
 	tokens    *ttlCache[*licensor.Token]    // by token hash
 	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
@@ -78,6 +82,7 @@ func New(cfg Config) *Service {
 		log:    cfg.Logger.With("component", "service"),
 		sigw:   cfg.SignWorkers,
 		hooks:  cfg.Webhooks,
+		queued: cfg.WebhookQueued,
 	}
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL

@@ -22,6 +22,7 @@ type WebhookCmd struct {
 	Enable     WebhookEnableCmd     `cmd:"" help:"Resume deliveries to a disabled webhook; what queued meanwhile goes out in order."`
 	Deliveries WebhookDeliveriesCmd `cmd:"" help:"List deliveries, newest first: status, attempts, last answer."`
 	Redeliver  WebhookRedeliverCmd  `cmd:"" help:"Queue a delivery again at once, with a fresh retry window (same webhook-id)."`
+	Test       WebhookTestCmd       `cmd:"" help:"Send a webhook.test event to one webhook, whatever its filter; see it with deliveries."`
 }
 
 var webhookHeader = []string{"ID", "URL", "EVENTS", "STATE", "CREATED"}

@@ -162,7 +162,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, errors.New("app: Config.Store, Sealer and TLS are required")
 	}
 	a.signWorkers = signing.NewSignWorkers(cfg.SignWorkers)
-	a.service = service.New(service.Config{Store: cfg.Store, Sealer: cfg.Sealer, Feed: cfg.Feed, Now: cfg.Now, Logger: cfg.Logger, SignWorkers: a.signWorkers, Webhooks: cfg.Webhooks})
+	a.service = service.New(service.Config{Store: cfg.Store, Sealer: cfg.Sealer, Feed: cfg.Feed, Now: cfg.Now, Logger: cfg.Logger, SignWorkers: a.signWorkers, Webhooks: cfg.Webhooks,
+		WebhookQueued: func() {
+			if a.dispatcher != nil {
+				a.dispatcher.Wake()
+			}
+		}})
 	a.metrics = metrics.New(metrics.Config{CodeOf: server.Code})
 	limiter, redis, err := openLimiter(ctx, cfg.Redis, cfg.Logger)
 	if err != nil {

@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Alert", func(t *testing.T) { testAlerts(t, open) })
 	t.Run("WebhookDisable", func(t *testing.T) { testWebhookDisable(t, open) })
+	t.Run("WebhookEvent", func(t *testing.T) { testWebhookEvent(t, open) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, open) })
 	t.Run("NoTenantScope", func(t *testing.T) { testNoScope(t, open) })
 	t.Run("Misc", func(t *testing.T) { testMisc(t, open) })

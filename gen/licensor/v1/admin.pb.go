@@ -7583,6 +7583,104 @@ func (*DeleteFeatureResponse) Descriptor() ([]byte, []int) {
 	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{116}
 }
 
+type SendWebhookTestEventRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	WebhookId     string                 `protobuf:"bytes,2,opt,name=webhook_id,json=webhookId,proto3" json:"webhook_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendWebhookTestEventRequest) Reset() {
+	*x = SendWebhookTestEventRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[117]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendWebhookTestEventRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendWebhookTestEventRequest) ProtoMessage() {}
+
+func (x *SendWebhookTestEventRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[117]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendWebhookTestEventRequest.ProtoReflect.Descriptor instead.
+func (*SendWebhookTestEventRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{117}
+}
+
+func (x *SendWebhookTestEventRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SendWebhookTestEventRequest) GetWebhookId() string {
+	if x != nil {
+		return x.WebhookId
+	}
+	return ""
+}
+
+type SendWebhookTestEventResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The queued delivery; its event_id is the webhook-id header it is sent
+	// with.
+	Delivery      *Delivery `protobuf:"bytes,1,opt,name=delivery,proto3" json:"delivery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SendWebhookTestEventResponse) Reset() {
+	*x = SendWebhookTestEventResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[118]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SendWebhookTestEventResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SendWebhookTestEventResponse) ProtoMessage() {}
+
+func (x *SendWebhookTestEventResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[118]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SendWebhookTestEventResponse.ProtoReflect.Descriptor instead.
+func (*SendWebhookTestEventResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{118}
+}
+
+func (x *SendWebhookTestEventResponse) GetDelivery() *Delivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
 var File_licensor_v1_admin_proto protoreflect.FileDescriptor
 
 const file_licensor_v1_admin_proto_rawDesc = "" +
@@ -8252,7 +8350,13 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
 	"feature_id\x18\x02 \x01(\tR\tfeatureId\"\x17\n" +
-	"\x15DeleteFeatureResponse2\xa7!\n" +
+	"\x15DeleteFeatureResponse\"Y\n" +
+	"\x1bSendWebhookTestEventRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"webhook_id\x18\x02 \x01(\tR\twebhookId\"Q\n" +
+	"\x1cSendWebhookTestEventResponse\x121\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x15.licensor.v1.DeliveryR\bdelivery2\x94\"\n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -8307,7 +8411,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\rUpdateProduct\x12!.licensor.v1.UpdateProductRequest\x1a\".licensor.v1.UpdateProductResponse\x12V\n" +
 	"\rDeleteProduct\x12!.licensor.v1.DeleteProductRequest\x1a\".licensor.v1.DeleteProductResponse\x12V\n" +
 	"\rUpdateFeature\x12!.licensor.v1.UpdateFeatureRequest\x1a\".licensor.v1.UpdateFeatureResponse\x12V\n" +
-	"\rDeleteFeature\x12!.licensor.v1.DeleteFeatureRequest\x1a\".licensor.v1.DeleteFeatureResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
+	"\rDeleteFeature\x12!.licensor.v1.DeleteFeatureRequest\x1a\".licensor.v1.DeleteFeatureResponse\x12k\n" +
+	"\x14SendWebhookTestEvent\x12(.licensor.v1.SendWebhookTestEventRequest\x1a).licensor.v1.SendWebhookTestEventResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
 
 var (
 	file_licensor_v1_admin_proto_rawDescOnce sync.Once
@@ -8321,369 +8426,374 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 123)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 125)
 var file_licensor_v1_admin_proto_goTypes = []any{
-	(*Tenant)(nil),                      // 0: licensor.v1.Tenant
-	(*CreateTenantRequest)(nil),         // 1: licensor.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),        // 2: licensor.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),            // 3: licensor.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),           // 4: licensor.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),          // 5: licensor.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),         // 6: licensor.v1.ListTenantsResponse
-	(*UpdateTenantRequest)(nil),         // 7: licensor.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),        // 8: licensor.v1.UpdateTenantResponse
-	(*Product)(nil),                     // 9: licensor.v1.Product
-	(*CreateProductRequest)(nil),        // 10: licensor.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),       // 11: licensor.v1.CreateProductResponse
-	(*ListProductsRequest)(nil),         // 12: licensor.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),        // 13: licensor.v1.ListProductsResponse
-	(*Feature)(nil),                     // 14: licensor.v1.Feature
-	(*CreateFeatureRequest)(nil),        // 15: licensor.v1.CreateFeatureRequest
-	(*CreateFeatureResponse)(nil),       // 16: licensor.v1.CreateFeatureResponse
-	(*ListProductFeaturesRequest)(nil),  // 17: licensor.v1.ListProductFeaturesRequest
-	(*ListProductFeaturesResponse)(nil), // 18: licensor.v1.ListProductFeaturesResponse
-	(*Customer)(nil),                    // 19: licensor.v1.Customer
-	(*CreateCustomerRequest)(nil),       // 20: licensor.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil),      // 21: licensor.v1.CreateCustomerResponse
-	(*ListCustomersRequest)(nil),        // 22: licensor.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),       // 23: licensor.v1.ListCustomersResponse
-	(*Entitlement)(nil),                 // 24: licensor.v1.Entitlement
-	(*Contract)(nil),                    // 25: licensor.v1.Contract
-	(*CreateContractRequest)(nil),       // 26: licensor.v1.CreateContractRequest
-	(*CreateContractResponse)(nil),      // 27: licensor.v1.CreateContractResponse
-	(*GetContractRequest)(nil),          // 28: licensor.v1.GetContractRequest
-	(*GetContractResponse)(nil),         // 29: licensor.v1.GetContractResponse
-	(*ListContractsRequest)(nil),        // 30: licensor.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),       // 31: licensor.v1.ListContractsResponse
-	(*ChangeContractRequest)(nil),       // 32: licensor.v1.ChangeContractRequest
-	(*ChangeContractResponse)(nil),      // 33: licensor.v1.ChangeContractResponse
-	(*ExtendContractRequest)(nil),       // 34: licensor.v1.ExtendContractRequest
-	(*ExtendContractResponse)(nil),      // 35: licensor.v1.ExtendContractResponse
-	(*EndContractRequest)(nil),          // 36: licensor.v1.EndContractRequest
-	(*EndContractResponse)(nil),         // 37: licensor.v1.EndContractResponse
-	(*Token)(nil),                       // 38: licensor.v1.Token
-	(*CreateTokenRequest)(nil),          // 39: licensor.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),         // 40: licensor.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),           // 41: licensor.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),          // 42: licensor.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),          // 43: licensor.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),         // 44: licensor.v1.RevokeTokenResponse
-	(*SigningKey)(nil),                  // 45: licensor.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),     // 46: licensor.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil),    // 47: licensor.v1.RotateSigningKeyResponse
-	(*ListSigningKeysRequest)(nil),      // 48: licensor.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),     // 49: licensor.v1.ListSigningKeysResponse
-	(*Instance)(nil),                    // 50: licensor.v1.Instance
-	(*ListInstancesRequest)(nil),        // 51: licensor.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),       // 52: licensor.v1.ListInstancesResponse
-	(*GetInstanceRequest)(nil),          // 53: licensor.v1.GetInstanceRequest
-	(*GetInstanceResponse)(nil),         // 54: licensor.v1.GetInstanceResponse
-	(*ReleaseSeatRequest)(nil),          // 55: licensor.v1.ReleaseSeatRequest
-	(*ReleaseSeatResponse)(nil),         // 56: licensor.v1.ReleaseSeatResponse
-	(*TelemetryPoint)(nil),              // 57: licensor.v1.TelemetryPoint
-	(*GetTelemetryHistoryRequest)(nil),  // 58: licensor.v1.GetTelemetryHistoryRequest
-	(*GetTelemetryHistoryResponse)(nil), // 59: licensor.v1.GetTelemetryHistoryResponse
-	(*CountByValue)(nil),                // 60: licensor.v1.CountByValue
-	(*CounterSummary)(nil),              // 61: licensor.v1.CounterSummary
-	(*GetFleetSummaryRequest)(nil),      // 62: licensor.v1.GetFleetSummaryRequest
-	(*GetFleetSummaryResponse)(nil),     // 63: licensor.v1.GetFleetSummaryResponse
-	(*IssueLicenseFileRequest)(nil),     // 64: licensor.v1.IssueLicenseFileRequest
-	(*IssueLicenseFileResponse)(nil),    // 65: licensor.v1.IssueLicenseFileResponse
-	(*PoolFeatureLimit)(nil),            // 66: licensor.v1.PoolFeatureLimit
-	(*Pool)(nil),                        // 67: licensor.v1.Pool
-	(*CreatePoolRequest)(nil),           // 68: licensor.v1.CreatePoolRequest
-	(*CreatePoolResponse)(nil),          // 69: licensor.v1.CreatePoolResponse
-	(*GetPoolRequest)(nil),              // 70: licensor.v1.GetPoolRequest
-	(*GetPoolResponse)(nil),             // 71: licensor.v1.GetPoolResponse
-	(*ListPoolsRequest)(nil),            // 72: licensor.v1.ListPoolsRequest
-	(*ListPoolsResponse)(nil),           // 73: licensor.v1.ListPoolsResponse
-	(*ResizePoolRequest)(nil),           // 74: licensor.v1.ResizePoolRequest
-	(*ResizePoolResponse)(nil),          // 75: licensor.v1.ResizePoolResponse
-	(*ListLeasesRequest)(nil),           // 76: licensor.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),          // 77: licensor.v1.ListLeasesResponse
-	(*ReleaseLeaseRequest)(nil),         // 78: licensor.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),        // 79: licensor.v1.ReleaseLeaseResponse
-	(*UsageRow)(nil),                    // 80: licensor.v1.UsageRow
-	(*GetUsageReportRequest)(nil),       // 81: licensor.v1.GetUsageReportRequest
-	(*GetUsageReportResponse)(nil),      // 82: licensor.v1.GetUsageReportResponse
-	(*Webhook)(nil),                     // 83: licensor.v1.Webhook
-	(*CreateWebhookRequest)(nil),        // 84: licensor.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),       // 85: licensor.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),         // 86: licensor.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),        // 87: licensor.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),        // 88: licensor.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),       // 89: licensor.v1.DeleteWebhookResponse
-	(*UpdateWebhookRequest)(nil),        // 90: licensor.v1.UpdateWebhookRequest
-	(*UpdateWebhookResponse)(nil),       // 91: licensor.v1.UpdateWebhookResponse
-	(*Delivery)(nil),                    // 92: licensor.v1.Delivery
-	(*ListDeliveriesRequest)(nil),       // 93: licensor.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),      // 94: licensor.v1.ListDeliveriesResponse
-	(*RedeliverRequest)(nil),            // 95: licensor.v1.RedeliverRequest
-	(*RedeliverResponse)(nil),           // 96: licensor.v1.RedeliverResponse
-	(*Alert)(nil),                       // 97: licensor.v1.Alert
-	(*ListAlertsRequest)(nil),           // 98: licensor.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),          // 99: licensor.v1.ListAlertsResponse
-	(*AuditEntry)(nil),                  // 100: licensor.v1.AuditEntry
-	(*ListAuditEntriesRequest)(nil),     // 101: licensor.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),    // 102: licensor.v1.ListAuditEntriesResponse
-	(*GetCustomerRequest)(nil),          // 103: licensor.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),         // 104: licensor.v1.GetCustomerResponse
-	(*UpdateCustomerRequest)(nil),       // 105: licensor.v1.UpdateCustomerRequest
-	(*UpdateCustomerResponse)(nil),      // 106: licensor.v1.UpdateCustomerResponse
-	(*DeleteCustomerRequest)(nil),       // 107: licensor.v1.DeleteCustomerRequest
-	(*DeleteCustomerResponse)(nil),      // 108: licensor.v1.DeleteCustomerResponse
-	(*UpdateProductRequest)(nil),        // 109: licensor.v1.UpdateProductRequest
-	(*UpdateProductResponse)(nil),       // 110: licensor.v1.UpdateProductResponse
-	(*DeleteProductRequest)(nil),        // 111: licensor.v1.DeleteProductRequest
-	(*DeleteProductResponse)(nil),       // 112: licensor.v1.DeleteProductResponse
-	(*UpdateFeatureRequest)(nil),        // 113: licensor.v1.UpdateFeatureRequest
-	(*UpdateFeatureResponse)(nil),       // 114: licensor.v1.UpdateFeatureResponse
-	(*DeleteFeatureRequest)(nil),        // 115: licensor.v1.DeleteFeatureRequest
-	(*DeleteFeatureResponse)(nil),       // 116: licensor.v1.DeleteFeatureResponse
-	nil,                                 // 117: licensor.v1.Customer.MetadataEntry
-	nil,                                 // 118: licensor.v1.CreateCustomerRequest.MetadataEntry
-	nil,                                 // 119: licensor.v1.Contract.MetadataEntry
-	nil,                                 // 120: licensor.v1.CreateContractRequest.MetadataEntry
-	nil,                                 // 121: licensor.v1.ChangeContractRequest.MetadataEntry
-	nil,                                 // 122: licensor.v1.UpdateCustomerRequest.MetadataEntry
-	(*durationpb.Duration)(nil),         // 123: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),       // 124: google.protobuf.Timestamp
-	(*Telemetry)(nil),                   // 125: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),               // 126: licensor.v1.IssuedLicense
-	(*Lease)(nil),                       // 127: licensor.v1.Lease
-	(*structpb.Struct)(nil),             // 128: google.protobuf.Struct
+	(*Tenant)(nil),                       // 0: licensor.v1.Tenant
+	(*CreateTenantRequest)(nil),          // 1: licensor.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),         // 2: licensor.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),             // 3: licensor.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),            // 4: licensor.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),           // 5: licensor.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),          // 6: licensor.v1.ListTenantsResponse
+	(*UpdateTenantRequest)(nil),          // 7: licensor.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),         // 8: licensor.v1.UpdateTenantResponse
+	(*Product)(nil),                      // 9: licensor.v1.Product
+	(*CreateProductRequest)(nil),         // 10: licensor.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),        // 11: licensor.v1.CreateProductResponse
+	(*ListProductsRequest)(nil),          // 12: licensor.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),         // 13: licensor.v1.ListProductsResponse
+	(*Feature)(nil),                      // 14: licensor.v1.Feature
+	(*CreateFeatureRequest)(nil),         // 15: licensor.v1.CreateFeatureRequest
+	(*CreateFeatureResponse)(nil),        // 16: licensor.v1.CreateFeatureResponse
+	(*ListProductFeaturesRequest)(nil),   // 17: licensor.v1.ListProductFeaturesRequest
+	(*ListProductFeaturesResponse)(nil),  // 18: licensor.v1.ListProductFeaturesResponse
+	(*Customer)(nil),                     // 19: licensor.v1.Customer
+	(*CreateCustomerRequest)(nil),        // 20: licensor.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil),       // 21: licensor.v1.CreateCustomerResponse
+	(*ListCustomersRequest)(nil),         // 22: licensor.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),        // 23: licensor.v1.ListCustomersResponse
+	(*Entitlement)(nil),                  // 24: licensor.v1.Entitlement
+	(*Contract)(nil),                     // 25: licensor.v1.Contract
+	(*CreateContractRequest)(nil),        // 26: licensor.v1.CreateContractRequest
+	(*CreateContractResponse)(nil),       // 27: licensor.v1.CreateContractResponse
+	(*GetContractRequest)(nil),           // 28: licensor.v1.GetContractRequest
+	(*GetContractResponse)(nil),          // 29: licensor.v1.GetContractResponse
+	(*ListContractsRequest)(nil),         // 30: licensor.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),        // 31: licensor.v1.ListContractsResponse
+	(*ChangeContractRequest)(nil),        // 32: licensor.v1.ChangeContractRequest
+	(*ChangeContractResponse)(nil),       // 33: licensor.v1.ChangeContractResponse
+	(*ExtendContractRequest)(nil),        // 34: licensor.v1.ExtendContractRequest
+	(*ExtendContractResponse)(nil),       // 35: licensor.v1.ExtendContractResponse
+	(*EndContractRequest)(nil),           // 36: licensor.v1.EndContractRequest
+	(*EndContractResponse)(nil),          // 37: licensor.v1.EndContractResponse
+	(*Token)(nil),                        // 38: licensor.v1.Token
+	(*CreateTokenRequest)(nil),           // 39: licensor.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),          // 40: licensor.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),            // 41: licensor.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),           // 42: licensor.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),           // 43: licensor.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),          // 44: licensor.v1.RevokeTokenResponse
+	(*SigningKey)(nil),                   // 45: licensor.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),      // 46: licensor.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),     // 47: licensor.v1.RotateSigningKeyResponse
+	(*ListSigningKeysRequest)(nil),       // 48: licensor.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),      // 49: licensor.v1.ListSigningKeysResponse
+	(*Instance)(nil),                     // 50: licensor.v1.Instance
+	(*ListInstancesRequest)(nil),         // 51: licensor.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),        // 52: licensor.v1.ListInstancesResponse
+	(*GetInstanceRequest)(nil),           // 53: licensor.v1.GetInstanceRequest
+	(*GetInstanceResponse)(nil),          // 54: licensor.v1.GetInstanceResponse
+	(*ReleaseSeatRequest)(nil),           // 55: licensor.v1.ReleaseSeatRequest
+	(*ReleaseSeatResponse)(nil),          // 56: licensor.v1.ReleaseSeatResponse
+	(*TelemetryPoint)(nil),               // 57: licensor.v1.TelemetryPoint
+	(*GetTelemetryHistoryRequest)(nil),   // 58: licensor.v1.GetTelemetryHistoryRequest
+	(*GetTelemetryHistoryResponse)(nil),  // 59: licensor.v1.GetTelemetryHistoryResponse
+	(*CountByValue)(nil),                 // 60: licensor.v1.CountByValue
+	(*CounterSummary)(nil),               // 61: licensor.v1.CounterSummary
+	(*GetFleetSummaryRequest)(nil),       // 62: licensor.v1.GetFleetSummaryRequest
+	(*GetFleetSummaryResponse)(nil),      // 63: licensor.v1.GetFleetSummaryResponse
+	(*IssueLicenseFileRequest)(nil),      // 64: licensor.v1.IssueLicenseFileRequest
+	(*IssueLicenseFileResponse)(nil),     // 65: licensor.v1.IssueLicenseFileResponse
+	(*PoolFeatureLimit)(nil),             // 66: licensor.v1.PoolFeatureLimit
+	(*Pool)(nil),                         // 67: licensor.v1.Pool
+	(*CreatePoolRequest)(nil),            // 68: licensor.v1.CreatePoolRequest
+	(*CreatePoolResponse)(nil),           // 69: licensor.v1.CreatePoolResponse
+	(*GetPoolRequest)(nil),               // 70: licensor.v1.GetPoolRequest
+	(*GetPoolResponse)(nil),              // 71: licensor.v1.GetPoolResponse
+	(*ListPoolsRequest)(nil),             // 72: licensor.v1.ListPoolsRequest
+	(*ListPoolsResponse)(nil),            // 73: licensor.v1.ListPoolsResponse
+	(*ResizePoolRequest)(nil),            // 74: licensor.v1.ResizePoolRequest
+	(*ResizePoolResponse)(nil),           // 75: licensor.v1.ResizePoolResponse
+	(*ListLeasesRequest)(nil),            // 76: licensor.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),           // 77: licensor.v1.ListLeasesResponse
+	(*ReleaseLeaseRequest)(nil),          // 78: licensor.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),         // 79: licensor.v1.ReleaseLeaseResponse
+	(*UsageRow)(nil),                     // 80: licensor.v1.UsageRow
+	(*GetUsageReportRequest)(nil),        // 81: licensor.v1.GetUsageReportRequest
+	(*GetUsageReportResponse)(nil),       // 82: licensor.v1.GetUsageReportResponse
+	(*Webhook)(nil),                      // 83: licensor.v1.Webhook
+	(*CreateWebhookRequest)(nil),         // 84: licensor.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),        // 85: licensor.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),          // 86: licensor.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),         // 87: licensor.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),         // 88: licensor.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),        // 89: licensor.v1.DeleteWebhookResponse
+	(*UpdateWebhookRequest)(nil),         // 90: licensor.v1.UpdateWebhookRequest
+	(*UpdateWebhookResponse)(nil),        // 91: licensor.v1.UpdateWebhookResponse
+	(*Delivery)(nil),                     // 92: licensor.v1.Delivery
+	(*ListDeliveriesRequest)(nil),        // 93: licensor.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),       // 94: licensor.v1.ListDeliveriesResponse
+	(*RedeliverRequest)(nil),             // 95: licensor.v1.RedeliverRequest
+	(*RedeliverResponse)(nil),            // 96: licensor.v1.RedeliverResponse
+	(*Alert)(nil),                        // 97: licensor.v1.Alert
+	(*ListAlertsRequest)(nil),            // 98: licensor.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),           // 99: licensor.v1.ListAlertsResponse
+	(*AuditEntry)(nil),                   // 100: licensor.v1.AuditEntry
+	(*ListAuditEntriesRequest)(nil),      // 101: licensor.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),     // 102: licensor.v1.ListAuditEntriesResponse
+	(*GetCustomerRequest)(nil),           // 103: licensor.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),          // 104: licensor.v1.GetCustomerResponse
+	(*UpdateCustomerRequest)(nil),        // 105: licensor.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),       // 106: licensor.v1.UpdateCustomerResponse
+	(*DeleteCustomerRequest)(nil),        // 107: licensor.v1.DeleteCustomerRequest
+	(*DeleteCustomerResponse)(nil),       // 108: licensor.v1.DeleteCustomerResponse
+	(*UpdateProductRequest)(nil),         // 109: licensor.v1.UpdateProductRequest
+	(*UpdateProductResponse)(nil),        // 110: licensor.v1.UpdateProductResponse
+	(*DeleteProductRequest)(nil),         // 111: licensor.v1.DeleteProductRequest
+	(*DeleteProductResponse)(nil),        // 112: licensor.v1.DeleteProductResponse
+	(*UpdateFeatureRequest)(nil),         // 113: licensor.v1.UpdateFeatureRequest
+	(*UpdateFeatureResponse)(nil),        // 114: licensor.v1.UpdateFeatureResponse
+	(*DeleteFeatureRequest)(nil),         // 115: licensor.v1.DeleteFeatureRequest
+	(*DeleteFeatureResponse)(nil),        // 116: licensor.v1.DeleteFeatureResponse
+	(*SendWebhookTestEventRequest)(nil),  // 117: licensor.v1.SendWebhookTestEventRequest
+	(*SendWebhookTestEventResponse)(nil), // 118: licensor.v1.SendWebhookTestEventResponse
+	nil,                                  // 119: licensor.v1.Customer.MetadataEntry
+	nil,                                  // 120: licensor.v1.CreateCustomerRequest.MetadataEntry
+	nil,                                  // 121: licensor.v1.Contract.MetadataEntry
+	nil,                                  // 122: licensor.v1.CreateContractRequest.MetadataEntry
+	nil,                                  // 123: licensor.v1.ChangeContractRequest.MetadataEntry
+	nil,                                  // 124: licensor.v1.UpdateCustomerRequest.MetadataEntry
+	(*durationpb.Duration)(nil),          // 125: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),        // 126: google.protobuf.Timestamp
+	(*Telemetry)(nil),                    // 127: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),                // 128: licensor.v1.IssuedLicense
+	(*Lease)(nil),                        // 129: licensor.v1.Lease
+	(*structpb.Struct)(nil),              // 130: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	123, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	123, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	124, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	123, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	123, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
-	123, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	125, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	125, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	126, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	125, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	125, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	125, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	123, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	123, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	123, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	123, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	125, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	125, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	125, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	125, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	124, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	126, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	124, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
-	117, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
-	118, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
+	126, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	119, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
+	120, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
 	19,  // 22: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	19,  // 23: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	124, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	124, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	126, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	126, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 26: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	123, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	123, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	123, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	124, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	124, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	119, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
-	124, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	124, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	125, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	125, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	125, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	126, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	126, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	121, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
+	126, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	126, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 35: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	123, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	123, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	123, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	120, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
+	125, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	125, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	125, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	122, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
 	25,  // 40: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 41: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 42: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
 	24,  // 43: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	123, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	123, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	123, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	121, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
+	125, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	125, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	125, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	123, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
 	25,  // 48: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	124, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	123, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	126, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	125, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
 	25,  // 51: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 52: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	124, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	124, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	124, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	124, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	126, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	126, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	126, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	126, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
 	38,  // 57: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
 	38,  // 58: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
 	38,  // 59: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	124, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	124, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	124, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	126, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	126, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	126, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
 	45,  // 63: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
 	45,  // 64: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	124, // 65: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	124, // 66: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	124, // 67: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	124, // 68: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	125, // 69: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	126, // 65: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	126, // 66: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	126, // 67: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	126, // 68: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	127, // 69: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
 	50,  // 70: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
 	50,  // 71: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
 	50,  // 72: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	124, // 73: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	125, // 74: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	124, // 75: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	124, // 76: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	126, // 73: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	127, // 74: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	126, // 75: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	126, // 76: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
 	57,  // 77: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
 	60,  // 78: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
 	60,  // 79: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
 	60,  // 80: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
 	61,  // 81: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	123, // 82: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	126, // 83: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	125, // 82: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	128, // 83: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
 	66,  // 84: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	123, // 85: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	124, // 86: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	125, // 85: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	126, // 86: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	66,  // 87: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	123, // 88: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	125, // 88: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 89: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
 	67,  // 90: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	127, // 91: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	129, // 91: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
 	67,  // 92: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
 	66,  // 93: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	123, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	125, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 95: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	127, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	124, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	124, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	124, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	123, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	129, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	126, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	126, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	126, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	125, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
 	80,  // 101: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	124, // 102: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	126, // 102: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
 	83,  // 103: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
 	83,  // 104: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
 	83,  // 105: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	123, // 106: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	124, // 107: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	124, // 108: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	124, // 109: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	125, // 106: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	126, // 107: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	126, // 108: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	126, // 109: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
 	92,  // 110: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
 	92,  // 111: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	124, // 112: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	124, // 113: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	128, // 114: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	126, // 112: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	126, // 113: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	130, // 114: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
 	97,  // 115: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	124, // 116: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	128, // 117: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	128, // 118: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	124, // 119: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	124, // 120: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	126, // 116: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	130, // 117: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	130, // 118: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	126, // 119: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	126, // 120: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
 	100, // 121: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
 	19,  // 122: licensor.v1.GetCustomerResponse.customer:type_name -> licensor.v1.Customer
-	122, // 123: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
+	124, // 123: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
 	19,  // 124: licensor.v1.UpdateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	9,   // 125: licensor.v1.UpdateProductResponse.product:type_name -> licensor.v1.Product
 	14,  // 126: licensor.v1.UpdateFeatureResponse.feature:type_name -> licensor.v1.Feature
-	1,   // 127: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 128: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 129: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 130: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 131: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 132: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 133: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 134: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 135: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 136: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 137: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 138: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 139: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 140: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 141: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 142: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 143: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 144: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 145: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 146: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 147: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 148: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 149: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 150: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 151: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 152: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 153: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 154: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 155: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 156: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 157: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 158: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 159: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 160: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 161: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 162: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 163: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 164: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 165: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 166: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 167: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 168: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	103, // 169: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
-	105, // 170: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
-	107, // 171: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
-	109, // 172: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
-	111, // 173: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
-	113, // 174: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
-	115, // 175: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
-	2,   // 176: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 177: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 178: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 179: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 180: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 181: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 182: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 183: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 184: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 185: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 186: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 187: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 188: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 189: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 190: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 191: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 192: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 193: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 194: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 195: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 196: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 197: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 198: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 199: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 200: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 201: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 202: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 203: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 204: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 205: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 206: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 207: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 208: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 209: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 210: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 211: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 212: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 213: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 214: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 215: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 216: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 217: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	104, // 218: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
-	106, // 219: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
-	108, // 220: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
-	110, // 221: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
-	112, // 222: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
-	114, // 223: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
-	116, // 224: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
-	176, // [176:225] is the sub-list for method output_type
-	127, // [127:176] is the sub-list for method input_type
-	127, // [127:127] is the sub-list for extension type_name
-	127, // [127:127] is the sub-list for extension extendee
-	0,   // [0:127] is the sub-list for field type_name
+	92,  // 127: licensor.v1.SendWebhookTestEventResponse.delivery:type_name -> licensor.v1.Delivery
+	1,   // 128: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 129: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 130: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 131: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 132: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 133: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 134: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 135: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 136: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 137: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 138: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 139: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 140: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 141: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 142: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 143: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 144: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 145: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 146: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 147: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 148: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 149: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 150: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 151: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 152: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 153: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 154: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 155: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 156: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	72,  // 157: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	74,  // 158: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	76,  // 159: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	78,  // 160: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	81,  // 161: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	84,  // 162: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	86,  // 163: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	88,  // 164: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	90,  // 165: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	93,  // 166: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	95,  // 167: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	98,  // 168: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	101, // 169: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	103, // 170: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
+	105, // 171: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
+	107, // 172: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
+	109, // 173: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
+	111, // 174: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
+	113, // 175: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
+	115, // 176: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
+	117, // 177: licensor.v1.AdminService.SendWebhookTestEvent:input_type -> licensor.v1.SendWebhookTestEventRequest
+	2,   // 178: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 179: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 180: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 181: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 182: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 183: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 184: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 185: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 186: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 187: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 188: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 189: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 190: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 191: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 192: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 193: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 194: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 195: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 196: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 197: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 198: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 199: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 200: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 201: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 202: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 203: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 204: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 205: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 206: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	73,  // 207: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	75,  // 208: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	77,  // 209: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	79,  // 210: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	82,  // 211: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	85,  // 212: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	87,  // 213: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	89,  // 214: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	91,  // 215: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	94,  // 216: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	96,  // 217: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	99,  // 218: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	102, // 219: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	104, // 220: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
+	106, // 221: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
+	108, // 222: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
+	110, // 223: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
+	112, // 224: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
+	114, // 225: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
+	116, // 226: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
+	118, // 227: licensor.v1.AdminService.SendWebhookTestEvent:output_type -> licensor.v1.SendWebhookTestEventResponse
+	178, // [178:228] is the sub-list for method output_type
+	128, // [128:178] is the sub-list for method input_type
+	128, // [128:128] is the sub-list for extension type_name
+	128, // [128:128] is the sub-list for extension extendee
+	0,   // [0:128] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -8705,7 +8815,7 @@ func file_licensor_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   123,
+			NumMessages:   125,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

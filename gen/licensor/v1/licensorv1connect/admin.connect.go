@@ -171,6 +171,9 @@ const (
 	// AdminServiceDeleteFeatureProcedure is the fully-qualified name of the AdminService's
 	// DeleteFeature RPC.
 	AdminServiceDeleteFeatureProcedure = "/licensor.v1.AdminService/DeleteFeature"
+	// AdminServiceSendWebhookTestEventProcedure is the fully-qualified name of the AdminService's
+	// SendWebhookTestEvent RPC.
+	AdminServiceSendWebhookTestEventProcedure = "/licensor.v1.AdminService/SendWebhookTestEvent"
 )
 
 // AdminServiceClient is a client for the licensor.v1.AdminService service.
@@ -252,6 +255,10 @@ type AdminServiceClient interface {
 	UpdateFeature(context.Context, *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error)
 	// Refused while a contract for its product grants it.
 	DeleteFeature(context.Context, *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error)
+	// Queues a webhook.test event to one webhook, whatever its event filter,
+	// through the usual delivery path: signed, retried, listed by
+	// ListDeliveries (held while the webhook is disabled). Audited.
+	SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the licensor.v1.AdminService service. By default,
@@ -559,60 +566,67 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("DeleteFeature")),
 			connect.WithClientOptions(opts...),
 		),
+		sendWebhookTestEvent: connect.NewClient[v1.SendWebhookTestEventRequest, v1.SendWebhookTestEventResponse](
+			httpClient,
+			baseURL+AdminServiceSendWebhookTestEventProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SendWebhookTestEvent")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	createTenant        *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
-	getTenant           *connect.Client[v1.GetTenantRequest, v1.GetTenantResponse]
-	listTenants         *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
-	updateTenant        *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
-	createProduct       *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
-	listProducts        *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
-	createFeature       *connect.Client[v1.CreateFeatureRequest, v1.CreateFeatureResponse]
-	listProductFeatures *connect.Client[v1.ListProductFeaturesRequest, v1.ListProductFeaturesResponse]
-	createCustomer      *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
-	listCustomers       *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
-	createContract      *connect.Client[v1.CreateContractRequest, v1.CreateContractResponse]
-	getContract         *connect.Client[v1.GetContractRequest, v1.GetContractResponse]
-	listContracts       *connect.Client[v1.ListContractsRequest, v1.ListContractsResponse]
-	changeContract      *connect.Client[v1.ChangeContractRequest, v1.ChangeContractResponse]
-	extendContract      *connect.Client[v1.ExtendContractRequest, v1.ExtendContractResponse]
-	endContract         *connect.Client[v1.EndContractRequest, v1.EndContractResponse]
-	createToken         *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
-	listTokens          *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
-	revokeToken         *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
-	rotateSigningKey    *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
-	listSigningKeys     *connect.Client[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse]
-	listInstances       *connect.Client[v1.ListInstancesRequest, v1.ListInstancesResponse]
-	getInstance         *connect.Client[v1.GetInstanceRequest, v1.GetInstanceResponse]
-	releaseSeat         *connect.Client[v1.ReleaseSeatRequest, v1.ReleaseSeatResponse]
-	getTelemetryHistory *connect.Client[v1.GetTelemetryHistoryRequest, v1.GetTelemetryHistoryResponse]
-	getFleetSummary     *connect.Client[v1.GetFleetSummaryRequest, v1.GetFleetSummaryResponse]
-	issueLicenseFile    *connect.Client[v1.IssueLicenseFileRequest, v1.IssueLicenseFileResponse]
-	createPool          *connect.Client[v1.CreatePoolRequest, v1.CreatePoolResponse]
-	getPool             *connect.Client[v1.GetPoolRequest, v1.GetPoolResponse]
-	listPools           *connect.Client[v1.ListPoolsRequest, v1.ListPoolsResponse]
-	resizePool          *connect.Client[v1.ResizePoolRequest, v1.ResizePoolResponse]
-	listLeases          *connect.Client[v1.ListLeasesRequest, v1.ListLeasesResponse]
-	releaseLease        *connect.Client[v1.ReleaseLeaseRequest, v1.ReleaseLeaseResponse]
-	getUsageReport      *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
-	createWebhook       *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
-	listWebhooks        *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
-	deleteWebhook       *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
-	updateWebhook       *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
-	listDeliveries      *connect.Client[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse]
-	redeliver           *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
-	listAlerts          *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
-	listAuditEntries    *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
-	getCustomer         *connect.Client[v1.GetCustomerRequest, v1.GetCustomerResponse]
-	updateCustomer      *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
-	deleteCustomer      *connect.Client[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse]
-	updateProduct       *connect.Client[v1.UpdateProductRequest, v1.UpdateProductResponse]
-	deleteProduct       *connect.Client[v1.DeleteProductRequest, v1.DeleteProductResponse]
-	updateFeature       *connect.Client[v1.UpdateFeatureRequest, v1.UpdateFeatureResponse]
-	deleteFeature       *connect.Client[v1.DeleteFeatureRequest, v1.DeleteFeatureResponse]
+	createTenant         *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
+	getTenant            *connect.Client[v1.GetTenantRequest, v1.GetTenantResponse]
+	listTenants          *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
+	updateTenant         *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
+	createProduct        *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
+	listProducts         *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
+	createFeature        *connect.Client[v1.CreateFeatureRequest, v1.CreateFeatureResponse]
+	listProductFeatures  *connect.Client[v1.ListProductFeaturesRequest, v1.ListProductFeaturesResponse]
+	createCustomer       *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
+	listCustomers        *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
+	createContract       *connect.Client[v1.CreateContractRequest, v1.CreateContractResponse]
+	getContract          *connect.Client[v1.GetContractRequest, v1.GetContractResponse]
+	listContracts        *connect.Client[v1.ListContractsRequest, v1.ListContractsResponse]
+	changeContract       *connect.Client[v1.ChangeContractRequest, v1.ChangeContractResponse]
+	extendContract       *connect.Client[v1.ExtendContractRequest, v1.ExtendContractResponse]
+	endContract          *connect.Client[v1.EndContractRequest, v1.EndContractResponse]
+	createToken          *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
+	listTokens           *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
+	revokeToken          *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
+	rotateSigningKey     *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
+	listSigningKeys      *connect.Client[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse]
+	listInstances        *connect.Client[v1.ListInstancesRequest, v1.ListInstancesResponse]
+	getInstance          *connect.Client[v1.GetInstanceRequest, v1.GetInstanceResponse]
+	releaseSeat          *connect.Client[v1.ReleaseSeatRequest, v1.ReleaseSeatResponse]
+	getTelemetryHistory  *connect.Client[v1.GetTelemetryHistoryRequest, v1.GetTelemetryHistoryResponse]
+	getFleetSummary      *connect.Client[v1.GetFleetSummaryRequest, v1.GetFleetSummaryResponse]
+	issueLicenseFile     *connect.Client[v1.IssueLicenseFileRequest, v1.IssueLicenseFileResponse]
+	createPool           *connect.Client[v1.CreatePoolRequest, v1.CreatePoolResponse]
+	getPool              *connect.Client[v1.GetPoolRequest, v1.GetPoolResponse]
+	listPools            *connect.Client[v1.ListPoolsRequest, v1.ListPoolsResponse]
+	resizePool           *connect.Client[v1.ResizePoolRequest, v1.ResizePoolResponse]
+	listLeases           *connect.Client[v1.ListLeasesRequest, v1.ListLeasesResponse]
+	releaseLease         *connect.Client[v1.ReleaseLeaseRequest, v1.ReleaseLeaseResponse]
+	getUsageReport       *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
+	createWebhook        *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
+	listWebhooks         *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
+	deleteWebhook        *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
+	updateWebhook        *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
+	listDeliveries       *connect.Client[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse]
+	redeliver            *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
+	listAlerts           *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
+	listAuditEntries     *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
+	getCustomer          *connect.Client[v1.GetCustomerRequest, v1.GetCustomerResponse]
+	updateCustomer       *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
+	deleteCustomer       *connect.Client[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse]
+	updateProduct        *connect.Client[v1.UpdateProductRequest, v1.UpdateProductResponse]
+	deleteProduct        *connect.Client[v1.DeleteProductRequest, v1.DeleteProductResponse]
+	updateFeature        *connect.Client[v1.UpdateFeatureRequest, v1.UpdateFeatureResponse]
+	deleteFeature        *connect.Client[v1.DeleteFeatureRequest, v1.DeleteFeatureResponse]
+	sendWebhookTestEvent *connect.Client[v1.SendWebhookTestEventRequest, v1.SendWebhookTestEventResponse]
 }
 
 // CreateTenant calls licensor.v1.AdminService.CreateTenant.
@@ -860,6 +874,11 @@ func (c *adminServiceClient) DeleteFeature(ctx context.Context, req *connect.Req
 	return c.deleteFeature.CallUnary(ctx, req)
 }
 
+// SendWebhookTestEvent calls licensor.v1.AdminService.SendWebhookTestEvent.
+func (c *adminServiceClient) SendWebhookTestEvent(ctx context.Context, req *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error) {
+	return c.sendWebhookTestEvent.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the licensor.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Tenants (operator only, except GetTenant and UpdateTenant for its own).
@@ -939,6 +958,10 @@ type AdminServiceHandler interface {
 	UpdateFeature(context.Context, *connect.Request[v1.UpdateFeatureRequest]) (*connect.Response[v1.UpdateFeatureResponse], error)
 	// Refused while a contract for its product grants it.
 	DeleteFeature(context.Context, *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error)
+	// Queues a webhook.test event to one webhook, whatever its event filter,
+	// through the usual delivery path: signed, retried, listed by
+	// ListDeliveries (held while the webhook is disabled). Audited.
+	SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1242,6 +1265,12 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("DeleteFeature")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceSendWebhookTestEventHandler := connect.NewUnaryHandler(
+		AdminServiceSendWebhookTestEventProcedure,
+		svc.SendWebhookTestEvent,
+		connect.WithSchema(adminServiceMethods.ByName("SendWebhookTestEvent")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/licensor.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
@@ -1342,6 +1371,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceUpdateFeatureHandler.ServeHTTP(w, r)
 		case AdminServiceDeleteFeatureProcedure:
 			adminServiceDeleteFeatureHandler.ServeHTTP(w, r)
+		case AdminServiceSendWebhookTestEventProcedure:
+			adminServiceSendWebhookTestEventHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1545,4 +1576,8 @@ func (UnimplementedAdminServiceHandler) UpdateFeature(context.Context, *connect.
 
 func (UnimplementedAdminServiceHandler) DeleteFeature(context.Context, *connect.Request[v1.DeleteFeatureRequest]) (*connect.Response[v1.DeleteFeatureResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.DeleteFeature is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.SendWebhookTestEvent is not implemented"))
 }
