@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,6 +203,38 @@ func TestBrowser(t *testing.T) {
 	if inUse != "7" || before == after || !strings.Contains(after, "polyline") {
 		t.Fatalf("pool after checkouts: in use %q (want 7); chart changed: %v\n%s", inUse, before != after, after)
 	}
+
+	// A webhook, created and tested from the console, reaches its receiver.
+	got := make(chan string, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- string(body)
+	}))
+	t.Cleanup(receiver.Close)
+	run(t, ctx, "create a webhook and send a test event",
+		chromedp.Navigate(u+"/console/webhooks"),
+		chromedp.SendKeys(chromedp.ID("webhook-url"), receiver.URL+"/hook"),
+		chromedp.Click(chromedp.ID("create-webhook")),
+		chromedp.WaitVisible(chromedp.ID("send-test")),
+		chromedp.Click(chromedp.ID("send-test")),
+		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+	)
+	if n, err := s.Dispatcher.RunOnce(context.Background()); err != nil || n != 1 {
+		t.Fatalf("dispatcher: %d deliveries, %v; want 1", n, err)
+	}
+	select {
+	case body := <-got:
+		if !strings.Contains(body, "webhook.test") {
+			t.Fatalf("receiver got %s", body)
+		}
+	default:
+		t.Fatal("the receiver got no test event")
+	}
+	run(t, ctx, "the delivery succeeded",
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="deliveries"]//td[@class="status" and text()="succeeded"]`)),
+		screenshot(t, "webhook"),
+	)
 
 	run(t, ctx, "a form without its CSRF token is refused",
 		chromedp.Navigate(u+"/console/customers"),

@@ -93,6 +93,16 @@ func (c *Console) webhookState(w http.ResponseWriter, r *http.Request, s *sessio
 	return redirect(w, r, s, "/console/webhooks/"+h.ID, msg)
 }
 
+// webhookTest queues a webhook.test event to the webhook.
+func (c *Console) webhookTest(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	d, err := c.svc.SendWebhookTestEvent(ctx, tenant, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, s, "/console/webhooks/"+d.WebhookID, "Test event queued as delivery "+d.ID+".")
+}
+
 func (c *Console) redeliver(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx, tenant := tenantCtx(r, s)
 	d, err := c.svc.Redeliver(ctx, tenant, r.PathValue("id"))

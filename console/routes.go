@@ -49,6 +49,7 @@ func (c *Console) routes() {
 	c.handle("POST /console/webhooks", c.createWebhook)
 	c.handle("GET /console/webhooks/{id}", c.webhook)
 	c.handle("POST /console/webhooks/{id}/state", c.webhookState)
+	c.handle("POST /console/webhooks/{id}/test", c.webhookTest)
 	c.handle("POST /console/deliveries/{id}/redeliver", c.redeliver)
 	c.handle("GET /console/audit", c.audit)
 	c.handle("GET /console/telemetry", c.telemetry)
