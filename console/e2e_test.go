@@ -172,7 +172,7 @@ func TestBrowser(t *testing.T) {
 	run(t, ctx, "release its seat",
 		screenshot(t, "contract"),
 		chromedp.Click(chromedp.CSS("#seats button.release")),
-		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(text(), "Seat of e2e-box released")]`)),
 	)
 	if seats := text("seats", "seats-used"); seats != "0 / 2" {
 		t.Fatalf("seats after release: %q, want 0 / 2", seats)
@@ -217,7 +217,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("create-webhook")),
 		chromedp.WaitVisible(chromedp.ID("send-test")),
 		chromedp.Click(chromedp.ID("send-test")),
-		chromedp.WaitVisible(chromedp.CSS(".flash.ok")),
+		// The page already shows the creation's message: wait for the test's.
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(text(), "Test event queued")]`)),
 	)
 	if n, err := s.Dispatcher.RunOnce(context.Background()); err != nil || n != 1 {
 		t.Fatalf("dispatcher: %d deliveries, %v; want 1", n, err)
