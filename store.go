@@ -25,6 +25,7 @@ type Store interface {
 	AlertStore
 	WebhookStore
 	CapabilityStore
+	ConsoleStore
 
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -48,6 +48,10 @@ type Dialect struct {
 	// Unavailable is the message of an EUNAVAILABLE made of a transient
 	// error.
 	Unavailable string
+	// JSONText is the spelling of the top-level string member key of col,
+	// a TEXT column holding a JSON object or '' (NULL then, and for a
+	// missing member). key is a constant of the store's, never input.
+	JSONText func(col, key string) string
 }
 
 // maxRebound bounds the Rebinder's cache: queries built with a variable

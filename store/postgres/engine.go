@@ -10,8 +10,11 @@ import (
 
 // dialect is PostgreSQL's spelling of what differs between the engines.
 var dialect = &store.Dialect{
-	Name:            "postgres",
-	Greatest:        "GREATEST",
+	Name:     "postgres",
+	Greatest: "GREATEST",
+	JSONText: func(col, key string) string {
+		return "(NULLIF(" + col + ", '')::jsonb ->> '" + key + "')"
+	},
 	True:            "TRUE",
 	False:           "FALSE",
 	ForUpdate:       " FOR UPDATE",

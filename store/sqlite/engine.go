@@ -9,8 +9,11 @@ import (
 
 // dialect is SQLite's spelling of what differs between the engines.
 var dialect = &store.Dialect{
-	Name:            "sqlite",
-	Greatest:        "MAX",
+	Name:     "sqlite",
+	Greatest: "MAX",
+	JSONText: func(col, key string) string {
+		return "json_extract(NULLIF(" + col + ", ''), '$." + key + "')"
+	},
 	True:            "1",
 	False:           "0",
 	Savepoint:       func(sp string) string { return "SAVEPOINT " + sp },

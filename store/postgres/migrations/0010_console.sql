@@ -26,3 +26,13 @@ CREATE TABLE portal_links (
 );
 
 CREATE INDEX portal_links_customer ON portal_links (tenant_id, customer_id, id);
+
+-- The console's instance search pages newest check-in first by
+-- (last_seen_at, contract_id, instance_id): this index serves it read
+-- backwards, and serves the scanner's silent-instance query (a prefix of
+-- it) that instances_last_seen served.
+DROP INDEX instances_last_seen;
+CREATE INDEX instances_seen ON instances (tenant_id, last_seen_at, contract_id, instance_id);
+-- The same search within one contract (the console's contract page): the
+-- contract's instances in check-in order, not the tenant's filtered.
+CREATE INDEX instances_contract_seen ON instances (tenant_id, contract_id, last_seen_at, instance_id);

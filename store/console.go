@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/licensor/licensor"
+)
+
+// SearchInstances returns a page of the scoped tenant's instances, newest
+// check-in first, and the cursor of the next page. The order is the
+// instances_seen index's, read backwards, so a page costs its own rows
+// (plus those a filter passes over) however many instances there are: the
+// cursor is the last row's (last_seen_at, contract_id, instance_id) and the
+// next page starts strictly below it.
+func (db *DB) SearchInstances(ctx context.Context, s licensor.InstanceSearch) ([]*licensor.Instance, string, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	q, args, err := SearchInstancesQuery(db.d, tid, s)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := db.eng.Sync(ctx); err != nil {
+		return nil, "", db.Final("SearchInstances", err)
+	}
+	rows, err := db.eng.ReadUnprepared().Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", db.Final("SearchInstances", err)
+	}
+	defer rows.Close()
+	out, err := All(rows, ScanInstance)
+	if err != nil {
+		return nil, "", db.Final("SearchInstances", err)
+	}
+	next := ""
+	if len(out) > s.Limit {
+		out = out[:s.Limit]
+		last := out[len(out)-1]
+		next = instanceCursor(Micros(last.LastSeenAt), last.ContractID, last.ID)
+	}
+	return out, next, nil
+}
+
+// SearchInstancesQuery is the statement SearchInstances runs for s in
+// tenant tid, and its arguments (exported so that an engine's tests can
+// check its plan). EINVALID for a cursor it did not make.
+func SearchInstancesQuery(d *Dialect, tid string, s licensor.InstanceSearch) (string, []any, error) {
+	var q strings.Builder
+	args := []any{tid}
+	q.WriteString(`SELECT ` + InstanceCols + ` FROM instances WHERE tenant_id = ?`)
+	if s.Cursor != "" {
+		seen, contract, instance, err := parseInstanceCursor(s.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		q.WriteString(` AND (last_seen_at, contract_id, instance_id) < (?, ?, ?)`)
+		args = append(args, seen, contract, instance)
+	}
+	if s.ContractID != "" {
+		q.WriteString(` AND contract_id = ?`)
+		args = append(args, s.ContractID)
+	}
+	if s.CustomerID != "" {
+		q.WriteString(` AND contract_id IN (SELECT id FROM contracts WHERE tenant_id = ? AND customer_id = ?)`)
+		args = append(args, tid, s.CustomerID)
+	}
+	if !s.SeenSince.IsZero() {
+		q.WriteString(` AND last_seen_at >= ?`)
+		args = append(args, Micros(s.SeenSince))
+	}
+	if !s.SeenBefore.IsZero() {
+		q.WriteString(` AND last_seen_at < ?`)
+		args = append(args, Micros(s.SeenBefore))
+	}
+	if s.IDPrefix != "" {
+		// A range, not LIKE: it needs no escaping and both engines compare
+		// these columns bytewise.
+		q.WriteString(` AND instance_id >= ? AND instance_id < ?`)
+		args = append(args, s.IDPrefix, s.IDPrefix+"\U0010FFFF")
+	}
+	if s.ProductVersion != "" {
+		q.WriteString(` AND ` + d.JSONText("telemetry_json", "product_version") + ` = ?`)
+		args = append(args, s.ProductVersion)
+	}
+	q.WriteString(` ORDER BY last_seen_at DESC, contract_id DESC, instance_id DESC LIMIT ?`)
+	args = append(args, s.Limit+1) // one more: is there a next page?
+	return q.String(), args, nil
+}
+
+// instanceCursor is the opaque cursor after an instance: its last check-in
+// and ids, base64 so that nobody builds one by hand.
+func instanceCursor(seen int64, contract, instance string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seen, 10) + " " + contract + " " + instance))
+}
+
+func parseInstanceCursor(c string) (int64, string, string, error) {
+	bad := licensor.Errorf(licensor.EINVALID, "page token is not one this search returned; start again without it")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", "", bad
+	}
+	parts := strings.SplitN(string(raw), " ", 3)
+	if len(parts) != 3 {
+		return 0, "", "", bad
+	}
+	seen, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return 0, "", "", bad
+	}
+	return seen, parts[1], parts[2], nil
+}

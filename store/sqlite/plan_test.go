@@ -1,0 +1,77 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
+)
+
+// TestSearchInstancesPlan: every filter of the console's instance search
+// walks the instances_seen index in its order (no sort of the tenant's
+// instances, so a page costs its rows however many instances there are),
+// except a contract filter, which SQLite may serve by the primary key's
+// contract range and sort that contract's instances.
+func TestSearchInstancesPlan(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTemp(t)
+	for _, tc := range []struct {
+		name    string
+		s       licensor.InstanceSearch
+		indexes []string // any of these
+	}{
+		{"All", licensor.InstanceSearch{}, []string{"instances_seen"}},
+		{"Cursor", licensor.InstanceSearch{Cursor: "MTAgY29uX2EgaQ"}, []string{"instances_seen"}},
+		{"SeenRange", licensor.InstanceSearch{SeenSince: time.Unix(10, 0), SeenBefore: time.Unix(20, 0)}, []string{"instances_seen"}},
+		{"Prefix", licensor.InstanceSearch{IDPrefix: "web-"}, []string{"instances_seen"}},
+		{"Version", licensor.InstanceSearch{ProductVersion: "1.0"}, []string{"instances_seen"}},
+		{"Customer", licensor.InstanceSearch{CustomerID: "cus_a"}, []string{"instances_seen"}},
+		{"Contract", licensor.InstanceSearch{ContractID: "con_a"}, []string{"instances_contract_seen"}},
+		{"ContractCursor", licensor.InstanceSearch{ContractID: "con_a", Cursor: "MTAgY29uX2EgaQ"}, []string{"instances_contract_seen"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.s.Limit = 100
+			q, args, err := store.SearchInstancesQuery(dialect, "ten_a", tc.s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := db.r.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(plan, "; ")
+			t.Logf("plan: %s", all)
+			found := false
+			for _, ix := range tc.indexes {
+				if strings.Contains(all, "SEARCH instances USING") && strings.Contains(all, ix) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("plan %q: want a SEARCH of instances using one of %v", all, tc.indexes)
+			}
+			if strings.Contains(all, "SCAN instances") {
+				t.Errorf("plan %q: scans instances", all)
+			}
+			if strings.Contains(all, "TEMP B-TREE") {
+				t.Errorf("plan %q: sorts the instances, want them in index order", all)
+			}
+		})
+	}
+}
