@@ -16,8 +16,8 @@ import (
 	"github.com/licensor/licensor/internal/testserver"
 )
 
-// BenchmarkPages measures the instances page (its first page, and a page
-// deep in the keyset) and the dashboard with many instances stored
+// BenchmarkPages measures the instances page (unfiltered and filtered)
+// and the dashboard with many instances stored
 // (LICENSOR_BENCH_INSTANCES, default 1,000,000), and reports their p99.
 // The instances are written straight into the SQLite file, between two
 // starts of the server on it, as a day of check-ins would leave them.
@@ -40,10 +40,11 @@ func BenchmarkPages(b *testing.B) {
 	s := testserver.Start(b, testserver.Options{Dir: dir, Clock: testserver.NewClock(now)})
 	br := newBrowser(b, s)
 	br.signin(f.AdminToken)
-	deep := f.ContractID + " i-" + strconv.Itoa(n/2)
 	for _, p := range []struct{ name, path string }{
 		{"instances", "/console/instances"},
-		{"instances-deep", "/console/instances?after=" + deep},
+		{"instances-contract", "/console/instances?contract=" + f.ContractID},
+		{"instances-prefix", "/console/instances?prefix=i-4242"},
+		{"instances-seen-before", "/console/instances?seen_before=" + now.Add(-24*time.Hour).Format("2006-01-02")},
 		{"dashboard", "/console/"},
 	} {
 		b.Run(p.name, func(b *testing.B) {

@@ -1,46 +1,81 @@
 package console
 
 import (
+	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/licensor/licensor"
-	"github.com/licensor/licensor/service"
 )
 
 const instancesPage = 50
 
 type instancesView struct {
-	Contract  string
-	Seats     bool
+	F         map[string]string // the filters, as the form shows them
 	Instances []*licensor.Instance
-	Next      string // keyset cursor of the next page
+	// Next is the link to the next page: the same filters and the cursor.
+	Next template.URL
 }
 
-// instances lists the tenant's instances, optionally of one contract,
-// one page at a time by keyset (the cursor is the last row's key).
+// instances searches the tenant's instances, newest check-in first, one
+// page at a time by keyset (an opaque cursor from the store).
 func (c *Console) instances(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx, tenant := tenantCtx(r, s)
 	q := r.URL.Query()
-	v := instancesView{Contract: strings.TrimSpace(q.Get("contract")), Seats: q.Get("seats") == "1"}
-	if v.Contract != "" {
-		// An unknown contract (or another tenant's) is not found, not an
-		// empty list.
-		if _, err := c.svc.GetContract(ctx, tenant, v.Contract); err != nil {
+	v := instancesView{F: map[string]string{}}
+	next := url.Values{}
+	for _, k := range []string{"contract", "customer", "version", "prefix", "seen_since", "seen_before"} {
+		v.F[k] = strings.TrimSpace(q.Get(k))
+		if v.F[k] != "" {
+			next.Set(k, v.F[k])
+		}
+	}
+	search := licensor.InstanceSearch{ContractID: v.F["contract"], CustomerID: v.F["customer"], ProductVersion: v.F["version"],
+		IDPrefix: v.F["prefix"], Cursor: q.Get("after"), Limit: instancesPage}
+	var err error
+	if search.SeenSince, err = queryDate(v.F["seen_since"], "seen since", 0); err != nil {
+		return err
+	}
+	if search.SeenBefore, err = queryDate(v.F["seen_before"], "seen before", 24*time.Hour); err != nil {
+		return err
+	}
+	// An unknown contract or customer (or another tenant's) is not found,
+	// not an empty list.
+	if search.ContractID != "" {
+		if _, err := c.svc.GetContract(ctx, tenant, search.ContractID); err != nil {
 			return err
 		}
 	}
-	var err error
-	v.Instances, err = c.svc.ListInstances(ctx, tenant, licensor.InstanceFilter{ContractID: v.Contract, SeatHolders: v.Seats,
-		ListOptions: licensor.ListOptions{Limit: instancesPage, After: q.Get("after")}})
-	if err != nil {
+	if search.CustomerID != "" {
+		if _, err := c.svc.GetCustomer(ctx, tenant, search.CustomerID); err != nil {
+			return err
+		}
+	}
+	var cursor string
+	if v.Instances, cursor, err = c.svc.SearchInstances(ctx, tenant, search); err != nil {
 		return err
 	}
-	if len(v.Instances) == instancesPage {
-		v.Next = v.Instances[len(v.Instances)-1].Cursor(v.Contract != "")
+	if cursor != "" {
+		next.Set("after", cursor)
+		// Built from url.Values: every part is escaped.
+		v.Next = template.URL("/console/instances?" + next.Encode())
 	}
 	return c.render(w, r, s, "instances", "Instances", "instances", v)
+}
+
+// queryDate reads a yyyy-mm-dd filter as midnight UTC plus add; "" is the
+// zero time.
+func queryDate(v, what string, add time.Duration) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse("2006-01-02", v)
+	if err != nil {
+		return t, licensor.Errorf(licensor.EINVALID, "%s %q: give a date as yyyy-mm-dd (UTC)", what, v)
+	}
+	return t.Add(add), nil
 }
 
 func (c *Console) releaseSeat(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -91,23 +126,13 @@ func (c *Console) pool(w http.ResponseWriter, r *http.Request, s *session) error
 	}
 	until := c.now().UTC()
 	span := usageRanges[rng]
-	// Periods end at until so the last one holds the latest events.
-	rows, err := c.svc.UsageReport(ctx, tenant, service.UsageQuery{PoolID: p.ID, Since: until.Add(-span[0]), Until: until, Period: span[1]})
+	pts, err := c.svc.PoolUsageSeries(ctx, tenant, p.ID, licensor.SeriesRange{Since: until.Add(-span[0]), Until: until, Step: span[1]})
 	if err != nil {
 		return err
 	}
 	v := poolView{P: p, Leases: leases, Range: rng,
-		Chart: Chart{Title: "Peak units in use per " + funcs["dur"].(func(time.Duration) string)(span[1]) + " — " + p.Name, Unit: "units in use", From: until.Add(-span[0]), To: until}}
-	byFeature := map[string]int{}
-	for _, row := range rows {
-		i, ok := byFeature[row.Feature]
-		if !ok {
-			i = len(v.Chart.Series)
-			byFeature[row.Feature] = i
-			v.Chart.Series = append(v.Chart.Series, Series{Name: row.Feature})
-		}
-		v.Chart.Series[i].Points = append(v.Chart.Series[i].Points, Point{T: row.PeriodStart, V: float64(row.PeakUnits)})
-	}
+		Chart: Chart{Title: "Units in use (most per " + formatDur(span[1]) + ") — " + p.Name, Unit: "units in use",
+			From: until.Add(-span[0]), To: until, Series: seriesOf(pts, "")}}
 	return c.render(w, r, s, "pool", "Pool "+p.Name, "pools", v)
 }
 

@@ -1,10 +1,14 @@
 package console_test
 
 import (
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor/internal/testserver"
 )
@@ -105,3 +109,50 @@ func TestForms(t *testing.T) {
 	_, body = b.post(cpath+"/end", url.Values{"back": {cpath}})
 	mustContain(t, body, `id="contract-status">ended<`)
 }
+
+// TestInstancesPages: the keyset pages cover every instance once, and the
+// filters carry over to the next page.
+func TestInstancesPages(t *testing.T) {
+	s := testserver.Start(t)
+	f := s.NewFixture(t, testserver.FixtureOptions{})
+	const n = 60
+	for i := range n {
+		getLicense(t, s, f.ContractToken, f.ContractID, fmt.Sprintf("node-%02d", i))
+		s.Clock.Advance(time.Second)
+	}
+	getLicense(t, s, f.ContractToken, f.ContractID, "other-1")
+	b := newBrowser(t, s)
+	b.signin(f.AdminToken)
+	seen := map[string]bool{}
+	path := "/console/instances?prefix=node-"
+	for pages := 0; path != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("more pages than instances")
+		}
+		code, body := b.get(path)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: %d\n%s", path, code, body)
+		}
+		for _, m := range instanceRE.FindAllStringSubmatch(body, -1) {
+			if seen[m[1]] {
+				t.Fatalf("%s shown twice", m[1])
+			}
+			seen[m[1]] = true
+		}
+		path = ""
+		if m := nextRE.FindStringSubmatch(body); m != nil {
+			path = html.UnescapeString(m[1])
+			if !strings.Contains(path, "prefix=node-") {
+				t.Fatalf("next page %q lost the filter", path)
+			}
+		}
+	}
+	if len(seen) != n || seen["other-1"] {
+		t.Fatalf("saw %d instances (other-1: %v), want the %d node-*", len(seen), seen["other-1"], n)
+	}
+}
+
+var (
+	instanceRE = regexp.MustCompile(`<tr><td><code>([^<]+)</code></td><td><a href="/console/contracts/`)
+	nextRE     = regexp.MustCompile(`<a id="next" href="([^"]+)">`)
+)

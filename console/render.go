@@ -30,17 +30,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02")
 	},
-	"dur": func(d time.Duration) string {
-		switch {
-		case d == 0:
-			return "—"
-		case d%(24*time.Hour) == 0:
-			return fmt.Sprintf("%dd", d/(24*time.Hour))
-		case d%time.Hour == 0:
-			return fmt.Sprintf("%dh", d/time.Hour)
-		}
-		return d.String()
-	},
+	"dur": formatDur,
 	"seats": func(used, max int) string {
 		if max == 0 {
 			return fmt.Sprintf("%d / unlimited", used)
@@ -69,6 +59,22 @@ var funcs = template.FuncMap{
 	"sections": func() []section { return consoleSections },
 	"statuses": func() []licensor.ContractStatus { return licensor.ContractStatuses },
 	"ranges":   func() []string { return []string{"6h", "24h", "7d"} },
+	"tranges":  func() []string { return []string{"24h", "7d", "30d"} },
+}
+
+// formatDur writes a duration as people do: 14d, 2h, 15 min.
+func formatDur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "—"
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d min", d/time.Minute)
+	}
+	return d.String()
 }
 
 // section is an entry of the console's navigation.
