@@ -7681,6 +7681,769 @@ func (x *SendWebhookTestEventResponse) GetDelivery() *Delivery {
 	return nil
 }
 
+type SearchInstancesRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ContractId string                 `protobuf:"bytes,2,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Exactly this product version, as the latest telemetry reports it.
+	ProductVersion string `protobuf:"bytes,4,opt,name=product_version,json=productVersion,proto3" json:"product_version,omitempty"`
+	// seen_since <= last check-in < seen_before; unset is no bound.
+	SeenSince  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=seen_since,json=seenSince,proto3" json:"seen_since,omitempty"`
+	SeenBefore *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=seen_before,json=seenBefore,proto3" json:"seen_before,omitempty"`
+	// Instance ids that start with it.
+	InstanceIdPrefix string `protobuf:"bytes,7,opt,name=instance_id_prefix,json=instanceIdPrefix,proto3" json:"instance_id_prefix,omitempty"`
+	PageSize         int32  `protobuf:"varint,8,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the page before; any other value is
+	// INVALID_ARGUMENT.
+	PageToken     string `protobuf:"bytes,9,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchInstancesRequest) Reset() {
+	*x = SearchInstancesRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[119]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchInstancesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchInstancesRequest) ProtoMessage() {}
+
+func (x *SearchInstancesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[119]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchInstancesRequest.ProtoReflect.Descriptor instead.
+func (*SearchInstancesRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{119}
+}
+
+func (x *SearchInstancesRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetProductVersion() string {
+	if x != nil {
+		return x.ProductVersion
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetSeenSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SeenSince
+	}
+	return nil
+}
+
+func (x *SearchInstancesRequest) GetSeenBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SeenBefore
+	}
+	return nil
+}
+
+func (x *SearchInstancesRequest) GetInstanceIdPrefix() string {
+	if x != nil {
+		return x.InstanceIdPrefix
+	}
+	return ""
+}
+
+func (x *SearchInstancesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *SearchInstancesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type SearchInstancesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instances     []*Instance            `protobuf:"bytes,1,rep,name=instances,proto3" json:"instances,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchInstancesResponse) Reset() {
+	*x = SearchInstancesResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[120]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchInstancesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchInstancesResponse) ProtoMessage() {}
+
+func (x *SearchInstancesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[120]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchInstancesResponse.ProtoReflect.Descriptor instead.
+func (*SearchInstancesResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{120}
+}
+
+func (x *SearchInstancesResponse) GetInstances() []*Instance {
+	if x != nil {
+		return x.Instances
+	}
+	return nil
+}
+
+func (x *SearchInstancesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type GetDashboardRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDashboardRequest) Reset() {
+	*x = GetDashboardRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[121]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDashboardRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDashboardRequest) ProtoMessage() {}
+
+func (x *GetDashboardRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[121]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDashboardRequest.ProtoReflect.Descriptor instead.
+func (*GetDashboardRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{121}
+}
+
+func (x *GetDashboardRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+type HourCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hour          *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=hour,proto3" json:"hour,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HourCount) Reset() {
+	*x = HourCount{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[122]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HourCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HourCount) ProtoMessage() {}
+
+func (x *HourCount) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[122]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HourCount.ProtoReflect.Descriptor instead.
+func (*HourCount) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{122}
+}
+
+func (x *HourCount) GetHour() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Hour
+	}
+	return nil
+}
+
+func (x *HourCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type PoolFeatureUse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PoolId        string                 `protobuf:"bytes,1,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	PoolName      string                 `protobuf:"bytes,2,opt,name=pool_name,json=poolName,proto3" json:"pool_name,omitempty"`
+	Feature       string                 `protobuf:"bytes,3,opt,name=feature,proto3" json:"feature,omitempty"`
+	InUse         int64                  `protobuf:"varint,4,opt,name=in_use,json=inUse,proto3" json:"in_use,omitempty"`
+	MaxUnits      int64                  `protobuf:"varint,5,opt,name=max_units,json=maxUnits,proto3" json:"max_units,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PoolFeatureUse) Reset() {
+	*x = PoolFeatureUse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[123]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PoolFeatureUse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PoolFeatureUse) ProtoMessage() {}
+
+func (x *PoolFeatureUse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[123]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PoolFeatureUse.ProtoReflect.Descriptor instead.
+func (*PoolFeatureUse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{123}
+}
+
+func (x *PoolFeatureUse) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *PoolFeatureUse) GetPoolName() string {
+	if x != nil {
+		return x.PoolName
+	}
+	return ""
+}
+
+func (x *PoolFeatureUse) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *PoolFeatureUse) GetInUse() int64 {
+	if x != nil {
+		return x.InUse
+	}
+	return 0
+}
+
+func (x *PoolFeatureUse) GetMaxUnits() int64 {
+	if x != nil {
+		return x.MaxUnits
+	}
+	return 0
+}
+
+type GetDashboardResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Now   *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=now,proto3" json:"now,omitempty"`
+	// Instances holding a license that has not expired.
+	ActiveInstances int64 `protobuf:"varint,2,opt,name=active_instances,json=activeInstances,proto3" json:"active_instances,omitempty"`
+	// The last 24 hours and the current one, oldest first: licenses issued
+	// on check-ins that carried telemetry (a check-in without it is kept
+	// only as the instance's latest, so it is not counted per hour).
+	CheckinsPerHour []*HourCount `protobuf:"bytes,3,rep,name=checkins_per_hour,json=checkinsPerHour,proto3" json:"checkins_per_hour,omitempty"`
+	// Static license files issued, same hours.
+	LicenseFilesPerHour []*HourCount `protobuf:"bytes,4,rep,name=license_files_per_hour,json=licenseFilesPerHour,proto3" json:"license_files_per_hour,omitempty"`
+	// Live contracts that end within 30 days.
+	ContractsEnding_30D int64             `protobuf:"varint,5,opt,name=contracts_ending_30d,json=contractsEnding30d,proto3" json:"contracts_ending_30d,omitempty"`
+	OpenAlerts          int64             `protobuf:"varint,6,opt,name=open_alerts,json=openAlerts,proto3" json:"open_alerts,omitempty"`
+	Pools               []*PoolFeatureUse `protobuf:"bytes,7,rep,name=pools,proto3" json:"pools,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *GetDashboardResponse) Reset() {
+	*x = GetDashboardResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[124]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDashboardResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDashboardResponse) ProtoMessage() {}
+
+func (x *GetDashboardResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[124]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDashboardResponse.ProtoReflect.Descriptor instead.
+func (*GetDashboardResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{124}
+}
+
+func (x *GetDashboardResponse) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
+
+func (x *GetDashboardResponse) GetActiveInstances() int64 {
+	if x != nil {
+		return x.ActiveInstances
+	}
+	return 0
+}
+
+func (x *GetDashboardResponse) GetCheckinsPerHour() []*HourCount {
+	if x != nil {
+		return x.CheckinsPerHour
+	}
+	return nil
+}
+
+func (x *GetDashboardResponse) GetLicenseFilesPerHour() []*HourCount {
+	if x != nil {
+		return x.LicenseFilesPerHour
+	}
+	return nil
+}
+
+func (x *GetDashboardResponse) GetContractsEnding_30D() int64 {
+	if x != nil {
+		return x.ContractsEnding_30D
+	}
+	return 0
+}
+
+func (x *GetDashboardResponse) GetOpenAlerts() int64 {
+	if x != nil {
+		return x.OpenAlerts
+	}
+	return 0
+}
+
+func (x *GetDashboardResponse) GetPools() []*PoolFeatureUse {
+	if x != nil {
+		return x.Pools
+	}
+	return nil
+}
+
+// A series' range: default the last 24 hours by the hour; a step of at
+// least a minute, at most 1000 buckets.
+type SeriesRange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Since         *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
+	Until         *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
+	Step          *durationpb.Duration   `protobuf:"bytes,3,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeriesRange) Reset() {
+	*x = SeriesRange{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[125]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeriesRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeriesRange) ProtoMessage() {}
+
+func (x *SeriesRange) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[125]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeriesRange.ProtoReflect.Descriptor instead.
+func (*SeriesRange) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{125}
+}
+
+func (x *SeriesRange) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *SeriesRange) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *SeriesRange) GetStep() *durationpb.Duration {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+type SeriesPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bucket's start.
+	At *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	// A feature, or a product version ("" for none reported).
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Value         int64  `protobuf:"varint,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SeriesPoint) Reset() {
+	*x = SeriesPoint{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[126]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeriesPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeriesPoint) ProtoMessage() {}
+
+func (x *SeriesPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[126]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeriesPoint.ProtoReflect.Descriptor instead.
+func (*SeriesPoint) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{126}
+}
+
+func (x *SeriesPoint) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *SeriesPoint) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SeriesPoint) GetValue() int64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+type GetPoolUsageSeriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	PoolId        string                 `protobuf:"bytes,2,opt,name=pool_id,json=poolId,proto3" json:"pool_id,omitempty"`
+	Range         *SeriesRange           `protobuf:"bytes,3,opt,name=range,proto3" json:"range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPoolUsageSeriesRequest) Reset() {
+	*x = GetPoolUsageSeriesRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[127]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPoolUsageSeriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPoolUsageSeriesRequest) ProtoMessage() {}
+
+func (x *GetPoolUsageSeriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[127]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPoolUsageSeriesRequest.ProtoReflect.Descriptor instead.
+func (*GetPoolUsageSeriesRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{127}
+}
+
+func (x *GetPoolUsageSeriesRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetPoolUsageSeriesRequest) GetPoolId() string {
+	if x != nil {
+		return x.PoolId
+	}
+	return ""
+}
+
+func (x *GetPoolUsageSeriesRequest) GetRange() *SeriesRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+type GetPoolUsageSeriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// For each feature, each bucket: the most units in use in it (what the
+	// bucket before ended with, when nothing happened in it).
+	Points        []*SeriesPoint `protobuf:"bytes,1,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPoolUsageSeriesResponse) Reset() {
+	*x = GetPoolUsageSeriesResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[128]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPoolUsageSeriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPoolUsageSeriesResponse) ProtoMessage() {}
+
+func (x *GetPoolUsageSeriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[128]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPoolUsageSeriesResponse.ProtoReflect.Descriptor instead.
+func (*GetPoolUsageSeriesResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{128}
+}
+
+func (x *GetPoolUsageSeriesResponse) GetPoints() []*SeriesPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+type GetTelemetryVersionSeriesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Range         *SeriesRange           `protobuf:"bytes,2,opt,name=range,proto3" json:"range,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTelemetryVersionSeriesRequest) Reset() {
+	*x = GetTelemetryVersionSeriesRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[129]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTelemetryVersionSeriesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTelemetryVersionSeriesRequest) ProtoMessage() {}
+
+func (x *GetTelemetryVersionSeriesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[129]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTelemetryVersionSeriesRequest.ProtoReflect.Descriptor instead.
+func (*GetTelemetryVersionSeriesRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{129}
+}
+
+func (x *GetTelemetryVersionSeriesRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetTelemetryVersionSeriesRequest) GetRange() *SeriesRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+type GetTelemetryVersionSeriesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// For each bucket with reports, each version: the distinct instances
+	// that reported it.
+	Points        []*SeriesPoint `protobuf:"bytes,1,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTelemetryVersionSeriesResponse) Reset() {
+	*x = GetTelemetryVersionSeriesResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[130]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTelemetryVersionSeriesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTelemetryVersionSeriesResponse) ProtoMessage() {}
+
+func (x *GetTelemetryVersionSeriesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[130]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTelemetryVersionSeriesResponse.ProtoReflect.Descriptor instead.
+func (*GetTelemetryVersionSeriesResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{130}
+}
+
+func (x *GetTelemetryVersionSeriesResponse) GetPoints() []*SeriesPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
 var File_licensor_v1_admin_proto protoreflect.FileDescriptor
 
 const file_licensor_v1_admin_proto_rawDesc = "" +
@@ -8356,7 +9119,64 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"webhook_id\x18\x02 \x01(\tR\twebhookId\"Q\n" +
 	"\x1cSendWebhookTestEventResponse\x121\n" +
-	"\bdelivery\x18\x01 \x01(\v2\x15.licensor.v1.DeliveryR\bdelivery2\x94\"\n" +
+	"\bdelivery\x18\x01 \x01(\v2\x15.licensor.v1.DeliveryR\bdelivery\"\x82\x03\n" +
+	"\x16SearchInstancesRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcontract_id\x18\x02 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12'\n" +
+	"\x0fproduct_version\x18\x04 \x01(\tR\x0eproductVersion\x129\n" +
+	"\n" +
+	"seen_since\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tseenSince\x12;\n" +
+	"\vseen_before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"seenBefore\x12,\n" +
+	"\x12instance_id_prefix\x18\a \x01(\tR\x10instanceIdPrefix\x12\x1b\n" +
+	"\tpage_size\x18\b \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\t \x01(\tR\tpageToken\"v\n" +
+	"\x17SearchInstancesResponse\x123\n" +
+	"\tinstances\x18\x01 \x03(\v2\x15.licensor.v1.InstanceR\tinstances\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"2\n" +
+	"\x13GetDashboardRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\"Q\n" +
+	"\tHourCount\x12.\n" +
+	"\x04hour\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04hour\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\x94\x01\n" +
+	"\x0ePoolFeatureUse\x12\x17\n" +
+	"\apool_id\x18\x01 \x01(\tR\x06poolId\x12\x1b\n" +
+	"\tpool_name\x18\x02 \x01(\tR\bpoolName\x12\x18\n" +
+	"\afeature\x18\x03 \x01(\tR\afeature\x12\x15\n" +
+	"\x06in_use\x18\x04 \x01(\x03R\x05inUse\x12\x1b\n" +
+	"\tmax_units\x18\x05 \x01(\x03R\bmaxUnits\"\x86\x03\n" +
+	"\x14GetDashboardResponse\x12,\n" +
+	"\x03now\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\x12)\n" +
+	"\x10active_instances\x18\x02 \x01(\x03R\x0factiveInstances\x12B\n" +
+	"\x11checkins_per_hour\x18\x03 \x03(\v2\x16.licensor.v1.HourCountR\x0fcheckinsPerHour\x12K\n" +
+	"\x16license_files_per_hour\x18\x04 \x03(\v2\x16.licensor.v1.HourCountR\x13licenseFilesPerHour\x120\n" +
+	"\x14contracts_ending_30d\x18\x05 \x01(\x03R\x12contractsEnding30d\x12\x1f\n" +
+	"\vopen_alerts\x18\x06 \x01(\x03R\n" +
+	"openAlerts\x121\n" +
+	"\x05pools\x18\a \x03(\v2\x1b.licensor.v1.PoolFeatureUseR\x05pools\"\xa0\x01\n" +
+	"\vSeriesRange\x120\n" +
+	"\x05since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12-\n" +
+	"\x04step\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x04step\"a\n" +
+	"\vSeriesPoint\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\x03R\x05value\"\x81\x01\n" +
+	"\x19GetPoolUsageSeriesRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x17\n" +
+	"\apool_id\x18\x02 \x01(\tR\x06poolId\x12.\n" +
+	"\x05range\x18\x03 \x01(\v2\x18.licensor.v1.SeriesRangeR\x05range\"N\n" +
+	"\x1aGetPoolUsageSeriesResponse\x120\n" +
+	"\x06points\x18\x01 \x03(\v2\x18.licensor.v1.SeriesPointR\x06points\"o\n" +
+	" GetTelemetryVersionSeriesRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12.\n" +
+	"\x05range\x18\x02 \x01(\v2\x18.licensor.v1.SeriesRangeR\x05range\"U\n" +
+	"!GetTelemetryVersionSeriesResponse\x120\n" +
+	"\x06points\x18\x01 \x03(\v2\x18.licensor.v1.SeriesPointR\x06points2\xaa%\n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -8412,7 +9232,11 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\rDeleteProduct\x12!.licensor.v1.DeleteProductRequest\x1a\".licensor.v1.DeleteProductResponse\x12V\n" +
 	"\rUpdateFeature\x12!.licensor.v1.UpdateFeatureRequest\x1a\".licensor.v1.UpdateFeatureResponse\x12V\n" +
 	"\rDeleteFeature\x12!.licensor.v1.DeleteFeatureRequest\x1a\".licensor.v1.DeleteFeatureResponse\x12k\n" +
-	"\x14SendWebhookTestEvent\x12(.licensor.v1.SendWebhookTestEventRequest\x1a).licensor.v1.SendWebhookTestEventResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
+	"\x14SendWebhookTestEvent\x12(.licensor.v1.SendWebhookTestEventRequest\x1a).licensor.v1.SendWebhookTestEventResponse\x12\\\n" +
+	"\x0fSearchInstances\x12#.licensor.v1.SearchInstancesRequest\x1a$.licensor.v1.SearchInstancesResponse\x12S\n" +
+	"\fGetDashboard\x12 .licensor.v1.GetDashboardRequest\x1a!.licensor.v1.GetDashboardResponse\x12e\n" +
+	"\x12GetPoolUsageSeries\x12&.licensor.v1.GetPoolUsageSeriesRequest\x1a'.licensor.v1.GetPoolUsageSeriesResponse\x12z\n" +
+	"\x19GetTelemetryVersionSeries\x12-.licensor.v1.GetTelemetryVersionSeriesRequest\x1a..licensor.v1.GetTelemetryVersionSeriesResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
 
 var (
 	file_licensor_v1_admin_proto_rawDescOnce sync.Once
@@ -8426,374 +9250,410 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 125)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 137)
 var file_licensor_v1_admin_proto_goTypes = []any{
-	(*Tenant)(nil),                       // 0: licensor.v1.Tenant
-	(*CreateTenantRequest)(nil),          // 1: licensor.v1.CreateTenantRequest
-	(*CreateTenantResponse)(nil),         // 2: licensor.v1.CreateTenantResponse
-	(*GetTenantRequest)(nil),             // 3: licensor.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),            // 4: licensor.v1.GetTenantResponse
-	(*ListTenantsRequest)(nil),           // 5: licensor.v1.ListTenantsRequest
-	(*ListTenantsResponse)(nil),          // 6: licensor.v1.ListTenantsResponse
-	(*UpdateTenantRequest)(nil),          // 7: licensor.v1.UpdateTenantRequest
-	(*UpdateTenantResponse)(nil),         // 8: licensor.v1.UpdateTenantResponse
-	(*Product)(nil),                      // 9: licensor.v1.Product
-	(*CreateProductRequest)(nil),         // 10: licensor.v1.CreateProductRequest
-	(*CreateProductResponse)(nil),        // 11: licensor.v1.CreateProductResponse
-	(*ListProductsRequest)(nil),          // 12: licensor.v1.ListProductsRequest
-	(*ListProductsResponse)(nil),         // 13: licensor.v1.ListProductsResponse
-	(*Feature)(nil),                      // 14: licensor.v1.Feature
-	(*CreateFeatureRequest)(nil),         // 15: licensor.v1.CreateFeatureRequest
-	(*CreateFeatureResponse)(nil),        // 16: licensor.v1.CreateFeatureResponse
-	(*ListProductFeaturesRequest)(nil),   // 17: licensor.v1.ListProductFeaturesRequest
-	(*ListProductFeaturesResponse)(nil),  // 18: licensor.v1.ListProductFeaturesResponse
-	(*Customer)(nil),                     // 19: licensor.v1.Customer
-	(*CreateCustomerRequest)(nil),        // 20: licensor.v1.CreateCustomerRequest
-	(*CreateCustomerResponse)(nil),       // 21: licensor.v1.CreateCustomerResponse
-	(*ListCustomersRequest)(nil),         // 22: licensor.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),        // 23: licensor.v1.ListCustomersResponse
-	(*Entitlement)(nil),                  // 24: licensor.v1.Entitlement
-	(*Contract)(nil),                     // 25: licensor.v1.Contract
-	(*CreateContractRequest)(nil),        // 26: licensor.v1.CreateContractRequest
-	(*CreateContractResponse)(nil),       // 27: licensor.v1.CreateContractResponse
-	(*GetContractRequest)(nil),           // 28: licensor.v1.GetContractRequest
-	(*GetContractResponse)(nil),          // 29: licensor.v1.GetContractResponse
-	(*ListContractsRequest)(nil),         // 30: licensor.v1.ListContractsRequest
-	(*ListContractsResponse)(nil),        // 31: licensor.v1.ListContractsResponse
-	(*ChangeContractRequest)(nil),        // 32: licensor.v1.ChangeContractRequest
-	(*ChangeContractResponse)(nil),       // 33: licensor.v1.ChangeContractResponse
-	(*ExtendContractRequest)(nil),        // 34: licensor.v1.ExtendContractRequest
-	(*ExtendContractResponse)(nil),       // 35: licensor.v1.ExtendContractResponse
-	(*EndContractRequest)(nil),           // 36: licensor.v1.EndContractRequest
-	(*EndContractResponse)(nil),          // 37: licensor.v1.EndContractResponse
-	(*Token)(nil),                        // 38: licensor.v1.Token
-	(*CreateTokenRequest)(nil),           // 39: licensor.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),          // 40: licensor.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),            // 41: licensor.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),           // 42: licensor.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),           // 43: licensor.v1.RevokeTokenRequest
-	(*RevokeTokenResponse)(nil),          // 44: licensor.v1.RevokeTokenResponse
-	(*SigningKey)(nil),                   // 45: licensor.v1.SigningKey
-	(*RotateSigningKeyRequest)(nil),      // 46: licensor.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil),     // 47: licensor.v1.RotateSigningKeyResponse
-	(*ListSigningKeysRequest)(nil),       // 48: licensor.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),      // 49: licensor.v1.ListSigningKeysResponse
-	(*Instance)(nil),                     // 50: licensor.v1.Instance
-	(*ListInstancesRequest)(nil),         // 51: licensor.v1.ListInstancesRequest
-	(*ListInstancesResponse)(nil),        // 52: licensor.v1.ListInstancesResponse
-	(*GetInstanceRequest)(nil),           // 53: licensor.v1.GetInstanceRequest
-	(*GetInstanceResponse)(nil),          // 54: licensor.v1.GetInstanceResponse
-	(*ReleaseSeatRequest)(nil),           // 55: licensor.v1.ReleaseSeatRequest
-	(*ReleaseSeatResponse)(nil),          // 56: licensor.v1.ReleaseSeatResponse
-	(*TelemetryPoint)(nil),               // 57: licensor.v1.TelemetryPoint
-	(*GetTelemetryHistoryRequest)(nil),   // 58: licensor.v1.GetTelemetryHistoryRequest
-	(*GetTelemetryHistoryResponse)(nil),  // 59: licensor.v1.GetTelemetryHistoryResponse
-	(*CountByValue)(nil),                 // 60: licensor.v1.CountByValue
-	(*CounterSummary)(nil),               // 61: licensor.v1.CounterSummary
-	(*GetFleetSummaryRequest)(nil),       // 62: licensor.v1.GetFleetSummaryRequest
-	(*GetFleetSummaryResponse)(nil),      // 63: licensor.v1.GetFleetSummaryResponse
-	(*IssueLicenseFileRequest)(nil),      // 64: licensor.v1.IssueLicenseFileRequest
-	(*IssueLicenseFileResponse)(nil),     // 65: licensor.v1.IssueLicenseFileResponse
-	(*PoolFeatureLimit)(nil),             // 66: licensor.v1.PoolFeatureLimit
-	(*Pool)(nil),                         // 67: licensor.v1.Pool
-	(*CreatePoolRequest)(nil),            // 68: licensor.v1.CreatePoolRequest
-	(*CreatePoolResponse)(nil),           // 69: licensor.v1.CreatePoolResponse
-	(*GetPoolRequest)(nil),               // 70: licensor.v1.GetPoolRequest
-	(*GetPoolResponse)(nil),              // 71: licensor.v1.GetPoolResponse
-	(*ListPoolsRequest)(nil),             // 72: licensor.v1.ListPoolsRequest
-	(*ListPoolsResponse)(nil),            // 73: licensor.v1.ListPoolsResponse
-	(*ResizePoolRequest)(nil),            // 74: licensor.v1.ResizePoolRequest
-	(*ResizePoolResponse)(nil),           // 75: licensor.v1.ResizePoolResponse
-	(*ListLeasesRequest)(nil),            // 76: licensor.v1.ListLeasesRequest
-	(*ListLeasesResponse)(nil),           // 77: licensor.v1.ListLeasesResponse
-	(*ReleaseLeaseRequest)(nil),          // 78: licensor.v1.ReleaseLeaseRequest
-	(*ReleaseLeaseResponse)(nil),         // 79: licensor.v1.ReleaseLeaseResponse
-	(*UsageRow)(nil),                     // 80: licensor.v1.UsageRow
-	(*GetUsageReportRequest)(nil),        // 81: licensor.v1.GetUsageReportRequest
-	(*GetUsageReportResponse)(nil),       // 82: licensor.v1.GetUsageReportResponse
-	(*Webhook)(nil),                      // 83: licensor.v1.Webhook
-	(*CreateWebhookRequest)(nil),         // 84: licensor.v1.CreateWebhookRequest
-	(*CreateWebhookResponse)(nil),        // 85: licensor.v1.CreateWebhookResponse
-	(*ListWebhooksRequest)(nil),          // 86: licensor.v1.ListWebhooksRequest
-	(*ListWebhooksResponse)(nil),         // 87: licensor.v1.ListWebhooksResponse
-	(*DeleteWebhookRequest)(nil),         // 88: licensor.v1.DeleteWebhookRequest
-	(*DeleteWebhookResponse)(nil),        // 89: licensor.v1.DeleteWebhookResponse
-	(*UpdateWebhookRequest)(nil),         // 90: licensor.v1.UpdateWebhookRequest
-	(*UpdateWebhookResponse)(nil),        // 91: licensor.v1.UpdateWebhookResponse
-	(*Delivery)(nil),                     // 92: licensor.v1.Delivery
-	(*ListDeliveriesRequest)(nil),        // 93: licensor.v1.ListDeliveriesRequest
-	(*ListDeliveriesResponse)(nil),       // 94: licensor.v1.ListDeliveriesResponse
-	(*RedeliverRequest)(nil),             // 95: licensor.v1.RedeliverRequest
-	(*RedeliverResponse)(nil),            // 96: licensor.v1.RedeliverResponse
-	(*Alert)(nil),                        // 97: licensor.v1.Alert
-	(*ListAlertsRequest)(nil),            // 98: licensor.v1.ListAlertsRequest
-	(*ListAlertsResponse)(nil),           // 99: licensor.v1.ListAlertsResponse
-	(*AuditEntry)(nil),                   // 100: licensor.v1.AuditEntry
-	(*ListAuditEntriesRequest)(nil),      // 101: licensor.v1.ListAuditEntriesRequest
-	(*ListAuditEntriesResponse)(nil),     // 102: licensor.v1.ListAuditEntriesResponse
-	(*GetCustomerRequest)(nil),           // 103: licensor.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),          // 104: licensor.v1.GetCustomerResponse
-	(*UpdateCustomerRequest)(nil),        // 105: licensor.v1.UpdateCustomerRequest
-	(*UpdateCustomerResponse)(nil),       // 106: licensor.v1.UpdateCustomerResponse
-	(*DeleteCustomerRequest)(nil),        // 107: licensor.v1.DeleteCustomerRequest
-	(*DeleteCustomerResponse)(nil),       // 108: licensor.v1.DeleteCustomerResponse
-	(*UpdateProductRequest)(nil),         // 109: licensor.v1.UpdateProductRequest
-	(*UpdateProductResponse)(nil),        // 110: licensor.v1.UpdateProductResponse
-	(*DeleteProductRequest)(nil),         // 111: licensor.v1.DeleteProductRequest
-	(*DeleteProductResponse)(nil),        // 112: licensor.v1.DeleteProductResponse
-	(*UpdateFeatureRequest)(nil),         // 113: licensor.v1.UpdateFeatureRequest
-	(*UpdateFeatureResponse)(nil),        // 114: licensor.v1.UpdateFeatureResponse
-	(*DeleteFeatureRequest)(nil),         // 115: licensor.v1.DeleteFeatureRequest
-	(*DeleteFeatureResponse)(nil),        // 116: licensor.v1.DeleteFeatureResponse
-	(*SendWebhookTestEventRequest)(nil),  // 117: licensor.v1.SendWebhookTestEventRequest
-	(*SendWebhookTestEventResponse)(nil), // 118: licensor.v1.SendWebhookTestEventResponse
-	nil,                                  // 119: licensor.v1.Customer.MetadataEntry
-	nil,                                  // 120: licensor.v1.CreateCustomerRequest.MetadataEntry
-	nil,                                  // 121: licensor.v1.Contract.MetadataEntry
-	nil,                                  // 122: licensor.v1.CreateContractRequest.MetadataEntry
-	nil,                                  // 123: licensor.v1.ChangeContractRequest.MetadataEntry
-	nil,                                  // 124: licensor.v1.UpdateCustomerRequest.MetadataEntry
-	(*durationpb.Duration)(nil),          // 125: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),        // 126: google.protobuf.Timestamp
-	(*Telemetry)(nil),                    // 127: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),                // 128: licensor.v1.IssuedLicense
-	(*Lease)(nil),                        // 129: licensor.v1.Lease
-	(*structpb.Struct)(nil),              // 130: google.protobuf.Struct
+	(*Tenant)(nil),                            // 0: licensor.v1.Tenant
+	(*CreateTenantRequest)(nil),               // 1: licensor.v1.CreateTenantRequest
+	(*CreateTenantResponse)(nil),              // 2: licensor.v1.CreateTenantResponse
+	(*GetTenantRequest)(nil),                  // 3: licensor.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),                 // 4: licensor.v1.GetTenantResponse
+	(*ListTenantsRequest)(nil),                // 5: licensor.v1.ListTenantsRequest
+	(*ListTenantsResponse)(nil),               // 6: licensor.v1.ListTenantsResponse
+	(*UpdateTenantRequest)(nil),               // 7: licensor.v1.UpdateTenantRequest
+	(*UpdateTenantResponse)(nil),              // 8: licensor.v1.UpdateTenantResponse
+	(*Product)(nil),                           // 9: licensor.v1.Product
+	(*CreateProductRequest)(nil),              // 10: licensor.v1.CreateProductRequest
+	(*CreateProductResponse)(nil),             // 11: licensor.v1.CreateProductResponse
+	(*ListProductsRequest)(nil),               // 12: licensor.v1.ListProductsRequest
+	(*ListProductsResponse)(nil),              // 13: licensor.v1.ListProductsResponse
+	(*Feature)(nil),                           // 14: licensor.v1.Feature
+	(*CreateFeatureRequest)(nil),              // 15: licensor.v1.CreateFeatureRequest
+	(*CreateFeatureResponse)(nil),             // 16: licensor.v1.CreateFeatureResponse
+	(*ListProductFeaturesRequest)(nil),        // 17: licensor.v1.ListProductFeaturesRequest
+	(*ListProductFeaturesResponse)(nil),       // 18: licensor.v1.ListProductFeaturesResponse
+	(*Customer)(nil),                          // 19: licensor.v1.Customer
+	(*CreateCustomerRequest)(nil),             // 20: licensor.v1.CreateCustomerRequest
+	(*CreateCustomerResponse)(nil),            // 21: licensor.v1.CreateCustomerResponse
+	(*ListCustomersRequest)(nil),              // 22: licensor.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),             // 23: licensor.v1.ListCustomersResponse
+	(*Entitlement)(nil),                       // 24: licensor.v1.Entitlement
+	(*Contract)(nil),                          // 25: licensor.v1.Contract
+	(*CreateContractRequest)(nil),             // 26: licensor.v1.CreateContractRequest
+	(*CreateContractResponse)(nil),            // 27: licensor.v1.CreateContractResponse
+	(*GetContractRequest)(nil),                // 28: licensor.v1.GetContractRequest
+	(*GetContractResponse)(nil),               // 29: licensor.v1.GetContractResponse
+	(*ListContractsRequest)(nil),              // 30: licensor.v1.ListContractsRequest
+	(*ListContractsResponse)(nil),             // 31: licensor.v1.ListContractsResponse
+	(*ChangeContractRequest)(nil),             // 32: licensor.v1.ChangeContractRequest
+	(*ChangeContractResponse)(nil),            // 33: licensor.v1.ChangeContractResponse
+	(*ExtendContractRequest)(nil),             // 34: licensor.v1.ExtendContractRequest
+	(*ExtendContractResponse)(nil),            // 35: licensor.v1.ExtendContractResponse
+	(*EndContractRequest)(nil),                // 36: licensor.v1.EndContractRequest
+	(*EndContractResponse)(nil),               // 37: licensor.v1.EndContractResponse
+	(*Token)(nil),                             // 38: licensor.v1.Token
+	(*CreateTokenRequest)(nil),                // 39: licensor.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),               // 40: licensor.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),                 // 41: licensor.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),                // 42: licensor.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),                // 43: licensor.v1.RevokeTokenRequest
+	(*RevokeTokenResponse)(nil),               // 44: licensor.v1.RevokeTokenResponse
+	(*SigningKey)(nil),                        // 45: licensor.v1.SigningKey
+	(*RotateSigningKeyRequest)(nil),           // 46: licensor.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil),          // 47: licensor.v1.RotateSigningKeyResponse
+	(*ListSigningKeysRequest)(nil),            // 48: licensor.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),           // 49: licensor.v1.ListSigningKeysResponse
+	(*Instance)(nil),                          // 50: licensor.v1.Instance
+	(*ListInstancesRequest)(nil),              // 51: licensor.v1.ListInstancesRequest
+	(*ListInstancesResponse)(nil),             // 52: licensor.v1.ListInstancesResponse
+	(*GetInstanceRequest)(nil),                // 53: licensor.v1.GetInstanceRequest
+	(*GetInstanceResponse)(nil),               // 54: licensor.v1.GetInstanceResponse
+	(*ReleaseSeatRequest)(nil),                // 55: licensor.v1.ReleaseSeatRequest
+	(*ReleaseSeatResponse)(nil),               // 56: licensor.v1.ReleaseSeatResponse
+	(*TelemetryPoint)(nil),                    // 57: licensor.v1.TelemetryPoint
+	(*GetTelemetryHistoryRequest)(nil),        // 58: licensor.v1.GetTelemetryHistoryRequest
+	(*GetTelemetryHistoryResponse)(nil),       // 59: licensor.v1.GetTelemetryHistoryResponse
+	(*CountByValue)(nil),                      // 60: licensor.v1.CountByValue
+	(*CounterSummary)(nil),                    // 61: licensor.v1.CounterSummary
+	(*GetFleetSummaryRequest)(nil),            // 62: licensor.v1.GetFleetSummaryRequest
+	(*GetFleetSummaryResponse)(nil),           // 63: licensor.v1.GetFleetSummaryResponse
+	(*IssueLicenseFileRequest)(nil),           // 64: licensor.v1.IssueLicenseFileRequest
+	(*IssueLicenseFileResponse)(nil),          // 65: licensor.v1.IssueLicenseFileResponse
+	(*PoolFeatureLimit)(nil),                  // 66: licensor.v1.PoolFeatureLimit
+	(*Pool)(nil),                              // 67: licensor.v1.Pool
+	(*CreatePoolRequest)(nil),                 // 68: licensor.v1.CreatePoolRequest
+	(*CreatePoolResponse)(nil),                // 69: licensor.v1.CreatePoolResponse
+	(*GetPoolRequest)(nil),                    // 70: licensor.v1.GetPoolRequest
+	(*GetPoolResponse)(nil),                   // 71: licensor.v1.GetPoolResponse
+	(*ListPoolsRequest)(nil),                  // 72: licensor.v1.ListPoolsRequest
+	(*ListPoolsResponse)(nil),                 // 73: licensor.v1.ListPoolsResponse
+	(*ResizePoolRequest)(nil),                 // 74: licensor.v1.ResizePoolRequest
+	(*ResizePoolResponse)(nil),                // 75: licensor.v1.ResizePoolResponse
+	(*ListLeasesRequest)(nil),                 // 76: licensor.v1.ListLeasesRequest
+	(*ListLeasesResponse)(nil),                // 77: licensor.v1.ListLeasesResponse
+	(*ReleaseLeaseRequest)(nil),               // 78: licensor.v1.ReleaseLeaseRequest
+	(*ReleaseLeaseResponse)(nil),              // 79: licensor.v1.ReleaseLeaseResponse
+	(*UsageRow)(nil),                          // 80: licensor.v1.UsageRow
+	(*GetUsageReportRequest)(nil),             // 81: licensor.v1.GetUsageReportRequest
+	(*GetUsageReportResponse)(nil),            // 82: licensor.v1.GetUsageReportResponse
+	(*Webhook)(nil),                           // 83: licensor.v1.Webhook
+	(*CreateWebhookRequest)(nil),              // 84: licensor.v1.CreateWebhookRequest
+	(*CreateWebhookResponse)(nil),             // 85: licensor.v1.CreateWebhookResponse
+	(*ListWebhooksRequest)(nil),               // 86: licensor.v1.ListWebhooksRequest
+	(*ListWebhooksResponse)(nil),              // 87: licensor.v1.ListWebhooksResponse
+	(*DeleteWebhookRequest)(nil),              // 88: licensor.v1.DeleteWebhookRequest
+	(*DeleteWebhookResponse)(nil),             // 89: licensor.v1.DeleteWebhookResponse
+	(*UpdateWebhookRequest)(nil),              // 90: licensor.v1.UpdateWebhookRequest
+	(*UpdateWebhookResponse)(nil),             // 91: licensor.v1.UpdateWebhookResponse
+	(*Delivery)(nil),                          // 92: licensor.v1.Delivery
+	(*ListDeliveriesRequest)(nil),             // 93: licensor.v1.ListDeliveriesRequest
+	(*ListDeliveriesResponse)(nil),            // 94: licensor.v1.ListDeliveriesResponse
+	(*RedeliverRequest)(nil),                  // 95: licensor.v1.RedeliverRequest
+	(*RedeliverResponse)(nil),                 // 96: licensor.v1.RedeliverResponse
+	(*Alert)(nil),                             // 97: licensor.v1.Alert
+	(*ListAlertsRequest)(nil),                 // 98: licensor.v1.ListAlertsRequest
+	(*ListAlertsResponse)(nil),                // 99: licensor.v1.ListAlertsResponse
+	(*AuditEntry)(nil),                        // 100: licensor.v1.AuditEntry
+	(*ListAuditEntriesRequest)(nil),           // 101: licensor.v1.ListAuditEntriesRequest
+	(*ListAuditEntriesResponse)(nil),          // 102: licensor.v1.ListAuditEntriesResponse
+	(*GetCustomerRequest)(nil),                // 103: licensor.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),               // 104: licensor.v1.GetCustomerResponse
+	(*UpdateCustomerRequest)(nil),             // 105: licensor.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),            // 106: licensor.v1.UpdateCustomerResponse
+	(*DeleteCustomerRequest)(nil),             // 107: licensor.v1.DeleteCustomerRequest
+	(*DeleteCustomerResponse)(nil),            // 108: licensor.v1.DeleteCustomerResponse
+	(*UpdateProductRequest)(nil),              // 109: licensor.v1.UpdateProductRequest
+	(*UpdateProductResponse)(nil),             // 110: licensor.v1.UpdateProductResponse
+	(*DeleteProductRequest)(nil),              // 111: licensor.v1.DeleteProductRequest
+	(*DeleteProductResponse)(nil),             // 112: licensor.v1.DeleteProductResponse
+	(*UpdateFeatureRequest)(nil),              // 113: licensor.v1.UpdateFeatureRequest
+	(*UpdateFeatureResponse)(nil),             // 114: licensor.v1.UpdateFeatureResponse
+	(*DeleteFeatureRequest)(nil),              // 115: licensor.v1.DeleteFeatureRequest
+	(*DeleteFeatureResponse)(nil),             // 116: licensor.v1.DeleteFeatureResponse
+	(*SendWebhookTestEventRequest)(nil),       // 117: licensor.v1.SendWebhookTestEventRequest
+	(*SendWebhookTestEventResponse)(nil),      // 118: licensor.v1.SendWebhookTestEventResponse
+	(*SearchInstancesRequest)(nil),            // 119: licensor.v1.SearchInstancesRequest
+	(*SearchInstancesResponse)(nil),           // 120: licensor.v1.SearchInstancesResponse
+	(*GetDashboardRequest)(nil),               // 121: licensor.v1.GetDashboardRequest
+	(*HourCount)(nil),                         // 122: licensor.v1.HourCount
+	(*PoolFeatureUse)(nil),                    // 123: licensor.v1.PoolFeatureUse
+	(*GetDashboardResponse)(nil),              // 124: licensor.v1.GetDashboardResponse
+	(*SeriesRange)(nil),                       // 125: licensor.v1.SeriesRange
+	(*SeriesPoint)(nil),                       // 126: licensor.v1.SeriesPoint
+	(*GetPoolUsageSeriesRequest)(nil),         // 127: licensor.v1.GetPoolUsageSeriesRequest
+	(*GetPoolUsageSeriesResponse)(nil),        // 128: licensor.v1.GetPoolUsageSeriesResponse
+	(*GetTelemetryVersionSeriesRequest)(nil),  // 129: licensor.v1.GetTelemetryVersionSeriesRequest
+	(*GetTelemetryVersionSeriesResponse)(nil), // 130: licensor.v1.GetTelemetryVersionSeriesResponse
+	nil,                           // 131: licensor.v1.Customer.MetadataEntry
+	nil,                           // 132: licensor.v1.CreateCustomerRequest.MetadataEntry
+	nil,                           // 133: licensor.v1.Contract.MetadataEntry
+	nil,                           // 134: licensor.v1.CreateContractRequest.MetadataEntry
+	nil,                           // 135: licensor.v1.ChangeContractRequest.MetadataEntry
+	nil,                           // 136: licensor.v1.UpdateCustomerRequest.MetadataEntry
+	(*durationpb.Duration)(nil),   // 137: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 138: google.protobuf.Timestamp
+	(*Telemetry)(nil),             // 139: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),         // 140: licensor.v1.IssuedLicense
+	(*Lease)(nil),                 // 141: licensor.v1.Lease
+	(*structpb.Struct)(nil),       // 142: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	125, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	125, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	126, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	125, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	125, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
-	125, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	137, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	137, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	138, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	137, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	137, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	137, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	125, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	125, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	125, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	125, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	137, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	137, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	137, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	137, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	126, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	138, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	126, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
-	119, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
-	120, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
+	138, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	131, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
+	132, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
 	19,  // 22: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	19,  // 23: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	126, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	126, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	138, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	138, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 26: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	125, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	125, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	125, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	126, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	126, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	121, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
-	126, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	126, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	137, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	137, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	137, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	138, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	138, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	133, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
+	138, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	138, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 35: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	125, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	125, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	125, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	122, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
+	137, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	137, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	137, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	134, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
 	25,  // 40: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 41: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 42: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
 	24,  // 43: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	125, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	125, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	125, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	123, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
+	137, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	137, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	137, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	135, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
 	25,  // 48: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	126, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	125, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	138, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	137, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
 	25,  // 51: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 52: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	126, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	126, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	126, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	126, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	138, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	138, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	138, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	138, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
 	38,  // 57: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
 	38,  // 58: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
 	38,  // 59: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	126, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	126, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	126, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	138, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	138, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	138, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
 	45,  // 63: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
 	45,  // 64: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	126, // 65: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	126, // 66: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	126, // 67: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	126, // 68: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	127, // 69: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	138, // 65: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	138, // 66: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	138, // 67: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	138, // 68: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	139, // 69: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
 	50,  // 70: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
 	50,  // 71: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
 	50,  // 72: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	126, // 73: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	127, // 74: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	126, // 75: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	126, // 76: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	138, // 73: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	139, // 74: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	138, // 75: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	138, // 76: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
 	57,  // 77: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
 	60,  // 78: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
 	60,  // 79: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
 	60,  // 80: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
 	61,  // 81: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	125, // 82: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	128, // 83: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	137, // 82: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	140, // 83: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
 	66,  // 84: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	125, // 85: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	126, // 86: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	137, // 85: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	138, // 86: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	66,  // 87: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	125, // 88: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	137, // 88: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 89: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
 	67,  // 90: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	129, // 91: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	141, // 91: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
 	67,  // 92: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
 	66,  // 93: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	125, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	137, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 95: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	129, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	126, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	126, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	126, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	125, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	141, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	138, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	138, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	138, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	137, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
 	80,  // 101: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	126, // 102: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	138, // 102: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
 	83,  // 103: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
 	83,  // 104: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
 	83,  // 105: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	125, // 106: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	126, // 107: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	126, // 108: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	126, // 109: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	137, // 106: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	138, // 107: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	138, // 108: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	138, // 109: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
 	92,  // 110: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
 	92,  // 111: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	126, // 112: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	126, // 113: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	130, // 114: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	138, // 112: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	138, // 113: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	142, // 114: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
 	97,  // 115: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	126, // 116: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	130, // 117: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	130, // 118: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	126, // 119: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	126, // 120: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	138, // 116: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	142, // 117: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	142, // 118: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	138, // 119: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	138, // 120: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
 	100, // 121: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
 	19,  // 122: licensor.v1.GetCustomerResponse.customer:type_name -> licensor.v1.Customer
-	124, // 123: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
+	136, // 123: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
 	19,  // 124: licensor.v1.UpdateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	9,   // 125: licensor.v1.UpdateProductResponse.product:type_name -> licensor.v1.Product
 	14,  // 126: licensor.v1.UpdateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	92,  // 127: licensor.v1.SendWebhookTestEventResponse.delivery:type_name -> licensor.v1.Delivery
-	1,   // 128: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 129: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 130: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 131: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 132: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 133: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 134: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 135: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 136: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 137: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 138: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 139: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 140: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 141: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 142: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 143: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 144: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 145: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 146: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 147: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 148: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 149: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 150: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 151: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 152: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 153: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 154: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 155: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 156: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 157: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 158: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 159: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 160: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 161: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 162: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 163: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 164: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 165: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 166: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 167: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 168: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 169: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	103, // 170: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
-	105, // 171: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
-	107, // 172: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
-	109, // 173: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
-	111, // 174: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
-	113, // 175: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
-	115, // 176: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
-	117, // 177: licensor.v1.AdminService.SendWebhookTestEvent:input_type -> licensor.v1.SendWebhookTestEventRequest
-	2,   // 178: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 179: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 180: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 181: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 182: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 183: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 184: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 185: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 186: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 187: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 188: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 189: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 190: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 191: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 192: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 193: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 194: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 195: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 196: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 197: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 198: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 199: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 200: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 201: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 202: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 203: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 204: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 205: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 206: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 207: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 208: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 209: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 210: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 211: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 212: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 213: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 214: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 215: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 216: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 217: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 218: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 219: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	104, // 220: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
-	106, // 221: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
-	108, // 222: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
-	110, // 223: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
-	112, // 224: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
-	114, // 225: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
-	116, // 226: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
-	118, // 227: licensor.v1.AdminService.SendWebhookTestEvent:output_type -> licensor.v1.SendWebhookTestEventResponse
-	178, // [178:228] is the sub-list for method output_type
-	128, // [128:178] is the sub-list for method input_type
-	128, // [128:128] is the sub-list for extension type_name
-	128, // [128:128] is the sub-list for extension extendee
-	0,   // [0:128] is the sub-list for field type_name
+	138, // 128: licensor.v1.SearchInstancesRequest.seen_since:type_name -> google.protobuf.Timestamp
+	138, // 129: licensor.v1.SearchInstancesRequest.seen_before:type_name -> google.protobuf.Timestamp
+	50,  // 130: licensor.v1.SearchInstancesResponse.instances:type_name -> licensor.v1.Instance
+	138, // 131: licensor.v1.HourCount.hour:type_name -> google.protobuf.Timestamp
+	138, // 132: licensor.v1.GetDashboardResponse.now:type_name -> google.protobuf.Timestamp
+	122, // 133: licensor.v1.GetDashboardResponse.checkins_per_hour:type_name -> licensor.v1.HourCount
+	122, // 134: licensor.v1.GetDashboardResponse.license_files_per_hour:type_name -> licensor.v1.HourCount
+	123, // 135: licensor.v1.GetDashboardResponse.pools:type_name -> licensor.v1.PoolFeatureUse
+	138, // 136: licensor.v1.SeriesRange.since:type_name -> google.protobuf.Timestamp
+	138, // 137: licensor.v1.SeriesRange.until:type_name -> google.protobuf.Timestamp
+	137, // 138: licensor.v1.SeriesRange.step:type_name -> google.protobuf.Duration
+	138, // 139: licensor.v1.SeriesPoint.at:type_name -> google.protobuf.Timestamp
+	125, // 140: licensor.v1.GetPoolUsageSeriesRequest.range:type_name -> licensor.v1.SeriesRange
+	126, // 141: licensor.v1.GetPoolUsageSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
+	125, // 142: licensor.v1.GetTelemetryVersionSeriesRequest.range:type_name -> licensor.v1.SeriesRange
+	126, // 143: licensor.v1.GetTelemetryVersionSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
+	1,   // 144: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 145: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 146: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 147: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 148: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 149: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 150: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 151: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 152: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 153: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 154: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 155: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 156: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 157: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 158: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 159: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 160: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 161: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 162: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 163: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 164: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 165: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 166: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 167: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 168: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 169: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 170: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 171: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 172: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	72,  // 173: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	74,  // 174: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	76,  // 175: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	78,  // 176: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	81,  // 177: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	84,  // 178: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	86,  // 179: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	88,  // 180: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	90,  // 181: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	93,  // 182: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	95,  // 183: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	98,  // 184: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	101, // 185: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	103, // 186: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
+	105, // 187: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
+	107, // 188: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
+	109, // 189: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
+	111, // 190: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
+	113, // 191: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
+	115, // 192: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
+	117, // 193: licensor.v1.AdminService.SendWebhookTestEvent:input_type -> licensor.v1.SendWebhookTestEventRequest
+	119, // 194: licensor.v1.AdminService.SearchInstances:input_type -> licensor.v1.SearchInstancesRequest
+	121, // 195: licensor.v1.AdminService.GetDashboard:input_type -> licensor.v1.GetDashboardRequest
+	127, // 196: licensor.v1.AdminService.GetPoolUsageSeries:input_type -> licensor.v1.GetPoolUsageSeriesRequest
+	129, // 197: licensor.v1.AdminService.GetTelemetryVersionSeries:input_type -> licensor.v1.GetTelemetryVersionSeriesRequest
+	2,   // 198: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 199: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 200: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 201: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 202: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 203: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 204: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 205: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 206: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 207: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 208: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 209: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 210: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 211: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 212: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 213: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 214: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 215: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 216: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 217: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 218: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 219: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 220: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 221: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 222: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 223: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 224: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 225: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 226: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	73,  // 227: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	75,  // 228: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	77,  // 229: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	79,  // 230: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	82,  // 231: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	85,  // 232: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	87,  // 233: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	89,  // 234: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	91,  // 235: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	94,  // 236: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	96,  // 237: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	99,  // 238: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	102, // 239: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	104, // 240: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
+	106, // 241: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
+	108, // 242: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
+	110, // 243: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
+	112, // 244: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
+	114, // 245: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
+	116, // 246: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
+	118, // 247: licensor.v1.AdminService.SendWebhookTestEvent:output_type -> licensor.v1.SendWebhookTestEventResponse
+	120, // 248: licensor.v1.AdminService.SearchInstances:output_type -> licensor.v1.SearchInstancesResponse
+	124, // 249: licensor.v1.AdminService.GetDashboard:output_type -> licensor.v1.GetDashboardResponse
+	128, // 250: licensor.v1.AdminService.GetPoolUsageSeries:output_type -> licensor.v1.GetPoolUsageSeriesResponse
+	130, // 251: licensor.v1.AdminService.GetTelemetryVersionSeries:output_type -> licensor.v1.GetTelemetryVersionSeriesResponse
+	198, // [198:252] is the sub-list for method output_type
+	144, // [144:198] is the sub-list for method input_type
+	144, // [144:144] is the sub-list for extension type_name
+	144, // [144:144] is the sub-list for extension extendee
+	0,   // [0:144] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -8815,7 +9675,7 @@ func file_licensor_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   125,
+			NumMessages:   137,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

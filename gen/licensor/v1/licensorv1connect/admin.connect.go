@@ -174,6 +174,18 @@ const (
 	// AdminServiceSendWebhookTestEventProcedure is the fully-qualified name of the AdminService's
 	// SendWebhookTestEvent RPC.
 	AdminServiceSendWebhookTestEventProcedure = "/licensor.v1.AdminService/SendWebhookTestEvent"
+	// AdminServiceSearchInstancesProcedure is the fully-qualified name of the AdminService's
+	// SearchInstances RPC.
+	AdminServiceSearchInstancesProcedure = "/licensor.v1.AdminService/SearchInstances"
+	// AdminServiceGetDashboardProcedure is the fully-qualified name of the AdminService's GetDashboard
+	// RPC.
+	AdminServiceGetDashboardProcedure = "/licensor.v1.AdminService/GetDashboard"
+	// AdminServiceGetPoolUsageSeriesProcedure is the fully-qualified name of the AdminService's
+	// GetPoolUsageSeries RPC.
+	AdminServiceGetPoolUsageSeriesProcedure = "/licensor.v1.AdminService/GetPoolUsageSeries"
+	// AdminServiceGetTelemetryVersionSeriesProcedure is the fully-qualified name of the AdminService's
+	// GetTelemetryVersionSeries RPC.
+	AdminServiceGetTelemetryVersionSeriesProcedure = "/licensor.v1.AdminService/GetTelemetryVersionSeries"
 )
 
 // AdminServiceClient is a client for the licensor.v1.AdminService service.
@@ -259,6 +271,17 @@ type AdminServiceClient interface {
 	// through the usual delivery path: signed, retried, listed by
 	// ListDeliveries (held while the webhook is disabled). Audited.
 	SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error)
+	// Console queries. Each is a fixed number of indexed statements,
+	// whatever the number of instances.
+	// Instances newest check-in first, filtered, paged by an opaque cursor.
+	SearchInstances(context.Context, *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error)
+	// The counts of the console's first page.
+	GetDashboard(context.Context, *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error)
+	// A pool's units in use over time, per feature (from its usage events).
+	GetPoolUsageSeries(context.Context, *connect.Request[v1.GetPoolUsageSeriesRequest]) (*connect.Response[v1.GetPoolUsageSeriesResponse], error)
+	// How many instances reported each product version over time (from the
+	// telemetry history).
+	GetTelemetryVersionSeries(context.Context, *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the licensor.v1.AdminService service. By default,
@@ -572,61 +595,89 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("SendWebhookTestEvent")),
 			connect.WithClientOptions(opts...),
 		),
+		searchInstances: connect.NewClient[v1.SearchInstancesRequest, v1.SearchInstancesResponse](
+			httpClient,
+			baseURL+AdminServiceSearchInstancesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SearchInstances")),
+			connect.WithClientOptions(opts...),
+		),
+		getDashboard: connect.NewClient[v1.GetDashboardRequest, v1.GetDashboardResponse](
+			httpClient,
+			baseURL+AdminServiceGetDashboardProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetDashboard")),
+			connect.WithClientOptions(opts...),
+		),
+		getPoolUsageSeries: connect.NewClient[v1.GetPoolUsageSeriesRequest, v1.GetPoolUsageSeriesResponse](
+			httpClient,
+			baseURL+AdminServiceGetPoolUsageSeriesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetPoolUsageSeries")),
+			connect.WithClientOptions(opts...),
+		),
+		getTelemetryVersionSeries: connect.NewClient[v1.GetTelemetryVersionSeriesRequest, v1.GetTelemetryVersionSeriesResponse](
+			httpClient,
+			baseURL+AdminServiceGetTelemetryVersionSeriesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetTelemetryVersionSeries")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	createTenant         *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
-	getTenant            *connect.Client[v1.GetTenantRequest, v1.GetTenantResponse]
-	listTenants          *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
-	updateTenant         *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
-	createProduct        *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
-	listProducts         *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
-	createFeature        *connect.Client[v1.CreateFeatureRequest, v1.CreateFeatureResponse]
-	listProductFeatures  *connect.Client[v1.ListProductFeaturesRequest, v1.ListProductFeaturesResponse]
-	createCustomer       *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
-	listCustomers        *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
-	createContract       *connect.Client[v1.CreateContractRequest, v1.CreateContractResponse]
-	getContract          *connect.Client[v1.GetContractRequest, v1.GetContractResponse]
-	listContracts        *connect.Client[v1.ListContractsRequest, v1.ListContractsResponse]
-	changeContract       *connect.Client[v1.ChangeContractRequest, v1.ChangeContractResponse]
-	extendContract       *connect.Client[v1.ExtendContractRequest, v1.ExtendContractResponse]
-	endContract          *connect.Client[v1.EndContractRequest, v1.EndContractResponse]
-	createToken          *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
-	listTokens           *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
-	revokeToken          *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
-	rotateSigningKey     *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
-	listSigningKeys      *connect.Client[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse]
-	listInstances        *connect.Client[v1.ListInstancesRequest, v1.ListInstancesResponse]
-	getInstance          *connect.Client[v1.GetInstanceRequest, v1.GetInstanceResponse]
-	releaseSeat          *connect.Client[v1.ReleaseSeatRequest, v1.ReleaseSeatResponse]
-	getTelemetryHistory  *connect.Client[v1.GetTelemetryHistoryRequest, v1.GetTelemetryHistoryResponse]
-	getFleetSummary      *connect.Client[v1.GetFleetSummaryRequest, v1.GetFleetSummaryResponse]
-	issueLicenseFile     *connect.Client[v1.IssueLicenseFileRequest, v1.IssueLicenseFileResponse]
-	createPool           *connect.Client[v1.CreatePoolRequest, v1.CreatePoolResponse]
-	getPool              *connect.Client[v1.GetPoolRequest, v1.GetPoolResponse]
-	listPools            *connect.Client[v1.ListPoolsRequest, v1.ListPoolsResponse]
-	resizePool           *connect.Client[v1.ResizePoolRequest, v1.ResizePoolResponse]
-	listLeases           *connect.Client[v1.ListLeasesRequest, v1.ListLeasesResponse]
-	releaseLease         *connect.Client[v1.ReleaseLeaseRequest, v1.ReleaseLeaseResponse]
-	getUsageReport       *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
-	createWebhook        *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
-	listWebhooks         *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
-	deleteWebhook        *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
-	updateWebhook        *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
-	listDeliveries       *connect.Client[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse]
-	redeliver            *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
-	listAlerts           *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
-	listAuditEntries     *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
-	getCustomer          *connect.Client[v1.GetCustomerRequest, v1.GetCustomerResponse]
-	updateCustomer       *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
-	deleteCustomer       *connect.Client[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse]
-	updateProduct        *connect.Client[v1.UpdateProductRequest, v1.UpdateProductResponse]
-	deleteProduct        *connect.Client[v1.DeleteProductRequest, v1.DeleteProductResponse]
-	updateFeature        *connect.Client[v1.UpdateFeatureRequest, v1.UpdateFeatureResponse]
-	deleteFeature        *connect.Client[v1.DeleteFeatureRequest, v1.DeleteFeatureResponse]
-	sendWebhookTestEvent *connect.Client[v1.SendWebhookTestEventRequest, v1.SendWebhookTestEventResponse]
+	createTenant              *connect.Client[v1.CreateTenantRequest, v1.CreateTenantResponse]
+	getTenant                 *connect.Client[v1.GetTenantRequest, v1.GetTenantResponse]
+	listTenants               *connect.Client[v1.ListTenantsRequest, v1.ListTenantsResponse]
+	updateTenant              *connect.Client[v1.UpdateTenantRequest, v1.UpdateTenantResponse]
+	createProduct             *connect.Client[v1.CreateProductRequest, v1.CreateProductResponse]
+	listProducts              *connect.Client[v1.ListProductsRequest, v1.ListProductsResponse]
+	createFeature             *connect.Client[v1.CreateFeatureRequest, v1.CreateFeatureResponse]
+	listProductFeatures       *connect.Client[v1.ListProductFeaturesRequest, v1.ListProductFeaturesResponse]
+	createCustomer            *connect.Client[v1.CreateCustomerRequest, v1.CreateCustomerResponse]
+	listCustomers             *connect.Client[v1.ListCustomersRequest, v1.ListCustomersResponse]
+	createContract            *connect.Client[v1.CreateContractRequest, v1.CreateContractResponse]
+	getContract               *connect.Client[v1.GetContractRequest, v1.GetContractResponse]
+	listContracts             *connect.Client[v1.ListContractsRequest, v1.ListContractsResponse]
+	changeContract            *connect.Client[v1.ChangeContractRequest, v1.ChangeContractResponse]
+	extendContract            *connect.Client[v1.ExtendContractRequest, v1.ExtendContractResponse]
+	endContract               *connect.Client[v1.EndContractRequest, v1.EndContractResponse]
+	createToken               *connect.Client[v1.CreateTokenRequest, v1.CreateTokenResponse]
+	listTokens                *connect.Client[v1.ListTokensRequest, v1.ListTokensResponse]
+	revokeToken               *connect.Client[v1.RevokeTokenRequest, v1.RevokeTokenResponse]
+	rotateSigningKey          *connect.Client[v1.RotateSigningKeyRequest, v1.RotateSigningKeyResponse]
+	listSigningKeys           *connect.Client[v1.ListSigningKeysRequest, v1.ListSigningKeysResponse]
+	listInstances             *connect.Client[v1.ListInstancesRequest, v1.ListInstancesResponse]
+	getInstance               *connect.Client[v1.GetInstanceRequest, v1.GetInstanceResponse]
+	releaseSeat               *connect.Client[v1.ReleaseSeatRequest, v1.ReleaseSeatResponse]
+	getTelemetryHistory       *connect.Client[v1.GetTelemetryHistoryRequest, v1.GetTelemetryHistoryResponse]
+	getFleetSummary           *connect.Client[v1.GetFleetSummaryRequest, v1.GetFleetSummaryResponse]
+	issueLicenseFile          *connect.Client[v1.IssueLicenseFileRequest, v1.IssueLicenseFileResponse]
+	createPool                *connect.Client[v1.CreatePoolRequest, v1.CreatePoolResponse]
+	getPool                   *connect.Client[v1.GetPoolRequest, v1.GetPoolResponse]
+	listPools                 *connect.Client[v1.ListPoolsRequest, v1.ListPoolsResponse]
+	resizePool                *connect.Client[v1.ResizePoolRequest, v1.ResizePoolResponse]
+	listLeases                *connect.Client[v1.ListLeasesRequest, v1.ListLeasesResponse]
+	releaseLease              *connect.Client[v1.ReleaseLeaseRequest, v1.ReleaseLeaseResponse]
+	getUsageReport            *connect.Client[v1.GetUsageReportRequest, v1.GetUsageReportResponse]
+	createWebhook             *connect.Client[v1.CreateWebhookRequest, v1.CreateWebhookResponse]
+	listWebhooks              *connect.Client[v1.ListWebhooksRequest, v1.ListWebhooksResponse]
+	deleteWebhook             *connect.Client[v1.DeleteWebhookRequest, v1.DeleteWebhookResponse]
+	updateWebhook             *connect.Client[v1.UpdateWebhookRequest, v1.UpdateWebhookResponse]
+	listDeliveries            *connect.Client[v1.ListDeliveriesRequest, v1.ListDeliveriesResponse]
+	redeliver                 *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
+	listAlerts                *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
+	listAuditEntries          *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
+	getCustomer               *connect.Client[v1.GetCustomerRequest, v1.GetCustomerResponse]
+	updateCustomer            *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
+	deleteCustomer            *connect.Client[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse]
+	updateProduct             *connect.Client[v1.UpdateProductRequest, v1.UpdateProductResponse]
+	deleteProduct             *connect.Client[v1.DeleteProductRequest, v1.DeleteProductResponse]
+	updateFeature             *connect.Client[v1.UpdateFeatureRequest, v1.UpdateFeatureResponse]
+	deleteFeature             *connect.Client[v1.DeleteFeatureRequest, v1.DeleteFeatureResponse]
+	sendWebhookTestEvent      *connect.Client[v1.SendWebhookTestEventRequest, v1.SendWebhookTestEventResponse]
+	searchInstances           *connect.Client[v1.SearchInstancesRequest, v1.SearchInstancesResponse]
+	getDashboard              *connect.Client[v1.GetDashboardRequest, v1.GetDashboardResponse]
+	getPoolUsageSeries        *connect.Client[v1.GetPoolUsageSeriesRequest, v1.GetPoolUsageSeriesResponse]
+	getTelemetryVersionSeries *connect.Client[v1.GetTelemetryVersionSeriesRequest, v1.GetTelemetryVersionSeriesResponse]
 }
 
 // CreateTenant calls licensor.v1.AdminService.CreateTenant.
@@ -879,6 +930,26 @@ func (c *adminServiceClient) SendWebhookTestEvent(ctx context.Context, req *conn
 	return c.sendWebhookTestEvent.CallUnary(ctx, req)
 }
 
+// SearchInstances calls licensor.v1.AdminService.SearchInstances.
+func (c *adminServiceClient) SearchInstances(ctx context.Context, req *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error) {
+	return c.searchInstances.CallUnary(ctx, req)
+}
+
+// GetDashboard calls licensor.v1.AdminService.GetDashboard.
+func (c *adminServiceClient) GetDashboard(ctx context.Context, req *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error) {
+	return c.getDashboard.CallUnary(ctx, req)
+}
+
+// GetPoolUsageSeries calls licensor.v1.AdminService.GetPoolUsageSeries.
+func (c *adminServiceClient) GetPoolUsageSeries(ctx context.Context, req *connect.Request[v1.GetPoolUsageSeriesRequest]) (*connect.Response[v1.GetPoolUsageSeriesResponse], error) {
+	return c.getPoolUsageSeries.CallUnary(ctx, req)
+}
+
+// GetTelemetryVersionSeries calls licensor.v1.AdminService.GetTelemetryVersionSeries.
+func (c *adminServiceClient) GetTelemetryVersionSeries(ctx context.Context, req *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error) {
+	return c.getTelemetryVersionSeries.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the licensor.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Tenants (operator only, except GetTenant and UpdateTenant for its own).
@@ -962,6 +1033,17 @@ type AdminServiceHandler interface {
 	// through the usual delivery path: signed, retried, listed by
 	// ListDeliveries (held while the webhook is disabled). Audited.
 	SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error)
+	// Console queries. Each is a fixed number of indexed statements,
+	// whatever the number of instances.
+	// Instances newest check-in first, filtered, paged by an opaque cursor.
+	SearchInstances(context.Context, *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error)
+	// The counts of the console's first page.
+	GetDashboard(context.Context, *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error)
+	// A pool's units in use over time, per feature (from its usage events).
+	GetPoolUsageSeries(context.Context, *connect.Request[v1.GetPoolUsageSeriesRequest]) (*connect.Response[v1.GetPoolUsageSeriesResponse], error)
+	// How many instances reported each product version over time (from the
+	// telemetry history).
+	GetTelemetryVersionSeries(context.Context, *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1271,6 +1353,30 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("SendWebhookTestEvent")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceSearchInstancesHandler := connect.NewUnaryHandler(
+		AdminServiceSearchInstancesProcedure,
+		svc.SearchInstances,
+		connect.WithSchema(adminServiceMethods.ByName("SearchInstances")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetDashboardHandler := connect.NewUnaryHandler(
+		AdminServiceGetDashboardProcedure,
+		svc.GetDashboard,
+		connect.WithSchema(adminServiceMethods.ByName("GetDashboard")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetPoolUsageSeriesHandler := connect.NewUnaryHandler(
+		AdminServiceGetPoolUsageSeriesProcedure,
+		svc.GetPoolUsageSeries,
+		connect.WithSchema(adminServiceMethods.ByName("GetPoolUsageSeries")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetTelemetryVersionSeriesHandler := connect.NewUnaryHandler(
+		AdminServiceGetTelemetryVersionSeriesProcedure,
+		svc.GetTelemetryVersionSeries,
+		connect.WithSchema(adminServiceMethods.ByName("GetTelemetryVersionSeries")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/licensor.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
@@ -1373,6 +1479,14 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceDeleteFeatureHandler.ServeHTTP(w, r)
 		case AdminServiceSendWebhookTestEventProcedure:
 			adminServiceSendWebhookTestEventHandler.ServeHTTP(w, r)
+		case AdminServiceSearchInstancesProcedure:
+			adminServiceSearchInstancesHandler.ServeHTTP(w, r)
+		case AdminServiceGetDashboardProcedure:
+			adminServiceGetDashboardHandler.ServeHTTP(w, r)
+		case AdminServiceGetPoolUsageSeriesProcedure:
+			adminServiceGetPoolUsageSeriesHandler.ServeHTTP(w, r)
+		case AdminServiceGetTelemetryVersionSeriesProcedure:
+			adminServiceGetTelemetryVersionSeriesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1580,4 +1694,20 @@ func (UnimplementedAdminServiceHandler) DeleteFeature(context.Context, *connect.
 
 func (UnimplementedAdminServiceHandler) SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.SendWebhookTestEvent is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SearchInstances(context.Context, *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.SearchInstances is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetDashboard(context.Context, *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetDashboard is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetPoolUsageSeries(context.Context, *connect.Request[v1.GetPoolUsageSeriesRequest]) (*connect.Response[v1.GetPoolUsageSeriesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetPoolUsageSeries is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetTelemetryVersionSeries(context.Context, *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetTelemetryVersionSeries is not implemented"))
 }
