@@ -36,7 +36,7 @@ type Chart struct {
 
 const (
 	chartW, chartH           = 720, 260
-	padL, padR, padT, padB   = 56, 16, 28, 44
+	padL, padR, padT, padB   = 56, 16, 44, 44
 	plotW, plotH             = chartW - padL - padR, chartH - padT - padB
 	maxSeriesClasses         = 8
 	chartTicksY, chartTicksX = 4, 6
@@ -97,9 +97,9 @@ func (c Chart) SVG() template.HTML {
 	}
 	// Legend, when there is more than one series.
 	if len(c.Series) > 1 && !c.Bars {
-		lx := padL + 220
+		lx := padL
 		for i, s := range c.Series {
-			fmt.Fprintf(&b, `<rect class="key s%d" x="%d" y="8" width="10" height="10"/><text class="legend" x="%d" y="17">%s</text>`,
+			fmt.Fprintf(&b, `<rect class="key s%d" x="%d" y="23" width="10" height="10"/><text class="legend" x="%d" y="32">%s</text>`,
 				i%maxSeriesClasses, lx, lx+14, esc(s.Name))
 			lx += 24 + 7*len([]rune(s.Name))
 		}

@@ -22,7 +22,7 @@ func TestChartSVG(t *testing.T) {
 		"time (UTC)", "units in use", "Use &lt;of&gt; pool", "gpu &amp; co",
 		`text-anchor="end">10</text>`, // 7 rounds the axis up to 10
 		">09:00<", ">13:00<",          // x ticks in UTC
-		`points="56.0,216.0 380.0,84.4 704.0,159.6"`, // x: 56 + 648*t/4h; y: 28 + 188*(1-v/10)
+		`points="56.0,216.0 380.0,95.6 704.0,164.4"`, // x: 56 + 648*t/4h; y: 44 + 172*(1-v/10)
 	} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("SVG lacks %q:\n%s", want, svg)
