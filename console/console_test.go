@@ -275,8 +275,18 @@ func TestTenantIsolation(t *testing.T) {
 
 func getLicense(t testing.TB, s *testserver.Server, token, contract, instance string) {
 	t.Helper()
-	_, err := s.License(testserver.GRPC, token).GetLicense(context.Background(),
-		connect.NewRequest(&v1.GetLicenseRequest{ContractId: contract, InstanceId: instance}))
+	getLicenseAt(t, s, token, contract, instance, "")
+}
+
+// getLicenseAt fetches a license for an instance that reports version (if
+// not empty) in its telemetry.
+func getLicenseAt(t testing.TB, s *testserver.Server, token, contract, instance, version string) {
+	t.Helper()
+	req := &v1.GetLicenseRequest{ContractId: contract, InstanceId: instance}
+	if version != "" {
+		req.Telemetry = &v1.Telemetry{ProductVersion: version, Environment: "production"}
+	}
+	_, err := s.License(testserver.GRPC, token).GetLicense(context.Background(), connect.NewRequest(req))
 	if err != nil {
 		t.Fatalf("GetLicense %s: %v", instance, err)
 	}

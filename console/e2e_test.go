@@ -158,7 +158,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("token secret %q", secret)
 	}
 
-	getLicense(t, s, secret, contractID, "e2e-box")
+	getLicenseAt(t, s, secret, contractID, "e2e-box", "2.1.0")
 	run(t, ctx, "see the instance",
 		chromedp.Navigate(u+"/console/instances?contract="+contractID),
 		chromedp.WaitVisible(chromedp.Search(`//table[@id="instances"]//code[text()="e2e-box"]`)),

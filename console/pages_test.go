@@ -156,3 +156,24 @@ var (
 	instanceRE = regexp.MustCompile(`<tr><td><code>([^<]+)</code></td><td><a href="/console/contracts/`)
 	nextRE     = regexp.MustCompile(`<a id="next" href="([^"]+)">`)
 )
+
+// TestCharts: licenses per hour on the dashboard and versions in the fleet
+// on the telemetry page follow the check-ins.
+func TestCharts(t *testing.T) {
+	s := testserver.Start(t)
+	f := s.NewFixture(t, testserver.FixtureOptions{})
+	for h, v := range []string{"1.2.0", "1.2.0", "1.3.0", "1.3.0"} {
+		for i := range 3 {
+			getLicenseAt(t, s, f.ContractToken, f.ContractID, fmt.Sprintf("node-%d", i), v)
+		}
+		if h < 3 {
+			s.Clock.Advance(time.Hour)
+		}
+	}
+	b := newBrowser(t, s)
+	b.signin(f.AdminToken)
+	_, body := b.get("/console/telemetry?range=24h")
+	mustContain(t, body, `<polyline class="line s0"`, `<polyline class="line s1"`, ">1.2.0<", ">1.3.0<", "time (UTC)")
+	_, body = b.get("/console/")
+	mustContain(t, body, "check-ins with telemetry", `text-anchor="end">5</text>`) // 3 an hour: the axis tops at 5
+}
