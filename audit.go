@@ -11,7 +11,7 @@ import (
 // values an audit listing may be filtered by.
 var AuditObjectTypes = []string{
 	"contract", "customer", "delivery", "feature", "instance", "lease", "pool",
-	"product", "signing_key", "tenant", "token", "webhook",
+	"portal_link", "product", "signing_key", "tenant", "token", "webhook",
 }
 
 // ValidateAuditObjectType checks an audit object-type filter: empty (any)

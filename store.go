@@ -26,6 +26,7 @@ type Store interface {
 	WebhookStore
 	CapabilityStore
 	ConsoleStore
+	PortalLinkStore
 
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error

@@ -172,14 +172,16 @@ func telemetryValue(field, v string) error {
 // hasToken reports whether s carries a Licensor token (by its prefix, in
 // any case: a token shouted in a log line is still a token).
 func hasToken(s string) bool {
-	if strings.Contains(s, TokenPrefixContract) || strings.Contains(s, TokenPrefixAdmin) || strings.Contains(s, TokenPrefixOperator) {
+	if strings.Contains(s, TokenPrefixContract) || strings.Contains(s, TokenPrefixAdmin) || strings.Contains(s, TokenPrefixOperator) ||
+		strings.Contains(s, TokenPrefixPortal) {
 		return true
 	}
 	if !strings.Contains(s, "_") {
 		return false // fast path: every prefix has one
 	}
 	l := strings.ToLower(s)
-	return strings.Contains(l, TokenPrefixContract) || strings.Contains(l, TokenPrefixAdmin) || strings.Contains(l, TokenPrefixOperator)
+	return strings.Contains(l, TokenPrefixContract) || strings.Contains(l, TokenPrefixAdmin) || strings.Contains(l, TokenPrefixOperator) ||
+		strings.Contains(l, TokenPrefixPortal)
 }
 
 // RedactToken returns Redacted if s carries a Licensor token, else s. It

@@ -259,10 +259,17 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 	if err != nil {
 		return "", nil, err
 	}
+	return s.issueLicenseFile(ctx, contractID, instanceID, environment, validity, nil)
+}
+
+// issueLicenseFile is IssueLicenseFile in ctx's tenant scope; allowed, if
+// set, refuses a contract the caller may not reach (with its error).
+func (s *Service) issueLicenseFile(ctx context.Context, contractID, instanceID, environment string, validity time.Duration, allowed func(*licensor.Contract) error) (string, *Issued, error) {
 	if err := licensor.ValidateID("contract_id", contractID); err != nil {
 		return "", nil, err
 	}
-	if instanceID, err = licensor.NormalizeID("instance_id", instanceID); err != nil {
+	instanceID, err := licensor.NormalizeID("instance_id", instanceID)
+	if err != nil {
 		return "", nil, err
 	}
 	switch environment {
@@ -279,6 +286,11 @@ func (s *Service) IssueLicenseFile(ctx context.Context, tenantID, contractID, in
 	c, err := s.store.GetContract(ctx, contractID)
 	if err != nil {
 		return "", nil, err
+	}
+	if allowed != nil {
+		if err := allowed(c); err != nil {
+			return "", nil, err
+		}
 	}
 	if instanceID, err = c.InstanceKey(instanceID); err != nil {
 		return "", nil, err
