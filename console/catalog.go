@@ -3,7 +3,9 @@ package console
 import (
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/service"
@@ -72,6 +74,7 @@ type customerView struct {
 	C         *licensor.Customer
 	Metadata  string
 	Contracts []*licensor.Contract
+	Links     []*licensor.PortalLink
 }
 
 func (c *Console) customer(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -82,6 +85,9 @@ func (c *Console) customer(w http.ResponseWriter, r *http.Request, s *session) e
 	}
 	v := customerView{C: cu, Metadata: formatMetadata(cu.Metadata)}
 	if v.Contracts, err = c.svc.ListContracts(ctx, tenant, licensor.ContractFilter{CustomerID: cu.ID, ListOptions: licensor.ListOptions{Limit: licensor.MaxListLimit}}); err != nil {
+		return err
+	}
+	if v.Links, err = c.svc.ListPortalLinks(ctx, tenant, licensor.PortalLinkFilter{CustomerID: cu.ID, ListOptions: licensor.ListOptions{Limit: licensor.MaxListLimit}}); err != nil {
 		return err
 	}
 	return c.render(w, r, s, "customer", "Customer "+cu.Name, "customers", v)
@@ -172,4 +178,37 @@ func formatMetadata(md licensor.Metadata) string {
 		b.WriteString(k + "=" + md[k] + "\n")
 	}
 	return b.String()
+}
+
+// createPortalLink makes a portal link for the customer; the link (with
+// its secret) is shown once.
+func (c *Console) createPortalLink(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	var ttl time.Duration
+	if d := strings.TrimSpace(r.PostForm.Get("days")); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 1 {
+			return licensor.Errorf(licensor.EINVALID, "lifetime %q: give a whole number of days", d)
+		}
+		ttl = time.Duration(n) * 24 * time.Hour
+	}
+	id := r.PathValue("id")
+	l, secret, err := c.svc.CreatePortalLink(ctx, tenant, id, strings.TrimSpace(r.PostForm.Get("name")), ttl)
+	if err != nil {
+		return err
+	}
+	s.addFlash("secret", "https://"+r.Host+"/portal/open?link="+secret)
+	return redirect(w, r, s, "/console/customers/"+id, "Portal link "+l.ID+" created, valid until "+l.ExpiresAt.UTC().Format("2006-01-02 15:04 UTC")+": send it to the customer now, it is not shown again.")
+}
+
+// revokePortalLink revokes a portal link and ends the portal sessions
+// opened with it.
+func (c *Console) revokePortalLink(w http.ResponseWriter, r *http.Request, s *session) error {
+	ctx, tenant := tenantCtx(r, s)
+	l, err := c.svc.RevokePortalLink(ctx, tenant, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c.RevokePortalSessions(l.ID)
+	return redirect(w, r, s, "/console/customers/"+l.CustomerID, "Portal link "+l.ID+" revoked.")
 }

@@ -22,6 +22,8 @@ func (c *Console) routes() {
 	c.handle("GET /console/customers/{id}", c.customer)
 	c.handle("POST /console/customers/{id}", c.updateCustomer)
 	c.handle("POST /console/customers/{id}/delete", c.deleteCustomer)
+	c.handle("POST /console/customers/{id}/portal-links", c.createPortalLink)
+	c.handle("POST /console/portal-links/{id}/revoke", c.revokePortalLink)
 	c.handle("POST /console/products/{id}/features", c.createFeature)
 	c.handle("POST /console/products/{id}", c.renameProduct)
 	c.handle("POST /console/products/{id}/delete", c.deleteProduct)

@@ -36,6 +36,10 @@ type session struct {
 	who    string // shown in the header: token hint, OIDC e-mail
 	tenant string // the tenant the pages show (the operator picks it)
 
+	// portal is the customer a portal session reaches (nil for staff);
+	// secret then holds the portal link, re-checked on every request.
+	portal *licensor.PortalScope
+
 	mu    sync.Mutex
 	flash []flash
 }
