@@ -260,10 +260,50 @@ func TestBrowser(t *testing.T) {
 	for _, p := range []struct{ path, name string }{{"/console/", "dashboard"}, {"/console/audit", "audit"}, {"/console/telemetry", "telemetry"}, {"/console/tokens", "tokens"}} {
 		run(t, ctx, "screenshot "+p.name, chromedp.Navigate(u+p.path), chromedp.WaitVisible(chromedp.ID("signout")), screenshot(t, p.name))
 	}
+	// A portal link for Initech, made on its page.
+	getLicenseAt(t, s, secret, contractID, "initech-box", "2.1.0")
+	run(t, ctx, "create a portal link",
+		chromedp.Navigate(u+"/console/customers/"+m[1]),
+		chromedp.SendKeys(chromedp.ID("portal-name"), "it@initech.example"),
+		chromedp.Click(chromedp.ID("create-portal-link")),
+		chromedp.WaitVisible(chromedp.ID("secret")),
+		screenshot(t, "customer"),
+	)
+	link := text("portal link", "secret")
 	run(t, ctx, "sign out",
 		chromedp.Click(chromedp.ID("signout")),
 		chromedp.WaitVisible(chromedp.ID("token")),
 		chromedp.Navigate(u+"/console/customers"),
 		chromedp.WaitVisible(chromedp.ID("token")),
 	)
+
+	// The customer opens its link: its own seat, not another customer's.
+	run(t, ctx, "open the portal",
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.ID("open-portal")),
+		chromedp.Click(chromedp.ID("open-portal")),
+		chromedp.WaitVisible(chromedp.Search(`//code[text()="initech-box"]`)),
+		screenshot(t, "portal"),
+	)
+	page := read(t, ctx, "portal page", chromedp.OuterHTML(chromedp.CSS("main")))
+	if !strings.Contains(page, contractID) || strings.Contains(page, f.ContractID) || strings.Contains(page, "node-a") {
+		t.Fatalf("the portal shows another customer's contract, or not its own:\n%s", page)
+	}
+	// The confirmation dialog would wait for a person: accept it.
+	read(t, ctx, "accept confirmations", chromedp.Evaluate[bool](`(window.confirm = () => true, true)`))
+	run(t, ctx, "release its own seat",
+		chromedp.Click(chromedp.CSS("#contract-"+contractID+" button.release")),
+		chromedp.WaitVisible(chromedp.Search(`//p[contains(text(), "Seat of initech-box released")]`)),
+	)
+	// Another customer's contract id put into the license form: not found.
+	read(t, ctx, "aim the license form at another customer's contract", chromedp.Evaluate[bool](
+		`(document.querySelector('form[action$="/license"]').action = "/portal/contracts/`+f.ContractID+`/license", true)`))
+	run(t, ctx, "license file of another customer's contract",
+		chromedp.SendKeys(chromedp.CSS(`form[action$="/license"] input[name=instance]`), "stolen-1"),
+		chromedp.Submit(chromedp.CSS(`form[action$="/license"]`)),
+		chromedp.WaitVisible(chromedp.ID("error")),
+	)
+	if e := text("portal isolation", "error"); !strings.Contains(e, "not found") {
+		t.Fatalf("another customer's contract from the portal: %q", e)
+	}
 }
