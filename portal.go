@@ -32,7 +32,7 @@ type PortalLink struct {
 	CustomerID string
 	Name       string // who it was made for, e.g. "ops@acme"
 	Hash       []byte
-	Hint       string // the secret's last characters, to tell links apart
+	Hint       string // the start of the secret, to tell links apart
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	RevokedAt  time.Time // zero while not revoked

@@ -29,6 +29,7 @@ type AdminCmd struct {
 	Audit     AuditCmd     `cmd:"" help:"Audit log."`
 	Webhook   WebhookCmd   `cmd:"" help:"Webhook endpoints for alert events, their deliveries and redelivery."`
 	Alert     AlertCmd     `cmd:"" help:"Alerts raised by the expiry scanner."`
+	Portal    PortalCmd    `cmd:"" name:"portal-link" help:"Links that let a customer's administrator into the portal."`
 }
 
 // tenantFlag is embedded by every tenant-scoped command: the operator must

@@ -8444,6 +8444,455 @@ func (x *GetTelemetryVersionSeriesResponse) GetPoints() []*SeriesPoint {
 	return nil
 }
 
+type PortalLink struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	TenantId   string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,3,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	Name       string                 `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	// The start of the secret, to tell links apart.
+	Hint          string                 `protobuf:"bytes,5,opt,name=hint,proto3" json:"hint,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	RevokedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PortalLink) Reset() {
+	*x = PortalLink{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[131]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PortalLink) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PortalLink) ProtoMessage() {}
+
+func (x *PortalLink) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[131]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PortalLink.ProtoReflect.Descriptor instead.
+func (*PortalLink) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{131}
+}
+
+func (x *PortalLink) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PortalLink) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *PortalLink) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *PortalLink) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PortalLink) GetHint() string {
+	if x != nil {
+		return x.Hint
+	}
+	return ""
+}
+
+func (x *PortalLink) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *PortalLink) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *PortalLink) GetRevokedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokedAt
+	}
+	return nil
+}
+
+type CreatePortalLinkRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Who it is for, e.g. an e-mail address.
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// Default 7 days; 1 minute to 90 days.
+	Ttl           *durationpb.Duration `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePortalLinkRequest) Reset() {
+	*x = CreatePortalLinkRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[132]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePortalLinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePortalLinkRequest) ProtoMessage() {}
+
+func (x *CreatePortalLinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[132]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePortalLinkRequest.ProtoReflect.Descriptor instead.
+func (*CreatePortalLinkRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{132}
+}
+
+func (x *CreatePortalLinkRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *CreatePortalLinkRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CreatePortalLinkRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreatePortalLinkRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+type CreatePortalLinkResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Link  *PortalLink            `protobuf:"bytes,1,opt,name=link,proto3" json:"link,omitempty"`
+	// The secret (lsr_prt_...), shown once.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePortalLinkResponse) Reset() {
+	*x = CreatePortalLinkResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[133]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePortalLinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePortalLinkResponse) ProtoMessage() {}
+
+func (x *CreatePortalLinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[133]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePortalLinkResponse.ProtoReflect.Descriptor instead.
+func (*CreatePortalLinkResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{133}
+}
+
+func (x *CreatePortalLinkResponse) GetLink() *PortalLink {
+	if x != nil {
+		return x.Link
+	}
+	return nil
+}
+
+func (x *CreatePortalLinkResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+type ListPortalLinksRequest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	TenantId   string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	CustomerId string                 `protobuf:"bytes,2,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// Revoked and expired ones too.
+	IncludeRevoked bool   `protobuf:"varint,3,opt,name=include_revoked,json=includeRevoked,proto3" json:"include_revoked,omitempty"`
+	PageSize       int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageToken      string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListPortalLinksRequest) Reset() {
+	*x = ListPortalLinksRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[134]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPortalLinksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPortalLinksRequest) ProtoMessage() {}
+
+func (x *ListPortalLinksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[134]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPortalLinksRequest.ProtoReflect.Descriptor instead.
+func (*ListPortalLinksRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{134}
+}
+
+func (x *ListPortalLinksRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ListPortalLinksRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *ListPortalLinksRequest) GetIncludeRevoked() bool {
+	if x != nil {
+		return x.IncludeRevoked
+	}
+	return false
+}
+
+func (x *ListPortalLinksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPortalLinksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListPortalLinksResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Links         []*PortalLink          `protobuf:"bytes,1,rep,name=links,proto3" json:"links,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPortalLinksResponse) Reset() {
+	*x = ListPortalLinksResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[135]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPortalLinksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPortalLinksResponse) ProtoMessage() {}
+
+func (x *ListPortalLinksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[135]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPortalLinksResponse.ProtoReflect.Descriptor instead.
+func (*ListPortalLinksResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{135}
+}
+
+func (x *ListPortalLinksResponse) GetLinks() []*PortalLink {
+	if x != nil {
+		return x.Links
+	}
+	return nil
+}
+
+func (x *ListPortalLinksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+type RevokePortalLinkRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	PortalLinkId  string                 `protobuf:"bytes,2,opt,name=portal_link_id,json=portalLinkId,proto3" json:"portal_link_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePortalLinkRequest) Reset() {
+	*x = RevokePortalLinkRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[136]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePortalLinkRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePortalLinkRequest) ProtoMessage() {}
+
+func (x *RevokePortalLinkRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[136]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePortalLinkRequest.ProtoReflect.Descriptor instead.
+func (*RevokePortalLinkRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{136}
+}
+
+func (x *RevokePortalLinkRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RevokePortalLinkRequest) GetPortalLinkId() string {
+	if x != nil {
+		return x.PortalLinkId
+	}
+	return ""
+}
+
+type RevokePortalLinkResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Link          *PortalLink            `protobuf:"bytes,1,opt,name=link,proto3" json:"link,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokePortalLinkResponse) Reset() {
+	*x = RevokePortalLinkResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[137]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokePortalLinkResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokePortalLinkResponse) ProtoMessage() {}
+
+func (x *RevokePortalLinkResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[137]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokePortalLinkResponse.ProtoReflect.Descriptor instead.
+func (*RevokePortalLinkResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{137}
+}
+
+func (x *RevokePortalLinkResponse) GetLink() *PortalLink {
+	if x != nil {
+		return x.Link
+	}
+	return nil
+}
+
 var File_licensor_v1_admin_proto protoreflect.FileDescriptor
 
 const file_licensor_v1_admin_proto_rawDesc = "" +
@@ -9176,7 +9625,46 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12.\n" +
 	"\x05range\x18\x02 \x01(\v2\x18.licensor.v1.SeriesRangeR\x05range\"U\n" +
 	"!GetTelemetryVersionSeriesResponse\x120\n" +
-	"\x06points\x18\x01 \x03(\v2\x18.licensor.v1.SeriesPointR\x06points2\xaa%\n" +
+	"\x06points\x18\x01 \x03(\v2\x18.licensor.v1.SeriesPointR\x06points\"\xb3\x02\n" +
+	"\n" +
+	"PortalLink\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x03 \x01(\tR\n" +
+	"customerId\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\x12\x12\n" +
+	"\x04hint\x18\x05 \x01(\tR\x04hint\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
+	"\n" +
+	"revoked_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\"\x98\x01\n" +
+	"\x17CreatePortalLinkRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12+\n" +
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"_\n" +
+	"\x18CreatePortalLinkResponse\x12+\n" +
+	"\x04link\x18\x01 \x01(\v2\x17.licensor.v1.PortalLinkR\x04link\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"\xbb\x01\n" +
+	"\x16ListPortalLinksRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcustomer_id\x18\x02 \x01(\tR\n" +
+	"customerId\x12'\n" +
+	"\x0finclude_revoked\x18\x03 \x01(\bR\x0eincludeRevoked\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"p\n" +
+	"\x17ListPortalLinksResponse\x12-\n" +
+	"\x05links\x18\x01 \x03(\v2\x17.licensor.v1.PortalLinkR\x05links\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\\\n" +
+	"\x17RevokePortalLinkRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12$\n" +
+	"\x0eportal_link_id\x18\x02 \x01(\tR\fportalLinkId\"G\n" +
+	"\x18RevokePortalLinkResponse\x12+\n" +
+	"\x04link\x18\x01 \x01(\v2\x17.licensor.v1.PortalLinkR\x04link2\xca'\n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -9236,7 +9724,10 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x0fSearchInstances\x12#.licensor.v1.SearchInstancesRequest\x1a$.licensor.v1.SearchInstancesResponse\x12S\n" +
 	"\fGetDashboard\x12 .licensor.v1.GetDashboardRequest\x1a!.licensor.v1.GetDashboardResponse\x12e\n" +
 	"\x12GetPoolUsageSeries\x12&.licensor.v1.GetPoolUsageSeriesRequest\x1a'.licensor.v1.GetPoolUsageSeriesResponse\x12z\n" +
-	"\x19GetTelemetryVersionSeries\x12-.licensor.v1.GetTelemetryVersionSeriesRequest\x1a..licensor.v1.GetTelemetryVersionSeriesResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
+	"\x19GetTelemetryVersionSeries\x12-.licensor.v1.GetTelemetryVersionSeriesRequest\x1a..licensor.v1.GetTelemetryVersionSeriesResponse\x12_\n" +
+	"\x10CreatePortalLink\x12$.licensor.v1.CreatePortalLinkRequest\x1a%.licensor.v1.CreatePortalLinkResponse\x12\\\n" +
+	"\x0fListPortalLinks\x12#.licensor.v1.ListPortalLinksRequest\x1a$.licensor.v1.ListPortalLinksResponse\x12_\n" +
+	"\x10RevokePortalLink\x12$.licensor.v1.RevokePortalLinkRequest\x1a%.licensor.v1.RevokePortalLinkResponseB9Z7github.com/licensor/licensor/gen/licensor/v1;licensorv1b\x06proto3"
 
 var (
 	file_licensor_v1_admin_proto_rawDescOnce sync.Once
@@ -9250,7 +9741,7 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 137)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 144)
 var file_licensor_v1_admin_proto_goTypes = []any{
 	(*Tenant)(nil),                            // 0: licensor.v1.Tenant
 	(*CreateTenantRequest)(nil),               // 1: licensor.v1.CreateTenantRequest
@@ -9383,277 +9874,297 @@ var file_licensor_v1_admin_proto_goTypes = []any{
 	(*GetPoolUsageSeriesResponse)(nil),        // 128: licensor.v1.GetPoolUsageSeriesResponse
 	(*GetTelemetryVersionSeriesRequest)(nil),  // 129: licensor.v1.GetTelemetryVersionSeriesRequest
 	(*GetTelemetryVersionSeriesResponse)(nil), // 130: licensor.v1.GetTelemetryVersionSeriesResponse
-	nil,                           // 131: licensor.v1.Customer.MetadataEntry
-	nil,                           // 132: licensor.v1.CreateCustomerRequest.MetadataEntry
-	nil,                           // 133: licensor.v1.Contract.MetadataEntry
-	nil,                           // 134: licensor.v1.CreateContractRequest.MetadataEntry
-	nil,                           // 135: licensor.v1.ChangeContractRequest.MetadataEntry
-	nil,                           // 136: licensor.v1.UpdateCustomerRequest.MetadataEntry
-	(*durationpb.Duration)(nil),   // 137: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 138: google.protobuf.Timestamp
-	(*Telemetry)(nil),             // 139: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),         // 140: licensor.v1.IssuedLicense
-	(*Lease)(nil),                 // 141: licensor.v1.Lease
-	(*structpb.Struct)(nil),       // 142: google.protobuf.Struct
+	(*PortalLink)(nil),                        // 131: licensor.v1.PortalLink
+	(*CreatePortalLinkRequest)(nil),           // 132: licensor.v1.CreatePortalLinkRequest
+	(*CreatePortalLinkResponse)(nil),          // 133: licensor.v1.CreatePortalLinkResponse
+	(*ListPortalLinksRequest)(nil),            // 134: licensor.v1.ListPortalLinksRequest
+	(*ListPortalLinksResponse)(nil),           // 135: licensor.v1.ListPortalLinksResponse
+	(*RevokePortalLinkRequest)(nil),           // 136: licensor.v1.RevokePortalLinkRequest
+	(*RevokePortalLinkResponse)(nil),          // 137: licensor.v1.RevokePortalLinkResponse
+	nil,                                       // 138: licensor.v1.Customer.MetadataEntry
+	nil,                                       // 139: licensor.v1.CreateCustomerRequest.MetadataEntry
+	nil,                                       // 140: licensor.v1.Contract.MetadataEntry
+	nil,                                       // 141: licensor.v1.CreateContractRequest.MetadataEntry
+	nil,                                       // 142: licensor.v1.ChangeContractRequest.MetadataEntry
+	nil,                                       // 143: licensor.v1.UpdateCustomerRequest.MetadataEntry
+	(*durationpb.Duration)(nil),               // 144: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 145: google.protobuf.Timestamp
+	(*Telemetry)(nil),                         // 146: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),                     // 147: licensor.v1.IssuedLicense
+	(*Lease)(nil),                             // 148: licensor.v1.Lease
+	(*structpb.Struct)(nil),                   // 149: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	137, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	137, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	138, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	137, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	137, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
-	137, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	144, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	144, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	145, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	144, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	144, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	144, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	137, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	137, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	137, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	137, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	144, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	144, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	144, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	144, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	138, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	145, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	138, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
-	131, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
-	132, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
+	145, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	138, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
+	139, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
 	19,  // 22: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	19,  // 23: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	138, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	138, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	145, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	145, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 26: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	137, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	137, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	137, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	138, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	138, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	133, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
-	138, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	138, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	144, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	144, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	144, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	145, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	145, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	140, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
+	145, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	145, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 35: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	137, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	137, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	137, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	134, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
+	144, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	144, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	144, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	141, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
 	25,  // 40: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 41: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 42: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
 	24,  // 43: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	137, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	137, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	137, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	135, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
+	144, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	144, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	144, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	142, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
 	25,  // 48: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	138, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	137, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	145, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	144, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
 	25,  // 51: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 52: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	138, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	138, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	138, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	138, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	145, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	145, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	145, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	145, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
 	38,  // 57: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
 	38,  // 58: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
 	38,  // 59: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	138, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	138, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	138, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	145, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	145, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	145, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
 	45,  // 63: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
 	45,  // 64: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	138, // 65: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	138, // 66: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	138, // 67: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	138, // 68: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	139, // 69: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	145, // 65: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	145, // 66: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	145, // 67: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	145, // 68: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	146, // 69: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
 	50,  // 70: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
 	50,  // 71: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
 	50,  // 72: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	138, // 73: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	139, // 74: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	138, // 75: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	138, // 76: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	145, // 73: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	146, // 74: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	145, // 75: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	145, // 76: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
 	57,  // 77: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
 	60,  // 78: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
 	60,  // 79: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
 	60,  // 80: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
 	61,  // 81: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	137, // 82: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	140, // 83: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	144, // 82: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	147, // 83: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
 	66,  // 84: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	137, // 85: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	138, // 86: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	144, // 85: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	145, // 86: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
 	66,  // 87: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	137, // 88: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	144, // 88: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 89: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
 	67,  // 90: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	141, // 91: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	148, // 91: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
 	67,  // 92: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
 	66,  // 93: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	137, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	144, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
 	67,  // 95: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	141, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	138, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	138, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	138, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	137, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	148, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	145, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	145, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	145, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	144, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
 	80,  // 101: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	138, // 102: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	145, // 102: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
 	83,  // 103: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
 	83,  // 104: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
 	83,  // 105: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	137, // 106: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	138, // 107: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	138, // 108: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	138, // 109: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	144, // 106: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	145, // 107: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	145, // 108: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	145, // 109: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
 	92,  // 110: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
 	92,  // 111: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	138, // 112: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	138, // 113: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	142, // 114: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	145, // 112: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	145, // 113: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	149, // 114: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
 	97,  // 115: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	138, // 116: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	142, // 117: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	142, // 118: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	138, // 119: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	138, // 120: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	145, // 116: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	149, // 117: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	149, // 118: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	145, // 119: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	145, // 120: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
 	100, // 121: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
 	19,  // 122: licensor.v1.GetCustomerResponse.customer:type_name -> licensor.v1.Customer
-	136, // 123: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
+	143, // 123: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
 	19,  // 124: licensor.v1.UpdateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	9,   // 125: licensor.v1.UpdateProductResponse.product:type_name -> licensor.v1.Product
 	14,  // 126: licensor.v1.UpdateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	92,  // 127: licensor.v1.SendWebhookTestEventResponse.delivery:type_name -> licensor.v1.Delivery
-	138, // 128: licensor.v1.SearchInstancesRequest.seen_since:type_name -> google.protobuf.Timestamp
-	138, // 129: licensor.v1.SearchInstancesRequest.seen_before:type_name -> google.protobuf.Timestamp
+	145, // 128: licensor.v1.SearchInstancesRequest.seen_since:type_name -> google.protobuf.Timestamp
+	145, // 129: licensor.v1.SearchInstancesRequest.seen_before:type_name -> google.protobuf.Timestamp
 	50,  // 130: licensor.v1.SearchInstancesResponse.instances:type_name -> licensor.v1.Instance
-	138, // 131: licensor.v1.HourCount.hour:type_name -> google.protobuf.Timestamp
-	138, // 132: licensor.v1.GetDashboardResponse.now:type_name -> google.protobuf.Timestamp
+	145, // 131: licensor.v1.HourCount.hour:type_name -> google.protobuf.Timestamp
+	145, // 132: licensor.v1.GetDashboardResponse.now:type_name -> google.protobuf.Timestamp
 	122, // 133: licensor.v1.GetDashboardResponse.checkins_per_hour:type_name -> licensor.v1.HourCount
 	122, // 134: licensor.v1.GetDashboardResponse.license_files_per_hour:type_name -> licensor.v1.HourCount
 	123, // 135: licensor.v1.GetDashboardResponse.pools:type_name -> licensor.v1.PoolFeatureUse
-	138, // 136: licensor.v1.SeriesRange.since:type_name -> google.protobuf.Timestamp
-	138, // 137: licensor.v1.SeriesRange.until:type_name -> google.protobuf.Timestamp
-	137, // 138: licensor.v1.SeriesRange.step:type_name -> google.protobuf.Duration
-	138, // 139: licensor.v1.SeriesPoint.at:type_name -> google.protobuf.Timestamp
+	145, // 136: licensor.v1.SeriesRange.since:type_name -> google.protobuf.Timestamp
+	145, // 137: licensor.v1.SeriesRange.until:type_name -> google.protobuf.Timestamp
+	144, // 138: licensor.v1.SeriesRange.step:type_name -> google.protobuf.Duration
+	145, // 139: licensor.v1.SeriesPoint.at:type_name -> google.protobuf.Timestamp
 	125, // 140: licensor.v1.GetPoolUsageSeriesRequest.range:type_name -> licensor.v1.SeriesRange
 	126, // 141: licensor.v1.GetPoolUsageSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
 	125, // 142: licensor.v1.GetTelemetryVersionSeriesRequest.range:type_name -> licensor.v1.SeriesRange
 	126, // 143: licensor.v1.GetTelemetryVersionSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
-	1,   // 144: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 145: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 146: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 147: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 148: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 149: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 150: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 151: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 152: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 153: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 154: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 155: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 156: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 157: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 158: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 159: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 160: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 161: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 162: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 163: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 164: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 165: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 166: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 167: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 168: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 169: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 170: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 171: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 172: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 173: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 174: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 175: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 176: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 177: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 178: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 179: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 180: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 181: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 182: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 183: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 184: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 185: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	103, // 186: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
-	105, // 187: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
-	107, // 188: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
-	109, // 189: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
-	111, // 190: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
-	113, // 191: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
-	115, // 192: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
-	117, // 193: licensor.v1.AdminService.SendWebhookTestEvent:input_type -> licensor.v1.SendWebhookTestEventRequest
-	119, // 194: licensor.v1.AdminService.SearchInstances:input_type -> licensor.v1.SearchInstancesRequest
-	121, // 195: licensor.v1.AdminService.GetDashboard:input_type -> licensor.v1.GetDashboardRequest
-	127, // 196: licensor.v1.AdminService.GetPoolUsageSeries:input_type -> licensor.v1.GetPoolUsageSeriesRequest
-	129, // 197: licensor.v1.AdminService.GetTelemetryVersionSeries:input_type -> licensor.v1.GetTelemetryVersionSeriesRequest
-	2,   // 198: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 199: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 200: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 201: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 202: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 203: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 204: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 205: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 206: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 207: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 208: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 209: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 210: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 211: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 212: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 213: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 214: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 215: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 216: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 217: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 218: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 219: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 220: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 221: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 222: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 223: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 224: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 225: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 226: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 227: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 228: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 229: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 230: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 231: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 232: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 233: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 234: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 235: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 236: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 237: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 238: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 239: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	104, // 240: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
-	106, // 241: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
-	108, // 242: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
-	110, // 243: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
-	112, // 244: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
-	114, // 245: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
-	116, // 246: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
-	118, // 247: licensor.v1.AdminService.SendWebhookTestEvent:output_type -> licensor.v1.SendWebhookTestEventResponse
-	120, // 248: licensor.v1.AdminService.SearchInstances:output_type -> licensor.v1.SearchInstancesResponse
-	124, // 249: licensor.v1.AdminService.GetDashboard:output_type -> licensor.v1.GetDashboardResponse
-	128, // 250: licensor.v1.AdminService.GetPoolUsageSeries:output_type -> licensor.v1.GetPoolUsageSeriesResponse
-	130, // 251: licensor.v1.AdminService.GetTelemetryVersionSeries:output_type -> licensor.v1.GetTelemetryVersionSeriesResponse
-	198, // [198:252] is the sub-list for method output_type
-	144, // [144:198] is the sub-list for method input_type
-	144, // [144:144] is the sub-list for extension type_name
-	144, // [144:144] is the sub-list for extension extendee
-	0,   // [0:144] is the sub-list for field type_name
+	145, // 144: licensor.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
+	145, // 145: licensor.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
+	145, // 146: licensor.v1.PortalLink.revoked_at:type_name -> google.protobuf.Timestamp
+	144, // 147: licensor.v1.CreatePortalLinkRequest.ttl:type_name -> google.protobuf.Duration
+	131, // 148: licensor.v1.CreatePortalLinkResponse.link:type_name -> licensor.v1.PortalLink
+	131, // 149: licensor.v1.ListPortalLinksResponse.links:type_name -> licensor.v1.PortalLink
+	131, // 150: licensor.v1.RevokePortalLinkResponse.link:type_name -> licensor.v1.PortalLink
+	1,   // 151: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 152: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 153: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 154: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 155: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 156: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 157: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 158: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 159: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 160: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 161: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 162: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 163: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 164: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 165: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 166: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 167: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 168: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 169: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 170: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 171: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 172: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 173: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 174: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 175: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 176: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 177: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 178: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 179: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	72,  // 180: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	74,  // 181: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	76,  // 182: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	78,  // 183: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	81,  // 184: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	84,  // 185: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	86,  // 186: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	88,  // 187: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	90,  // 188: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	93,  // 189: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	95,  // 190: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	98,  // 191: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	101, // 192: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	103, // 193: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
+	105, // 194: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
+	107, // 195: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
+	109, // 196: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
+	111, // 197: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
+	113, // 198: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
+	115, // 199: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
+	117, // 200: licensor.v1.AdminService.SendWebhookTestEvent:input_type -> licensor.v1.SendWebhookTestEventRequest
+	119, // 201: licensor.v1.AdminService.SearchInstances:input_type -> licensor.v1.SearchInstancesRequest
+	121, // 202: licensor.v1.AdminService.GetDashboard:input_type -> licensor.v1.GetDashboardRequest
+	127, // 203: licensor.v1.AdminService.GetPoolUsageSeries:input_type -> licensor.v1.GetPoolUsageSeriesRequest
+	129, // 204: licensor.v1.AdminService.GetTelemetryVersionSeries:input_type -> licensor.v1.GetTelemetryVersionSeriesRequest
+	132, // 205: licensor.v1.AdminService.CreatePortalLink:input_type -> licensor.v1.CreatePortalLinkRequest
+	134, // 206: licensor.v1.AdminService.ListPortalLinks:input_type -> licensor.v1.ListPortalLinksRequest
+	136, // 207: licensor.v1.AdminService.RevokePortalLink:input_type -> licensor.v1.RevokePortalLinkRequest
+	2,   // 208: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 209: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 210: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 211: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 212: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 213: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 214: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 215: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 216: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 217: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 218: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 219: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 220: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 221: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 222: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 223: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 224: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 225: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 226: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 227: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 228: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 229: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 230: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 231: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 232: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 233: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 234: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 235: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 236: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	73,  // 237: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	75,  // 238: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	77,  // 239: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	79,  // 240: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	82,  // 241: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	85,  // 242: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	87,  // 243: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	89,  // 244: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	91,  // 245: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	94,  // 246: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	96,  // 247: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	99,  // 248: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	102, // 249: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	104, // 250: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
+	106, // 251: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
+	108, // 252: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
+	110, // 253: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
+	112, // 254: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
+	114, // 255: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
+	116, // 256: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
+	118, // 257: licensor.v1.AdminService.SendWebhookTestEvent:output_type -> licensor.v1.SendWebhookTestEventResponse
+	120, // 258: licensor.v1.AdminService.SearchInstances:output_type -> licensor.v1.SearchInstancesResponse
+	124, // 259: licensor.v1.AdminService.GetDashboard:output_type -> licensor.v1.GetDashboardResponse
+	128, // 260: licensor.v1.AdminService.GetPoolUsageSeries:output_type -> licensor.v1.GetPoolUsageSeriesResponse
+	130, // 261: licensor.v1.AdminService.GetTelemetryVersionSeries:output_type -> licensor.v1.GetTelemetryVersionSeriesResponse
+	133, // 262: licensor.v1.AdminService.CreatePortalLink:output_type -> licensor.v1.CreatePortalLinkResponse
+	135, // 263: licensor.v1.AdminService.ListPortalLinks:output_type -> licensor.v1.ListPortalLinksResponse
+	137, // 264: licensor.v1.AdminService.RevokePortalLink:output_type -> licensor.v1.RevokePortalLinkResponse
+	208, // [208:265] is the sub-list for method output_type
+	151, // [151:208] is the sub-list for method input_type
+	151, // [151:151] is the sub-list for extension type_name
+	151, // [151:151] is the sub-list for extension extendee
+	0,   // [0:151] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -9675,7 +10186,7 @@ func file_licensor_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   137,
+			NumMessages:   144,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

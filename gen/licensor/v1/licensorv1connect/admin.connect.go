@@ -186,6 +186,15 @@ const (
 	// AdminServiceGetTelemetryVersionSeriesProcedure is the fully-qualified name of the AdminService's
 	// GetTelemetryVersionSeries RPC.
 	AdminServiceGetTelemetryVersionSeriesProcedure = "/licensor.v1.AdminService/GetTelemetryVersionSeries"
+	// AdminServiceCreatePortalLinkProcedure is the fully-qualified name of the AdminService's
+	// CreatePortalLink RPC.
+	AdminServiceCreatePortalLinkProcedure = "/licensor.v1.AdminService/CreatePortalLink"
+	// AdminServiceListPortalLinksProcedure is the fully-qualified name of the AdminService's
+	// ListPortalLinks RPC.
+	AdminServiceListPortalLinksProcedure = "/licensor.v1.AdminService/ListPortalLinks"
+	// AdminServiceRevokePortalLinkProcedure is the fully-qualified name of the AdminService's
+	// RevokePortalLink RPC.
+	AdminServiceRevokePortalLinkProcedure = "/licensor.v1.AdminService/RevokePortalLink"
 )
 
 // AdminServiceClient is a client for the licensor.v1.AdminService service.
@@ -282,6 +291,11 @@ type AdminServiceClient interface {
 	// How many instances reported each product version over time (from the
 	// telemetry history).
 	GetTelemetryVersionSeries(context.Context, *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error)
+	// Portal links: a customer's administrator's way into the portal, for
+	// one customer, expiring, revocable; the secret is shown once. Audited.
+	CreatePortalLink(context.Context, *connect.Request[v1.CreatePortalLinkRequest]) (*connect.Response[v1.CreatePortalLinkResponse], error)
+	ListPortalLinks(context.Context, *connect.Request[v1.ListPortalLinksRequest]) (*connect.Response[v1.ListPortalLinksResponse], error)
+	RevokePortalLink(context.Context, *connect.Request[v1.RevokePortalLinkRequest]) (*connect.Response[v1.RevokePortalLinkResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the licensor.v1.AdminService service. By default,
@@ -619,6 +633,24 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("GetTelemetryVersionSeries")),
 			connect.WithClientOptions(opts...),
 		),
+		createPortalLink: connect.NewClient[v1.CreatePortalLinkRequest, v1.CreatePortalLinkResponse](
+			httpClient,
+			baseURL+AdminServiceCreatePortalLinkProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("CreatePortalLink")),
+			connect.WithClientOptions(opts...),
+		),
+		listPortalLinks: connect.NewClient[v1.ListPortalLinksRequest, v1.ListPortalLinksResponse](
+			httpClient,
+			baseURL+AdminServiceListPortalLinksProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListPortalLinks")),
+			connect.WithClientOptions(opts...),
+		),
+		revokePortalLink: connect.NewClient[v1.RevokePortalLinkRequest, v1.RevokePortalLinkResponse](
+			httpClient,
+			baseURL+AdminServiceRevokePortalLinkProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RevokePortalLink")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -678,6 +710,9 @@ type adminServiceClient struct {
 	getDashboard              *connect.Client[v1.GetDashboardRequest, v1.GetDashboardResponse]
 	getPoolUsageSeries        *connect.Client[v1.GetPoolUsageSeriesRequest, v1.GetPoolUsageSeriesResponse]
 	getTelemetryVersionSeries *connect.Client[v1.GetTelemetryVersionSeriesRequest, v1.GetTelemetryVersionSeriesResponse]
+	createPortalLink          *connect.Client[v1.CreatePortalLinkRequest, v1.CreatePortalLinkResponse]
+	listPortalLinks           *connect.Client[v1.ListPortalLinksRequest, v1.ListPortalLinksResponse]
+	revokePortalLink          *connect.Client[v1.RevokePortalLinkRequest, v1.RevokePortalLinkResponse]
 }
 
 // CreateTenant calls licensor.v1.AdminService.CreateTenant.
@@ -950,6 +985,21 @@ func (c *adminServiceClient) GetTelemetryVersionSeries(ctx context.Context, req 
 	return c.getTelemetryVersionSeries.CallUnary(ctx, req)
 }
 
+// CreatePortalLink calls licensor.v1.AdminService.CreatePortalLink.
+func (c *adminServiceClient) CreatePortalLink(ctx context.Context, req *connect.Request[v1.CreatePortalLinkRequest]) (*connect.Response[v1.CreatePortalLinkResponse], error) {
+	return c.createPortalLink.CallUnary(ctx, req)
+}
+
+// ListPortalLinks calls licensor.v1.AdminService.ListPortalLinks.
+func (c *adminServiceClient) ListPortalLinks(ctx context.Context, req *connect.Request[v1.ListPortalLinksRequest]) (*connect.Response[v1.ListPortalLinksResponse], error) {
+	return c.listPortalLinks.CallUnary(ctx, req)
+}
+
+// RevokePortalLink calls licensor.v1.AdminService.RevokePortalLink.
+func (c *adminServiceClient) RevokePortalLink(ctx context.Context, req *connect.Request[v1.RevokePortalLinkRequest]) (*connect.Response[v1.RevokePortalLinkResponse], error) {
+	return c.revokePortalLink.CallUnary(ctx, req)
+}
+
 // AdminServiceHandler is an implementation of the licensor.v1.AdminService service.
 type AdminServiceHandler interface {
 	// Tenants (operator only, except GetTenant and UpdateTenant for its own).
@@ -1044,6 +1094,11 @@ type AdminServiceHandler interface {
 	// How many instances reported each product version over time (from the
 	// telemetry history).
 	GetTelemetryVersionSeries(context.Context, *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error)
+	// Portal links: a customer's administrator's way into the portal, for
+	// one customer, expiring, revocable; the secret is shown once. Audited.
+	CreatePortalLink(context.Context, *connect.Request[v1.CreatePortalLinkRequest]) (*connect.Response[v1.CreatePortalLinkResponse], error)
+	ListPortalLinks(context.Context, *connect.Request[v1.ListPortalLinksRequest]) (*connect.Response[v1.ListPortalLinksResponse], error)
+	RevokePortalLink(context.Context, *connect.Request[v1.RevokePortalLinkRequest]) (*connect.Response[v1.RevokePortalLinkResponse], error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -1377,6 +1432,24 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("GetTelemetryVersionSeries")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceCreatePortalLinkHandler := connect.NewUnaryHandler(
+		AdminServiceCreatePortalLinkProcedure,
+		svc.CreatePortalLink,
+		connect.WithSchema(adminServiceMethods.ByName("CreatePortalLink")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListPortalLinksHandler := connect.NewUnaryHandler(
+		AdminServiceListPortalLinksProcedure,
+		svc.ListPortalLinks,
+		connect.WithSchema(adminServiceMethods.ByName("ListPortalLinks")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceRevokePortalLinkHandler := connect.NewUnaryHandler(
+		AdminServiceRevokePortalLinkProcedure,
+		svc.RevokePortalLink,
+		connect.WithSchema(adminServiceMethods.ByName("RevokePortalLink")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/licensor.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceCreateTenantProcedure:
@@ -1487,6 +1560,12 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceGetPoolUsageSeriesHandler.ServeHTTP(w, r)
 		case AdminServiceGetTelemetryVersionSeriesProcedure:
 			adminServiceGetTelemetryVersionSeriesHandler.ServeHTTP(w, r)
+		case AdminServiceCreatePortalLinkProcedure:
+			adminServiceCreatePortalLinkHandler.ServeHTTP(w, r)
+		case AdminServiceListPortalLinksProcedure:
+			adminServiceListPortalLinksHandler.ServeHTTP(w, r)
+		case AdminServiceRevokePortalLinkProcedure:
+			adminServiceRevokePortalLinkHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -1710,4 +1789,16 @@ func (UnimplementedAdminServiceHandler) GetPoolUsageSeries(context.Context, *con
 
 func (UnimplementedAdminServiceHandler) GetTelemetryVersionSeries(context.Context, *connect.Request[v1.GetTelemetryVersionSeriesRequest]) (*connect.Response[v1.GetTelemetryVersionSeriesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetTelemetryVersionSeries is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) CreatePortalLink(context.Context, *connect.Request[v1.CreatePortalLinkRequest]) (*connect.Response[v1.CreatePortalLinkResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.CreatePortalLink is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListPortalLinks(context.Context, *connect.Request[v1.ListPortalLinksRequest]) (*connect.Response[v1.ListPortalLinksResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ListPortalLinks is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RevokePortalLink(context.Context, *connect.Request[v1.RevokePortalLinkRequest]) (*connect.Response[v1.RevokePortalLinkResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.RevokePortalLink is not implemented"))
 }
