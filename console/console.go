@@ -197,10 +197,18 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 }
 
 // isLocal accepts only a path of this server, so that a redirect cannot
-// be aimed elsewhere ("//evil.example" and "/\evil" are not local).
+// be aimed elsewhere: "//evil.example", "/\\evil.example" and "/\t/evil.example"
+// (browsers drop tabs and newlines from URLs) are not local.
 func isLocal(p string) bool {
-	return len(p) > 1 && p[0] == '/' && p[1] != '/' && p[1] != '\\' ||
-		p == "/"
+	if p == "" || p[0] != '/' || len(p) > 2048 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return len(p) == 1 || p[1] != '/'
 }
 
 // redirect answers a successful form with a flash message.
