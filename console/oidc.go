@@ -16,6 +16,10 @@ import (
 	"github.com/licensor/licensor"
 )
 
+// OperatorRole, as the value of a claim in OIDCConfig.Tenants, signs the
+// identity in as the operator: every tenant, through the tenant picker.
+const OperatorRole = "operator"
+
 // DefaultTenantClaim is the ID token claim that names the tenant of a
 // staff member signing in with OIDC.
 const DefaultTenantClaim = "licensor_tenant"
@@ -23,7 +27,7 @@ const DefaultTenantClaim = "licensor_tenant"
 // OIDCConfig is vendor staff's OpenID Connect sign-in. The identity's
 // tenant comes from a claim of its ID token (TenantClaim), mapped through
 // Tenants when set; the staff member then acts as that tenant's admin.
-// The operator never signs in through OIDC.
+// Only the mapping can make an identity the operator (OperatorRole).
 type OIDCConfig struct {
 	Issuer       string
 	ClientID     string
@@ -34,8 +38,10 @@ type OIDCConfig struct {
 	// TenantClaim names the claim holding the tenant (default
 	// DefaultTenantClaim): a string, or a list of which the first is used.
 	TenantClaim string
-	// Tenants, if set, maps the claim's values to tenant ids; a value not
-	// in it is refused. Unset: the claim's value is the tenant id.
+	// Tenants, if set, maps the claim's values to tenant ids, or to
+	// OperatorRole for the operator's own staff; a value not in it is
+	// refused. Unset: the claim's value is the tenant id (never the
+	// operator).
 	Tenants map[string]string
 	// HTTPClient reaches the provider (default http.DefaultClient).
 	HTTPClient *http.Client
@@ -156,7 +162,16 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, who, err := c.oidc.finish(r)
-	if err == nil {
+	tenant := a.TenantID
+	switch {
+	case err != nil:
+	case a.Role == licensor.RoleOperator:
+		// The operator starts on the first tenant, as with its token.
+		var ts []*licensor.Tenant
+		if ts, err = c.svc.ListTenants(licensor.WithActor(r.Context(), a), licensor.ListOptions{Limit: 1}); err == nil && len(ts) > 0 {
+			tenant = ts[0].ID
+		}
+	default:
 		// The tenant must exist: its admin scope says so.
 		_, err = c.svc.GetTenant(licensor.WithActor(r.Context(), a), a.TenantID)
 	}
@@ -165,7 +180,7 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		c.showSignin(w, status(err), "Sign-in refused: "+licensor.ErrorMessage(err))
 		return
 	}
-	c.startSession(w, r, &session{actor: a, who: who, tenant: a.TenantID})
+	c.startSession(w, r, &session{actor: a, who: who, tenant: tenant})
 }
 
 func (o *oidcClient) finish(r *http.Request) (licensor.Actor, string, error) {
@@ -222,6 +237,9 @@ func (o *oidcClient) finish(r *http.Request) (licensor.Actor, string, error) {
 		who = idt.Subject
 	}
 	a = licensor.Actor{Role: licensor.RoleAdmin, TenantID: tenant, TokenID: truncate("oidc:"+idt.Subject, 128)}
+	if o.cfg.Tenants != nil && tenant == OperatorRole {
+		a.Role, a.TenantID = licensor.RoleOperator, ""
+	}
 	return a, fmt.Sprintf("%s (OIDC)", truncate(who, 200)), nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor/console"
 	"github.com/licensor/licensor/internal/testserver"
@@ -23,7 +24,7 @@ func TestOIDCSignin(t *testing.T) {
 	iss := newTestIssuer(t, clock.Now)
 	s := testserver.Start(t, testserver.Options{Dir: dir, Clock: clock, OIDC: &console.OIDCConfig{
 		Issuer: iss.URL, ClientID: iss.clientID, ClientSecret: iss.clientSecret, HTTPClient: iss.Client(),
-		Tenants: map[string]string{"acme-staff": f.TenantID, "ghost": "ten_06h4haz9m9q09d8brxb1eswekg"},
+		Tenants: map[string]string{"acme-staff": f.TenantID, "ghost": "ten_06h4haz9m9q09d8brxb1eswekg", "vendor-ops": console.OperatorRole},
 	}})
 
 	roots := x509.NewCertPool()
@@ -55,6 +56,18 @@ func TestOIDCSignin(t *testing.T) {
 		b.post("/console/signout", nil)
 		if _, body := b.get("/console/"); !strings.Contains(body, `id="oidc"`) {
 			t.Fatal("after sign-out: no sign-in page with the OIDC button")
+		}
+	})
+	t.Run("Operator", func(t *testing.T) {
+		iss.mu.Lock()
+		iss.Claims, iss.BadNonce = map[string]any{"sub": "op-1", "email": "ops@vendor.example", "licensor_tenant": "vendor-ops"}, false
+		iss.mu.Unlock()
+		b := browserFor(t)
+		_, body := b.get("/console/oidc/login")
+		mustContain(t, body, "ops@vendor.example (OIDC)", `name="tenant"`) // the tenant picker
+		b.post("/console/tenant", url.Values{"tenant": {other.TenantID}})
+		if code, body := b.get("/console/contracts/" + other.ContractID); code != http.StatusOK {
+			t.Fatalf("operator: another tenant's contract: got %d\n%s", code, body)
 		}
 	})
 	for _, tc := range []struct {
@@ -102,4 +115,24 @@ func TestOIDCSignin(t *testing.T) {
 			t.Fatalf("replayed callback: got %d, want 401", code)
 		}
 	})
+}
+
+// TestOIDCOperatorOnlyByMapping: without a mapping the claim is a tenant
+// id, and "operator" is none: no identity becomes the operator by its own
+// claim.
+func TestOIDCOperatorOnlyByMapping(t *testing.T) {
+	clock := testserver.NewClock(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+	iss := newTestIssuer(t, clock.Now)
+	iss.Claims = map[string]any{"sub": "mallory", "licensor_tenant": console.OperatorRole}
+	s := testserver.Start(t, testserver.Options{Clock: clock, OIDC: &console.OIDCConfig{
+		Issuer: iss.URL, ClientID: iss.clientID, ClientSecret: iss.clientSecret, HTTPClient: iss.Client()}})
+	b := newBrowser(t, s)
+	roots := x509.NewCertPool()
+	roots.AddCert(s.Cert.Leaf)
+	roots.AddCert(iss.Certificate())
+	b.c.Transport.(*http.Transport).TLSClientConfig.RootCAs = roots
+	code, body := b.get("/console/oidc/login")
+	if code == http.StatusOK || strings.Contains(body, `id="signout"`) {
+		t.Fatalf("claim %q signed in: %d\n%s", console.OperatorRole, code, body)
+	}
 }

@@ -66,7 +66,7 @@ type ServeCmd struct {
 	OIDCClientSecret string        `help:"OIDC client secret of the console." env:"LICENSOR_OIDC_CLIENT_SECRET" name:"oidc-client-secret"`
 	OIDCRedirectURL  string        `help:"OIDC redirect URL registered with the provider (default: https://<host>/console/oidc/callback)." env:"LICENSOR_OIDC_REDIRECT_URL" name:"oidc-redirect-url"`
 	OIDCTenantClaim  string        `help:"ID token claim naming the staff member's tenant." default:"licensor_tenant" env:"LICENSOR_OIDC_TENANT_CLAIM" name:"oidc-tenant-claim"`
-	OIDCTenantMap    string        `help:"JSON file mapping the tenant claim's values to tenant ids ({\"acme-staff\": \"ten_...\"}); without it the claim's value is the tenant id." env:"LICENSOR_OIDC_TENANT_MAP" name:"oidc-tenant-map" type:"path"`
+	OIDCTenantMap    string        `help:"JSON file mapping the tenant claim's values to tenant ids ({\"acme-staff\": \"ten_...\"}), or to \"operator\" for the operator's staff; without it the claim's value is the tenant id." env:"LICENSOR_OIDC_TENANT_MAP" name:"oidc-tenant-map" type:"path"`
 	ConsoleSession   time.Duration `help:"How long a console or portal sign-in lasts." default:"8h" env:"LICENSOR_CONSOLE_SESSION" name:"console-session"`
 }
 
