@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
@@ -32,6 +33,7 @@ func TestCatalogChanges(t *testing.T) {
 				t.Fatalf("CreateCustomer: %v", err)
 			}
 			id := cr.Msg.Customer.Id
+			s.Clock.Advance(time.Second) // the audit log lists newest first
 			got, err := adm.GetCustomer(ctx, connect.NewRequest(&v1.GetCustomerRequest{CustomerId: id}))
 			if err != nil || got.Msg.Customer.Metadata["crm.id"] != "7" || got.Msg.Customer.Name != "Globex" {
 				t.Fatalf("GetCustomer: got %v, %v; want Globex with crm.id 7", got, err)
@@ -41,6 +43,7 @@ func TestCatalogChanges(t *testing.T) {
 				t.Errorf("CreateCustomer with a bad metadata key: got %v, want INVALID_ARGUMENT", err)
 			}
 
+			s.Clock.Advance(time.Second)
 			up, err := adm.UpdateCustomer(ctx, connect.NewRequest(&v1.UpdateCustomerRequest{CustomerId: id,
 				Name: proto.String("Globex Corp"), Metadata: map[string]string{"tier": "gold"}, SetMetadata: true}))
 			if err != nil || up.Msg.Customer.Name != "Globex Corp" || len(up.Msg.Customer.Metadata) != 1 || up.Msg.Customer.Metadata["tier"] != "gold" {
@@ -139,6 +142,7 @@ func TestCatalogChanges(t *testing.T) {
 			}
 
 			// What nothing refers to goes, and is audited.
+			s.Clock.Advance(time.Second)
 			if _, err := adm.DeleteCustomer(ctx, connect.NewRequest(&v1.DeleteCustomerRequest{CustomerId: id})); err != nil {
 				t.Fatalf("DeleteCustomer: %v", err)
 			}

@@ -55,6 +55,7 @@ func TestPortalLinks(t *testing.T) {
 			_, err = intruder.RevokePortalLink(ctx, connect.NewRequest(&v1.RevokePortalLinkRequest{PortalLinkId: l.Id}))
 			wantConnectCode(t, "RevokePortalLink of another tenant's link", err, connect.CodeNotFound)
 
+			s.Clock.Advance(time.Second) // the audit log lists newest first
 			rv, err := adm.RevokePortalLink(ctx, connect.NewRequest(&v1.RevokePortalLinkRequest{PortalLinkId: l.Id}))
 			if err != nil || rv.Msg.Link.RevokedAt == nil {
 				t.Fatalf("RevokePortalLink: got %v, %v", rv, err)

@@ -52,6 +52,7 @@ func TestSendWebhookTestEvent(t *testing.T) {
 				t.Fatalf("SendWebhookTestEvent without an id: got %v, want INVALID_ARGUMENT", err)
 			}
 
+			s.Clock.Advance(time.Second) // the audit log lists newest first
 			res, err := adm.SendWebhookTestEvent(ctx, connect.NewRequest(&v1.SendWebhookTestEventRequest{WebhookId: hook.Id}))
 			if err != nil {
 				t.Fatalf("SendWebhookTestEvent: %v", err)

@@ -91,6 +91,12 @@ func SearchInstancesQuery(d *Dialect, tid string, s licensor.InstanceSearch) (st
 	return q.String(), args, nil
 }
 
+// SearchInstancesCursor is the cursor after an instance last seen at
+// seen (Unix microseconds), for the engines' plan tests.
+func SearchInstancesCursor(seen int64, contract, instance string) string {
+	return instanceCursor(seen, contract, instance)
+}
+
 // instanceCursor is the opaque cursor after an instance: its last check-in
 // and ids, base64 so that nobody builds one by hand.
 func instanceCursor(seen int64, contract, instance string) string {

@@ -30,6 +30,7 @@ type AdminCmd struct {
 	Webhook   WebhookCmd   `cmd:"" help:"Webhook endpoints for alert events, their deliveries and redelivery."`
 	Alert     AlertCmd     `cmd:"" help:"Alerts raised by the expiry scanner."`
 	Portal    PortalCmd    `cmd:"" name:"portal-link" help:"Links that let a customer's administrator into the portal."`
+	Dashboard DashboardCmd `cmd:"" help:"What the console's first page shows: active instances, check-ins by hour, contracts ending, alerts, pools."`
 }
 
 // tenantFlag is embedded by every tenant-scoped command: the operator must

@@ -133,6 +133,7 @@ type InstanceCmd struct {
 	List        InstanceListCmd    `cmd:"" help:"List instances."`
 	Get         InstanceGetCmd     `cmd:"" help:"Show an instance."`
 	ReleaseSeat InstanceReleaseCmd `cmd:"" name:"release-seat" help:"Free the seat or non-production slot an instance holds."`
+	Search      InstanceSearchCmd  `cmd:"" help:"Find instances, newest check-in first: by contract, customer, version, last check-in, id prefix."`
 }
 
 var instanceHeader = []string{"CONTRACT", "INSTANCE", "SEAT", "ENV", "HOST", "LAST SEEN", "LICENSE EXPIRES", "CLONE?"}

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"time"
+
+	"github.com/licensor/licensor/store"
 )
 
 // SetFeedPingEvery sets how often new feeds check an idle connection and
@@ -24,4 +26,34 @@ func (db *DB) RelaxedSetting(ctx context.Context) (string, error) {
 	var v string
 	err := db.relaxed.QueryRow(ctx, `SHOW synchronous_commit`).Scan(&v)
 	return v, err
+}
+
+// Plan returns the lines of EXPLAIN (COSTS OFF) of q (with ? placeholders)
+// run on one connection after setup (statements such as SET or seeding),
+// for the plan tests.
+func (db *DB) Plan(ctx context.Context, setup []string, q string, args ...any) ([]string, error) {
+	c, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Release()
+	for _, s := range setup {
+		if _, err := c.Exec(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := c.Query(ctx, "EXPLAIN (COSTS OFF) "+store.Rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return nil, err
+		}
+		out = append(out, line)
+	}
+	return out, rows.Err()
 }

@@ -6736,8 +6736,8 @@ type ListAuditEntriesRequest struct {
 	TenantId string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	TokenId  string `protobuf:"bytes,2,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
 	// Empty for any, or contract, customer, delivery, feature, instance,
-	// lease, pool, product, signing_key, tenant, token or webhook; anything
-	// else is INVALID_ARGUMENT.
+	// lease, pool, portal_link, product, signing_key, tenant, token or
+	// webhook; anything else is INVALID_ARGUMENT.
 	ObjectType    string                 `protobuf:"bytes,3,opt,name=object_type,json=objectType,proto3" json:"object_type,omitempty"`
 	ObjectId      string                 `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	Since         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=since,proto3" json:"since,omitempty"`

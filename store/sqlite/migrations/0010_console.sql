@@ -35,3 +35,6 @@ CREATE INDEX instances_seen ON instances (tenant_id, last_seen_at, contract_id, 
 -- The same search within one contract (the console's contract page): the
 -- contract's instances in check-in order, not the tenant's filtered.
 CREATE INDEX instances_contract_seen ON instances (tenant_id, contract_id, last_seen_at, instance_id);
+-- The search by instance id prefix across the tenant's contracts: a range
+-- of this index, then a sort of what matched. A check-in never changes it.
+CREATE INDEX instances_id ON instances (tenant_id, instance_id);
