@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/netguard"
 )
 
 // portalRoutes registers the customer portal. A portal session reaches
@@ -53,6 +54,7 @@ func (c *Console) handlePortal(pattern string, h staffHandler) {
 			c.fail(w, r, nil, licensor.Errorf(licensor.EUNAUTHORIZED, "your portal session has ended: open your portal link again"))
 			return
 		}
+		netguard.ConnFrom(r.Context()).Authenticated()
 		if r.Method == http.MethodPost && !c.checkForm(w, r, s.csrf) {
 			return
 		}

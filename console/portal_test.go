@@ -69,6 +69,12 @@ func TestPortal(t *testing.T) {
 		t.Fatalf("no portal link shown:\n%s", body)
 	}
 	p := portalSignin(t, s, m[1])
+	// The whole link pasted into the sign-in form works too.
+	pasted := newBrowser(t, s)
+	pasted.get("/portal/signin")
+	if _, body := pasted.post("/portal/signin", url.Values{"link": {m[1]}}); !strings.Contains(body, "Your licenses") {
+		t.Fatalf("pasted link:\n%s", body)
+	}
 
 	_, body = p.get("/portal/")
 	mustContain(t, body, f.ContractID, "acme-box", "1 / 5", "Acme")
@@ -126,8 +132,10 @@ func TestPortal(t *testing.T) {
 		t.Fatalf("no link on the customer page:\n%s", body)
 	}
 	vendor.post("/console/portal-links/"+id[1]+"/revoke", nil)
-	if _, body := p.get("/portal/"); !strings.Contains(body, `id="link"`) {
-		t.Fatalf("portal session still open after its link was revoked:\n%s", body)
+	for _, x := range []*browser{p, pasted} {
+		if _, body := x.get("/portal/"); !strings.Contains(body, `id="link"`) {
+			t.Fatalf("portal session still open after its link was revoked:\n%s", body)
+		}
 	}
 	// And the link no longer signs in.
 	u, _ := url.Parse(m[1])
