@@ -52,14 +52,8 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		c.showSignin(w, http.StatusForbidden, "A contract token cannot sign in to the console: use a tenant admin token.")
 		return
 	}
-	s := &session{actor: a, secret: secret, who: string(a.Role) + " token " + a.TokenID, tenant: a.TenantID}
-	if a.Role == licensor.RoleOperator {
-		ctx := licensor.WithActor(r.Context(), a)
-		if ts, err := c.svc.ListTenants(ctx, licensor.ListOptions{Limit: 1}); err == nil && len(ts) > 0 {
-			s.tenant = ts[0].ID
-		}
-	}
-	c.startSession(w, r, s)
+	// The operator's tenant is picked on its first page (operatorTenant).
+	c.startSession(w, r, &session{actor: a, secret: secret, who: string(a.Role) + " token " + a.TokenID, tenant: a.TenantID})
 }
 
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, s *session) {

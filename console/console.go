@@ -123,10 +123,34 @@ func (c *Console) handle(pattern string, h staffHandler) {
 			return
 		}
 		r = r.WithContext(licensor.WithActor(r.Context(), s.actor))
+		if s.actor.Role == licensor.RoleOperator && !c.operatorTenant(r, s) && r.Method == http.MethodGet {
+			c.fail(w, r, s, licensor.Errorf(licensor.EINVALID, "there is no tenant yet: create one (licensor admin tenant create), then reload this page"))
+			return
+		}
 		if err := h(w, r, s); err != nil {
 			c.fail(w, r, s, err)
 		}
 	})
+}
+
+// operatorTenant gives an operator's session a tenant to show when it has
+// none (no tenant existed at sign-in): the first one, if any now. It
+// reports whether the session has a tenant.
+func (c *Console) operatorTenant(r *http.Request, s *session) bool {
+	s.mu.Lock()
+	has := s.tenant != ""
+	s.mu.Unlock()
+	if has {
+		return true
+	}
+	ts, err := c.svc.ListTenants(r.Context(), licensor.ListOptions{Limit: 1})
+	if err != nil || len(ts) == 0 {
+		return false
+	}
+	s.mu.Lock()
+	s.tenant = ts[0].ID
+	s.mu.Unlock()
+	return true
 }
 
 // checkForm parses a bounded form and refuses it without the session's

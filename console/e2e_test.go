@@ -27,8 +27,11 @@ import (
 // chromium is Debian's Chromium (apt-get install -y chromium).
 const chromium = "/usr/bin/chromium"
 
-// e2eBudget bounds the whole browser test.
-const e2eBudget = 60 * time.Second
+// e2eBudget bounds the whole browser test, e2eStep one step of it.
+const (
+	e2eBudget = 60 * time.Second
+	e2eStep   = 20 * time.Second
+)
 
 // newChrome starts a headless Chromium with a fresh profile that accepts
 // only the test server's certificate (by its public key), not any
@@ -89,7 +92,11 @@ func screenshot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 // the browser is and what the page says.
 func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	// A step that waits for what never comes fails alone, leaving time to
+	// show where the browser is.
+	sctx, cancel := context.WithTimeout(ctx, e2eStep)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
 		loc, _ := chromedp.Run(ctx, chromedp.Location())
 		body, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
 		t.Fatalf("%s: %v\nat %s\n%s", step, err, loc, body)

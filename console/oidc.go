@@ -162,17 +162,9 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, who, err := c.oidc.finish(r)
-	tenant := a.TenantID
-	switch {
-	case err != nil:
-	case a.Role == licensor.RoleOperator:
-		// The operator starts on the first tenant, as with its token.
-		var ts []*licensor.Tenant
-		if ts, err = c.svc.ListTenants(licensor.WithActor(r.Context(), a), licensor.ListOptions{Limit: 1}); err == nil && len(ts) > 0 {
-			tenant = ts[0].ID
-		}
-	default:
-		// The tenant must exist: its admin scope says so.
+	if err == nil && a.Role != licensor.RoleOperator {
+		// The tenant must exist: its admin scope says so. (The operator's
+		// is picked on its first page.)
 		_, err = c.svc.GetTenant(licensor.WithActor(r.Context(), a), a.TenantID)
 	}
 	if err != nil {
@@ -180,7 +172,7 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		c.showSignin(w, status(err), "Sign-in refused: "+licensor.ErrorMessage(err))
 		return
 	}
-	c.startSession(w, r, &session{actor: a, who: who, tenant: tenant})
+	c.startSession(w, r, &session{actor: a, who: who, tenant: a.TenantID})
 }
 
 func (o *oidcClient) finish(r *http.Request) (licensor.Actor, string, error) {

@@ -61,6 +61,20 @@ func TestPages(t *testing.T) {
 	}
 }
 
+// TestOperatorBeforeAnyTenant: an operator who signed in before any tenant
+// existed gets the first one as soon as there is one.
+func TestOperatorBeforeAnyTenant(t *testing.T) {
+	s := testserver.Start(t)
+	b := newBrowser(t, s)
+	b.get("/console/signin")
+	if code, body := b.post("/console/signin", url.Values{"token": {s.OperatorToken}}); code != http.StatusBadRequest || !strings.Contains(body, "no tenant yet") {
+		t.Fatalf("no tenant yet: got %d, want 400\n%s", code, body)
+	}
+	f := s.NewFixture(t, testserver.FixtureOptions{})
+	_, body := b.get("/console/customers")
+	mustContain(t, body, "Acme", f.TenantID)
+}
+
 func TestForms(t *testing.T) {
 	s := testserver.Start(t)
 	f := s.NewFixture(t, testserver.FixtureOptions{MaxSeats: 3})
