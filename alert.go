@@ -27,10 +27,15 @@ const (
 	// AlertPoolExhausted: a pool feature is at its limit. Raised by the
 	// PoolSource extension of the scanner (pools live in another store).
 	AlertPoolExhausted AlertType = "pool.exhausted"
+	// AlertInstanceCloned: one instance id checked in from two hosts or
+	// two machines (fingerprints) within one refresh interval. Cleared
+	// when no such check-in has been seen for the scanner's CloneAlertFor
+	// (24 hours by default).
+	AlertInstanceCloned AlertType = "instance.cloned"
 )
 
 // AlertTypes lists every type, for validating webhook event filters.
-var AlertTypes = []AlertType{AlertLicenseExpiring, AlertContractEnding, AlertInstanceSilent, AlertPoolExhausted}
+var AlertTypes = []AlertType{AlertLicenseExpiring, AlertContractEnding, AlertInstanceSilent, AlertPoolExhausted, AlertInstanceCloned}
 
 // ValidAlertType reports whether t is a known alert type.
 func ValidAlertType(t string) bool {
@@ -141,8 +146,12 @@ type AlertStore interface {
 	ExpiringInstances(ctx context.Context, now, before time.Time, limit int) ([]*Instance, error)
 	// SilentInstances returns instances of contracts live at now last seen more
 	// than intervals refresh intervals (of their contract) before now, at
-	// most limit.
+	// most limit; an instance holding an offline license (not released) is
+	// never silent.
 	SilentInstances(ctx context.Context, now time.Time, intervals int, limit int) ([]*Instance, error)
+	// ClonedInstances returns instances of contracts live at now suspected
+	// of being cloned (CloneSuspectedAt) at or after since, at most limit.
+	ClonedInstances(ctx context.Context, now, since time.Time, limit int) ([]*Instance, error)
 	// EndingContracts returns contracts live at now (not ended, end not
 	// passed: ends_at > now) whose end is set and before t, at most limit.
 	// An ended contract is not ending: its ending alerts clear.
@@ -152,6 +161,10 @@ type AlertStore interface {
 	// bounds[i] and not before bounds[i-1]; the last element counts those at
 	// or after the last bound. len(counts) == len(bounds)+1.
 	LicenseExpiryHistogram(ctx context.Context, now time.Time, bounds []time.Time) ([]int64, error)
+	// ScanGauges counts the tenant's seats held on contracts live at now
+	// and its webhook deliveries still pending (see ScanGauges), for the
+	// scanner's metrics. Errors: internal.
+	ScanGauges(ctx context.Context, now time.Time) (ScanGauges, error)
 
 	// AcquireJobLock takes or renews the named lock for holder until until,
 	// if it is free, expired at now, or already held by holder, in one
@@ -160,4 +173,15 @@ type AlertStore interface {
 	AcquireJobLock(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
 	// ReleaseJobLock frees the lock if holder has it.
 	ReleaseJobLock(ctx context.Context, name, holder string) error
+}
+
+// ScanGauges is what the alert scanner reports of a tenant besides alerts.
+type ScanGauges struct {
+	// SeatsUsed is the seats held on the tenant's live contracts; of them,
+	// SeatsUsedCapped on contracts with a seat cap, whose caps add up to
+	// SeatsMax.
+	SeatsUsed, SeatsUsedCapped, SeatsMax int64
+	// DeliveriesPending is the webhook deliveries not yet delivered nor
+	// given up: the backlog the dispatcher works through.
+	DeliveriesPending int64
 }

@@ -98,6 +98,11 @@ type Contract struct {
 	// Metadata is the vendor's own data about the contract; it never
 	// reaches a license.
 	Metadata Metadata
+	// RefuseClones refuses a check-in of an instance id from another
+	// machine (fingerprint) than the one it checked in from within the
+	// refresh interval (EPRECONDITION); without it such a check-in is only
+	// flagged (Instance.CloneSuspectedAt, the instance.cloned alert).
+	RefuseClones bool
 
 	// Version increases with every change; licenses carry it so a client can
 	// tell a fresh license from a re-issue of the same terms.

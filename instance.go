@@ -24,8 +24,11 @@ type Instance struct {
 	LicenseID         string    // jti of the last license issued
 	LicenseExpiresAt  time.Time // exp of the last license issued
 	// CloneSuspectedAt is set when the same instance id was seen from two
-	// hosts within one refresh interval.
+	// hosts, or two machines (fingerprints), within one refresh interval.
 	CloneSuspectedAt time.Time
+	// Fingerprint is the salted machine fingerprint the instance last
+	// reported ("" if it reports none).
+	Fingerprint string
 	// Telemetry is the latest the instance reported (as the tenant keeps
 	// it), nil if none or pruned; TelemetryAt is when it was reported.
 	Telemetry   *Telemetry
@@ -42,15 +45,18 @@ type Checkin struct {
 	// check-in that takes no seat is a non-production instance of a
 	// production-URL contract (the only kind that takes none): a new one
 	// takes a non-production slot instead, if the contract has one free.
-	TakesSeat        bool
-	Environment      string
-	Host             string
+	TakesSeat   bool
+	Environment string
+	Host        string
+	// Fingerprint is the instance's salted machine fingerprint, if it
+	// reports one (client.Fingerprint): for clone detection.
+	Fingerprint      string
 	RemoteAddr       string
 	Now              time.Time
 	LicenseID        string
 	LicenseExpiresAt time.Time
-	// CloneWindow: a different Host within this long of the last check-in
-	// flags the instance as a suspected clone.
+	// CloneWindow: a different Host or Fingerprint within this long of the
+	// last check-in flags the instance as a suspected clone.
 	CloneWindow time.Duration
 	// Telemetry, if set, becomes the instance's latest and a point of its
 	// history at Now, in the same transaction; nil keeps the latest as is.

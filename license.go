@@ -50,7 +50,18 @@ type Claims struct {
 	// rule. Set on every license the server issues; nil on static license
 	// files and older licenses.
 	Seat *bool `json:"seat,omitempty"`
+	// Confirmation binds a license issued for an offline request to the
+	// requesting machine's instance key (RFC 7800 "cnf", by JWK
+	// thumbprint); Fingerprint names the machine (salted, never its raw
+	// id). Both are set together, only on such licenses: a verifier that
+	// knows them refuses the license on another machine or without the key.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
+	Fingerprint  string        `json:"fingerprint,omitempty"`
 }
+
+// Bound reports whether the license is bound to an instance key and a
+// machine (a license issued for an offline request).
+func (c *Claims) Bound() bool { return c.Confirmation != nil }
 
 // Production reports whether the license may serve production: its
 // environment is production or unrestricted (empty). Any other value,

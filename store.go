@@ -27,6 +27,7 @@ type Store interface {
 	CapabilityStore
 	ConsoleStore
 	PortalLinkStore
+	OfflineStore
 
 	// Ping checks that the store is reachable (for /readyz).
 	Ping(ctx context.Context) error
@@ -178,6 +179,10 @@ type InstanceStore interface {
 	// holds (after a domain move or a decommission); the instance's next
 	// check-in competes for one again. ENOTFOUND.
 	ReleaseSeat(ctx context.Context, contractID, instanceID string) error
+	// FlagClone sets an instance's CloneSuspectedAt to at (a check-in from
+	// another machine that was refused, so that it is still alerted on).
+	// ENOTFOUND.
+	FlagClone(ctx context.Context, contractID, instanceID string, at time.Time) error
 }
 
 // AuditStore keeps the append-only audit log.

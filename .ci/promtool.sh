@@ -1,5 +1,5 @@
 #!/bin/sh
-# Checks deploy/prometheus/alerts.yml with promtool. promtool is taken from
+# Checks deploy/prometheus/alerts.yml and prometheus.yml with promtool. promtool is taken from
 # PATH, or extracted (not installed: no service, no dependencies) from the
 # distribution's prometheus package into a temporary directory. `go install`
 # of promtool does not work: the prometheus module has replace directives.
@@ -7,8 +7,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 rules=deploy/prometheus/alerts.yml
+check() { "$1" check rules "$rules" && "$1" check config deploy/prometheus/prometheus.yml; }
 if command -v promtool >/dev/null 2>&1; then
-	promtool check rules "$rules"
+	check promtool
 	exit $?
 fi
 tmp=$(mktemp -d)
@@ -19,7 +20,7 @@ if ! fetch; then
 	fetch || true
 fi
 if ls "$tmp"/prometheus_*.deb >/dev/null 2>&1 && dpkg -x "$tmp"/prometheus_*.deb "$tmp/x"; then
-	"$tmp/x/usr/bin/promtool" check rules "$rules"
+	check "$tmp/x/usr/bin/promtool"
 	exit $?
 fi
 echo "promtool.sh: promtool is not on PATH and the prometheus package could not be downloaded; $rules NOT checked" >&2

@@ -150,15 +150,19 @@ func (c *Client) checkout(ctx context.Context, borrow time.Duration, units []lic
 		return nil, err
 	}
 	if !res.GetGranted() {
-		d := &DeniedError{}
-		for _, s := range res.GetShortages() {
-			d.Shortages = append(d.Shortages, licensor.Shortage{Feature: s.GetFeature(), Requested: s.GetRequested(),
-				Available: s.GetAvailable(), Short: s.GetShort(), NextRelease: s.GetNextRelease().AsTime()})
-			if s.GetNextRelease() == nil {
-				d.Shortages[len(d.Shortages)-1].NextRelease = time.Time{}
-			}
+		return nil, deniedError(res.GetShortages())
+	}
+	if _, err := c.verifyCapability(ctx, res.GetCapabilityToken(), res.GetLease()); err != nil {
+		// The server took the units; give them back rather than hold a
+		// lease whose document cannot be trusted until it expires.
+		c.log.Warn("capability document refused; returning the lease", "lease", res.GetLease().GetId(), "err", err)
+		rctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
+		_, rerr := rpc.ReturnCapabilities(rctx, connect.NewRequest(&v1.ReturnCapabilitiesRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, LeaseId: res.GetLease().GetId()}))
+		cancel()
+		if rerr != nil {
+			c.log.Warn("cannot return the refused lease; it ends at its expiry", "lease", res.GetLease().GetId(), "err", rerr)
 		}
-		return nil, d
+		return nil, err
 	}
 	lctx, stop := context.WithCancel(c.ctx)
 	l := &Lease{c: c, rpc: rpc, stop: stop, done: make(chan struct{}), lost: make(chan struct{}), lease: res.GetLease(), token: res.GetCapabilityToken()}
@@ -244,6 +248,11 @@ func (l *Lease) heartbeat(ctx context.Context) {
 			c.log.Warn("capability lease renewal failed; retrying", "lease", l.ID(), "err", licensor.ErrorMessage(err))
 			continue
 		}
+		if _, err := c.verifyCapability(ctx, res.GetCapabilityToken(), res.GetLease()); err != nil {
+			// Keep the document held; the next renewal may bring a good one.
+			c.log.Warn("renewed capability document refused; retrying", "lease", l.ID(), "err", licensor.ErrorMessage(err))
+			continue
+		}
 		l.mu.Lock()
 		l.lease, l.token = res.GetLease(), res.GetCapabilityToken()
 		l.mu.Unlock()
@@ -283,4 +292,30 @@ func newRequestID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return "req_" + hex.EncodeToString(b[:])
+}
+
+// Renew extends the lease now rather than at its next heartbeat, and
+// returns the error if that failed; the heartbeat carries on either way.
+// A borrowed lease cannot be renewed (the server answers
+// FAILED_PRECONDITION).
+func (l *Lease) Renew(ctx context.Context) error {
+	c := l.c
+	var res *v1.RenewLeaseResponse
+	err := c.retry(ctx, func(ctx context.Context) error {
+		r, err := l.rpc.RenewLease(ctx, connect.NewRequest(&v1.RenewLeaseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, LeaseId: l.ID()}))
+		if err == nil {
+			res = r.Msg
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := c.verifyCapability(ctx, res.GetCapabilityToken(), res.GetLease()); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.lease, l.token = res.GetLease(), res.GetCapabilityToken()
+	l.mu.Unlock()
+	return nil
 }

@@ -56,6 +56,11 @@ type Client struct {
 	pending     []event
 	draining    bool
 	handlers    handlers
+	unpinned    []string   // kids in the server's JWKS that Config.Keys lacks
+	pinsChecked time.Time  // last comparison of the pins with the JWKS
+	pinsRunning bool       // a comparison is in flight
+	pinsAgain   bool       // one more is due when it ends
+	guard       clockGuard // the clock guard's judgement (clock.go)
 }
 
 // flight is one fetch shared by every caller that wants one at that moment.
@@ -179,7 +184,10 @@ func (c *Client) attempt() error {
 	if err == nil {
 		var r received
 		if r, err = c.fetch(c.ctx); err == nil {
-			_, err = c.accept(r, SourceServer)
+			var lic *License
+			if lic, err = c.accept(r, SourceServer); err == nil {
+				c.maybeCheckPins(c.tenantOf(lic))
+			}
 		}
 	}
 	if err != nil {
@@ -315,25 +323,6 @@ func (c *Client) nudge() {
 	case c.kick <- struct{}{}:
 	default:
 	}
-}
-
-// nowLocked is the client's clock: Config.Now, but never earlier than the
-// newest server time seen, so winding the clock back does not revive an
-// expired license.
-func (c *Client) nowLocked() time.Time {
-	now := c.cfg.Now()
-	if now.Before(c.serverHigh.Add(-c.cfg.ClockSkew)) {
-		if !c.rollback {
-			c.rollback = true
-			c.log.Warn("the system clock is earlier than the newest server time seen; using the server time",
-				"system_time", now.UTC().Format(time.RFC3339), "server_time", c.serverHigh.UTC().Format(time.RFC3339))
-		}
-		return c.serverHigh
-	}
-	if now.Before(c.serverHigh) {
-		return c.serverHigh
-	}
-	return now
 }
 
 // errOffline is the status error when nothing can be fetched or loaded.

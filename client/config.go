@@ -55,6 +55,11 @@ type Config struct {
 	InstanceID string
 	// Host is reported to the server (clone detection); default os.Hostname.
 	Host string
+	// Fingerprint is this machine's fingerprint, from Fingerprint(product,
+	// nil), reported to the server: the same instance id from two machines
+	// at once is flagged as a clone (or refused, if the contract says so).
+	// Empty: none is sent.
+	Fingerprint string
 
 	// Keys are the vendor's public keys, pinned at build time (recommended;
 	// see license.ParseJWKS). If nil, the JWKS of TenantID is fetched from
@@ -71,6 +76,13 @@ type Config struct {
 	// LicenseFile is an optional static license file (armored or a bare
 	// JWS), used when no fresher valid license is held.
 	LicenseFile string
+	// InstanceKeyFile is the instance key a license from an offline request
+	// is bound to (CreateOfflineRequest wrote it). A bound license is
+	// refused without it, with another key, or on another machine.
+	InstanceKeyFile string
+	// MachineID is the source of the machine fingerprint a bound license is
+	// checked against; default MachineID.
+	MachineID MachineIDSource
 
 	// RefreshInterval overrides the license's refresh_after (Start) and the
 	// 6-hour cadence of lazy mode (Check).
@@ -83,6 +95,12 @@ type Config struct {
 	// ClockSkew is how far past exp (and before nbf) a license is still
 	// accepted; default licensor.DefaultClockSkew.
 	ClockSkew time.Duration
+	// ClockRollbackTolerance is how far the clock may be behind the newest
+	// signed time seen (a license's iat) and still be trusted, after a
+	// warning, as a clock that was set wrong; further behind, it is taken
+	// as wound back and the client refuses until it is corrected. Default
+	// DefaultClockRollbackTolerance (24 h). See OnClockRollback.
+	ClockRollbackTolerance time.Duration
 	// MinBackoff and MaxBackoff bound the retry delay after a failure;
 	// defaults 1 s and 5 min.
 	MinBackoff, MaxBackoff time.Duration
@@ -91,7 +109,7 @@ type Config struct {
 	// at once; polling continues underneath and takes over if it breaks.
 	Watch bool
 	// Telemetry, if set, is called before each call to the server and its
-	// result is sent with it.
+	// result is sent with it; an empty Telemetry sends none.
 	Telemetry func() Telemetry
 
 	// HTTPClient, if set, is used as is (it must speak HTTP/2 for gRPC).
@@ -185,6 +203,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.Timeout, DefaultTimeout)
 	def(&cfg.ExpiringSoon, DefaultExpiringSoon)
 	def(&cfg.ClockSkew, licensor.DefaultClockSkew)
+	def(&cfg.ClockRollbackTolerance, DefaultClockRollbackTolerance)
 	def(&cfg.MinBackoff, DefaultMinBackoff)
 	def(&cfg.MaxBackoff, DefaultMaxBackoff)
 	if cfg.MaxBackoff < cfg.MinBackoff {

@@ -26,6 +26,10 @@
 //     a known key, alg must be EdDSA, sub must be this instance and contract
 //     this contract, and nbf/exp must hold against a clock that is never
 //     earlier than the newest server time seen;
+//   - accept a license bound to an instance key (from an offline request,
+//     see CreateOfflineRequest) on another machine or without that key;
+//   - trust a clock wound back past a signed license time by more than
+//     Config.ClockRollbackTolerance (it warns below that, and refuses above);
 //   - take the product down, or hang it, because the server is slow or down:
 //     every network call is bounded by Config.Timeout and runs off the
 //     product's request path once a license is held;

@@ -11,6 +11,8 @@ const (
 	evExpiringSoon
 	evExpired
 	evError
+	evUnpinned
+	evClockRollback
 )
 
 type event struct {
@@ -18,6 +20,8 @@ type event struct {
 	lic       *License
 	remaining time.Duration
 	err       error
+	kids      []string
+	refused   bool // evClockRollback: past the tolerance
 }
 
 type handlers struct {
@@ -25,6 +29,8 @@ type handlers struct {
 	soon     []func(remaining time.Duration)
 	expired  []func()
 	errorFns []func(error)
+	unpinned []func(kids []string)
+	rollback []func(behind time.Duration, refused bool)
 }
 
 // OnChange registers f to be called when the license held changes what it
@@ -112,6 +118,14 @@ func (c *Client) deliver(h handlers, e event) {
 	case evError:
 		for _, f := range h.errorFns {
 			f(e.err)
+		}
+	case evUnpinned:
+		for _, f := range h.unpinned {
+			f(e.kids)
+		}
+	case evClockRollback:
+		for _, f := range h.rollback {
+			f(e.remaining, e.refused)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/internal/testserver"
@@ -106,7 +107,7 @@ func TestFetchedJWKS(t *testing.T) {
 	oldKid := tokenKid(c.License().Token)
 
 	adm := e.srv.Admin(testserver.GRPC, e.f.AdminToken)
-	if _, err := adm.RotateSigningKey(context.Background(), connect.NewRequest(&v1.RotateSigningKeyRequest{})); err != nil {
+	if _, err := adm.RotateSigningKey(context.Background(), connect.NewRequest(&v1.RotateSigningKeyRequest{ActivateAfter: durationpb.New(0), Force: true})); err != nil {
 		t.Fatalf("rotate: %v", err)
 	}
 	e.clock.Advance(2 * time.Minute) // past the JWKS refetch limit

@@ -130,7 +130,7 @@ func (c *Client) validLicense() *licensor.Claims {
 	defer c.mu.Unlock()
 	now := c.nowLocked()
 	l := c.currentLocked(now)
-	if l == nil || !c.validAt(l, now) {
+	if l == nil || c.guard.tampered || !c.validAt(l, now) {
 		return nil
 	}
 	return l.Claims
@@ -189,6 +189,8 @@ func (c *Client) evaluateLocked() Status {
 	st := Status{State: Unlicensed, LastError: c.lastErr, LastSuccess: c.lastSuccess, NextAttempt: c.nextAttempt}
 	l := c.currentLocked(now)
 	switch {
+	case c.guard.tampered:
+		st.Reason = c.tamperedReasonLocked()
 	case l == nil:
 		st.Reason = errOffline.Error()
 		if c.lastErr != nil {

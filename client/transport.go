@@ -90,7 +90,7 @@ func (c *Client) fetch(ctx context.Context) (received, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	ctx, ri := withRespInfo(ctx)
-	req := &v1.GetLicenseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, Host: c.cfg.Host, Telemetry: c.telemetry()}
+	req := &v1.GetLicenseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, Host: c.cfg.Host, Telemetry: c.telemetry(), Fingerprint: c.cfg.Fingerprint}
 	res, err := c.rpc.GetLicense(ctx, connect.NewRequest(req))
 	if err != nil {
 		return received{}, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, ri)
@@ -116,6 +116,10 @@ func (c *Client) telemetry() *v1.Telemetry {
 		return nil
 	}
 	t := c.cfg.Telemetry()
+	if t.ProductVersion == "" && len(t.RuntimeVersions) == 0 && t.Environment == "" && t.ServerHost == "" && t.ServerIP == "" &&
+		t.ServerPort == 0 && t.AppName == "" && len(t.Usage) == 0 && len(t.Labels) == 0 {
+		return nil // nothing to report yet: the server records no empty point
+	}
 	return &v1.Telemetry{
 		ProductVersion: t.ProductVersion, RuntimeVersions: t.RuntimeVersions, Environment: t.Environment,
 		ServerHost: t.ServerHost, ServerIp: t.ServerIP, ServerPort: t.ServerPort, AppName: t.AppName,
@@ -123,11 +127,16 @@ func (c *Client) telemetry() *v1.Telemetry {
 	}
 }
 
-// fetchJWKS downloads the tenant's public keys.
+// fetchJWKS downloads the public keys of Config.TenantID.
 func (c *Client) fetchJWKS(ctx context.Context) ([]byte, error) {
+	return c.fetchTenantJWKS(ctx, c.cfg.TenantID)
+}
+
+// fetchTenantJWKS downloads a tenant's public keys.
+func (c *Client) fetchTenantJWKS(ctx context.Context, tenantID string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	u := c.cfg.Server + licensor.JWKSPath + "?tenant=" + url.QueryEscape(c.cfg.TenantID)
+	u := c.cfg.Server + licensor.JWKSPath + "?tenant=" + url.QueryEscape(tenantID)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EINVALID, "JWKS URL %s: %v", u, err)}
@@ -142,7 +151,7 @@ func (c *Client) fetchJWKS(ctx context.Context) ([]byte, error) {
 		return nil, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, nil)
 	}
 	if res.StatusCode != http.StatusOK {
-		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EUNAVAILABLE, "JWKS of tenant %s: HTTP %d: %.200s", c.cfg.TenantID, res.StatusCode, b)}
+		return nil, &Error{Stage: StageServer, Err: licensor.Errorf(licensor.EUNAVAILABLE, "JWKS of tenant %s: HTTP %d: %.200s", tenantID, res.StatusCode, b)}
 	}
 	return b, nil
 }

@@ -21,6 +21,8 @@ type verifier struct {
 	contractID string
 	instanceID string
 	tenantID   string
+	// bind checks a bound license's key and machine (CheckBinding).
+	bind func(*licensor.Claims) error
 }
 
 // check verifies token against keys: the signature, alg EdDSA, typ, a known
@@ -39,11 +41,16 @@ func (v verifier) check(token string, keys license.KeySet) (*licensor.Claims, er
 	case v.tenantID != "" && cl.Issuer != v.tenantID:
 		return nil, licensor.Errorf(licensor.EINVALID, "license is issued by %.80q, not the vendor %q", cl.Issuer, v.tenantID)
 	}
+	if v.bind != nil {
+		if err := v.bind(cl); err != nil {
+			return nil, err
+		}
+	}
 	return cl, nil
 }
 
 func (c *Client) verifier() verifier {
-	return verifier{contractID: c.cfg.ContractID, instanceID: c.instanceID, tenantID: c.cfg.TenantID}
+	return verifier{contractID: c.cfg.ContractID, instanceID: c.instanceID, tenantID: c.cfg.TenantID, bind: c.checkBinding}
 }
 
 // verify checks token with the keys held, fetching the JWKS again once if

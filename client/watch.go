@@ -46,7 +46,7 @@ func (c *Client) watchOnce(ctx context.Context) (got bool, err error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req := &v1.WatchLicenseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, Host: c.cfg.Host, Telemetry: c.telemetry()}
+	req := &v1.WatchLicenseRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, Host: c.cfg.Host, Telemetry: c.telemetry(), Fingerprint: c.cfg.Fingerprint}
 	stream, err := c.rpc.WatchLicense(ctx, connect.NewRequest(req))
 	if err != nil {
 		return false, classify(ctx, err, c.cfg.Server, c.cfg.Timeout, nil)

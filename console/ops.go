@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/service"
 )
 
 type alertsView struct {
@@ -166,11 +167,13 @@ func (c *Console) keys(w http.ResponseWriter, r *http.Request, s *session) error
 
 func (c *Console) rotateKey(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx, tenant := tenantCtx(r, s)
-	k, err := c.svc.RotateSigningKey(ctx, tenant)
+	// The default activation delay: the new key is published first, so
+	// products that fetch the key set learn it before it signs.
+	k, err := c.svc.RotateSigningKey(ctx, tenant, service.RotateOptions{})
 	if err != nil {
 		return err
 	}
-	return redirect(w, r, s, "/console/keys", "Key rotated: "+k.ID+" signs from now on.")
+	return redirect(w, r, s, "/console/keys", "Key rotated: "+k.ID+" is published now and signs from "+k.ActivateAt.UTC().Format("2006-01-02 15:04 UTC")+".")
 }
 
 func (c *Console) tokens(w http.ResponseWriter, r *http.Request, s *session) error {

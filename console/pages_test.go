@@ -45,7 +45,7 @@ func TestPages(t *testing.T) {
 				{"/console/audit", "contract.create"},
 				{"/console/audit?object_type=contract&since=2026-01-01&until=2026-12-31", "contract.create"},
 				{"/console/telemetry", `id="fleet-instances">1<`},
-				{"/console/keys", "active"},
+				{"/console/keys", "newest key"},
 				{"/console/tokens", "instances"},
 			} {
 				code, body := b.get(p.path)

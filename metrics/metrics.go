@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/licensor/licensor/internal/buildinfo"
 )
 
 const namespace = "licensor"
@@ -38,6 +40,10 @@ type Metrics struct {
 	hookDenied *prometheus.CounterVec
 	dlvLatency prometheus.Histogram
 	refusals   *prometheus.CounterVec
+	seats      *prometheus.GaugeVec
+	seatsMax   *prometheus.GaugeVec
+	pending    *prometheus.GaugeVec
+	waited     prometheus.Histogram
 }
 
 // New returns Metrics with every collector registered, plus the Go runtime
@@ -91,8 +97,32 @@ func New(cfg Config) *Metrics {
 			Namespace: namespace, Name: "threshold_refusals_total",
 			Help: "Requests refused because the tenant's concurrency threshold was reached, by tenant.",
 		}, []string{"tenant"}),
+		seats: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "seats_in_use",
+			Help: "Seats held on live contracts by tenant, on contracts with a seat cap (capped) or without (unlimited), as of the last scan.",
+		}, []string{"tenant", "seats"}),
+		seatsMax: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "seats_max",
+			Help: "Sum of the seat caps of a tenant's live contracts that have one, as of the last scan.",
+		}, []string{"tenant"}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "webhook_deliveries_pending",
+			Help: "Webhook deliveries waiting to be sent or retried (the backlog), by tenant, as of the last scan.",
+		}, []string{"tenant"}),
+		waited: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "threshold_wait_seconds",
+			Help:    "Time calls admitted by their tenant's concurrency threshold waited for a slot (queueing; most wait 0).",
+			Buckets: []float64{.0001, .001, .01, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals,
+	bi := buildinfo.Read()
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "build_info",
+		Help:        "Always 1; its labels name the running build (version, commit, Go toolchain).",
+		ConstLabels: prometheus.Labels{"version": bi.Version, "commit": bi.Commit, "goversion": bi.GoVersion},
+	})
+	build.Set(1)
+	m.reg.MustRegister(build, m.requests, m.latency, m.issued, m.daysLeft, m.alertsOpen, m.attempts, m.givenUp, m.hookDenied, m.dlvLatency, m.refusals, m.seats, m.seatsMax, m.pending, m.waited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -114,6 +144,11 @@ type TenantScan struct {
 	DaysLeft map[string]int64
 	// Open counts open alert episodes by type and level.
 	Open map[AlertKind]int
+	// SeatsUsed is the seats held on live contracts, SeatsUsedCapped those
+	// on contracts with a seat cap, SeatsMax the sum of those caps.
+	SeatsUsed, SeatsUsedCapped, SeatsMax int64
+	// DeliveriesPending is the webhook deliveries waiting to be sent.
+	DeliveriesPending int64
 }
 
 // AlertKind is an alert type ("license.expiring", ...) and level ("30d", ...).
@@ -132,6 +167,10 @@ func (m *Metrics) TenantScanned(s TenantScan) {
 	for k, n := range s.Open {
 		m.alertsOpen.WithLabelValues(s.TenantID, k.Type, k.Level).Set(float64(n))
 	}
+	m.seats.WithLabelValues(s.TenantID, "capped").Set(float64(s.SeatsUsedCapped))
+	m.seats.WithLabelValues(s.TenantID, "unlimited").Set(float64(s.SeatsUsed - s.SeatsUsedCapped))
+	m.seatsMax.WithLabelValues(s.TenantID).Set(float64(s.SeatsMax))
+	m.pending.WithLabelValues(s.TenantID).Set(float64(s.DeliveriesPending))
 }
 
 // Delivery is one webhook delivery attempt.
@@ -162,6 +201,13 @@ func (m *Metrics) DeliveryAttempted(a Delivery) {
 // ThresholdRefused counts a request refused by the tenant's concurrency
 // threshold (server.Config.OnRefused).
 func (m *Metrics) ThresholdRefused(tenantID string) { m.refusals.WithLabelValues(tenantID).Inc() }
+
+// ThresholdAdmitted records how long a call the threshold admitted waited
+// for a slot (server.Config.OnAdmitted). Not by tenant: it runs on every
+// contract-token call, and a histogram per tenant would multiply series.
+func (m *Metrics) ThresholdAdmitted(_ string, waited time.Duration) {
+	m.waited.Observe(waited.Seconds())
+}
 
 // PoolLeases is one pool feature's use, for the leases-in-use gauge.
 type PoolLeases struct {

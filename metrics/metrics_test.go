@@ -11,6 +11,7 @@ import (
 	"connectrpc.com/connect"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/buildinfo"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/metrics"
 )
@@ -19,7 +20,7 @@ import (
 func TestScrapeAfterTraffic(t *testing.T) {
 	ctx := context.Background()
 	s := testserver.Start(t)
-	f := s.NewFixture(t, testserver.FixtureOptions{EndsIn: 20 * 24 * time.Hour})
+	f := s.NewFixture(t, testserver.FixtureOptions{EndsIn: 20 * 24 * time.Hour, MaxSeats: 5})
 	lic := s.License(testserver.GRPC, f.ContractToken)
 	for range 3 {
 		if _, err := lic.GetLicense(ctx, connect.NewRequest(&v1.GetLicenseRequest{ContractId: f.ContractID, InstanceId: "node-1"})); err != nil {
@@ -64,6 +65,13 @@ func TestScrapeAfterTraffic(t *testing.T) {
 		`licensor_alerts_open{level="30d",tenant="` + f.TenantID + `",type="contract.ending"} 1`,
 		`licensor_webhook_delivery_attempts_total{outcome="failure",tenant="` + f.TenantID + `"} 1`,
 		`licensor_threshold_refusals_total{tenant="` + f.TenantID + `"} 1`,
+		`licensor_seats_in_use{seats="capped",tenant="` + f.TenantID + `"} 1`,
+		`licensor_seats_in_use{seats="unlimited",tenant="` + f.TenantID + `"} 0`,
+		`licensor_seats_max{tenant="` + f.TenantID + `"} 5`,
+		// Every contract-token call passed the threshold, the refused one too.
+		`licensor_threshold_wait_seconds_count 4`,
+		// The contract.ending alert's delivery, pending at the scan.
+		`licensor_webhook_deliveries_pending{tenant="` + f.TenantID + `"} 1`,
 		`go_goroutines `,
 	} {
 		if !strings.Contains(body, want) {
@@ -105,4 +113,34 @@ func TestRegisterLeasesInUse(t *testing.T) {
 	if got["licensor_pool_leases_in_use"] != 7 || got["licensor_pool_units_max"] != 50 {
 		t.Fatalf("pool gauges: got %v, want in_use 7, max 50", got)
 	}
+}
+
+// licensor_build_info names the running build with buildinfo's values.
+func TestBuildInfo(t *testing.T) {
+	m := metrics.New(metrics.Config{})
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi := buildinfo.Read()
+	want := map[string]string{"version": bi.Version, "commit": bi.Commit, "goversion": bi.GoVersion}
+	for _, mf := range mfs {
+		if mf.GetName() != "licensor_build_info" {
+			continue
+		}
+		if len(mf.GetMetric()) != 1 || mf.GetMetric()[0].GetGauge().GetValue() != 1 {
+			t.Fatalf("licensor_build_info: got %v, want one series of value 1", mf.GetMetric())
+		}
+		got := map[string]string{}
+		for _, l := range mf.GetMetric()[0].GetLabel() {
+			got[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("label %s: got %q, want %q", k, got[k], v)
+			}
+		}
+		return
+	}
+	t.Fatal("licensor_build_info: not registered")
 }

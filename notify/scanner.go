@@ -16,6 +16,8 @@ import (
 const (
 	DefaultScanInterval    = time.Minute
 	DefaultSilentIntervals = 3
+	// DefaultCloneAlertFor is ScannerConfig.CloneAlertFor's default.
+	DefaultCloneAlertFor = 24 * time.Hour
 	// scanLimit bounds each query of a tenant's scan; an alert type whose
 	// query hit it is raised for what was seen and not cleared this scan.
 	scanLimit = 10000
@@ -51,6 +53,8 @@ type TenantScan struct {
 	Open map[licensor.AlertKey]int // ObjectID is empty in these keys
 	// DaysLeft counts instances of live contracts by DaysLeftLabels.
 	DaysLeft []int64
+	// Gauges are the tenant's seats in use and webhook backlog.
+	Gauges licensor.ScanGauges
 }
 
 // ScannerConfig wires a Scanner.
@@ -62,6 +66,10 @@ type ScannerConfig struct {
 	// SilentIntervals: an instance not seen for longer than this many
 	// refresh intervals of its contract is silent (default 3).
 	SilentIntervals int
+	// CloneAlertFor: an instance.cloned alert stays open this long after
+	// the last check-in that flagged the instance (default
+	// DefaultCloneAlertFor).
+	CloneAlertFor time.Duration
 	// RetryFor is how long each delivery is retried (default
 	// licensor.DefaultDeliveryRetryFor).
 	RetryFor time.Duration
@@ -98,6 +106,9 @@ func NewScanner(cfg ScannerConfig) *Scanner {
 	}
 	if cfg.RetryFor <= 0 {
 		cfg.RetryFor = licensor.DefaultDeliveryRetryFor
+	}
+	if cfg.CloneAlertFor <= 0 {
+		cfg.CloneAlertFor = DefaultCloneAlertFor
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -193,6 +204,17 @@ func (s *Scanner) scanTenant(ctx context.Context, t *licensor.Tenant, now time.T
 			"license_expires_at": i.LicenseExpiresAt, "refresh_intervals": s.cfg.SilentIntervals,
 		}})
 	}
+	cloned, err := s.cfg.Store.ClonedInstances(ctx, now, now.Add(-s.cfg.CloneAlertFor), scanLimit)
+	if err != nil {
+		return err
+	}
+	partial[licensor.AlertInstanceCloned] = len(cloned) >= scanLimit
+	for _, i := range cloned {
+		add(candidate{licensor.AlertKey{Type: licensor.AlertInstanceCloned, ObjectID: i.ContractID + "/" + i.ID}, map[string]any{
+			"contract_id": i.ContractID, "instance_id": i.ID, "clone_suspected_at": i.CloneSuspectedAt,
+			"host": i.Host, "remote_addr": i.RemoteAddr, "last_seen_at": i.LastSeenAt,
+		}})
+	}
 	widest := licensor.ContractEndingLevels[0].Within
 	// Only contracts still live are ending: once a contract's end has come
 	// it is ended, and its open ending alerts clear below like any
@@ -261,7 +283,11 @@ func (s *Scanner) scanTenant(ctx context.Context, t *licensor.Tenant, now time.T
 		if err != nil {
 			return err
 		}
-		s.cfg.Scanned(TenantScan{TenantID: t.ID, Open: counts, DaysLeft: hist})
+		gauges, err := s.cfg.Store.ScanGauges(ctx, now)
+		if err != nil {
+			return err
+		}
+		s.cfg.Scanned(TenantScan{TenantID: t.ID, Open: counts, DaysLeft: hist, Gauges: gauges})
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/service"
 )
 
 func (h *adminHandler) CreateToken(ctx context.Context, req *connect.Request[v1.CreateTokenRequest]) (*connect.Response[v1.CreateTokenResponse], error) {
@@ -49,11 +50,16 @@ func (h *adminHandler) RevokeToken(ctx context.Context, req *connect.Request[v1.
 }
 
 func (h *adminHandler) RotateSigningKey(ctx context.Context, req *connect.Request[v1.RotateSigningKeyRequest]) (*connect.Response[v1.RotateSigningKeyResponse], error) {
-	k, err := h.svc.RotateSigningKey(ctx, req.Msg.GetTenantId())
+	after, err := optDur("activate_after", req.Msg.GetActivateAfter())
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&v1.RotateSigningKeyResponse{Key: keyPB(k)}), nil
+	opts := service.RotateOptions{ActivateAfter: after, Force: req.Msg.GetForce()}
+	k, err := h.svc.RotateSigningKey(ctx, req.Msg.GetTenantId(), opts)
+	if err != nil {
+		return nil, err
+	}
+	return connect.NewResponse(&v1.RotateSigningKeyResponse{Key: keyPB(k, h.svc.Now())}), nil
 }
 
 func (h *adminHandler) ListSigningKeys(ctx context.Context, req *connect.Request[v1.ListSigningKeysRequest]) (*connect.Response[v1.ListSigningKeysResponse], error) {
@@ -62,8 +68,9 @@ func (h *adminHandler) ListSigningKeys(ctx context.Context, req *connect.Request
 		return nil, err
 	}
 	out := &v1.ListSigningKeysResponse{}
+	now := h.svc.Now()
 	for _, k := range ks {
-		out.Keys = append(out.Keys, keyPB(k))
+		out.Keys = append(out.Keys, keyPB(k, now))
 	}
 	return connect.NewResponse(out), nil
 }

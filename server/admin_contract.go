@@ -17,6 +17,7 @@ func (h *adminHandler) CreateContract(ctx context.Context, req *connect.Request[
 		Features: entitlements(m.GetFeatures()), SeatRule: licensor.SeatRule(m.GetSeatRule()), MaxSeats: int(m.GetMaxSeats()),
 		Fallback: licensor.FallbackRule(m.GetFallback()), ClientCAPEM: m.GetClientCaPem(),
 		MaxNonProductionURLs: int(m.GetMaxNonProductionUrls()), Metadata: m.GetMetadata(),
+		RefuseClones: m.GetRefuseClones(),
 	}
 	var err error
 	if c.StartsAt, err = fromTS("starts_at", m.GetStartsAt()); err != nil {
@@ -93,6 +94,10 @@ func (h *adminHandler) ChangeContract(ctx context.Context, req *connect.Request[
 	if m.MaxNonProductionUrls != nil {
 		n := int(m.GetMaxNonProductionUrls())
 		ch.MaxNonProductionURLs = &n
+	}
+	if m.RefuseClones != nil {
+		b := m.GetRefuseClones()
+		ch.RefuseClones = &b
 	}
 	if m.Fallback != nil {
 		f := licensor.FallbackRule(m.GetFallback())

@@ -105,7 +105,7 @@ func TestAuditEveryMutationOnce(t *testing.T) {
 					return tokenID, err
 				}},
 				{"RotateSigningKey", "signing_key.rotate", "signing_key", false, true, func() (string, error) {
-					r, err := adm.RotateSigningKey(ctx, connect.NewRequest(&v1.RotateSigningKeyRequest{}))
+					r, err := adm.RotateSigningKey(ctx, connect.NewRequest(&v1.RotateSigningKeyRequest{ActivateAfter: durationpb.New(0), Force: true}))
 					return r.Msg.GetKey().GetId(), err
 				}},
 				{"ReleaseSeat", "instance.release_seat", "instance", true, true, func() (string, error) {

@@ -134,7 +134,8 @@ func contractPB(c *licensor.Contract) *v1.Contract {
 		Fallback: string(c.Fallback), MaxBorrow: dur(c.MaxBorrow), RequiresClientCert: c.ClientCAPEM != "",
 		Version: c.Version, CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
 		MaxNonProductionUrls: int32(c.MaxNonProductionURLs), NonProductionUrlsUsed: int32(c.NonProductionURLsUsed),
-		Metadata: c.Metadata,
+		Metadata:     c.Metadata,
+		RefuseClones: c.RefuseClones,
 	}
 }
 
@@ -145,11 +146,11 @@ func tokenPB(t *licensor.Token) *v1.Token {
 	}
 }
 
-func keyPB(k *licensor.SigningKey) *v1.SigningKey {
+func keyPB(k *licensor.SigningKey, now time.Time) *v1.SigningKey {
 	jwk, _ := license.PublicJWK(k)
 	return &v1.SigningKey{
 		Id: k.ID, TenantId: k.TenantID, PublicJwk: jwk, CreatedAt: ts(k.CreatedAt),
-		RetiredAt: ts(k.RetiredAt), PublishUntil: ts(k.PublishUntil), Active: k.RetiredAt.IsZero(),
+		RetiredAt: ts(k.RetiredAt), PublishUntil: ts(k.PublishUntil), Active: k.SignsAt(now), ActivateAt: ts(k.ActivateAt),
 	}
 }
 

@@ -17,9 +17,10 @@ import (
 	"github.com/licensor/licensor/rpcerr"
 )
 
-// Paths of the API that need a token. The gRPC health service, the JWKS
-// and /healthz, /readyz stay open (no tenant data in them); reflection
-// needs a token of any role (grpcurl -H 'Authorization: Bearer ...').
+// Paths of the API that need a token. The gRPC health service, the JWKS,
+// the OpenAPI document and /healthz, /readyz stay open (no tenant data in
+// them); reflection needs a token of any role (grpcurl -H 'Authorization:
+// Bearer ...').
 var tokenPaths = []string{"/licensor.v1.", "/grpc.reflection."}
 
 func needsToken(path string) bool {

@@ -18,6 +18,7 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/internal/testserver"
@@ -35,7 +36,7 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm := s.Admin(testserver.GRPC, f.AdminToken)
-	rot, err := adm.RotateSigningKey(ctx, connect.NewRequest(&v1.RotateSigningKeyRequest{}))
+	rot, err := adm.RotateSigningKey(ctx, connect.NewRequest(&v1.RotateSigningKeyRequest{ActivateAfter: durationpb.New(0), Force: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func TestLicenseFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := adm.RotateSigningKey(ctx, connect.NewRequest(&v1.RotateSigningKeyRequest{})); err != nil {
+	if _, err := adm.RotateSigningKey(ctx, connect.NewRequest(&v1.RotateSigningKeyRequest{ActivateAfter: durationpb.New(0), Force: true})); err != nil {
 		t.Fatal(err)
 	}
 	s.Clock.Advance(300 * 24 * time.Hour)

@@ -37,6 +37,7 @@ func licenseRequest(ctx context.Context, peer connect.Peer, contractID, instance
 func (h *licenseHandler) GetLicense(ctx context.Context, req *connect.Request[v1.GetLicenseRequest]) (*connect.Response[v1.GetLicenseResponse], error) {
 	m := req.Msg
 	lr := licenseRequest(ctx, req.Peer(), m.GetContractId(), m.GetInstanceId(), m.GetHost(), m.GetTelemetry())
+	lr.Fingerprint = m.GetFingerprint()
 	is, err := h.svc.GetLicense(ctx, lr)
 	if err != nil {
 		return nil, err
@@ -47,6 +48,7 @@ func (h *licenseHandler) GetLicense(ctx context.Context, req *connect.Request[v1
 func (h *licenseHandler) WatchLicense(ctx context.Context, req *connect.Request[v1.WatchLicenseRequest], stream *connect.ServerStream[v1.WatchLicenseResponse]) error {
 	m := req.Msg
 	lr := licenseRequest(ctx, req.Peer(), m.GetContractId(), m.GetInstanceId(), m.GetHost(), m.GetTelemetry())
+	lr.Fingerprint = m.GetFingerprint()
 	seats, err := h.svc.ContractSeats(ctx, lr.ContractID, lr.InstanceID)
 	if err != nil {
 		return err

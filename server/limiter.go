@@ -148,6 +148,7 @@ type limitInterceptor struct {
 	limiter   Limiter
 	svc       *service.Service
 	onRefused func(tenantID string)
+	onAdmit   func(tenantID string, waited time.Duration)
 	refused   sync.Map // tenant id → *atomic.Uint64
 }
 
@@ -156,7 +157,7 @@ func newLimitInterceptor(cfg Config) *limitInterceptor {
 	if l == nil {
 		l = NewLocalLimiter(0)
 	}
-	return &limitInterceptor{limiter: l, svc: cfg.Service, onRefused: cfg.OnRefused}
+	return &limitInterceptor{limiter: l, svc: cfg.Service, onRefused: cfg.OnRefused, onAdmit: cfg.OnAdmitted}
 }
 
 func (i *limitInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
@@ -166,7 +167,14 @@ func (i *limitInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			return next(ctx, req)
 		}
 		limit, wait := i.tenantLimits(ctx, a.TenantID)
+		var start time.Time
+		if i.onAdmit != nil {
+			start = time.Now() // a duration measured, not an expiry decided: the wall clock
+		}
 		release, err := i.limiter.Acquire(ctx, a.TenantID, limit, wait)
+		if err == nil && i.onAdmit != nil {
+			i.onAdmit(a.TenantID, time.Since(start))
+		}
 		if err != nil {
 			if licensor.ErrorCode(err) == licensor.EEXHAUSTED {
 				i.counter(a.TenantID).Add(1)

@@ -28,6 +28,9 @@ type Config struct {
 	// Ready reports whether the server can serve (store reachable, keys
 	// loadable); /readyz and gRPC health answer from it.
 	Ready func(ctx context.Context) error
+	// OuterInterceptors run outside the error mapping, first of all (e.g.
+	// tracing: its span then covers the whole call and the error log line).
+	OuterInterceptors []connect.Interceptor
 	// Interceptors run inside the error mapping and before authentication
 	// (e.g. metrics).
 	Interceptors []connect.Interceptor
@@ -36,8 +39,11 @@ type Config struct {
 	// threshold from Service.TenantLimits. OnRefused is called for each
 	// refusal (metrics). InnerInterceptors run after authentication and
 	// the threshold, just around the handlers.
-	Limiter           Limiter
-	OnRefused         func(tenantID string)
+	Limiter   Limiter
+	OnRefused func(tenantID string)
+	// OnAdmitted, if set, is called for each call the threshold admits,
+	// with how long it waited for a slot (metrics: the queueing).
+	OnAdmitted        func(tenantID string, waited time.Duration)
 	InnerInterceptors []connect.Interceptor
 	// Limits bound connections, bodies and streams (limits.go); zero
 	// fields take DefaultLimits.
@@ -98,6 +104,7 @@ func New(cfg Config) *Server {
 	s.mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, public...))
 	s.mux.Handle(grpchealth.NewHandler(&healthChecker{s: s}, public...))
 	s.mux.HandleFunc("GET "+licensor.JWKSPath, s.jwks)
+	s.mux.HandleFunc("GET /openapi.json", s.openAPI)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	return s
@@ -110,7 +117,8 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 // HandlerOptions returns the options every connect service of this server
 // uses (interceptors, limits), for services mounted with Handle.
 func (s *Server) HandlerOptions() []connect.HandlerOption {
-	interceptors := append([]connect.Interceptor{errorInterceptor{log: s.log}}, s.cfg.Interceptors...)
+	interceptors := append(append(s.cfg.OuterInterceptors[:len(s.cfg.OuterInterceptors):len(s.cfg.OuterInterceptors)],
+		errorInterceptor{log: s.log}), s.cfg.Interceptors...)
 	interceptors = append(interceptors, authInterceptor{svc: s.cfg.Service}, s.limit)
 	interceptors = append(interceptors, s.cfg.InnerInterceptors...)
 	return []connect.HandlerOption{

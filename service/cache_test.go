@@ -90,7 +90,7 @@ func TestKeyCacheFillAfterRotation(t *testing.T) {
 		filled <- err
 	}()
 	<-h.read
-	rotated, err := f.svc.RotateSigningKey(f.admin, "")
+	rotated, err := f.svc.RotateSigningKey(f.admin, "", rotateNow)
 	if err != nil {
 		t.Fatalf("RotateSigningKey: %v", err)
 	}
@@ -109,3 +109,7 @@ func TestKeyCacheFillAfterRotation(t *testing.T) {
 		t.Errorf("the retired key %s: got it unpublished, want it still in the key set", before.active.ID)
 	}
 }
+
+// rotateNow rotates a key that signs at once, as a test that is not about
+// staged rotation wants.
+var rotateNow = RotateOptions{ActivateAfter: new(time.Duration), Force: true}

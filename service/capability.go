@@ -156,11 +156,13 @@ func (s *Service) signCapability(ctx context.Context, l *licensor.Lease) (string
 	for _, u := range l.Units {
 		units[u.Feature] = u.Units
 	}
+	span := s.signSpan(ctx, "sign.capability")
 	tok, err := tk.signer.SignCapability(licensor.CapabilityClaims{
 		Issuer: l.TenantID, Subject: l.InstanceID, ID: l.ID,
 		IssuedAt: l.RenewedAt.Unix(), NotBefore: l.RenewedAt.Unix(), Expiry: l.ExpiresAt.Unix(),
 		Contract: l.ContractID, Pool: l.PoolID, Units: units, Borrowed: l.Borrowed,
 	})
+	endSpan(span)
 	if err != nil {
 		return "", licensor.Internal("sign capability", err)
 	}

@@ -163,6 +163,7 @@ type ContractChange struct {
 	ClientCAPEM          *string
 	// Metadata, if set, replaces all of the contract's metadata.
 	Metadata        *licensor.Metadata
+	RefuseClones    *bool
 	ExpectedVersion int64 // 0: any
 }
 
@@ -196,6 +197,9 @@ func (s *Service) ChangeContract(ctx context.Context, tenantID, id string, ch Co
 		}
 		if ch.MaxNonProductionURLs != nil {
 			c.MaxNonProductionURLs = *ch.MaxNonProductionURLs
+		}
+		if ch.RefuseClones != nil {
+			c.RefuseClones = *ch.RefuseClones
 		}
 		if ch.Fallback != nil {
 			c.Fallback = *ch.Fallback

@@ -52,6 +52,15 @@ func (s *Service) ReleaseSeat(ctx context.Context, tenantID, contractID, instanc
 	if err != nil {
 		return nil, err
 	}
+	// An offline license's seat is freed on the machine's return file or
+	// by a forced release, both of which record it: never behind its back.
+	if a, err := s.store.HeldOfflineActivation(ctx, contractID, before.ID); err == nil {
+		return nil, licensor.Errorf(licensor.EPRECONDITION,
+			"instance %s holds its seat with offline license %s: free it with the machine's return file (offline accept-return) or a forced release (offline release --license-id %s --reason ...)",
+			before.ID, a.LicenseID, a.LicenseID)
+	} else if licensor.ErrorCode(err) != licensor.ENOTFOUND {
+		return nil, err
+	}
 	if err := s.store.ReleaseSeat(ctx, contractID, before.ID); err != nil {
 		return nil, err
 	}

@@ -26,6 +26,16 @@ type tenantKeys struct {
 	// answers UNAVAILABLE without a store read, an unseal attempt and a
 	// log line per request.
 	err error
+	// changesAt is the next instant at which the signing key or the
+	// published set changes by the clock alone (a staged key activates, a
+	// retired key leaves the JWKS); the entry is stale from then on,
+	// whatever the cache's TTL says. Zero: no such instant.
+	changesAt time.Time
+}
+
+// stale reports whether the clock has reached the entry's next change.
+func (tk *tenantKeys) stale(now time.Time) bool {
+	return !tk.changesAt.IsZero() && !now.Before(tk.changesAt)
 }
 
 // tenantKeys returns the keys of the tenant ctx is scoped to.
@@ -34,7 +44,7 @@ func (s *Service) tenantKeys(ctx context.Context) (*tenantKeys, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tk, ok := s.keys.get(tenantID); ok {
+	if tk, ok := s.keys.get(tenantID); ok && !tk.stale(s.now()) {
 		if tk.err != nil {
 			return nil, tk.err
 		}
@@ -49,12 +59,17 @@ func (s *Service) tenantKeys(ctx context.Context) (*tenantKeys, error) {
 	tk := &tenantKeys{all: keys, set: license.KeySet{}}
 	var published []*licensor.SigningKey
 	for _, k := range keys {
-		if k.RetiredAt.IsZero() && tk.active == nil {
+		if k.SignsAt(now) && tk.active == nil {
 			tk.active = k
 		}
 		if k.Published(now) {
 			published = append(published, k)
 			tk.set[k.ID] = k.Public
+		}
+		for _, t := range []time.Time{k.ActivateAt, k.RetiredAt, k.PublishUntil} {
+			if t.After(now) && (tk.changesAt.IsZero() || t.Before(tk.changesAt)) {
+				tk.changesAt = t
+			}
 		}
 	}
 	if tk.active == nil {
@@ -88,26 +103,26 @@ func (s *Service) keyUnavailable(ctx context.Context, tenantID, keyID string, er
 	return &licensor.Error{Code: licensor.EUNAVAILABLE, Message: "the license server cannot sign right now; retry later, and tell the vendor if it persists", Err: err}
 }
 
-// createKey makes and stores a new active key for the scoped tenant,
-// retiring the previous one. The retired key stays published until every
-// license it may have signed has expired: now plus the longest license
+// createKey makes and stores a new key for the scoped tenant, signing from
+// activateAt (zero: at once), and retires at that instant the key signing
+// until then. The retired key stays published until every license it may
+// have signed has expired: its retirement plus the longest license
 // validity of the tenant's contracts (static files raise it further when
 // issued).
-func (s *Service) createKey(ctx context.Context) (*licensor.SigningKey, error) {
+func (s *Service) createKey(ctx context.Context, now, activateAt time.Time, longest time.Duration) (*licensor.SigningKey, error) {
 	tenantID, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC()
-	longest, err := s.longestValidity(ctx)
-	if err != nil {
-		return nil, err
+	if activateAt.Before(now) {
+		activateAt = now
 	}
 	k, _, err := signing.NewSigningKey(s.sealer, tenantID, now)
 	if err != nil {
 		return nil, licensor.Internal("new signing key", err)
 	}
-	if err := s.store.CreateSigningKey(ctx, k, now.Add(longest)); err != nil {
+	k.ActivateAt = activateAt
+	if err := s.store.CreateSigningKey(ctx, k, activateAt.Add(longest)); err != nil {
 		return nil, err
 	}
 	s.keys.delete(tenantID)
@@ -134,14 +149,46 @@ func (s *Service) longestValidity(ctx context.Context) (time.Duration, error) {
 	}
 }
 
-// RotateSigningKey makes a new active key for a tenant.
-// Codes: EINVALID, ENOTFOUND, EFORBIDDEN.
-func (s *Service) RotateSigningKey(ctx context.Context, tenantID string) (*licensor.SigningKey, error) {
+// RotateOptions say when a rotated-in key starts signing.
+type RotateOptions struct {
+	// ActivateAfter is how long the new key is published before it signs;
+	// nil: licensor.DefaultKeyActivation. Zero signs with it at once.
+	ActivateAfter *time.Duration
+	// Force allows an ActivateAfter shorter than the tenant's longest
+	// license validity.
+	Force bool
+}
+
+// RotateSigningKey makes a new key for a tenant, published at once and
+// signing after opts.ActivateAfter; the current key signs until then. A
+// key that would sign sooner than a license lifetime (the longest license
+// validity of the tenant's contracts) after it is published needs
+// opts.Force: a product that pins the tenant's keys, or fetched the JWKS at
+// its last refresh, would refuse every license it signs.
+// Codes: EINVALID, ENOTFOUND, EFORBIDDEN, EPRECONDITION (too soon without force).
+func (s *Service) RotateSigningKey(ctx context.Context, tenantID string, opts RotateOptions) (*licensor.SigningKey, error) {
 	ctx, _, err := s.AdminScope(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	k, err := s.createKey(ctx)
+	after := licensor.DefaultKeyActivation
+	if opts.ActivateAfter != nil {
+		after = *opts.ActivateAfter
+	}
+	if after < 0 || after > licensor.MaxKeyActivation {
+		return nil, licensor.Errorf(licensor.EINVALID, "activate_after must be between 0 and %s, got %s", licensor.FormatDuration(licensor.MaxKeyActivation), after)
+	}
+	longest, err := s.longestValidity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	if after < longest && !opts.Force {
+		return nil, licensor.Errorf(licensor.EPRECONDITION,
+			"the new key would sign %s after it is published, less than a license lifetime (%s): products that pin the keys or cached the JWKS would refuse its licenses; activate after %s or more (it is safe to sign with a key published now from %s on), or force the rotation",
+			licensor.FormatDuration(after), licensor.FormatDuration(longest), licensor.FormatDuration(longest), now.Add(longest).Format(time.RFC3339))
+	}
+	k, err := s.createKey(ctx, now, now.Add(after), longest)
 	if err != nil {
 		return nil, err
 	}
@@ -185,5 +232,5 @@ func (s *Service) KeySet(ctx context.Context) (license.KeySet, error) {
 
 // keyView is what the audit log records of a key: never the sealed private half.
 func keyView(k *licensor.SigningKey) map[string]any {
-	return map[string]any{"id": k.ID, "created_at": k.CreatedAt, "retired_at": k.RetiredAt, "publish_until": k.PublishUntil}
+	return map[string]any{"id": k.ID, "created_at": k.CreatedAt, "activate_at": k.ActivateAt, "retired_at": k.RetiredAt, "publish_until": k.PublishUntil}
 }

@@ -14,7 +14,9 @@ type LicenseRequest struct {
 	ContractID string
 	InstanceID string
 	Host       string
-	RemoteAddr string
+	// Fingerprint is the instance's salted machine fingerprint, if sent.
+	Fingerprint string
+	RemoteAddr  string
 	// Environment, from telemetry: production, staging, development or test.
 	Environment string
 	// Telemetry the instance reported, if any; validated before anything
@@ -96,9 +98,17 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 			return nil, err
 		}
 	}
+	if req.Fingerprint != "" {
+		if err := licensor.ValidateFingerprint(req.Fingerprint); err != nil {
+			return nil, err
+		}
+	}
 	now := s.now().UTC()
 	terms, err := c.Terms(now)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.refuseClone(ctx, c, ch.instanceID, req.Fingerprint, now); err != nil {
 		return nil, err
 	}
 	tk, err := s.tenantKeys(ctx)
@@ -108,7 +118,9 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 	seat := takesSeat(c, ch.env)
 	claims := s.claims(c, ch.instanceID, terms, licensor.LicenseKindLive)
 	claims.Environment, claims.Seat = claimedEnvironment(ch.env), &seat
+	span := s.signSpan(ctx, "sign.license")
 	token, err := tk.signer.SignLicense(claims)
+	endSpan(span)
 	if err != nil {
 		return nil, licensor.Internal("sign license", err)
 	}
@@ -118,6 +130,7 @@ func (s *Service) issue(ctx context.Context, c *licensor.Contract, req LicenseRe
 		TakesSeat:        takesSeat(c, ch.env),
 		Environment:      ch.env,
 		Host:             licensor.RedactToken(req.Host),
+		Fingerprint:      req.Fingerprint,
 		RemoteAddr:       ch.remoteAddr,
 		Now:              now,
 		LicenseID:        claims.ID,
@@ -308,7 +321,9 @@ func (s *Service) issueLicenseFile(ctx context.Context, contractID, instanceID, 
 	}
 	claims := s.claims(c, instanceID, terms, licensor.LicenseKindFile)
 	claims.Environment = environment
+	span := s.signSpan(ctx, "sign.license")
 	token, err := tk.signer.SignLicense(claims)
+	endSpan(span)
 	if err != nil {
 		return "", nil, licensor.Internal("sign license file", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/signing"
 )
@@ -34,6 +36,9 @@ type Config struct {
 	// registration is checked against it (the dispatcher checks again on
 	// each address it dials).
 	Webhooks licensor.WebhookPolicy
+	// TracerProvider, if set, spans each signature under the request's
+	// span (sign.license, sign.capability); nil traces nothing.
+	TracerProvider trace.TracerProvider
 	// WebhookQueued, if set, is called after the service queued a webhook
 	// event itself (a test event), to wake the dispatcher.
 	WebhookQueued func()
@@ -48,6 +53,7 @@ type Service struct {
 	log    *slog.Logger
 	sigw   *signing.SignWorkers
 	hooks  licensor.WebhookPolicy
+	tracer trace.Tracer // nil: tracing off
 	queued func()
 
 	tokens    *ttlCache[*licensor.Token]    // by token hash
@@ -86,6 +92,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL
+	}
+	if cfg.TracerProvider != nil {
+		s.tracer = cfg.TracerProvider.Tracer("github.com/licensor/licensor/service")
 	}
 	s.tokens = newTTLCache[*licensor.Token](cfg.CacheTTL, cfg.Now)
 	s.contracts = newTTLCache[*licensor.Contract](cfg.CacheTTL, cfg.Now)

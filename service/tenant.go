@@ -25,7 +25,7 @@ func (s *Service) CreateTenant(ctx context.Context, t licensor.Tenant, withAdmin
 	}
 	tctx := licensor.WithTenant(ctx, t.ID)
 	s.audit(tctx, "tenant.create", "tenant", t.ID, nil, t)
-	if _, err := s.createKey(tctx); err != nil {
+	if _, err := s.createKey(tctx, now, now, licensor.DefaultLicenseValidity); err != nil {
 		return nil, "", err
 	}
 	var secret string

@@ -100,7 +100,7 @@ func TestKeyRotationKeepsOldKeysPublished(t *testing.T) {
 			old := last.KeyID
 			f.clock.Advance(time.Hour)
 			rotatedAt := f.clock.Now()
-			k, err := f.svc.RotateSigningKey(f.admin, "")
+			k, err := f.svc.RotateSigningKey(f.admin, "", rotateNow)
 			if err != nil {
 				t.Fatalf("RotateSigningKey: %v", err)
 			}

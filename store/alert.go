@@ -142,8 +142,19 @@ func (db *DB) SilentInstances(ctx context.Context, now time.Time, intervals int,
 		return nil, licensor.Errorf(licensor.EINVALID, "intervals must be at least 1")
 	}
 	// last_seen_at is in microseconds, refresh_interval_ns in nanoseconds.
-	return db.scanInstances(ctx, "SilentInstances", now, `i.last_seen_at < CAST(? AS BIGINT) - (c.refresh_interval_ns / 1000) * CAST(? AS BIGINT)`,
+	// An instance holding an offline license never calls: its silence is
+	// the point, not news.
+	return db.scanInstances(ctx, "SilentInstances", now, `i.last_seen_at < CAST(? AS BIGINT) - (c.refresh_interval_ns / 1000) * CAST(? AS BIGINT)
+		AND NOT EXISTS (SELECT 1 FROM offline_activations o WHERE o.tenant_id = i.tenant_id
+			AND o.contract_id = i.contract_id AND o.instance_id = i.instance_id AND o.released_at = 0)`,
 		[]any{Micros(now), intervals}, limit)
+}
+
+// ClonedInstances returns instances of contracts live at now whose clone
+// flag was set at or after since.
+func (db *DB) ClonedInstances(ctx context.Context, now, since time.Time, limit int) ([]*licensor.Instance, error) {
+	return db.scanInstances(ctx, "ClonedInstances", now, `i.clone_suspected_at > 0 AND i.clone_suspected_at >= CAST(? AS BIGINT)`,
+		[]any{Micros(since)}, limit)
 }
 
 func (db *DB) scanInstances(ctx context.Context, op string, now time.Time, cond string, args []any, limit int) ([]*licensor.Instance, error) {
@@ -257,4 +268,22 @@ func (db *DB) ReleaseJobLock(ctx context.Context, name, holder string) error {
 		_, err := tx.Exec(ctx, `DELETE FROM job_locks WHERE name = ? AND holder = ?`, name, holder)
 		return err
 	})
+}
+
+// ScanGauges counts seats on live contracts and pending deliveries.
+func (db *DB) ScanGauges(ctx context.Context, now time.Time) (licensor.ScanGauges, error) {
+	var g licensor.ScanGauges
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return g, err
+	}
+	err = db.read().QueryRow(ctx, `SELECT COALESCE(SUM(c.seats_used), 0),
+		COALESCE(SUM(CASE WHEN c.max_seats > 0 THEN c.seats_used ELSE 0 END), 0),
+		COALESCE(SUM(c.max_seats), 0)
+		FROM contracts c WHERE c.tenant_id = ? AND `+liveContract, tid, Micros(now)).Scan(&g.SeatsUsed, &g.SeatsUsedCapped, &g.SeatsMax)
+	if err != nil {
+		return g, db.Final("ScanGauges", err)
+	}
+	err = db.read().QueryRow(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE tenant_id = ? AND status = 'pending'`, tid).Scan(&g.DeliveriesPending)
+	return g, db.Final("ScanGauges", err)
 }

@@ -19,11 +19,11 @@ func (db *DB) CreateContract(ctx context.Context, c *licensor.Contract) error {
 	return db.write(ctx, "CreateContract", func(tx Conn) error {
 		_, err := tx.Exec(ctx, `INSERT INTO contracts (tenant_id, id, customer_id, product_id, name, status,
 			starts_at, ends_at, license_validity_ns, refresh_interval_ns, seat_rule, max_seats, seats_used,
-			max_nonprod_urls, nonprod_used, fallback, max_borrow_ns, client_ca_pem, version, created_at, updated_at, metadata)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?, ?, 1, ?, ?, ?)`,
+			max_nonprod_urls, nonprod_used, fallback, max_borrow_ns, client_ca_pem, version, created_at, updated_at, refuse_clones, metadata)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, ?, ?, ?, 1, ?, ?, ?, ?)`,
 			tid, c.ID, c.CustomerID, c.ProductID, c.Name, string(c.Status), Micros(c.StartsAt), Micros(c.EndsAt),
 			int64(c.LicenseValidity), int64(c.RefreshInterval), string(c.SeatRule), c.MaxSeats,
-			c.MaxNonProductionURLs, string(c.Fallback), int64(c.MaxBorrow), c.ClientCAPEM, Micros(c.CreatedAt), Micros(c.UpdatedAt), MetadataText(c.Metadata))
+			c.MaxNonProductionURLs, string(c.Fallback), int64(c.MaxBorrow), c.ClientCAPEM, Micros(c.CreatedAt), Micros(c.UpdatedAt), c.RefuseClones, MetadataText(c.Metadata))
 		if db.d.Constraint(err) == ForeignKey {
 			return db.missingReference(ctx, tx, tid, c, err)
 		}
@@ -172,11 +172,11 @@ func (db *DB) UpdateContract(ctx context.Context, c *licensor.Contract) error {
 		// first's row lock, then finds the version moved and matches nothing.
 		err := tx.QueryRow(ctx, `UPDATE contracts SET name = ?, status = ?, starts_at = ?, ends_at = ?,
 			license_validity_ns = ?, refresh_interval_ns = ?, seat_rule = ?, max_seats = ?, max_nonprod_urls = ?,
-			fallback = ?, max_borrow_ns = ?, client_ca_pem = ?, metadata = ?, version = version + 1, updated_at = ?
+			fallback = ?, max_borrow_ns = ?, client_ca_pem = ?, refuse_clones = ?, metadata = ?, version = version + 1, updated_at = ?
 			WHERE tenant_id = ? AND id = ? AND version = ?
 			RETURNING version, seats_used, nonprod_used, created_at, customer_id, product_id`,
 			c.Name, string(c.Status), Micros(starts), Micros(ends), int64(c.LicenseValidity), int64(c.RefreshInterval),
-			string(c.SeatRule), c.MaxSeats, c.MaxNonProductionURLs, string(c.Fallback), int64(c.MaxBorrow), c.ClientCAPEM, MetadataText(c.Metadata), Micros(updated),
+			string(c.SeatRule), c.MaxSeats, c.MaxNonProductionURLs, string(c.Fallback), int64(c.MaxBorrow), c.ClientCAPEM, c.RefuseClones, MetadataText(c.Metadata), Micros(updated),
 			tid, c.ID, c.Version).Scan(&version, &seats, &nonprod, &created, &customer, &product)
 		if NoRows(err) {
 			var current int64

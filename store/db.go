@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -16,6 +17,8 @@ type DB struct {
 	eng Engine
 	d   *Dialect
 	now func() time.Time
+	// tracer, when set, spans each statement (trace.go).
+	tracer atomic.Pointer[tracerBox]
 }
 
 // New returns the shared store over eng, speaking d, with now the clock for
@@ -41,18 +44,29 @@ func (db *DB) Final(op string, err error) error {
 }
 
 // read returns the connection for reads outside a transaction.
-func (db *DB) read() Conn { return db.eng.Read() }
+func (db *DB) read() Conn {
+	if db.tracer.Load() != nil {
+		return tracedConn{db.eng.Read(), db}
+	}
+	return db.eng.Read()
+}
 
 // write runs fn in one write transaction (Engine.Write) and translates its
 // error.
 func (db *DB) write(ctx context.Context, op string, fn func(tx Conn) error) error {
-	return db.Final(op, db.eng.Write(ctx, op, fn))
+	ctx, span := db.span(ctx, "store."+op)
+	err := db.Final(op, db.eng.Write(ctx, op, fn))
+	endSpan(span, err)
+	return err
 }
 
 // writeOne runs fn, one write statement (Engine.WriteOne), and translates
 // its error.
 func (db *DB) writeOne(ctx context.Context, op string, fn func(c Conn) error) error {
-	return db.Final(op, db.eng.WriteOne(ctx, op, fn))
+	ctx, span := db.span(ctx, "store."+op)
+	err := db.Final(op, db.eng.WriteOne(ctx, op, fn))
+	endSpan(span, err)
+	return err
 }
 
 // stamp returns t normalised, or the store's clock when t is zero: creation

@@ -16,9 +16,11 @@ import (
 // (?12 is TakesSeat) that takes none by an instance that holds its
 // non-production slot.
 const checkinRefreshSQL = `UPDATE instances SET
-		clone_suspected_at = CASE WHEN CAST(?1 AS BIGINT) > 0 AND CAST(?2 AS TEXT) <> '' AND host <> '' AND host <> ?2
-			AND CAST(?3 AS BIGINT) - last_seen_at < CAST(?1 AS BIGINT)
+		clone_suspected_at = CASE WHEN CAST(?1 AS BIGINT) > 0 AND CAST(?3 AS BIGINT) - last_seen_at < CAST(?1 AS BIGINT)
+			AND ((CAST(?2 AS TEXT) <> '' AND host <> '' AND host <> ?2)
+				OR (CAST(?13 AS TEXT) <> '' AND fingerprint <> '' AND fingerprint <> ?13))
 			THEN CAST(?3 AS BIGINT) ELSE clone_suspected_at END,
+		fingerprint = CASE WHEN CAST(?13 AS TEXT) <> '' THEN ?13 ELSE fingerprint END,
 		host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
 	WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
 		AND (NOT CAST(?11 AS BOOLEAN) OR seat OR (nonprod AND NOT CAST(?12 AS BOOLEAN)))
@@ -42,8 +44,9 @@ const checkinRefreshSQL = `UPDATE instances SET
 //     nothing changed. An instance holding its slot refreshes without
 //     counting again, and one that takes a seat gives its slot up: an
 //     instance is counted once, by a seat or by a slot;
-//   - a different Host within CloneWindow of the last check-in sets
-//     CloneSuspectedAt to Now;
+//   - a different Host, or a different Fingerprint, within CloneWindow of
+//     the last check-in sets CloneSuspectedAt to Now (an empty one compares
+//     with nothing, and an empty Fingerprint keeps the one stored);
 //   - Telemetry becomes the instance's latest and a point of its history,
 //     in the same transaction.
 //
@@ -78,7 +81,7 @@ func (c Checkin) Write(ctx context.Context, eng Engine) (*licensor.Instance, err
 
 func (c *Checkin) refreshArgs(onlyWithoutSeat bool) []any {
 	return []any{c.Window, c.Host, c.Now, c.Environment, c.RemoteAddr, c.LicenseID, Micros(c.LicenseExpiresAt),
-		c.Tenant, c.ContractID, c.InstanceID, onlyWithoutSeat, c.TakesSeat}
+		c.Tenant, c.ContractID, c.InstanceID, onlyWithoutSeat, c.TakesSeat, c.Fingerprint}
 }
 
 // Refresh runs the check-in as one statement on conn if that is all it
@@ -139,9 +142,9 @@ func (c *Checkin) Tx(ctx context.Context, tx Conn) error {
 		return err
 	}
 	inst, err = ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+InstanceCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) RETURNING `+InstanceCols,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0, ?) RETURNING `+InstanceCols,
 		c.Tenant, c.ContractID, c.InstanceID, c.TakesSeat, !c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
-		c.Now, c.Now, c.LicenseID, Micros(c.LicenseExpiresAt)))
+		c.Now, c.Now, c.LicenseID, Micros(c.LicenseExpiresAt), c.Fingerprint))
 	if db.d.Violates(err, "instances_pkey") {
 		// The same new instance checked in through another request (or
 		// server) at the same moment and committed first; this seat (or
@@ -332,27 +335,9 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 		return err
 	}
 	err = db.write(ctx, "ReleaseSeat", func(tx Conn) error {
-		// What is held is given up by the UPDATE that finds it held: of
-		// two releases at once, one frees it.
-		freed := false
-		for _, col := range [...]struct{ instance, contract string }{{"seat", "seats_used"}, {"nonprod", "nonprod_used"}} {
-			n, err := tx.Exec(ctx, `UPDATE instances SET `+col.instance+` = ?
-				WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND `+col.instance,
-				false, tid, contractID, instanceID)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				continue
-			}
-			freed = true
-			if _, err := tx.Exec(ctx, `UPDATE contracts SET `+col.contract+` = `+col.contract+` - 1
-				WHERE tenant_id = ? AND id = ? AND `+col.contract+` > 0`, tid, contractID); err != nil {
-				return err
-			}
-		}
-		if freed {
-			return nil
+		freed, err := releaseSeatTx(ctx, tx, tid, contractID, instanceID)
+		if err != nil || freed {
+			return err
 		}
 		ok, err := Exists(ctx, tx, `SELECT 1 FROM instances WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`,
 			tid, contractID, instanceID)
@@ -363,4 +348,28 @@ func (db *DB) ReleaseSeat(ctx context.Context, contractID, instanceID string) er
 	})
 	db.eng.InstancesChanged() // even on error: the seat may be gone
 	return err
+}
+
+// releaseSeatTx frees, in tx, the seat or non-production slot an instance
+// holds and reports whether it held one. What is held is given up by the
+// UPDATE that finds it held: of two releases at once, one frees it.
+func releaseSeatTx(ctx context.Context, tx Conn, tid, contractID, instanceID string) (bool, error) {
+	freed := false
+	for _, col := range [...]struct{ instance, contract string }{{"seat", "seats_used"}, {"nonprod", "nonprod_used"}} {
+		n, err := tx.Exec(ctx, `UPDATE instances SET `+col.instance+` = ?
+			WHERE tenant_id = ? AND contract_id = ? AND instance_id = ? AND `+col.instance,
+			false, tid, contractID, instanceID)
+		if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			continue
+		}
+		freed = true
+		if _, err := tx.Exec(ctx, `UPDATE contracts SET `+col.contract+` = `+col.contract+` - 1
+			WHERE tenant_id = ? AND id = ? AND `+col.contract+` > 0`, tid, contractID); err != nil {
+			return false, err
+		}
+	}
+	return freed, nil
 }

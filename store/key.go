@@ -7,8 +7,10 @@ import (
 	"github.com/licensor/licensor"
 )
 
-// CreateSigningKey stores k as the scoped tenant's active key and, in the
-// same transaction, retires the previous active key at k.CreatedAt with its
+// CreateSigningKey stores k as the scoped tenant's newest key, signing from
+// k.ActivateAt (k.CreatedAt if zero or earlier), and, in the same
+// transaction, retires at that instant every key that would still sign
+// then (the active key, and a key staged to activate later), with its
 // PublishUntil raised to retiredPublishUntil (never lowered). k must not be
 // retired itself. ECONFLICT on a duplicate id; ENOTFOUND for an unknown
 // tenant. Two rotations at once (on two servers) both succeed, one after
@@ -21,12 +23,12 @@ func (db *DB) CreateSigningKey(ctx context.Context, k *licensor.SigningKey, reti
 	return db.write(ctx, "CreateSigningKey", func(tx Conn) error {
 		if _, err := tx.Exec(ctx, `UPDATE signing_keys
 			SET retired_at = ?, publish_until = `+db.d.Greatest+`(publish_until, ?)
-			WHERE tenant_id = ? AND retired_at = 0`,
-			Micros(k.CreatedAt), Micros(retiredPublishUntil), tid); err != nil {
+			WHERE tenant_id = ? AND (retired_at = 0 OR retired_at > ?)`,
+			Micros(k.ActivateAt), Micros(retiredPublishUntil), tid, Micros(k.ActivateAt)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+SigningKeyCols+`) VALUES (?, ?, ?, ?, ?, 0, ?)`,
-			tid, k.ID, []byte(k.Public), k.Sealed, Micros(k.CreatedAt), Micros(k.PublishUntil))
+		_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+SigningKeyCols+`) VALUES (?, ?, ?, ?, ?, 0, ?, ?)`,
+			tid, k.ID, []byte(k.Public), k.Sealed, Micros(k.CreatedAt), Micros(k.PublishUntil), Micros(k.ActivateAt))
 		if db.d.Violates(err, "signing_keys_active") {
 			// Another server's rotation of this tenant committed a new
 			// active key after this transaction's UPDATE ran: run again, so

@@ -57,6 +57,9 @@ func NewSigningKey(ctx context.Context, k *licensor.SigningKey, now func() time.
 	}
 	k.CreatedAt = Stamp(k.CreatedAt, now)
 	k.PublishUntil = Norm(k.PublishUntil)
+	if k.ActivateAt = Norm(k.ActivateAt); k.ActivateAt.Before(k.CreatedAt) {
+		k.ActivateAt = k.CreatedAt
+	}
 	return tid, nil
 }
 

@@ -27,18 +27,18 @@ func ScanToken(s Scanner) (*licensor.Token, error) {
 }
 
 // SigningKeyCols are the columns ScanSigningKey reads.
-const SigningKeyCols = `tenant_id, id, public, sealed, created_at, retired_at, publish_until`
+const SigningKeyCols = `tenant_id, id, public, sealed, created_at, retired_at, publish_until, activate_at`
 
 // ScanSigningKey decodes a row of SigningKeyCols.
 func ScanSigningKey(s Scanner) (*licensor.SigningKey, error) {
 	var k licensor.SigningKey
 	var public []byte
-	var created, retired, until int64
-	if err := s.Scan(&k.TenantID, &k.ID, &public, &k.Sealed, &created, &retired, &until); err != nil {
+	var created, retired, until, activate int64
+	if err := s.Scan(&k.TenantID, &k.ID, &public, &k.Sealed, &created, &retired, &until, &activate); err != nil {
 		return nil, err
 	}
 	k.Public = ed25519.PublicKey(public)
-	k.CreatedAt, k.RetiredAt, k.PublishUntil = FromMicros(created), FromMicros(retired), FromMicros(until)
+	k.CreatedAt, k.RetiredAt, k.PublishUntil, k.ActivateAt = FromMicros(created), FromMicros(retired), FromMicros(until), FromMicros(activate)
 	return &k, nil
 }
 

@@ -13,7 +13,8 @@ import (
 // JOINed (NULL for a contract with none).
 const ContractCols = `c.tenant_id, c.id, c.customer_id, c.product_id, c.name, c.status, c.starts_at, c.ends_at,
 	c.license_validity_ns, c.refresh_interval_ns, c.seat_rule, c.max_seats, c.seats_used,
-	c.max_nonprod_urls, c.nonprod_used, c.fallback, c.max_borrow_ns, c.client_ca_pem, c.version, c.created_at, c.updated_at, c.metadata`
+	c.max_nonprod_urls, c.nonprod_used, c.fallback, c.max_borrow_ns, c.client_ca_pem, c.version, c.created_at, c.updated_at,
+	c.refuse_clones, c.metadata`
 
 // ScanContracts decodes rows of ContractCols and a feature, ordered by
 // contract: one contract per run of rows, with its features.
@@ -30,7 +31,7 @@ func ScanContracts(rows Iter) ([]*licensor.Contract, error) {
 	dest := []any{&c.TenantID, &c.ID, &c.CustomerID, &c.ProductID, &c.Name, &status, &starts, &ends,
 		&validity, &refresh, &seatRule, &c.MaxSeats, &c.SeatsUsed,
 		&c.MaxNonProductionURLs, &c.NonProductionURLsUsed, &fallback, &borrow, &c.ClientCAPEM,
-		&c.Version, &created, &updated, &meta, &feature, &kind, &count}
+		&c.Version, &created, &updated, &c.RefuseClones, &meta, &feature, &kind, &count}
 	var out []*licensor.Contract
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -59,7 +60,7 @@ func ScanContracts(rows Iter) ([]*licensor.Contract, error) {
 
 // InstanceCols are the columns ScanInstance reads.
 const InstanceCols = `tenant_id, contract_id, instance_id, seat, nonprod, environment, host, remote_addr,
-	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at`
+	first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at, fingerprint`
 
 // ScanInstance decodes a row of InstanceCols.
 func ScanInstance(s Scanner) (*licensor.Instance, error) {
@@ -67,7 +68,7 @@ func ScanInstance(s Scanner) (*licensor.Instance, error) {
 	var first, last, expires, clone, telemetryAt int64
 	var telemetry string
 	if err := s.Scan(&i.TenantID, &i.ContractID, &i.ID, &i.Seat, &i.NonProductionSlot, &i.Environment, &i.Host, &i.RemoteAddr,
-		&first, &last, &i.LicenseID, &expires, &clone, &telemetry, &telemetryAt); err != nil {
+		&first, &last, &i.LicenseID, &expires, &clone, &telemetry, &telemetryAt, &i.Fingerprint); err != nil {
 		return nil, err
 	}
 	if err := Telemetry(telemetry, &i.Telemetry); err != nil {

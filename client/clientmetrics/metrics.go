@@ -10,13 +10,16 @@ import (
 )
 
 // Collector reports, for one client, the seconds of validity left on the
-// license held and whether the product is licensed. Values are read from
+// license held, whether the product is licensed, and how many keys the
+// vendor's JWKS holds that the client does not pin (alert on it: those
+// keys will sign licenses this build refuses; see client.OnUnpinnedKeys). Values are read from
 // the client at scrape time: no goroutine, no network.
 type Collector struct {
 	c         *client.Client
 	remaining *prometheus.Desc
 	licensed  *prometheus.Desc
 	state     *prometheus.Desc
+	unpinned  *prometheus.Desc
 	labels    []string
 }
 
@@ -33,6 +36,8 @@ func New(c *client.Client) *Collector {
 			"1 when the product holds a valid license, else 0.", []string{"contract"}, nil),
 		state: prometheus.NewDesc("licensor_client_license_state",
 			"1 for the current state of the license (valid, expiring_soon, expired, unlicensed).", []string{"contract", "state"}, nil),
+		unpinned: prometheus.NewDesc("licensor_client_unpinned_keys",
+			"Keys in the vendor's JWKS that the client does not pin, at the last check; above 0, ship the new keys before they sign.", []string{"contract"}, nil),
 		labels: []string{c.ContractID()},
 	}
 }
@@ -42,12 +47,14 @@ func (m *Collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.remaining
 	ch <- m.licensed
 	ch <- m.state
+	ch <- m.unpinned
 }
 
 // Collect implements prometheus.Collector.
 func (m *Collector) Collect(ch chan<- prometheus.Metric) {
 	st := m.c.Status()
 	ch <- prometheus.MustNewConstMetric(m.remaining, prometheus.GaugeValue, st.Remaining.Seconds(), m.labels...)
+	ch <- prometheus.MustNewConstMetric(m.unpinned, prometheus.GaugeValue, float64(len(m.c.UnpinnedKeys())), m.labels...)
 	lic := 0.0
 	if st.Licensed() {
 		lic = 1

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
@@ -92,24 +94,29 @@ func (c *TokenRevokeCmd) Run(g *Globals) error {
 }
 
 type KeyCmd struct {
-	Rotate KeyRotateCmd `cmd:"" help:"Make a new signing key; the old one stays in the JWKS until its licenses expire."`
+	Rotate KeyRotateCmd `cmd:"" help:"Make a new signing key, published now and signing after --activate-after; the old one signs until then and stays in the JWKS until its licenses expire."`
 	List   KeyListCmd   `cmd:"" help:"List signing keys."`
 }
 
-var keyHeader = []string{"ID", "ACTIVE", "CREATED", "RETIRED", "PUBLISHED UNTIL"}
+var keyHeader = []string{"ID", "ACTIVE", "CREATED", "SIGNS FROM", "RETIRED", "PUBLISHED UNTIL"}
 
 func keyRows(ks ...*v1.SigningKey) (rows [][]string) {
 	for _, k := range ks {
-		rows = append(rows, []string{k.Id, fmt.Sprint(k.Active), fmtTS(k.CreatedAt), fmtTS(k.RetiredAt), fmtTS(k.PublishUntil)})
+		rows = append(rows, []string{k.Id, fmt.Sprint(k.Active), fmtTS(k.CreatedAt), fmtTS(k.ActivateAt), fmtTS(k.RetiredAt), fmtTS(k.PublishUntil)})
 	}
 	return rows
 }
 
-type KeyRotateCmd struct{ tenantFlag }
+type KeyRotateCmd struct {
+	tenantFlag
+	ActivateAfter Dur  `name:"activate-after" default:"14d" help:"How long the new key is published in the JWKS before it signs (e.g. 14d, 36h, 0). Products that pin the keys must ship it in that time."`
+	Force         bool `help:"Rotate even though --activate-after is shorter than a license lifetime: products that pin the keys, or cached the JWKS, refuse licenses signed by a key they have not seen."`
+}
 
 func (c *KeyRotateCmd) Run(g *Globals) error {
 	return call(g, func(ctx context.Context, cl licensorv1connect.AdminServiceClient) error {
-		res, err := cl.RotateSigningKey(ctx, connect.NewRequest(&v1.RotateSigningKeyRequest{TenantId: c.TenantID}))
+		res, err := cl.RotateSigningKey(ctx, connect.NewRequest(&v1.RotateSigningKeyRequest{TenantId: c.TenantID,
+			ActivateAfter: durationpb.New(time.Duration(c.ActivateAfter)), Force: c.Force}))
 		if err != nil {
 			return err
 		}

@@ -62,6 +62,7 @@ type ContractCreateCmd struct {
 	SeatRule         string   `help:"instance or production_url." default:"instance" enum:"instance,production_url"`
 	MaxSeats         int32    `help:"Seats (0: unlimited)."`
 	MaxNonProduction int32    `help:"production_url contracts: how many non-production (staging, development, test) URLs may hold a license at once (0: unlimited)." name:"max-non-production"`
+	RefuseClones     bool     `help:"Refuse a second machine (another fingerprint) checking in with the same instance id within the refresh interval (FAILED_PRECONDITION); without it the clone is only flagged." name:"refuse-clones"`
 	Fallback         string   `help:"none or perpetual." default:"none" enum:"none,perpetual"`
 	MaxBorrow        Dur      `help:"Longest borrow (default 7d)."`
 	ClientCA         string   `help:"PEM file of a CA; instances must then present a client certificate it issued." name:"client-ca" type:"existingfile"`
@@ -81,7 +82,7 @@ func (c *ContractCreateCmd) Run(g *Globals) error {
 		TenantId: c.TenantID, CustomerId: c.Customer, ProductId: c.Product, Name: c.Name,
 		Metadata: md, StartsAt: c.Starts.pb(), EndsAt: c.Ends.pb(), Features: fs, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
 		SeatRule: c.SeatRule, MaxSeats: c.MaxSeats, Fallback: c.Fallback, MaxBorrow: c.MaxBorrow.pb(),
-		MaxNonProductionUrls: c.MaxNonProduction,
+		MaxNonProductionUrls: c.MaxNonProduction, RefuseClones: c.RefuseClones,
 	}
 	if c.ClientCA != "" {
 		b, err := os.ReadFile(c.ClientCA)
@@ -140,6 +141,7 @@ type ContractChangeCmd struct {
 	Refresh          Dur      `help:"Refresh interval."`
 	MaxSeats         *int32   `help:"Seats (0: unlimited)."`
 	MaxNonProduction *int32   `help:"production_url contracts: how many non-production URLs may hold a license at once (0: unlimited)." name:"max-non-production"`
+	RefuseClones     *bool    `help:"Refuse (true) or only flag (false) a second machine checking in with the same instance id." name:"refuse-clones"`
 	Fallback         string   `help:"none or perpetual." enum:",none,perpetual" default:""`
 	MaxBorrow        Dur      `help:"Longest borrow."`
 	Status           string   `help:"active or suspended." enum:",active,suspended" default:""`
@@ -150,7 +152,8 @@ type ContractChangeCmd struct {
 
 func (c *ContractChangeCmd) Run(g *Globals) error {
 	req := &v1.ChangeContractRequest{TenantId: c.TenantID, ContractId: c.ID, LicenseValidity: c.Validity.pb(), RefreshInterval: c.Refresh.pb(),
-		MaxSeats: c.MaxSeats, MaxNonProductionUrls: c.MaxNonProduction, MaxBorrow: c.MaxBorrow.pb(), ExpectedVersion: c.Version}
+		MaxSeats: c.MaxSeats, MaxNonProductionUrls: c.MaxNonProduction, MaxBorrow: c.MaxBorrow.pb(), ExpectedVersion: c.Version,
+		RefuseClones: c.RefuseClones}
 	md, set, err := c.parse()
 	if err != nil {
 		return err

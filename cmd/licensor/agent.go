@@ -15,13 +15,16 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/client"
+	"github.com/licensor/licensor/internal/agentapi"
 	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/license"
 )
 
 // AgentCmd is the sidecar for products not written in Go: it runs the Go
 // client and keeps the current verified license in a file (replaced
-// atomically) and on a local HTTP endpoint, as JSON.
+// atomically), and serves the client's whole API — license, status,
+// capabilities, telemetry — as local HTTP JSON (internal/agentapi,
+// described by openapi/agent.json and at /openapi.json).
 type AgentCmd struct {
 	Contract    string        `help:"Contract id (default: the demo's, with --demo-file)." env:"LICENSOR_CONTRACT"`
 	Instance    string        `help:"Instance id; default: generated once and kept in --cache-dir." env:"LICENSOR_INSTANCE"`
@@ -30,13 +33,21 @@ type AgentCmd struct {
 	CacheDir    string        `help:"Where the license, server time and JWKS are cached." default:"./licensor-agent" type:"path" env:"LICENSOR_CACHE_DIR"`
 	LicenseFile string        `help:"Static license file to fall back on." type:"path" env:"LICENSOR_LICENSE_FILE"`
 	Out         string        `help:"File the current license is written to as JSON (atomically replaced); empty: none." default:"./licensor-agent/license.json" type:"path" env:"LICENSOR_OUT"`
-	Listen      string        `help:"Local HTTP endpoint serving GET /license and /healthz; empty: none." default:"127.0.0.1:7444" env:"LICENSOR_AGENT_LISTEN"`
+	Listen      string        `help:"Where the local HTTP API listens: a loopback host:port, or unix:/path for a Unix socket (mode 0660); empty: none. See /openapi.json." default:"127.0.0.1:7444" env:"LICENSOR_AGENT_LISTEN"`
 	Watch       bool          `help:"Hold a WatchLicense stream so changes arrive at once." default:"true" negatable:""`
 	Timeout     time.Duration `help:"Timeout of each call to the server." default:"5s"`
+	// Offline activation (offline_cmd.go).
+	machineFlag
+	InstanceKey    string `help:"Instance key a license from an offline request is bound to." type:"path" env:"LICENSOR_INSTANCE_KEY"`
+	OfflineRequest string `help:"Write an offline request file here (- for standard output) with a new key in --instance-key, and exit." type:"path" name:"offline-request"`
+	Product        string `help:"The contract's product id: it salts the machine fingerprint, sent for clone detection and put in --offline-request." env:"LICENSOR_PRODUCT"`
 }
 
 // Run runs the agent until SIGINT or SIGTERM.
 func (a *AgentCmd) Run(g *Globals) error {
+	if a.OfflineRequest != "" {
+		return a.writeOfflineRequest(g)
+	}
 	cfg, err := a.clientConfig(g)
 	if err != nil {
 		return err
@@ -50,9 +61,9 @@ func (a *AgentCmd) Run(g *Globals) error {
 		return err
 	}
 	if ag.Addr() != "" {
-		fmt.Fprintf(os.Stderr, "licensor agent: license on http://%s/license", ag.Addr())
+		fmt.Fprintf(os.Stderr, "licensor agent: API on %s (described at /openapi.json)", ag.URL())
 		if a.Out != "" {
-			fmt.Fprintf(os.Stderr, " and in %s", a.Out)
+			fmt.Fprintf(os.Stderr, "; license also in %s", a.Out)
 		}
 		fmt.Fprintln(os.Stderr)
 	}
@@ -65,6 +76,7 @@ func (a *AgentCmd) clientConfig(g *Globals) (client.Config, error) {
 	cfg := client.Config{
 		Server: g.Server, Token: g.Token, CAFile: g.CACert, ContractID: a.Contract, InstanceID: a.Instance,
 		TenantID: a.Tenant, CacheDir: a.CacheDir, LicenseFile: a.LicenseFile, Watch: a.Watch, Timeout: a.Timeout,
+		InstanceKeyFile: a.InstanceKey, MachineID: a.machineFlag.source(),
 	}
 	if g.DemoFile != "" {
 		d, err := readDemoFile(g.DemoFile)
@@ -90,6 +102,15 @@ func (a *AgentCmd) clientConfig(g *Globals) (client.Config, error) {
 	if cfg.ContractID == "" {
 		return cfg, errors.New("no contract: give --contract (or --demo-file)")
 	}
+	if a.Product != "" {
+		// With the product known, the agent reports this machine's
+		// fingerprint, so that a copy of its instance id elsewhere is seen.
+		fp, err := client.Fingerprint(a.Product, a.machineFlag.source())
+		if err != nil {
+			return cfg, fmt.Errorf("--product: %w", err)
+		}
+		cfg.Fingerprint = fp
+	}
 	return cfg, nil
 }
 
@@ -100,9 +121,12 @@ func firstOf(a, b string) string {
 	return b
 }
 
-// agent keeps the client's license where other processes can read it.
+// agent keeps the client's license where other processes can read it:
+// in a file, and behind the local API.
 type agent struct {
 	c    *client.Client
+	api  *agentapi.Server
+	soon time.Duration
 	out  string
 	log  *slog.Logger
 	srv  *http.Server
@@ -114,49 +138,36 @@ type agent struct {
 	written string // what was last written to out
 }
 
-// agentDoc is what the file and the endpoint hold. The token is the truth:
-// a reader that can verify a JWS should; the claims are a convenience.
-type agentDoc struct {
-	Token      string           `json:"token,omitempty"`
-	Claims     *licensor.Claims `json:"claims,omitempty"`
-	Status     agentStatus      `json:"status"`
-	InstanceID string           `json:"instance_id"`
-}
-
-type agentStatus struct {
-	State            client.State `json:"state"`
-	Licensed         bool         `json:"licensed"`
-	Reason           string       `json:"reason,omitempty"`
-	RemainingSeconds int64        `json:"remaining_seconds"`
-	ExpiresAt        *time.Time   `json:"expires_at,omitempty"`
-	Source           string       `json:"source,omitempty"`
-	Fallback         bool         `json:"fallback"`
-	FallbackCutoff   *time.Time   `json:"fallback_cutoff,omitempty"`
-	LastError        string       `json:"last_error,omitempty"`
-}
-
-// startAgent starts the client, the endpoint and the file writer. The
-// agent runs even when the first check fails: it keeps retrying and its
-// status says why it is unlicensed.
+// startAgent starts the client, the API and the file writer. The agent
+// runs even when the first check fails: it keeps retrying and its status
+// says why it is unlicensed. Telemetry posted to the API goes with every
+// check (cfg.Telemetry is the API's store).
 func startAgent(ctx context.Context, cfg client.Config, out, listen string, log *slog.Logger) (*agent, error) {
+	tel := &agentapi.TelemetryStore{}
+	cfg.Telemetry = tel.Get
 	c, err := client.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	a := &agent{c: c, out: out, log: log.With("component", "agent"), stop: make(chan struct{})}
+	soon := cfg.ExpiringSoon
+	if soon <= 0 {
+		soon = client.DefaultExpiringSoon
+	}
+	a := &agent{c: c, soon: soon, out: out, log: log.With("component", "agent"), stop: make(chan struct{})}
 	if out != "" {
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			_ = c.Close()
 			return nil, fmt.Errorf("--out: %w", err)
 		}
 	}
+	a.api = agentapi.New(agentapi.Config{Client: c, ExpiringSoon: soon, Telemetry: tel, Logger: log})
 	if listen != "" {
-		if a.ln, err = net.Listen("tcp", listen); err != nil {
+		if a.ln, err = agentapi.Listen(listen); err != nil {
+			_ = c.Close()
 			return nil, fmt.Errorf("--listen: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /license", a.serveLicense)
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-		a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		a.srv = &http.Server{Handler: a.api, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: agentapi.CallTimeout + 10*time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
 		go func() { _ = a.srv.Serve(a.ln) }()
 	}
 	update := func() { a.write() }
@@ -188,7 +199,7 @@ func startAgent(ctx context.Context, cfg client.Config, out, listen string, log 
 	return a, nil
 }
 
-// Addr is the endpoint's address, "" if there is none.
+// Addr is the API's address (a host:port or a socket path), "" if none.
 func (a *agent) Addr() string {
 	if a.ln == nil {
 		return ""
@@ -196,7 +207,19 @@ func (a *agent) Addr() string {
 	return a.ln.Addr().String()
 }
 
-// Close stops the agent; the file keeps the last license.
+// URL is how to reach the API, for the start-up line.
+func (a *agent) URL() string {
+	if a.ln == nil {
+		return ""
+	}
+	if a.ln.Addr().Network() == "unix" {
+		return "unix:" + a.Addr()
+	}
+	return "http://" + a.Addr()
+}
+
+// Close stops the API, returns the leases it holds (not the borrowed
+// ones) and stops the client; the file keeps the last license.
 func (a *agent) Close() error {
 	close(a.stop)
 	a.wg.Wait()
@@ -205,30 +228,8 @@ func (a *agent) Close() error {
 		defer cancel()
 		_ = a.srv.Shutdown(ctx)
 	}
+	a.api.Close()
 	return a.c.Close()
-}
-
-func (a *agent) doc() agentDoc {
-	st := a.c.Status()
-	d := agentDoc{InstanceID: a.c.InstanceID(), Status: agentStatus{
-		State: st.State, Licensed: st.Licensed(), Reason: st.Reason, RemainingSeconds: int64(st.Remaining / time.Second),
-		Source: string(st.Source), Fallback: st.Fallback,
-	}}
-	if !st.ExpiresAt.IsZero() {
-		t := st.ExpiresAt.UTC()
-		d.Status.ExpiresAt = &t
-	}
-	if st.Fallback {
-		t := st.FallbackCutoff.UTC()
-		d.Status.FallbackCutoff = &t
-	}
-	if st.LastError != nil {
-		d.Status.LastError = st.LastError.Error()
-	}
-	if l := a.c.License(); l != nil && st.Licensed() {
-		d.Token, d.Claims = l.Token, l.Claims
-	}
-	return d
 }
 
 // write replaces the file if the token or the state changed. Readers see
@@ -237,7 +238,7 @@ func (a *agent) write() {
 	if a.out == "" {
 		return
 	}
-	d := a.doc()
+	d := agentapi.DocumentOf(a.c, a.soon)
 	key := d.Token + "|" + d.Status.State.String()
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -250,18 +251,4 @@ func (a *agent) write() {
 		return
 	}
 	a.written = key
-}
-
-// serveLicense answers 200 with the document when licensed, 503 with it
-// (saying why) when not, so a script can act on the status code alone.
-func (a *agent) serveLicense(w http.ResponseWriter, r *http.Request) {
-	d := a.doc()
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	if !d.Status.Licensed {
-		w.WriteHeader(http.StatusServiceUnavailable)
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(d)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/agentapi"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/license"
 )
@@ -52,26 +54,26 @@ func TestAgent(t *testing.T) {
 	t.Cleanup(func() { _ = ag.Close() })
 	keys, _ := license.ParseJWKS(jwks)
 
-	get := func(t *testing.T) (int, agentDoc) {
+	get := func(t *testing.T) (int, agentapi.Document) {
 		t.Helper()
-		res, err := http.Get("http://" + ag.Addr() + "/license")
+		res, err := http.Get(ag.URL() + "/v1/license")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		var d agentDoc
+		var d agentapi.Document
 		if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
 			t.Fatal(err)
 		}
 		return res.StatusCode, d
 	}
-	readFile := func(t *testing.T) agentDoc {
+	readFile := func(t *testing.T) agentapi.Document {
 		t.Helper()
 		b, err := os.ReadFile(cmd.Out)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var d agentDoc
+		var d agentapi.Document
 		if err := json.Unmarshal(b, &d); err != nil {
 			t.Fatalf("license file is not JSON: %v", err)
 		}
@@ -133,14 +135,58 @@ func TestAgentUnlicensed(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ag.Close() })
-	res, err := http.Get("http://" + ag.Addr() + "/license")
+	res, err := http.Get(ag.URL() + "/v1/license")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
-	var d agentDoc
+	var d agentapi.Document
 	_ = json.NewDecoder(res.Body).Decode(&d)
 	if res.StatusCode != http.StatusServiceUnavailable || d.Status.Licensed || d.Token != "" || d.Status.Reason == "" {
 		t.Errorf("got %d %+v, want 503, unlicensed, a reason and no token", res.StatusCode, d.Status)
+	}
+}
+
+// TestAgentUnixSocket: --listen unix:/path serves the API on a socket of
+// mode 0660, removed when the agent stops.
+func TestAgentUnixSocket(t *testing.T) {
+	srv := testserver.Start(t)
+	f := srv.NewFixture(t, testserver.FixtureOptions{})
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "agent.sock")
+	cmd := &AgentCmd{Contract: f.ContractID, Instance: "php-1", Tenant: f.TenantID, CacheDir: dir, Listen: "unix:" + sock, Timeout: 5 * time.Second}
+	cfg, err := cmd.clientConfig(&Globals{Server: srv.URL, Token: f.ContractToken, CACert: srv.CACertFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Now = srv.Clock.Now
+	ag, err := startAgent(context.Background(), cfg, "", cmd.Listen, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ag.URL(); got != "unix:"+sock {
+		t.Errorf("URL: got %q, want unix:%s", got, sock)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket: got %v %v, want mode 0660", fi, err)
+	}
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	res, err := hc.Get("http://agent/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st agentapi.Status
+	_ = json.NewDecoder(res.Body).Decode(&st)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !st.Licensed {
+		t.Errorf("GET /v1/status over the socket: got %d %+v, want 200 and licensed", res.StatusCode, st)
+	}
+	if err := ag.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("the socket is left behind after Close: %v", err)
 	}
 }

@@ -28,7 +28,8 @@ type DemoFile struct {
 
 // setupDemo creates the demo objects once; a restart with --demo reuses
 // them (and updates the server address).
-func (m *Main) setupDemo(ctx context.Context, certFile string) (*DemoFile, error) {
+// addr is the API's address, listened on but not yet served.
+func (m *Main) setupDemo(ctx context.Context, certFile, addr string) (*DemoFile, error) {
 	path := filepath.Join(m.Config.Data, "demo.json")
 	d, err := readDemoFile(path)
 	switch {
@@ -40,7 +41,7 @@ func (m *Main) setupDemo(ctx context.Context, certFile string) (*DemoFile, error
 	default:
 		return nil, err
 	}
-	d.Server = "https://" + m.Addr()
+	d.Server = "https://" + addr
 	if abs, err := filepath.Abs(certFile); err == nil {
 		d.CACert = abs
 	}
@@ -49,8 +50,8 @@ func (m *Main) setupDemo(ctx context.Context, certFile string) (*DemoFile, error
 		return nil, err
 	}
 	fmt.Fprintf(m.Out, "demo written to %s\nfetch a license:\n  grpcurl -cacert %s -H 'Authorization: Bearer %s' -d '{\"contract_id\":\"%s\",\"instance_id\":\"demo-1\"}' %s licensor.v1.LicenseService/GetLicense\n",
-		path, d.CACert, d.Token, d.ContractID, m.Addr())
-	fmt.Fprintf(m.Out, "console: https://%s/console/ (sign in with the demo's admin_token from %s)\n", m.Addr(), path)
+		path, d.CACert, d.Token, d.ContractID, addr)
+	fmt.Fprintf(m.Out, "console: https://%s/console/ (sign in with the demo's admin_token from %s)\n", addr, path)
 	return d, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -16,9 +17,11 @@ import (
 	"github.com/licensor/licensor/console"
 	"github.com/licensor/licensor/internal/app"
 	"github.com/licensor/licensor/internal/atomicfile"
+	"github.com/licensor/licensor/internal/buildinfo"
 	"github.com/licensor/licensor/internal/datadir"
 	"github.com/licensor/licensor/internal/keycheck"
 	"github.com/licensor/licensor/internal/signing"
+	"github.com/licensor/licensor/internal/tracing"
 	"github.com/licensor/licensor/server"
 )
 
@@ -164,10 +167,16 @@ type Main struct {
 
 	// App is the running server, set by Start.
 	App *app.App
+	// Tracing is the tracer provider; default: what the OTEL_* environment
+	// asks for (tracing.FromEnv), off when it asks for nothing.
+	Tracing *tracing.Tracing
 	// Demo is set after Start when Config.Demo is set.
 	Demo *DemoFile
 	// lock holds the data directory for this server from Start to Close.
 	lock *datadir.Lock
+	// listen opens the API's listener; default net.Listen (a test watches
+	// when serving starts).
+	listen func(network, addr string) (net.Listener, error)
 }
 
 // Addr returns the address the API listens on.
@@ -184,6 +193,15 @@ func (m *Main) Start(ctx context.Context) error {
 		m.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg := m.Config
+	if m.Tracing == nil {
+		if m.Tracing, err = tracing.FromEnv(ctx, os.Getenv); err != nil {
+			return err
+		}
+	}
+	if m.Tracing.Enabled {
+		m.Logger = slog.New(tracing.LogHandler(m.Logger.Handler()))
+		m.Logger.Info("tracing on: exporting spans over OTLP (OTEL_* environment)")
+	}
 	if err := datadir.Prepare(cfg.Data, m.Logger); err != nil {
 		return err
 	}
@@ -207,24 +225,40 @@ func (m *Main) Start(ctx context.Context) error {
 		_ = st.Close()
 		return err
 	}
-	// From here the App owns the store.
+	// The API's listener is opened here, before anything serves, so that
+	// the demo can name its address: demo.json is written before /healthz
+	// answers, and a script that waits for health finds it.
+	listen := m.listen
+	if listen == nil {
+		listen = net.Listen
+	}
+	ln, err := listen("tcp", cfg.Listen)
+	if err != nil {
+		_ = st.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
 	acfg := m.appConfig(st, feed, sealer, tlsCfg)
+	acfg.Listener = ln
+	acfg.Tracing = m.Tracing
 	acfg.OIDC = oidc
+	// From here the App owns the store and the listener.
 	if m.App, err = app.New(ctx, acfg); err != nil {
 		return err
 	}
 	if err := m.bootstrapOperator(ctx); err != nil {
 		return err
 	}
-	if err := m.App.Start(); err != nil {
-		return err
-	}
 	if cfg.Demo {
-		if m.Demo, err = m.setupDemo(ctx, certFile); err != nil {
+		if m.Demo, err = m.setupDemo(ctx, certFile, ln.Addr().String()); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 	}
-	m.Logger.Info("licensor serving", "addr", "https://"+m.Addr(), "data", cfg.Data, "ready_in", time.Since(started).Round(time.Millisecond))
+	if err := m.App.Start(); err != nil {
+		return err
+	}
+	bi := buildinfo.Read()
+	m.Logger.Info("licensor serving", "addr", "https://"+m.Addr(), "data", cfg.Data, "ready_in", time.Since(started).Round(time.Millisecond),
+		"version", bi.Version, "commit", bi.Commit, "go_version", bi.GoVersion)
 	return nil
 }
 
@@ -297,6 +331,11 @@ func (m *Main) Close() error {
 	var err error
 	if m.App != nil {
 		err = m.App.Close()
+	}
+	if m.Tracing != nil { // after the App: the last spans are flushed
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, m.Tracing.Shutdown(ctx))
 	}
 	return errors.Join(err, m.lock.Release()) // last: the store is closed
 }

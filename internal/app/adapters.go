@@ -55,7 +55,9 @@ func tenantScanned(m *metrics.Metrics) func(notify.TenantScan) {
 		for k, n := range s.Open {
 			open[metrics.AlertKind{Type: string(k.Type), Level: k.Level}] += n
 		}
-		m.TenantScanned(metrics.TenantScan{TenantID: s.TenantID, DaysLeft: days, Open: open})
+		m.TenantScanned(metrics.TenantScan{TenantID: s.TenantID, DaysLeft: days, Open: open,
+			SeatsUsed: s.Gauges.SeatsUsed, SeatsUsedCapped: s.Gauges.SeatsUsedCapped, SeatsMax: s.Gauges.SeatsMax,
+			DeliveriesPending: s.Gauges.DeliveriesPending})
 	}
 }
 

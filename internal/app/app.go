@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/console"
 	"github.com/licensor/licensor/internal/signing"
+	"github.com/licensor/licensor/internal/tracing"
 	"github.com/licensor/licensor/metrics"
 	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
@@ -46,6 +48,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger; default: discard.
 	Logger *slog.Logger
+	// Tracing, if on, spans each RPC, the store's statements and the
+	// signatures (internal/tracing); nil or off: no tracing, at no cost.
+	Tracing *tracing.Tracing
 
 	// Listener, if set, is where the API is served (TLS is layered on it;
 	// the App owns it from New on, like Store); otherwise Start listens on
@@ -162,7 +167,15 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		return nil, errors.New("app: Config.Store, Sealer and TLS are required")
 	}
 	a.signWorkers = signing.NewSignWorkers(cfg.SignWorkers)
+	var tp trace.TracerProvider // nil: off
+	if cfg.Tracing != nil && cfg.Tracing.Enabled {
+		tp = cfg.Tracing.Provider
+		if ts, ok := cfg.Store.(interface{ SetTracerProvider(trace.TracerProvider) }); ok {
+			ts.SetTracerProvider(tp)
+		}
+	}
 	a.service = service.New(service.Config{Store: cfg.Store, Sealer: cfg.Sealer, Feed: cfg.Feed, Now: cfg.Now, Logger: cfg.Logger, SignWorkers: a.signWorkers, Webhooks: cfg.Webhooks,
+		TracerProvider: tp,
 		WebhookQueued: func() {
 			if a.dispatcher != nil {
 				a.dispatcher.Wake()
@@ -175,8 +188,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	a.redis = redis
 	scfg := server.Config{Service: a.service, Logger: cfg.Logger, Limiter: limiter,
-		Interceptors: []connect.Interceptor{a.metrics.Interceptor()}, OnRefused: a.metrics.ThresholdRefused,
+		Interceptors: []connect.Interceptor{a.metrics.Interceptor()}, OnRefused: a.metrics.ThresholdRefused, OnAdmitted: a.metrics.ThresholdAdmitted,
 		Limits: cfg.Limits, Registerer: a.metrics.Registry()}
+	if tp != nil {
+		scfg.OuterInterceptors = []connect.Interceptor{tracing.Interceptor(tp)}
+		scfg.InnerInterceptors = []connect.Interceptor{tracing.TenantInterceptor()}
+	}
 	if cfg.AdjustServer != nil {
 		cfg.AdjustServer(&scfg)
 	}

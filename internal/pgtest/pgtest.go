@@ -9,7 +9,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,4 +101,31 @@ func SchemaURL(url, schema string) string {
 		sep = "&"
 	}
 	return url + sep + "search_path=" + schema
+}
+
+// Main runs a package's tests; call it from the package's TestMain. With
+// LICENSOR_TEST_POSTGRES unset it first says, in one line, that the
+// package's PostgreSQL tests skip. go test ./... shows nothing of a passing
+// package but its ok line, so the line goes to the terminal go test runs
+// in, or to stderr when there is none (shown with -v, or if the package
+// fails).
+func Main(m *testing.M) {
+	if os.Getenv(EnvURL) == "" {
+		announceSkip()
+	}
+	os.Exit(m.Run())
+}
+
+func announceSkip() {
+	pkg := "this package"
+	if wd, err := os.Getwd(); err == nil { // go test runs a package's tests in its directory
+		pkg = filepath.Base(wd)
+	}
+	msg := fmt.Sprintf("%s: PostgreSQL tests skipped; set %s=postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable to run them (.ci/run does)\n", pkg, EnvURL)
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		_, _ = tty.WriteString(msg)
+		return
+	}
+	fmt.Fprint(os.Stderr, msg)
 }

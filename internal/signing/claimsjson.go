@@ -63,6 +63,15 @@ func appendClaims(b []byte, c *licensor.Claims) ([]byte, error) {
 		b = append(b, `,"seat":`...)
 		b = strconv.AppendBool(b, *c.Seat)
 	}
+	if c.Confirmation != nil {
+		b = append(b, `,"cnf":{"jkt":`...)
+		b = appendJSONString(b, c.Confirmation.JKT)
+		b = append(b, '}')
+	}
+	if c.Fingerprint != "" {
+		b = append(b, `,"fingerprint":`...)
+		b = appendJSONString(b, c.Fingerprint)
+	}
 	return append(b, '}'), nil
 }
 

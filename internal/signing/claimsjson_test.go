@@ -57,6 +57,11 @@ func TestAppendClaimsMatchesEncodingJSON(t *testing.T) {
 			c.Environment = "<prod>\u2028"
 			c.Features["bad\xffutf8"] = true
 		}},
+		{"bound to a key and a machine", func(c *licensor.Claims) {
+			c.Kind, c.Seat = licensor.LicenseKindFile, nil
+			c.Confirmation = &licensor.Confirmation{JKT: "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"}
+			c.Fingerprint = "x\"<fp>"
+		}},
 		{"empty strings", func(c *licensor.Claims) { c.Issuer, c.Subject, c.Kind, c.FallbackRule = "", "", "", "" }},
 	}
 	for _, tt := range tests {

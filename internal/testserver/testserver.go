@@ -24,6 +24,7 @@ import (
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/app"
 	"github.com/licensor/licensor/internal/signing"
+	"github.com/licensor/licensor/internal/tracing"
 	"github.com/licensor/licensor/metrics"
 	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
@@ -125,6 +126,8 @@ type Options struct {
 	ConfigureDispatcher func(*notify.DispatcherConfig)
 	// OIDC, if set, is the console's OIDC sign-in.
 	OIDC *console.OIDCConfig
+	// Tracing, if set, is the server's tracing (a test's span recorder).
+	Tracing *tracing.Tracing
 }
 
 // Start starts a server; t.Cleanup stops it. The server is built by
@@ -211,6 +214,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 		Webhooks:         hooks,
 		AdjustDispatcher: o.ConfigureDispatcher,
 		OIDC:             o.OIDC,
+		Tracing:          o.Tracing,
 	})
 	if err != nil {
 		t.Fatalf("build server: %v", err)

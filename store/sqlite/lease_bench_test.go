@@ -13,7 +13,7 @@ import (
 // BenchmarkTakeReturn is the store's half of a capability cycle: take one
 // unit of a floating feature, then return the whole lease. It is what the
 // single writer runs for every RequestCapabilities + ReturnCapabilities.
-// Serial: one device; Parallel: 64 devices (the load); RequestID:
+// Serial: one device; Parallel: 64 devices at once; RequestID:
 // the same with an idempotency key on every request, as the client library
 // sends.
 func BenchmarkTakeReturn(b *testing.B) {

@@ -63,7 +63,7 @@ const (
 // flushSQL writes a queued refresh. Every value is absolute (computed at
 // check-in time), so coalescing keeps only the last one.
 const flushSQL = `UPDATE instances SET clone_suspected_at = ?, host = ?, last_seen_at = ?,
-	environment = ?, remote_addr = ?, license_id = ?, license_expires_at = ?
+	environment = ?, remote_addr = ?, license_id = ?, license_expires_at = ?, fingerprint = ?
 	WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`
 
 // instanceByKeySQL is the read that decides whether a check-in can be
@@ -167,7 +167,7 @@ func (db *DB) flushPending() error {
 		st := tx.StmtContext(ctx, db.ws.flush)
 		for k, in := range batch {
 			if _, err := st.ExecContext(ctx, store.Micros(in.CloneSuspectedAt), in.Host, store.Micros(in.LastSeenAt),
-				in.Environment, in.RemoteAddr, in.LicenseID, store.Micros(in.LicenseExpiresAt),
+				in.Environment, in.RemoteAddr, in.LicenseID, store.Micros(in.LicenseExpiresAt), in.Fingerprint,
 				k.tenant, k.contract, k.instance); err != nil {
 				return err
 			}
@@ -339,8 +339,13 @@ func (wb *writeBehind) generation() uint64 {
 func refreshed(base *licensor.Instance, seat, slot bool, c licensor.Checkin, now, window int64) *licensor.Instance {
 	inst := *base
 	inst.Seat, inst.NonProductionSlot = seat, slot
-	if window > 0 && c.Host != "" && base.Host != "" && base.Host != c.Host && now-store.Micros(base.LastSeenAt) < window {
+	otherHost := c.Host != "" && base.Host != "" && base.Host != c.Host
+	otherMachine := c.Fingerprint != "" && base.Fingerprint != "" && base.Fingerprint != c.Fingerprint
+	if window > 0 && (otherHost || otherMachine) && now-store.Micros(base.LastSeenAt) < window {
 		inst.CloneSuspectedAt = store.FromMicros(now)
+	}
+	if c.Fingerprint != "" {
+		inst.Fingerprint = c.Fingerprint
 	}
 	inst.Host = c.Host
 	inst.LastSeenAt = store.FromMicros(now)

@@ -223,6 +223,36 @@ func testAlerts(t *testing.T, open opener) {
 		wantCode(t, "ExpiringInstances without scope", err, licensor.EINTERNAL)
 	})
 
+	t.Run("ScanGauges", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := scope(t, s, "Acme")
+		ctxB, _ := scope(t, s, "Other")
+		capped := newContract(t, s, ctx, 5, nil)
+		unlimited := newContract(t, s, ctx, 0, nil)
+		// An ended contract's seats and cap count for nothing.
+		newContract(t, s, ctx, 3, func(c *licensor.Contract) { c.Status = licensor.ContractEnded; c.EndsAt = t0 })
+		other := newContract(t, s, ctxB, 9, nil)
+		for _, in := range []struct {
+			ctx      context.Context
+			contract string
+			id       string
+		}{{ctx, capped.ID, "a"}, {ctx, capped.ID, "b"}, {ctx, unlimited.ID, "c"}, {ctxB, other.ID, "d"}} {
+			_, err := s.Checkin(in.ctx, checkin(in.contract, in.id, t0))
+			must(t, "Checkin "+in.id, err)
+		}
+		newWebhook(t, s, ctx)
+		_, err := s.RaiseAlert(ctx, newAlert(licensor.AlertInstanceSilent, "con_1/x", t0), []byte(`{}`), at(time.Hour))
+		must(t, "RaiseAlert", err)
+		g, err := s.ScanGauges(ctx, t0)
+		must(t, "ScanGauges", err)
+		eq(t, "gauges", g, licensor.ScanGauges{SeatsUsed: 3, SeatsUsedCapped: 2, SeatsMax: 5, DeliveriesPending: 1})
+		g, err = s.ScanGauges(ctxB, t0)
+		must(t, "ScanGauges of the other tenant", err)
+		eq(t, "the other tenant's gauges", g, licensor.ScanGauges{SeatsUsed: 1, SeatsUsedCapped: 1, SeatsMax: 9})
+		_, err = s.ScanGauges(bg, t0)
+		wantCode(t, "ScanGauges without scope", err, licensor.EINTERNAL)
+	})
+
 	t.Run("JobLock", func(t *testing.T) {
 		s := open(t)
 		got, err := s.AcquireJobLock(bg, "scan", "a", t0, at(time.Minute))

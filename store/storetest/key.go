@@ -82,6 +82,57 @@ func testSigningKeys(t *testing.T, open opener) {
 		eq(t, "active keys", active, 1)
 	})
 
+	// Staged rotation: the next key is stored ahead of its activation; the
+	// key signing until then retires at that instant, not at the new key's
+	// creation. A second staged (or immediate) rotation before the first
+	// activates cuts every key still due to sign after it.
+	t.Run("Staged", func(t *testing.T) {
+		s := open(t)
+		ctx, _ := scope(t, s, "Acme")
+		k1 := newKey(t0, at(14*day))
+		must(t, "CreateSigningKey k1", s.CreateSigningKey(ctx, k1, time.Time{}))
+		checkTime(t, "k1 ActivateAt (zero: its creation)", listKeys(t, s, ctx)[0].ActivateAt, t0)
+
+		k2 := newKey(at(day), at(15*day))
+		k2.ActivateAt = at(15 * day)
+		must(t, "CreateSigningKey k2", s.CreateSigningKey(ctx, k2, at(29*day)))
+		ks := listKeys(t, s, ctx)
+		eq(t, "newest first", ks[0].ID, k2.ID)
+		checkTime(t, "k2 ActivateAt", ks[0].ActivateAt, at(15*day))
+		checkTime(t, "k2 RetiredAt", ks[0].RetiredAt, time.Time{})
+		checkTime(t, "k1 RetiredAt (at k2's activation)", ks[1].RetiredAt, at(15*day))
+		checkTime(t, "k1 PublishUntil", ks[1].PublishUntil, at(29*day))
+		for _, c := range []struct {
+			at     time.Duration
+			signer string
+		}{{2 * day, k1.ID}, {15*day - time.Second, k1.ID}, {15 * day, k2.ID}, {40 * day, k2.ID}} {
+			var got []string
+			for _, k := range ks {
+				if k.SignsAt(at(c.at)) {
+					got = append(got, k.ID)
+				}
+			}
+			if len(got) != 1 || got[0] != c.signer {
+				t.Errorf("keys signing at +%s: got %v, want [%s]", c.at, got, c.signer)
+			}
+		}
+
+		// An immediate rotation at day 3 supersedes the staged k2: k1 and k2
+		// both retire then, so k2 never signs.
+		k3 := newKey(at(3*day), at(17*day))
+		must(t, "CreateSigningKey k3", s.CreateSigningKey(ctx, k3, at(17*day)))
+		ks = listKeys(t, s, ctx)
+		eq(t, "newest", ks[0].ID, k3.ID)
+		checkTime(t, "k2 RetiredAt (cut)", ks[1].RetiredAt, at(3*day))
+		checkTime(t, "k1 RetiredAt (cut)", ks[2].RetiredAt, at(3*day))
+		checkTime(t, "k1 PublishUntil (not lowered)", ks[2].PublishUntil, at(29*day))
+		for _, k := range ks[1:] {
+			if k.SignsAt(at(20 * day)) {
+				t.Errorf("%s still signs at +20d after the immediate rotation", k.ID)
+			}
+		}
+	})
+
 	t.Run("RotateAtomic", func(t *testing.T) {
 		s := open(t)
 		ctx, _ := scope(t, s, "Acme")

@@ -82,6 +82,8 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("Console", func(t *testing.T) { testConsole(t, open) })
 	t.Run("PortalLink", func(t *testing.T) { testPortalLinks(t, open) })
 	t.Run("Capability", func(t *testing.T) { testCapabilities(t, open) })
+	t.Run("Offline", func(t *testing.T) { testOffline(t, open) })
+	t.Run("Clone", func(t *testing.T) { testClones(t, open) })
 }
 
 // opener is what every test group receives.

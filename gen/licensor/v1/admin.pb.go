@@ -1612,8 +1612,12 @@ type Contract struct {
 	MaxNonProductionUrls int32 `protobuf:"varint,21,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
 	// How many instances hold a non-production slot now.
 	NonProductionUrlsUsed int32 `protobuf:"varint,22,opt,name=non_production_urls_used,json=nonProductionUrlsUsed,proto3" json:"non_production_urls_used,omitempty"`
+	// Refuse (FAILED_PRECONDITION) a check-in of an instance id from another
+	// machine than the one it checked in from within the refresh interval;
+	// without it the clone is only flagged (instance.cloned).
+	RefuseClones bool `protobuf:"varint,23,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
 	// The vendor's own data, as on Customer; never part of a license.
-	Metadata      map[string]string `protobuf:"bytes,23,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata      map[string]string `protobuf:"bytes,24,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1802,6 +1806,13 @@ func (x *Contract) GetNonProductionUrlsUsed() int32 {
 	return 0
 }
 
+func (x *Contract) GetRefuseClones() bool {
+	if x != nil {
+		return x.RefuseClones
+	}
+	return false
+}
+
 func (x *Contract) GetMetadata() map[string]string {
 	if x != nil {
 		return x.Metadata
@@ -1832,10 +1843,12 @@ type CreateContractRequest struct {
 	ClientCaPem string `protobuf:"bytes,14,opt,name=client_ca_pem,json=clientCaPem,proto3" json:"client_ca_pem,omitempty"`
 	// production_url contracts only: the cap on non-production URLs; 0
 	// (default) is unlimited.
-	MaxNonProductionUrls int32             `protobuf:"varint,15,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
-	Metadata             map[string]string `protobuf:"bytes,16,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	MaxNonProductionUrls int32 `protobuf:"varint,15,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3" json:"max_non_production_urls,omitempty"`
+	// Refuse a second machine checking in with the same instance id.
+	RefuseClones  bool              `protobuf:"varint,16,opt,name=refuse_clones,json=refuseClones,proto3" json:"refuse_clones,omitempty"`
+	Metadata      map[string]string `protobuf:"bytes,17,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateContractRequest) Reset() {
@@ -1971,6 +1984,13 @@ func (x *CreateContractRequest) GetMaxNonProductionUrls() int32 {
 		return x.MaxNonProductionUrls
 	}
 	return 0
+}
+
+func (x *CreateContractRequest) GetRefuseClones() bool {
+	if x != nil {
+		return x.RefuseClones
+	}
+	return false
 }
 
 func (x *CreateContractRequest) GetMetadata() map[string]string {
@@ -2271,9 +2291,11 @@ type ChangeContractRequest struct {
 	// production_url contracts only: the cap on non-production URLs; 0 is
 	// unlimited. Lowering it below what is held refuses new ones only.
 	MaxNonProductionUrls *int32 `protobuf:"varint,14,opt,name=max_non_production_urls,json=maxNonProductionUrls,proto3,oneof" json:"max_non_production_urls,omitempty"`
+	// Refuse a second machine checking in with the same instance id.
+	RefuseClones *bool `protobuf:"varint,15,opt,name=refuse_clones,json=refuseClones,proto3,oneof" json:"refuse_clones,omitempty"`
 	// Replaces all of the metadata when set_metadata is true (empty clears).
-	Metadata      map[string]string `protobuf:"bytes,15,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	SetMetadata   bool              `protobuf:"varint,16,opt,name=set_metadata,json=setMetadata,proto3" json:"set_metadata,omitempty"`
+	Metadata      map[string]string `protobuf:"bytes,16,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	SetMetadata   bool              `protobuf:"varint,17,opt,name=set_metadata,json=setMetadata,proto3" json:"set_metadata,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2404,6 +2426,13 @@ func (x *ChangeContractRequest) GetMaxNonProductionUrls() int32 {
 		return *x.MaxNonProductionUrls
 	}
 	return 0
+}
+
+func (x *ChangeContractRequest) GetRefuseClones() bool {
+	if x != nil && x.RefuseClones != nil {
+		return *x.RefuseClones
+	}
+	return false
 }
 
 func (x *ChangeContractRequest) GetMetadata() map[string]string {
@@ -3149,11 +3178,15 @@ type SigningKey struct {
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// The public key as a JWK (OKP, Ed25519).
-	PublicJwk     string                 `protobuf:"bytes,3,opt,name=public_jwk,json=publicJwk,proto3" json:"public_jwk,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	RetiredAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=retired_at,json=retiredAt,proto3" json:"retired_at,omitempty"`
-	PublishUntil  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=publish_until,json=publishUntil,proto3" json:"publish_until,omitempty"`
-	Active        bool                   `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
+	PublicJwk    string                 `protobuf:"bytes,3,opt,name=public_jwk,json=publicJwk,proto3" json:"public_jwk,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	RetiredAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=retired_at,json=retiredAt,proto3" json:"retired_at,omitempty"`
+	PublishUntil *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=publish_until,json=publishUntil,proto3" json:"publish_until,omitempty"`
+	// Signing now. A key published ahead of its activation is not active yet.
+	Active bool `protobuf:"varint,7,opt,name=active,proto3" json:"active,omitempty"`
+	// When the key starts signing; until then it is only published in the
+	// JWKS, so that products pinning the tenant's keys can learn it first.
+	ActivateAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=activate_at,json=activateAt,proto3" json:"activate_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3237,9 +3270,22 @@ func (x *SigningKey) GetActive() bool {
 	return false
 }
 
+func (x *SigningKey) GetActivateAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActivateAt
+	}
+	return nil
+}
+
 type RotateSigningKeyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// How long the new key is published before it signs; default 14 days.
+	// Shorter than the longest license validity of the tenant's contracts
+	// needs force: a product that pins the keys could not have learned it.
+	ActivateAfter *durationpb.Duration `protobuf:"bytes,2,opt,name=activate_after,json=activateAfter,proto3" json:"activate_after,omitempty"`
+	// Rotate even though activate_after is shorter than a license lifetime.
+	Force         bool `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3279,6 +3325,20 @@ func (x *RotateSigningKeyRequest) GetTenantId() string {
 		return x.TenantId
 	}
 	return ""
+}
+
+func (x *RotateSigningKeyRequest) GetActivateAfter() *durationpb.Duration {
+	if x != nil {
+		return x.ActivateAfter
+	}
+	return nil
+}
+
+func (x *RotateSigningKeyRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
 }
 
 type RotateSigningKeyResponse struct {
@@ -6403,7 +6463,8 @@ type Alert struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	TenantId string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// e.g. license.expiring, contract.ending, instance.silent, pool.exhausted.
+	// e.g. license.expiring, contract.ending, instance.silent, pool.exhausted,
+	// instance.cloned.
 	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	ObjectId      string                 `protobuf:"bytes,4,opt,name=object_id,json=objectId,proto3" json:"object_id,omitempty"`
 	RaisedAt      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=raised_at,json=raisedAt,proto3" json:"raised_at,omitempty"`
@@ -6886,6 +6947,549 @@ func (x *ListAuditEntriesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// OfflineActivation is a license issued for an offline request: the
+// instance key (by JWK thumbprint) and machine fingerprint it is bound to,
+// and whether its seat is free again.
+type OfflineActivation struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	LicenseId  string                 `protobuf:"bytes,1,opt,name=license_id,json=licenseId,proto3" json:"license_id,omitempty"`
+	TenantId   string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ContractId string                 `protobuf:"bytes,3,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,4,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	// JWK SHA-256 thumbprint (RFC 7638) of the instance key: the license's cnf.jkt.
+	KeyThumbprint string                 `protobuf:"bytes,5,opt,name=key_thumbprint,json=keyThumbprint,proto3" json:"key_thumbprint,omitempty"`
+	Fingerprint   string                 `protobuf:"bytes,6,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Unset while the license holds its seat.
+	ReleasedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=released_at,json=releasedAt,proto3" json:"released_at,omitempty"`
+	// "returned" (the machine's proof) or "forced" (an administrator's release); empty while held.
+	Release       string `protobuf:"bytes,10,opt,name=release,proto3" json:"release,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfflineActivation) Reset() {
+	*x = OfflineActivation{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfflineActivation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfflineActivation) ProtoMessage() {}
+
+func (x *OfflineActivation) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfflineActivation.ProtoReflect.Descriptor instead.
+func (*OfflineActivation) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{103}
+}
+
+func (x *OfflineActivation) GetLicenseId() string {
+	if x != nil {
+		return x.LicenseId
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetContractId() string {
+	if x != nil {
+		return x.ContractId
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetInstanceId() string {
+	if x != nil {
+		return x.InstanceId
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetKeyThumbprint() string {
+	if x != nil {
+		return x.KeyThumbprint
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *OfflineActivation) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *OfflineActivation) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *OfflineActivation) GetReleasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReleasedAt
+	}
+	return nil
+}
+
+func (x *OfflineActivation) GetRelease() string {
+	if x != nil {
+		return x.Release
+	}
+	return ""
+}
+
+type RespondOfflineRequestRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The request file as the machine wrote it (BEGIN LICENSOR OFFLINE REQUEST).
+	RequestFile string `protobuf:"bytes,2,opt,name=request_file,json=requestFile,proto3" json:"request_file,omitempty"`
+	// How long the license is valid; default 365 days, never past the contract end.
+	Validity      *durationpb.Duration `protobuf:"bytes,3,opt,name=validity,proto3" json:"validity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RespondOfflineRequestRequest) Reset() {
+	*x = RespondOfflineRequestRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RespondOfflineRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RespondOfflineRequestRequest) ProtoMessage() {}
+
+func (x *RespondOfflineRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RespondOfflineRequestRequest.ProtoReflect.Descriptor instead.
+func (*RespondOfflineRequestRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{104}
+}
+
+func (x *RespondOfflineRequestRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *RespondOfflineRequestRequest) GetRequestFile() string {
+	if x != nil {
+		return x.RequestFile
+	}
+	return ""
+}
+
+func (x *RespondOfflineRequestRequest) GetValidity() *durationpb.Duration {
+	if x != nil {
+		return x.Validity
+	}
+	return nil
+}
+
+type RespondOfflineRequestResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The armored license file to carry back to the machine.
+	LicenseFile   string             `protobuf:"bytes,1,opt,name=license_file,json=licenseFile,proto3" json:"license_file,omitempty"`
+	License       *IssuedLicense     `protobuf:"bytes,2,opt,name=license,proto3" json:"license,omitempty"`
+	Activation    *OfflineActivation `protobuf:"bytes,3,opt,name=activation,proto3" json:"activation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RespondOfflineRequestResponse) Reset() {
+	*x = RespondOfflineRequestResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RespondOfflineRequestResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RespondOfflineRequestResponse) ProtoMessage() {}
+
+func (x *RespondOfflineRequestResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RespondOfflineRequestResponse.ProtoReflect.Descriptor instead.
+func (*RespondOfflineRequestResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{105}
+}
+
+func (x *RespondOfflineRequestResponse) GetLicenseFile() string {
+	if x != nil {
+		return x.LicenseFile
+	}
+	return ""
+}
+
+func (x *RespondOfflineRequestResponse) GetLicense() *IssuedLicense {
+	if x != nil {
+		return x.License
+	}
+	return nil
+}
+
+func (x *RespondOfflineRequestResponse) GetActivation() *OfflineActivation {
+	if x != nil {
+		return x.Activation
+	}
+	return nil
+}
+
+type ReturnOfflineLicenseRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// The return file as the machine wrote it (BEGIN LICENSOR OFFLINE RETURN).
+	ReturnFile    string `protobuf:"bytes,2,opt,name=return_file,json=returnFile,proto3" json:"return_file,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnOfflineLicenseRequest) Reset() {
+	*x = ReturnOfflineLicenseRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnOfflineLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnOfflineLicenseRequest) ProtoMessage() {}
+
+func (x *ReturnOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnOfflineLicenseRequest.ProtoReflect.Descriptor instead.
+func (*ReturnOfflineLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{106}
+}
+
+func (x *ReturnOfflineLicenseRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ReturnOfflineLicenseRequest) GetReturnFile() string {
+	if x != nil {
+		return x.ReturnFile
+	}
+	return ""
+}
+
+type ReturnOfflineLicenseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activation    *OfflineActivation     `protobuf:"bytes,1,opt,name=activation,proto3" json:"activation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReturnOfflineLicenseResponse) Reset() {
+	*x = ReturnOfflineLicenseResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReturnOfflineLicenseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReturnOfflineLicenseResponse) ProtoMessage() {}
+
+func (x *ReturnOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReturnOfflineLicenseResponse.ProtoReflect.Descriptor instead.
+func (*ReturnOfflineLicenseResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{107}
+}
+
+func (x *ReturnOfflineLicenseResponse) GetActivation() *OfflineActivation {
+	if x != nil {
+		return x.Activation
+	}
+	return nil
+}
+
+type ReleaseOfflineLicenseRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	LicenseId string                 `protobuf:"bytes,2,opt,name=license_id,json=licenseId,proto3" json:"license_id,omitempty"`
+	// Why the seat is freed without the machine's proof; kept in the audit log.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseOfflineLicenseRequest) Reset() {
+	*x = ReleaseOfflineLicenseRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseOfflineLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseOfflineLicenseRequest) ProtoMessage() {}
+
+func (x *ReleaseOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseOfflineLicenseRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseOfflineLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{108}
+}
+
+func (x *ReleaseOfflineLicenseRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ReleaseOfflineLicenseRequest) GetLicenseId() string {
+	if x != nil {
+		return x.LicenseId
+	}
+	return ""
+}
+
+func (x *ReleaseOfflineLicenseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type ReleaseOfflineLicenseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activation    *OfflineActivation     `protobuf:"bytes,1,opt,name=activation,proto3" json:"activation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseOfflineLicenseResponse) Reset() {
+	*x = ReleaseOfflineLicenseResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseOfflineLicenseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseOfflineLicenseResponse) ProtoMessage() {}
+
+func (x *ReleaseOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseOfflineLicenseResponse.ProtoReflect.Descriptor instead.
+func (*ReleaseOfflineLicenseResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{109}
+}
+
+func (x *ReleaseOfflineLicenseResponse) GetActivation() *OfflineActivation {
+	if x != nil {
+		return x.Activation
+	}
+	return nil
+}
+
+type GetOfflineLicenseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	LicenseId     string                 `protobuf:"bytes,2,opt,name=license_id,json=licenseId,proto3" json:"license_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOfflineLicenseRequest) Reset() {
+	*x = GetOfflineLicenseRequest{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOfflineLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOfflineLicenseRequest) ProtoMessage() {}
+
+func (x *GetOfflineLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOfflineLicenseRequest.ProtoReflect.Descriptor instead.
+func (*GetOfflineLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{110}
+}
+
+func (x *GetOfflineLicenseRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *GetOfflineLicenseRequest) GetLicenseId() string {
+	if x != nil {
+		return x.LicenseId
+	}
+	return ""
+}
+
+type GetOfflineLicenseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Activation    *OfflineActivation     `protobuf:"bytes,1,opt,name=activation,proto3" json:"activation,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOfflineLicenseResponse) Reset() {
+	*x = GetOfflineLicenseResponse{}
+	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOfflineLicenseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOfflineLicenseResponse) ProtoMessage() {}
+
+func (x *GetOfflineLicenseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOfflineLicenseResponse.ProtoReflect.Descriptor instead.
+func (*GetOfflineLicenseResponse) Descriptor() ([]byte, []int) {
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *GetOfflineLicenseResponse) GetActivation() *OfflineActivation {
+	if x != nil {
+		return x.Activation
+	}
+	return nil
+}
+
 type GetCustomerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -6896,7 +7500,7 @@ type GetCustomerRequest struct {
 
 func (x *GetCustomerRequest) Reset() {
 	*x = GetCustomerRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	mi := &file_licensor_v1_admin_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6908,7 +7512,7 @@ func (x *GetCustomerRequest) String() string {
 func (*GetCustomerRequest) ProtoMessage() {}
 
 func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[103]
+	mi := &file_licensor_v1_admin_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6921,7 +7525,7 @@ func (x *GetCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerRequest.ProtoReflect.Descriptor instead.
 func (*GetCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{103}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *GetCustomerRequest) GetTenantId() string {
@@ -6947,7 +7551,7 @@ type GetCustomerResponse struct {
 
 func (x *GetCustomerResponse) Reset() {
 	*x = GetCustomerResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	mi := &file_licensor_v1_admin_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6959,7 +7563,7 @@ func (x *GetCustomerResponse) String() string {
 func (*GetCustomerResponse) ProtoMessage() {}
 
 func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[104]
+	mi := &file_licensor_v1_admin_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6972,7 +7576,7 @@ func (x *GetCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCustomerResponse.ProtoReflect.Descriptor instead.
 func (*GetCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{104}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *GetCustomerResponse) GetCustomer() *Customer {
@@ -6997,7 +7601,7 @@ type UpdateCustomerRequest struct {
 
 func (x *UpdateCustomerRequest) Reset() {
 	*x = UpdateCustomerRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	mi := &file_licensor_v1_admin_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7009,7 +7613,7 @@ func (x *UpdateCustomerRequest) String() string {
 func (*UpdateCustomerRequest) ProtoMessage() {}
 
 func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[105]
+	mi := &file_licensor_v1_admin_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7022,7 +7626,7 @@ func (x *UpdateCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCustomerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{105}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *UpdateCustomerRequest) GetTenantId() string {
@@ -7076,7 +7680,7 @@ type UpdateCustomerResponse struct {
 
 func (x *UpdateCustomerResponse) Reset() {
 	*x = UpdateCustomerResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	mi := &file_licensor_v1_admin_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7088,7 +7692,7 @@ func (x *UpdateCustomerResponse) String() string {
 func (*UpdateCustomerResponse) ProtoMessage() {}
 
 func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[106]
+	mi := &file_licensor_v1_admin_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7101,7 +7705,7 @@ func (x *UpdateCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCustomerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{106}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *UpdateCustomerResponse) GetCustomer() *Customer {
@@ -7121,7 +7725,7 @@ type DeleteCustomerRequest struct {
 
 func (x *DeleteCustomerRequest) Reset() {
 	*x = DeleteCustomerRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	mi := &file_licensor_v1_admin_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7133,7 +7737,7 @@ func (x *DeleteCustomerRequest) String() string {
 func (*DeleteCustomerRequest) ProtoMessage() {}
 
 func (x *DeleteCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[107]
+	mi := &file_licensor_v1_admin_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7146,7 +7750,7 @@ func (x *DeleteCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCustomerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{107}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *DeleteCustomerRequest) GetTenantId() string {
@@ -7171,7 +7775,7 @@ type DeleteCustomerResponse struct {
 
 func (x *DeleteCustomerResponse) Reset() {
 	*x = DeleteCustomerResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	mi := &file_licensor_v1_admin_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7183,7 +7787,7 @@ func (x *DeleteCustomerResponse) String() string {
 func (*DeleteCustomerResponse) ProtoMessage() {}
 
 func (x *DeleteCustomerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[108]
+	mi := &file_licensor_v1_admin_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7196,7 +7800,7 @@ func (x *DeleteCustomerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCustomerResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCustomerResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{108}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{117}
 }
 
 type UpdateProductRequest struct {
@@ -7210,7 +7814,7 @@ type UpdateProductRequest struct {
 
 func (x *UpdateProductRequest) Reset() {
 	*x = UpdateProductRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	mi := &file_licensor_v1_admin_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7222,7 +7826,7 @@ func (x *UpdateProductRequest) String() string {
 func (*UpdateProductRequest) ProtoMessage() {}
 
 func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[109]
+	mi := &file_licensor_v1_admin_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7235,7 +7839,7 @@ func (x *UpdateProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProductRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProductRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{109}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *UpdateProductRequest) GetTenantId() string {
@@ -7268,7 +7872,7 @@ type UpdateProductResponse struct {
 
 func (x *UpdateProductResponse) Reset() {
 	*x = UpdateProductResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	mi := &file_licensor_v1_admin_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7280,7 +7884,7 @@ func (x *UpdateProductResponse) String() string {
 func (*UpdateProductResponse) ProtoMessage() {}
 
 func (x *UpdateProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[110]
+	mi := &file_licensor_v1_admin_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7293,7 +7897,7 @@ func (x *UpdateProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProductResponse.ProtoReflect.Descriptor instead.
 func (*UpdateProductResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{110}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *UpdateProductResponse) GetProduct() *Product {
@@ -7313,7 +7917,7 @@ type DeleteProductRequest struct {
 
 func (x *DeleteProductRequest) Reset() {
 	*x = DeleteProductRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	mi := &file_licensor_v1_admin_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7325,7 +7929,7 @@ func (x *DeleteProductRequest) String() string {
 func (*DeleteProductRequest) ProtoMessage() {}
 
 func (x *DeleteProductRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[111]
+	mi := &file_licensor_v1_admin_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7338,7 +7942,7 @@ func (x *DeleteProductRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProductRequest.ProtoReflect.Descriptor instead.
 func (*DeleteProductRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{111}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *DeleteProductRequest) GetTenantId() string {
@@ -7363,7 +7967,7 @@ type DeleteProductResponse struct {
 
 func (x *DeleteProductResponse) Reset() {
 	*x = DeleteProductResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[112]
+	mi := &file_licensor_v1_admin_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7375,7 +7979,7 @@ func (x *DeleteProductResponse) String() string {
 func (*DeleteProductResponse) ProtoMessage() {}
 
 func (x *DeleteProductResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[112]
+	mi := &file_licensor_v1_admin_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7388,7 +7992,7 @@ func (x *DeleteProductResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProductResponse.ProtoReflect.Descriptor instead.
 func (*DeleteProductResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{112}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{121}
 }
 
 type UpdateFeatureRequest struct {
@@ -7402,7 +8006,7 @@ type UpdateFeatureRequest struct {
 
 func (x *UpdateFeatureRequest) Reset() {
 	*x = UpdateFeatureRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[113]
+	mi := &file_licensor_v1_admin_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7414,7 +8018,7 @@ func (x *UpdateFeatureRequest) String() string {
 func (*UpdateFeatureRequest) ProtoMessage() {}
 
 func (x *UpdateFeatureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[113]
+	mi := &file_licensor_v1_admin_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7427,7 +8031,7 @@ func (x *UpdateFeatureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateFeatureRequest.ProtoReflect.Descriptor instead.
 func (*UpdateFeatureRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{113}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *UpdateFeatureRequest) GetTenantId() string {
@@ -7460,7 +8064,7 @@ type UpdateFeatureResponse struct {
 
 func (x *UpdateFeatureResponse) Reset() {
 	*x = UpdateFeatureResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[114]
+	mi := &file_licensor_v1_admin_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7472,7 +8076,7 @@ func (x *UpdateFeatureResponse) String() string {
 func (*UpdateFeatureResponse) ProtoMessage() {}
 
 func (x *UpdateFeatureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[114]
+	mi := &file_licensor_v1_admin_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7485,7 +8089,7 @@ func (x *UpdateFeatureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateFeatureResponse.ProtoReflect.Descriptor instead.
 func (*UpdateFeatureResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{114}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *UpdateFeatureResponse) GetFeature() *Feature {
@@ -7505,7 +8109,7 @@ type DeleteFeatureRequest struct {
 
 func (x *DeleteFeatureRequest) Reset() {
 	*x = DeleteFeatureRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[115]
+	mi := &file_licensor_v1_admin_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7517,7 +8121,7 @@ func (x *DeleteFeatureRequest) String() string {
 func (*DeleteFeatureRequest) ProtoMessage() {}
 
 func (x *DeleteFeatureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[115]
+	mi := &file_licensor_v1_admin_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7530,7 +8134,7 @@ func (x *DeleteFeatureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFeatureRequest.ProtoReflect.Descriptor instead.
 func (*DeleteFeatureRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{115}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *DeleteFeatureRequest) GetTenantId() string {
@@ -7555,7 +8159,7 @@ type DeleteFeatureResponse struct {
 
 func (x *DeleteFeatureResponse) Reset() {
 	*x = DeleteFeatureResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[116]
+	mi := &file_licensor_v1_admin_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7567,7 +8171,7 @@ func (x *DeleteFeatureResponse) String() string {
 func (*DeleteFeatureResponse) ProtoMessage() {}
 
 func (x *DeleteFeatureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[116]
+	mi := &file_licensor_v1_admin_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7580,7 +8184,7 @@ func (x *DeleteFeatureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteFeatureResponse.ProtoReflect.Descriptor instead.
 func (*DeleteFeatureResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{116}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{125}
 }
 
 type SendWebhookTestEventRequest struct {
@@ -7593,7 +8197,7 @@ type SendWebhookTestEventRequest struct {
 
 func (x *SendWebhookTestEventRequest) Reset() {
 	*x = SendWebhookTestEventRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[117]
+	mi := &file_licensor_v1_admin_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7605,7 +8209,7 @@ func (x *SendWebhookTestEventRequest) String() string {
 func (*SendWebhookTestEventRequest) ProtoMessage() {}
 
 func (x *SendWebhookTestEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[117]
+	mi := &file_licensor_v1_admin_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7618,7 +8222,7 @@ func (x *SendWebhookTestEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendWebhookTestEventRequest.ProtoReflect.Descriptor instead.
 func (*SendWebhookTestEventRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{117}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *SendWebhookTestEventRequest) GetTenantId() string {
@@ -7646,7 +8250,7 @@ type SendWebhookTestEventResponse struct {
 
 func (x *SendWebhookTestEventResponse) Reset() {
 	*x = SendWebhookTestEventResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[118]
+	mi := &file_licensor_v1_admin_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7658,7 +8262,7 @@ func (x *SendWebhookTestEventResponse) String() string {
 func (*SendWebhookTestEventResponse) ProtoMessage() {}
 
 func (x *SendWebhookTestEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[118]
+	mi := &file_licensor_v1_admin_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7671,7 +8275,7 @@ func (x *SendWebhookTestEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendWebhookTestEventResponse.ProtoReflect.Descriptor instead.
 func (*SendWebhookTestEventResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{118}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *SendWebhookTestEventResponse) GetDelivery() *Delivery {
@@ -7703,7 +8307,7 @@ type SearchInstancesRequest struct {
 
 func (x *SearchInstancesRequest) Reset() {
 	*x = SearchInstancesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[119]
+	mi := &file_licensor_v1_admin_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7715,7 +8319,7 @@ func (x *SearchInstancesRequest) String() string {
 func (*SearchInstancesRequest) ProtoMessage() {}
 
 func (x *SearchInstancesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[119]
+	mi := &file_licensor_v1_admin_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7728,7 +8332,7 @@ func (x *SearchInstancesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchInstancesRequest.ProtoReflect.Descriptor instead.
 func (*SearchInstancesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{119}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *SearchInstancesRequest) GetTenantId() string {
@@ -7804,7 +8408,7 @@ type SearchInstancesResponse struct {
 
 func (x *SearchInstancesResponse) Reset() {
 	*x = SearchInstancesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[120]
+	mi := &file_licensor_v1_admin_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7816,7 +8420,7 @@ func (x *SearchInstancesResponse) String() string {
 func (*SearchInstancesResponse) ProtoMessage() {}
 
 func (x *SearchInstancesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[120]
+	mi := &file_licensor_v1_admin_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7829,7 +8433,7 @@ func (x *SearchInstancesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SearchInstancesResponse.ProtoReflect.Descriptor instead.
 func (*SearchInstancesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{120}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *SearchInstancesResponse) GetInstances() []*Instance {
@@ -7855,7 +8459,7 @@ type GetDashboardRequest struct {
 
 func (x *GetDashboardRequest) Reset() {
 	*x = GetDashboardRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[121]
+	mi := &file_licensor_v1_admin_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7867,7 +8471,7 @@ func (x *GetDashboardRequest) String() string {
 func (*GetDashboardRequest) ProtoMessage() {}
 
 func (x *GetDashboardRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[121]
+	mi := &file_licensor_v1_admin_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7880,7 +8484,7 @@ func (x *GetDashboardRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDashboardRequest.ProtoReflect.Descriptor instead.
 func (*GetDashboardRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{121}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *GetDashboardRequest) GetTenantId() string {
@@ -7900,7 +8504,7 @@ type HourCount struct {
 
 func (x *HourCount) Reset() {
 	*x = HourCount{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[122]
+	mi := &file_licensor_v1_admin_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7912,7 +8516,7 @@ func (x *HourCount) String() string {
 func (*HourCount) ProtoMessage() {}
 
 func (x *HourCount) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[122]
+	mi := &file_licensor_v1_admin_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7925,7 +8529,7 @@ func (x *HourCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HourCount.ProtoReflect.Descriptor instead.
 func (*HourCount) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{122}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *HourCount) GetHour() *timestamppb.Timestamp {
@@ -7955,7 +8559,7 @@ type PoolFeatureUse struct {
 
 func (x *PoolFeatureUse) Reset() {
 	*x = PoolFeatureUse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[123]
+	mi := &file_licensor_v1_admin_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7967,7 +8571,7 @@ func (x *PoolFeatureUse) String() string {
 func (*PoolFeatureUse) ProtoMessage() {}
 
 func (x *PoolFeatureUse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[123]
+	mi := &file_licensor_v1_admin_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7980,7 +8584,7 @@ func (x *PoolFeatureUse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PoolFeatureUse.ProtoReflect.Descriptor instead.
 func (*PoolFeatureUse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{123}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *PoolFeatureUse) GetPoolId() string {
@@ -8039,7 +8643,7 @@ type GetDashboardResponse struct {
 
 func (x *GetDashboardResponse) Reset() {
 	*x = GetDashboardResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[124]
+	mi := &file_licensor_v1_admin_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8051,7 +8655,7 @@ func (x *GetDashboardResponse) String() string {
 func (*GetDashboardResponse) ProtoMessage() {}
 
 func (x *GetDashboardResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[124]
+	mi := &file_licensor_v1_admin_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8064,7 +8668,7 @@ func (x *GetDashboardResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDashboardResponse.ProtoReflect.Descriptor instead.
 func (*GetDashboardResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{124}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *GetDashboardResponse) GetNow() *timestamppb.Timestamp {
@@ -8129,7 +8733,7 @@ type SeriesRange struct {
 
 func (x *SeriesRange) Reset() {
 	*x = SeriesRange{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[125]
+	mi := &file_licensor_v1_admin_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8141,7 +8745,7 @@ func (x *SeriesRange) String() string {
 func (*SeriesRange) ProtoMessage() {}
 
 func (x *SeriesRange) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[125]
+	mi := &file_licensor_v1_admin_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8154,7 +8758,7 @@ func (x *SeriesRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeriesRange.ProtoReflect.Descriptor instead.
 func (*SeriesRange) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{125}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *SeriesRange) GetSince() *timestamppb.Timestamp {
@@ -8191,7 +8795,7 @@ type SeriesPoint struct {
 
 func (x *SeriesPoint) Reset() {
 	*x = SeriesPoint{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[126]
+	mi := &file_licensor_v1_admin_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8203,7 +8807,7 @@ func (x *SeriesPoint) String() string {
 func (*SeriesPoint) ProtoMessage() {}
 
 func (x *SeriesPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[126]
+	mi := &file_licensor_v1_admin_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8216,7 +8820,7 @@ func (x *SeriesPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeriesPoint.ProtoReflect.Descriptor instead.
 func (*SeriesPoint) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{126}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *SeriesPoint) GetAt() *timestamppb.Timestamp {
@@ -8251,7 +8855,7 @@ type GetPoolUsageSeriesRequest struct {
 
 func (x *GetPoolUsageSeriesRequest) Reset() {
 	*x = GetPoolUsageSeriesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[127]
+	mi := &file_licensor_v1_admin_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8263,7 +8867,7 @@ func (x *GetPoolUsageSeriesRequest) String() string {
 func (*GetPoolUsageSeriesRequest) ProtoMessage() {}
 
 func (x *GetPoolUsageSeriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[127]
+	mi := &file_licensor_v1_admin_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8276,7 +8880,7 @@ func (x *GetPoolUsageSeriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPoolUsageSeriesRequest.ProtoReflect.Descriptor instead.
 func (*GetPoolUsageSeriesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{127}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *GetPoolUsageSeriesRequest) GetTenantId() string {
@@ -8311,7 +8915,7 @@ type GetPoolUsageSeriesResponse struct {
 
 func (x *GetPoolUsageSeriesResponse) Reset() {
 	*x = GetPoolUsageSeriesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[128]
+	mi := &file_licensor_v1_admin_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8323,7 +8927,7 @@ func (x *GetPoolUsageSeriesResponse) String() string {
 func (*GetPoolUsageSeriesResponse) ProtoMessage() {}
 
 func (x *GetPoolUsageSeriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[128]
+	mi := &file_licensor_v1_admin_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8336,7 +8940,7 @@ func (x *GetPoolUsageSeriesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPoolUsageSeriesResponse.ProtoReflect.Descriptor instead.
 func (*GetPoolUsageSeriesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{128}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *GetPoolUsageSeriesResponse) GetPoints() []*SeriesPoint {
@@ -8356,7 +8960,7 @@ type GetTelemetryVersionSeriesRequest struct {
 
 func (x *GetTelemetryVersionSeriesRequest) Reset() {
 	*x = GetTelemetryVersionSeriesRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[129]
+	mi := &file_licensor_v1_admin_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8368,7 +8972,7 @@ func (x *GetTelemetryVersionSeriesRequest) String() string {
 func (*GetTelemetryVersionSeriesRequest) ProtoMessage() {}
 
 func (x *GetTelemetryVersionSeriesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[129]
+	mi := &file_licensor_v1_admin_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8381,7 +8985,7 @@ func (x *GetTelemetryVersionSeriesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTelemetryVersionSeriesRequest.ProtoReflect.Descriptor instead.
 func (*GetTelemetryVersionSeriesRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{129}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *GetTelemetryVersionSeriesRequest) GetTenantId() string {
@@ -8409,7 +9013,7 @@ type GetTelemetryVersionSeriesResponse struct {
 
 func (x *GetTelemetryVersionSeriesResponse) Reset() {
 	*x = GetTelemetryVersionSeriesResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[130]
+	mi := &file_licensor_v1_admin_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8421,7 +9025,7 @@ func (x *GetTelemetryVersionSeriesResponse) String() string {
 func (*GetTelemetryVersionSeriesResponse) ProtoMessage() {}
 
 func (x *GetTelemetryVersionSeriesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[130]
+	mi := &file_licensor_v1_admin_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8434,7 +9038,7 @@ func (x *GetTelemetryVersionSeriesResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use GetTelemetryVersionSeriesResponse.ProtoReflect.Descriptor instead.
 func (*GetTelemetryVersionSeriesResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{130}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *GetTelemetryVersionSeriesResponse) GetPoints() []*SeriesPoint {
@@ -8461,7 +9065,7 @@ type PortalLink struct {
 
 func (x *PortalLink) Reset() {
 	*x = PortalLink{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[131]
+	mi := &file_licensor_v1_admin_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8473,7 +9077,7 @@ func (x *PortalLink) String() string {
 func (*PortalLink) ProtoMessage() {}
 
 func (x *PortalLink) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[131]
+	mi := &file_licensor_v1_admin_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8486,7 +9090,7 @@ func (x *PortalLink) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PortalLink.ProtoReflect.Descriptor instead.
 func (*PortalLink) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{131}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *PortalLink) GetId() string {
@@ -8559,7 +9163,7 @@ type CreatePortalLinkRequest struct {
 
 func (x *CreatePortalLinkRequest) Reset() {
 	*x = CreatePortalLinkRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[132]
+	mi := &file_licensor_v1_admin_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8571,7 +9175,7 @@ func (x *CreatePortalLinkRequest) String() string {
 func (*CreatePortalLinkRequest) ProtoMessage() {}
 
 func (x *CreatePortalLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[132]
+	mi := &file_licensor_v1_admin_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8584,7 +9188,7 @@ func (x *CreatePortalLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePortalLinkRequest.ProtoReflect.Descriptor instead.
 func (*CreatePortalLinkRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{132}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *CreatePortalLinkRequest) GetTenantId() string {
@@ -8626,7 +9230,7 @@ type CreatePortalLinkResponse struct {
 
 func (x *CreatePortalLinkResponse) Reset() {
 	*x = CreatePortalLinkResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[133]
+	mi := &file_licensor_v1_admin_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8638,7 +9242,7 @@ func (x *CreatePortalLinkResponse) String() string {
 func (*CreatePortalLinkResponse) ProtoMessage() {}
 
 func (x *CreatePortalLinkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[133]
+	mi := &file_licensor_v1_admin_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8651,7 +9255,7 @@ func (x *CreatePortalLinkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePortalLinkResponse.ProtoReflect.Descriptor instead.
 func (*CreatePortalLinkResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{133}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *CreatePortalLinkResponse) GetLink() *PortalLink {
@@ -8682,7 +9286,7 @@ type ListPortalLinksRequest struct {
 
 func (x *ListPortalLinksRequest) Reset() {
 	*x = ListPortalLinksRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[134]
+	mi := &file_licensor_v1_admin_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8694,7 +9298,7 @@ func (x *ListPortalLinksRequest) String() string {
 func (*ListPortalLinksRequest) ProtoMessage() {}
 
 func (x *ListPortalLinksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[134]
+	mi := &file_licensor_v1_admin_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8707,7 +9311,7 @@ func (x *ListPortalLinksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPortalLinksRequest.ProtoReflect.Descriptor instead.
 func (*ListPortalLinksRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{134}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *ListPortalLinksRequest) GetTenantId() string {
@@ -8755,7 +9359,7 @@ type ListPortalLinksResponse struct {
 
 func (x *ListPortalLinksResponse) Reset() {
 	*x = ListPortalLinksResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[135]
+	mi := &file_licensor_v1_admin_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8767,7 +9371,7 @@ func (x *ListPortalLinksResponse) String() string {
 func (*ListPortalLinksResponse) ProtoMessage() {}
 
 func (x *ListPortalLinksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[135]
+	mi := &file_licensor_v1_admin_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8780,7 +9384,7 @@ func (x *ListPortalLinksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPortalLinksResponse.ProtoReflect.Descriptor instead.
 func (*ListPortalLinksResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{135}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{144}
 }
 
 func (x *ListPortalLinksResponse) GetLinks() []*PortalLink {
@@ -8807,7 +9411,7 @@ type RevokePortalLinkRequest struct {
 
 func (x *RevokePortalLinkRequest) Reset() {
 	*x = RevokePortalLinkRequest{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[136]
+	mi := &file_licensor_v1_admin_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8819,7 +9423,7 @@ func (x *RevokePortalLinkRequest) String() string {
 func (*RevokePortalLinkRequest) ProtoMessage() {}
 
 func (x *RevokePortalLinkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[136]
+	mi := &file_licensor_v1_admin_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8832,7 +9436,7 @@ func (x *RevokePortalLinkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokePortalLinkRequest.ProtoReflect.Descriptor instead.
 func (*RevokePortalLinkRequest) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{136}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{145}
 }
 
 func (x *RevokePortalLinkRequest) GetTenantId() string {
@@ -8858,7 +9462,7 @@ type RevokePortalLinkResponse struct {
 
 func (x *RevokePortalLinkResponse) Reset() {
 	*x = RevokePortalLinkResponse{}
-	mi := &file_licensor_v1_admin_proto_msgTypes[137]
+	mi := &file_licensor_v1_admin_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8870,7 +9474,7 @@ func (x *RevokePortalLinkResponse) String() string {
 func (*RevokePortalLinkResponse) ProtoMessage() {}
 
 func (x *RevokePortalLinkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_licensor_v1_admin_proto_msgTypes[137]
+	mi := &file_licensor_v1_admin_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8883,7 +9487,7 @@ func (x *RevokePortalLinkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokePortalLinkResponse.ProtoReflect.Descriptor instead.
 func (*RevokePortalLinkResponse) Descriptor() ([]byte, []int) {
-	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{137}
+	return file_licensor_v1_admin_proto_rawDescGZIP(), []int{146}
 }
 
 func (x *RevokePortalLinkResponse) GetLink() *PortalLink {
@@ -9026,7 +9630,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
 	"\vEntitlement\x12\x18\n" +
 	"\afeature\x18\x01 \x01(\tR\afeature\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x03R\x05count\"\xb2\b\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\"\xd7\b\n" +
 	"\bContract\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
@@ -9056,11 +9660,12 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x125\n" +
 	"\x17max_non_production_urls\x18\x15 \x01(\x05R\x14maxNonProductionUrls\x127\n" +
-	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\x12?\n" +
-	"\bmetadata\x18\x17 \x03(\v2#.licensor.v1.Contract.MetadataEntryR\bmetadata\x1a;\n" +
+	"\x18non_production_urls_used\x18\x16 \x01(\x05R\x15nonProductionUrlsUsed\x12#\n" +
+	"\rrefuse_clones\x18\x17 \x01(\bR\frefuseClones\x12?\n" +
+	"\bmetadata\x18\x18 \x03(\v2#.licensor.v1.Contract.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xae\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd3\x06\n" +
 	"\x15CreateContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -9080,8 +9685,9 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"max_borrow\x18\r \x01(\v2\x19.google.protobuf.DurationR\tmaxBorrow\x12\"\n" +
 	"\rclient_ca_pem\x18\x0e \x01(\tR\vclientCaPem\x125\n" +
-	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\x12L\n" +
-	"\bmetadata\x18\x10 \x03(\v20.licensor.v1.CreateContractRequest.MetadataEntryR\bmetadata\x1a;\n" +
+	"\x17max_non_production_urls\x18\x0f \x01(\x05R\x14maxNonProductionUrls\x12#\n" +
+	"\rrefuse_clones\x18\x10 \x01(\bR\frefuseClones\x12L\n" +
+	"\bmetadata\x18\x11 \x03(\v20.licensor.v1.CreateContractRequest.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"K\n" +
@@ -9103,7 +9709,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"t\n" +
 	"\x15ListContractsResponse\x123\n" +
 	"\tcontracts\x18\x01 \x03(\v2\x15.licensor.v1.ContractR\tcontracts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x88\a\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\a\n" +
 	"\x15ChangeContractRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcontract_id\x18\x02 \x01(\tR\n" +
@@ -9121,9 +9727,10 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\x04name\x18\v \x01(\tH\x03R\x04name\x88\x01\x01\x12'\n" +
 	"\rclient_ca_pem\x18\f \x01(\tH\x04R\vclientCaPem\x88\x01\x01\x12)\n" +
 	"\x10expected_version\x18\r \x01(\x03R\x0fexpectedVersion\x12:\n" +
-	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01\x12L\n" +
-	"\bmetadata\x18\x0f \x03(\v20.licensor.v1.ChangeContractRequest.MetadataEntryR\bmetadata\x12!\n" +
-	"\fset_metadata\x18\x10 \x01(\bR\vsetMetadata\x1a;\n" +
+	"\x17max_non_production_urls\x18\x0e \x01(\x05H\x05R\x14maxNonProductionUrls\x88\x01\x01\x12(\n" +
+	"\rrefuse_clones\x18\x0f \x01(\bH\x06R\frefuseClones\x88\x01\x01\x12L\n" +
+	"\bmetadata\x18\x10 \x03(\v20.licensor.v1.ChangeContractRequest.MetadataEntryR\bmetadata\x12!\n" +
+	"\fset_metadata\x18\x11 \x01(\bR\vsetMetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\f\n" +
@@ -9133,7 +9740,8 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\a_statusB\a\n" +
 	"\x05_nameB\x10\n" +
 	"\x0e_client_ca_pemB\x1a\n" +
-	"\x18_max_non_production_urls\"K\n" +
+	"\x18_max_non_production_urlsB\x10\n" +
+	"\x0e_refuse_clones\"K\n" +
 	"\x16ChangeContractResponse\x121\n" +
 	"\bcontract\x18\x01 \x01(\v2\x15.licensor.v1.ContractR\bcontract\"\xc2\x01\n" +
 	"\x15ExtendContractRequest\x12\x1b\n" +
@@ -9190,7 +9798,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x19\n" +
 	"\btoken_id\x18\x02 \x01(\tR\atokenId\"?\n" +
 	"\x13RevokeTokenResponse\x12(\n" +
-	"\x05token\x18\x01 \x01(\v2\x12.licensor.v1.TokenR\x05token\"\xa7\x02\n" +
+	"\x05token\x18\x01 \x01(\v2\x12.licensor.v1.TokenR\x05token\"\xe4\x02\n" +
 	"\n" +
 	"SigningKey\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -9202,9 +9810,13 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"retired_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tretiredAt\x12?\n" +
 	"\rpublish_until\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\fpublishUntil\x12\x16\n" +
-	"\x06active\x18\a \x01(\bR\x06active\"6\n" +
+	"\x06active\x18\a \x01(\bR\x06active\x12;\n" +
+	"\vactivate_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"activateAt\"\x8e\x01\n" +
 	"\x17RotateSigningKeyRequest\x12\x1b\n" +
-	"\ttenant_id\x18\x01 \x01(\tR\btenantId\"E\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12@\n" +
+	"\x0eactivate_after\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\ractivateAfter\x12\x14\n" +
+	"\x05force\x18\x03 \x01(\bR\x05force\"E\n" +
 	"\x18RotateSigningKeyResponse\x12)\n" +
 	"\x03key\x18\x01 \x01(\v2\x17.licensor.v1.SigningKeyR\x03key\"5\n" +
 	"\x16ListSigningKeysRequest\x12\x1b\n" +
@@ -9510,7 +10122,60 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"u\n" +
 	"\x18ListAuditEntriesResponse\x121\n" +
 	"\aentries\x18\x01 \x03(\v2\x17.licensor.v1.AuditEntryR\aentries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"R\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa7\x03\n" +
+	"\x11OfflineActivation\x12\x1d\n" +
+	"\n" +
+	"license_id\x18\x01 \x01(\tR\tlicenseId\x12\x1b\n" +
+	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vcontract_id\x18\x03 \x01(\tR\n" +
+	"contractId\x12\x1f\n" +
+	"\vinstance_id\x18\x04 \x01(\tR\n" +
+	"instanceId\x12%\n" +
+	"\x0ekey_thumbprint\x18\x05 \x01(\tR\rkeyThumbprint\x12 \n" +
+	"\vfingerprint\x18\x06 \x01(\tR\vfingerprint\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12;\n" +
+	"\vreleased_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"releasedAt\x12\x18\n" +
+	"\arelease\x18\n" +
+	" \x01(\tR\arelease\"\x95\x01\n" +
+	"\x1cRespondOfflineRequestRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12!\n" +
+	"\frequest_file\x18\x02 \x01(\tR\vrequestFile\x125\n" +
+	"\bvalidity\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bvalidity\"\xb8\x01\n" +
+	"\x1dRespondOfflineRequestResponse\x12!\n" +
+	"\flicense_file\x18\x01 \x01(\tR\vlicenseFile\x124\n" +
+	"\alicense\x18\x02 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\x12>\n" +
+	"\n" +
+	"activation\x18\x03 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
+	"activation\"[\n" +
+	"\x1bReturnOfflineLicenseRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
+	"\vreturn_file\x18\x02 \x01(\tR\n" +
+	"returnFile\"^\n" +
+	"\x1cReturnOfflineLicenseResponse\x12>\n" +
+	"\n" +
+	"activation\x18\x01 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
+	"activation\"r\n" +
+	"\x1cReleaseOfflineLicenseRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"license_id\x18\x02 \x01(\tR\tlicenseId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"_\n" +
+	"\x1dReleaseOfflineLicenseResponse\x12>\n" +
+	"\n" +
+	"activation\x18\x01 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
+	"activation\"V\n" +
+	"\x18GetOfflineLicenseRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"license_id\x18\x02 \x01(\tR\tlicenseId\"[\n" +
+	"\x19GetOfflineLicenseResponse\x12>\n" +
+	"\n" +
+	"activation\x18\x01 \x01(\v2\x1e.licensor.v1.OfflineActivationR\n" +
+	"activation\"R\n" +
 	"\x12GetCustomerRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -9664,7 +10329,7 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12$\n" +
 	"\x0eportal_link_id\x18\x02 \x01(\tR\fportalLinkId\"G\n" +
 	"\x18RevokePortalLinkResponse\x12+\n" +
-	"\x04link\x18\x01 \x01(\v2\x17.licensor.v1.PortalLinkR\x04link2\xca'\n" +
+	"\x04link\x18\x01 \x01(\v2\x17.licensor.v1.PortalLinkR\x04link2\xfb*\n" +
 	"\fAdminService\x12S\n" +
 	"\fCreateTenant\x12 .licensor.v1.CreateTenantRequest\x1a!.licensor.v1.CreateTenantResponse\x12J\n" +
 	"\tGetTenant\x12\x1d.licensor.v1.GetTenantRequest\x1a\x1e.licensor.v1.GetTenantResponse\x12P\n" +
@@ -9712,7 +10377,11 @@ const file_licensor_v1_admin_proto_rawDesc = "" +
 	"\tRedeliver\x12\x1d.licensor.v1.RedeliverRequest\x1a\x1e.licensor.v1.RedeliverResponse\x12M\n" +
 	"\n" +
 	"ListAlerts\x12\x1e.licensor.v1.ListAlertsRequest\x1a\x1f.licensor.v1.ListAlertsResponse\x12_\n" +
-	"\x10ListAuditEntries\x12$.licensor.v1.ListAuditEntriesRequest\x1a%.licensor.v1.ListAuditEntriesResponse\x12P\n" +
+	"\x10ListAuditEntries\x12$.licensor.v1.ListAuditEntriesRequest\x1a%.licensor.v1.ListAuditEntriesResponse\x12n\n" +
+	"\x15RespondOfflineRequest\x12).licensor.v1.RespondOfflineRequestRequest\x1a*.licensor.v1.RespondOfflineRequestResponse\x12k\n" +
+	"\x14ReturnOfflineLicense\x12(.licensor.v1.ReturnOfflineLicenseRequest\x1a).licensor.v1.ReturnOfflineLicenseResponse\x12n\n" +
+	"\x15ReleaseOfflineLicense\x12).licensor.v1.ReleaseOfflineLicenseRequest\x1a*.licensor.v1.ReleaseOfflineLicenseResponse\x12b\n" +
+	"\x11GetOfflineLicense\x12%.licensor.v1.GetOfflineLicenseRequest\x1a&.licensor.v1.GetOfflineLicenseResponse\x12P\n" +
 	"\vGetCustomer\x12\x1f.licensor.v1.GetCustomerRequest\x1a .licensor.v1.GetCustomerResponse\x12Y\n" +
 	"\x0eUpdateCustomer\x12\".licensor.v1.UpdateCustomerRequest\x1a#.licensor.v1.UpdateCustomerResponse\x12Y\n" +
 	"\x0eDeleteCustomer\x12\".licensor.v1.DeleteCustomerRequest\x1a#.licensor.v1.DeleteCustomerResponse\x12V\n" +
@@ -9741,7 +10410,7 @@ func file_licensor_v1_admin_proto_rawDescGZIP() []byte {
 	return file_licensor_v1_admin_proto_rawDescData
 }
 
-var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 144)
+var file_licensor_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 153)
 var file_licensor_v1_admin_proto_goTypes = []any{
 	(*Tenant)(nil),                            // 0: licensor.v1.Tenant
 	(*CreateTenantRequest)(nil),               // 1: licensor.v1.CreateTenantRequest
@@ -9846,325 +10515,353 @@ var file_licensor_v1_admin_proto_goTypes = []any{
 	(*AuditEntry)(nil),                        // 100: licensor.v1.AuditEntry
 	(*ListAuditEntriesRequest)(nil),           // 101: licensor.v1.ListAuditEntriesRequest
 	(*ListAuditEntriesResponse)(nil),          // 102: licensor.v1.ListAuditEntriesResponse
-	(*GetCustomerRequest)(nil),                // 103: licensor.v1.GetCustomerRequest
-	(*GetCustomerResponse)(nil),               // 104: licensor.v1.GetCustomerResponse
-	(*UpdateCustomerRequest)(nil),             // 105: licensor.v1.UpdateCustomerRequest
-	(*UpdateCustomerResponse)(nil),            // 106: licensor.v1.UpdateCustomerResponse
-	(*DeleteCustomerRequest)(nil),             // 107: licensor.v1.DeleteCustomerRequest
-	(*DeleteCustomerResponse)(nil),            // 108: licensor.v1.DeleteCustomerResponse
-	(*UpdateProductRequest)(nil),              // 109: licensor.v1.UpdateProductRequest
-	(*UpdateProductResponse)(nil),             // 110: licensor.v1.UpdateProductResponse
-	(*DeleteProductRequest)(nil),              // 111: licensor.v1.DeleteProductRequest
-	(*DeleteProductResponse)(nil),             // 112: licensor.v1.DeleteProductResponse
-	(*UpdateFeatureRequest)(nil),              // 113: licensor.v1.UpdateFeatureRequest
-	(*UpdateFeatureResponse)(nil),             // 114: licensor.v1.UpdateFeatureResponse
-	(*DeleteFeatureRequest)(nil),              // 115: licensor.v1.DeleteFeatureRequest
-	(*DeleteFeatureResponse)(nil),             // 116: licensor.v1.DeleteFeatureResponse
-	(*SendWebhookTestEventRequest)(nil),       // 117: licensor.v1.SendWebhookTestEventRequest
-	(*SendWebhookTestEventResponse)(nil),      // 118: licensor.v1.SendWebhookTestEventResponse
-	(*SearchInstancesRequest)(nil),            // 119: licensor.v1.SearchInstancesRequest
-	(*SearchInstancesResponse)(nil),           // 120: licensor.v1.SearchInstancesResponse
-	(*GetDashboardRequest)(nil),               // 121: licensor.v1.GetDashboardRequest
-	(*HourCount)(nil),                         // 122: licensor.v1.HourCount
-	(*PoolFeatureUse)(nil),                    // 123: licensor.v1.PoolFeatureUse
-	(*GetDashboardResponse)(nil),              // 124: licensor.v1.GetDashboardResponse
-	(*SeriesRange)(nil),                       // 125: licensor.v1.SeriesRange
-	(*SeriesPoint)(nil),                       // 126: licensor.v1.SeriesPoint
-	(*GetPoolUsageSeriesRequest)(nil),         // 127: licensor.v1.GetPoolUsageSeriesRequest
-	(*GetPoolUsageSeriesResponse)(nil),        // 128: licensor.v1.GetPoolUsageSeriesResponse
-	(*GetTelemetryVersionSeriesRequest)(nil),  // 129: licensor.v1.GetTelemetryVersionSeriesRequest
-	(*GetTelemetryVersionSeriesResponse)(nil), // 130: licensor.v1.GetTelemetryVersionSeriesResponse
-	(*PortalLink)(nil),                        // 131: licensor.v1.PortalLink
-	(*CreatePortalLinkRequest)(nil),           // 132: licensor.v1.CreatePortalLinkRequest
-	(*CreatePortalLinkResponse)(nil),          // 133: licensor.v1.CreatePortalLinkResponse
-	(*ListPortalLinksRequest)(nil),            // 134: licensor.v1.ListPortalLinksRequest
-	(*ListPortalLinksResponse)(nil),           // 135: licensor.v1.ListPortalLinksResponse
-	(*RevokePortalLinkRequest)(nil),           // 136: licensor.v1.RevokePortalLinkRequest
-	(*RevokePortalLinkResponse)(nil),          // 137: licensor.v1.RevokePortalLinkResponse
-	nil,                                       // 138: licensor.v1.Customer.MetadataEntry
-	nil,                                       // 139: licensor.v1.CreateCustomerRequest.MetadataEntry
-	nil,                                       // 140: licensor.v1.Contract.MetadataEntry
-	nil,                                       // 141: licensor.v1.CreateContractRequest.MetadataEntry
-	nil,                                       // 142: licensor.v1.ChangeContractRequest.MetadataEntry
-	nil,                                       // 143: licensor.v1.UpdateCustomerRequest.MetadataEntry
-	(*durationpb.Duration)(nil),               // 144: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 145: google.protobuf.Timestamp
-	(*Telemetry)(nil),                         // 146: licensor.v1.Telemetry
-	(*IssuedLicense)(nil),                     // 147: licensor.v1.IssuedLicense
-	(*Lease)(nil),                             // 148: licensor.v1.Lease
-	(*structpb.Struct)(nil),                   // 149: google.protobuf.Struct
+	(*OfflineActivation)(nil),                 // 103: licensor.v1.OfflineActivation
+	(*RespondOfflineRequestRequest)(nil),      // 104: licensor.v1.RespondOfflineRequestRequest
+	(*RespondOfflineRequestResponse)(nil),     // 105: licensor.v1.RespondOfflineRequestResponse
+	(*ReturnOfflineLicenseRequest)(nil),       // 106: licensor.v1.ReturnOfflineLicenseRequest
+	(*ReturnOfflineLicenseResponse)(nil),      // 107: licensor.v1.ReturnOfflineLicenseResponse
+	(*ReleaseOfflineLicenseRequest)(nil),      // 108: licensor.v1.ReleaseOfflineLicenseRequest
+	(*ReleaseOfflineLicenseResponse)(nil),     // 109: licensor.v1.ReleaseOfflineLicenseResponse
+	(*GetOfflineLicenseRequest)(nil),          // 110: licensor.v1.GetOfflineLicenseRequest
+	(*GetOfflineLicenseResponse)(nil),         // 111: licensor.v1.GetOfflineLicenseResponse
+	(*GetCustomerRequest)(nil),                // 112: licensor.v1.GetCustomerRequest
+	(*GetCustomerResponse)(nil),               // 113: licensor.v1.GetCustomerResponse
+	(*UpdateCustomerRequest)(nil),             // 114: licensor.v1.UpdateCustomerRequest
+	(*UpdateCustomerResponse)(nil),            // 115: licensor.v1.UpdateCustomerResponse
+	(*DeleteCustomerRequest)(nil),             // 116: licensor.v1.DeleteCustomerRequest
+	(*DeleteCustomerResponse)(nil),            // 117: licensor.v1.DeleteCustomerResponse
+	(*UpdateProductRequest)(nil),              // 118: licensor.v1.UpdateProductRequest
+	(*UpdateProductResponse)(nil),             // 119: licensor.v1.UpdateProductResponse
+	(*DeleteProductRequest)(nil),              // 120: licensor.v1.DeleteProductRequest
+	(*DeleteProductResponse)(nil),             // 121: licensor.v1.DeleteProductResponse
+	(*UpdateFeatureRequest)(nil),              // 122: licensor.v1.UpdateFeatureRequest
+	(*UpdateFeatureResponse)(nil),             // 123: licensor.v1.UpdateFeatureResponse
+	(*DeleteFeatureRequest)(nil),              // 124: licensor.v1.DeleteFeatureRequest
+	(*DeleteFeatureResponse)(nil),             // 125: licensor.v1.DeleteFeatureResponse
+	(*SendWebhookTestEventRequest)(nil),       // 126: licensor.v1.SendWebhookTestEventRequest
+	(*SendWebhookTestEventResponse)(nil),      // 127: licensor.v1.SendWebhookTestEventResponse
+	(*SearchInstancesRequest)(nil),            // 128: licensor.v1.SearchInstancesRequest
+	(*SearchInstancesResponse)(nil),           // 129: licensor.v1.SearchInstancesResponse
+	(*GetDashboardRequest)(nil),               // 130: licensor.v1.GetDashboardRequest
+	(*HourCount)(nil),                         // 131: licensor.v1.HourCount
+	(*PoolFeatureUse)(nil),                    // 132: licensor.v1.PoolFeatureUse
+	(*GetDashboardResponse)(nil),              // 133: licensor.v1.GetDashboardResponse
+	(*SeriesRange)(nil),                       // 134: licensor.v1.SeriesRange
+	(*SeriesPoint)(nil),                       // 135: licensor.v1.SeriesPoint
+	(*GetPoolUsageSeriesRequest)(nil),         // 136: licensor.v1.GetPoolUsageSeriesRequest
+	(*GetPoolUsageSeriesResponse)(nil),        // 137: licensor.v1.GetPoolUsageSeriesResponse
+	(*GetTelemetryVersionSeriesRequest)(nil),  // 138: licensor.v1.GetTelemetryVersionSeriesRequest
+	(*GetTelemetryVersionSeriesResponse)(nil), // 139: licensor.v1.GetTelemetryVersionSeriesResponse
+	(*PortalLink)(nil),                        // 140: licensor.v1.PortalLink
+	(*CreatePortalLinkRequest)(nil),           // 141: licensor.v1.CreatePortalLinkRequest
+	(*CreatePortalLinkResponse)(nil),          // 142: licensor.v1.CreatePortalLinkResponse
+	(*ListPortalLinksRequest)(nil),            // 143: licensor.v1.ListPortalLinksRequest
+	(*ListPortalLinksResponse)(nil),           // 144: licensor.v1.ListPortalLinksResponse
+	(*RevokePortalLinkRequest)(nil),           // 145: licensor.v1.RevokePortalLinkRequest
+	(*RevokePortalLinkResponse)(nil),          // 146: licensor.v1.RevokePortalLinkResponse
+	nil,                                       // 147: licensor.v1.Customer.MetadataEntry
+	nil,                                       // 148: licensor.v1.CreateCustomerRequest.MetadataEntry
+	nil,                                       // 149: licensor.v1.Contract.MetadataEntry
+	nil,                                       // 150: licensor.v1.CreateContractRequest.MetadataEntry
+	nil,                                       // 151: licensor.v1.ChangeContractRequest.MetadataEntry
+	nil,                                       // 152: licensor.v1.UpdateCustomerRequest.MetadataEntry
+	(*durationpb.Duration)(nil),               // 153: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 154: google.protobuf.Timestamp
+	(*Telemetry)(nil),                         // 155: licensor.v1.Telemetry
+	(*IssuedLicense)(nil),                     // 156: licensor.v1.IssuedLicense
+	(*Lease)(nil),                             // 157: licensor.v1.Lease
+	(*structpb.Struct)(nil),                   // 158: google.protobuf.Struct
 }
 var file_licensor_v1_admin_proto_depIdxs = []int32{
-	144, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
-	144, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
-	145, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
-	144, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
-	144, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
-	144, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	153, // 0: licensor.v1.Tenant.queue_wait:type_name -> google.protobuf.Duration
+	153, // 1: licensor.v1.Tenant.expiry_warning:type_name -> google.protobuf.Duration
+	154, // 2: licensor.v1.Tenant.created_at:type_name -> google.protobuf.Timestamp
+	153, // 3: licensor.v1.Tenant.telemetry_retention:type_name -> google.protobuf.Duration
+	153, // 4: licensor.v1.Tenant.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	153, // 5: licensor.v1.CreateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 6: licensor.v1.CreateTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 7: licensor.v1.GetTenantResponse.tenant:type_name -> licensor.v1.Tenant
 	0,   // 8: licensor.v1.ListTenantsResponse.tenants:type_name -> licensor.v1.Tenant
-	144, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
-	144, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
-	144, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
-	144, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
+	153, // 9: licensor.v1.UpdateTenantRequest.queue_wait:type_name -> google.protobuf.Duration
+	153, // 10: licensor.v1.UpdateTenantRequest.expiry_warning:type_name -> google.protobuf.Duration
+	153, // 11: licensor.v1.UpdateTenantRequest.telemetry_retention:type_name -> google.protobuf.Duration
+	153, // 12: licensor.v1.UpdateTenantRequest.queue_wait_ceiling:type_name -> google.protobuf.Duration
 	0,   // 13: licensor.v1.UpdateTenantResponse.tenant:type_name -> licensor.v1.Tenant
-	145, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
+	154, // 14: licensor.v1.Product.created_at:type_name -> google.protobuf.Timestamp
 	9,   // 15: licensor.v1.CreateProductResponse.product:type_name -> licensor.v1.Product
 	9,   // 16: licensor.v1.ListProductsResponse.products:type_name -> licensor.v1.Product
 	14,  // 17: licensor.v1.CreateFeatureResponse.feature:type_name -> licensor.v1.Feature
 	14,  // 18: licensor.v1.ListProductFeaturesResponse.features:type_name -> licensor.v1.Feature
-	145, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
-	138, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
-	139, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
+	154, // 19: licensor.v1.Customer.created_at:type_name -> google.protobuf.Timestamp
+	147, // 20: licensor.v1.Customer.metadata:type_name -> licensor.v1.Customer.MetadataEntry
+	148, // 21: licensor.v1.CreateCustomerRequest.metadata:type_name -> licensor.v1.CreateCustomerRequest.MetadataEntry
 	19,  // 22: licensor.v1.CreateCustomerResponse.customer:type_name -> licensor.v1.Customer
 	19,  // 23: licensor.v1.ListCustomersResponse.customers:type_name -> licensor.v1.Customer
-	145, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
-	145, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
+	154, // 24: licensor.v1.Contract.starts_at:type_name -> google.protobuf.Timestamp
+	154, // 25: licensor.v1.Contract.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 26: licensor.v1.Contract.features:type_name -> licensor.v1.Entitlement
-	144, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
-	144, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
-	144, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
-	145, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
-	145, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
-	140, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
-	145, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
-	145, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	153, // 27: licensor.v1.Contract.license_validity:type_name -> google.protobuf.Duration
+	153, // 28: licensor.v1.Contract.refresh_interval:type_name -> google.protobuf.Duration
+	153, // 29: licensor.v1.Contract.max_borrow:type_name -> google.protobuf.Duration
+	154, // 30: licensor.v1.Contract.created_at:type_name -> google.protobuf.Timestamp
+	154, // 31: licensor.v1.Contract.updated_at:type_name -> google.protobuf.Timestamp
+	149, // 32: licensor.v1.Contract.metadata:type_name -> licensor.v1.Contract.MetadataEntry
+	154, // 33: licensor.v1.CreateContractRequest.starts_at:type_name -> google.protobuf.Timestamp
+	154, // 34: licensor.v1.CreateContractRequest.ends_at:type_name -> google.protobuf.Timestamp
 	24,  // 35: licensor.v1.CreateContractRequest.features:type_name -> licensor.v1.Entitlement
-	144, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
-	144, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	144, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	141, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
+	153, // 36: licensor.v1.CreateContractRequest.license_validity:type_name -> google.protobuf.Duration
+	153, // 37: licensor.v1.CreateContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	153, // 38: licensor.v1.CreateContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	150, // 39: licensor.v1.CreateContractRequest.metadata:type_name -> licensor.v1.CreateContractRequest.MetadataEntry
 	25,  // 40: licensor.v1.CreateContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 41: licensor.v1.GetContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 42: licensor.v1.ListContractsResponse.contracts:type_name -> licensor.v1.Contract
 	24,  // 43: licensor.v1.ChangeContractRequest.features:type_name -> licensor.v1.Entitlement
-	144, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
-	144, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
-	144, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
-	142, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
+	153, // 44: licensor.v1.ChangeContractRequest.license_validity:type_name -> google.protobuf.Duration
+	153, // 45: licensor.v1.ChangeContractRequest.refresh_interval:type_name -> google.protobuf.Duration
+	153, // 46: licensor.v1.ChangeContractRequest.max_borrow:type_name -> google.protobuf.Duration
+	151, // 47: licensor.v1.ChangeContractRequest.metadata:type_name -> licensor.v1.ChangeContractRequest.MetadataEntry
 	25,  // 48: licensor.v1.ChangeContractResponse.contract:type_name -> licensor.v1.Contract
-	145, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
-	144, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
+	154, // 49: licensor.v1.ExtendContractRequest.ends_at:type_name -> google.protobuf.Timestamp
+	153, // 50: licensor.v1.ExtendContractRequest.extend_by:type_name -> google.protobuf.Duration
 	25,  // 51: licensor.v1.ExtendContractResponse.contract:type_name -> licensor.v1.Contract
 	25,  // 52: licensor.v1.EndContractResponse.contract:type_name -> licensor.v1.Contract
-	145, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
-	145, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
-	145, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
-	145, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	154, // 53: licensor.v1.Token.created_at:type_name -> google.protobuf.Timestamp
+	154, // 54: licensor.v1.Token.expires_at:type_name -> google.protobuf.Timestamp
+	154, // 55: licensor.v1.Token.revoked_at:type_name -> google.protobuf.Timestamp
+	154, // 56: licensor.v1.CreateTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
 	38,  // 57: licensor.v1.CreateTokenResponse.token:type_name -> licensor.v1.Token
 	38,  // 58: licensor.v1.ListTokensResponse.tokens:type_name -> licensor.v1.Token
 	38,  // 59: licensor.v1.RevokeTokenResponse.token:type_name -> licensor.v1.Token
-	145, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	145, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
-	145, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
-	45,  // 63: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
-	45,  // 64: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
-	145, // 65: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
-	145, // 66: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
-	145, // 67: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
-	145, // 68: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
-	146, // 69: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
-	50,  // 70: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
-	50,  // 71: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
-	50,  // 72: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
-	145, // 73: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
-	146, // 74: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
-	145, // 75: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
-	145, // 76: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
-	57,  // 77: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
-	60,  // 78: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
-	60,  // 79: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
-	60,  // 80: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
-	61,  // 81: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
-	144, // 82: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
-	147, // 83: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
-	66,  // 84: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
-	144, // 85: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
-	145, // 86: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
-	66,  // 87: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	144, // 88: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 89: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
-	67,  // 90: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
-	148, // 91: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
-	67,  // 92: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
-	66,  // 93: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
-	144, // 94: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
-	67,  // 95: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
-	148, // 96: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
-	145, // 97: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
-	145, // 98: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
-	145, // 99: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
-	144, // 100: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
-	80,  // 101: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
-	145, // 102: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
-	83,  // 103: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	83,  // 104: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
-	83,  // 105: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
-	144, // 106: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
-	145, // 107: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	145, // 108: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
-	145, // 109: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
-	92,  // 110: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
-	92,  // 111: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
-	145, // 112: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
-	145, // 113: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
-	149, // 114: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
-	97,  // 115: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
-	145, // 116: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	149, // 117: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
-	149, // 118: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
-	145, // 119: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
-	145, // 120: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
-	100, // 121: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
-	19,  // 122: licensor.v1.GetCustomerResponse.customer:type_name -> licensor.v1.Customer
-	143, // 123: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
-	19,  // 124: licensor.v1.UpdateCustomerResponse.customer:type_name -> licensor.v1.Customer
-	9,   // 125: licensor.v1.UpdateProductResponse.product:type_name -> licensor.v1.Product
-	14,  // 126: licensor.v1.UpdateFeatureResponse.feature:type_name -> licensor.v1.Feature
-	92,  // 127: licensor.v1.SendWebhookTestEventResponse.delivery:type_name -> licensor.v1.Delivery
-	145, // 128: licensor.v1.SearchInstancesRequest.seen_since:type_name -> google.protobuf.Timestamp
-	145, // 129: licensor.v1.SearchInstancesRequest.seen_before:type_name -> google.protobuf.Timestamp
-	50,  // 130: licensor.v1.SearchInstancesResponse.instances:type_name -> licensor.v1.Instance
-	145, // 131: licensor.v1.HourCount.hour:type_name -> google.protobuf.Timestamp
-	145, // 132: licensor.v1.GetDashboardResponse.now:type_name -> google.protobuf.Timestamp
-	122, // 133: licensor.v1.GetDashboardResponse.checkins_per_hour:type_name -> licensor.v1.HourCount
-	122, // 134: licensor.v1.GetDashboardResponse.license_files_per_hour:type_name -> licensor.v1.HourCount
-	123, // 135: licensor.v1.GetDashboardResponse.pools:type_name -> licensor.v1.PoolFeatureUse
-	145, // 136: licensor.v1.SeriesRange.since:type_name -> google.protobuf.Timestamp
-	145, // 137: licensor.v1.SeriesRange.until:type_name -> google.protobuf.Timestamp
-	144, // 138: licensor.v1.SeriesRange.step:type_name -> google.protobuf.Duration
-	145, // 139: licensor.v1.SeriesPoint.at:type_name -> google.protobuf.Timestamp
-	125, // 140: licensor.v1.GetPoolUsageSeriesRequest.range:type_name -> licensor.v1.SeriesRange
-	126, // 141: licensor.v1.GetPoolUsageSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
-	125, // 142: licensor.v1.GetTelemetryVersionSeriesRequest.range:type_name -> licensor.v1.SeriesRange
-	126, // 143: licensor.v1.GetTelemetryVersionSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
-	145, // 144: licensor.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
-	145, // 145: licensor.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
-	145, // 146: licensor.v1.PortalLink.revoked_at:type_name -> google.protobuf.Timestamp
-	144, // 147: licensor.v1.CreatePortalLinkRequest.ttl:type_name -> google.protobuf.Duration
-	131, // 148: licensor.v1.CreatePortalLinkResponse.link:type_name -> licensor.v1.PortalLink
-	131, // 149: licensor.v1.ListPortalLinksResponse.links:type_name -> licensor.v1.PortalLink
-	131, // 150: licensor.v1.RevokePortalLinkResponse.link:type_name -> licensor.v1.PortalLink
-	1,   // 151: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
-	3,   // 152: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
-	5,   // 153: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
-	7,   // 154: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
-	10,  // 155: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
-	12,  // 156: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
-	15,  // 157: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
-	17,  // 158: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
-	20,  // 159: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
-	22,  // 160: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
-	26,  // 161: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
-	28,  // 162: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
-	30,  // 163: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
-	32,  // 164: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
-	34,  // 165: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
-	36,  // 166: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
-	39,  // 167: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
-	41,  // 168: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
-	43,  // 169: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
-	46,  // 170: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
-	48,  // 171: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
-	51,  // 172: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
-	53,  // 173: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
-	55,  // 174: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
-	58,  // 175: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
-	62,  // 176: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
-	64,  // 177: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
-	68,  // 178: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
-	70,  // 179: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
-	72,  // 180: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
-	74,  // 181: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
-	76,  // 182: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
-	78,  // 183: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
-	81,  // 184: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
-	84,  // 185: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
-	86,  // 186: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
-	88,  // 187: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
-	90,  // 188: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
-	93,  // 189: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
-	95,  // 190: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
-	98,  // 191: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
-	101, // 192: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
-	103, // 193: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
-	105, // 194: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
-	107, // 195: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
-	109, // 196: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
-	111, // 197: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
-	113, // 198: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
-	115, // 199: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
-	117, // 200: licensor.v1.AdminService.SendWebhookTestEvent:input_type -> licensor.v1.SendWebhookTestEventRequest
-	119, // 201: licensor.v1.AdminService.SearchInstances:input_type -> licensor.v1.SearchInstancesRequest
-	121, // 202: licensor.v1.AdminService.GetDashboard:input_type -> licensor.v1.GetDashboardRequest
-	127, // 203: licensor.v1.AdminService.GetPoolUsageSeries:input_type -> licensor.v1.GetPoolUsageSeriesRequest
-	129, // 204: licensor.v1.AdminService.GetTelemetryVersionSeries:input_type -> licensor.v1.GetTelemetryVersionSeriesRequest
-	132, // 205: licensor.v1.AdminService.CreatePortalLink:input_type -> licensor.v1.CreatePortalLinkRequest
-	134, // 206: licensor.v1.AdminService.ListPortalLinks:input_type -> licensor.v1.ListPortalLinksRequest
-	136, // 207: licensor.v1.AdminService.RevokePortalLink:input_type -> licensor.v1.RevokePortalLinkRequest
-	2,   // 208: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
-	4,   // 209: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
-	6,   // 210: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
-	8,   // 211: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
-	11,  // 212: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
-	13,  // 213: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
-	16,  // 214: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
-	18,  // 215: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
-	21,  // 216: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
-	23,  // 217: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
-	27,  // 218: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
-	29,  // 219: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
-	31,  // 220: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
-	33,  // 221: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
-	35,  // 222: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
-	37,  // 223: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
-	40,  // 224: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
-	42,  // 225: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
-	44,  // 226: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
-	47,  // 227: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
-	49,  // 228: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
-	52,  // 229: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
-	54,  // 230: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
-	56,  // 231: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
-	59,  // 232: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
-	63,  // 233: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
-	65,  // 234: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
-	69,  // 235: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
-	71,  // 236: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
-	73,  // 237: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
-	75,  // 238: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
-	77,  // 239: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
-	79,  // 240: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
-	82,  // 241: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
-	85,  // 242: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
-	87,  // 243: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
-	89,  // 244: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
-	91,  // 245: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
-	94,  // 246: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
-	96,  // 247: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
-	99,  // 248: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
-	102, // 249: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
-	104, // 250: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
-	106, // 251: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
-	108, // 252: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
-	110, // 253: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
-	112, // 254: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
-	114, // 255: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
-	116, // 256: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
-	118, // 257: licensor.v1.AdminService.SendWebhookTestEvent:output_type -> licensor.v1.SendWebhookTestEventResponse
-	120, // 258: licensor.v1.AdminService.SearchInstances:output_type -> licensor.v1.SearchInstancesResponse
-	124, // 259: licensor.v1.AdminService.GetDashboard:output_type -> licensor.v1.GetDashboardResponse
-	128, // 260: licensor.v1.AdminService.GetPoolUsageSeries:output_type -> licensor.v1.GetPoolUsageSeriesResponse
-	130, // 261: licensor.v1.AdminService.GetTelemetryVersionSeries:output_type -> licensor.v1.GetTelemetryVersionSeriesResponse
-	133, // 262: licensor.v1.AdminService.CreatePortalLink:output_type -> licensor.v1.CreatePortalLinkResponse
-	135, // 263: licensor.v1.AdminService.ListPortalLinks:output_type -> licensor.v1.ListPortalLinksResponse
-	137, // 264: licensor.v1.AdminService.RevokePortalLink:output_type -> licensor.v1.RevokePortalLinkResponse
-	208, // [208:265] is the sub-list for method output_type
-	151, // [151:208] is the sub-list for method input_type
-	151, // [151:151] is the sub-list for extension type_name
-	151, // [151:151] is the sub-list for extension extendee
-	0,   // [0:151] is the sub-list for field type_name
+	154, // 60: licensor.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	154, // 61: licensor.v1.SigningKey.retired_at:type_name -> google.protobuf.Timestamp
+	154, // 62: licensor.v1.SigningKey.publish_until:type_name -> google.protobuf.Timestamp
+	154, // 63: licensor.v1.SigningKey.activate_at:type_name -> google.protobuf.Timestamp
+	153, // 64: licensor.v1.RotateSigningKeyRequest.activate_after:type_name -> google.protobuf.Duration
+	45,  // 65: licensor.v1.RotateSigningKeyResponse.key:type_name -> licensor.v1.SigningKey
+	45,  // 66: licensor.v1.ListSigningKeysResponse.keys:type_name -> licensor.v1.SigningKey
+	154, // 67: licensor.v1.Instance.first_seen_at:type_name -> google.protobuf.Timestamp
+	154, // 68: licensor.v1.Instance.last_seen_at:type_name -> google.protobuf.Timestamp
+	154, // 69: licensor.v1.Instance.license_expires_at:type_name -> google.protobuf.Timestamp
+	154, // 70: licensor.v1.Instance.clone_suspected_at:type_name -> google.protobuf.Timestamp
+	155, // 71: licensor.v1.Instance.telemetry:type_name -> licensor.v1.Telemetry
+	50,  // 72: licensor.v1.ListInstancesResponse.instances:type_name -> licensor.v1.Instance
+	50,  // 73: licensor.v1.GetInstanceResponse.instance:type_name -> licensor.v1.Instance
+	50,  // 74: licensor.v1.ReleaseSeatResponse.instance:type_name -> licensor.v1.Instance
+	154, // 75: licensor.v1.TelemetryPoint.at:type_name -> google.protobuf.Timestamp
+	155, // 76: licensor.v1.TelemetryPoint.telemetry:type_name -> licensor.v1.Telemetry
+	154, // 77: licensor.v1.GetTelemetryHistoryRequest.since:type_name -> google.protobuf.Timestamp
+	154, // 78: licensor.v1.GetTelemetryHistoryRequest.until:type_name -> google.protobuf.Timestamp
+	57,  // 79: licensor.v1.GetTelemetryHistoryResponse.points:type_name -> licensor.v1.TelemetryPoint
+	60,  // 80: licensor.v1.GetFleetSummaryResponse.product_versions:type_name -> licensor.v1.CountByValue
+	60,  // 81: licensor.v1.GetFleetSummaryResponse.environments:type_name -> licensor.v1.CountByValue
+	60,  // 82: licensor.v1.GetFleetSummaryResponse.runtime_versions:type_name -> licensor.v1.CountByValue
+	61,  // 83: licensor.v1.GetFleetSummaryResponse.counters:type_name -> licensor.v1.CounterSummary
+	153, // 84: licensor.v1.IssueLicenseFileRequest.validity:type_name -> google.protobuf.Duration
+	156, // 85: licensor.v1.IssueLicenseFileResponse.license:type_name -> licensor.v1.IssuedLicense
+	66,  // 86: licensor.v1.Pool.features:type_name -> licensor.v1.PoolFeatureLimit
+	153, // 87: licensor.v1.Pool.lease_ttl:type_name -> google.protobuf.Duration
+	154, // 88: licensor.v1.Pool.created_at:type_name -> google.protobuf.Timestamp
+	66,  // 89: licensor.v1.CreatePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	153, // 90: licensor.v1.CreatePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 91: licensor.v1.CreatePoolResponse.pool:type_name -> licensor.v1.Pool
+	67,  // 92: licensor.v1.GetPoolResponse.pool:type_name -> licensor.v1.Pool
+	157, // 93: licensor.v1.GetPoolResponse.leases:type_name -> licensor.v1.Lease
+	67,  // 94: licensor.v1.ListPoolsResponse.pools:type_name -> licensor.v1.Pool
+	66,  // 95: licensor.v1.ResizePoolRequest.features:type_name -> licensor.v1.PoolFeatureLimit
+	153, // 96: licensor.v1.ResizePoolRequest.lease_ttl:type_name -> google.protobuf.Duration
+	67,  // 97: licensor.v1.ResizePoolResponse.pool:type_name -> licensor.v1.Pool
+	157, // 98: licensor.v1.ListLeasesResponse.leases:type_name -> licensor.v1.Lease
+	154, // 99: licensor.v1.UsageRow.period_start:type_name -> google.protobuf.Timestamp
+	154, // 100: licensor.v1.GetUsageReportRequest.since:type_name -> google.protobuf.Timestamp
+	154, // 101: licensor.v1.GetUsageReportRequest.until:type_name -> google.protobuf.Timestamp
+	153, // 102: licensor.v1.GetUsageReportRequest.period:type_name -> google.protobuf.Duration
+	80,  // 103: licensor.v1.GetUsageReportResponse.rows:type_name -> licensor.v1.UsageRow
+	154, // 104: licensor.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	83,  // 105: licensor.v1.CreateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	83,  // 106: licensor.v1.ListWebhooksResponse.webhooks:type_name -> licensor.v1.Webhook
+	83,  // 107: licensor.v1.UpdateWebhookResponse.webhook:type_name -> licensor.v1.Webhook
+	153, // 108: licensor.v1.Delivery.last_latency:type_name -> google.protobuf.Duration
+	154, // 109: licensor.v1.Delivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	154, // 110: licensor.v1.Delivery.created_at:type_name -> google.protobuf.Timestamp
+	154, // 111: licensor.v1.Delivery.delivered_at:type_name -> google.protobuf.Timestamp
+	92,  // 112: licensor.v1.ListDeliveriesResponse.deliveries:type_name -> licensor.v1.Delivery
+	92,  // 113: licensor.v1.RedeliverResponse.delivery:type_name -> licensor.v1.Delivery
+	154, // 114: licensor.v1.Alert.raised_at:type_name -> google.protobuf.Timestamp
+	154, // 115: licensor.v1.Alert.cleared_at:type_name -> google.protobuf.Timestamp
+	158, // 116: licensor.v1.Alert.data:type_name -> google.protobuf.Struct
+	97,  // 117: licensor.v1.ListAlertsResponse.alerts:type_name -> licensor.v1.Alert
+	154, // 118: licensor.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	158, // 119: licensor.v1.AuditEntry.before:type_name -> google.protobuf.Struct
+	158, // 120: licensor.v1.AuditEntry.after:type_name -> google.protobuf.Struct
+	154, // 121: licensor.v1.ListAuditEntriesRequest.since:type_name -> google.protobuf.Timestamp
+	154, // 122: licensor.v1.ListAuditEntriesRequest.until:type_name -> google.protobuf.Timestamp
+	100, // 123: licensor.v1.ListAuditEntriesResponse.entries:type_name -> licensor.v1.AuditEntry
+	154, // 124: licensor.v1.OfflineActivation.created_at:type_name -> google.protobuf.Timestamp
+	154, // 125: licensor.v1.OfflineActivation.expires_at:type_name -> google.protobuf.Timestamp
+	154, // 126: licensor.v1.OfflineActivation.released_at:type_name -> google.protobuf.Timestamp
+	153, // 127: licensor.v1.RespondOfflineRequestRequest.validity:type_name -> google.protobuf.Duration
+	156, // 128: licensor.v1.RespondOfflineRequestResponse.license:type_name -> licensor.v1.IssuedLicense
+	103, // 129: licensor.v1.RespondOfflineRequestResponse.activation:type_name -> licensor.v1.OfflineActivation
+	103, // 130: licensor.v1.ReturnOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	103, // 131: licensor.v1.ReleaseOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	103, // 132: licensor.v1.GetOfflineLicenseResponse.activation:type_name -> licensor.v1.OfflineActivation
+	19,  // 133: licensor.v1.GetCustomerResponse.customer:type_name -> licensor.v1.Customer
+	152, // 134: licensor.v1.UpdateCustomerRequest.metadata:type_name -> licensor.v1.UpdateCustomerRequest.MetadataEntry
+	19,  // 135: licensor.v1.UpdateCustomerResponse.customer:type_name -> licensor.v1.Customer
+	9,   // 136: licensor.v1.UpdateProductResponse.product:type_name -> licensor.v1.Product
+	14,  // 137: licensor.v1.UpdateFeatureResponse.feature:type_name -> licensor.v1.Feature
+	92,  // 138: licensor.v1.SendWebhookTestEventResponse.delivery:type_name -> licensor.v1.Delivery
+	154, // 139: licensor.v1.SearchInstancesRequest.seen_since:type_name -> google.protobuf.Timestamp
+	154, // 140: licensor.v1.SearchInstancesRequest.seen_before:type_name -> google.protobuf.Timestamp
+	50,  // 141: licensor.v1.SearchInstancesResponse.instances:type_name -> licensor.v1.Instance
+	154, // 142: licensor.v1.HourCount.hour:type_name -> google.protobuf.Timestamp
+	154, // 143: licensor.v1.GetDashboardResponse.now:type_name -> google.protobuf.Timestamp
+	131, // 144: licensor.v1.GetDashboardResponse.checkins_per_hour:type_name -> licensor.v1.HourCount
+	131, // 145: licensor.v1.GetDashboardResponse.license_files_per_hour:type_name -> licensor.v1.HourCount
+	132, // 146: licensor.v1.GetDashboardResponse.pools:type_name -> licensor.v1.PoolFeatureUse
+	154, // 147: licensor.v1.SeriesRange.since:type_name -> google.protobuf.Timestamp
+	154, // 148: licensor.v1.SeriesRange.until:type_name -> google.protobuf.Timestamp
+	153, // 149: licensor.v1.SeriesRange.step:type_name -> google.protobuf.Duration
+	154, // 150: licensor.v1.SeriesPoint.at:type_name -> google.protobuf.Timestamp
+	134, // 151: licensor.v1.GetPoolUsageSeriesRequest.range:type_name -> licensor.v1.SeriesRange
+	135, // 152: licensor.v1.GetPoolUsageSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
+	134, // 153: licensor.v1.GetTelemetryVersionSeriesRequest.range:type_name -> licensor.v1.SeriesRange
+	135, // 154: licensor.v1.GetTelemetryVersionSeriesResponse.points:type_name -> licensor.v1.SeriesPoint
+	154, // 155: licensor.v1.PortalLink.created_at:type_name -> google.protobuf.Timestamp
+	154, // 156: licensor.v1.PortalLink.expires_at:type_name -> google.protobuf.Timestamp
+	154, // 157: licensor.v1.PortalLink.revoked_at:type_name -> google.protobuf.Timestamp
+	153, // 158: licensor.v1.CreatePortalLinkRequest.ttl:type_name -> google.protobuf.Duration
+	140, // 159: licensor.v1.CreatePortalLinkResponse.link:type_name -> licensor.v1.PortalLink
+	140, // 160: licensor.v1.ListPortalLinksResponse.links:type_name -> licensor.v1.PortalLink
+	140, // 161: licensor.v1.RevokePortalLinkResponse.link:type_name -> licensor.v1.PortalLink
+	1,   // 162: licensor.v1.AdminService.CreateTenant:input_type -> licensor.v1.CreateTenantRequest
+	3,   // 163: licensor.v1.AdminService.GetTenant:input_type -> licensor.v1.GetTenantRequest
+	5,   // 164: licensor.v1.AdminService.ListTenants:input_type -> licensor.v1.ListTenantsRequest
+	7,   // 165: licensor.v1.AdminService.UpdateTenant:input_type -> licensor.v1.UpdateTenantRequest
+	10,  // 166: licensor.v1.AdminService.CreateProduct:input_type -> licensor.v1.CreateProductRequest
+	12,  // 167: licensor.v1.AdminService.ListProducts:input_type -> licensor.v1.ListProductsRequest
+	15,  // 168: licensor.v1.AdminService.CreateFeature:input_type -> licensor.v1.CreateFeatureRequest
+	17,  // 169: licensor.v1.AdminService.ListProductFeatures:input_type -> licensor.v1.ListProductFeaturesRequest
+	20,  // 170: licensor.v1.AdminService.CreateCustomer:input_type -> licensor.v1.CreateCustomerRequest
+	22,  // 171: licensor.v1.AdminService.ListCustomers:input_type -> licensor.v1.ListCustomersRequest
+	26,  // 172: licensor.v1.AdminService.CreateContract:input_type -> licensor.v1.CreateContractRequest
+	28,  // 173: licensor.v1.AdminService.GetContract:input_type -> licensor.v1.GetContractRequest
+	30,  // 174: licensor.v1.AdminService.ListContracts:input_type -> licensor.v1.ListContractsRequest
+	32,  // 175: licensor.v1.AdminService.ChangeContract:input_type -> licensor.v1.ChangeContractRequest
+	34,  // 176: licensor.v1.AdminService.ExtendContract:input_type -> licensor.v1.ExtendContractRequest
+	36,  // 177: licensor.v1.AdminService.EndContract:input_type -> licensor.v1.EndContractRequest
+	39,  // 178: licensor.v1.AdminService.CreateToken:input_type -> licensor.v1.CreateTokenRequest
+	41,  // 179: licensor.v1.AdminService.ListTokens:input_type -> licensor.v1.ListTokensRequest
+	43,  // 180: licensor.v1.AdminService.RevokeToken:input_type -> licensor.v1.RevokeTokenRequest
+	46,  // 181: licensor.v1.AdminService.RotateSigningKey:input_type -> licensor.v1.RotateSigningKeyRequest
+	48,  // 182: licensor.v1.AdminService.ListSigningKeys:input_type -> licensor.v1.ListSigningKeysRequest
+	51,  // 183: licensor.v1.AdminService.ListInstances:input_type -> licensor.v1.ListInstancesRequest
+	53,  // 184: licensor.v1.AdminService.GetInstance:input_type -> licensor.v1.GetInstanceRequest
+	55,  // 185: licensor.v1.AdminService.ReleaseSeat:input_type -> licensor.v1.ReleaseSeatRequest
+	58,  // 186: licensor.v1.AdminService.GetTelemetryHistory:input_type -> licensor.v1.GetTelemetryHistoryRequest
+	62,  // 187: licensor.v1.AdminService.GetFleetSummary:input_type -> licensor.v1.GetFleetSummaryRequest
+	64,  // 188: licensor.v1.AdminService.IssueLicenseFile:input_type -> licensor.v1.IssueLicenseFileRequest
+	68,  // 189: licensor.v1.AdminService.CreatePool:input_type -> licensor.v1.CreatePoolRequest
+	70,  // 190: licensor.v1.AdminService.GetPool:input_type -> licensor.v1.GetPoolRequest
+	72,  // 191: licensor.v1.AdminService.ListPools:input_type -> licensor.v1.ListPoolsRequest
+	74,  // 192: licensor.v1.AdminService.ResizePool:input_type -> licensor.v1.ResizePoolRequest
+	76,  // 193: licensor.v1.AdminService.ListLeases:input_type -> licensor.v1.ListLeasesRequest
+	78,  // 194: licensor.v1.AdminService.ReleaseLease:input_type -> licensor.v1.ReleaseLeaseRequest
+	81,  // 195: licensor.v1.AdminService.GetUsageReport:input_type -> licensor.v1.GetUsageReportRequest
+	84,  // 196: licensor.v1.AdminService.CreateWebhook:input_type -> licensor.v1.CreateWebhookRequest
+	86,  // 197: licensor.v1.AdminService.ListWebhooks:input_type -> licensor.v1.ListWebhooksRequest
+	88,  // 198: licensor.v1.AdminService.DeleteWebhook:input_type -> licensor.v1.DeleteWebhookRequest
+	90,  // 199: licensor.v1.AdminService.UpdateWebhook:input_type -> licensor.v1.UpdateWebhookRequest
+	93,  // 200: licensor.v1.AdminService.ListDeliveries:input_type -> licensor.v1.ListDeliveriesRequest
+	95,  // 201: licensor.v1.AdminService.Redeliver:input_type -> licensor.v1.RedeliverRequest
+	98,  // 202: licensor.v1.AdminService.ListAlerts:input_type -> licensor.v1.ListAlertsRequest
+	101, // 203: licensor.v1.AdminService.ListAuditEntries:input_type -> licensor.v1.ListAuditEntriesRequest
+	104, // 204: licensor.v1.AdminService.RespondOfflineRequest:input_type -> licensor.v1.RespondOfflineRequestRequest
+	106, // 205: licensor.v1.AdminService.ReturnOfflineLicense:input_type -> licensor.v1.ReturnOfflineLicenseRequest
+	108, // 206: licensor.v1.AdminService.ReleaseOfflineLicense:input_type -> licensor.v1.ReleaseOfflineLicenseRequest
+	110, // 207: licensor.v1.AdminService.GetOfflineLicense:input_type -> licensor.v1.GetOfflineLicenseRequest
+	112, // 208: licensor.v1.AdminService.GetCustomer:input_type -> licensor.v1.GetCustomerRequest
+	114, // 209: licensor.v1.AdminService.UpdateCustomer:input_type -> licensor.v1.UpdateCustomerRequest
+	116, // 210: licensor.v1.AdminService.DeleteCustomer:input_type -> licensor.v1.DeleteCustomerRequest
+	118, // 211: licensor.v1.AdminService.UpdateProduct:input_type -> licensor.v1.UpdateProductRequest
+	120, // 212: licensor.v1.AdminService.DeleteProduct:input_type -> licensor.v1.DeleteProductRequest
+	122, // 213: licensor.v1.AdminService.UpdateFeature:input_type -> licensor.v1.UpdateFeatureRequest
+	124, // 214: licensor.v1.AdminService.DeleteFeature:input_type -> licensor.v1.DeleteFeatureRequest
+	126, // 215: licensor.v1.AdminService.SendWebhookTestEvent:input_type -> licensor.v1.SendWebhookTestEventRequest
+	128, // 216: licensor.v1.AdminService.SearchInstances:input_type -> licensor.v1.SearchInstancesRequest
+	130, // 217: licensor.v1.AdminService.GetDashboard:input_type -> licensor.v1.GetDashboardRequest
+	136, // 218: licensor.v1.AdminService.GetPoolUsageSeries:input_type -> licensor.v1.GetPoolUsageSeriesRequest
+	138, // 219: licensor.v1.AdminService.GetTelemetryVersionSeries:input_type -> licensor.v1.GetTelemetryVersionSeriesRequest
+	141, // 220: licensor.v1.AdminService.CreatePortalLink:input_type -> licensor.v1.CreatePortalLinkRequest
+	143, // 221: licensor.v1.AdminService.ListPortalLinks:input_type -> licensor.v1.ListPortalLinksRequest
+	145, // 222: licensor.v1.AdminService.RevokePortalLink:input_type -> licensor.v1.RevokePortalLinkRequest
+	2,   // 223: licensor.v1.AdminService.CreateTenant:output_type -> licensor.v1.CreateTenantResponse
+	4,   // 224: licensor.v1.AdminService.GetTenant:output_type -> licensor.v1.GetTenantResponse
+	6,   // 225: licensor.v1.AdminService.ListTenants:output_type -> licensor.v1.ListTenantsResponse
+	8,   // 226: licensor.v1.AdminService.UpdateTenant:output_type -> licensor.v1.UpdateTenantResponse
+	11,  // 227: licensor.v1.AdminService.CreateProduct:output_type -> licensor.v1.CreateProductResponse
+	13,  // 228: licensor.v1.AdminService.ListProducts:output_type -> licensor.v1.ListProductsResponse
+	16,  // 229: licensor.v1.AdminService.CreateFeature:output_type -> licensor.v1.CreateFeatureResponse
+	18,  // 230: licensor.v1.AdminService.ListProductFeatures:output_type -> licensor.v1.ListProductFeaturesResponse
+	21,  // 231: licensor.v1.AdminService.CreateCustomer:output_type -> licensor.v1.CreateCustomerResponse
+	23,  // 232: licensor.v1.AdminService.ListCustomers:output_type -> licensor.v1.ListCustomersResponse
+	27,  // 233: licensor.v1.AdminService.CreateContract:output_type -> licensor.v1.CreateContractResponse
+	29,  // 234: licensor.v1.AdminService.GetContract:output_type -> licensor.v1.GetContractResponse
+	31,  // 235: licensor.v1.AdminService.ListContracts:output_type -> licensor.v1.ListContractsResponse
+	33,  // 236: licensor.v1.AdminService.ChangeContract:output_type -> licensor.v1.ChangeContractResponse
+	35,  // 237: licensor.v1.AdminService.ExtendContract:output_type -> licensor.v1.ExtendContractResponse
+	37,  // 238: licensor.v1.AdminService.EndContract:output_type -> licensor.v1.EndContractResponse
+	40,  // 239: licensor.v1.AdminService.CreateToken:output_type -> licensor.v1.CreateTokenResponse
+	42,  // 240: licensor.v1.AdminService.ListTokens:output_type -> licensor.v1.ListTokensResponse
+	44,  // 241: licensor.v1.AdminService.RevokeToken:output_type -> licensor.v1.RevokeTokenResponse
+	47,  // 242: licensor.v1.AdminService.RotateSigningKey:output_type -> licensor.v1.RotateSigningKeyResponse
+	49,  // 243: licensor.v1.AdminService.ListSigningKeys:output_type -> licensor.v1.ListSigningKeysResponse
+	52,  // 244: licensor.v1.AdminService.ListInstances:output_type -> licensor.v1.ListInstancesResponse
+	54,  // 245: licensor.v1.AdminService.GetInstance:output_type -> licensor.v1.GetInstanceResponse
+	56,  // 246: licensor.v1.AdminService.ReleaseSeat:output_type -> licensor.v1.ReleaseSeatResponse
+	59,  // 247: licensor.v1.AdminService.GetTelemetryHistory:output_type -> licensor.v1.GetTelemetryHistoryResponse
+	63,  // 248: licensor.v1.AdminService.GetFleetSummary:output_type -> licensor.v1.GetFleetSummaryResponse
+	65,  // 249: licensor.v1.AdminService.IssueLicenseFile:output_type -> licensor.v1.IssueLicenseFileResponse
+	69,  // 250: licensor.v1.AdminService.CreatePool:output_type -> licensor.v1.CreatePoolResponse
+	71,  // 251: licensor.v1.AdminService.GetPool:output_type -> licensor.v1.GetPoolResponse
+	73,  // 252: licensor.v1.AdminService.ListPools:output_type -> licensor.v1.ListPoolsResponse
+	75,  // 253: licensor.v1.AdminService.ResizePool:output_type -> licensor.v1.ResizePoolResponse
+	77,  // 254: licensor.v1.AdminService.ListLeases:output_type -> licensor.v1.ListLeasesResponse
+	79,  // 255: licensor.v1.AdminService.ReleaseLease:output_type -> licensor.v1.ReleaseLeaseResponse
+	82,  // 256: licensor.v1.AdminService.GetUsageReport:output_type -> licensor.v1.GetUsageReportResponse
+	85,  // 257: licensor.v1.AdminService.CreateWebhook:output_type -> licensor.v1.CreateWebhookResponse
+	87,  // 258: licensor.v1.AdminService.ListWebhooks:output_type -> licensor.v1.ListWebhooksResponse
+	89,  // 259: licensor.v1.AdminService.DeleteWebhook:output_type -> licensor.v1.DeleteWebhookResponse
+	91,  // 260: licensor.v1.AdminService.UpdateWebhook:output_type -> licensor.v1.UpdateWebhookResponse
+	94,  // 261: licensor.v1.AdminService.ListDeliveries:output_type -> licensor.v1.ListDeliveriesResponse
+	96,  // 262: licensor.v1.AdminService.Redeliver:output_type -> licensor.v1.RedeliverResponse
+	99,  // 263: licensor.v1.AdminService.ListAlerts:output_type -> licensor.v1.ListAlertsResponse
+	102, // 264: licensor.v1.AdminService.ListAuditEntries:output_type -> licensor.v1.ListAuditEntriesResponse
+	105, // 265: licensor.v1.AdminService.RespondOfflineRequest:output_type -> licensor.v1.RespondOfflineRequestResponse
+	107, // 266: licensor.v1.AdminService.ReturnOfflineLicense:output_type -> licensor.v1.ReturnOfflineLicenseResponse
+	109, // 267: licensor.v1.AdminService.ReleaseOfflineLicense:output_type -> licensor.v1.ReleaseOfflineLicenseResponse
+	111, // 268: licensor.v1.AdminService.GetOfflineLicense:output_type -> licensor.v1.GetOfflineLicenseResponse
+	113, // 269: licensor.v1.AdminService.GetCustomer:output_type -> licensor.v1.GetCustomerResponse
+	115, // 270: licensor.v1.AdminService.UpdateCustomer:output_type -> licensor.v1.UpdateCustomerResponse
+	117, // 271: licensor.v1.AdminService.DeleteCustomer:output_type -> licensor.v1.DeleteCustomerResponse
+	119, // 272: licensor.v1.AdminService.UpdateProduct:output_type -> licensor.v1.UpdateProductResponse
+	121, // 273: licensor.v1.AdminService.DeleteProduct:output_type -> licensor.v1.DeleteProductResponse
+	123, // 274: licensor.v1.AdminService.UpdateFeature:output_type -> licensor.v1.UpdateFeatureResponse
+	125, // 275: licensor.v1.AdminService.DeleteFeature:output_type -> licensor.v1.DeleteFeatureResponse
+	127, // 276: licensor.v1.AdminService.SendWebhookTestEvent:output_type -> licensor.v1.SendWebhookTestEventResponse
+	129, // 277: licensor.v1.AdminService.SearchInstances:output_type -> licensor.v1.SearchInstancesResponse
+	133, // 278: licensor.v1.AdminService.GetDashboard:output_type -> licensor.v1.GetDashboardResponse
+	137, // 279: licensor.v1.AdminService.GetPoolUsageSeries:output_type -> licensor.v1.GetPoolUsageSeriesResponse
+	139, // 280: licensor.v1.AdminService.GetTelemetryVersionSeries:output_type -> licensor.v1.GetTelemetryVersionSeriesResponse
+	142, // 281: licensor.v1.AdminService.CreatePortalLink:output_type -> licensor.v1.CreatePortalLinkResponse
+	144, // 282: licensor.v1.AdminService.ListPortalLinks:output_type -> licensor.v1.ListPortalLinksResponse
+	146, // 283: licensor.v1.AdminService.RevokePortalLink:output_type -> licensor.v1.RevokePortalLinkResponse
+	223, // [223:284] is the sub-list for method output_type
+	162, // [162:223] is the sub-list for method input_type
+	162, // [162:162] is the sub-list for extension type_name
+	162, // [162:162] is the sub-list for extension extendee
+	0,   // [0:162] is the sub-list for field type_name
 }
 
 func init() { file_licensor_v1_admin_proto_init() }
@@ -10177,16 +10874,16 @@ func file_licensor_v1_admin_proto_init() {
 	file_licensor_v1_admin_proto_msgTypes[7].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[32].OneofWrappers = []any{}
 	file_licensor_v1_admin_proto_msgTypes[90].OneofWrappers = []any{}
-	file_licensor_v1_admin_proto_msgTypes[105].OneofWrappers = []any{}
-	file_licensor_v1_admin_proto_msgTypes[109].OneofWrappers = []any{}
-	file_licensor_v1_admin_proto_msgTypes[113].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[114].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[118].OneofWrappers = []any{}
+	file_licensor_v1_admin_proto_msgTypes[122].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_licensor_v1_admin_proto_rawDesc), len(file_licensor_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   144,
+			NumMessages:   153,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

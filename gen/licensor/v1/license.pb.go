@@ -31,8 +31,12 @@ type GetLicenseRequest struct {
 	InstanceId string `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
 	// Host the instance runs on; the same instance id from two hosts at once is
 	// flagged as a suspected clone.
-	Host          string     `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
-	Telemetry     *Telemetry `protobuf:"bytes,4,opt,name=telemetry,proto3" json:"telemetry,omitempty"`
+	Host      string     `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
+	Telemetry *Telemetry `protobuf:"bytes,4,opt,name=telemetry,proto3" json:"telemetry,omitempty"`
+	// Salted machine fingerprint (the Go client's Fingerprint): the same
+	// instance id from two machines at once is flagged as a clone, or refused
+	// if the contract says so.
+	Fingerprint   string `protobuf:"bytes,5,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -95,6 +99,13 @@ func (x *GetLicenseRequest) GetTelemetry() *Telemetry {
 	return nil
 }
 
+func (x *GetLicenseRequest) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
 type GetLicenseResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	License       *IssuedLicense         `protobuf:"bytes,1,opt,name=license,proto3" json:"license,omitempty"`
@@ -140,11 +151,15 @@ func (x *GetLicenseResponse) GetLicense() *IssuedLicense {
 }
 
 type WatchLicenseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ContractId    string                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
-	InstanceId    string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
-	Host          string                 `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
-	Telemetry     *Telemetry             `protobuf:"bytes,4,opt,name=telemetry,proto3" json:"telemetry,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ContractId string                 `protobuf:"bytes,1,opt,name=contract_id,json=contractId,proto3" json:"contract_id,omitempty"`
+	InstanceId string                 `protobuf:"bytes,2,opt,name=instance_id,json=instanceId,proto3" json:"instance_id,omitempty"`
+	Host       string                 `protobuf:"bytes,3,opt,name=host,proto3" json:"host,omitempty"`
+	Telemetry  *Telemetry             `protobuf:"bytes,4,opt,name=telemetry,proto3" json:"telemetry,omitempty"`
+	// Salted machine fingerprint (the Go client's Fingerprint): the same
+	// instance id from two machines at once is flagged as a clone, or refused
+	// if the contract says so.
+	Fingerprint   string `protobuf:"bytes,5,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -205,6 +220,13 @@ func (x *WatchLicenseRequest) GetTelemetry() *Telemetry {
 		return x.Telemetry
 	}
 	return nil
+}
+
+func (x *WatchLicenseRequest) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
 }
 
 type WatchLicenseResponse struct {
@@ -499,23 +521,25 @@ var File_licensor_v1_license_proto protoreflect.FileDescriptor
 
 const file_licensor_v1_license_proto_rawDesc = "" +
 	"\n" +
-	"\x19licensor/v1/license.proto\x12\vlicensor.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x01\n" +
+	"\x19licensor/v1/license.proto\x12\vlicensor.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x01\n" +
 	"\x11GetLicenseRequest\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x12\x1f\n" +
 	"\vinstance_id\x18\x02 \x01(\tR\n" +
 	"instanceId\x12\x12\n" +
 	"\x04host\x18\x03 \x01(\tR\x04host\x124\n" +
-	"\ttelemetry\x18\x04 \x01(\v2\x16.licensor.v1.TelemetryR\ttelemetry\"J\n" +
+	"\ttelemetry\x18\x04 \x01(\v2\x16.licensor.v1.TelemetryR\ttelemetry\x12 \n" +
+	"\vfingerprint\x18\x05 \x01(\tR\vfingerprint\"J\n" +
 	"\x12GetLicenseResponse\x124\n" +
-	"\alicense\x18\x01 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"\xa1\x01\n" +
+	"\alicense\x18\x01 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"\xc3\x01\n" +
 	"\x13WatchLicenseRequest\x12\x1f\n" +
 	"\vcontract_id\x18\x01 \x01(\tR\n" +
 	"contractId\x12\x1f\n" +
 	"\vinstance_id\x18\x02 \x01(\tR\n" +
 	"instanceId\x12\x12\n" +
 	"\x04host\x18\x03 \x01(\tR\x04host\x124\n" +
-	"\ttelemetry\x18\x04 \x01(\v2\x16.licensor.v1.TelemetryR\ttelemetry\"L\n" +
+	"\ttelemetry\x18\x04 \x01(\v2\x16.licensor.v1.TelemetryR\ttelemetry\x12 \n" +
+	"\vfingerprint\x18\x05 \x01(\tR\vfingerprint\"L\n" +
 	"\x14WatchLicenseResponse\x124\n" +
 	"\alicense\x18\x01 \x01(\v2\x1a.licensor.v1.IssuedLicenseR\alicense\"\x93\x04\n" +
 	"\rIssuedLicense\x12\x14\n" +

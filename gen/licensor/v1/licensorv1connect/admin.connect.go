@@ -150,6 +150,18 @@ const (
 	// AdminServiceListAuditEntriesProcedure is the fully-qualified name of the AdminService's
 	// ListAuditEntries RPC.
 	AdminServiceListAuditEntriesProcedure = "/licensor.v1.AdminService/ListAuditEntries"
+	// AdminServiceRespondOfflineRequestProcedure is the fully-qualified name of the AdminService's
+	// RespondOfflineRequest RPC.
+	AdminServiceRespondOfflineRequestProcedure = "/licensor.v1.AdminService/RespondOfflineRequest"
+	// AdminServiceReturnOfflineLicenseProcedure is the fully-qualified name of the AdminService's
+	// ReturnOfflineLicense RPC.
+	AdminServiceReturnOfflineLicenseProcedure = "/licensor.v1.AdminService/ReturnOfflineLicense"
+	// AdminServiceReleaseOfflineLicenseProcedure is the fully-qualified name of the AdminService's
+	// ReleaseOfflineLicense RPC.
+	AdminServiceReleaseOfflineLicenseProcedure = "/licensor.v1.AdminService/ReleaseOfflineLicense"
+	// AdminServiceGetOfflineLicenseProcedure is the fully-qualified name of the AdminService's
+	// GetOfflineLicense RPC.
+	AdminServiceGetOfflineLicenseProcedure = "/licensor.v1.AdminService/GetOfflineLicense"
 	// AdminServiceGetCustomerProcedure is the fully-qualified name of the AdminService's GetCustomer
 	// RPC.
 	AdminServiceGetCustomerProcedure = "/licensor.v1.AdminService/GetCustomer"
@@ -261,6 +273,17 @@ type AdminServiceClient interface {
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
 	// Audit log.
 	ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error)
+	// Offline activation by file exchange (air-gapped machines).
+	// RespondOfflineRequest turns a request file into a license file bound to
+	// the requesting machine's instance key and fingerprint; it takes a seat.
+	RespondOfflineRequest(context.Context, *connect.Request[v1.RespondOfflineRequestRequest]) (*connect.Response[v1.RespondOfflineRequestResponse], error)
+	// ReturnOfflineLicense frees that seat on the machine's signed proof that
+	// it deleted the license.
+	ReturnOfflineLicense(context.Context, *connect.Request[v1.ReturnOfflineLicenseRequest]) (*connect.Response[v1.ReturnOfflineLicenseResponse], error)
+	// ReleaseOfflineLicense frees it without the proof (a lost machine),
+	// audited with a reason.
+	ReleaseOfflineLicense(context.Context, *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error)
+	GetOfflineLicense(context.Context, *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error)
 	// Catalog changes. A delete that something still refers to is
 	// FAILED_PRECONDITION, and the message says what refers to it.
 	GetCustomer(context.Context, *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error)
@@ -561,6 +584,30 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("ListAuditEntries")),
 			connect.WithClientOptions(opts...),
 		),
+		respondOfflineRequest: connect.NewClient[v1.RespondOfflineRequestRequest, v1.RespondOfflineRequestResponse](
+			httpClient,
+			baseURL+AdminServiceRespondOfflineRequestProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RespondOfflineRequest")),
+			connect.WithClientOptions(opts...),
+		),
+		returnOfflineLicense: connect.NewClient[v1.ReturnOfflineLicenseRequest, v1.ReturnOfflineLicenseResponse](
+			httpClient,
+			baseURL+AdminServiceReturnOfflineLicenseProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ReturnOfflineLicense")),
+			connect.WithClientOptions(opts...),
+		),
+		releaseOfflineLicense: connect.NewClient[v1.ReleaseOfflineLicenseRequest, v1.ReleaseOfflineLicenseResponse](
+			httpClient,
+			baseURL+AdminServiceReleaseOfflineLicenseProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ReleaseOfflineLicense")),
+			connect.WithClientOptions(opts...),
+		),
+		getOfflineLicense: connect.NewClient[v1.GetOfflineLicenseRequest, v1.GetOfflineLicenseResponse](
+			httpClient,
+			baseURL+AdminServiceGetOfflineLicenseProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("GetOfflineLicense")),
+			connect.WithClientOptions(opts...),
+		),
 		getCustomer: connect.NewClient[v1.GetCustomerRequest, v1.GetCustomerResponse](
 			httpClient,
 			baseURL+AdminServiceGetCustomerProcedure,
@@ -698,6 +745,10 @@ type adminServiceClient struct {
 	redeliver                 *connect.Client[v1.RedeliverRequest, v1.RedeliverResponse]
 	listAlerts                *connect.Client[v1.ListAlertsRequest, v1.ListAlertsResponse]
 	listAuditEntries          *connect.Client[v1.ListAuditEntriesRequest, v1.ListAuditEntriesResponse]
+	respondOfflineRequest     *connect.Client[v1.RespondOfflineRequestRequest, v1.RespondOfflineRequestResponse]
+	returnOfflineLicense      *connect.Client[v1.ReturnOfflineLicenseRequest, v1.ReturnOfflineLicenseResponse]
+	releaseOfflineLicense     *connect.Client[v1.ReleaseOfflineLicenseRequest, v1.ReleaseOfflineLicenseResponse]
+	getOfflineLicense         *connect.Client[v1.GetOfflineLicenseRequest, v1.GetOfflineLicenseResponse]
 	getCustomer               *connect.Client[v1.GetCustomerRequest, v1.GetCustomerResponse]
 	updateCustomer            *connect.Client[v1.UpdateCustomerRequest, v1.UpdateCustomerResponse]
 	deleteCustomer            *connect.Client[v1.DeleteCustomerRequest, v1.DeleteCustomerResponse]
@@ -925,6 +976,26 @@ func (c *adminServiceClient) ListAuditEntries(ctx context.Context, req *connect.
 	return c.listAuditEntries.CallUnary(ctx, req)
 }
 
+// RespondOfflineRequest calls licensor.v1.AdminService.RespondOfflineRequest.
+func (c *adminServiceClient) RespondOfflineRequest(ctx context.Context, req *connect.Request[v1.RespondOfflineRequestRequest]) (*connect.Response[v1.RespondOfflineRequestResponse], error) {
+	return c.respondOfflineRequest.CallUnary(ctx, req)
+}
+
+// ReturnOfflineLicense calls licensor.v1.AdminService.ReturnOfflineLicense.
+func (c *adminServiceClient) ReturnOfflineLicense(ctx context.Context, req *connect.Request[v1.ReturnOfflineLicenseRequest]) (*connect.Response[v1.ReturnOfflineLicenseResponse], error) {
+	return c.returnOfflineLicense.CallUnary(ctx, req)
+}
+
+// ReleaseOfflineLicense calls licensor.v1.AdminService.ReleaseOfflineLicense.
+func (c *adminServiceClient) ReleaseOfflineLicense(ctx context.Context, req *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error) {
+	return c.releaseOfflineLicense.CallUnary(ctx, req)
+}
+
+// GetOfflineLicense calls licensor.v1.AdminService.GetOfflineLicense.
+func (c *adminServiceClient) GetOfflineLicense(ctx context.Context, req *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error) {
+	return c.getOfflineLicense.CallUnary(ctx, req)
+}
+
 // GetCustomer calls licensor.v1.AdminService.GetCustomer.
 func (c *adminServiceClient) GetCustomer(ctx context.Context, req *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error) {
 	return c.getCustomer.CallUnary(ctx, req)
@@ -1064,6 +1135,17 @@ type AdminServiceHandler interface {
 	ListAlerts(context.Context, *connect.Request[v1.ListAlertsRequest]) (*connect.Response[v1.ListAlertsResponse], error)
 	// Audit log.
 	ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error)
+	// Offline activation by file exchange (air-gapped machines).
+	// RespondOfflineRequest turns a request file into a license file bound to
+	// the requesting machine's instance key and fingerprint; it takes a seat.
+	RespondOfflineRequest(context.Context, *connect.Request[v1.RespondOfflineRequestRequest]) (*connect.Response[v1.RespondOfflineRequestResponse], error)
+	// ReturnOfflineLicense frees that seat on the machine's signed proof that
+	// it deleted the license.
+	ReturnOfflineLicense(context.Context, *connect.Request[v1.ReturnOfflineLicenseRequest]) (*connect.Response[v1.ReturnOfflineLicenseResponse], error)
+	// ReleaseOfflineLicense frees it without the proof (a lost machine),
+	// audited with a reason.
+	ReleaseOfflineLicense(context.Context, *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error)
+	GetOfflineLicense(context.Context, *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error)
 	// Catalog changes. A delete that something still refers to is
 	// FAILED_PRECONDITION, and the message says what refers to it.
 	GetCustomer(context.Context, *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error)
@@ -1360,6 +1442,30 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("ListAuditEntries")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceRespondOfflineRequestHandler := connect.NewUnaryHandler(
+		AdminServiceRespondOfflineRequestProcedure,
+		svc.RespondOfflineRequest,
+		connect.WithSchema(adminServiceMethods.ByName("RespondOfflineRequest")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceReturnOfflineLicenseHandler := connect.NewUnaryHandler(
+		AdminServiceReturnOfflineLicenseProcedure,
+		svc.ReturnOfflineLicense,
+		connect.WithSchema(adminServiceMethods.ByName("ReturnOfflineLicense")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceReleaseOfflineLicenseHandler := connect.NewUnaryHandler(
+		AdminServiceReleaseOfflineLicenseProcedure,
+		svc.ReleaseOfflineLicense,
+		connect.WithSchema(adminServiceMethods.ByName("ReleaseOfflineLicense")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceGetOfflineLicenseHandler := connect.NewUnaryHandler(
+		AdminServiceGetOfflineLicenseProcedure,
+		svc.GetOfflineLicense,
+		connect.WithSchema(adminServiceMethods.ByName("GetOfflineLicense")),
+		connect.WithHandlerOptions(opts...),
+	)
 	adminServiceGetCustomerHandler := connect.NewUnaryHandler(
 		AdminServiceGetCustomerProcedure,
 		svc.GetCustomer,
@@ -1536,6 +1642,14 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListAlertsHandler.ServeHTTP(w, r)
 		case AdminServiceListAuditEntriesProcedure:
 			adminServiceListAuditEntriesHandler.ServeHTTP(w, r)
+		case AdminServiceRespondOfflineRequestProcedure:
+			adminServiceRespondOfflineRequestHandler.ServeHTTP(w, r)
+		case AdminServiceReturnOfflineLicenseProcedure:
+			adminServiceReturnOfflineLicenseHandler.ServeHTTP(w, r)
+		case AdminServiceReleaseOfflineLicenseProcedure:
+			adminServiceReleaseOfflineLicenseHandler.ServeHTTP(w, r)
+		case AdminServiceGetOfflineLicenseProcedure:
+			adminServiceGetOfflineLicenseHandler.ServeHTTP(w, r)
 		case AdminServiceGetCustomerProcedure:
 			adminServiceGetCustomerHandler.ServeHTTP(w, r)
 		case AdminServiceUpdateCustomerProcedure:
@@ -1741,6 +1855,22 @@ func (UnimplementedAdminServiceHandler) ListAlerts(context.Context, *connect.Req
 
 func (UnimplementedAdminServiceHandler) ListAuditEntries(context.Context, *connect.Request[v1.ListAuditEntriesRequest]) (*connect.Response[v1.ListAuditEntriesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ListAuditEntries is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RespondOfflineRequest(context.Context, *connect.Request[v1.RespondOfflineRequestRequest]) (*connect.Response[v1.RespondOfflineRequestResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.RespondOfflineRequest is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ReturnOfflineLicense(context.Context, *connect.Request[v1.ReturnOfflineLicenseRequest]) (*connect.Response[v1.ReturnOfflineLicenseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ReturnOfflineLicense is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ReleaseOfflineLicense(context.Context, *connect.Request[v1.ReleaseOfflineLicenseRequest]) (*connect.Response[v1.ReleaseOfflineLicenseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.ReleaseOfflineLicense is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) GetOfflineLicense(context.Context, *connect.Request[v1.GetOfflineLicenseRequest]) (*connect.Response[v1.GetOfflineLicenseResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("licensor.v1.AdminService.GetOfflineLicense is not implemented"))
 }
 
 func (UnimplementedAdminServiceHandler) GetCustomer(context.Context, *connect.Request[v1.GetCustomerRequest]) (*connect.Response[v1.GetCustomerResponse], error) {

@@ -1,4 +1,5 @@
--- 0010_console: what the vendor console and the customer portal need.
+-- 0012_console: what the vendor console and the customer portal need,
+-- mirroring store/sqlite's 0012_console.sql.
 --
 -- Free-form metadata on customers and contracts: a JSON object of string
 -- values, validated by the domain (licensor.ValidateMetadata) before it
@@ -11,18 +12,18 @@ ALTER TABLE contracts ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
 -- the vendor. Like tokens, only the hash of the secret is kept, and a
 -- link is found by it before any tenant is known.
 CREATE TABLE portal_links (
-    tenant_id   TEXT    NOT NULL REFERENCES tenants (id),
-    id          TEXT    NOT NULL,
-    customer_id TEXT    NOT NULL,
-    name        TEXT    NOT NULL,
-    hash        BLOB    NOT NULL UNIQUE,
-    hint        TEXT    NOT NULL,
-    created_at  INTEGER NOT NULL,
-    expires_at  INTEGER NOT NULL,
-    revoked_at  INTEGER NOT NULL,
-    PRIMARY KEY (tenant_id, id),
-    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id)
-) STRICT, WITHOUT ROWID;
+    tenant_id   TEXT COLLATE "C" NOT NULL CONSTRAINT portal_links_tenant_fk REFERENCES tenants (id),
+    id          TEXT COLLATE "C" NOT NULL,
+    customer_id TEXT COLLATE "C" NOT NULL,
+    name        TEXT   NOT NULL,
+    hash        BYTEA  NOT NULL CONSTRAINT portal_links_hash_key UNIQUE,
+    hint        TEXT   NOT NULL,
+    created_at  BIGINT NOT NULL,
+    expires_at  BIGINT NOT NULL,
+    revoked_at  BIGINT NOT NULL,
+    CONSTRAINT portal_links_pkey PRIMARY KEY (tenant_id, id),
+    CONSTRAINT portal_links_customer_fk FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant_id, id)
+);
 
 CREATE INDEX portal_links_customer ON portal_links (tenant_id, customer_id, id);
 
