@@ -51,6 +51,7 @@ func (m *Main) setupDemo(ctx context.Context, certFile, addr string) (*DemoFile,
 	}
 	fmt.Fprintf(m.Out, "demo written to %s\nfetch a license:\n  grpcurl -cacert %s -H 'Authorization: Bearer %s' -d '{\"contract_id\":\"%s\",\"instance_id\":\"demo-1\"}' %s licensor.v1.LicenseService/GetLicense\n",
 		path, d.CACert, d.Token, d.ContractID, addr)
+	fmt.Fprintf(m.Out, "console: https://%s/console/ (sign in with the demo's admin_token from %s)\n", addr, path)
 	return d, nil
 }
 

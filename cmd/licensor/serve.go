@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/console"
 	"github.com/licensor/licensor/internal/app"
 	"github.com/licensor/licensor/internal/atomicfile"
 	"github.com/licensor/licensor/internal/buildinfo"
@@ -63,6 +65,36 @@ type ServeCmd struct {
 	WatchUnlimited        int           `help:"Open license streams a contract with unlimited seats may hold." default:"1000" env:"LICENSOR_WATCH_UNLIMITED" name:"watch-unlimited"`
 	WaitStreams           int           `help:"Capability requests a contract may have waiting in pool queues at once (WaitCapabilities streams), per server." default:"1000" env:"LICENSOR_WAIT_STREAMS" name:"wait-streams"`
 	MaxWait               time.Duration `help:"Longest a capability request may wait in a pool's queue (at most 1h)." default:"10m" env:"LICENSOR_MAX_WAIT" name:"max-wait"`
+	// Console sign-in with OpenID Connect for vendor staff (docs/console.md).
+	OIDCIssuer       string        `help:"OpenID Connect issuer URL for vendor staff's console sign-in (empty: token sign-in only)." env:"LICENSOR_OIDC_ISSUER" name:"oidc-issuer"`
+	OIDCClientID     string        `help:"OIDC client id of the console." env:"LICENSOR_OIDC_CLIENT_ID" name:"oidc-client-id"`
+	OIDCClientSecret string        `help:"OIDC client secret of the console." env:"LICENSOR_OIDC_CLIENT_SECRET" name:"oidc-client-secret"`
+	OIDCRedirectURL  string        `help:"OIDC redirect URL registered with the provider (default: https://<host>/console/oidc/callback)." env:"LICENSOR_OIDC_REDIRECT_URL" name:"oidc-redirect-url"`
+	OIDCTenantClaim  string        `help:"ID token claim naming the staff member's tenant." default:"licensor_tenant" env:"LICENSOR_OIDC_TENANT_CLAIM" name:"oidc-tenant-claim"`
+	OIDCTenantMap    string        `help:"JSON file mapping the tenant claim's values to tenant ids ({\"acme-staff\": \"ten_...\"}), or to \"operator\" for the operator's staff; without it the claim's value is the tenant id." env:"LICENSOR_OIDC_TENANT_MAP" name:"oidc-tenant-map" type:"path"`
+	ConsoleSession   time.Duration `help:"How long a console or portal sign-in lasts." default:"8h" env:"LICENSOR_CONSOLE_SESSION" name:"console-session"`
+}
+
+// oidc is the console's OIDC sign-in of the flags; nil without an issuer.
+func (c *ServeCmd) oidc() (*console.OIDCConfig, error) {
+	if c.OIDCIssuer == "" {
+		return nil, nil
+	}
+	if c.OIDCClientID == "" {
+		return nil, errors.New("--oidc-issuer needs --oidc-client-id")
+	}
+	o := &console.OIDCConfig{Issuer: c.OIDCIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret,
+		RedirectURL: c.OIDCRedirectURL, TenantClaim: c.OIDCTenantClaim}
+	if c.OIDCTenantMap != "" {
+		b, err := os.ReadFile(c.OIDCTenantMap)
+		if err != nil {
+			return nil, fmt.Errorf("--oidc-tenant-map: %w", err)
+		}
+		if err := json.Unmarshal(b, &o.Tenants); err != nil {
+			return nil, fmt.Errorf("--oidc-tenant-map %s: want a JSON object of claim value to tenant id: %w", c.OIDCTenantMap, err)
+		}
+	}
+	return o, nil
 }
 
 // WebhookPolicy is the webhook destinations the flags allow.
@@ -183,6 +215,10 @@ func (m *Main) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	oidc, err := cfg.oidc()
+	if err != nil {
+		return err
+	}
 	st, feed, err := openStore(ctx, cfg.DB, cfg.Data, cfg.DurableRefresh, m.Logger)
 	if err != nil {
 		return err
@@ -207,6 +243,7 @@ func (m *Main) Start(ctx context.Context) error {
 	acfg := m.appConfig(st, feed, sealer, tlsCfg)
 	acfg.Listener = ln
 	acfg.Tracing = m.Tracing
+	acfg.OIDC = oidc
 	// From here the App owns the store and the listener.
 	if m.App, err = app.New(ctx, acfg); err != nil {
 		return err
@@ -246,6 +283,8 @@ func (m *Main) appConfig(st licensor.Store, feed licensor.ChangeFeed, sealer *si
 		Webhooks:        c.WebhookPolicy(),
 		Limits:          c.limits(),
 		MaxWait:         c.MaxWait,
+
+		ConsoleSessionTTL: c.ConsoleSession,
 	}
 }
 

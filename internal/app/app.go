@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/console"
 	"github.com/licensor/licensor/internal/signing"
 	"github.com/licensor/licensor/internal/tracing"
 	"github.com/licensor/licensor/metrics"
@@ -113,6 +114,13 @@ type Config struct {
 	// AdjustDispatcher, if set, changes the webhook dispatcher's config
 	// before it is built (a test's resolver or TLS roots).
 	AdjustDispatcher func(*notify.DispatcherConfig)
+
+	// OIDC, if set, lets vendor staff sign in to the console with an
+	// OpenID Connect provider (the console's token sign-in is always on).
+	OIDC *console.OIDCConfig
+	// ConsoleSessionTTL bounds a console or portal session (default
+	// console.DefaultSessionTTL).
+	ConsoleSessionTTL time.Duration
 }
 
 // App is the assembled server.
@@ -124,6 +132,7 @@ type App struct {
 	service     *service.Service
 	server      *server.Server
 	metrics     *metrics.Metrics
+	console     *console.Console
 	scanner     *notify.Scanner
 	dispatcher  *notify.Dispatcher
 	redis       io.Closer // the shared limiter's connection, with Redis
@@ -195,6 +204,12 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 		cfg.AdjustServer(&scfg)
 	}
 	a.server = server.New(scfg)
+	if a.console, err = console.New(console.Config{Service: a.service, Now: cfg.Now, Logger: cfg.Logger,
+		SessionTTL: cfg.ConsoleSessionTTL, OIDC: cfg.OIDC}); err != nil {
+		return nil, err
+	}
+	a.server.Handle("/console/", a.console.Handler())
+	a.server.Handle("/portal/", a.console.Handler())
 	if err := a.metrics.RegisterLeasesInUse(poolLeases(a.service)); err != nil {
 		return nil, err
 	}
@@ -300,6 +315,7 @@ func addrOf(ln net.Listener) string {
 // Store, Service, Server, Metrics, Scanner and Dispatcher are the parts,
 // for the commands and tests that drive them directly.
 func (a *App) Store() licensor.Store          { return a.cfg.Store }
+func (a *App) Console() *console.Console      { return a.console }
 func (a *App) Service() *service.Service      { return a.service }
 func (a *App) Server() *server.Server         { return a.server }
 func (a *App) Metrics() *metrics.Metrics      { return a.metrics }

@@ -20,6 +20,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/console"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/app"
 	"github.com/licensor/licensor/internal/signing"
@@ -164,6 +165,8 @@ type Options struct {
 	// ConfigureDispatcher, if set, adjusts the dispatcher's config before
 	// it is built (a test's resolver, TLS roots).
 	ConfigureDispatcher func(*notify.DispatcherConfig)
+	// OIDC, if set, is the console's OIDC sign-in.
+	OIDC *console.OIDCConfig
 	// Tracing, if set, is the server's tracing (a test's span recorder).
 	Tracing *tracing.Tracing
 }
@@ -251,6 +254,7 @@ func Start(t testing.TB, opts ...Options) *Server {
 		AdjustServer:     o.Configure,
 		Webhooks:         hooks,
 		AdjustDispatcher: o.ConfigureDispatcher,
+		OIDC:             o.OIDC,
 		Tracing:          o.Tracing,
 	})
 	if err != nil {
