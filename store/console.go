@@ -86,7 +86,14 @@ func SearchInstancesQuery(d *Dialect, tid string, s licensor.InstanceSearch) (st
 		q.WriteString(` AND ` + d.JSONText("telemetry_json", "product_version") + ` = ?`)
 		args = append(args, s.ProductVersion)
 	}
-	q.WriteString(` ORDER BY last_seen_at DESC, contract_id DESC, instance_id DESC LIMIT ?`)
+	if s.IDPrefix != "" {
+		// The unary + keeps the planner from walking instances_seen in
+		// order and filtering the whole tenant: a prefix range of
+		// instances_id, then a sort of only what matched.
+		q.WriteString(` ORDER BY +last_seen_at DESC, contract_id DESC, instance_id DESC LIMIT ?`)
+	} else {
+		q.WriteString(` ORDER BY last_seen_at DESC, contract_id DESC, instance_id DESC LIMIT ?`)
+	}
 	args = append(args, s.Limit+1) // one more: is there a next page?
 	return q.String(), args, nil
 }

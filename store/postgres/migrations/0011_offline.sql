@@ -1,5 +1,5 @@
--- 0010_offline: licenses issued for offline requests, mirroring store/sqlite's
--- 0010_offline.sql. One row per answered request: the instance key and
+-- 0011_offline: licenses issued for offline requests, mirroring store/sqlite's
+-- 0011_offline.sql. One row per answered request: the instance key and
 -- machine fingerprint the license is bound to, and the request's nonce,
 -- unique per tenant so that a replayed request is refused. The instance
 -- holds its seat (instances.seat) until released_at is set, by the

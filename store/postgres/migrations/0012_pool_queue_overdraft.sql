@@ -1,6 +1,6 @@
--- 0010_pool_queue_overdraft: capability requests that wait for units,
+-- 0012_pool_queue_overdraft: capability requests that wait for units,
 -- pools that grant beyond their size, and units reserved for instances,
--- mirroring store/sqlite's 0010_pool_queue_overdraft.sql.
+-- mirroring store/sqlite's 0012_pool_queue_overdraft.sql.
 --
 -- A request that asks to wait and finds its pool short joins the pool's
 -- queue: a row here, ordered by seq (one sequence for every server). While

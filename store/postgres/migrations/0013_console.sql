@@ -1,5 +1,5 @@
--- 0012_console: what the vendor console and the customer portal need,
--- mirroring store/sqlite's 0012_console.sql.
+-- 0013_console: what the vendor console and the customer portal need,
+-- mirroring store/sqlite's 0013_console.sql.
 --
 -- Free-form metadata on customers and contracts: a JSON object of string
 -- values, validated by the domain (licensor.ValidateMetadata) before it

@@ -1,4 +1,4 @@
--- 0010_offline: licenses issued for offline requests (file exchange with an
+-- 0011_offline: licenses issued for offline requests (file exchange with an
 -- air-gapped machine). One row per answered request: the instance key and
 -- machine fingerprint the license is bound to, and the request's nonce,
 -- unique per tenant so that a replayed request is refused. The instance

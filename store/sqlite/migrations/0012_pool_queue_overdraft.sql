@@ -1,4 +1,4 @@
--- 0010_pool_queue_overdraft: capability requests that wait for units,
+-- 0012_pool_queue_overdraft: capability requests that wait for units,
 -- pools that grant beyond their size, and units reserved for instances.
 --
 -- A request that asks to wait and finds its pool short joins the pool's

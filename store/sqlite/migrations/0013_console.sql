@@ -1,4 +1,4 @@
--- 0012_console: what the vendor console and the customer portal need.
+-- 0013_console: what the vendor console and the customer portal need.
 --
 -- Free-form metadata on customers and contracts: a JSON object of string
 -- values, validated by the domain (licensor.ValidateMetadata) before it
