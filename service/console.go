@@ -20,16 +20,6 @@ func (s *Service) SearchInstances(ctx context.Context, tenantID string, q licens
 	return s.store.SearchInstances(ctx, q)
 }
 
-// Dashboard returns the counts of the console's first page as of now.
-// Codes: EFORBIDDEN.
-func (s *Service) Dashboard(ctx context.Context, tenantID string) (*licensor.Dashboard, error) {
-	ctx, _, err := s.AdminScope(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	return s.store.Dashboard(ctx, s.now().UTC())
-}
-
 // PoolUsageSeries returns a pool's units in use over time, per feature.
 // Codes: EINVALID, ENOTFOUND, EFORBIDDEN.
 func (s *Service) PoolUsageSeries(ctx context.Context, tenantID, poolID string, r licensor.SeriesRange) ([]licensor.SeriesPoint, error) {

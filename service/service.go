@@ -61,6 +61,7 @@ type Service struct {
 	feed   licensor.ChangeFeed
 	now    func() time.Time
 	log    *slog.Logger
+	dash   dashboards // per-tenant dashboard counts (dashboard.go)
 	sigw   *signing.SignWorkers
 	hooks  licensor.WebhookPolicy
 	tracer trace.Tracer // nil: tracing off

@@ -8923,7 +8923,9 @@ func (x *PoolFeatureUse) GetMaxUnits() int64 {
 
 type GetDashboardResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Now   *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=now,proto3" json:"now,omitempty"`
+	// When these counts were made: each server keeps a tenant's counts for
+	// 30 s, and serves them up to 5 min old while it counts again.
+	Now *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=now,proto3" json:"now,omitempty"`
 	// Instances holding a license that has not expired.
 	ActiveInstances int64 `protobuf:"varint,2,opt,name=active_instances,json=activeInstances,proto3" json:"active_instances,omitempty"`
 	// The last 24 hours and the current one, oldest first: licenses issued
