@@ -24,7 +24,7 @@ type ContractCmd struct {
 	End    ContractEndCmd    `cmd:"" help:"End a contract now."`
 }
 
-var contractHeader = []string{"ID", "NAME", "CUSTOMER", "STATUS", "STARTS", "ENDS", "FEATURES", "SEATS", "VALIDITY", "REFRESH", "FALLBACK", "VERSION"}
+var contractHeader = []string{"ID", "NAME", "CUSTOMER", "PRODUCT", "STATUS", "STARTS", "ENDS", "FEATURES", "SEATS", "VALIDITY", "REFRESH", "FALLBACK", "VERSION"}
 
 func contractRows(cs ...*v1.Contract) (rows [][]string) {
 	for _, c := range cs {
@@ -44,7 +44,7 @@ func contractRows(cs ...*v1.Contract) (rows [][]string) {
 		if c.SeatRule == string(licensor.SeatProductionURL) {
 			rule += fmt.Sprintf(", non-production %d/%s", c.NonProductionUrlsUsed, limit(c.MaxNonProductionUrls))
 		}
-		rows = append(rows, []string{c.Id, orDash(c.Name), c.CustomerId, c.Status, fmtTS(c.StartsAt), fmtTS(c.EndsAt), orDash(strings.Join(fs, ",")),
+		rows = append(rows, []string{c.Id, orDash(c.Name), c.CustomerId, c.ProductId, c.Status, fmtTS(c.StartsAt), fmtTS(c.EndsAt), orDash(strings.Join(fs, ",")),
 			seats + " (" + rule + ")", fmtDur(c.LicenseValidity), fmtDur(c.RefreshInterval), c.Fallback, strconv.FormatInt(c.Version, 10)})
 	}
 	return rows
@@ -97,7 +97,7 @@ func (c *ContractCreateCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
+		return emit(g, res.Msg, contractHeader, nameContractRows(ctx, g, cl, c.TenantID, contractRows(res.Msg.Contract)))
 	})
 }
 
@@ -112,7 +112,7 @@ func (c *ContractGetCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
+		return emit(g, res.Msg, contractHeader, nameContractRows(ctx, g, cl, c.TenantID, contractRows(res.Msg.Contract)))
 	})
 }
 
@@ -129,7 +129,7 @@ func (c *ContractListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emitPage(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contracts...)), res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, contractHeader, nameContractRows(ctx, g, cl, c.TenantID, contractRows(res.Msg.Contracts...)), res.Msg.NextPageToken)
 	})
 }
 
@@ -206,7 +206,7 @@ func (c *ContractChangeCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
+		return emit(g, res.Msg, contractHeader, nameContractRows(ctx, g, cl, c.TenantID, contractRows(res.Msg.Contract)))
 	})
 }
 
@@ -223,7 +223,7 @@ func (c *ContractExtendCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
+		return emit(g, res.Msg, contractHeader, nameContractRows(ctx, g, cl, c.TenantID, contractRows(res.Msg.Contract)))
 	})
 }
 
@@ -238,7 +238,7 @@ func (c *ContractEndCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emit(g, res.Msg, contractHeader, nameCustomers(ctx, g, cl, c.TenantID, 2, contractRows(res.Msg.Contract)))
+		return emit(g, res.Msg, contractHeader, nameContractRows(ctx, g, cl, c.TenantID, contractRows(res.Msg.Contract)))
 	})
 }
 

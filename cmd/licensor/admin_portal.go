@@ -68,7 +68,7 @@ func (c *PortalLinkListCmd) Run(g *Globals) error {
 		if err != nil {
 			return err
 		}
-		return emitPage(g, res.Msg, portalLinkHeader, portalLinkRows(res.Msg.Links...), res.Msg.NextPageToken)
+		return emitPage(g, res.Msg, portalLinkHeader, nameCustomers(ctx, g, cl, c.TenantID, 1, portalLinkRows(res.Msg.Links...)), res.Msg.NextPageToken)
 	})
 }
 

@@ -124,8 +124,8 @@ func TestOutputFormats(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(admin("-o", "yaml", "contract", "list")), &y); err != nil || len(y.Contracts) != 1 || y.Contracts[0].ID != m.Demo.ContractID {
 		t.Errorf("-o yaml: got %+v, %v; want the demo contract", y, err)
 	}
-	if out := admin("contract", "list"); !strings.Contains(out, "Acme Corp ("+m.Demo.CustomerID+")") || !strings.Contains(out, "Acme annual") {
-		t.Errorf("contract list: got %q, want the customer's and the contract's names", out)
+	if out := admin("contract", "list"); !strings.Contains(out, "Acme Corp ("+m.Demo.CustomerID+")") || !strings.Contains(out, "Demo Suite ("+m.Demo.ProductID+")") || !strings.Contains(out, "Acme annual") {
+		t.Errorf("contract list: got %q, want the customer's, the product's and the contract's names", out)
 	}
 	// A secret shown once is never lost to -o id: it goes to stderr.
 	var secret bytes.Buffer

@@ -37,6 +37,31 @@ func nameCustomers(ctx context.Context, g *Globals, cl licensorv1connect.AdminSe
 	})
 }
 
+// nameProducts puts each product's name beside its id in column col.
+func nameProducts(ctx context.Context, g *Globals, cl licensorv1connect.AdminServiceClient, tenant string, col int, rows [][]string) [][]string {
+	return nameColumn(g, col, rows, func(names map[string]string) error {
+		token := ""
+		for range maxNamePages {
+			res, err := cl.ListProducts(ctx, connect.NewRequest(&v1.ListProductsRequest{TenantId: tenant, PageSize: 1000, PageToken: token}))
+			if err != nil {
+				return err
+			}
+			for _, p := range res.Msg.Products {
+				names[p.Id] = p.Name
+			}
+			if token = res.Msg.NextPageToken; token == "" {
+				return nil
+			}
+		}
+		return nil
+	})
+}
+
+// nameContractRows names the customer and product columns of contract rows.
+func nameContractRows(ctx context.Context, g *Globals, cl licensorv1connect.AdminServiceClient, tenant string, rows [][]string) [][]string {
+	return nameProducts(ctx, g, cl, tenant, 3, nameCustomers(ctx, g, cl, tenant, 2, rows))
+}
+
 // nameContracts is nameCustomers for contract ids.
 func nameContracts(ctx context.Context, g *Globals, cl licensorv1connect.AdminServiceClient, tenant string, col int, rows [][]string) [][]string {
 	return nameColumn(g, col, rows, func(names map[string]string) error {
