@@ -34,7 +34,7 @@ type DB struct {
 	// harm (a license refresh that changes no seat: its last-seen time and
 	// license id): its connections do not wait for the WAL flush
 	// (synchronous_commit=off), which is what bounds a refresh's latency.
-	// Seats, units, contracts and keys always go through pool.
+	// Seats, units, contracts and keys never go through it.
 	relaxed *pgxpool.Pool
 	rconn   *conn // relaxed as store.Conn
 	// async runs capability requests and returns (lease.go): its
