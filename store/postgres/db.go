@@ -34,12 +34,18 @@ type DB struct {
 	// harm (a license refresh that changes no seat: its last-seen time and
 	// license id): its connections do not wait for the WAL flush
 	// (synchronous_commit=off), which is what bounds a refresh's latency.
-	// Seats, units, contracts and keys always go through pool.
+	// Seats, units, contracts and keys never go through it.
 	relaxed *pgxpool.Pool
 	rconn   *conn // relaxed as store.Conn
-	log     *slog.Logger
-	now     func() time.Time
-	schema  string // the deployment's schema, "" for the default search_path
+	// async runs capability requests and returns (lease.go): its
+	// connections commit without waiting for the WAL flush, so that a hot
+	// pool's lock is not held through it, and the caller then waits for
+	// the flush outside the lock. It is relaxed where refreshes are not
+	// durable.
+	async  *pgxpool.Pool
+	log    *slog.Logger
+	now    func() time.Time
+	schema string // the deployment's schema, "" for the default search_path
 
 	feedOnce sync.Once
 	feed     *Feed
@@ -142,15 +148,16 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 			return nil, fmt.Errorf("postgres: open %s: %w", redact(cfg), err)
 		}
 	}
-	db.relaxed = pool
-	if !o.durable {
-		rcfg := cfg.Copy()
-		rcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
-		rcfg.MinConns = 0
-		if db.relaxed, err = pgxpool.NewWithConfig(ctx, rcfg); err != nil {
-			pool.Close()
-			return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
-		}
+	rcfg := cfg.Copy()
+	rcfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	rcfg.MinConns = 0
+	if db.async, err = pgxpool.NewWithConfig(ctx, rcfg); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %w", redact(cfg), err)
+	}
+	db.relaxed = db.async
+	if o.durable {
+		db.relaxed = pool
 	}
 	db.rconn = &conn{q: db.relaxed, rb: &db.rb}
 	return db, nil
@@ -217,9 +224,7 @@ func (db *DB) Close() error {
 		if db.feed != nil {
 			db.feed.close()
 		}
-		if db.relaxed != db.pool {
-			db.relaxed.Close()
-		}
+		db.async.Close()
 		db.pool.Close()
 	})
 	return nil

@@ -18,6 +18,10 @@
 //     round trip (store.Pipeliner).
 //   - License refreshes that decide no seat run on a second pool with
 //     synchronous_commit=off (WithDurableRefresh turns that off).
+//   - Capability requests and returns commit on connections with
+//     synchronous_commit=off, so that a hot pool's lock is not held through
+//     the WAL flush, and wait for the flush right after, outside the lock,
+//     before they answer: as durable as any other write (lease.go).
 //   - Embedded migrations (migrations/NNNN_name.sql, numbered like the
 //     SQLite ones), applied by store.DB.Migrate in one transaction at Open
 //     under an advisory lock so that servers starting together do not race,

@@ -57,3 +57,19 @@ func (db *DB) Plan(ctx context.Context, setup []string, q string, args ...any) (
 	}
 	return out, rows.Err()
 }
+
+// WriteLease runs fn as a capability request's transaction runs
+// (store.GroupWriter).
+func (db *DB) WriteLease(ctx context.Context, fn func(ctx context.Context, tx store.Conn) error) error {
+	return (*engine)(db).WriteGrouped(ctx, "test", fn)
+}
+
+// LockPool takes a pool's lock in tx as the store does (store.PoolLocker).
+func (db *DB) LockPool(ctx context.Context, tx store.Conn, tid, poolID string) error {
+	return (*engine)(db).LockPool(ctx, tx, tid, poolID)
+}
+
+// LockLeasePool takes a lease's pool's lock in tx as the store does.
+func (db *DB) LockLeasePool(ctx context.Context, tx store.Conn, tid, id string) error {
+	return (*engine)(db).LockLeasePool(ctx, tx, tid, id)
+}
