@@ -91,6 +91,14 @@ func (a *AgentCmd) clientConfig(g *Globals) (client.Config, error) {
 		cfg.ContractID = firstOf(cfg.ContractID, d.ContractID)
 		cfg.TenantID = firstOf(cfg.TenantID, d.TenantID)
 	}
+	if cfg.Token != "" {
+		// env:NAME or file:PATH (a mounted secret) as for the admin commands.
+		tok, err := readToken(cfg.Token)
+		if err != nil {
+			return cfg, usageError(err)
+		}
+		cfg.Token = tok
+	}
 	if a.Keys != "" {
 		b, err := os.ReadFile(a.Keys)
 		if err != nil {

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,5 +190,32 @@ func TestAgentUnixSocket(t *testing.T) {
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Errorf("the socket is left behind after Close: %v", err)
+	}
+}
+
+// TestAgentTokenReference: the agent reads its contract token from a file
+// (a mounted secret) or a variable, as the admin commands do, and a
+// reference that reads nothing is a usage error naming it.
+func TestAgentTokenReference(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "token")
+	if err := os.WriteFile(secret, []byte("lsr_con_fromfile\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AGENT_TEST_TOKEN", "lsr_con_fromenv")
+	cmd := &AgentCmd{Contract: "con_1", Instance: "rails-1"}
+	for _, tc := range []struct{ ref, want string }{
+		{"file:" + secret, "lsr_con_fromfile"},
+		{"env:AGENT_TEST_TOKEN", "lsr_con_fromenv"},
+		{"lsr_con_plain", "lsr_con_plain"},
+	} {
+		cfg, err := cmd.clientConfig(&Globals{Server: "https://127.0.0.1:1", Token: tc.ref})
+		if err != nil || cfg.Token != tc.want {
+			t.Errorf("--token %s: got %q, %v; want %q", tc.ref, cfg.Token, err, tc.want)
+		}
+	}
+	_, err := cmd.clientConfig(&Globals{Server: "https://127.0.0.1:1", Token: "env:AGENT_TEST_UNSET"})
+	if exitCode(err) != ExitInvalid || !strings.Contains(fmt.Sprint(err), "AGENT_TEST_UNSET") {
+		t.Errorf("an unset variable: got %v (exit %d), want a usage error naming it", err, exitCode(err))
 	}
 }

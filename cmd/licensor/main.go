@@ -49,7 +49,7 @@ func (VersionCmd) Run() error {
 // fills it in; a flag or LICENSOR_* variable always wins.
 type Globals struct {
 	Server   string `help:"Server URL, e.g. https://127.0.0.1:7443." env:"LICENSOR_SERVER"`
-	Token    string `help:"Bearer token (operator or tenant admin for admin commands); for admin, login and config, env:NAME or file:PATH reads it from there." env:"LICENSOR_TOKEN"`
+	Token    string `help:"Bearer token (operator or tenant admin for admin commands); for admin, login, config and agent, env:NAME or file:PATH reads it from there." env:"LICENSOR_TOKEN"`
 	CACert   string `help:"PEM file of the CA (or self-signed certificate) to trust." env:"LICENSOR_CA_CERT" name:"ca-cert" type:"path"`
 	DemoFile string `help:"Take --server, --token (the admin token) and --ca-cert from a demo.json written by serve --demo." env:"LICENSOR_DEMO_FILE" name:"demo-file" type:"path"`
 	Context  string `help:"Use this context of the config file instead of the current one." env:"LICENSOR_CONTEXT" name:"context" predictor:"context"`
