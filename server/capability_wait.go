@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -44,15 +43,8 @@ func (h *capabilityHandler) WaitCapabilities(ctx context.Context, req *connect.R
 		return err
 	}
 	defer release()
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := untilStopping(ctx, h.stopping)
 	defer cancel()
-	go func() {
-		select {
-		case <-h.stopping:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	ans, err := h.svc.WaitCapabilities(ctx, service.CapabilityRequest{
 		ContractID: m.GetContractId(), InstanceID: m.GetInstanceId(), Units: unitsFrom(m.GetCapabilities()),
 		Preview: m.GetPreview(), AllowPartial: m.GetAllowPartial(), Borrow: borrow,
@@ -71,35 +63,21 @@ func (h *capabilityHandler) WaitCapabilities(ctx context.Context, req *connect.R
 // waits, and one contract token could otherwise open thousands.
 type waitBound struct {
 	limit int // 0: no bound
-	mu    sync.Mutex
-	open  map[string]int
+	slots contractSlots
 }
 
-func newWaitBound(limit int) *waitBound { return &waitBound{limit: limit, open: make(map[string]int)} }
+func newWaitBound(limit int) *waitBound { return &waitBound{limit: limit} }
 
 func (b *waitBound) acquire(tenantID, contractID string) (func(), error) {
 	if b.limit == 0 {
 		return func() {}, nil
 	}
-	key := tenantID + "/" + contractID
-	b.mu.Lock()
-	if b.open[key] >= b.limit {
-		b.mu.Unlock()
+	release, ok := b.slots.take(tenantID, contractID, b.limit)
+	if !ok {
 		err := licensor.Errorf(licensor.EEXHAUSTED, "contract %s already has %d requests waiting for capabilities, its limit; "+
 			"wait for some to be answered, or ask the operator to raise --wait-streams", contractID, b.limit)
 		err.RetryAfter = waitRetryAfter
 		return nil, err
 	}
-	b.open[key]++
-	b.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			b.mu.Lock()
-			if b.open[key]--; b.open[key] <= 0 {
-				delete(b.open, key)
-			}
-			b.mu.Unlock()
-		})
-	}, nil
+	return release, nil
 }

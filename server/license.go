@@ -59,16 +59,24 @@ func (h *licenseHandler) WatchLicense(ctx context.Context, req *connect.Request[
 		return err
 	}
 	defer release()
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := untilStopping(ctx, h.stopping)
 	defer cancel()
+	return h.svc.WatchLicense(ctx, lr, func(is *service.Issued) error {
+		return stream.Send(&v1.WatchLicenseResponse{License: issuedPB(is)})
+	})
+}
+
+// untilStopping is ctx, also cancelled once stopping is closed: a stream
+// the server holds (WatchLicense, WaitCapabilities) ends when the server
+// starts to stop, so a graceful shutdown does not wait on it.
+func untilStopping(ctx context.Context, stopping <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
 	go func() {
 		select {
-		case <-h.stopping:
+		case <-stopping:
 			cancel()
 		case <-ctx.Done():
 		}
 	}()
-	return h.svc.WatchLicense(ctx, lr, func(is *service.Issued) error {
-		return stream.Send(&v1.WatchLicenseResponse{License: issuedPB(is)})
-	})
+	return ctx, cancel
 }

@@ -21,13 +21,44 @@ const watchRetryAfter = 5 * time.Minute
 type watchBound struct {
 	perSeat, min, unlimited int
 	metrics                 *netguard.Metrics
+	slots                   contractSlots
+}
 
+func newWatchBound(l Limits, m *netguard.Metrics) *watchBound {
+	return &watchBound{perSeat: l.WatchPerSeat, min: l.WatchMin, unlimited: l.WatchUnlimited, metrics: m}
+}
+
+// contractSlots counts what each contract holds open (streams) and takes
+// one more only under a limit. The zero value is ready.
+type contractSlots struct {
 	mu   sync.Mutex
 	open map[string]int
 }
 
-func newWatchBound(l Limits, m *netguard.Metrics) *watchBound {
-	return &watchBound{perSeat: l.WatchPerSeat, min: l.WatchMin, unlimited: l.WatchUnlimited, metrics: m, open: make(map[string]int)}
+// take takes one of the contract's limit slots and returns its release
+// (idempotent), or ok false when all are taken.
+func (c *contractSlots) take(tenantID, contractID string, limit int) (release func(), ok bool) {
+	key := tenantID + "/" + contractID
+	c.mu.Lock()
+	if c.open[key] >= limit {
+		c.mu.Unlock()
+		return nil, false
+	}
+	if c.open == nil {
+		c.open = make(map[string]int)
+	}
+	c.open[key]++
+	c.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			if c.open[key]--; c.open[key] <= 0 {
+				delete(c.open, key)
+			}
+			c.mu.Unlock()
+		})
+	}, true
 }
 
 // limit is the bound of a contract with seats seats (0: unlimited); 0 means
@@ -49,28 +80,15 @@ func (b *watchBound) acquire(_ context.Context, tenantID, contractID string, sea
 	if limit == 0 {
 		return func() {}, nil
 	}
-	key := tenantID + "/" + contractID
-	b.mu.Lock()
-	if b.open[key] >= limit {
-		b.mu.Unlock()
+	release, ok := b.slots.take(tenantID, contractID, limit)
+	if !ok {
 		b.metrics.WatchRefused()
 		err := licensor.Errorf(licensor.EEXHAUSTED, "contract %s already has %d license streams open, its limit (%s); "+
 			"instances over it keep their license by polling: close unused clients, or ask the operator to raise the limit", contractID, limit, b.rule(seats))
 		err.RetryAfter = watchRetryAfter
 		return nil, err
 	}
-	b.open[key]++
-	b.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			b.mu.Lock()
-			if b.open[key]--; b.open[key] <= 0 {
-				delete(b.open, key)
-			}
-			b.mu.Unlock()
-		})
-	}, nil
+	return release, nil
 }
 
 func (b *watchBound) rule(seats int) string {
