@@ -78,11 +78,7 @@ func (l *Lease) ExpiresAt() time.Time {
 func (l *Lease) Units() map[string]int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	m := make(map[string]int64, len(l.lease.GetUnits()))
-	for _, u := range l.lease.GetUnits() {
-		m[u.GetFeature()] = u.GetUnits()
-	}
-	return m
+	return unitsMap(l.lease.GetUnits())
 }
 
 // Overage returns, per feature, the units of the lease granted beyond the
@@ -90,11 +86,38 @@ func (l *Lease) Units() map[string]int64 {
 func (l *Lease) Overage() map[string]int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	m := make(map[string]int64, len(l.lease.GetOverage()))
-	for _, u := range l.lease.GetOverage() {
+	return unitsMap(l.lease.GetOverage())
+}
+
+// unitsMap is units per feature.
+func unitsMap(us []*v1.CapabilityUnits) map[string]int64 {
+	m := make(map[string]int64, len(us))
+	for _, u := range us {
 		m[u.GetFeature()] = u.GetUnits()
 	}
 	return m
+}
+
+// capabilityRequest is this instance's request for units.
+func (c *Client) capabilityRequest(units []licensor.Units) *v1.RequestCapabilitiesRequest {
+	req := &v1.RequestCapabilitiesRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID}
+	for _, u := range units {
+		req.Capabilities = append(req.Capabilities, &v1.CapabilityUnits{Feature: u.Feature, Units: u.Units})
+	}
+	return req
+}
+
+// requestCapabilities sends req, retried as every call is.
+func (c *Client) requestCapabilities(ctx context.Context, rpc licensorv1connect.CapabilityServiceClient, req *v1.RequestCapabilitiesRequest) (*v1.RequestCapabilitiesResponse, error) {
+	var res *v1.RequestCapabilitiesResponse
+	err := c.retry(ctx, func(ctx context.Context) error {
+		r, err := rpc.RequestCapabilities(ctx, connect.NewRequest(req))
+		if err == nil {
+			res = r.Msg
+		}
+		return err
+	})
+	return res, err
 }
 
 // Token returns the current signed capability document (typ
@@ -146,21 +169,12 @@ func (c *Client) checkout(ctx context.Context, borrow time.Duration, units []lic
 	if err != nil {
 		return nil, err
 	}
-	req := &v1.RequestCapabilitiesRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, RequestId: newRequestID()}
-	for _, u := range units {
-		req.Capabilities = append(req.Capabilities, &v1.CapabilityUnits{Feature: u.Feature, Units: u.Units})
-	}
+	req := c.capabilityRequest(units)
+	req.RequestId = newRequestID()
 	if borrow > 0 {
 		req.Borrow = durationpb.New(borrow)
 	}
-	var res *v1.RequestCapabilitiesResponse
-	err = c.retry(ctx, func(ctx context.Context) error {
-		r, err := rpc.RequestCapabilities(ctx, connect.NewRequest(req))
-		if err == nil {
-			res = r.Msg
-		}
-		return err
-	})
+	res, err := c.requestCapabilities(ctx, rpc, req)
 	if err != nil {
 		return nil, err
 	}

@@ -37,10 +37,7 @@ func (c *Client) verifyCapability(ctx context.Context, token string, lease *v1.L
 	if err != nil {
 		return nil, capabilityError(err)
 	}
-	units := make(map[string]int64, len(lease.GetUnits()))
-	for _, u := range lease.GetUnits() {
-		units[u.GetFeature()] = u.GetUnits()
-	}
+	units := unitsMap(lease.GetUnits())
 	tenant := c.cfg.TenantID
 	if tenant == "" {
 		if l := c.License(); l != nil {

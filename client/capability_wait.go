@@ -51,13 +51,7 @@ func (c *Client) CheckoutWait(ctx context.Context, w Wait, units ...licensor.Uni
 	if err != nil {
 		return nil, err
 	}
-	req := &v1.WaitCapabilitiesRequest{
-		Request: &v1.RequestCapabilitiesRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID},
-		Wait:    durationpb.New(w.For),
-	}
-	for _, u := range units {
-		req.Request.Capabilities = append(req.Request.Capabilities, &v1.CapabilityUnits{Feature: u.Feature, Units: u.Units})
-	}
+	req := &v1.WaitCapabilitiesRequest{Request: c.capabilityRequest(units), Wait: durationpb.New(w.For)}
 	for n := 1; ; n++ {
 		sctx, ri := withRespInfo(ctx)
 		res, timedOut, opened, err := c.waitOnce(sctx, rpc, req, w.OnPosition)

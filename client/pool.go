@@ -17,18 +17,9 @@ func (c *Client) Preview(ctx context.Context, units ...licensor.Units) error {
 	if err != nil {
 		return err
 	}
-	req := &v1.RequestCapabilitiesRequest{ContractId: c.cfg.ContractID, InstanceId: c.instanceID, RequestId: newRequestID(), Preview: true}
-	for _, u := range units {
-		req.Capabilities = append(req.Capabilities, &v1.CapabilityUnits{Feature: u.Feature, Units: u.Units})
-	}
-	var res *v1.RequestCapabilitiesResponse
-	err = c.retry(ctx, func(ctx context.Context) error {
-		r, err := rpc.RequestCapabilities(ctx, connect.NewRequest(req))
-		if err == nil {
-			res = r.Msg
-		}
-		return err
-	})
+	req := c.capabilityRequest(units)
+	req.RequestId, req.Preview = newRequestID(), true
+	res, err := c.requestCapabilities(ctx, rpc, req)
 	if err != nil {
 		return err
 	}
