@@ -13,16 +13,21 @@ var _ store.Pipeliner = (*conn)(nil)
 // ExecStmts sends stmts in one batch: one round trip, whatever their
 // number (store.Pipeliner).
 func (c *conn) ExecStmts(ctx context.Context, stmts []store.Stmt) ([]int64, int, error) {
-	affected := make([]int64, len(stmts))
 	if len(stmts) == 0 {
-		return affected, 0, nil
+		return []int64{}, 0, nil
 	}
 	b := &pgx.Batch{}
 	for _, s := range stmts {
 		b.Queue(c.rb.Rebind(s.Query), s.Args...)
 	}
-	br := c.q.(batchSender).SendBatch(ctx, b)
-	for i := range stmts {
+	return execResults(c.q.(batchSender).SendBatch(ctx, b), len(stmts))
+}
+
+// execResults reads n statements' results from br and closes it: the rows
+// each affected, or the index of the one that failed and its error.
+func execResults(br pgx.BatchResults, n int) ([]int64, int, error) {
+	affected := make([]int64, n)
+	for i := range n {
 		tag, err := br.Exec()
 		if err != nil {
 			_ = br.Close()

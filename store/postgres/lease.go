@@ -186,22 +186,13 @@ func (c *leaseConn) ExecStmts(ctx context.Context, stmts []store.Stmt) ([]int64,
 	if len(c.pending) == 0 || len(stmts) == 0 {
 		return c.conn.ExecStmts(ctx, stmts)
 	}
-	affected := make([]int64, len(stmts))
 	br, err := c.send(ctx, stmts...)
 	if err != nil {
 		// A pending statement failed: the transaction is lost, which is
 		// what a failure of the first statement means to the caller.
-		return affected, 0, err
+		return make([]int64, len(stmts)), 0, err
 	}
-	for i := range stmts {
-		tag, err := br.Exec()
-		if err != nil {
-			_ = br.Close()
-			return affected, i, err
-		}
-		affected[i] = tag.RowsAffected()
-	}
-	return affected, 0, br.Close()
+	return execResults(br, len(stmts))
 }
 
 // batchRows closes the batch with the rows.
