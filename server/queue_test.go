@@ -2,6 +2,9 @@ package server_test
 
 import (
 	"context"
+	"errors"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +13,8 @@ import (
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/internal/testserver"
+	"github.com/licensor/licensor/rpcerr"
+	"github.com/licensor/licensor/server"
 )
 
 // TestQueueFairness: 200 requests wait for 5 units; each unit given back
@@ -203,6 +208,49 @@ func TestWaitCapabilities(t *testing.T) {
 					t.Errorf("waiting: got %d, want big still waiting", got)
 				}
 			})
+		})
+	}
+}
+
+// TestWaitStreamsBound: one contract's waiting streams are bounded
+// (--wait-streams); one over the bound is RESOURCE_EXHAUSTED naming the
+// limit, with a retry hint, and a slot freed by a closed stream is taken
+// again.
+func TestWaitStreamsBound(t *testing.T) {
+	s := testserver.Start(t, testserver.Options{Configure: func(c *server.Config) { c.Limits.WaitStreams = 1 }})
+	for _, p := range testserver.Protocols {
+		t.Run(string(p), func(t *testing.T) {
+			f := newCapFixture(t, s)
+			f.ask(t, p, "holder", "gpu-export", 2)
+			ctx, cancel := context.WithCancel(context.Background())
+			first := f.waitFor(t, ctx, p, "w1", time.Minute, "gpu-export", 1)
+			if m := next(t, first); m.GetPosition() != 1 {
+				t.Fatalf("first wait: got %v, want position 1", m)
+			}
+			second := f.waitFor(t, context.Background(), p, "w2", time.Minute, "gpu-export", 1)
+			if second.Receive() {
+				t.Fatalf("second wait: got %v, want it refused", second.Msg())
+			}
+			err := second.Err()
+			var ce *connect.Error
+			if connect.CodeOf(err) != connect.CodeResourceExhausted || !strings.Contains(err.Error(), "1 requests waiting") || !strings.Contains(err.Error(), "--wait-streams") {
+				t.Fatalf("second wait: got %v, want resource_exhausted naming the limit and the flag", err)
+			}
+			if errors.As(err, &ce); ce.Meta().Get(rpcerr.HeaderRetryAfter) == "" {
+				t.Errorf("second wait: no retry hint")
+			}
+			cancel() // the first leaves the queue and frees its slot
+			_ = first.Close()
+			for i := 0; ; i++ {
+				st := f.waitFor(t, context.Background(), p, "w3", time.Minute, "gpu-export", 1)
+				if st.Receive() {
+					break
+				}
+				if connect.CodeOf(st.Err()) != connect.CodeResourceExhausted || i == 5000 {
+					t.Fatalf("a wait after the first closed: %v", st.Err())
+				}
+				runtime.Gosched() // the server sees the close asynchronously
+			}
 		})
 	}
 }
