@@ -2,7 +2,9 @@ package console
 
 import (
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor"
 )
@@ -51,5 +53,36 @@ func TestParseMetadata(t *testing.T) {
 	}
 	if _, err := parseMetadata("no equals sign"); err == nil {
 		t.Fatal("a line without = is accepted")
+	}
+}
+
+// TestSessionsExpire: a session ends at its TTL; a full table drops the
+// expired first, then the oldest; a forged or overlong cookie finds none.
+func TestSessionsExpire(t *testing.T) {
+	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	ss := newSessions(func() time.Time { return now }, time.Hour)
+	ss.max = 2
+	a := ss.create(&session{})
+	if ss.get(a) == nil {
+		t.Fatal("a new session is not found")
+	}
+	if ss.get("forged") != nil || ss.get(strings.Repeat("x", 101)) != nil {
+		t.Error("a forged cookie found a session")
+	}
+	now = now.Add(time.Hour)
+	if ss.get(a) != nil {
+		t.Error("a session is found at its TTL")
+	}
+	b := ss.create(&session{})
+	now = now.Add(time.Minute)
+	c := ss.create(&session{})
+	d := ss.create(&session{}) // full: the oldest (b) goes
+	if ss.get(b) != nil || ss.get(c) == nil || ss.get(d) == nil {
+		t.Errorf("a full table: b %v, c %v, d %v; want the oldest dropped", ss.get(b) != nil, ss.get(c) != nil, ss.get(d) != nil)
+	}
+	now = now.Add(2 * time.Hour)
+	ss.create(&session{}) // full of expired sessions: both go
+	if len(ss.m) != 1 {
+		t.Errorf("a full table of expired sessions: %d kept, want only the new one", len(ss.m))
 	}
 }
