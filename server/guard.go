@@ -41,6 +41,7 @@ type preAuthKey struct{}
 // reaches authInterceptor through the context.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		growStack()
 		conn := netguard.ConnFrom(r.Context())
 		conn.Begin()
 		defer conn.End()
@@ -152,3 +153,23 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 }
 
 func (b *boundedBody) Close() error { return b.body.Close() }
+
+// handlerStack is the stack a unary call needs down to its deepest frame
+// (connect's codec, the interceptors, the service, signing), with room to
+// spare.
+const handlerStack = 12 << 10
+
+// growStack grows the calling goroutine's stack to handlerStack at once.
+// net/http runs each request on a new goroutine whose stack starts small;
+// left alone, it grows twice deep inside the call, and each growth copies
+// and adjusts every frame below it. Growing it here, a few frames from the
+// goroutine's start, costs one copy of those few frames.
+//
+//go:noinline
+func growStack() {
+	var buf [handlerStack]byte
+	stackSink(buf[:])
+}
+
+//go:noinline
+func stackSink([]byte) {}
