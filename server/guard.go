@@ -152,12 +152,13 @@ func (b *boundedBody) Read(p []byte) (int, error) {
 
 func (b *boundedBody) Close() error { return b.body.Close() }
 
-// handlerStack is the stack a unary call needs down to its deepest frame
-// (connect's codec, the interceptors, the service, signing), with room to
-// spare.
-const handlerStack = 12 << 10
+// growFrame is a frame size that makes the runtime grow a small stack to
+// 16 KiB in one step (it doubles the stack until the frame fits): what a
+// unary call needs down to its deepest frame (connect's codec, the
+// interceptors, the service, signing).
+const growFrame = 8 << 10
 
-// growStack grows the calling goroutine's stack to handlerStack at once.
+// growStack grows the calling goroutine's stack to 16 KiB at once.
 // net/http runs each request on a new goroutine whose stack starts small;
 // left alone, it grows twice deep inside the call, and each growth copies
 // and adjusts every frame below it. Growing it here, a few frames from the
@@ -165,7 +166,7 @@ const handlerStack = 12 << 10
 //
 //go:noinline
 func growStack() {
-	var buf [handlerStack]byte
+	var buf [growFrame]byte
 	stackSink(buf[:])
 }
 
