@@ -73,3 +73,6 @@ func (db *DB) LockPool(ctx context.Context, tx store.Conn, tid, poolID string) e
 func (db *DB) LockLeasePool(ctx context.Context, tx store.Conn, tid, id string) error {
 	return (*engine)(db).LockLeasePool(ctx, tx, tid, id)
 }
+
+// Shortcut is the engine's store.LeaseShortcut.
+func (db *DB) Shortcut() store.LeaseShortcut { return (*engine)(db) }
