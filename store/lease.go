@@ -30,6 +30,10 @@ const poolReapBatch = 256
 // gets that answer. The same request id arriving at two servers at once is
 // answered once; the other waits (for the pool's lock, or for the first
 // insert of the id to commit) and gets the replay.
+//
+// An engine with a LeaseShortcut runs the commonest request (one feature,
+// granted whole) there first, and this transaction only when the shortcut
+// could not decide it alone.
 func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.TakeResult, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -40,6 +44,11 @@ func (db *DB) TakeCapabilities(ctx context.Context, t licensor.Take) (*licensor.
 	}
 	now := Micros(db.stamp(t.Now))
 	expires := Micros(t.ExpiresAt)
+	if s, ok := db.eng.(LeaseShortcut); ok && shortcutTake(t) {
+		if res, done, err := db.takeShortcut(ctx, s, tid, t, now, expires); done {
+			return res, err
+		}
+	}
 	var res *licensor.TakeResult
 	idempotent := t.RequestID != "" && !t.Preview
 	err = db.writeGrouped(ctx, "TakeCapabilities", func(ctx context.Context, tx Conn) error {

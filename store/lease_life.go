@@ -17,13 +17,18 @@ import (
 // ReturnCapabilities gives back some or all units of a lease (returnLease).
 // See licensor.LeaseStore. Returning a whole live lease, the usual case, is
 // one conditional DELETE … RETURNING and the frees (in one round trip
-// where the engine can).
+// where the engine can), or the engine's LeaseShortcut.
 func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*licensor.Lease, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
 		return nil, err
 	}
 	now := Micros(db.stamp(r.Now))
+	if s, ok := db.eng.(LeaseShortcut); ok && len(r.Units) == 0 {
+		if done, err := s.ReturnWhole(ctx, tid, r, now); done {
+			return nil, db.Final("ReturnCapabilities", err)
+		}
+	}
 	var left *licensor.Lease
 	var expired error
 	err = db.writeGrouped(ctx, "ReturnCapabilities", func(ctx context.Context, tx Conn) error {

@@ -43,6 +43,8 @@ func BenchmarkClusterGetLicense(b *testing.B) {
 			}
 			var next, req atomic.Int64
 			b.SetParallelism(8)
+			cost := newPGCost(b)
+			cost.start(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				lc := cluster[int(next.Add(1))%n].License(testserver.GRPC, f.ContractToken)
@@ -54,21 +56,26 @@ func BenchmarkClusterGetLicense(b *testing.B) {
 					}
 				}
 			})
+			b.StopTimer()
+			cost.report(b)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "licenses/s")
 		})
 	}
 }
 
 // BenchmarkClusterRequestReturn is one checkout cycle (RequestCapabilities
-// then ReturnCapabilities) of many devices on one pool.
+// then ReturnCapabilities) of many devices on one pool, each request with
+// a request id of its own, as the client library sends.
 func BenchmarkClusterRequestReturn(b *testing.B) {
 	for _, n := range []int{1, 3} {
 		b.Run(fmt.Sprintf("servers=%d", n), func(b *testing.B) {
 			cluster := startCluster(b, n)
 			f := newPoolFixture(b, cluster, 1_000_000)
 			ctx := context.Background()
-			var next atomic.Int64
+			var next, req atomic.Int64
 			b.SetParallelism(8)
+			cost := newPGCost(b)
+			cost.start(b)
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
 				i := next.Add(1)
@@ -76,7 +83,8 @@ func BenchmarkClusterRequestReturn(b *testing.B) {
 				instance := fmt.Sprintf("bench-%d", i)
 				for pb.Next() {
 					res, err := cl.RequestCapabilities(ctx, connect.NewRequest(&v1.RequestCapabilitiesRequest{
-						ContractId: f.ContractID, InstanceId: instance, Capabilities: []*v1.CapabilityUnits{{Feature: "solver", Units: 1}}}))
+						ContractId: f.ContractID, InstanceId: instance, RequestId: fmt.Sprintf("req-%d", req.Add(1)),
+						Capabilities: []*v1.CapabilityUnits{{Feature: "solver", Units: 1}}}))
 					if err != nil || !res.Msg.Granted {
 						b.Errorf("RequestCapabilities: %v, %v", res, err)
 						return
@@ -88,6 +96,8 @@ func BenchmarkClusterRequestReturn(b *testing.B) {
 					}
 				}
 			})
+			b.StopTimer()
+			cost.report(b)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
 		})
 	}

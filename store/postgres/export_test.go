@@ -98,3 +98,6 @@ func (db *DB) RefreshBoth(ctx context.Context, in licensor.Checkin, a, b string)
 // SetCombineRefreshes turns combined refreshes on or off, for benchmarks
 // that compare them with one statement per refresh.
 func SetCombineRefreshes(on bool) { combineRefreshes = on }
+
+// Shortcut is the engine's store.LeaseShortcut.
+func (db *DB) Shortcut() store.LeaseShortcut { return (*engine)(db) }

@@ -26,7 +26,9 @@ import (
 //   - Fewer round trips: BEGIN and the pool's lock go out with the
 //     transaction's first statement, and the COMMIT with the flush, so a
 //     grant is three round trips (lock and take; the lease, its events and
-//     the answer; commit and flush), two of them under the lock.
+//     the answer; commit and flush), two of them under the lock. The
+//     commonest grant and return are one round trip each, with the lock
+//     held only while PostgreSQL runs them (lease_shortcut.go).
 var _ store.GroupWriter = (*engine)(nil)
 
 // flushSQL, run in a transaction of its own, writes one tiny WAL record (a
