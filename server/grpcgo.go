@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -40,6 +41,7 @@ type grpcTransport struct {
 	h2      *http2.Server
 	ln      *connListener
 	timeout time.Duration // to read a connection's first request headers
+	served  atomic.Int64  // connections handed to grpc-go, for tests
 }
 
 // serveGRPCGo routes hs's HTTP/2 connections by their first request:
@@ -98,14 +100,8 @@ func (t *grpcTransport) serveConn(hs *http.Server, c *tls.Conn, h http.Handler) 
 	if !t.ln.put(sc) {
 		return // shutting down
 	}
+	t.served.Add(1)
 	<-sc.done
-}
-
-// stop ends the grpc-go server at once (the connections' owner closes
-// them too).
-func (t *grpcTransport) stop() {
-	t.ln.Close()
-	t.grpcSrv.Stop()
 }
 
 // connListener hands sniffed gRPC connections to grpc.Server.Serve.

@@ -45,13 +45,24 @@ type guarded struct {
 	url  string
 	addr string
 	tls  *tls.Config // a client's: trusts the server
+	// client and proto: the client kind of a parity test (guarded.as).
+	client string
+	proto  testserver.Protocol
 }
 
 func startGuarded(t *testing.T, limits server.Limits) *guarded {
 	t.Helper()
+	return startGuardedConfig(t, server.Config{Limits: limits})
+}
+
+// startGuardedConfig is startGuarded with more of the server's Config
+// (its Service and Registerer are the test's).
+func startGuardedConfig(t *testing.T, cfg server.Config) *guarded {
+	t.Helper()
 	ts := testserver.Start(t)
 	reg := prometheus.NewRegistry()
-	srv := server.New(server.Config{Service: ts.Service, Limits: limits, Registerer: reg})
+	cfg.Service, cfg.Registerer = ts.Service, reg
+	srv := server.New(cfg)
 	hs := srv.NewHTTPServer(&tls.Config{Certificates: []tls.Certificate{ts.Cert}, NextProtos: []string{"h2", "http/1.1"}}, log.New(io.Discard, "", 0))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
