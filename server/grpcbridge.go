@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -212,7 +211,7 @@ func (c *grpcCall) readErr(err error) error {
 	}
 	c.mu.Unlock()
 	if late {
-		return os.ErrDeadlineExceeded // boundedBody names the limit
+		return c.lateErr() // counted when the status was written
 	}
 	return err
 }
@@ -259,12 +258,12 @@ func (c *grpcCall) SetReadDeadline(t time.Time) error {
 	if c.inEOF || t.IsZero() {
 		return nil
 	}
-	gen, d := c.gen, c.s.limits.BodyTimeout
-	c.timer = time.AfterFunc(time.Until(t), func() { c.bodyLate(gen, d) })
+	gen := c.gen
+	c.timer = time.AfterFunc(time.Until(t), func() { c.bodyLate(gen) })
 	return nil
 }
 
-func (c *grpcCall) bodyLate(gen uint64, d time.Duration) {
+func (c *grpcCall) bodyLate(gen uint64) {
 	c.mu.Lock()
 	if c.gen != gen || c.inEOF || c.done {
 		c.mu.Unlock()
@@ -273,7 +272,14 @@ func (c *grpcCall) bodyLate(gen uint64, d time.Duration) {
 	c.late = true
 	ws := c.ws
 	c.mu.Unlock()
-	_ = ws.WriteStatus(status.New(codes.DeadlineExceeded, fmt.Sprintf("request body did not arrive within %s (--body-timeout)", d)))
+	c.s.guardMetrics.BodyDeadline()
+	_ = ws.WriteStatus(status.New(codes.DeadlineExceeded, c.lateErr().Message()))
+}
+
+// lateErr is boundedBody's answer to a body past its deadline.
+func (c *grpcCall) lateErr() *connect.Error {
+	return connect.NewError(connect.CodeDeadlineExceeded,
+		fmt.Errorf("request body did not arrive within %s (--body-timeout)", c.s.limits.BodyTimeout))
 }
 
 // Close: grpc-go owns the stream.
