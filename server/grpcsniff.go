@@ -94,29 +94,40 @@ func sniff(c *tls.Conn, deadline time.Time, maxStreams int) (*sniffed, error) {
 		if err := c.SetReadDeadline(time.Time{}); err != nil {
 			return nil, err
 		}
-		return &sniffed{Conn: c, grpc: isGRPC(mh.PseudoValue("method"), contentType(mh)), replay: kept,
+		return &sniffed{Conn: c, grpc: forGRPCGo(mh), replay: kept,
 			dropAck: dropAck, done: make(chan struct{})}, nil
 	}
 }
 
-func contentType(mh *http2.MetaHeadersFrame) string {
-	for _, f := range mh.RegularFields() {
-		if f.Name == "content-type" {
-			return f.Value
-		}
-	}
-	return ""
-}
-
-// isGRPC reports whether a request is one for grpc-go's transport: a POST
-// in the gRPC protocol with the protobuf codec. gRPC-Web, Connect and any
-// other codec stay on net/http.
-func isGRPC(method, ct string) bool {
-	if method != "POST" {
+// forGRPCGo reports whether a connection whose first request is mh is
+// one for grpc-go's transport, which answers gRPC only: a POST in the gRPC
+// protocol with the protobuf codec, from a native gRPC library (user agent
+// grpc-go/, grpc-java-, grpc-c/, ...: a channel of those carries gRPC
+// only), not relayed by a proxy (which may send other clients' requests
+// on the same connection). connect-go's gRPC client shares its
+// connections with plain HTTP requests (JWKS), so it stays on net/http,
+// as do gRPC-Web, Connect and every other codec.
+func forGRPCGo(mh *http2.MetaHeadersFrame) bool {
+	if mh.PseudoValue("method") != "POST" {
 		return false
 	}
-	ct = strings.ToLower(strings.TrimSpace(ct))
-	return ct == "application/grpc" || ct == "application/grpc+proto"
+	var grpcCT, nativeUA bool
+	for _, f := range mh.RegularFields() {
+		switch f.Name {
+		case "content-type":
+			ct := strings.ToLower(strings.TrimSpace(f.Value))
+			grpcCT = ct == "application/grpc" || ct == "application/grpc+proto"
+		case "user-agent":
+			nativeUA = strings.Contains(f.Value, "grpc-") && !strings.Contains(f.Value, "connect-")
+		case "forwarded", "x-forwarded-for", "via":
+			return false
+		default:
+			if strings.HasPrefix(f.Name, "x-envoy-") {
+				return false
+			}
+		}
+	}
+	return grpcCT && nativeUA
 }
 
 // recorder keeps every byte read through it, up to max.
