@@ -270,10 +270,10 @@ func (c *grpcCall) bodyLate(gen uint64) {
 		return
 	}
 	c.late = true
-	ws := c.ws
+	ws, m, msg := c.ws, c.s.guardMetrics, c.lateErr().Message() // c may be reused once unlocked
 	c.mu.Unlock()
-	c.s.guardMetrics.BodyDeadline()
-	_ = ws.WriteStatus(status.New(codes.DeadlineExceeded, c.lateErr().Message()))
+	m.BodyDeadline()
+	_ = ws.WriteStatus(status.New(codes.DeadlineExceeded, msg))
 }
 
 // lateErr is boundedBody's answer to a body past its deadline.

@@ -59,9 +59,8 @@ func (s *Server) serveGRPCGo(hs *http.Server) error {
 	}
 	opts := []grpc.ServerOption{
 		grpc.Creds(tlsDone{}),
-		// A little over the body cap, so that the guard decides and
-		// answers as on net/http; a larger message is refused by grpc-go
-		// and answered the same by grpcBody.
+		// The bridge reads the stream's raw bytes, under the guard's
+		// bounds; this bounds RecvMsg, its fallback, a little over them.
 		grpc.MaxRecvMsgSize(int(min(s.maxBodyBytes()+1<<10, 1<<31-1))),
 		grpc.ForceServerCodecV2(rawCodec{}),
 		grpc.UnknownServiceHandler(newGRPCBridge(s).handle),
