@@ -45,7 +45,9 @@ func TestSniffRefusesBadPreludes(t *testing.T) {
 		name string
 		send func(w io.Writer)
 	}{
-		{"Garbage", func(w io.Writer) { _, _ = io.WriteString(w, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"+strings.Repeat("x", 100)) }},
+		{"Garbage", func(w io.Writer) {
+			_, _ = io.WriteString(w, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"+strings.Repeat("x", 100))
+		}},
 		{"GarbageFrames", func(w io.Writer) {
 			_, _ = io.WriteString(w, http2.ClientPreface)
 			_, _ = w.Write(bytes.Repeat([]byte{0xff}, 100)) // a frame longer than any allowed
