@@ -104,7 +104,8 @@ func sniff(c *tls.Conn, deadline time.Time, maxStreams int) (*sniffed, error) {
 // protocol with the protobuf codec, from a native gRPC library (user agent
 // grpc-go/, grpc-java-, grpc-c/, ...: a channel of those carries gRPC
 // only), not relayed by a proxy (which may send other clients' requests
-// on the same connection). connect-go's gRPC client shares its
+// on the same connection). connect-go's gRPC client (grpc-go-connect/)
+// shares its
 // connections with plain HTTP requests (JWKS), so it stays on net/http,
 // as do gRPC-Web, Connect and every other codec.
 func forGRPCGo(mh *http2.MetaHeadersFrame) bool {
@@ -118,7 +119,7 @@ func forGRPCGo(mh *http2.MetaHeadersFrame) bool {
 			ct := strings.ToLower(strings.TrimSpace(f.Value))
 			grpcCT = ct == "application/grpc" || ct == "application/grpc+proto"
 		case "user-agent":
-			nativeUA = strings.Contains(f.Value, "grpc-") && !strings.Contains(f.Value, "connect-")
+			nativeUA = strings.Contains(f.Value, "grpc-") && !strings.Contains(f.Value, "connect")
 		case "forwarded", "x-forwarded-for", "via":
 			return false
 		default:

@@ -20,7 +20,7 @@ func TestForGRPCGo(t *testing.T) {
 	}{
 		{"GRPCGo", "POST", grpcGo, true},
 		{"GRPCJavaProto", "POST", []string{"content-type", "application/grpc+proto", "user-agent", "grpc-java-netty/1.70.0"}, true},
-		{"ConnectGoGRPC", "POST", []string{"content-type", "application/grpc", "user-agent", "connect-go/1.21.1 (go1.26.8)"}, false},
+		{"ConnectGoGRPC", "POST", []string{"content-type", "application/grpc", "user-agent", "grpc-go-connect/1.21.1 (go1.26.8)"}, false},
 		{"GRPCWeb", "POST", []string{"content-type", "application/grpc-web+proto", "user-agent", "grpc-go/1.85.0"}, false},
 		{"GRPCJSON", "POST", []string{"content-type", "application/grpc+json", "user-agent", "grpc-go/1.85.0"}, false},
 		{"Connect", "POST", []string{"content-type", "application/proto", "user-agent", "grpc-go/1.85.0"}, false},
