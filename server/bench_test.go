@@ -3,8 +3,8 @@ package server_test
 import (
 	"context"
 	"crypto/tls"
-	"net/url"
 	"fmt"
+	"net/url"
 	"sync/atomic"
 	"syscall"
 	"testing"

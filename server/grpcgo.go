@@ -38,6 +38,7 @@ const (
 type grpcTransport struct {
 	s       *Server
 	grpcSrv *grpc.Server
+	//lint:ignore SA1019 net/http offers no way to serve an HTTP/2 connection already read from; x/net's server is its unbundled twin
 	h2      *http2.Server
 	ln      *connListener
 	timeout time.Duration // to read a connection's first request headers
@@ -49,8 +50,10 @@ type grpcTransport struct {
 // unbundled).
 func (s *Server) serveGRPCGo(hs *http.Server) error {
 	l := s.limits
+	//lint:ignore SA1019 net/http offers no way to serve an HTTP/2 connection already read from; x/net's server is its unbundled twin
 	h2 := &http2.Server{MaxConcurrentStreams: uint32(l.MaxStreamsPerConn), IdleTimeout: l.IdleTimeout}
-	if err := http2.ConfigureServer(hs, h2); err != nil { // its graceful shutdown on hs.Shutdown
+	//lint:ignore SA1019 as above: the x/net server's graceful shutdown on hs.Shutdown
+	if err := http2.ConfigureServer(hs, h2); err != nil {
 		return err
 	}
 	t := &grpcTransport{s: s, h2: h2, ln: newConnListener(), timeout: l.ReadHeaderTimeout}
@@ -89,10 +92,12 @@ func (t *grpcTransport) serveConn(hs *http.Server, c *tls.Conn, h http.Handler) 
 		return
 	}
 	if !sc.grpc {
+		//lint:ignore SA1019 as above
 		opts := &http2.ServeConnOpts{BaseConfig: hs, Handler: h}
 		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
 			opts.Context = bc.BaseContext()
 		}
+		//lint:ignore SA1019 as above
 		t.h2.ServeConn(sc, opts)
 		return
 	}
@@ -168,7 +173,7 @@ func (tlsDone) ClientHandshake(context.Context, string, net.Conn) (net.Conn, cre
 }
 
 func (tlsDone) Info() credentials.ProtocolInfo {
-	return credentials.ProtocolInfo{SecurityProtocol: "tls", SecurityVersion: "1.2"}
+	return credentials.ProtocolInfo{SecurityProtocol: "tls"}
 }
 
 func (t tlsDone) Clone() credentials.TransportCredentials { return t }
