@@ -106,3 +106,36 @@ func TestGRPCGoSlowBodyCut(t *testing.T) {
 		t.Errorf("grpc-go connections: got %d, want 1", server.GRPCGoConns(g.srv))
 	}
 }
+
+// On shutdown a held stream on grpc-go's transport ends, and the
+// connection closes once it has, within the graceful shutdown.
+func TestGRPCGoShutdownEndsStreams(t *testing.T) {
+	g := startGuarded(t, server.Limits{})
+	f := g.ts.NewFixture(t, testserver.FixtureOptions{MaxSeats: 5})
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+f.ContractToken)
+	s, err := g.grpcConn(t).NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, licensorv1connect.LicenseServiceWatchLicenseProcedure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SendMsg(&v1.WatchLicenseRequest{ContractId: f.ContractID, InstanceId: "held"}); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.CloseSend()
+	if err := s.RecvMsg(new(v1.WatchLicenseResponse)); err != nil {
+		t.Fatalf("first license: %v", err)
+	}
+	g.srv.BeginShutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- g.hs.Shutdown(sctx) }()
+	if err := s.RecvMsg(new(v1.WatchLicenseResponse)); err == nil {
+		t.Error("stream after shutdown began: got a message, want its end")
+	}
+	if err := <-done; err != nil {
+		t.Errorf("shutdown: got %v, want the connection closed in time", err)
+	}
+	if server.GRPCGoConns(g.srv) != 1 {
+		t.Errorf("grpc-go connections: got %d, want 1", server.GRPCGoConns(g.srv))
+	}
+}

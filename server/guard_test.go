@@ -48,6 +48,7 @@ type guarded struct {
 	// client and proto: the client kind of a parity test (guarded.as).
 	client string
 	proto  testserver.Protocol
+	hs     *http.Server
 }
 
 func startGuarded(t *testing.T, limits server.Limits) *guarded {
@@ -70,7 +71,7 @@ func startGuardedConfig(t *testing.T, cfg server.Config) *guarded {
 	}
 	go func() { _ = hs.Serve(srv.Listener(ln, hs)) }()
 	t.Cleanup(func() { srv.BeginShutdown(); _ = hs.Close() })
-	return &guarded{ts: ts, srv: srv, reg: reg, url: "https://" + ln.Addr().String(), addr: ln.Addr().String(),
+	return &guarded{hs: hs, ts: ts, srv: srv, reg: reg, url: "https://" + ln.Addr().String(), addr: ln.Addr().String(),
 		tls: &tls.Config{RootCAs: ts.CAPool, MinVersion: tls.VersionTLS12}}
 }
 
