@@ -23,27 +23,58 @@ type Actor struct {
 type actorKey struct{}
 type tenantKey struct{}
 
+// actorCtx and tenantCtx carry their value in one allocation, where
+// context.WithValue takes two (the value boxed, then the context); both
+// are made on every call. Value hands out a pointer, which boxes for free.
+type actorCtx struct {
+	context.Context
+	a Actor
+}
+
+func (c *actorCtx) Value(key any) any {
+	if key == (actorKey{}) {
+		return &c.a
+	}
+	return c.Context.Value(key)
+}
+
+type tenantCtx struct {
+	context.Context
+	id string
+}
+
+func (c *tenantCtx) Value(key any) any {
+	if key == (tenantKey{}) {
+		return &c.id
+	}
+	return c.Context.Value(key)
+}
+
 // WithActor returns a context that carries a.
 func WithActor(ctx context.Context, a Actor) context.Context {
-	return context.WithValue(ctx, actorKey{}, a)
+	return &actorCtx{Context: ctx, a: a}
 }
 
 // ActorFrom returns the actor carried by ctx.
 func ActorFrom(ctx context.Context) (Actor, bool) {
-	a, ok := ctx.Value(actorKey{}).(Actor)
-	return a, ok
+	if a, ok := ctx.Value(actorKey{}).(*Actor); ok {
+		return *a, true
+	}
+	return Actor{}, false
 }
 
 // WithTenant scopes ctx to one tenant. Every store method that reads or
 // writes a tenant's data refuses to run without it: tenancy is never a default.
 func WithTenant(ctx context.Context, tenantID string) context.Context {
-	return context.WithValue(ctx, tenantKey{}, tenantID)
+	return &tenantCtx{Context: ctx, id: tenantID}
 }
 
 // TenantFrom returns the tenant ctx is scoped to.
 func TenantFrom(ctx context.Context) (string, bool) {
-	id, ok := ctx.Value(tenantKey{}).(string)
-	return id, ok && id != ""
+	if id, ok := ctx.Value(tenantKey{}).(*string); ok {
+		return *id, *id != ""
+	}
+	return "", false
 }
 
 // MustTenant returns the tenant ctx is scoped to, or an EINTERNAL error: a

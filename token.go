@@ -56,8 +56,19 @@ func NewTokenSecret(role Role) (secret string, hash []byte) {
 
 // HashToken returns the stored form of a token secret.
 func HashToken(secret string) []byte {
-	h := sha256.Sum256([]byte(secret))
+	h := TokenDigest(secret)
 	return h[:]
+}
+
+// TokenDigest is HashToken as an array, which needs no allocation: for
+// the lookup of a token on every call. A secret of up to 256 bytes (the
+// longest a server accepts) is hashed from a copy on the stack.
+func TokenDigest(secret string) [sha256.Size]byte {
+	var buf [256]byte
+	if len(secret) <= len(buf) {
+		return sha256.Sum256(buf[:copy(buf[:], secret)])
+	}
+	return sha256.Sum256([]byte(secret))
 }
 
 // TokenHint returns the part of a secret that may be shown again later.

@@ -37,6 +37,9 @@ func ValidateID(field, v string) error {
 	if len(v) > MaxIDLen {
 		return Errorf(EINVALID, "%s is %d bytes; the limit is %d", field, len(v), MaxIDLen)
 	}
+	if visibleASCII(v) {
+		return nil
+	}
 	if !utf8.ValidString(v) {
 		return Errorf(EINVALID, "%s is not valid UTF-8", field)
 	}
@@ -59,6 +62,12 @@ func ValidateID(field, v string) error {
 // outside (instance ids above all: each distinct one takes a seat) goes
 // through it before it is compared or stored.
 func NormalizeID(field, v string) (string, error) {
+	if visibleASCII(v) { // already NFC
+		if err := ValidateID(field, v); err != nil {
+			return "", err
+		}
+		return v, nil
+	}
 	if utf8.ValidString(v) {
 		v = norm.NFC.String(v)
 	}
@@ -66,6 +75,19 @@ func NormalizeID(field, v string) (string, error) {
 		return "", err
 	}
 	return v, nil
+}
+
+// visibleASCII reports whether v is made only of ASCII characters above
+// the space and below DEL. Such a string is valid UTF-8, in NFC, and has
+// none of the characters idRuneProblem refuses: the common id skips those
+// checks (the NFC check alone allocates).
+func visibleASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // idRuneProblem names what makes r unfit for an id, or returns "". Refused

@@ -124,3 +124,19 @@ func TestValidateDurationMessages(t *testing.T) {
 		}
 	}
 }
+
+// Every ASCII character is judged as idRuneProblem judges it, whether the
+// id is all ASCII (the quick path) or also holds a non-ASCII character.
+func TestValidateIDASCII(t *testing.T) {
+	for c := range rune(0x80) {
+		want := idRuneProblem(c) == ""
+		for _, id := range []string{"node" + string(c) + "1", "n\u00f6de" + string(c) + "1"} {
+			if err := ValidateID("instance_id", id); (err == nil) != want {
+				t.Errorf("ValidateID(%+q): got %v, want valid %v", id, err, want)
+			}
+			if got, err := NormalizeID("instance_id", id); (err == nil) != want || (want && got != id) {
+				t.Errorf("NormalizeID(%+q): got %+q, %v, want valid %v", id, got, err, want)
+			}
+		}
+	}
+}

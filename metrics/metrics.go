@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -45,6 +46,8 @@ type Metrics struct {
 	pending    *prometheus.GaugeVec
 	waited     prometheus.Histogram
 	waits      *prometheus.CounterVec
+
+	procedures sync.Map // procedure name → *procedure, for the interceptor
 }
 
 // New returns Metrics with every collector registered, plus the Go runtime

@@ -163,16 +163,37 @@ func instancePB(i *licensor.Instance) *v1.Instance {
 	}
 }
 
+// issuedBlock holds a license message with its timestamps and refresh
+// interval: issuedPB builds one for every license served, in one
+// allocation instead of seven.
+type issuedBlock struct {
+	lic     v1.IssuedLicense
+	times   [5]timestamppb.Timestamp
+	refresh durationpb.Duration
+}
+
+// at is ts on the block's i-th timestamp.
+func (b *issuedBlock) at(i int, t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	b.times[i].Seconds, b.times[i].Nanos = t.Unix(), int32(t.Nanosecond())
+	return &b.times[i]
+}
+
 func issuedPB(is *service.Issued) *v1.IssuedLicense {
 	c := is.Claims
-	out := &v1.IssuedLicense{
-		Token: is.Token, LicenseId: c.ID, KeyId: is.KeyID,
-		IssuedAt: ts(c.IssuedAtTime()), NotBefore: ts(c.NotBeforeTime()), ExpiresAt: ts(c.ExpiresAt()),
-		RefreshAfter: durationpb.New(time.Duration(c.RefreshAfter) * time.Second), ServerTime: ts(is.ServerTime),
-		ContractVersion: c.ContractVersion, Fallback: c.IsFallback(),
-	}
+	b := new(issuedBlock)
+	out := &b.lic
+	out.Token, out.LicenseId, out.KeyId = is.Token, c.ID, is.KeyID
+	out.IssuedAt, out.NotBefore, out.ExpiresAt = b.at(0, c.IssuedAtTime()), b.at(1, c.NotBeforeTime()), b.at(2, c.ExpiresAt())
+	refresh := time.Duration(c.RefreshAfter) * time.Second
+	b.refresh.Seconds, b.refresh.Nanos = int64(refresh/time.Second), int32(refresh%time.Second)
+	out.RefreshAfter, out.ServerTime = &b.refresh, b.at(3, is.ServerTime)
+	out.ContractVersion, out.Fallback = c.ContractVersion, c.IsFallback()
 	if c.IsFallback() {
-		out.FallbackCutoff = timestamppb.New(time.Unix(c.FallbackCutoff, 0))
+		b.times[4].Seconds = c.FallbackCutoff
+		out.FallbackCutoff = &b.times[4]
 	}
 	return out
 }

@@ -61,6 +61,7 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	mux      *http.ServeMux
+	route    *router // in front of mux
 	stopping chan struct{}
 	stopOnce sync.Once
 	limit    *limitInterceptor
@@ -111,12 +112,14 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /openapi.json", s.openAPI)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "ok") })
 	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.route = newRouter(s.mux)
+	s.route.mapProcedures()
 	return s
 }
 
 // Handle mounts another handler on the server's mux (metrics, console,
 // further services).
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+func (s *Server) Handle(pattern string, h http.Handler) { s.route.handle(pattern, h) }
 
 // HandlerOptions returns the options every connect service of this server
 // uses (interceptors, limits), for services mounted with Handle.
@@ -141,7 +144,7 @@ func (s *Server) HandlerOptions() []connect.HandlerOption {
 const compressMinBytes = 8 << 10
 
 // Handler returns the root handler.
-func (s *Server) Handler() http.Handler { return s.guard(withPeerCerts(s.mux)) }
+func (s *Server) Handler() http.Handler { return s.guard(withPeerCerts(s.route)) }
 
 // Stopping returns a channel closed when shutdown begins.
 func (s *Server) Stopping() <-chan struct{} { return s.stopping }

@@ -46,19 +46,19 @@ type cacheEntry[V any] struct {
 // back just after the revocation dropped it, would authenticate for a
 // whole TTL more. So a reader takes the generation before its read and
 // puts only if no invalidation has happened since (put with that gen).
-type ttlCache[V any] struct {
+type ttlCache[K comparable, V any] struct {
 	ttl time.Duration
 	now func() time.Time
 	mu  sync.Mutex
-	m   map[string]cacheEntry[V]
+	m   map[K]cacheEntry[V]
 	gen uint64 // invalidations so far; under mu
 }
 
-func newTTLCache[V any](ttl time.Duration, now func() time.Time) *ttlCache[V] {
-	return &ttlCache[V]{ttl: ttl, now: now, m: make(map[string]cacheEntry[V])}
+func newTTLCache[K comparable, V any](ttl time.Duration, now func() time.Time) *ttlCache[K, V] {
+	return &ttlCache[K, V]{ttl: ttl, now: now, m: make(map[K]cacheEntry[V])}
 }
 
-func (c *ttlCache[V]) get(key string) (V, bool) {
+func (c *ttlCache[K, V]) get(key K) (V, bool) {
 	var zero V
 	if c.ttl <= 0 {
 		return zero, false
@@ -78,7 +78,7 @@ func (c *ttlCache[V]) get(key string) (V, bool) {
 
 // generation returns the count of invalidations so far: take it before
 // reading what will be put.
-func (c *ttlCache[V]) generation() uint64 {
+func (c *ttlCache[K, V]) generation() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.gen
@@ -86,7 +86,7 @@ func (c *ttlCache[V]) generation() uint64 {
 
 // put caches v under key, unless an invalidation has happened since gen
 // (from generation, taken before v was read).
-func (c *ttlCache[V]) put(key string, v V, gen uint64) {
+func (c *ttlCache[K, V]) put(key K, v V, gen uint64) {
 	if c.ttl <= 0 {
 		return
 	}
@@ -103,7 +103,7 @@ func (c *ttlCache[V]) put(key string, v V, gen uint64) {
 	c.mu.Unlock()
 }
 
-func (c *ttlCache[V]) delete(key string) {
+func (c *ttlCache[K, V]) delete(key K) {
 	c.mu.Lock()
 	delete(c.m, key)
 	c.gen++
@@ -111,7 +111,7 @@ func (c *ttlCache[V]) delete(key string) {
 }
 
 // deleteFunc drops every entry for which match is true.
-func (c *ttlCache[V]) deleteFunc(match func(V) bool) {
+func (c *ttlCache[K, V]) deleteFunc(match func(V) bool) {
 	c.mu.Lock()
 	for k, e := range c.m {
 		if match(e.v) {
@@ -122,7 +122,9 @@ func (c *ttlCache[V]) deleteFunc(match func(V) bool) {
 	c.mu.Unlock()
 }
 
-func contractKey(tenantID, contractID string) string { return tenantID + "/" + contractID }
+// contractKey is a contract's key in the cache: a struct, not a joined
+// string, so that a lookup allocates nothing.
+type contractKey struct{ tenantID, contractID string }
 
 // forgetToken drops a token from the cache (after a revocation).
 func (s *Service) forgetToken(id string) {
@@ -131,5 +133,5 @@ func (s *Service) forgetToken(id string) {
 
 // forgetContract drops a contract from the cache (after a change).
 func (s *Service) forgetContract(tenantID, contractID string) {
-	s.contracts.delete(contractKey(tenantID, contractID))
+	s.contracts.delete(contractKey{tenantID, contractID})
 }

@@ -15,16 +15,16 @@ func TestTTLCacheFillAfterInvalidation(t *testing.T) {
 	clock := func() time.Time { return now }
 	for _, tc := range []struct {
 		name       string
-		invalidate func(c *ttlCache[string])
+		invalidate func(c *ttlCache[string, string])
 		cached     bool
 	}{
-		{"NoInvalidation", func(*ttlCache[string]) {}, true},
-		{"DeleteOfAnotherKey", func(c *ttlCache[string]) { c.delete("other") }, false},
-		{"DeleteOfThisKey", func(c *ttlCache[string]) { c.delete("tok") }, false},
-		{"DeleteFunc", func(c *ttlCache[string]) { c.deleteFunc(func(v string) bool { return v == "revoked" }) }, false},
+		{"NoInvalidation", func(*ttlCache[string, string]) {}, true},
+		{"DeleteOfAnotherKey", func(c *ttlCache[string, string]) { c.delete("other") }, false},
+		{"DeleteOfThisKey", func(c *ttlCache[string, string]) { c.delete("tok") }, false},
+		{"DeleteFunc", func(c *ttlCache[string, string]) { c.deleteFunc(func(v string) bool { return v == "revoked" }) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newTTLCache[string](2*time.Second, clock)
+			c := newTTLCache[string, string](2*time.Second, clock)
 			gen := c.generation() // before the store read
 			tc.invalidate(c)      // a revocation commits meanwhile
 			c.put("tok", "read before the revocation", gen)

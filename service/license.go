@@ -59,7 +59,7 @@ func (s *Service) contractForInstance(ctx context.Context, contractID string, in
 		return ctx, nil, licensor.Errorf(licensor.EFORBIDDEN, "this token is for another contract, not %s", contractID)
 	}
 	ctx = licensor.WithTenant(ctx, a.TenantID)
-	key := contractKey(a.TenantID, contractID)
+	key := contractKey{a.TenantID, contractID}
 	if c, ok := s.contracts.get(key); ok {
 		return ctx, c, nil
 	}

@@ -29,11 +29,11 @@ import (
 // poolCache maps a contract (or a pool named by id) to the pool it draws
 // from.
 type poolCache struct {
-	m *ttlCache[*licensor.Pool]
+	m *ttlCache[string, *licensor.Pool]
 }
 
 func newPoolCache(ttl time.Duration, now func() time.Time) *poolCache {
-	return &poolCache{m: newTTLCache[*licensor.Pool](ttl, now)}
+	return &poolCache{m: newTTLCache[string, *licensor.Pool](ttl, now)}
 }
 
 func contractPoolKey(tenantID, contractID string) string { return tenantID + "/c/" + contractID }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"log/slog"
 	"time"
@@ -72,13 +73,13 @@ type Service struct {
 	after     func(time.Duration) <-chan time.Time
 	onQueue   func(QueueEvent)
 
-	tokens    *ttlCache[*licensor.Token]    // by token hash
-	contracts *ttlCache[*licensor.Contract] // by tenant/contract id
+	tokens    *ttlCache[[sha256.Size]byte, *licensor.Token] // by token hash
+	contracts *ttlCache[contractKey, *licensor.Contract]
 	// By tenant id: signing keys for Config.KeyCacheTTL (keys.go), and the
 	// tenant settings the hot path reads (telemetry policy, concurrency
 	// limit; tenant.go) for Config.CacheTTL.
-	keys    *ttlCache[*tenantKeys]
-	tenants *ttlCache[*licensor.Tenant]
+	keys    *ttlCache[string, *tenantKeys]
+	tenants *ttlCache[string, *licensor.Tenant]
 	pools   *poolCache // which pool serves a contract (poolcache.go)
 }
 
@@ -127,10 +128,10 @@ func New(cfg Config) *Service {
 	if cfg.TracerProvider != nil {
 		s.tracer = cfg.TracerProvider.Tracer("github.com/licensor/licensor/service")
 	}
-	s.tokens = newTTLCache[*licensor.Token](cfg.CacheTTL, cfg.Now)
-	s.contracts = newTTLCache[*licensor.Contract](cfg.CacheTTL, cfg.Now)
-	s.keys = newTTLCache[*tenantKeys](cfg.KeyCacheTTL, cfg.Now)
-	s.tenants = newTTLCache[*licensor.Tenant](cfg.CacheTTL, cfg.Now)
+	s.tokens = newTTLCache[[sha256.Size]byte, *licensor.Token](cfg.CacheTTL, cfg.Now)
+	s.contracts = newTTLCache[contractKey, *licensor.Contract](cfg.CacheTTL, cfg.Now)
+	s.keys = newTTLCache[string, *tenantKeys](cfg.KeyCacheTTL, cfg.Now)
+	s.tenants = newTTLCache[string, *licensor.Tenant](cfg.CacheTTL, cfg.Now)
 	s.pools = newPoolCache(cfg.CacheTTL, cfg.Now)
 	return s
 }

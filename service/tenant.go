@@ -223,9 +223,11 @@ func (s *Service) TenantLimits(ctx context.Context, tenantID string) (limit int,
 	if err := licensor.ValidateID("tenant", tenantID); err != nil {
 		return 0, 0, err
 	}
-	t, err := s.tenant(licensor.WithTenant(ctx, tenantID))
-	if err != nil {
-		return 0, 0, err
+	t, ok := s.tenants.get(tenantID) // the hit needs no tenant-scoped ctx
+	if !ok {
+		if t, err = s.tenant(licensor.WithTenant(ctx, tenantID)); err != nil {
+			return 0, 0, err
+		}
 	}
 	limit = t.ConcurrencyLimit
 	if limit <= 0 {

@@ -134,16 +134,17 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (licensor.Act
 	if len(secret) > 256 {
 		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token is not valid")
 	}
-	hash := licensor.HashToken(secret)
-	t, cached := s.tokens.get(string(hash))
+	hash := licensor.TokenDigest(secret)
+	t, cached := s.tokens.get(hash)
 	var err error
 	if !cached {
 		gen := s.tokens.generation()
-		if t, err = s.store.TokenByHash(ctx, hash); err == nil {
-			s.tokens.put(string(hash), t, gen)
+		stored := hash // the store's copy: only a miss puts one on the heap
+		if t, err = s.store.TokenByHash(ctx, stored[:]); err == nil {
+			s.tokens.put(hash, t, gen)
 		}
 	}
-	if licensor.ErrorCode(err) == licensor.ENOTFOUND || (err == nil && subtle.ConstantTimeCompare(t.Hash, hash) != 1) {
+	if licensor.ErrorCode(err) == licensor.ENOTFOUND || (err == nil && subtle.ConstantTimeCompare(t.Hash, hash[:]) != 1) {
 		return licensor.Actor{}, licensor.Errorf(licensor.EUNAUTHORIZED, "token is not valid")
 	}
 	if err != nil {

@@ -49,13 +49,32 @@ func NewSignWorkers(n int) *SignWorkers {
 	return w
 }
 
+// run signs the jobs handed to it. Jobs that are waiting when it takes
+// one are signed together with it (up to maxBatch), which shares the
+// costliest step of encoding the signatures (see batch); a worker never
+// waits for a batch to fill.
 func (w *SignWorkers) run() {
 	defer w.wg.Done()
+	var b batch
+	jobs := make([]*signJob, 0, maxBatch)
 	for {
 		select {
 		case j := <-w.jobs:
-			signInto(j.sig, j.priv, j.msg)
-			j.done <- struct{}{}
+			jobs = append(jobs[:0], j)
+		more:
+			for len(jobs) < maxBatch {
+				select {
+				case j := <-w.jobs:
+					jobs = append(jobs, j)
+				default:
+					break more
+				}
+			}
+			b.signAll(jobs)
+			for _, j := range jobs {
+				j.done <- struct{}{}
+			}
+			clear(jobs)
 		case <-w.stop:
 			return
 		}

@@ -37,6 +37,8 @@ type DB struct {
 	// Seats, units, contracts and keys never go through it.
 	relaxed *pgxpool.Pool
 	rconn   *conn // relaxed as store.Conn
+	// refreshes runs refreshes on relaxed, combined (refresh.go).
+	refreshes refresher
 	// async runs capability requests and returns (lease.go): its
 	// connections commit without waiting for the WAL flush, so that a hot
 	// pool's lock is not held through it, and the caller then waits for
@@ -160,6 +162,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		db.relaxed = pool
 	}
 	db.rconn = &conn{q: db.relaxed, rb: &db.rb}
+	db.refreshes.pool = db.relaxed
 	return db, nil
 }
 

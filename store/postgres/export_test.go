@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
 )
 
@@ -73,3 +74,27 @@ func (db *DB) LockPool(ctx context.Context, tx store.Conn, tid, poolID string) e
 func (db *DB) LockLeasePool(ctx context.Context, tx store.Conn, tid, id string) error {
 	return (*engine)(db).LockLeasePool(ctx, tx, tid, id)
 }
+
+// RefreshBoth refreshes instance a with the single-row statement every
+// engine shares (store.Checkin.Refresh) and instance b, otherwise the same
+// check-in, through the combined refresh, and reports what each answered.
+func (db *DB) RefreshBoth(ctx context.Context, in licensor.Checkin, a, b string) (okA, okB bool, err error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	mk := func(id string) *store.Checkin {
+		c := in
+		c.InstanceID = id
+		return &store.Checkin{Checkin: c, Tenant: tid, Now: store.Micros(c.Now), Window: c.CloneWindow.Microseconds()}
+	}
+	if okA, err = mk(a).Refresh(ctx, db.rconn); err != nil {
+		return false, false, err
+	}
+	okB, err = db.refreshes.refresh(mk(b))
+	return okA, okB, err
+}
+
+// SetCombineRefreshes turns combined refreshes on or off, for benchmarks
+// that compare them with one statement per refresh.
+func SetCombineRefreshes(on bool) { combineRefreshes = on }

@@ -254,7 +254,7 @@ func TestCheckinSameNewInstanceAcrossStores(t *testing.T) {
 
 // seedContract creates a tenant, customer, product and a contract with
 // seats, and returns the scoped context and the contract id.
-func seedContract(t *testing.T, s licensor.Store, seats int) (context.Context, string) {
+func seedContract(t testing.TB, s licensor.Store, seats int) (context.Context, string) {
 	t.Helper()
 	ten := &licensor.Tenant{Name: "Acme", ConcurrencyLimit: 60}
 	must(t, s.CreateTenant(context.Background(), ten))
@@ -269,7 +269,7 @@ func seedContract(t *testing.T, s licensor.Store, seats int) (context.Context, s
 	return ctx, c.ID
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
