@@ -45,13 +45,25 @@ type guarded struct {
 	url  string
 	addr string
 	tls  *tls.Config // a client's: trusts the server
+	// client and proto: the client kind of a parity test (guarded.as).
+	client string
+	proto  testserver.Protocol
+	hs     *http.Server
 }
 
 func startGuarded(t *testing.T, limits server.Limits) *guarded {
 	t.Helper()
+	return startGuardedConfig(t, server.Config{Limits: limits})
+}
+
+// startGuardedConfig is startGuarded with more of the server's Config
+// (its Service and Registerer are the test's).
+func startGuardedConfig(t *testing.T, cfg server.Config) *guarded {
+	t.Helper()
 	ts := testserver.Start(t)
 	reg := prometheus.NewRegistry()
-	srv := server.New(server.Config{Service: ts.Service, Limits: limits, Registerer: reg})
+	cfg.Service, cfg.Registerer = ts.Service, reg
+	srv := server.New(cfg)
 	hs := srv.NewHTTPServer(&tls.Config{Certificates: []tls.Certificate{ts.Cert}, NextProtos: []string{"h2", "http/1.1"}}, log.New(io.Discard, "", 0))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -59,7 +71,7 @@ func startGuarded(t *testing.T, limits server.Limits) *guarded {
 	}
 	go func() { _ = hs.Serve(srv.Listener(ln, hs)) }()
 	t.Cleanup(func() { srv.BeginShutdown(); _ = hs.Close() })
-	return &guarded{ts: ts, srv: srv, reg: reg, url: "https://" + ln.Addr().String(), addr: ln.Addr().String(),
+	return &guarded{hs: hs, ts: ts, srv: srv, reg: reg, url: "https://" + ln.Addr().String(), addr: ln.Addr().String(),
 		tls: &tls.Config{RootCAs: ts.CAPool, MinVersion: tls.VersionTLS12}}
 }
 

@@ -24,6 +24,10 @@ var CipherSuites = []uint16{
 // NewHTTPServer returns the http.Server of the API port: s's handler, the
 // timeouts and HTTP/2 stream cap of the limits, and a copy of tlsCfg that
 // offers only CipherSuites for TLS 1.2. Serve it on Listener(ln, srv).
+// With TLS and Config.GRPCTransport GRPCGo, an HTTP/2 connection whose
+// first request is gRPC is served by grpc-go's transport (grpcgo.go);
+// its calls still run through s's handler. Its graceful stop runs on the
+// http.Server's Shutdown.
 func (s *Server) NewHTTPServer(tlsCfg *tls.Config, errorLog *log.Logger) *http.Server {
 	if tlsCfg != nil {
 		tlsCfg = tlsCfg.Clone()
@@ -36,7 +40,7 @@ func (s *Server) NewHTTPServer(tlsCfg *tls.Config, errorLog *log.Logger) *http.S
 	p.SetHTTP1(true)
 	p.SetHTTP2(true)
 	l := s.limits
-	return &http.Server{
+	hs := &http.Server{
 		Handler:           s.Handler(),
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
@@ -46,6 +50,12 @@ func (s *Server) NewHTTPServer(tlsCfg *tls.Config, errorLog *log.Logger) *http.S
 		ConnContext:       netguard.ConnContext,
 		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: l.MaxStreamsPerConn},
 	}
+	if tlsCfg != nil && s.cfg.GRPCTransport != NetHTTP {
+		if err := s.serveGRPCGo(hs); err != nil {
+			s.log.Error("gRPC on grpc-go's transport unavailable; serving it with net/http", "err", err)
+		}
+	}
+	return hs
 }
 
 // Listener wraps the plain TCP listener ln with the connection caps and the
@@ -59,5 +69,20 @@ func (s *Server) Listener(ln net.Listener, srv *http.Server) net.Listener {
 	if srv.TLSConfig == nil {
 		return g
 	}
-	return tls.NewListener(g, srv.TLSConfig)
+	tl := tls.NewListener(g, srv.TLSConfig)
+	if s.grpcT != nil {
+		return &closeHook{Listener: tl, close: s.grpcT.ln.Close}
+	}
+	return tl
+}
+
+// closeHook is a listener whose Close also closes the gRPC side's.
+type closeHook struct {
+	net.Listener
+	close func() error
+}
+
+func (l *closeHook) Close() error {
+	_ = l.close()
+	return l.Listener.Close()
 }

@@ -51,6 +51,9 @@ type Config struct {
 	// Registerer receives the guards' counters (netguard.Metrics); nil:
 	// a registry of their own, unexported.
 	Registerer prometheus.Registerer
+	// GRPCTransport serves gRPC connections (default GRPCGo): see
+	// NewHTTPServer.
+	GRPCTransport GRPCTransport
 }
 
 // Server is the HTTP handler for the whole API on one port.
@@ -67,6 +70,7 @@ type Server struct {
 	guardMetrics *netguard.Metrics
 	errWriter    *connect.ErrorWriter
 	inflated     atomic.Int64 // bytes decompressed from requests, for tests
+	grpcT        *grpcTransport
 }
 
 // Services served, for reflection and health.
@@ -126,7 +130,7 @@ func (s *Server) HandlerOptions() []connect.HandlerOption {
 	interceptors = append(interceptors, s.cfg.InnerInterceptors...)
 	return []connect.HandlerOption{
 		connect.WithInterceptors(interceptors...),
-		connect.WithCompressMinBytes(8 << 10),
+		connect.WithCompressMinBytes(compressMinBytes),
 		// The size of a message is bounded by guard (as sent) and
 		// withCappedGzip (inflated), both answering INVALID_ARGUMENT;
 		// connect's WithReadMaxBytes would answer RESOURCE_EXHAUSTED.
@@ -134,6 +138,10 @@ func (s *Server) HandlerOptions() []connect.HandlerOption {
 		connect.WithRecover(s.recovered),
 	}
 }
+
+// compressMinBytes is the smallest response message sent compressed (to a
+// client that takes it).
+const compressMinBytes = 8 << 10
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.guard(withPeerCerts(s.route)) }

@@ -64,6 +64,7 @@ type ServeCmd struct {
 	WatchMin              int           `help:"Open license streams any contract with counted seats may hold." default:"10" env:"LICENSOR_WATCH_MIN" name:"watch-min"`
 	WatchUnlimited        int           `help:"Open license streams a contract with unlimited seats may hold." default:"1000" env:"LICENSOR_WATCH_UNLIMITED" name:"watch-unlimited"`
 	WaitStreams           int           `help:"Capability requests a contract may have waiting in pool queues at once (WaitCapabilities streams), per server." default:"1000" env:"LICENSOR_WAIT_STREAMS" name:"wait-streams"`
+	GRPCTransport         string        `help:"HTTP/2 server of gRPC connections (those whose first request is gRPC): grpc-go (its own transport, fewer writes per call) or net-http (the one of Connect and gRPC-Web)." default:"grpc-go" enum:"grpc-go,net-http" env:"LICENSOR_GRPC_TRANSPORT" name:"grpc-transport"`
 	MaxWait               time.Duration `help:"Longest a capability request may wait in a pool's queue (at most 1h)." default:"10m" env:"LICENSOR_MAX_WAIT" name:"max-wait"`
 	// Console sign-in with OpenID Connect for vendor staff (docs/console.md).
 	OIDCIssuer       string        `help:"OpenID Connect issuer URL for vendor staff's console sign-in (empty: token sign-in only)." env:"LICENSOR_OIDC_ISSUER" name:"oidc-issuer"`
@@ -282,6 +283,7 @@ func (m *Main) appConfig(st licensor.Store, feed licensor.ChangeFeed, sealer *si
 		SilentIntervals: c.SilentIntervals,
 		Webhooks:        c.WebhookPolicy(),
 		Limits:          c.limits(),
+		GRPCTransport:   server.GRPCTransport(c.GRPCTransport),
 		MaxWait:         c.MaxWait,
 
 		ConsoleSessionTTL: c.ConsoleSession,

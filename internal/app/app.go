@@ -72,6 +72,9 @@ type Config struct {
 	// DefaultShutdownTimeout).
 	Limits          server.Limits
 	ShutdownTimeout time.Duration
+	// GRPCTransport serves gRPC connections (server.GRPCGo by default,
+	// or server.NetHTTP).
+	GRPCTransport server.GRPCTransport
 	// CloseIdleOnShutdown makes Close cut the connections that have no
 	// call in flight at once, instead of giving HTTP/2 clients the second
 	// of grace after GOAWAY that lets a request already on its way be
@@ -195,7 +198,7 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	a.redis = redis
 	scfg := server.Config{Service: a.service, Logger: cfg.Logger, Limiter: limiter,
 		Interceptors: []connect.Interceptor{a.metrics.Interceptor()}, OnRefused: a.metrics.ThresholdRefused, OnAdmitted: a.metrics.ThresholdAdmitted,
-		Limits: cfg.Limits, Registerer: a.metrics.Registry()}
+		Limits: cfg.Limits, Registerer: a.metrics.Registry(), GRPCTransport: cfg.GRPCTransport}
 	if tp != nil {
 		scfg.OuterInterceptors = []connect.Interceptor{tracing.Interceptor(tp)}
 		scfg.InnerInterceptors = []connect.Interceptor{tracing.TenantInterceptor()}

@@ -16,6 +16,7 @@ type Metrics struct {
 	bodyTooLarge    prometheus.Counter
 	unauthenticated prometheus.Counter
 	watchRefused    prometheus.Counter
+	badPreface      prometheus.Counter
 }
 
 // NewMetrics registers the guards' collectors with reg. The Metrics
@@ -49,12 +50,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "licensor_watch_streams_refused_total",
 			Help: "WatchLicense streams refused for being over their contract's bound on open streams.",
 		}),
+		badPreface: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "licensor_connections_bad_preface_total",
+			Help: "HTTP/2 connections closed before their first request: a malformed, oversized or late preface or first request headers.",
+		}),
 	}
 	for _, r := range []string{ReasonTotal, ReasonPerAddr, ReasonUnauthPerAdr, ReasonUnauth} {
 		m.refusedConns.WithLabelValues(r)
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.open, m.refusedConns, m.unauthIdle, m.bodyDeadline, m.bodyTooLarge, m.unauthenticated, m.watchRefused} {
+	for _, c := range []prometheus.Collector{m.open, m.refusedConns, m.unauthIdle, m.bodyDeadline, m.bodyTooLarge, m.unauthenticated, m.watchRefused, m.badPreface} {
 		errs = append(errs, reg.Register(c))
 	}
 	return m, errors.Join(errs...)
@@ -109,5 +114,12 @@ func (m *Metrics) Unauthenticated() {
 func (m *Metrics) WatchRefused() {
 	if m != nil {
 		m.watchRefused.Inc()
+	}
+}
+
+// BadPreface counts an HTTP/2 connection closed before its first request.
+func (m *Metrics) BadPreface() {
+	if m != nil {
+		m.badPreface.Inc()
 	}
 }
