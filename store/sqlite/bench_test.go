@@ -92,10 +92,10 @@ func BenchmarkGetContract(b *testing.B) {
 	})
 }
 
-func openTempB(b *testing.B) (*DB, string) {
+func openTempB(b *testing.B, opts ...Option) (*DB, string) {
 	b.Helper()
 	path := b.TempDir() + "/licensor.db"
-	db, err := Open(context.Background(), path)
+	db, err := Open(context.Background(), path, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
