@@ -60,11 +60,20 @@ const (
 	knownTTL = 5 * time.Second
 )
 
-// flushSQL writes a queued refresh. Every value is absolute (computed at
-// check-in time), so coalescing keeps only the last one.
-const flushSQL = `UPDATE instances SET clone_suspected_at = ?, host = ?, last_seen_at = ?,
-	environment = ?, remote_addr = ?, license_id = ?, license_expires_at = ?, fingerprint = ?
-	WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`
+// flushSameHourSQL writes a queued refresh whose hours of last check-in
+// and of license expiry are those in the file, and matches no row
+// otherwise; flushSQL writes any, hours and all. SQLite rewrites the
+// entries of every index holding a column of the SET list, whatever its
+// value, so the common case leaves the hours (store.HourOf) out of it and
+// moves no index entry. Every value is absolute (computed at check-in
+// time), so coalescing keeps only the last one.
+const (
+	flushSet = `UPDATE instances SET clone_suspected_at = ?1, host = ?2, last_seen_at = ?3,
+	environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7, fingerprint = ?8`
+	flushWhere       = ` WHERE tenant_id = ?9 AND contract_id = ?10 AND instance_id = ?11`
+	flushSameHourSQL = flushSet + flushWhere + ` AND last_seen_hour = ?12 AND license_expires_hour = ?13`
+	flushSQL         = flushSet + `, last_seen_hour = ?12, license_expires_hour = ?13` + flushWhere
+)
 
 // instanceByKeySQL is the read that decides whether a check-in can be
 // written behind.
@@ -164,11 +173,25 @@ func (db *DB) flushPending() error {
 	wb.mu.Unlock()
 
 	err := db.writeBatched(context.Background(), "flush refreshes", func(ctx context.Context, tx *sql.Tx) error {
-		st := tx.StmtContext(ctx, db.ws.flush)
+		same, all := tx.StmtContext(ctx, db.ws.flushSameHour), tx.StmtContext(ctx, db.ws.flush)
 		for k, in := range batch {
-			if _, err := st.ExecContext(ctx, store.Micros(in.CloneSuspectedAt), in.Host, store.Micros(in.LastSeenAt),
-				in.Environment, in.RemoteAddr, in.LicenseID, store.Micros(in.LicenseExpiresAt), in.Fingerprint,
-				k.tenant, k.contract, k.instance); err != nil {
+			seen, expires := store.Micros(in.LastSeenAt), store.Micros(in.LicenseExpiresAt)
+			args := []any{store.Micros(in.CloneSuspectedAt), in.Host, seen,
+				in.Environment, in.RemoteAddr, in.LicenseID, expires, in.Fingerprint,
+				k.tenant, k.contract, k.instance, store.HourOf(seen), store.HourOf(expires)}
+			res, err := same.ExecContext(ctx, args...)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			// An hour changed (or the row is gone: then nothing is written).
+			if _, err := all.ExecContext(ctx, args...); err != nil {
 				return err
 			}
 		}
