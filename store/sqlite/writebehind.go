@@ -60,21 +60,6 @@ const (
 	knownTTL = 5 * time.Second
 )
 
-// flushSameHourSQL writes a queued refresh whose hours of last check-in
-// and of license expiry are those in the file, and matches no row
-// otherwise; flushSQL writes any, hours and all. SQLite rewrites the
-// entries of every index holding a column of the SET list, whatever its
-// value, so the common case leaves the hours (store.HourOf) out of it and
-// moves no index entry. Every value is absolute (computed at check-in
-// time), so coalescing keeps only the last one.
-const (
-	flushSet = `UPDATE instances SET clone_suspected_at = ?1, host = ?2, last_seen_at = ?3,
-	environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7, fingerprint = ?8`
-	flushWhere       = ` WHERE tenant_id = ?9 AND contract_id = ?10 AND instance_id = ?11`
-	flushSameHourSQL = flushSet + flushWhere + ` AND last_seen_hour = ?12 AND license_expires_hour = ?13`
-	flushSQL         = flushSet + `, last_seen_hour = ?12, license_expires_hour = ?13` + flushWhere
-)
-
 // instanceByKeySQL is the read that decides whether a check-in can be
 // written behind.
 const instanceByKeySQL = `SELECT ` + store.InstanceCols + ` FROM instances
@@ -96,10 +81,14 @@ type writeBehind struct {
 	mu       sync.Mutex
 	pending  map[instKey]*licensor.Instance // queued, not yet taken by a flush
 	flushing map[instKey]*licensor.Instance // being written by the current flush
-	flushes  uint64                         // flushes completed
-	closed   bool
-	known    map[instKey]knownInstance
-	seatGen  uint64 // invalidations: seats released, telemetry pruned
+	// moved holds the queued refreshes that start a new hour of last
+	// check-in or of license expiry (flush.go), as far as the row they
+	// refresh tells; nil when none.
+	moved   map[instKey]struct{}
+	flushes uint64 // flushes completed
+	closed  bool
+	known   map[instKey]knownInstance
+	seatGen uint64 // invalidations: seats released, telemetry pruned
 
 	flushMu sync.Mutex    // one flush at a time
 	kick    chan struct{} // wakes the flusher early (flushAt rows queued)
@@ -154,59 +143,6 @@ func (db *DB) flushLoop() {
 			db.log.Error("write-behind flush failed; queued refreshes lost", "err", err)
 		}
 	}
-}
-
-// flushPending writes every queued refresh in one transaction of the write
-// path and returns once it has committed. A flush already running is waited
-// for.
-func (db *DB) flushPending() error {
-	wb := db.wb
-	wb.flushMu.Lock()
-	defer wb.flushMu.Unlock()
-	wb.mu.Lock()
-	if len(wb.pending) == 0 {
-		wb.mu.Unlock()
-		return nil
-	}
-	batch := wb.pending
-	wb.flushing, wb.pending = batch, make(map[instKey]*licensor.Instance, len(batch))
-	wb.mu.Unlock()
-
-	err := db.writeBatched(context.Background(), "flush refreshes", func(ctx context.Context, tx *sql.Tx) error {
-		same, all := tx.StmtContext(ctx, db.ws.flushSameHour), tx.StmtContext(ctx, db.ws.flush)
-		for k, in := range batch {
-			seen, expires := store.Micros(in.LastSeenAt), store.Micros(in.LicenseExpiresAt)
-			args := []any{store.Micros(in.CloneSuspectedAt), in.Host, seen,
-				in.Environment, in.RemoteAddr, in.LicenseID, expires, in.Fingerprint,
-				k.tenant, k.contract, k.instance, store.HourOf(seen), store.HourOf(expires)}
-			res, err := same.ExecContext(ctx, args...)
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				continue
-			}
-			// An hour changed (or the row is gone: then nothing is written).
-			if _, err := all.ExecContext(ctx, args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, errClosed) {
-		// Close stops the batcher only after this flush; a write that
-		// still finds it closed has nothing left to write through.
-		err = nil
-	}
-	wb.mu.Lock()
-	wb.flushing = nil
-	wb.flushes++
-	wb.mu.Unlock()
-	return err
 }
 
 // syncReads makes queued refreshes visible to a read of instances.
@@ -302,6 +238,12 @@ func (wb *writeBehind) queueLocked(k instKey, base *licensor.Instance, seat, slo
 	}
 	inst := refreshed(base, seat, slot, c, now, window)
 	wb.pending[k] = inst
+	if hoursMoved(base, inst) {
+		if wb.moved == nil {
+			wb.moved = make(map[instKey]struct{})
+		}
+		wb.moved[k] = struct{}{}
+	}
 	wb.rememberLocked(k, inst, gen, readAt)
 	if len(wb.pending) == flushAt {
 		select {
