@@ -12,8 +12,14 @@
 --
 -- Every query that walks these indexes bounds the hour, then the exact
 -- time (store/console.go, store/alert.go, store/dashboard.go): the hour
--- finds the range, the exact time decides. The CHECK constraints keep the
--- hours true to the exact times whatever writes them.
+-- finds the range, the exact time decides, so the hours must be true to
+-- the exact times whatever writes them. This build writes both; during a
+-- rolling upgrade the servers of the previous build write the times alone
+-- (an INSERT leaves the hours NULL): the trigger below sets the hours of
+-- a row written with hours other than its times', and the CHECK
+-- constraints refuse whatever could still get past it. The trigger's
+-- WHEN is evaluated without calling the function, which this build's
+-- writes never need.
 --
 -- A HOT update puts the new version of the row on the row's own page.
 -- Pages filled to the default fillfactor (100) have no room for it, so the
@@ -40,6 +46,18 @@ ALTER TABLE instances
     ALTER COLUMN license_expires_hour SET NOT NULL,
     ADD CONSTRAINT instances_last_seen_hour_check CHECK (last_seen_hour = last_seen_at / 3600000000),
     ADD CONSTRAINT instances_license_expires_hour_check CHECK (license_expires_hour = license_expires_at / 3600000000);
+
+CREATE FUNCTION instances_hours() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.last_seen_hour := NEW.last_seen_at / 3600000000;
+    NEW.license_expires_hour := NEW.license_expires_at / 3600000000;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER instances_hours BEFORE INSERT OR UPDATE ON instances FOR EACH ROW
+    WHEN (NEW.last_seen_hour IS DISTINCT FROM NEW.last_seen_at / 3600000000
+        OR NEW.license_expires_hour IS DISTINCT FROM NEW.license_expires_at / 3600000000)
+    EXECUTE FUNCTION instances_hours();
 
 CREATE INDEX instances_license_expiry ON instances (tenant_id, license_expires_hour);
 CREATE INDEX instances_seen ON instances (tenant_id, last_seen_hour, contract_id, instance_id);
