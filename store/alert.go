@@ -146,9 +146,9 @@ func (db *DB) SilentInstances(ctx context.Context, now time.Time, intervals int,
 	}
 	// last_seen_at is in microseconds, refresh_interval_ns in nanoseconds.
 	// An instance holding an offline license never calls: its silence is
-	// the point, not news.
-	// The hour of the bound bounds the range of instances_contract_seen
-	// in each contract; the exact time decides (instance_hour.go).
+	// the point, not news. The hour of the bound bounds a range of
+	// instances_contract_seen in each contract; the exact time decides
+	// (instance_hour.go).
 	return db.scanInstances(ctx, "SilentInstances", now, `i.last_seen_hour <= (CAST(? AS BIGINT) - (c.refresh_interval_ns / 1000) * CAST(? AS BIGINT)) / 3600000000
 		AND i.last_seen_at < CAST(? AS BIGINT) - (c.refresh_interval_ns / 1000) * CAST(? AS BIGINT)
 		AND NOT EXISTS (SELECT 1 FROM offline_activations o WHERE o.tenant_id = i.tenant_id

@@ -54,9 +54,9 @@ const refreshSameHourSQL = refreshSet + refreshWhere + `
 	RETURNING ` + InstanceCols
 
 // refresh runs the refresh of c on conn (onlyWithoutSeat: ?11) and returns
-// the instance, or ErrNoRows-like NoRows if none matched. Where setting a
-// column moves its index entries whatever the value, the common case —
-// both hours unchanged — is tried first without them.
+// the instance, or an error NoRows reports if no instance matched. Where
+// setting a column moves its index entries whatever the value, the common
+// case — both hours unchanged — is tried first without them.
 func (c *Checkin) refresh(ctx context.Context, conn Conn, onlyWithoutSeat bool) (*licensor.Instance, error) {
 	args := c.refreshArgs(onlyWithoutSeat)
 	if c.db.d.SetMovesIndexes {
