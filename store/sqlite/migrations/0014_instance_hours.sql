@@ -6,7 +6,7 @@
 -- the hour they fall in instead (Unix microseconds / 3,600,000,000, the
 -- integer quotient), kept in last_seen_hour and license_expires_hour
 -- beside the exact times, which no index holds. A refresh sets an hour
--- only when it changes (store/instance.go, store/sqlite/writebehind.go):
+-- only when it changes (store/instance_hour.go, store/sqlite/flush.go):
 -- at most once an hour for each instance, however often it checks in.
 --
 -- Every query that walks these indexes bounds the hour, then the exact
