@@ -99,9 +99,10 @@ type SeriesPoint struct {
 // (tenant-scoped). Each is a fixed number of statements, each served by an
 // index, whatever the number of instances.
 type ConsoleStore interface {
-	// SearchInstances returns a page of instances (newest check-in first,
-	// then contract and instance id descending) and the cursor of the next
-	// page ("" after the last). EINVALID for a cursor it did not make.
+	// SearchInstances returns a page of instances (newest UTC hour of last
+	// check-in first, then contract and instance id descending: within an
+	// hour not by the exact time) and the cursor of the next page (""
+	// after the last). EINVALID for a cursor it did not make.
 	SearchInstances(ctx context.Context, s InstanceSearch) ([]*Instance, string, error)
 	// Dashboard counts what the console's first page shows, as of now.
 	Dashboard(ctx context.Context, now time.Time) (*Dashboard, error)

@@ -80,12 +80,13 @@ func seed(b *testing.B, path, tenant, contract string, n int, now time.Time) {
 	defer db.Close()
 	nowUS := now.UnixMicro()
 	_, err = db.ExecContext(context.Background(), `
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?4)
 INSERT INTO instances (tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
-  first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at)
-SELECT ?, ?, 'i-' || i, 0, 'production', 'host-' || (i % 997), '10.0.0.1',
-  ? - 86400000000, ? - (i % 86400) * 1000000, 'lic-' || i, ? + 14 * 86400000000, 0 FROM n`,
-		n, tenant, contract, nowUS, nowUS, nowUS)
+  first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, last_seen_hour, license_expires_hour)
+SELECT ?1, ?2, 'i-' || i, 0, 'production', 'host-' || (i % 997), '10.0.0.1',
+  ?3 - 86400000000, ?3 - (i % 86400) * 1000000, 'lic-' || i, ?3 + 14 * 86400000000, 0,
+  (?3 - (i % 86400) * 1000000) / 3600000000, (?3 + 14 * 86400000000) / 3600000000 FROM n`,
+		tenant, contract, nowUS, n)
 	if err != nil {
 		b.Fatalf("seed %d instances: %v", n, err)
 	}

@@ -19,8 +19,8 @@ type instancesView struct {
 	Next template.URL
 }
 
-// instances searches the tenant's instances, newest check-in first, one
-// page at a time by keyset (an opaque cursor from the store).
+// instances searches the tenant's instances, newest hour of check-in
+// first, one page at a time by keyset (an opaque cursor from the store).
 func (c *Console) instances(w http.ResponseWriter, r *http.Request, s *session) error {
 	ctx, tenant := tenantCtx(r, s)
 	q := r.URL.Query()

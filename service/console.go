@@ -6,8 +6,9 @@ import (
 	"github.com/licensor/licensor"
 )
 
-// SearchInstances returns a page of a tenant's instances, newest check-in
-// first, and the cursor of the next page ("" after the last).
+// SearchInstances returns a page of a tenant's instances, newest hour of
+// check-in first (licensor.ConsoleStore), and the cursor of the next page
+// ("" after the last).
 // Codes: EINVALID, EFORBIDDEN.
 func (s *Service) SearchInstances(ctx context.Context, tenantID string, q licensor.InstanceSearch) ([]*licensor.Instance, string, error) {
 	ctx, _, err := s.AdminScope(ctx, tenantID)

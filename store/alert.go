@@ -132,7 +132,10 @@ func (db *DB) ListAlerts(ctx context.Context, f licensor.AlertFilter) ([]*licens
 // ExpiringInstances returns instances of live contracts whose license
 // expires before t.
 func (db *DB) ExpiringInstances(ctx context.Context, now, before time.Time, limit int) ([]*licensor.Instance, error) {
-	return db.scanInstances(ctx, "ExpiringInstances", now, `i.license_expires_at > 0 AND i.license_expires_at < ?`, []any{Micros(before)}, limit)
+	// The hour bounds the range of instances_license_expiry; the exact
+	// time decides (instance_hour.go).
+	return db.scanInstances(ctx, "ExpiringInstances", now, `i.license_expires_hour >= 0 AND i.license_expires_hour <= ?
+		AND i.license_expires_at > 0 AND i.license_expires_at < ?`, []any{HourOf(Micros(before)), Micros(before)}, limit)
 }
 
 // SilentInstances returns instances of live contracts not seen for more
@@ -143,11 +146,14 @@ func (db *DB) SilentInstances(ctx context.Context, now time.Time, intervals int,
 	}
 	// last_seen_at is in microseconds, refresh_interval_ns in nanoseconds.
 	// An instance holding an offline license never calls: its silence is
-	// the point, not news.
-	return db.scanInstances(ctx, "SilentInstances", now, `i.last_seen_at < CAST(? AS BIGINT) - (c.refresh_interval_ns / 1000) * CAST(? AS BIGINT)
+	// the point, not news. The hour of the bound bounds a range of
+	// instances_contract_seen in each contract; the exact time decides
+	// (instance_hour.go).
+	return db.scanInstances(ctx, "SilentInstances", now, `i.last_seen_hour <= (CAST(? AS BIGINT) - (c.refresh_interval_ns / 1000) * CAST(? AS BIGINT)) / 3600000000
+		AND i.last_seen_at < CAST(? AS BIGINT) - (c.refresh_interval_ns / 1000) * CAST(? AS BIGINT)
 		AND NOT EXISTS (SELECT 1 FROM offline_activations o WHERE o.tenant_id = i.tenant_id
 			AND o.contract_id = i.contract_id AND o.instance_id = i.instance_id AND o.released_at = 0)`,
-		[]any{Micros(now), intervals}, limit)
+		[]any{Micros(now), intervals, Micros(now), intervals}, limit)
 }
 
 // ClonedInstances returns instances of contracts live at now whose clone
@@ -225,7 +231,7 @@ func (db *DB) LicenseExpiryHistogram(ctx context.Context, now time.Time, bounds 
 	args = append(args, tid, Micros(now))
 	rows, err := db.eng.ReadUnprepared().Query(ctx, `SELECT `+bucket.String()+` AS bucket, COUNT(*) FROM instances i
 		JOIN contracts c ON c.tenant_id = i.tenant_id AND c.id = i.contract_id
-		WHERE i.tenant_id = ? AND i.license_expires_at > 0 AND `+liveContract+` GROUP BY bucket`, args...)
+		WHERE i.tenant_id = ? AND i.license_expires_hour >= 0 AND i.license_expires_at > 0 AND `+liveContract+` GROUP BY bucket`, args...)
 	if err != nil {
 		return nil, db.Final("LicenseExpiryHistogram", err)
 	}

@@ -10,11 +10,14 @@ import (
 )
 
 // SearchInstances returns a page of the scoped tenant's instances, newest
-// check-in first, and the cursor of the next page. The order is the
-// instances_seen index's, read backwards, so a page costs its own rows
-// (plus those a filter passes over) however many instances there are: the
-// cursor is the last row's (last_seen_at, contract_id, instance_id) and the
-// next page starts strictly below it.
+// hour of last check-in first, and the cursor of the next page. The order
+// is the instances_seen index's, read backwards: (hour of last check-in,
+// contract id, instance id), descending. Within an hour it is by ids, not
+// by the exact time (the index holds hours, instance_hour.go), so that a
+// page costs its own rows (plus those a filter passes over) however many
+// instances checked in within the hour. The cursor is the last row's
+// (last_seen_at, contract_id, instance_id) and the next page starts
+// strictly below its hour and ids.
 func (db *DB) SearchInstances(ctx context.Context, s licensor.InstanceSearch) ([]*licensor.Instance, string, error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
@@ -57,8 +60,8 @@ func SearchInstancesQuery(d *Dialect, tid string, s licensor.InstanceSearch) (st
 		if err != nil {
 			return "", nil, err
 		}
-		q.WriteString(` AND (last_seen_at, contract_id, instance_id) < (?, ?, ?)`)
-		args = append(args, seen, contract, instance)
+		q.WriteString(` AND (last_seen_hour, contract_id, instance_id) < (?, ?, ?)`)
+		args = append(args, HourOf(seen), contract, instance)
 	}
 	if s.ContractID != "" {
 		q.WriteString(` AND contract_id = ?`)
@@ -69,12 +72,12 @@ func SearchInstancesQuery(d *Dialect, tid string, s licensor.InstanceSearch) (st
 		args = append(args, tid, s.CustomerID)
 	}
 	if !s.SeenSince.IsZero() {
-		q.WriteString(` AND last_seen_at >= ?`)
-		args = append(args, Micros(s.SeenSince))
+		q.WriteString(` AND last_seen_hour >= ? AND last_seen_at >= ?`)
+		args = append(args, HourOf(Micros(s.SeenSince)), Micros(s.SeenSince))
 	}
 	if !s.SeenBefore.IsZero() {
-		q.WriteString(` AND last_seen_at < ?`)
-		args = append(args, Micros(s.SeenBefore))
+		q.WriteString(` AND last_seen_hour <= ? AND last_seen_at < ?`)
+		args = append(args, HourOf(Micros(s.SeenBefore)), Micros(s.SeenBefore))
 	}
 	if s.IDPrefix != "" {
 		// A range, not LIKE: it needs no escaping and both engines compare
@@ -90,9 +93,9 @@ func SearchInstancesQuery(d *Dialect, tid string, s licensor.InstanceSearch) (st
 		// The unary + keeps the planner from walking instances_seen in
 		// order and filtering the whole tenant: a prefix range of
 		// instances_id, then a sort of only what matched.
-		q.WriteString(` ORDER BY +last_seen_at DESC, contract_id DESC, instance_id DESC LIMIT ?`)
+		q.WriteString(` ORDER BY +last_seen_hour DESC, contract_id DESC, instance_id DESC LIMIT ?`)
 	} else {
-		q.WriteString(` ORDER BY last_seen_at DESC, contract_id DESC, instance_id DESC LIMIT ?`)
+		q.WriteString(` ORDER BY last_seen_hour DESC, contract_id DESC, instance_id DESC LIMIT ?`)
 	}
 	args = append(args, s.Limit+1) // one more: is there a next page?
 	return q.String(), args, nil

@@ -52,6 +52,12 @@ type Dialect struct {
 	// a TEXT column holding a JSON object or '' (NULL then, and for a
 	// missing member). key is a constant of the store's, never input.
 	JSONText func(col, key string) string
+	// SetMovesIndexes: an UPDATE rewrites the entries of every index that
+	// holds a column of its SET list, whatever the value (SQLite), so a
+	// hot statement leaves out of it what has not changed. PostgreSQL
+	// compares the values and keeps an update with equal indexed values
+	// heap-only (HOT).
+	SetMovesIndexes bool
 }
 
 // maxRebound bounds the Rebinder's cache: queries built with a variable

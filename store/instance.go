@@ -9,23 +9,6 @@ import (
 	"github.com/licensor/licensor"
 )
 
-// checkinRefreshSQL refreshes an existing instance. SET expressions see the
-// old row, so the clone check compares the previous host and time. ?1 is
-// the clone window and ?3 now, in µs; ?11 true restricts it to an instance
-// that needs nothing taken: one that holds its seat already, or a check-in
-// (?12 is TakesSeat) that takes none by an instance that holds its
-// non-production slot.
-const checkinRefreshSQL = `UPDATE instances SET
-		clone_suspected_at = CASE WHEN CAST(?1 AS BIGINT) > 0 AND CAST(?3 AS BIGINT) - last_seen_at < CAST(?1 AS BIGINT)
-			AND ((CAST(?2 AS TEXT) <> '' AND host <> '' AND host <> ?2)
-				OR (CAST(?13 AS TEXT) <> '' AND fingerprint <> '' AND fingerprint <> ?13))
-			THEN CAST(?3 AS BIGINT) ELSE clone_suspected_at END,
-		fingerprint = CASE WHEN CAST(?13 AS TEXT) <> '' THEN ?13 ELSE fingerprint END,
-		host = ?2, last_seen_at = ?3, environment = ?4, remote_addr = ?5, license_id = ?6, license_expires_at = ?7
-	WHERE tenant_id = ?8 AND contract_id = ?9 AND instance_id = ?10
-		AND (NOT CAST(?11 AS BOOLEAN) OR seat OR (nonprod AND NOT CAST(?12 AS BOOLEAN)))
-	RETURNING ` + InstanceCols
-
 // Checkin records a license issued to an instance:
 //
 //   - an existing instance is refreshed (last seen, license, host, address,
@@ -81,7 +64,8 @@ func (c Checkin) Write(ctx context.Context, eng Engine) (*licensor.Instance, err
 
 func (c *Checkin) refreshArgs(onlyWithoutSeat bool) []any {
 	return []any{c.Window, c.Host, c.Now, c.Environment, c.RemoteAddr, c.LicenseID, Micros(c.LicenseExpiresAt),
-		c.Tenant, c.ContractID, c.InstanceID, onlyWithoutSeat, c.TakesSeat, c.Fingerprint}
+		c.Tenant, c.ContractID, c.InstanceID, onlyWithoutSeat, c.TakesSeat, c.Fingerprint,
+		HourOf(c.Now), HourOf(Micros(c.LicenseExpiresAt))}
 }
 
 // Refresh runs the check-in as one statement on conn if that is all it
@@ -91,7 +75,7 @@ func (c *Checkin) Refresh(ctx context.Context, conn Conn) (bool, error) {
 	if c.Telemetry != nil {
 		return false, nil
 	}
-	inst, err := ScanInstance(conn.QueryRow(ctx, checkinRefreshSQL, c.refreshArgs(true)...))
+	inst, err := c.refresh(ctx, conn, true)
 	if NoRows(err) {
 		return false, nil
 	}
@@ -107,7 +91,7 @@ func (c *Checkin) Refresh(ctx context.Context, conn Conn) (bool, error) {
 func (c *Checkin) Tx(ctx context.Context, tx Conn) error {
 	db := c.db
 	c.Instance = nil
-	inst, err := ScanInstance(tx.QueryRow(ctx, checkinRefreshSQL, c.refreshArgs(false)...))
+	inst, err := c.refresh(ctx, tx, false)
 	switch {
 	case err == nil:
 		if err := c.takeForExisting(ctx, tx, inst); err != nil {
@@ -141,10 +125,10 @@ func (c *Checkin) Tx(ctx context.Context, tx Conn) error {
 		}
 		return err
 	}
-	inst, err = ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+InstanceCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0, ?) RETURNING `+InstanceCols,
+	inst, err = ScanInstance(tx.QueryRow(ctx, `INSERT INTO instances (`+InstanceCols+`, last_seen_hour, license_expires_hour)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0, ?, ?, ?) RETURNING `+InstanceCols,
 		c.Tenant, c.ContractID, c.InstanceID, c.TakesSeat, !c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
-		c.Now, c.Now, c.LicenseID, Micros(c.LicenseExpiresAt), c.Fingerprint))
+		c.Now, c.Now, c.LicenseID, Micros(c.LicenseExpiresAt), c.Fingerprint, HourOf(c.Now), HourOf(Micros(c.LicenseExpiresAt))))
 	if db.d.Violates(err, "instances_pkey") {
 		// The same new instance checked in through another request (or
 		// server) at the same moment and committed first; this seat (or

@@ -32,12 +32,13 @@ func TestSearchInstancesPlan(t *testing.T) {
 			SELECT '` + ten.ID + `', 'con_' || g, 'cus_' || g, 'prd_a', 'x', 'active', 0, 0, 1, 1, 'instance', 0, 'none', 0, '', 1, 0, 0
 			FROM generate_series(1, 100) g`,
 		`INSERT INTO instances (tenant_id, contract_id, instance_id, seat, environment, host, remote_addr, first_seen_at, last_seen_at,
-			license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at)
-			SELECT '` + ten.ID + `', 'con_' || (g % 100 + 1), 'inst-' || g, true, 'production', 'h', '', 0, g * 1000, 'lic', 0, 0,
-			'{"product_version":"' || (g % 7) || '.0"}', 0 FROM generate_series(1, 20000) g`,
+			license_id, license_expires_at, clone_suspected_at, telemetry_json, telemetry_at, last_seen_hour, license_expires_hour)
+			SELECT '` + ten.ID + `', 'con_' || (g % 100 + 1), 'inst-' || g, true, 'production', 'h', '', 0, g * 60000000::bigint, 'lic', 0, 0,
+			'{"product_version":"' || (g % 7) || '.0"}', 0, g * 60000000::bigint / 3600000000, 0 FROM generate_series(1, 20000) g`,
 		`ANALYZE`,
 	}
-	cursor := store.SearchInstancesCursor(25000000, "con_5", "inst-5")
+	// One check-in a minute: 60 instances in each hour of last check-in.
+	cursor := store.SearchInstancesCursor(15000*60000000, "con_5", "inst-5")
 	for i, tc := range []struct {
 		name  string
 		s     licensor.InstanceSearch
@@ -46,7 +47,7 @@ func TestSearchInstancesPlan(t *testing.T) {
 	}{
 		{"All", licensor.InstanceSearch{}, []string{"instances_seen"}, false},
 		{"Cursor", licensor.InstanceSearch{Cursor: cursor}, []string{"instances_seen"}, false},
-		{"SeenRange", licensor.InstanceSearch{SeenSince: time.UnixMicro(1000), SeenBefore: time.UnixMicro(9000000)}, []string{"instances_seen"}, false},
+		{"SeenRange", licensor.InstanceSearch{SeenSince: time.UnixMicro(60000000), SeenBefore: time.UnixMicro(9000 * 60000000)}, []string{"instances_seen"}, false},
 		{"Contract", licensor.InstanceSearch{ContractID: "con_7"}, []string{"instances_contract_seen"}, false},
 		{"ContractCursor", licensor.InstanceSearch{ContractID: "con_7", Cursor: cursor}, []string{"instances_contract_seen"}, false},
 		{"Prefix", licensor.InstanceSearch{IDPrefix: "inst-1234"}, []string{"instances_id"}, true},

@@ -18,6 +18,7 @@ func BenchmarkCheckinConcurrent(b *testing.B) {
 	b.ReportAllocs()
 	b.SetParallelism(32)
 	b.ResetTimer()
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := int(next.Add(1)) % instances

@@ -64,6 +64,7 @@ func BenchmarkCheckinExisting(b *testing.B) {
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer reportCPU(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := int(next.Add(1)) % instances
@@ -92,10 +93,10 @@ func BenchmarkGetContract(b *testing.B) {
 	})
 }
 
-func openTempB(b *testing.B) (*DB, string) {
+func openTempB(b *testing.B, opts ...Option) (*DB, string) {
 	b.Helper()
 	path := b.TempDir() + "/licensor.db"
-	db, err := Open(context.Background(), path)
+	db, err := Open(context.Background(), path, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

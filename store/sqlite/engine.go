@@ -24,9 +24,10 @@ var dialect = &store.Dialect{
 	// SQLite's constraint errors do not name the constraint; with one
 	// writer no transaction ever loses a race to another, so nothing needs
 	// to ask for a second run.
-	Violates:    func(error, string) bool { return false },
-	Transient:   busy,
-	Unavailable: "the database is busy; retry shortly",
+	Violates:        func(error, string) bool { return false },
+	Transient:       busy,
+	Unavailable:     "the database is busy; retry shortly",
+	SetMovesIndexes: true,
 }
 
 // engine is the DB as the shared store sees it (store.Engine): reads on

@@ -78,3 +78,40 @@ func TestSearchInstancesPlan(t *testing.T) {
 		})
 	}
 }
+
+// TestActiveInstancesPlan: the dashboard's count of instances holding an
+// unexpired license reads instances_license_expiry, both the hours after
+// now's (from the index alone) and now's hour (then the rows), never the
+// tenant's whole table.
+func TestActiveInstancesPlan(t *testing.T) {
+	db, _ := openTemp(t)
+	q, args := store.ActiveInstancesQuery("ten_a", time.Unix(1893553800, 0))
+	rows, err := db.r.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(plan, "; ")
+	t.Logf("plan: %s", all)
+	if got := strings.Count(all, "SEARCH instances USING COVERING INDEX instances_license_expiry"); got != 1 {
+		t.Errorf("plan %q: got %d covering searches of instances_license_expiry, want 1 (the later hours)", all, got)
+	}
+	if got := strings.Count(all, "SEARCH instances USING INDEX instances_license_expiry"); got != 1 {
+		t.Errorf("plan %q: got %d searches of instances_license_expiry reading rows, want 1 (now's hour)", all, got)
+	}
+	if strings.Contains(all, "PRIMARY KEY") || strings.Contains(all, "SCAN instances") {
+		t.Errorf("plan %q: walks the tenant's instances", all)
+	}
+}

@@ -65,7 +65,9 @@ func (r *stmtReader) close() {
 // pool inside a transaction would wait forever for its only connection.
 // tx.StmtContext then reuses them on the transaction's connection.
 type writeStmts struct {
-	flush *sql.Stmt // a queued refresh (writebehind.go)
+	// A queued refresh (writebehind.go): within the hours in the file,
+	// and any.
+	flushSameHour, flush *sql.Stmt
 	// Group commit's savepoint around each batched write.
 	savepoint, rollbackTo, release *sql.Stmt
 }
@@ -75,6 +77,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 		dst   **sql.Stmt
 		query string
 	}{
+		{&w.flushSameHour, flushSameHourSQL},
 		{&w.flush, flushSQL},
 		{&w.savepoint, "SAVEPOINT batch_item"},
 		{&w.rollbackTo, "ROLLBACK TO batch_item"},
@@ -91,7 +94,7 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB) error {
 }
 
 func (w *writeStmts) close() {
-	for _, s := range []*sql.Stmt{w.flush, w.savepoint, w.rollbackTo, w.release} {
+	for _, s := range []*sql.Stmt{w.flushSameHour, w.flush, w.savepoint, w.rollbackTo, w.release} {
 		if s != nil {
 			s.Close()
 		}

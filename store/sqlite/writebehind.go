@@ -60,12 +60,6 @@ const (
 	knownTTL = 5 * time.Second
 )
 
-// flushSQL writes a queued refresh. Every value is absolute (computed at
-// check-in time), so coalescing keeps only the last one.
-const flushSQL = `UPDATE instances SET clone_suspected_at = ?, host = ?, last_seen_at = ?,
-	environment = ?, remote_addr = ?, license_id = ?, license_expires_at = ?, fingerprint = ?
-	WHERE tenant_id = ? AND contract_id = ? AND instance_id = ?`
-
 // instanceByKeySQL is the read that decides whether a check-in can be
 // written behind.
 const instanceByKeySQL = `SELECT ` + store.InstanceCols + ` FROM instances
@@ -87,10 +81,14 @@ type writeBehind struct {
 	mu       sync.Mutex
 	pending  map[instKey]*licensor.Instance // queued, not yet taken by a flush
 	flushing map[instKey]*licensor.Instance // being written by the current flush
-	flushes  uint64                         // flushes completed
-	closed   bool
-	known    map[instKey]knownInstance
-	seatGen  uint64 // invalidations: seats released, telemetry pruned
+	// moved holds the queued refreshes that start a new hour of last
+	// check-in or of license expiry (flush.go), as far as the row they
+	// refresh tells; nil when none.
+	moved   map[instKey]struct{}
+	flushes uint64 // flushes completed
+	closed  bool
+	known   map[instKey]knownInstance
+	seatGen uint64 // invalidations: seats released, telemetry pruned
 
 	flushMu sync.Mutex    // one flush at a time
 	kick    chan struct{} // wakes the flusher early (flushAt rows queued)
@@ -145,45 +143,6 @@ func (db *DB) flushLoop() {
 			db.log.Error("write-behind flush failed; queued refreshes lost", "err", err)
 		}
 	}
-}
-
-// flushPending writes every queued refresh in one transaction of the write
-// path and returns once it has committed. A flush already running is waited
-// for.
-func (db *DB) flushPending() error {
-	wb := db.wb
-	wb.flushMu.Lock()
-	defer wb.flushMu.Unlock()
-	wb.mu.Lock()
-	if len(wb.pending) == 0 {
-		wb.mu.Unlock()
-		return nil
-	}
-	batch := wb.pending
-	wb.flushing, wb.pending = batch, make(map[instKey]*licensor.Instance, len(batch))
-	wb.mu.Unlock()
-
-	err := db.writeBatched(context.Background(), "flush refreshes", func(ctx context.Context, tx *sql.Tx) error {
-		st := tx.StmtContext(ctx, db.ws.flush)
-		for k, in := range batch {
-			if _, err := st.ExecContext(ctx, store.Micros(in.CloneSuspectedAt), in.Host, store.Micros(in.LastSeenAt),
-				in.Environment, in.RemoteAddr, in.LicenseID, store.Micros(in.LicenseExpiresAt), in.Fingerprint,
-				k.tenant, k.contract, k.instance); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, errClosed) {
-		// Close stops the batcher only after this flush; a write that
-		// still finds it closed has nothing left to write through.
-		err = nil
-	}
-	wb.mu.Lock()
-	wb.flushing = nil
-	wb.flushes++
-	wb.mu.Unlock()
-	return err
 }
 
 // syncReads makes queued refreshes visible to a read of instances.
@@ -279,6 +238,12 @@ func (wb *writeBehind) queueLocked(k instKey, base *licensor.Instance, seat, slo
 	}
 	inst := refreshed(base, seat, slot, c, now, window)
 	wb.pending[k] = inst
+	if hoursMoved(base, inst) {
+		if wb.moved == nil {
+			wb.moved = make(map[instKey]struct{})
+		}
+		wb.moved[k] = struct{}{}
+	}
 	wb.rememberLocked(k, inst, gen, readAt)
 	if len(wb.pending) == flushAt {
 		select {

@@ -21,18 +21,19 @@ func testConsole(t *testing.T, open opener) {
 		c2 := newContract(t, s, ctx, 0, nil)
 		cB := newContract(t, s, ctxB, 0, nil)
 		// 12 instances: web-0..5 under c1, api-0..5 under c2, one check-in
-		// a minute apart, two of them at the same minute (ties broken by
-		// ids); odd ones report version 2.0, even ones 1.0.
+		// an hour apart, two of them in the same hour (ordered by ids, as
+		// every hour's instances are: instance_hour.go has the rest); odd
+		// ones report version 2.0, even ones 1.0.
 		for i := range 6 {
 			for j, c := range []*licensor.Contract{c1, c2} {
 				name := []string{"web-", "api-"}[j] + fmt.Sprint(i)
-				ci := checkin(c.ID, name, at(time.Duration(i)*time.Minute))
+				ci := checkin(c.ID, name, at(time.Duration(i)*time.Hour))
 				ci.Telemetry = &licensor.Telemetry{ProductVersion: []string{"1.0", "2.0"}[i%2]}
 				_, err := s.Checkin(ctx, ci)
 				must(t, "Checkin "+name, err)
 			}
 		}
-		_, err := s.Checkin(ctxB, checkin(cB.ID, "web-9", at(time.Hour)))
+		_, err := s.Checkin(ctxB, checkin(cB.ID, "web-9", at(10*time.Hour)))
 		must(t, "Checkin of another tenant", err)
 
 		all := func(q licensor.InstanceSearch) []string {
@@ -56,7 +57,7 @@ func testConsole(t *testing.T, open opener) {
 				q.Cursor = next
 			}
 		}
-		// At each minute, web- (of c1) and api- (of c2) tie on the time: the
+		// In each hour, web- (of c1) and api- (of c2) tie on the hour: the
 		// one of the greater contract id comes first.
 		order := func(versions ...int) string {
 			first, second := "web-", "api-"
@@ -78,10 +79,10 @@ func testConsole(t *testing.T, open opener) {
 			{"Contract", licensor.InstanceSearch{ContractID: c1.ID, Limit: 4}, "web-5 web-4 web-3 web-2 web-1 web-0"},
 			{"Customer", licensor.InstanceSearch{CustomerID: c2.CustomerID, Limit: 100}, "api-5 api-4 api-3 api-2 api-1 api-0"},
 			{"Version", licensor.InstanceSearch{ProductVersion: "2.0", Limit: 2}, order(5, 3, 1)},
-			{"SeenRange", licensor.InstanceSearch{SeenSince: at(2 * time.Minute), SeenBefore: at(4 * time.Minute), Limit: 3}, order(3, 2)},
+			{"SeenRange", licensor.InstanceSearch{SeenSince: at(2 * time.Hour), SeenBefore: at(4 * time.Hour), Limit: 3}, order(3, 2)},
 			{"Prefix", licensor.InstanceSearch{IDPrefix: "web-", Limit: 1}, "web-5 web-4 web-3 web-2 web-1 web-0"},
 			{"PrefixNoMatch", licensor.InstanceSearch{IDPrefix: "zzz", Limit: 10}, ""},
-			{"Combined", licensor.InstanceSearch{CustomerID: c1.CustomerID, ProductVersion: "1.0", SeenBefore: at(3 * time.Minute), Limit: 10}, "web-2 web-0"},
+			{"Combined", licensor.InstanceSearch{CustomerID: c1.CustomerID, ProductVersion: "1.0", SeenBefore: at(3 * time.Hour), Limit: 10}, "web-2 web-0"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if got := strings.Join(all(tc.q), " "); got != tc.want {

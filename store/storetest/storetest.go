@@ -80,6 +80,7 @@ func Run(t *testing.T, open func(t *testing.T) licensor.Store) {
 	t.Run("NoTenantScope", func(t *testing.T) { testNoScope(t, open) })
 	t.Run("Misc", func(t *testing.T) { testMisc(t, open) })
 	t.Run("Console", func(t *testing.T) { testConsole(t, open) })
+	t.Run("InstanceHours", func(t *testing.T) { testInstanceHours(t, open) })
 	t.Run("PortalLink", func(t *testing.T) { testPortalLinks(t, open) })
 	t.Run("Capability", func(t *testing.T) { testCapabilities(t, open) })
 	t.Run("Offline", func(t *testing.T) { testOffline(t, open) })

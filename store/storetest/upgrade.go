@@ -22,6 +22,7 @@ func RunUpgrades(t *testing.T, up Upgrade) {
 	t.Run("LeaseUnitsInline", func(t *testing.T) { testUpgradeLeaseUnits(t, up) })
 	t.Run("TenantCeiling", func(t *testing.T) { testUpgradeTenantCeiling(t, up) })
 	t.Run("NonProductionSlots", func(t *testing.T) { testUpgradeNonProductionSlots(t, up) })
+	t.Run("InstanceHours", func(t *testing.T) { testUpgradeInstanceHours(t, up) })
 }
 
 // Migration 0005 moves each lease's units from lease_units into the lease

@@ -311,7 +311,9 @@ type AdminServiceClient interface {
 	SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error)
 	// Console queries. Each is a fixed number of indexed statements,
 	// whatever the number of instances.
-	// Instances newest check-in first, filtered, paged by an opaque cursor.
+	// Instances newest hour of last check-in first (UTC hours; by contract id,
+	// then instance id, descending within an hour), filtered, paged by an
+	// opaque cursor.
 	SearchInstances(context.Context, *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error)
 	// The counts of the console's first page.
 	GetDashboard(context.Context, *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error)
@@ -1188,7 +1190,9 @@ type AdminServiceHandler interface {
 	SendWebhookTestEvent(context.Context, *connect.Request[v1.SendWebhookTestEventRequest]) (*connect.Response[v1.SendWebhookTestEventResponse], error)
 	// Console queries. Each is a fixed number of indexed statements,
 	// whatever the number of instances.
-	// Instances newest check-in first, filtered, paged by an opaque cursor.
+	// Instances newest hour of last check-in first (UTC hours; by contract id,
+	// then instance id, descending within an hour), filtered, paged by an
+	// opaque cursor.
 	SearchInstances(context.Context, *connect.Request[v1.SearchInstancesRequest]) (*connect.Response[v1.SearchInstancesResponse], error)
 	// The counts of the console's first page.
 	GetDashboard(context.Context, *connect.Request[v1.GetDashboardRequest]) (*connect.Response[v1.GetDashboardResponse], error)
