@@ -45,12 +45,28 @@ func (db *DB) Checkin(ctx context.Context, in licensor.Checkin) (*licensor.Insta
 	if err := licensor.ValidateID("instance id", in.InstanceID); err != nil {
 		return nil, err
 	}
-	c := Checkin{Checkin: in, Tenant: tid, Now: Micros(db.stamp(in.Now)), Window: in.CloneWindow.Microseconds(), db: db}
+	c := db.newCheckin(in, tid)
 	if ce, ok := db.eng.(CheckinEngine); ok {
 		inst, err := ce.Checkin(ctx, c)
 		return inst, db.Final("Checkin", err)
 	}
 	return c.Write(ctx, db.eng)
+}
+
+// newCheckin is the engines' view of a check-in by tenant tid.
+func (db *DB) newCheckin(in licensor.Checkin, tid string) Checkin {
+	return Checkin{Checkin: in, Tenant: tid, Now: Micros(db.stamp(in.Now)), Window: in.CloneWindow.Microseconds(), db: db}
+}
+
+// NewCheckin is the engines' view of a check-in of the tenant in ctx,
+// for tests of an engine's check-in paths.
+func (db *DB) NewCheckin(ctx context.Context, in licensor.Checkin) (*Checkin, error) {
+	tid, err := licensor.MustTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := db.newCheckin(in, tid)
+	return &c, nil
 }
 
 // Write runs the check-in's transaction through eng's Write and returns

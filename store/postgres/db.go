@@ -162,7 +162,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		db.relaxed = pool
 	}
 	db.rconn = &conn{q: db.relaxed, rb: &db.rb}
-	db.refreshes.pool = db.relaxed
+	db.refreshes = refresher{pool: db.relaxed, conn: db.rconn, minRows: 2}
 	return db, nil
 }
 

@@ -77,21 +77,27 @@ func (db *DB) LockLeasePool(ctx context.Context, tx store.Conn, tid, id string) 
 
 // RefreshBoth refreshes instance a with the single-row statement every
 // engine shares (store.Checkin.Refresh) and instance b, otherwise the same
-// check-in, through the combined refresh, and reports what each answered.
+// check-in, through the combined statement (even for one row), and
+// reports what each answered.
 func (db *DB) RefreshBoth(ctx context.Context, in licensor.Checkin, a, b string) (okA, okB bool, err error) {
-	tid, err := licensor.MustTenant(ctx)
+	mk := func(id string) (*store.Checkin, error) {
+		c := in
+		c.InstanceID = id
+		return db.NewCheckin(ctx, c)
+	}
+	ca, err := mk(a)
 	if err != nil {
 		return false, false, err
 	}
-	mk := func(id string) *store.Checkin {
-		c := in
-		c.InstanceID = id
-		return &store.Checkin{Checkin: c, Tenant: tid, Now: store.Micros(c.Now), Window: c.CloneWindow.Microseconds()}
-	}
-	if okA, err = mk(a).Refresh(ctx, db.rconn); err != nil {
+	cb, err := mk(b)
+	if err != nil {
 		return false, false, err
 	}
-	okB, err = db.refreshes.refresh(mk(b))
+	if okA, err = ca.Refresh(ctx, db.rconn); err != nil {
+		return false, false, err
+	}
+	r := refresher{pool: db.relaxed, conn: db.rconn, minRows: 1}
+	okB, err = r.refresh(cb)
 	return okA, okB, err
 }
 
@@ -101,3 +107,6 @@ func SetCombineRefreshes(on bool) { combineRefreshes = on }
 
 // Shortcut is the engine's store.LeaseShortcut.
 func (db *DB) Shortcut() store.LeaseShortcut { return (*engine)(db) }
+
+// RefreshBatchQuery is the combined refresh's statement.
+var RefreshBatchQuery = refreshBatchSQL + refreshBatchReturning

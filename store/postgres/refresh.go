@@ -38,9 +38,9 @@ const (
 	batchTimeout = 30 * time.Second
 )
 
-// refreshBatchSQL is checkinRefreshSQL for many rows at once, with its
-// ?11 (only an instance that needs nothing taken) always true. The
-// arrays are the rows' values, n their index in the batch.
+// refreshBatchSQL is store's checkinRefreshSQL for many rows at once,
+// with its ?11 (only an instance that needs nothing taken) always true.
+// The arrays are the rows' values, n their index in the batch.
 const refreshBatchSQL = `UPDATE instances AS i SET
 		clone_suspected_at = CASE WHEN v.win > 0 AND v.now - i.last_seen_at < v.win
 			AND ((v.host <> '' AND i.host <> '' AND i.host <> v.host)
@@ -48,10 +48,10 @@ const refreshBatchSQL = `UPDATE instances AS i SET
 			THEN v.now ELSE i.clone_suspected_at END,
 		fingerprint = CASE WHEN v.fp <> '' THEN v.fp ELSE i.fingerprint END,
 		host = v.host, last_seen_at = v.now, environment = v.env, remote_addr = v.addr,
-		license_id = v.lid, license_expires_at = v.exp
+		license_id = v.lid, license_expires_at = v.exp, last_seen_hour = v.now_hour, license_expires_hour = v.exp_hour
 	FROM unnest($1::int[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
-		$8::bigint[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[])
-		AS v(n, win, host, now, env, addr, lid, exp, tenant, contract, inst, takes, fp)
+		$8::bigint[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::text[], $14::bigint[], $15::bigint[])
+		AS v(n, win, host, now, env, addr, lid, exp, tenant, contract, inst, takes, fp, now_hour, exp_hour)
 	WHERE i.tenant_id = v.tenant AND i.contract_id = v.contract AND i.instance_id = v.inst
 		AND (i.seat OR (i.nonprod AND NOT v.takes))
 	RETURNING v.n, `
@@ -85,7 +85,12 @@ const (
 type instanceKey [3]string
 
 type refresher struct {
-	pool querier
+	pool querier    // the combined statement's connections
+	conn store.Conn // the same, for a refresh that runs alone
+	// minRows is the smallest batch sent as one combined statement; a
+	// smaller one runs the single-row refresh for each of its calls,
+	// which PostgreSQL runs more cheaply for one row.
+	minRows int
 
 	mu       sync.Mutex
 	queue    []*refreshCall
@@ -174,24 +179,30 @@ func (r *refresher) take() []*refreshCall {
 // run sends batch as one statement and answers each of its calls.
 func (r *refresher) run(batch []*refreshCall) {
 	n := len(batch)
+	if n < r.minRows {
+		r.runAlone(batch)
+		return
+	}
 	var (
 		idx                                              = make([]int32, n)
 		win, now, exp                                    = make([]int64, n), make([]int64, n), make([]int64, n)
 		host, env, addr, lid, tenant, contract, inst, fp = make([]string, n), make([]string, n), make([]string, n),
 			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		takes = make([]bool, n)
+		takes            = make([]bool, n)
+		nowHour, expHour = make([]int64, n), make([]int64, n)
 	)
 	for k, call := range batch {
 		c := call.c
 		idx[k], win[k], host[k], now[k], env[k], addr[k], lid[k] = int32(k), c.Window, c.Host, c.Now, c.Environment, c.RemoteAddr, c.LicenseID
 		exp[k], tenant[k], contract[k], inst[k], takes[k], fp[k] = store.Micros(c.LicenseExpiresAt), c.Tenant, c.ContractID, c.InstanceID, c.TakesSeat, c.Fingerprint
+		nowHour[k], expHour[k] = store.HourOf(now[k]), store.HourOf(exp[k])
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
 	found := make([]*licensor.Instance, n)
 	err := func() error {
 		rows, err := r.pool.Query(ctx, refreshBatchSQL+refreshBatchReturning,
-			idx, win, host, now, env, addr, lid, exp, tenant, contract, inst, takes, fp)
+			idx, win, host, now, env, addr, lid, exp, tenant, contract, inst, takes, fp, nowHour, expHour)
 		if err != nil {
 			return err
 		}
@@ -208,13 +219,30 @@ func (r *refresher) run(batch []*refreshCall) {
 		}
 		return rows.Err()
 	}()
-	r.mu.Lock()
 	for k, call := range batch {
-		delete(r.inFlight, instanceKey{call.c.Tenant, call.c.ContractID, call.c.InstanceID})
 		call.err = err
 		if err == nil && found[k] != nil {
 			call.c.Instance, call.ok = found[k], true
 		}
+	}
+	r.answer(batch)
+}
+
+// runAlone runs each call of batch as the single-row refresh.
+func (r *refresher) runAlone(batch []*refreshCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	for _, call := range batch {
+		call.ok, call.err = call.c.Refresh(ctx, r.conn)
+	}
+	r.answer(batch)
+}
+
+// answer wakes the callers of a batch that ran.
+func (r *refresher) answer(batch []*refreshCall) {
+	r.mu.Lock()
+	for _, call := range batch {
+		delete(r.inFlight, instanceKey{call.c.Tenant, call.c.ContractID, call.c.InstanceID})
 		call.done = true
 		call.wake <- answered
 	}

@@ -1,13 +1,16 @@
 package postgres_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/pgtest"
+	"github.com/licensor/licensor/store/postgres"
 )
 
 // TestCombinedRefreshMatchesSingle: a refresh combined with others leaves
@@ -119,5 +122,29 @@ func TestCombinedRefreshesConcurrent(t *testing.T) {
 	must(t, err)
 	if c.SeatsUsed != instances {
 		t.Errorf("seats used: got %d, want %d", c.SeatsUsed, instances)
+	}
+}
+
+// TestCombinedRefreshPlan: the combined refresh looks each row up by an
+// index on its ids, also in the generic plan PostgreSQL may switch a prepared
+// statement to (it does not know the arrays' lengths then).
+func TestCombinedRefreshPlan(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Open(t)
+	ten, seed := planSeed(t, db)
+	types := "int[], bigint[], text[], bigint[], text[], text[], text[], bigint[], text[], text[], text[], boolean[], text[], bigint[], bigint[]"
+	setup := append(seed, "SET plan_cache_mode = force_generic_plan", "PREPARE refresh_batch("+types+") AS "+postgres.RefreshBatchQuery)
+	arr := func(v string) string { return "'{\"" + v + "\",\"" + v + "\"}'" }
+	args := []string{"'{0,1}'", arr("0"), arr("h"), arr("1"), arr("production"), arr(""), arr("lic"), arr("1"),
+		arr(ten.ID), arr("con_1"), "'{inst-100,inst-200}'", arr("true"), arr(""), arr("0"), arr("0")}
+	lines, err := db.Plan(ctx, setup, "EXECUTE refresh_batch("+strings.Join(args, ", ")+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(lines, "\n")
+	byKey := strings.Contains(all, "Nested Loop") &&
+		(strings.Contains(all, "using instances_pkey on instances") || strings.Contains(all, "using instances_id on instances"))
+	if !byKey || strings.Contains(all, "Seq Scan on instances") {
+		t.Errorf("plan: want each row looked up by instances_pkey or instances_id, got\n%s", all)
 	}
 }
