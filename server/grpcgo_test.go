@@ -139,3 +139,61 @@ func TestGRPCGoShutdownEndsStreams(t *testing.T) {
 		t.Errorf("grpc-go connections: got %d, want 1", server.GRPCGoConns(g.srv))
 	}
 }
+
+// A plain HTTP/2 request is served through the sniffer and then x/net's
+// server, each of which sends SETTINGS: none of the later ones may change
+// SETTINGS_NO_RFC7540_PRIORITIES from the first (RFC 9218; browsers and
+// curl end the connection with PROTOCOL_ERROR if it does), and the
+// request is answered.
+func TestSniffedSettingsStayConsistent(t *testing.T) {
+	g := startGuarded(t, server.Limits{UnauthIdle: -1})
+	c, err := g.dialFrom(t, "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(c, c)
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "https"}, {":authority", "licensor"}, {":path", "/healthz"}} {
+		_ = enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+	var first map[http2.SettingID]uint32
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("read: %v (before the response)", err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if f.IsAck() {
+				continue
+			}
+			got := map[http2.SettingID]uint32{}
+			_ = f.ForeachSetting(func(s http2.Setting) error { got[s.ID] = s.Val; return nil })
+			if first == nil {
+				first = got
+				continue
+			}
+			if v, ok := got[http2.SettingNoRFC7540Priorities]; ok && v != first[http2.SettingNoRFC7540Priorities] {
+				t.Fatalf("SETTINGS_NO_RFC7540_PRIORITIES: first SETTINGS %d, a later one %d", first[http2.SettingNoRFC7540Priorities], v)
+			}
+			_ = fr.WriteSettingsAck()
+		case *http2.GoAwayFrame:
+			t.Fatalf("server sent GOAWAY %v before the response", f.ErrCode)
+		case *http2.HeadersFrame:
+			if f.StreamID == 1 {
+				return // answered
+			}
+		}
+	}
+}

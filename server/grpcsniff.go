@@ -61,7 +61,11 @@ func sniff(c *tls.Conn, deadline time.Time, maxStreams int) (*sniffed, error) {
 	}
 	_ = c.SetWriteDeadline(deadline)
 	fr := http2.NewFramer(c, rec)
-	var settings []http2.Setting
+	// SETTINGS_NO_RFC7540_PRIORITIES may not change after a peer's first
+	// SETTINGS (RFC 9218, section 2.1), and x/net's server, which may take
+	// the connection over, sends 1: so does this first one. Browsers and
+	// nghttp2 end a connection that changes it.
+	settings := []http2.Setting{{ID: http2.SettingNoRFC7540Priorities, Val: 1}}
 	if maxStreams > 0 {
 		settings = append(settings, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: uint32(maxStreams)})
 	}
