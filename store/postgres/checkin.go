@@ -15,16 +15,9 @@ import (
 // a lost race.
 var _ store.CheckinEngine = (*engine)(nil)
 
-// combineRefreshes is off only in benchmarks that compare the two ways.
-var combineRefreshes = true
-
 func (e *engine) Checkin(ctx context.Context, c store.Checkin) (*licensor.Instance, error) {
 	if c.Telemetry == nil {
-		refresh := e.refreshes.refresh
-		if !combineRefreshes {
-			refresh = func(c *store.Checkin) (bool, error) { return c.Refresh(ctx, e.rconn) }
-		}
-		if ok, err := refresh(&c); err != nil || ok {
+		if ok, err := e.refreshes.refresh(&c); err != nil || ok {
 			return c.Instance, err
 		}
 	}

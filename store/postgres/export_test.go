@@ -101,9 +101,9 @@ func (db *DB) RefreshBoth(ctx context.Context, in licensor.Checkin, a, b string)
 	return okA, okB, err
 }
 
-// SetCombineRefreshes turns combined refreshes on or off, for benchmarks
-// that compare them with one statement per refresh.
-func SetCombineRefreshes(on bool) { combineRefreshes = on }
+// SetCombineRefreshes turns db's combined refreshes on or off, for
+// benchmarks that compare them with one statement per refresh.
+func (db *DB) SetCombineRefreshes(on bool) { db.refreshes.alone = !on }
 
 // Shortcut is the engine's store.LeaseShortcut.
 func (db *DB) Shortcut() store.LeaseShortcut { return (*engine)(db) }

@@ -91,6 +91,9 @@ type refresher struct {
 	// smaller one runs the single-row refresh for each of its calls,
 	// which PostgreSQL runs more cheaply for one row.
 	minRows int
+	// alone runs every refresh as the single-row statement at once, on
+	// its caller's goroutine: only for benchmarks that compare the two.
+	alone bool
 
 	mu       sync.Mutex
 	queue    []*refreshCall
@@ -102,6 +105,11 @@ type refresher struct {
 // time: false when the instance does not exist or needs something taken
 // (the caller then runs its transaction), as store.Checkin.Refresh.
 func (r *refresher) refresh(c *store.Checkin) (bool, error) {
+	if r.alone {
+		ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+		defer cancel()
+		return c.Refresh(ctx, r.conn)
+	}
 	call := &refreshCall{c: c, wake: make(chan wakeKind, 2)}
 	r.mu.Lock()
 	r.queue = append(r.queue, call)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/pgtest"
-	"github.com/licensor/licensor/store/postgres"
 )
 
 // BenchmarkRefresh: 64 goroutines refresh 1,000 known instances through
@@ -16,9 +15,8 @@ import (
 func BenchmarkRefresh(b *testing.B) {
 	for _, combined := range []bool{false, true} {
 		b.Run(fmt.Sprintf("combined=%v", combined), func(b *testing.B) {
-			postgres.SetCombineRefreshes(combined)
-			defer postgres.SetCombineRefreshes(true)
 			db := pgtest.Open(b)
+			db.SetCombineRefreshes(combined)
 			ctx, contractID := seedContract(b, db, 0)
 			t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 			const instances = 1000
