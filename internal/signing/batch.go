@@ -3,6 +3,7 @@ package signing
 import (
 	"crypto/ed25519"
 	"crypto/sha512"
+	"crypto/subtle"
 	"hash"
 
 	"filippo.io/edwards25519"
@@ -28,6 +29,14 @@ type batch struct {
 	acc    [maxBatch]field.Element // prefix products of the Zs
 	digest [sha512.Size]byte
 	h      hash.Hash // SHA-512, reset for each use
+
+	// The last key expanded: its seed, secret scalar and nonce prefix
+	// (a server signs with one key, so each signature need not hash
+	// the seed again).
+	seed   [ed25519.SeedSize]byte
+	key    edwards25519.Scalar
+	prefix [32]byte
+	hasKey bool
 }
 
 // signAll writes each job's signature into its sig.
@@ -67,11 +76,17 @@ func (b *batch) signAll(jobs []*signJob) {
 // commit computes job i's secret scalar s, its nonce r = H(prefix‖msg)
 // and its commitment r·B, left unencoded for the batch inversion.
 func (b *batch) commit(i int, priv ed25519.PrivateKey, msg []byte) {
-	h := sha512.Sum512(priv[:ed25519.SeedSize])
-	// Clamping a 32-byte input cannot fail, nor can reducing 64 bytes.
-	_, _ = b.s[i].SetBytesWithClamping(h[:32])
+	if !b.hasKey || subtle.ConstantTimeCompare(b.seed[:], priv[:ed25519.SeedSize]) != 1 {
+		h := sha512.Sum512(priv[:ed25519.SeedSize])
+		// Clamping a 32-byte input cannot fail, nor can reducing 64 bytes.
+		_, _ = b.key.SetBytesWithClamping(h[:32])
+		copy(b.prefix[:], h[32:])
+		copy(b.seed[:], priv[:ed25519.SeedSize])
+		b.hasKey = true
+	}
+	b.s[i] = b.key
 	d := b.sha()
-	d.Write(h[32:])
+	d.Write(b.prefix[:])
 	d.Write(msg)
 	_, _ = b.r[i].SetUniformBytes(d.Sum(b.digest[:0]))
 	b.points[i].ScalarBaseMult(&b.r[i])
