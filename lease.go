@@ -200,8 +200,11 @@ type LeaseStore interface {
 	// lease (nil when nothing is). A lease of another contract or instance
 	// is ENOTFOUND; more units than held, or a feature the lease does not
 	// hold, is EINVALID; an expired lease is EPRECONDITION (its units are
-	// back in the pool).
-	ReturnCapabilities(ctx context.Context, r LeaseReturn) (*Lease, error)
+	// back in the pool). waiting is false only when the store saw, under
+	// the pool's lock, that no request waited in the pool's queue when the
+	// units came back: a request that joins the queue later tries again
+	// once it has joined and finds them, so nothing need wake the queue.
+	ReturnCapabilities(ctx context.Context, r LeaseReturn) (left *Lease, waiting bool, err error)
 	// RenewLease sets the lease's expiry to Now plus its pool's TTL (never
 	// earlier than it was). ENOTFOUND as above; an expired lease is
 	// EPRECONDITION.

@@ -233,10 +233,10 @@ func (s *Service) ReturnCapabilities(ctx context.Context, contractID, instanceID
 	if units, err = licensor.NormalizeUnits(units, true); err != nil {
 		return nil, err
 	}
-	l, err := s.store.ReturnCapabilities(ctx, licensor.LeaseReturn{LeaseID: leaseID, ContractID: c.ID, InstanceID: instanceID, Units: units, Now: s.now().UTC()})
-	if err == nil || licensor.ErrorCode(err) == licensor.EPRECONDITION {
-		// Units came back (or an expired lease's did): wake the requests
-		// waiting in the customer's queues, on every server.
+	l, waiting, err := s.store.ReturnCapabilities(ctx, licensor.LeaseReturn{LeaseID: leaseID, ContractID: c.ID, InstanceID: instanceID, Units: units, Now: s.now().UTC()})
+	if waiting && (err == nil || licensor.ErrorCode(err) == licensor.EPRECONDITION) {
+		// Units came back (or an expired lease's did) and requests may
+		// wait for them: wake the customer's queues, on every server.
 		s.wakeQueue(ctx, c.TenantID, c.CustomerID)
 	}
 	return l, err

@@ -31,7 +31,10 @@ type LeaseShortcut interface {
 	// its units back, recording a return event per feature, if every
 	// feature it holds is still in its pool. done as for GrantWhole; a
 	// lease that does not exist is done with ENOTFOUND (LeaseNotFound).
-	ReturnWhole(ctx context.Context, tid string, r licensor.LeaseReturn, now int64) (done bool, err error)
+	// waiting, of a return done without error, is whether a live request
+	// waited in the pool's queue when it committed (as seen under the
+	// pool's lock, so a request that joins later finds the units).
+	ReturnWhole(ctx context.Context, tid string, r licensor.LeaseReturn, now int64) (done, waiting bool, err error)
 }
 
 // Grant is a whole grant of one feature as LeaseShortcut.GrantWhole runs

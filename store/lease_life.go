@@ -17,19 +17,19 @@ import (
 // ReturnCapabilities gives back some or all units of a lease (returnLease).
 // See licensor.LeaseStore. Returning a whole live lease, the usual case, is
 // one conditional DELETE … RETURNING and the frees (in one round trip
-// where the engine can), or the engine's LeaseShortcut.
-func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*licensor.Lease, error) {
+// where the engine can), or the engine's LeaseShortcut, which alone tells
+// whether a request waits for the pool (the general path says it may).
+func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (left *licensor.Lease, waiting bool, err error) {
 	tid, err := licensor.MustTenant(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	now := Micros(db.stamp(r.Now))
 	if s, ok := db.eng.(LeaseShortcut); ok && len(r.Units) == 0 {
-		if done, err := s.ReturnWhole(ctx, tid, r, now); done {
-			return nil, db.Final("ReturnCapabilities", err)
+		if done, waiting, err := s.ReturnWhole(ctx, tid, r, now); done {
+			return nil, waiting, db.Final("ReturnCapabilities", err)
 		}
 	}
-	var left *licensor.Lease
 	var expired error
 	err = db.writeGrouped(ctx, "ReturnCapabilities", func(ctx context.Context, tx Conn) error {
 		left, expired = nil, nil
@@ -41,9 +41,9 @@ func (db *DB) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return left, expired
+	return left, true, expired
 }
 
 // renewSQL extends a live lease: a borrowed lease keeps its (long) expiry;

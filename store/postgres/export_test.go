@@ -110,3 +110,9 @@ func (db *DB) Shortcut() store.LeaseShortcut { return (*engine)(db) }
 
 // RefreshBatchQuery is the combined refresh's statement.
 var RefreshBatchQuery = refreshBatchSQL + refreshBatchReturning
+
+// SetGroupHooks sets the lease groups' test hooks: queued when a grant or
+// return joins its pool's queue, starting when a group of n starts.
+func (db *DB) SetGroupHooks(queued func(), starting func(n int)) {
+	db.groups.queued, db.groups.starting = queued, starting
+}

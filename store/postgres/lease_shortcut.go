@@ -57,9 +57,17 @@ const grantFlushSQL = flushSQL + ` WHERE EXISTS (SELECT 1 FROM leases WHERE tena
 // it holds is still in its pool (else the general path reports it), and
 // gives each feature's units back, recording the level that leaves,
 // events in feature order.
-const returnWholeSQL = `WITH d AS (
+const returnWholeSQL = returnDelete + returnWholeRest
+
+// returnInPoolSQL is returnWholeSQL for a lease of pool $7 only: a grouped
+// return holds that pool's lock (lease_group.go).
+const returnInPoolSQL = returnDelete + ` AND l.pool_id = $7` + returnWholeRest
+
+const returnDelete = `WITH d AS (
 	DELETE FROM leases l
-	WHERE l.tenant_id = $1 AND l.id = $2 AND l.contract_id = $3 AND l.instance_id = $4 AND l.expires_at > $5
+	WHERE l.tenant_id = $1 AND l.id = $2 AND l.contract_id = $3 AND l.instance_id = $4 AND l.expires_at > $5`
+
+const returnWholeRest = `
 	AND NOT EXISTS (SELECT 1 FROM jsonb_object_keys(l.units::jsonb) k WHERE NOT EXISTS (SELECT 1 FROM pool_features p
 		WHERE p.tenant_id = l.tenant_id AND p.pool_id = l.pool_id AND p.feature = k COLLATE "C"))
 	RETURNING l.pool_id, l.units),
@@ -69,51 +77,69 @@ f AS (UPDATE pool_features p SET in_use = p.in_use - u.units FROM u
 	RETURNING p.pool_id, p.feature, p.in_use, u.units),
 e AS (INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use, at, lease_id, contract_id, instance_id)
 	SELECT $1, f.pool_id, f.feature, $6::text, f.units, f.in_use, $5, $2, $3, $4 FROM f ORDER BY f.feature)
-SELECT pool_id FROM d`
+SELECT EXISTS (SELECT 1 FROM capability_waiters w WHERE w.tenant_id = $1 AND w.pool_id = d.pool_id AND w.expires_at > $5) FROM d`
 
-func (e *engine) GrantWhole(ctx context.Context, g store.Grant) (bool, error) {
-	q, args := grantWholeSQL, []any{g.Tenant, g.Pool, g.Feature, g.Units, g.Queue, g.Now,
+// grantStatement is g's data-modifying statement: a row when it granted.
+func grantStatement(g store.Grant) (string, []any) {
+	args := []any{g.Tenant, g.Pool, g.Feature, g.Units, g.Queue, g.Now,
 		g.Lease, g.Contract, g.Instance, g.Borrowed, g.Expires, g.UnitsJSON, string(licensor.UsageGrant)}
-	if g.Answer != nil {
-		q += grantKeepSQL
-		args = append(args, g.RequestID, g.Fingerprint, g.Answer)
-	} else {
-		q += "\nSELECT in_use FROM t"
+	if g.Answer == nil {
+		return grantAloneSQL, args
 	}
+	return grantKeepAllSQL, append(args, g.RequestID, g.Fingerprint, g.Answer)
+}
+
+const (
+	grantAloneSQL   = grantWholeSQL + "\nSELECT in_use FROM t"
+	grantKeepAllSQL = grantWholeSQL + grantKeepSQL
+)
+
+// grantAlone runs g as one transaction of its own; committed, if not nil,
+// is called once it has committed, before the flush.
+func (e *engine) grantAlone(ctx context.Context, g store.Grant, committed func()) (bool, error) {
+	q, args := grantStatement(g)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(e.rb.Rebind(lockPoolSQL), g.Tenant, g.Pool)
 	b.Queue(q, args...)
 	b.Queue("COMMIT")
 	b.Queue(grantFlushSQL, g.Tenant, g.Lease)
-	return e.shortcut(ctx, b, nil)
+	_, done, err := e.shortcut(ctx, b, nil, committed)
+	return done, err
 }
 
-func (e *engine) ReturnWhole(ctx context.Context, tid string, r licensor.LeaseReturn, now int64) (bool, error) {
+// returnAlone runs r as one transaction of its own, finding the pool to
+// lock by the lease; waiting as for store.LeaseShortcut.ReturnWhole, and
+// committed as for grantAlone.
+func (e *engine) returnAlone(ctx context.Context, tid string, r licensor.LeaseReturn, now int64, committed func()) (done, waiting bool, err error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(e.rb.Rebind(lockLeasePoolSQL), tid, r.LeaseID)
 	b.Queue(returnWholeSQL, tid, r.LeaseID, r.ContractID, r.InstanceID, now, string(licensor.UsageReturn))
 	b.Queue("COMMIT")
 	b.Queue(flushSQL)
-	return e.shortcut(ctx, b, func(locked int64) error {
+	row, done, err := e.shortcut(ctx, b, func(locked int64) error {
 		if locked == 0 {
 			return store.LeaseNotFound(r.LeaseID)
 		}
 		return nil
-	})
+	}, committed)
+	waiting, _ = row.(bool)
+	return done, waiting, err
 }
 
 // shortcut sends b (BEGIN, the lock, the statement, COMMIT, the flush) on
-// a connection of the async pool in one round trip and reads its results.
-// done when the statement returned a row and the COMMIT committed it, or
+// a connection of the async pool in one round trip and reads its results:
+// the statement's one column (nil with no row), and done when the
+// statement returned a row and the COMMIT committed it, or
 // when check, of the lock's row count, failed: that error ends the call
 // (the statement found nothing to change), after the flush. Anything that
-// fails before the COMMIT leaves nothing written and done false.
-func (e *engine) shortcut(ctx context.Context, b *pgx.Batch, check func(rows int64) error) (done bool, err error) {
+// fails before the COMMIT leaves nothing written and done false. committed,
+// if not nil, is called between the COMMIT and the flush.
+func (e *engine) shortcut(ctx context.Context, b *pgx.Batch, check func(rows int64) error, committed func()) (row any, done bool, err error) {
 	pc, aerr := e.async.Acquire(ctx)
 	if aerr != nil {
-		return false, nil
+		return nil, false, nil
 	}
 	// Release destroys a connection left inside a transaction or broken.
 	defer pc.Release()
@@ -127,37 +153,39 @@ func (e *engine) shortcut(ctx context.Context, b *pgx.Batch, check func(rows int
 		}
 	}()
 	if _, err := br.Exec(); err != nil { // BEGIN
-		return false, nil
+		return nil, false, nil
 	}
 	tag, err := br.Exec() // the lock
 	if err != nil {
-		return false, nil
+		return nil, false, nil
 	}
 	var lockErr error
 	if check != nil {
 		lockErr = check(tag.RowsAffected())
 	}
-	var v any
-	err = br.QueryRow().Scan(&v)
+	err = br.QueryRow().Scan(&row)
 	found := err == nil
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
+		return nil, false, nil
 	}
 	if !found && lockErr == nil {
 		// Nothing was written: the general path decides. The COMMIT and
 		// the flush (which writes nothing for a grant not made) are read
 		// by Close.
-		return false, nil
+		return nil, false, nil
 	}
 	ctag, err := br.Exec() // COMMIT: from here the outcome is decided
 	switch {
 	case err != nil:
-		return true, err
+		return row, true, err
 	case ctag.String() == "ROLLBACK":
-		return false, nil
+		return nil, false, nil
+	}
+	if committed != nil {
+		committed()
 	}
 	if _, err := br.Exec(); err != nil { // the flush
-		return true, err
+		return row, true, err
 	}
-	return true, lockErr
+	return row, true, lockErr
 }

@@ -30,7 +30,8 @@ func TestLeaseShortcut(t *testing.T) {
 	}
 	ret := func(lease, instance string) func() (bool, error) {
 		return func() (bool, error) {
-			return s.ReturnWhole(ctx, tid, licensor.LeaseReturn{LeaseID: lease, ContractID: contract, InstanceID: instance}, us+1)
+			done, _, err := s.ReturnWhole(ctx, tid, licensor.LeaseReturn{LeaseID: lease, ContractID: contract, InstanceID: instance}, us+1)
+			return done, err
 		}
 	}
 	for _, c := range []struct {
@@ -74,6 +75,12 @@ func TestLeaseShortcut(t *testing.T) {
 // shortcutWorld makes a tenant with a contract and a pool of solver=2.
 func shortcutWorld(t *testing.T, db licensor.Store) (tid, pool, contract string) {
 	t.Helper()
+	return poolWorld(t, db, 2)
+}
+
+// poolWorld makes a tenant with a contract and a pool of solver=size.
+func poolWorld(t *testing.T, db licensor.Store, size int64) (tid, pool, contract string) {
+	t.Helper()
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {
@@ -96,7 +103,7 @@ func shortcutWorld(t *testing.T, db licensor.Store) (tid, pool, contract string)
 	must("CreateContract", db.CreateContract(ctx, c))
 	p := &licensor.Pool{
 		ID: licensor.NewID(licensor.PrefixPool), CustomerID: cu.ID, Name: "main",
-		Features: []licensor.PoolFeature{{Feature: "solver", MaxUnits: 2}}, CreatedAt: t0,
+		Features: []licensor.PoolFeature{{Feature: "solver", MaxUnits: size}}, CreatedAt: t0,
 	}
 	must("Validate pool", p.Validate())
 	must("CreatePool", db.CreatePool(ctx, p))

@@ -35,7 +35,7 @@ func BenchmarkTakeReturn(b *testing.B) {
 			b.Errorf("TakeCapabilities: got %+v, %v; want a grant", res, err)
 			return false
 		}
-		if _, err := db.ReturnCapabilities(ctx, licensor.LeaseReturn{LeaseID: res.Lease.ID, ContractID: c.ID, InstanceID: instance, Now: time.Now()}); err != nil {
+		if _, _, err := db.ReturnCapabilities(ctx, licensor.LeaseReturn{LeaseID: res.Lease.ID, ContractID: c.ID, InstanceID: instance, Now: time.Now()}); err != nil {
 			b.Errorf("ReturnCapabilities: %v", err)
 			return false
 		}

@@ -185,7 +185,8 @@ func testCapabilities(t *testing.T, open opener) {
 		must(t, "TakeCapabilities", err)
 		id := res.Lease.ID
 		ret := func(instance string, now time.Time, units ...licensor.Units) (*licensor.Lease, error) {
-			return s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: id, ContractID: w.contract.ID, InstanceID: instance, Units: units, Now: now})
+			left, _, err := s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: id, ContractID: w.contract.ID, InstanceID: instance, Units: units, Now: now})
+			return left, err
 		}
 		_, err = ret("b", at(time.Minute), u("solver", 1))
 		wantCode(t, "return another instance's lease", err, licensor.ENOTFOUND)
@@ -226,7 +227,7 @@ func testCapabilities(t *testing.T, open opener) {
 
 		res, err = s.TakeCapabilities(w.ctx, w.take("a", late, time.Minute, u("solver", 10)))
 		must(t, "TakeCapabilities", err)
-		left, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: res.Lease.ID, ContractID: w.contract.ID, InstanceID: "a", Now: late})
+		left, _, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: res.Lease.ID, ContractID: w.contract.ID, InstanceID: "a", Now: late})
 		must(t, "return all", err)
 		eq(t, "lease after returning all", left == nil, true)
 		eq(t, "solver in use", w.inUse(t, "solver"), int64(0))
@@ -326,7 +327,7 @@ func testCapabilities(t *testing.T, open opener) {
 		must(t, "deny", err)
 		_, err = s.RenewLease(w.ctx, licensor.LeaseRenewal{LeaseID: res.Lease.ID, ContractID: w.contract.ID, InstanceID: "a", Now: at(2 * time.Minute)})
 		must(t, "renew", err)
-		_, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: res.Lease.ID, ContractID: w.contract.ID, InstanceID: "a", Units: []licensor.Units{u("solver", 1)}, Now: at(3 * time.Minute)})
+		_, _, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: res.Lease.ID, ContractID: w.contract.ID, InstanceID: "a", Units: []licensor.Units{u("solver", 1)}, Now: at(3 * time.Minute)})
 		must(t, "return", err)
 		_, err = s.ExpireLeases(w.ctx, at(3*time.Hour), 0)
 		must(t, "expire", err)
@@ -363,7 +364,7 @@ func testCapabilities(t *testing.T, open opener) {
 		ls, err := s.ListLeases(b.ctx, licensor.LeaseFilter{})
 		must(t, "ListLeases", err)
 		eq(t, "leases seen by B", len(ls), 0)
-		_, err = s.ReturnCapabilities(b.ctx, licensor.LeaseReturn{LeaseID: res.Lease.ID, ContractID: a.contract.ID, InstanceID: "a", Now: t0})
+		_, _, err = s.ReturnCapabilities(b.ctx, licensor.LeaseReturn{LeaseID: res.Lease.ID, ContractID: a.contract.ID, InstanceID: "a", Now: t0})
 		wantCode(t, "ReturnCapabilities of A's lease", err, licensor.ENOTFOUND)
 		_, err = s.RenewLease(b.ctx, licensor.LeaseRenewal{LeaseID: res.Lease.ID, ContractID: a.contract.ID, InstanceID: "a", Now: t0})
 		wantCode(t, "RenewLease of A's lease", err, licensor.ENOTFOUND)

@@ -44,7 +44,7 @@ func testIdempotency(t *testing.T, open opener) {
 	must(t, "TakeCapabilities retry of a grant, pool full", err)
 	eq(t, "Replayed", again.Replayed, true)
 	eq(t, "Granted", again.Granted, true)
-	_, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: full.Lease.ID, ContractID: w.contract.ID, InstanceID: "b", Now: at(3 * time.Minute)})
+	_, _, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: full.Lease.ID, ContractID: w.contract.ID, InstanceID: "b", Now: at(3 * time.Minute)})
 	must(t, "ReturnCapabilities b", err)
 	denyRetry := deny
 	denyRetry.LeaseID, denyRetry.Now = licensor.NewID(licensor.PrefixLease), at(4*time.Minute)

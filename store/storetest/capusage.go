@@ -18,7 +18,7 @@ func testUsageFeatures(t *testing.T, open opener) {
 	must(t, "TakeCapabilities a", err)
 	_, err = s.TakeCapabilities(w.ctx, w.take("b", at(2*time.Minute), time.Hour, u("solver", 3)))
 	must(t, "TakeCapabilities b", err)
-	_, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: a.Lease.ID, ContractID: w.contract.ID, InstanceID: "a", Now: at(3 * time.Minute)})
+	_, _, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: a.Lease.ID, ContractID: w.contract.ID, InstanceID: "a", Now: at(3 * time.Minute)})
 	must(t, "ReturnCapabilities a", err)
 	_, err = s.TakeCapabilities(w.ctx, w.take("c", at(4*time.Minute), time.Hour, u("gpu", 1)))
 	must(t, "TakeCapabilities c", err)

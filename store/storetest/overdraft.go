@@ -34,7 +34,7 @@ func testOverdraft(t *testing.T, open opener) {
 	eq(t, "Shortage", fmt.Sprint(res.Shortages[0].Available, res.Shortages[0].Short), "0 1")
 
 	// Given back in part, a lease keeps no more overage than it holds.
-	left, err := s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: over.Lease.ID, ContractID: w.contract.ID, InstanceID: "b",
+	left, _, err := s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: over.Lease.ID, ContractID: w.contract.ID, InstanceID: "b",
 		Units: []licensor.Units{u("gpu", 2)}, Now: at(time.Minute)})
 	must(t, "ReturnCapabilities in part", err)
 	eq(t, "Overage after a partial return", fmt.Sprint(left.Overage), "[{gpu 1}]")

@@ -47,7 +47,7 @@ func testQueue(t *testing.T, open opener) {
 
 		// 2 units come back: a (3) does not fit, and b (1), which would,
 		// may not pass a.
-		_, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: full.Lease.ID, ContractID: w.contract.ID,
+		_, _, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: full.Lease.ID, ContractID: w.contract.ID,
 			InstanceID: "holder", Units: []licensor.Units{u("solver", 2)}, Now: at(time.Minute)})
 		must(t, "ReturnCapabilities 2", err)
 		res, err := s.TakeCapabilities(w.ctx, w.serve(b, at(time.Minute)))
@@ -71,7 +71,7 @@ func testQueue(t *testing.T, open opener) {
 		eq(t, "express Granted", res.Granted, true)
 
 		// One more back: a fits, is granted and leaves the queue.
-		_, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: full.Lease.ID, ContractID: w.contract.ID,
+		_, _, err = s.ReturnCapabilities(w.ctx, licensor.LeaseReturn{LeaseID: full.Lease.ID, ContractID: w.contract.ID,
 			InstanceID: "holder", Units: []licensor.Units{u("solver", 2)}, Now: at(2 * time.Minute)})
 		must(t, "ReturnCapabilities 2 more", err)
 		res, err = s.TakeCapabilities(w.ctx, w.serve(a, at(2*time.Minute)))

@@ -1,0 +1,371 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
+)
+
+// Grants and returns of one pool grouped. Every change to a pool's units
+// holds the pool's lock until its transaction ends, so one pool's
+// shortcuts (lease_shortcut.go) run one after the other however many
+// arrive at once; run one transaction each, a busy pool spends most of
+// PostgreSQL's work on what surrounds the statement — BEGIN, the lock and
+// the wakeup of the next waiter, COMMIT, the flush — not on the rows. So
+// on each server the shortcuts of one pool that arrive while one of its
+// transactions runs wait, and go out together, as one transaction: BEGIN,
+// the pool's lock, each one's statement (returns first, then grants in the
+// order they came), COMMIT, one flush, in one round trip.
+//
+// Each statement decides its own request as it would alone; it sees the
+// ones before it in the group, as it would have seen them committed. A
+// request whose statement finds nothing to do (a shortage, a waiter ahead,
+// a lease not in the pool) is answered by the general path afterwards, as
+// when it runs alone. A statement that fails (a request id already
+// answered, a lease id taken) fails the whole transaction, which then
+// writes nothing: each request of the group then runs alone, and the one
+// that failed goes on to the general path.
+//
+// No caller waits for a group to fill: a request whose pool has no
+// transaction running runs at once, alone (the single-statement shortcut).
+// A runner is a caller: when its group is answered it hands the pool to
+// the first caller still queued, which takes the queue as the next group.
+//
+// A return is grouped by its lease's pool, which this server learns when
+// it grants the lease (leaseIndex); the return of a lease granted
+// elsewhere, or by the general path, runs alone, finding its pool by the
+// lease as before.
+
+// maxGroupOps bounds one group's statements.
+const maxGroupOps = 64
+
+type poolKey struct{ tenant, pool string }
+
+// groupOutcome is what a grouped request's statement did.
+type groupOutcome uint8
+
+const (
+	outNone  groupOutcome = iota // it wrote nothing: the general path decides
+	outDone                      // it wrote and the group committed (or its outcome is unknown: err)
+	outAlone                     // the group failed as a whole, so nothing was written: run alone
+)
+
+// leaseOp is one grouped request: a grant (ret nil) or a return.
+type leaseOp struct {
+	key   poolKey
+	grant store.Grant
+	ret   *licensor.LeaseReturn
+	now   int64 // the return's time
+	// Set by the runner before wake:
+	out     groupOutcome
+	waiting bool // of a return: as store.LeaseShortcut.ReturnWhole's
+	err     error
+	wake    chan wakeKind // nil for the caller that runs its own group
+}
+
+// leaseGroups is the grouping state of a store: the pools with a group
+// running, their queues, and the index of leases granted here.
+type leaseGroups struct {
+	mu      sync.Mutex
+	running map[poolKey]*[]*leaseOp // a pool's queue while its group runs
+	index   leaseIndex
+	// For tests: queued is called when an op has joined a queue, starting
+	// when a group of n ops (1: alone) starts.
+	queued   func()
+	starting func(n int)
+}
+
+// leaseIndex maps leases granted by this server to their pools, bounded:
+// two generations of at most indexGeneration entries, the older dropped
+// whole when the newer fills (a lease that outlives two generations is
+// returned alone). A lease's pool never changes; a stale entry can only
+// make a grouped return find nothing and go to the general path.
+type leaseIndex struct {
+	cur, old map[leaseKey]string
+}
+
+type leaseKey struct{ tenant, lease string }
+
+const indexGeneration = 1 << 15
+
+func (x *leaseIndex) add(k leaseKey, pool string) {
+	if x.cur == nil || len(x.cur) >= indexGeneration {
+		x.old, x.cur = x.cur, make(map[leaseKey]string, 1024)
+	}
+	x.cur[k] = pool
+}
+
+func (x *leaseIndex) pool(k leaseKey) (string, bool) {
+	if p, ok := x.cur[k]; ok {
+		return p, true
+	}
+	p, ok := x.old[k]
+	return p, ok
+}
+
+func (x *leaseIndex) remove(k leaseKey) {
+	delete(x.cur, k)
+	delete(x.old, k)
+}
+
+// GrantWhole runs g alone when its pool is idle on this server, else with
+// the others of its pool that wait (store.LeaseShortcut).
+func (e *engine) GrantWhole(ctx context.Context, g store.Grant) (bool, error) {
+	return e.run(ctx, &leaseOp{key: poolKey{g.Tenant, g.Pool}, grant: g})
+}
+
+// ReturnWhole runs r with the others of its lease's pool that wait, when
+// this server knows the pool; else alone (store.LeaseShortcut).
+func (e *engine) ReturnWhole(ctx context.Context, tid string, r licensor.LeaseReturn, now int64) (done, waiting bool, err error) {
+	e.groups.mu.Lock()
+	pool, known := e.groups.index.pool(leaseKey{tid, r.LeaseID})
+	e.groups.mu.Unlock()
+	if !known {
+		return e.returnAlone(ctx, tid, r, now, nil)
+	}
+	op := &leaseOp{key: poolKey{tid, pool}, ret: &r, now: now}
+	done, err = e.run(ctx, op)
+	return done, op.waiting, err
+}
+
+// run runs op: as the head of the next group of its pool, or in a group
+// another caller runs, or alone after its group failed as a whole.
+func (e *engine) run(ctx context.Context, op *leaseOp) (bool, error) {
+	if ops := e.enter(op); ops != nil {
+		// The pool is passed on once the group has committed, before its
+		// flush: the next group's transaction then runs while this one's
+		// commit is made durable, and the flush covers both.
+		released := false
+		release := func() {
+			if !released {
+				released = true
+				e.release(op.key)
+			}
+		}
+		e.runGroup(ctx, ops, release)
+		release()
+		e.answer(ops, op)
+	}
+	if op.out != outAlone {
+		return op.done()
+	}
+	done, err := e.runAlone(ctx, op, nil)
+	if done && err == nil {
+		e.groups.mu.Lock()
+		e.groups.index.record(op)
+		e.groups.mu.Unlock()
+	}
+	return done, err
+}
+
+// runAlone runs op as a transaction of its own; committed, if not nil, is
+// called once it has committed.
+func (e *engine) runAlone(ctx context.Context, op *leaseOp, committed func()) (done bool, err error) {
+	if op.ret == nil {
+		return e.grantAlone(ctx, op.grant, committed)
+	}
+	done, op.waiting, err = e.returnAlone(ctx, op.key.tenant, *op.ret, op.now, committed)
+	return done, err
+}
+
+// done is the caller's answer for a grouped op that ran.
+func (op *leaseOp) done() (bool, error) {
+	if op.out == outDone {
+		return true, op.err
+	}
+	return false, nil
+}
+
+// enter queues op for its pool and returns the group its caller is to run
+// now, op at its head: op alone when the pool is idle here, else the
+// queue when the pool is handed to op's caller. nil once another caller's
+// group has run op.
+func (e *engine) enter(op *leaseOp) []*leaseOp {
+	g := &e.groups
+	g.mu.Lock()
+	queue, busy := g.running[op.key]
+	if !busy {
+		// Those that come while op runs queue for the next group.
+		if g.running == nil {
+			g.running = make(map[poolKey]*[]*leaseOp)
+		}
+		g.running[op.key] = new([]*leaseOp)
+		g.mu.Unlock()
+		return []*leaseOp{op}
+	}
+	op.wake = make(chan wakeKind, 1)
+	*queue = append(*queue, op)
+	queued := g.queued
+	g.mu.Unlock()
+	if queued != nil {
+		queued()
+	}
+	if <-op.wake == answered {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := min(len(*queue), maxGroupOps)
+	ops := make([]*leaseOp, n)
+	copy(ops, *queue)
+	rest := copy(*queue, (*queue)[n:])
+	clear((*queue)[rest:])
+	*queue = (*queue)[:rest]
+	return ops
+}
+
+// release passes the pool to the first caller queued, or marks it idle.
+func (e *engine) release(key poolKey) {
+	g := &e.groups
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	queue := g.running[key]
+	if len(*queue) == 0 {
+		delete(g.running, key)
+		return
+	}
+	(*queue)[0].wake <- runLead
+}
+
+// answer records what a group that ran wrote in the index and wakes its
+// ops' callers (all but self's, which ran it).
+func (e *engine) answer(ops []*leaseOp, self *leaseOp) {
+	g := &e.groups
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, op := range ops {
+		if op.out == outDone && op.err == nil {
+			g.index.record(op)
+		}
+		if op != self {
+			op.wake <- answered
+		}
+	}
+}
+
+// record notes what op wrote: a granted lease's pool, or a return.
+func (x *leaseIndex) record(op *leaseOp) {
+	if op.ret == nil {
+		x.add(leaseKey{op.grant.Tenant, op.grant.Lease}, op.key.pool)
+	} else {
+		x.remove(leaseKey{op.key.tenant, op.ret.LeaseID})
+	}
+}
+
+// runGroup runs ops, all of one pool, as one transaction and sets each
+// one's outcome; committed is called once the transaction has committed.
+// A group of one is the shortcut alone.
+func (e *engine) runGroup(ctx context.Context, ops []*leaseOp, committed func()) {
+	if e.groups.starting != nil {
+		e.groups.starting(len(ops))
+	}
+	if len(ops) == 1 {
+		// Its caller's own: under its caller's context.
+		op := ops[0]
+		var done bool
+		if done, op.err = e.runAlone(ctx, op, committed); done {
+			op.out = outDone
+		}
+		return
+	}
+	// Returns first: the units they free are there for the grants.
+	ordered := make([]*leaseOp, 0, len(ops))
+	for _, op := range ops {
+		if op.ret != nil {
+			ordered = append(ordered, op)
+		}
+	}
+	for _, op := range ops {
+		if op.ret == nil {
+			ordered = append(ordered, op)
+		}
+	}
+	// A group serves many callers: it runs under none of their contexts.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+	defer cancel()
+	key := ops[0].key
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(e.rb.Rebind(lockPoolSQL), key.tenant, key.pool)
+	for _, op := range ordered {
+		if op.ret == nil {
+			q, args := grantStatement(op.grant)
+			b.Queue(q, args...)
+		} else {
+			r := op.ret
+			b.Queue(returnInPoolSQL, key.tenant, r.LeaseID, r.ContractID, r.InstanceID, op.now, string(licensor.UsageReturn), key.pool)
+		}
+	}
+	b.Queue("COMMIT")
+	b.Queue(flushSQL)
+	rows, err := e.sendGroup(ctx, b, len(ordered), committed)
+	for i, op := range ordered {
+		switch {
+		case rows == nil:
+			op.out = outAlone
+		case rows[i] != nil:
+			op.out, op.err = outDone, err
+			op.waiting, _ = rows[i].(bool)
+		default:
+			op.out = outNone
+		}
+	}
+}
+
+// sendGroup sends a group's batch (BEGIN, the lock, n statements, COMMIT,
+// the flush) and reads each statement's one column (nil: it wrote
+// nothing), and the error of the COMMIT or the flush, after which the
+// outcome of those that wrote is unknown. rows is nil when the group
+// wrote nothing because a statement failed, or the commit rolled back.
+// committed is called when the COMMIT has committed, before the flush.
+func (e *engine) sendGroup(ctx context.Context, b *pgx.Batch, n int, committed func()) (rows []any, err error) {
+	pc, err := e.async.Acquire(ctx)
+	if err != nil {
+		return nil, nil
+	}
+	defer pc.Release()
+	br := pc.SendBatch(ctx, b)
+	defer func() {
+		_ = br.Close()
+		if pc.Conn().PgConn().TxStatus() != 'I' {
+			_, _ = pc.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if _, err := br.Exec(); err != nil { // BEGIN
+		return nil, nil
+	}
+	if _, err := br.Exec(); err != nil { // the lock
+		return nil, nil
+	}
+	rows = make([]any, n)
+	wrote := false
+	for i := range rows {
+		switch err := br.QueryRow().Scan(&rows[i]); {
+		case err == nil:
+			wrote = true
+		case !errors.Is(err, pgx.ErrNoRows):
+			return nil, nil
+		}
+	}
+	if !wrote {
+		// Nothing was written: the COMMIT and the flush are read by Close.
+		return rows, nil
+	}
+	ctag, err := br.Exec() // COMMIT: from here the outcome is decided
+	switch {
+	case err != nil:
+		return rows, err
+	case ctag.String() == "ROLLBACK":
+		return nil, nil
+	}
+	committed()
+	if _, err := br.Exec(); err != nil { // the flush
+		return rows, err
+	}
+	return rows, nil
+}
