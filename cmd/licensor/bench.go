@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -31,7 +32,8 @@ type BenchRunCmd struct {
 
 	ContractToken string `name:"contract-token" help:"Contract token the instances use (default: --token if given, else the demo file's token)." env:"LICENSOR_CONTRACT_TOKEN"`
 	Contract      string `help:"Contract id (default: the demo file's, or --contract-file's)."`
-	ContractFile  string `name:"contract-file" type:"path" help:"JSON file with contract_id and token (as written by bench seed, or a demo.json)."`
+	ContractFile  string `name:"contract-file" type:"path" help:"JSON file with contract_id and token (as written by bench seed or --save-contract, or a demo.json)."`
+	SaveContract  string `name:"save-contract" type:"path" help:"With --fresh-contract: write its contract_id and token to this file (0600), for --contract-file of other generators that should share it, e.g. one per server of a cluster."`
 	FreshContract bool   `name:"fresh-contract" help:"Create a fresh contract without a seat limit, and a token for it, through the admin API (needs the admin token, e.g. from --demo-file)."`
 
 	Rate        float64       `help:"Open loop: target arrival rate per second; latency counts from each call's intended send time. 0: closed loop."`
@@ -117,6 +119,17 @@ func (c *BenchRunCmd) Run(g *Globals) error {
 		if contract, token, err = freshContract(ctx, g, demo); err != nil {
 			return fmt.Errorf("--fresh-contract: %w", g.cliError(ctx, err))
 		}
+		if c.SaveContract != "" {
+			b, err := json.Marshal(DemoFile{ContractID: contract, Token: token})
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(c.SaveContract, b, 0o600); err != nil {
+				return fmt.Errorf("--save-contract: %w", err)
+			}
+		}
+	} else if c.SaveContract != "" {
+		return errors.New("--save-contract needs --fresh-contract")
 	}
 	if token == "" || contract == "" {
 		return errors.New("no contract: give --contract-token and --contract, --contract-file, or --demo-file")
