@@ -147,9 +147,15 @@ func (e *engine) run(ctx context.Context, op *leaseOp) (bool, error) {
 				e.release(op.key)
 			}
 		}
-		e.runGroup(ctx, ops, release)
-		release()
-		e.answer(ops, op)
+		func() {
+			// Deferred, so that a panic leaves no pool held and no caller
+			// waiting.
+			defer func() {
+				release()
+				e.answer(ops, op)
+			}()
+			e.runGroup(ctx, ops, release)
+		}()
 	}
 	if op.out != outAlone {
 		return op.done()
