@@ -116,3 +116,11 @@ var RefreshBatchQuery = refreshBatchSQL + refreshBatchReturning
 func (db *DB) SetGroupHooks(queued func(), starting func(n int)) {
 	db.groups.queued, db.groups.starting = queued, starting
 }
+
+// ForgetLeases empties the index of leases granted here, as if another
+// server had granted them.
+func (db *DB) ForgetLeases() {
+	db.groups.mu.Lock()
+	db.groups.index = leaseIndex{}
+	db.groups.mu.Unlock()
+}

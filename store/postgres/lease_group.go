@@ -37,9 +37,8 @@ import (
 // the first caller still queued, which takes the queue as the next group.
 //
 // A return is grouped by its lease's pool, which this server learns when
-// it grants the lease (leaseIndex); the return of a lease granted
-// elsewhere, or by the general path, runs alone, finding its pool by the
-// lease as before.
+// it grants the lease (leaseIndex); for a lease granted elsewhere, or by
+// the general path, it reads the pool first.
 
 // maxGroupOps bounds one group's statements.
 const maxGroupOps = 64
@@ -82,9 +81,9 @@ type leaseGroups struct {
 
 // leaseIndex maps leases granted by this server to their pools, bounded:
 // two generations of at most indexGeneration entries, the older dropped
-// whole when the newer fills (a lease that outlives two generations is
-// returned alone). A lease's pool never changes; a stale entry can only
-// make a grouped return find nothing and go to the general path.
+// whole when the newer fills (the return of a lease that outlives two
+// generations reads its pool). A lease's pool never changes; a stale entry
+// can only make a grouped return find nothing and go to the general path.
 type leaseIndex struct {
 	cur, old map[leaseKey]string
 }
@@ -119,14 +118,23 @@ func (e *engine) GrantWhole(ctx context.Context, g store.Grant) (bool, error) {
 	return e.run(ctx, &leaseOp{key: poolKey{g.Tenant, g.Pool}, grant: g})
 }
 
-// ReturnWhole runs r with the others of its lease's pool that wait, when
-// this server knows the pool; else alone (store.LeaseShortcut).
+// leasePoolSQL finds a lease's pool, which never changes: no lock needed.
+const leasePoolSQL = `SELECT pool_id FROM leases WHERE tenant_id = $1 AND id = $2`
+
+// ReturnWhole runs r with the others of its lease's pool that wait
+// (store.LeaseShortcut). The pool is the index's when this server granted
+// the lease, else read first: behind a balancer that spreads calls over
+// servers, most returns reach a server that did not grant the lease.
 func (e *engine) ReturnWhole(ctx context.Context, tid string, r licensor.LeaseReturn, now int64) (done, waiting bool, err error) {
 	e.groups.mu.Lock()
 	pool, known := e.groups.index.pool(leaseKey{tid, r.LeaseID})
 	e.groups.mu.Unlock()
 	if !known {
-		return e.returnAlone(ctx, tid, r, now, nil)
+		if err := e.async.QueryRow(ctx, leasePoolSQL, tid, r.LeaseID).Scan(&pool); err != nil {
+			// No such lease (the general path says so), or the read
+			// failed: the return runs alone, which decides either.
+			return e.returnAlone(ctx, tid, r, now, nil)
+		}
 	}
 	op := &leaseOp{key: poolKey{tid, pool}, ret: &r, now: now}
 	done, err = e.run(ctx, op)

@@ -203,13 +203,29 @@ func TestLeaseGroups(t *testing.T) {
 			t.Errorf("units in use: got %d, want 8", got)
 		}
 	})
+	t.Run("ReturnsOfLeasesGrantedElsewhere", func(t *testing.T) {
+		// Leases this server did not grant (as if another had): their
+		// returns read the pool, then group like the others; a lease that
+		// does not exist is not found.
+		db.ForgetLeases()
+		out := run(g("lea_n", "n"), r("lea_e"), r("lea_f"))
+		want("grant n", out[0], false, false) // the waiter still holds it back
+		want("return e", out[1], true, true)
+		want("return f", out[2], true, true)
+		if got := r("lea_none")(); !got.done || licensor.ErrorCode(got.err) != licensor.ENOTFOUND {
+			t.Errorf("return of no lease: got %+v, want done with ENOTFOUND", got)
+		}
+		if got := inUse(); got != 6 {
+			t.Errorf("units in use: got %d, want 6", got)
+		}
+	})
 	var events int
 	if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM usage_events WHERE tenant_id = $1`, tid).Scan(&events); err != nil {
 		t.Fatal(err)
 	}
-	// Twelve grants (dup, a–k) and four returns (a–d): one event each.
-	if events != 16 {
-		t.Errorf("usage events: got %d, want 16", events)
+	// Twelve grants (dup, a–k) and six returns (a–f): one event each.
+	if events != 18 {
+		t.Errorf("usage events: got %d, want 18", events)
 	}
 }
 
