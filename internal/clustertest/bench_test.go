@@ -102,3 +102,42 @@ func BenchmarkClusterRequestReturn(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClusterRequestReturnSpread is BenchmarkClusterRequestReturn on
+// three servers with each return sent to another server than its request,
+// as a balancer that spreads calls over servers does: the server that
+// takes the return did not grant the lease.
+func BenchmarkClusterRequestReturnSpread(b *testing.B) {
+	const n = 3
+	cluster := startCluster(b, n)
+	f := newPoolFixture(b, cluster, 1_000_000)
+	ctx := context.Background()
+	var next, req atomic.Int64
+	b.SetParallelism(8)
+	cost := newPGCost(b)
+	cost.start(b)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := next.Add(1)
+		take := cluster[int(i)%n].Capability(testserver.GRPC, f.ContractToken)
+		give := cluster[int(i+1)%n].Capability(testserver.GRPC, f.ContractToken)
+		instance := fmt.Sprintf("bench-%d", i)
+		for pb.Next() {
+			res, err := take.RequestCapabilities(ctx, connect.NewRequest(&v1.RequestCapabilitiesRequest{
+				ContractId: f.ContractID, InstanceId: instance, RequestId: fmt.Sprintf("req-%d", req.Add(1)),
+				Capabilities: []*v1.CapabilityUnits{{Feature: "solver", Units: 1}}}))
+			if err != nil || !res.Msg.Granted {
+				b.Errorf("RequestCapabilities: %v, %v", res, err)
+				return
+			}
+			if _, err := give.ReturnCapabilities(ctx, connect.NewRequest(&v1.ReturnCapabilitiesRequest{
+				ContractId: f.ContractID, InstanceId: instance, LeaseId: res.Msg.Lease.Id})); err != nil {
+				b.Errorf("ReturnCapabilities: %v", err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	cost.report(b)
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
+}
