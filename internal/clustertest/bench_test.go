@@ -68,38 +68,7 @@ func BenchmarkClusterGetLicense(b *testing.B) {
 // a request id of its own, as the client library sends.
 func BenchmarkClusterRequestReturn(b *testing.B) {
 	for _, n := range []int{1, 3} {
-		b.Run(fmt.Sprintf("servers=%d", n), func(b *testing.B) {
-			cluster := startCluster(b, n)
-			f := newPoolFixture(b, cluster, 1_000_000)
-			ctx := context.Background()
-			var next, req atomic.Int64
-			b.SetParallelism(8)
-			cost := newPGCost(b)
-			cost.start(b)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				i := next.Add(1)
-				cl := cluster[int(i)%n].Capability(testserver.GRPC, f.ContractToken)
-				instance := fmt.Sprintf("bench-%d", i)
-				for pb.Next() {
-					res, err := cl.RequestCapabilities(ctx, connect.NewRequest(&v1.RequestCapabilitiesRequest{
-						ContractId: f.ContractID, InstanceId: instance, RequestId: fmt.Sprintf("req-%d", req.Add(1)),
-						Capabilities: []*v1.CapabilityUnits{{Feature: "solver", Units: 1}}}))
-					if err != nil || !res.Msg.Granted {
-						b.Errorf("RequestCapabilities: %v, %v", res, err)
-						return
-					}
-					if _, err := cl.ReturnCapabilities(ctx, connect.NewRequest(&v1.ReturnCapabilitiesRequest{
-						ContractId: f.ContractID, InstanceId: instance, LeaseId: res.Msg.Lease.Id})); err != nil {
-						b.Errorf("ReturnCapabilities: %v", err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			cost.report(b)
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
-		})
+		b.Run(fmt.Sprintf("servers=%d", n), func(b *testing.B) { benchCycles(b, n, 0) })
 	}
 }
 
@@ -107,8 +76,11 @@ func BenchmarkClusterRequestReturn(b *testing.B) {
 // three servers with each return sent to another server than its request,
 // as a balancer that spreads calls over servers does: the server that
 // takes the return did not grant the lease.
-func BenchmarkClusterRequestReturnSpread(b *testing.B) {
-	const n = 3
+func BenchmarkClusterRequestReturnSpread(b *testing.B) { benchCycles(b, 3, 1) }
+
+// benchCycles runs checkout cycles on n servers, device i requesting from
+// server i mod n and returning to server i+shift mod n.
+func benchCycles(b *testing.B, n, shift int) {
 	cluster := startCluster(b, n)
 	f := newPoolFixture(b, cluster, 1_000_000)
 	ctx := context.Background()
@@ -118,9 +90,9 @@ func BenchmarkClusterRequestReturnSpread(b *testing.B) {
 	cost.start(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		i := next.Add(1)
-		take := cluster[int(i)%n].Capability(testserver.GRPC, f.ContractToken)
-		give := cluster[int(i+1)%n].Capability(testserver.GRPC, f.ContractToken)
+		i := int(next.Add(1))
+		take := cluster[i%n].Capability(testserver.GRPC, f.ContractToken)
+		give := cluster[(i+shift)%n].Capability(testserver.GRPC, f.ContractToken)
 		instance := fmt.Sprintf("bench-%d", i)
 		for pb.Next() {
 			res, err := take.RequestCapabilities(ctx, connect.NewRequest(&v1.RequestCapabilitiesRequest{
