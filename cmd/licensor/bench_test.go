@@ -93,3 +93,49 @@ func TestBenchSeed(t *testing.T) {
 }
 
 func withTenant(ctx context.Context, id string) context.Context { return licensor.WithTenant(ctx, id) }
+
+// TestBenchSaveContract: --save-contract writes the fresh contract (0600)
+// for other generators to share through --contract-file, and is refused
+// without --fresh-contract.
+func TestBenchSaveContract(t *testing.T) {
+	m := startMain(t, true)
+	demo := filepath.Join(m.Config.Data, "demo.json")
+	saved := filepath.Join(t.TempDir(), "contract.json")
+	run := func(args ...string) bench.Result {
+		t.Helper()
+		out, err := runCLI(t, append(args, "--demo-file", demo, "-q", "-o", "json", "--pid", "0")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res bench.Result
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("output is not a JSON result: %v\n%s", err, out)
+		}
+		return res
+	}
+	run("bench", "capabilities", "--fresh-contract", "--save-contract", saved, "-n", "2", "-c", "1")
+	fi, err := os.Stat(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("saved contract's mode: got %v, want 0600", fi.Mode().Perm())
+	}
+	d, err := readDemoFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orig DemoFile
+	if b, err := os.ReadFile(demo); err != nil || json.Unmarshal(b, &orig) != nil {
+		t.Fatalf("demo.json: %v", err)
+	}
+	if d.ContractID == "" || d.Token == "" || d.ContractID == orig.ContractID {
+		t.Fatalf("saved contract: got id %q, token set %v; want a fresh contract (the demo's is %q)", d.ContractID, d.Token != "", orig.ContractID)
+	}
+	if res := run("bench", "capabilities", "--contract-file", saved, "-n", "6", "-c", "2"); res.Successes != 6 || res.Errors != 0 {
+		t.Errorf("cycles on the saved contract: got %d ok, %d errors; want 6, 0", res.Successes, res.Errors)
+	}
+	if _, err := runCLI(t, "bench", "capabilities", "--save-contract", saved, "-n", "1", "--demo-file", demo, "-q"); err == nil || !strings.Contains(err.Error(), "--fresh-contract") {
+		t.Errorf("--save-contract without --fresh-contract: got %v, want an error naming --fresh-contract", err)
+	}
+}
