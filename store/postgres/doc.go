@@ -21,7 +21,11 @@
 //   - Capability requests and returns commit on connections with
 //     synchronous_commit=off, so that a hot pool's lock is not held through
 //     the WAL flush, and wait for the flush right after, outside the lock,
-//     before they answer: as durable as any other write (lease.go).
+//     before they answer: as durable as any other write (lease.go). The
+//     commonest of them, a whole grant of one feature and a whole return,
+//     are one data-modifying statement each (lease_shortcut.go), and those
+//     of one pool that reach a server together go to the database as one
+//     transaction with one flush (lease_group.go).
 //   - Embedded migrations (migrations/NNNN_name.sql, numbered like the
 //     SQLite ones), applied by store.DB.Migrate in one transaction at Open
 //     under an advisory lock so that servers starting together do not race,
