@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -65,6 +66,7 @@ type leaseOp struct {
 	waiting bool // of a return: as store.LeaseShortcut.ReturnWhole's
 	err     error
 	wake    chan wakeKind // nil for the caller that runs its own group
+	leads   bool          // handed the pool (guarded by leaseGroups.mu)
 }
 
 // leaseGroups is the grouping state of a store: the pools with a group
@@ -144,7 +146,7 @@ func (e *engine) ReturnWhole(ctx context.Context, tid string, r licensor.LeaseRe
 // run runs op: as the head of the next group of its pool, or in a group
 // another caller runs, or alone after its group failed as a whole.
 func (e *engine) run(ctx context.Context, op *leaseOp) (bool, error) {
-	if ops := e.enter(op); ops != nil {
+	if ops := e.enter(ctx, op); ops != nil {
 		// The pool is passed on once the group has committed, before its
 		// flush: the next group's transaction then runs while this one's
 		// commit is made durable, and the flush covers both.
@@ -198,8 +200,9 @@ func (op *leaseOp) done() (bool, error) {
 // enter queues op for its pool and returns the group its caller is to run
 // now, op at its head: op alone when the pool is idle here, else the
 // queue when the pool is handed to op's caller. nil once another caller's
-// group has run op.
-func (e *engine) enter(op *leaseOp) []*leaseOp {
+// group has run op, or when ctx ended while op was still queued (it then
+// leaves the queue, and writes nothing).
+func (e *engine) enter(ctx context.Context, op *leaseOp) []*leaseOp {
 	g := &e.groups
 	g.mu.Lock()
 	queue, busy := g.running[op.key]
@@ -219,7 +222,22 @@ func (e *engine) enter(op *leaseOp) []*leaseOp {
 	if queued != nil {
 		queued()
 	}
-	if <-op.wake == answered {
+	var wake wakeKind
+	select {
+	case wake = <-op.wake:
+	case <-ctx.Done():
+		// The caller went away: leave the queue unless op is already in
+		// a group or leads the next one, which it then waits for.
+		g.mu.Lock()
+		if i := slices.Index(*queue, op); i >= 0 && !op.leads {
+			*queue = slices.Delete(*queue, i, i+1)
+			g.mu.Unlock()
+			return nil // op.out is outNone: the general path answers ctx's error
+		}
+		g.mu.Unlock()
+		wake = <-op.wake
+	}
+	if wake == answered {
 		return nil
 	}
 	g.mu.Lock()
@@ -243,6 +261,7 @@ func (e *engine) release(key poolKey) {
 		delete(g.running, key)
 		return
 	}
+	(*queue)[0].leads = true
 	(*queue)[0].wake <- runLead
 }
 

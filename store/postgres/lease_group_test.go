@@ -219,6 +219,40 @@ func TestLeaseGroups(t *testing.T) {
 			t.Errorf("units in use: got %d, want 6", got)
 		}
 	})
+	t.Run("CallerGoneWhileQueued", func(t *testing.T) {
+		// A request whose caller goes away while it waits for its pool
+		// leaves the queue at once and writes nothing.
+		rig := newGroupRig(t, db)
+		rig.hold()
+		held := make(chan shortcutResult, 1)
+		go func() { held <- g("lea_o", "o")() }()
+		<-rig.held
+		gone, cancel := context.WithCancel(ctx)
+		left := make(chan shortcutResult, 1)
+		go func() {
+			done, err := s.GrantWhole(gone, grant("lea_p", "p"))
+			left <- shortcutResult{done: done, err: err}
+		}()
+		rig.await(1)
+		cancel()
+		select {
+		case got := <-left:
+			if got.done || got.err != nil {
+				t.Errorf("grant whose caller went away: got %+v, want it left to the general path", got)
+			}
+		case <-time.After(10 * time.Second):
+			rig.let()
+			t.Fatal("a grant whose caller went away still waits for its pool")
+		}
+		rig.let()
+		want("held grant", <-held, false, false) // the waiter still holds it back
+		if got := rig.groups(); !slices.Equal(got, []int{1}) {
+			t.Errorf("groups started: got sizes %v, want [1]", got)
+		}
+		if got := inUse(); got != 6 {
+			t.Errorf("units in use: got %d, want 6", got)
+		}
+	})
 	var events int
 	if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM usage_events WHERE tenant_id = $1`, tid).Scan(&events); err != nil {
 		t.Fatal(err)
