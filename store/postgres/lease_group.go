@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 
@@ -336,7 +335,7 @@ func (e *engine) runGroup(ctx context.Context, ops []*leaseOp, committed func())
 	}
 	b.Queue("COMMIT")
 	b.Queue(flushSQL)
-	rows, err := e.sendGroup(ctx, b, len(ordered), committed)
+	rows, _, err := e.sendTx(ctx, b, len(ordered), nil, committed)
 	for i, op := range ordered {
 		switch {
 		case rows == nil:
@@ -348,57 +347,4 @@ func (e *engine) runGroup(ctx context.Context, ops []*leaseOp, committed func())
 			op.out = outNone
 		}
 	}
-}
-
-// sendGroup sends a group's batch (BEGIN, the lock, n statements, COMMIT,
-// the flush) and reads each statement's one column (nil: it wrote
-// nothing), and the error of the COMMIT or the flush, after which the
-// outcome of those that wrote is unknown. rows is nil when the group
-// wrote nothing because a statement failed, or the commit rolled back.
-// committed is called when the COMMIT has committed, before the flush.
-func (e *engine) sendGroup(ctx context.Context, b *pgx.Batch, n int, committed func()) (rows []any, err error) {
-	pc, err := e.async.Acquire(ctx)
-	if err != nil {
-		return nil, nil
-	}
-	defer pc.Release()
-	br := pc.SendBatch(ctx, b)
-	defer func() {
-		_ = br.Close()
-		if pc.Conn().PgConn().TxStatus() != 'I' {
-			_, _ = pc.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
-	if _, err := br.Exec(); err != nil { // BEGIN
-		return nil, nil
-	}
-	if _, err := br.Exec(); err != nil { // the lock
-		return nil, nil
-	}
-	rows = make([]any, n)
-	wrote := false
-	for i := range rows {
-		switch err := br.QueryRow().Scan(&rows[i]); {
-		case err == nil:
-			wrote = true
-		case !errors.Is(err, pgx.ErrNoRows):
-			return nil, nil
-		}
-	}
-	if !wrote {
-		// Nothing was written: the COMMIT and the flush are read by Close.
-		return rows, nil
-	}
-	ctag, err := br.Exec() // COMMIT: from here the outcome is decided
-	switch {
-	case err != nil:
-		return rows, err
-	case ctag.String() == "ROLLBACK":
-		return nil, nil
-	}
-	committed()
-	if _, err := br.Exec(); err != nil { // the flush
-		return rows, err
-	}
-	return rows, nil
 }

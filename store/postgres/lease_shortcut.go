@@ -131,15 +131,36 @@ func (e *engine) returnAlone(ctx context.Context, tid string, r licensor.LeaseRe
 // shortcut sends b (BEGIN, the lock, the statement, COMMIT, the flush) on
 // a connection of the async pool in one round trip and reads its results:
 // the statement's one column (nil with no row), and done when the
-// statement returned a row and the COMMIT committed it, or
-// when check, of the lock's row count, failed: that error ends the call
-// (the statement found nothing to change), after the flush. Anything that
-// fails before the COMMIT leaves nothing written and done false. committed,
-// if not nil, is called between the COMMIT and the flush.
+// statement returned a row and the COMMIT committed it, or when check, of
+// the lock's row count, failed: that error ends the call (the statement
+// found nothing to change), after the flush. Anything that fails before
+// the COMMIT leaves nothing written and done false. committed, if not
+// nil, is called between the COMMIT and the flush.
 func (e *engine) shortcut(ctx context.Context, b *pgx.Batch, check func(rows int64) error, committed func()) (row any, done bool, err error) {
-	pc, aerr := e.async.Acquire(ctx)
-	if aerr != nil {
+	rows, lockErr, err := e.sendTx(ctx, b, 1, check, committed)
+	switch {
+	case rows == nil, rows[0] == nil && lockErr == nil:
 		return nil, false, nil
+	case err != nil:
+		return rows[0], true, err
+	}
+	return rows[0], true, lockErr
+}
+
+// sendTx sends b — BEGIN, the pool's lock, n data-modifying statements of
+// one column each, COMMIT, the flush — on a connection of the async pool
+// in one round trip and reads its results: each statement's column (nil:
+// it wrote nothing), lockErr from check of the lock's row count (nil
+// check: none), and the error of the COMMIT or the flush, after which the
+// outcome of what was written is unknown. rows is nil when nothing was
+// written because a step failed (PostgreSQL then skips the rest of the
+// batch, and the transaction is rolled back) or the COMMIT rolled back.
+// committed, if not nil, is called once the COMMIT has committed, before
+// the flush.
+func (e *engine) sendTx(ctx context.Context, b *pgx.Batch, n int, check func(rows int64) error, committed func()) (rows []any, lockErr, err error) {
+	pc, err := e.async.Acquire(ctx)
+	if err != nil {
+		return nil, nil, nil
 	}
 	// Release destroys a connection left inside a transaction or broken.
 	defer pc.Release()
@@ -153,39 +174,43 @@ func (e *engine) shortcut(ctx context.Context, b *pgx.Batch, check func(rows int
 		}
 	}()
 	if _, err := br.Exec(); err != nil { // BEGIN
-		return nil, false, nil
+		return nil, nil, nil
 	}
 	tag, err := br.Exec() // the lock
 	if err != nil {
-		return nil, false, nil
+		return nil, nil, nil
 	}
-	var lockErr error
 	if check != nil {
 		lockErr = check(tag.RowsAffected())
 	}
-	err = br.QueryRow().Scan(&row)
-	found := err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
+	rows = make([]any, n)
+	wrote := false
+	for i := range rows {
+		switch err := br.QueryRow().Scan(&rows[i]); {
+		case err == nil:
+			wrote = true
+		case !errors.Is(err, pgx.ErrNoRows):
+			return nil, nil, nil
+		}
 	}
-	if !found && lockErr == nil {
+	if !wrote && lockErr == nil {
 		// Nothing was written: the general path decides. The COMMIT and
 		// the flush (which writes nothing for a grant not made) are read
 		// by Close.
-		return nil, false, nil
+		return rows, nil, nil
 	}
 	ctag, err := br.Exec() // COMMIT: from here the outcome is decided
 	switch {
 	case err != nil:
-		return row, true, err
+		return rows, lockErr, err
 	case ctag.String() == "ROLLBACK":
-		return nil, false, nil
+		return nil, nil, nil
 	}
 	if committed != nil {
 		committed()
 	}
 	if _, err := br.Exec(); err != nil { // the flush
-		return row, true, err
+		return rows, lockErr, err
 	}
-	return row, true, lockErr
+	return rows, lockErr, nil
 }
