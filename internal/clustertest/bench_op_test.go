@@ -25,11 +25,7 @@ func BenchmarkClusterOpRequest(b *testing.B) {
 	f := newPoolFixture(b, cluster, 1_000_000_000)
 	ctx := context.Background()
 	var next, req atomic.Int64
-	b.SetParallelism(8)
-	cost := newPGCost(b)
-	cost.start(b)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
+	measure(b, "requests/s", func(pb *testing.PB) {
 		cl := cluster[0].Capability(testserver.GRPC, f.ContractToken)
 		instance := fmt.Sprintf("bench-%d", next.Add(1))
 		for pb.Next() {
@@ -42,9 +38,6 @@ func BenchmarkClusterOpRequest(b *testing.B) {
 			}
 		}
 	})
-	b.StopTimer()
-	cost.report(b)
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "requests/s")
 }
 
 // BenchmarkClusterOpReturn is the return of a whole lease; the leases are
@@ -66,11 +59,7 @@ func BenchmarkClusterOpReturn(b *testing.B) {
 		leases[i] = held{instance, res.Msg.Lease.Id}
 	}
 	var next atomic.Int64
-	b.SetParallelism(8)
-	cost := newPGCost(b)
-	cost.start(b)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
+	measure(b, "returns/s", func(pb *testing.PB) {
 		cl := cluster[0].Capability(testserver.GRPC, f.ContractToken)
 		for pb.Next() {
 			h := leases[next.Add(1)-1]
@@ -81,9 +70,6 @@ func BenchmarkClusterOpReturn(b *testing.B) {
 			}
 		}
 	})
-	b.StopTimer()
-	cost.report(b)
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "returns/s")
 }
 
 // BenchmarkClusterOpGetLicenseNew is GetLicense of an instance the server
@@ -91,18 +77,10 @@ func BenchmarkClusterOpReturn(b *testing.B) {
 func BenchmarkClusterOpGetLicenseNew(b *testing.B) {
 	cluster := startCluster(b, 1)
 	f := cluster[0].NewFixture(b, testserver.FixtureOptions{})
-	limit := int32(10000)
-	if _, err := cluster[0].Admin(testserver.GRPC, cluster[0].OperatorToken).UpdateTenant(context.Background(),
-		connect.NewRequest(&v1.UpdateTenantRequest{TenantId: f.TenantID, ConcurrencyLimit: &limit})); err != nil {
-		b.Fatal(err)
-	}
+	raiseLimit(b, cluster[0], f.TenantID)
 	ctx := context.Background()
 	var req atomic.Int64
-	b.SetParallelism(8)
-	cost := newPGCost(b)
-	cost.start(b)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
+	measure(b, "licenses/s", func(pb *testing.PB) {
 		lc := cluster[0].License(testserver.GRPC, f.ContractToken)
 		for pb.Next() {
 			if _, err := lc.GetLicense(ctx, connect.NewRequest(&v1.GetLicenseRequest{
@@ -112,7 +90,4 @@ func BenchmarkClusterOpGetLicenseNew(b *testing.B) {
 			}
 		}
 	})
-	b.StopTimer()
-	cost.report(b)
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "licenses/s")
 }
