@@ -22,26 +22,7 @@ func TestRefreshIsHOT(t *testing.T) {
 	ctx := context.Background()
 	url, schema := pgtest.Schema(t)
 	db := pgtest.OpenSchema(t, url, schema)
-	ten := &licensor.Tenant{Name: "Acme", ConcurrencyLimit: 60, ExpiryWarning: licensor.DefaultExpiryWarning}
-	if err := db.CreateTenant(ctx, ten); err != nil {
-		t.Fatal(err)
-	}
-	tctx := licensor.WithTenant(ctx, ten.ID)
-	p, cu := &licensor.Product{Name: "Solver"}, &licensor.Customer{Name: "Globex"}
-	if err := db.CreateProduct(tctx, p); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateCustomer(tctx, cu); err != nil {
-		t.Fatal(err)
-	}
-	hour := time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)
-	c := &licensor.Contract{CustomerID: cu.ID, ProductID: p.ID, StartsAt: hour.Add(-time.Hour)}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateContract(tctx, c); err != nil {
-		t.Fatal(err)
-	}
+	tctx, c, hour := hourWorld(t, db)
 	// Few enough versions of few enough rows to share one page without
 	// pruning, which other sessions on the server can hold back: whether
 	// an update is HOT then depends only on its indexed values.
@@ -97,4 +78,32 @@ func TestRefreshIsHOT(t *testing.T) {
 	if upd != wantUpd || hot != instances*sameHour {
 		t.Errorf("updates of instances: got %d, %d of them HOT; want %d, %d (every refresh within the hour)", upd, hot, wantUpd, instances*sameHour)
 	}
+}
+
+// hourWorld makes a tenant with a contract that started an hour before
+// hour, 03:00 on 2 January 2030.
+func hourWorld(t *testing.T, db licensor.Store) (tctx context.Context, c *licensor.Contract, hour time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	ten := &licensor.Tenant{Name: "Acme", ConcurrencyLimit: 60, ExpiryWarning: licensor.DefaultExpiryWarning}
+	if err := db.CreateTenant(ctx, ten); err != nil {
+		t.Fatal(err)
+	}
+	tctx = licensor.WithTenant(ctx, ten.ID)
+	p, cu := &licensor.Product{Name: "Solver"}, &licensor.Customer{Name: "Globex"}
+	if err := db.CreateProduct(tctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateCustomer(tctx, cu); err != nil {
+		t.Fatal(err)
+	}
+	hour = time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)
+	c = &licensor.Contract{CustomerID: cu.ID, ProductID: p.ID, StartsAt: hour.Add(-time.Hour)}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.CreateContract(tctx, c); err != nil {
+		t.Fatal(err)
+	}
+	return tctx, c, hour
 }

@@ -18,26 +18,7 @@ import (
 func TestPreviousBuildWrites(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.Open(t)
-	ten := &licensor.Tenant{Name: "Acme", ConcurrencyLimit: 60, ExpiryWarning: licensor.DefaultExpiryWarning}
-	if err := db.CreateTenant(ctx, ten); err != nil {
-		t.Fatal(err)
-	}
-	tctx := licensor.WithTenant(ctx, ten.ID)
-	p, cu := &licensor.Product{Name: "Solver"}, &licensor.Customer{Name: "Globex"}
-	if err := db.CreateProduct(tctx, p); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateCustomer(tctx, cu); err != nil {
-		t.Fatal(err)
-	}
-	hour := time.Date(2030, 1, 2, 3, 0, 0, 0, time.UTC)
-	c := &licensor.Contract{CustomerID: cu.ID, ProductID: p.ID, StartsAt: hour.Add(-time.Hour)}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.CreateContract(tctx, c); err != nil {
-		t.Fatal(err)
-	}
+	tctx, c, hour := hourWorld(t, db)
 	if _, err := db.Checkin(tctx, licensor.Checkin{ContractID: c.ID, InstanceID: "a", TakesSeat: true, Host: "h",
 		Now: hour, LicenseID: "lic", LicenseExpiresAt: hour.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -49,7 +30,7 @@ func TestPreviousBuildWrites(t *testing.T) {
 			last_seen_at, license_id, license_expires_at, clone_suspected_at)
 			VALUES ($2, $3, 'b', TRUE, 'production', 'h', '', $1, $1, 'lic', $1, 0)`,
 	} {
-		if _, err := db.Pool().Exec(ctx, q, later, ten.ID, c.ID); err != nil {
+		if _, err := db.Pool().Exec(ctx, q, later, c.TenantID, c.ID); err != nil {
 			t.Fatalf("%.40s: %v", q, err)
 		}
 	}
