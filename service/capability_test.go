@@ -168,3 +168,46 @@ func TestCapabilityBorrowAndContractEnd(t *testing.T) {
 	_, err = f.request("node-1", 1, nil)
 	wantCode(t, "request after the end", err, licensor.EFORBIDDEN)
 }
+
+// A return wakes the customer's queues (on every server) only when the
+// store says requests may wait for the units; the PostgreSQL store says
+// none did when it saw none under the pool's lock.
+func TestReturnWakesQueuesOnlyWhenWaiting(t *testing.T) {
+	f := newCapFixture(t)
+	wake, unsubscribe := f.svc.Feed().Subscribe(f.tenantID, queueKey(f.customer))
+	defer unsubscribe()
+	for _, tc := range []struct {
+		name        string
+		noneWaiting bool
+		wantWake    bool
+	}{
+		{"MayWait", false, true},
+		{"NoneWaited", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.store.mu.Lock()
+			f.store.noneWaiting = tc.noneWaiting
+			f.store.mu.Unlock()
+			ans, err := f.request("node-1", 1, nil)
+			if err != nil || !ans.Granted {
+				t.Fatalf("request: got %+v, %v", ans, err)
+			}
+			select {
+			case <-wake: // not the return's
+			default:
+			}
+			if _, err := f.svc.ReturnCapabilities(f.ctx, f.c.ID, "node-1", ans.Lease.ID, nil); err != nil {
+				t.Fatalf("return: %v", err)
+			}
+			woken := false
+			select {
+			case <-wake:
+				woken = true
+			default:
+			}
+			if woken != tc.wantWake {
+				t.Errorf("queues woken: got %v, want %v", woken, tc.wantWake)
+			}
+		})
+	}
+}

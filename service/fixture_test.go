@@ -38,6 +38,9 @@ type heldStore struct {
 	licensor.Store
 	mu    sync.Mutex
 	holds map[string]*hold
+	// noneWaiting makes ReturnCapabilities report that no request waited,
+	// as the PostgreSQL store does when it saw none.
+	noneWaiting bool
 }
 
 type hold struct {
@@ -72,6 +75,13 @@ func (s *heldStore) GetTenant(ctx context.Context, id string) (*licensor.Tenant,
 	t, err := s.Store.GetTenant(ctx, id)
 	s.wait("GetTenant")
 	return t, err
+}
+
+func (s *heldStore) ReturnCapabilities(ctx context.Context, r licensor.LeaseReturn) (*licensor.Lease, bool, error) {
+	left, waiting, err := s.Store.ReturnCapabilities(ctx, r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return left, waiting && !s.noneWaiting, err
 }
 
 func (s *heldStore) ListSigningKeys(ctx context.Context) ([]*licensor.SigningKey, error) {
