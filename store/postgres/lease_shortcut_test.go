@@ -16,7 +16,7 @@ import (
 // false), so that the store's answer is the general path's.
 func TestLeaseShortcut(t *testing.T) {
 	db := pgtest.Open(t)
-	tid, pool, contract := shortcutWorld(t, db)
+	tid, pool, contract := poolWorld(t, db, 2)
 	ctx := licensor.WithTenant(context.Background(), tid)
 	s := db.Shortcut()
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -70,12 +70,6 @@ func TestLeaseShortcut(t *testing.T) {
 			t.Errorf("%s: usage events: got %d, want %d", c.name, events, c.events)
 		}
 	}
-}
-
-// shortcutWorld makes a tenant with a contract and a pool of solver=2.
-func shortcutWorld(t *testing.T, db licensor.Store) (tid, pool, contract string) {
-	t.Helper()
-	return poolWorld(t, db, 2)
 }
 
 // poolWorld makes a tenant with a contract and a pool of solver=size.
