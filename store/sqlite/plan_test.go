@@ -16,7 +16,6 @@ import (
 // except a contract filter, which SQLite may serve by the primary key's
 // contract range and sort that contract's instances.
 func TestSearchInstancesPlan(t *testing.T) {
-	ctx := context.Background()
 	db, _ := openTemp(t)
 	for _, tc := range []struct {
 		name    string
@@ -41,24 +40,7 @@ func TestSearchInstancesPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows, err := db.r.QueryContext(ctx, `EXPLAIN QUERY PLAN `+q, args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
-			all := strings.Join(plan, "; ")
+			all := explain(t, db, q, args...)
 			t.Logf("plan: %s", all)
 			found := false
 			for _, ix := range tc.indexes {
@@ -86,6 +68,23 @@ func TestSearchInstancesPlan(t *testing.T) {
 func TestActiveInstancesPlan(t *testing.T) {
 	db, _ := openTemp(t)
 	q, args := store.ActiveInstancesQuery("ten_a", time.Unix(1893553800, 0))
+	all := explain(t, db, q, args...)
+	t.Logf("plan: %s", all)
+	if got := strings.Count(all, "SEARCH instances USING COVERING INDEX instances_license_expiry"); got != 1 {
+		t.Errorf("plan %q: got %d covering searches of instances_license_expiry, want 1 (the later hours)", all, got)
+	}
+	if got := strings.Count(all, "SEARCH instances USING INDEX instances_license_expiry"); got != 1 {
+		t.Errorf("plan %q: got %d searches of instances_license_expiry reading rows, want 1 (now's hour)", all, got)
+	}
+	if strings.Contains(all, "PRIMARY KEY") || strings.Contains(all, "SCAN instances") {
+		t.Errorf("plan %q: walks the tenant's instances", all)
+	}
+}
+
+// explain returns the details of SQLite's EXPLAIN QUERY PLAN of q, joined
+// by "; ".
+func explain(t *testing.T, db *DB, q string, args ...any) string {
+	t.Helper()
 	rows, err := db.r.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+q, args...)
 	if err != nil {
 		t.Fatal(err)
@@ -103,15 +102,5 @@ func TestActiveInstancesPlan(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	all := strings.Join(plan, "; ")
-	t.Logf("plan: %s", all)
-	if got := strings.Count(all, "SEARCH instances USING COVERING INDEX instances_license_expiry"); got != 1 {
-		t.Errorf("plan %q: got %d covering searches of instances_license_expiry, want 1 (the later hours)", all, got)
-	}
-	if got := strings.Count(all, "SEARCH instances USING INDEX instances_license_expiry"); got != 1 {
-		t.Errorf("plan %q: got %d searches of instances_license_expiry reading rows, want 1 (now's hour)", all, got)
-	}
-	if strings.Contains(all, "PRIMARY KEY") || strings.Contains(all, "SCAN instances") {
-		t.Errorf("plan %q: walks the tenant's instances", all)
-	}
+	return strings.Join(plan, "; ")
 }
