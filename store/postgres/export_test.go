@@ -124,3 +124,13 @@ func (db *DB) ForgetLeases() {
 	db.groups.index = leaseIndex{}
 	db.groups.mu.Unlock()
 }
+
+// CheckinNew runs in as a new instance's one-batch check-in
+// (checkin_new.go) and reports whether it was done there.
+func (db *DB) CheckinNew(ctx context.Context, in licensor.Checkin) (*licensor.Instance, bool, error) {
+	c, err := db.NewCheckin(ctx, in)
+	if err != nil {
+		return nil, false, err
+	}
+	return (*engine)(db).checkinNew(ctx, c)
+}

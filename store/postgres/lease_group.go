@@ -335,7 +335,7 @@ func (e *engine) runGroup(ctx context.Context, ops []*leaseOp, committed func())
 	}
 	b.Queue("COMMIT")
 	b.Queue(flushSQL)
-	rows, _, err := e.sendTx(ctx, b, len(ordered), nil, committed)
+	rows, _, err := e.sendTx(ctx, b, len(ordered), nil, nil, committed)
 	for i, op := range ordered {
 		switch {
 		case rows == nil:

@@ -137,7 +137,7 @@ func (e *engine) returnAlone(ctx context.Context, tid string, r licensor.LeaseRe
 // the COMMIT leaves nothing written and done false. committed, if not
 // nil, is called between the COMMIT and the flush.
 func (e *engine) shortcut(ctx context.Context, b *pgx.Batch, check func(rows int64) error, committed func()) (row any, done bool, err error) {
-	rows, lockErr, err := e.sendTx(ctx, b, 1, check, committed)
+	rows, lockErr, err := e.sendTx(ctx, b, 1, nil, check, committed)
 	switch {
 	case rows == nil, rows[0] == nil && lockErr == nil:
 		return nil, false, nil
@@ -147,17 +147,20 @@ func (e *engine) shortcut(ctx context.Context, b *pgx.Batch, check func(rows int
 	return rows[0], true, lockErr
 }
 
-// sendTx sends b — BEGIN, the pool's lock, n data-modifying statements of
-// one column each, COMMIT, the flush — on a connection of the async pool
-// in one round trip and reads its results: each statement's column (nil:
-// it wrote nothing), lockErr from check of the lock's row count (nil
-// check: none), and the error of the COMMIT or the flush, after which the
-// outcome of what was written is unknown. rows is nil when nothing was
+// sendTx sends b — BEGIN, the pool's (or row's) lock, n data-modifying
+// statements, COMMIT, the flush — on a connection of the async pool in one
+// round trip and reads its results: each statement's row as scan reads it
+// (nil scan: one column; nil: it wrote nothing), lockErr from check of the
+// lock's row count (nil check: none), and the error of the COMMIT or the
+// flush, after which the outcome of what was written is unknown. rows is nil when nothing was
 // written because a step failed (PostgreSQL then skips the rest of the
 // batch, and the transaction is rolled back) or the COMMIT rolled back.
 // committed, if not nil, is called once the COMMIT has committed, before
 // the flush.
-func (e *engine) sendTx(ctx context.Context, b *pgx.Batch, n int, check func(rows int64) error, committed func()) (rows []any, lockErr, err error) {
+func (e *engine) sendTx(ctx context.Context, b *pgx.Batch, n int, scan func(pgx.Row) (any, error), check func(rows int64) error, committed func()) (rows []any, lockErr, err error) {
+	if scan == nil {
+		scan = scanColumn
+	}
 	pc, err := e.async.Acquire(ctx)
 	if err != nil {
 		return nil, nil, nil
@@ -186,9 +189,10 @@ func (e *engine) sendTx(ctx context.Context, b *pgx.Batch, n int, check func(row
 	rows = make([]any, n)
 	wrote := false
 	for i := range rows {
-		switch err := br.QueryRow().Scan(&rows[i]); {
+		row, err := scan(br.QueryRow())
+		switch {
 		case err == nil:
-			wrote = true
+			rows[i], wrote = row, true
 		case !errors.Is(err, pgx.ErrNoRows):
 			return nil, nil, nil
 		}
@@ -213,4 +217,10 @@ func (e *engine) sendTx(ctx context.Context, b *pgx.Batch, n int, check func(row
 		return rows, lockErr, err
 	}
 	return rows, lockErr, nil
+}
+
+// scanColumn reads a statement's one column.
+func scanColumn(r pgx.Row) (v any, err error) {
+	err = r.Scan(&v)
+	return v, err
 }

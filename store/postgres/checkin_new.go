@@ -1,0 +1,78 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/store"
+)
+
+// A new instance's first check-in, as one batch (like a lease grant,
+// lease_shortcut.go): BEGIN, the contract's row lock, one statement that
+// counts a seat (or a non-production slot) if one is free and inserts the
+// instance from that row, COMMIT without waiting for the WAL flush, then
+// the flush. One round trip, and the contract's row locked only while
+// PostgreSQL runs the statements. The general path (store.Checkin.Tx)
+// holds that row across two round trips and the flush, so that the new
+// instances of one contract arriving together — a deploy, an autoscaler,
+// CI runners — queued on it: ~500 a second on the VM of BENCHMARKS.md.
+//
+// The statement writes all or nothing. With no seat free it inserts
+// nothing, and the general path answers EEXHAUSTED; an instance created
+// meanwhile (another request, another server) fails the INSERT, which
+// rolls the seat back, and the general path refreshes that instance. An
+// answered check-in is as durable as on the general path: the server
+// answers only after the flush.
+
+// newInstanceSQL is the statement for a contract's counter and its limit:
+// seats_used under max_seats, or nonprod_used under max_nonprod_urls.
+func newInstanceSQL(used, limit string) string {
+	return `WITH s AS (
+	UPDATE contracts SET ` + used + ` = ` + used + ` + 1
+	WHERE tenant_id = $1 AND id = $2 AND (` + limit + ` = 0 OR ` + used + ` < ` + limit + `)
+	RETURNING 1)
+INSERT INTO instances (` + store.InstanceCols + `, last_seen_hour, license_expires_hour)
+SELECT $1, $2, $3::text, $4::boolean, NOT $4::boolean, $5::text, $6::text, $7::text, $8::bigint, $8::bigint,
+	$9::text, $10::bigint, 0, '', 0, $11::text, $12::bigint, $13::bigint FROM s
+RETURNING ` + store.InstanceCols
+}
+
+var (
+	newSeatInstanceSQL    = newInstanceSQL("seats_used", "max_seats")
+	newNonProdInstanceSQL = newInstanceSQL("nonprod_used", "max_nonprod_urls")
+)
+
+// lockContractSQL takes the contract's row lock, as the general path's
+// conditional UPDATE does, for the batch's shape (sendTx).
+const lockContractSQL = `SELECT 1 FROM contracts WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`
+
+// newInstanceFlushSQL is flushSQL only when the instance exists: after a
+// statement that wrote nothing, the general path that answers waits for
+// its own flush.
+const newInstanceFlushSQL = flushSQL + ` WHERE EXISTS (SELECT 1 FROM instances
+	WHERE tenant_id = $1 AND contract_id = $2 AND instance_id = $3)`
+
+// checkinNew runs c, a check-in without telemetry of an instance that was
+// not found, as one batch. done false: nothing was written, and the
+// general path is to run.
+func (e *engine) checkinNew(ctx context.Context, c *store.Checkin) (inst *licensor.Instance, done bool, err error) {
+	q := newNonProdInstanceSQL
+	if c.TakesSeat {
+		q = newSeatInstanceSQL
+	}
+	expires := store.Micros(c.LicenseExpiresAt)
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(lockContractSQL, c.Tenant, c.ContractID)
+	b.Queue(q, c.Tenant, c.ContractID, c.InstanceID, c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
+		c.Now, c.LicenseID, expires, c.Fingerprint, store.HourOf(c.Now), store.HourOf(expires))
+	b.Queue("COMMIT")
+	b.Queue(newInstanceFlushSQL, c.Tenant, c.ContractID, c.InstanceID)
+	rows, _, err := e.sendTx(ctx, b, 1, func(r pgx.Row) (any, error) { return store.ScanInstance(r) }, nil, nil)
+	if rows == nil || rows[0] == nil {
+		return nil, false, nil
+	}
+	return rows[0].(*licensor.Instance), true, err
+}
