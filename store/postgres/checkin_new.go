@@ -17,7 +17,7 @@ import (
 // PostgreSQL runs the statements. The general path (store.Checkin.Tx)
 // holds that row across two round trips and the flush, so that the new
 // instances of one contract arriving together — a deploy, an autoscaler,
-// CI runners — queued on it: ~500 a second on the VM of BENCHMARKS.md.
+// CI runners — queued on it: ~460 a second on the VM of BENCHMARKS.md.
 //
 // The statement writes all or nothing. With no seat free it inserts
 // nothing, and the general path answers EEXHAUSTED; an instance created
