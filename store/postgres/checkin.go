@@ -24,7 +24,7 @@ func (e *engine) Checkin(ctx context.Context, c store.Checkin) (*licensor.Instan
 		// Not refreshed: a new instance, or one that needs a seat or a
 		// slot taken, whose INSERT fails and which the general path
 		// then serves.
-		if inst, done, err := e.checkinNew(ctx, &c); done {
+		if inst, done, err := e.checkinNewGrouped(ctx, &c); done {
 			return inst, err
 		}
 	}

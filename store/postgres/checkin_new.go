@@ -25,6 +25,11 @@ import (
 // rolls the seat back, and the general path refreshes that instance. An
 // answered check-in is as durable as on the general path: the server
 // answers only after the flush.
+//
+// The new instances of one contract that reach a server while one of its
+// batches runs go out together, as one transaction with one flush, the
+// way one pool's grants do (lease_group.go): each statement decides its
+// own instance as it would alone.
 
 // newInstanceSQL is the statement for a contract's counter and its limit:
 // seats_used under max_seats, or nonprod_used under max_nonprod_urls.
@@ -54,25 +59,62 @@ const lockContractSQL = `SELECT 1 FROM contracts WHERE tenant_id = $1 AND id = $
 const newInstanceFlushSQL = flushSQL + ` WHERE EXISTS (SELECT 1 FROM instances
 	WHERE tenant_id = $1 AND contract_id = $2 AND instance_id = $3)`
 
-// checkinNew runs c, a check-in without telemetry of an instance that was
-// not found, as one batch. done false: nothing was written, and the
+// checkinNewGrouped runs c, a check-in without telemetry of an instance
+// that was not found, with the others of its contract that wait
+// (lease_group.go), or alone. done false: nothing was written, and the
 // general path is to run.
-func (e *engine) checkinNew(ctx context.Context, c *store.Checkin) (inst *licensor.Instance, done bool, err error) {
+func (e *engine) checkinNewGrouped(ctx context.Context, c *store.Checkin) (inst *licensor.Instance, done bool, err error) {
+	op := &groupOp{key: groupKey{tenant: c.Tenant, id: c.ContractID, contract: true}, checkin: c}
+	done, err = e.run(ctx, op)
+	return op.inst, done, err
+}
+
+// newInstanceStatement is c's statement and its arguments.
+func newInstanceStatement(c *store.Checkin) (string, []any) {
 	q := newNonProdInstanceSQL
 	if c.TakesSeat {
 		q = newSeatInstanceSQL
 	}
 	expires := store.Micros(c.LicenseExpiresAt)
+	return q, []any{c.Tenant, c.ContractID, c.InstanceID, c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
+		c.Now, c.LicenseID, expires, c.Fingerprint, store.HourOf(c.Now), store.HourOf(expires)}
+}
+
+// scanInstance reads a new instance's statement's row.
+func scanInstance(r pgx.Row) (any, error) { return store.ScanInstance(r) }
+
+// checkinNew runs c alone, as one batch; committed, if not nil, is called
+// once it has committed, before the flush.
+func (e *engine) checkinNew(ctx context.Context, c *store.Checkin, committed func()) (inst *licensor.Instance, done bool, err error) {
+	q, args := newInstanceStatement(c)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(lockContractSQL, c.Tenant, c.ContractID)
-	b.Queue(q, c.Tenant, c.ContractID, c.InstanceID, c.TakesSeat, c.Environment, c.Host, c.RemoteAddr,
-		c.Now, c.LicenseID, expires, c.Fingerprint, store.HourOf(c.Now), store.HourOf(expires))
+	b.Queue(q, args...)
 	b.Queue("COMMIT")
 	b.Queue(newInstanceFlushSQL, c.Tenant, c.ContractID, c.InstanceID)
-	rows, _, err := e.sendTx(ctx, b, 1, func(r pgx.Row) (any, error) { return store.ScanInstance(r) }, nil, nil)
+	rows, _, err := e.sendTx(ctx, b, 1, scanInstance, nil, committed)
 	if rows == nil || rows[0] == nil {
 		return nil, false, nil
 	}
 	return rows[0].(*licensor.Instance), true, err
+}
+
+// runCheckins runs ops, new instances of one contract, as one transaction
+// (lease_group.go's runGroup), in the order they came.
+func (e *engine) runCheckins(ctx context.Context, ops []*groupOp, committed func()) {
+	// A group serves many callers: it runs under none of their contexts.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+	defer cancel()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(lockContractSQL, ops[0].key.tenant, ops[0].key.id)
+	for _, op := range ops {
+		q, args := newInstanceStatement(op.checkin)
+		b.Queue(q, args...)
+	}
+	b.Queue("COMMIT")
+	b.Queue(flushSQL)
+	rows, _, err := e.sendTx(ctx, b, len(ops), scanInstance, nil, committed)
+	settle(ops, rows, err)
 }

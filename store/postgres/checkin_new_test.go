@@ -2,11 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/pgtest"
+	"github.com/licensor/licensor/store/postgres"
 )
 
 // TestCheckinNew: a new instance's first check-in takes its seat (or
@@ -83,5 +87,117 @@ func TestCheckinNew(t *testing.T) {
 	}
 	if _, err := db.Checkin(ctx, in("b", true)); licensor.ErrorCode(err) != licensor.EEXHAUSTED {
 		t.Errorf("Checkin with no seat left: got %v, want code %q", err, licensor.EEXHAUSTED)
+	}
+}
+
+// TestCheckinNewGroups: new instances of one contract that arrive while
+// one of its transactions runs go out together, each decided as it would
+// be alone: seats until none is left, the rest to the general path
+// (EEXHAUSTED); an instance that exists by then fails the group, whose
+// check-ins then run one by one.
+func TestCheckinNewGroups(t *testing.T) {
+	db := pgtest.Open(t)
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	// run checks ids in at once on a new contract of seats, the first
+	// held as the contract's group and the rest queued behind it.
+	run := func(t *testing.T, seats int, ids ...string) (context.Context, string, []error) {
+		t.Helper()
+		ctx, contract := seedContract(t, db, seats)
+		checkin := func(id string) error {
+			_, err := db.Checkin(ctx, licensor.Checkin{ContractID: contract, InstanceID: id, TakesSeat: true,
+				Now: now, LicenseID: "lic_" + id, LicenseExpiresAt: now.Add(time.Hour)})
+			return err
+		}
+		rig := newGroupRig(t, db)
+		rig.hold()
+		errs := make([]error, len(ids))
+		var wg sync.WaitGroup
+		wg.Go(func() { errs[0] = checkin(ids[0]) })
+		<-rig.held
+		for i, id := range ids[1:] {
+			wg.Go(func() { errs[i+1] = checkin(id) })
+		}
+		rig.await(len(ids) - 1)
+		rig.let()
+		wg.Wait()
+		if got, want := rig.groups(), []int{1, len(ids) - 1}; !slices.Equal(got, want) {
+			t.Errorf("groups started: got sizes %v, want %v", got, want)
+		}
+		return ctx, contract, errs
+	}
+	seatsUsed := func(t *testing.T, ctx context.Context, contract string) int {
+		t.Helper()
+		c, err := db.GetContract(ctx, contract)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.SeatsUsed
+	}
+
+	t.Run("UntilNoSeatLeft", func(t *testing.T) {
+		ctx, contract, errs := run(t, 4, "a", "b", "c", "d", "e", "f")
+		ok, exhausted := 0, 0
+		for i, err := range errs {
+			switch licensor.ErrorCode(err) {
+			case "":
+				ok++
+			case licensor.EEXHAUSTED:
+				exhausted++
+			default:
+				t.Errorf("check-in %d: %v", i, err)
+			}
+		}
+		if used := seatsUsed(t, ctx, contract); ok != 4 || exhausted != 2 || used != 4 {
+			t.Errorf("got %d licensed, %d exhausted, %d seats used; want 4, 2, 4", ok, exhausted, used)
+		}
+	})
+	t.Run("InstanceExistsByThen", func(t *testing.T) {
+		// The second "a" queued before the first was inserted: its
+		// statement fails the group, which runs one by one; it is then
+		// a refresh.
+		ctx, contract, errs := run(t, 10, "a", "b", "c", "a")
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("check-in %d: %v", i, err)
+			}
+		}
+		if n := seatsUsed(t, ctx, contract); n != 3 {
+			t.Errorf("seats used: got %d, want 3 (a, b, c)", n)
+		}
+	})
+}
+
+// TestCheckinNewConcurrent: many new instances of one contract through two
+// stores at once take exactly its seats, and every other gets EEXHAUSTED.
+func TestCheckinNewConcurrent(t *testing.T) {
+	url, schema := pgtest.Schema(t)
+	stores := []*postgres.DB{pgtest.OpenSchema(t, url, schema), pgtest.OpenSchema(t, url, schema)}
+	ctx, contract := seedContract(t, stores[0], 5)
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	errs := make([]error, 24)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = stores[i%2].Checkin(ctx, licensor.Checkin{ContractID: contract, InstanceID: fmt.Sprintf("n-%d", i),
+				TakesSeat: true, Now: now, LicenseID: "lic", LicenseExpiresAt: now.Add(time.Hour)})
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch licensor.ErrorCode(err) {
+		case "":
+			ok++
+		case licensor.EEXHAUSTED:
+		default:
+			t.Errorf("check-in %d: %v", i, err)
+		}
+	}
+	c, err := stores[1].GetContract(ctx, contract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != 5 || c.SeatsUsed != 5 {
+		t.Errorf("got %d licensed, %d seats used; want 5 and 5", ok, c.SeatsUsed)
 	}
 }

@@ -40,7 +40,7 @@ type DB struct {
 	// refreshes runs refreshes on relaxed, combined (refresh.go).
 	refreshes refresher
 	// groups groups the grants and returns of a pool (lease_group.go).
-	groups leaseGroups
+	groups opGroups
 	// async runs capability requests and returns (lease.go): its
 	// connections commit without waiting for the WAL flush, so that a hot
 	// pool's lock is not held through it, and the caller then waits for

@@ -26,8 +26,9 @@
 //     are one data-modifying statement each (lease_shortcut.go), and those
 //     of one pool that reach a server together go to the database as one
 //     transaction with one flush (lease_group.go). A new instance's first
-//     check-in, which counts a seat in its contract's row, is one batch the
-//     same way (checkin_new.go).
+//     check-in, which counts a seat in its contract's row, is one
+//     statement the same way, and one contract's new instances are grouped
+//     like one pool's requests (checkin_new.go).
 //   - Embedded migrations (migrations/NNNN_name.sql, numbered like the
 //     SQLite ones), applied by store.DB.Migrate in one transaction at Open
 //     under an advisory lock so that servers starting together do not race,

@@ -132,5 +132,5 @@ func (db *DB) CheckinNew(ctx context.Context, in licensor.Checkin) (*licensor.In
 	if err != nil {
 		return nil, false, err
 	}
-	return (*engine)(db).checkinNew(ctx, c)
+	return (*engine)(db).checkinNew(ctx, c, nil)
 }

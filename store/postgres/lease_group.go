@@ -39,11 +39,20 @@ import (
 // A return is grouped by its lease's pool, which this server learns when
 // it grants the lease (leaseIndex); for a lease granted elsewhere, or by
 // the general path, it reads the pool first.
+//
+// New instances' first check-ins (checkin_new.go) are grouped the same
+// way by their contract, whose row holds the seat counter: the contract's
+// row lock, each one's statement in the order they came, COMMIT, one flush.
 
 // maxGroupOps bounds one group's statements.
 const maxGroupOps = 64
 
-type poolKey struct{ tenant, pool string }
+// groupKey is what a group's requests share: a pool, or (contract) a
+// contract's row.
+type groupKey struct {
+	tenant, id string
+	contract   bool
+}
 
 // groupOutcome is what a grouped request's statement did.
 type groupOutcome uint8
@@ -54,25 +63,28 @@ const (
 	outAlone                     // the group failed as a whole, so nothing was written: run alone
 )
 
-// leaseOp is one grouped request: a grant (ret nil) or a return.
-type leaseOp struct {
-	key   poolKey
-	grant store.Grant
-	ret   *licensor.LeaseReturn
-	now   int64 // the return's time
+// groupOp is one grouped request: a grant (ret and checkin nil), a
+// return, or a new instance's check-in.
+type groupOp struct {
+	key     groupKey
+	grant   store.Grant
+	ret     *licensor.LeaseReturn
+	now     int64 // the return's time
+	checkin *store.Checkin
+	inst    *licensor.Instance // what the check-in's statement inserted
 	// Set by the runner before wake:
 	out     groupOutcome
 	waiting bool // of a return: as store.LeaseShortcut.ReturnWhole's
 	err     error
 	wake    chan wakeKind // nil for the caller that runs its own group
-	leads   bool          // handed the pool (guarded by leaseGroups.mu)
+	leads   bool          // handed the pool (guarded by opGroups.mu)
 }
 
-// leaseGroups is the grouping state of a store: the pools with a group
-// running, their queues, and the index of leases granted here.
-type leaseGroups struct {
+// opGroups is the grouping state of a store: the pools and contracts with
+// a group running, their queues, and the index of leases granted here.
+type opGroups struct {
 	mu      sync.Mutex
-	running map[poolKey]*[]*leaseOp // a pool's queue while its group runs
+	running map[groupKey]*[]*groupOp // a pool's queue while its group runs
 	index   leaseIndex
 	// For tests: queued is called when an op has joined a queue, starting
 	// when a group of n ops (1: alone) starts.
@@ -116,7 +128,7 @@ func (x *leaseIndex) remove(k leaseKey) {
 // GrantWhole runs g alone when its pool is idle on this server, else with
 // the others of its pool that wait (store.LeaseShortcut).
 func (e *engine) GrantWhole(ctx context.Context, g store.Grant) (bool, error) {
-	return e.run(ctx, &leaseOp{key: poolKey{g.Tenant, g.Pool}, grant: g})
+	return e.run(ctx, &groupOp{key: groupKey{tenant: g.Tenant, id: g.Pool}, grant: g})
 }
 
 // leasePoolSQL finds a lease's pool, which never changes: no lock needed.
@@ -137,14 +149,14 @@ func (e *engine) ReturnWhole(ctx context.Context, tid string, r licensor.LeaseRe
 			return e.returnAlone(ctx, tid, r, now, nil)
 		}
 	}
-	op := &leaseOp{key: poolKey{tid, pool}, ret: &r, now: now}
+	op := &groupOp{key: groupKey{tenant: tid, id: pool}, ret: &r, now: now}
 	done, err = e.run(ctx, op)
 	return done, op.waiting, err
 }
 
 // run runs op: as the head of the next group of its pool, or in a group
 // another caller runs, or alone after its group failed as a whole.
-func (e *engine) run(ctx context.Context, op *leaseOp) (bool, error) {
+func (e *engine) run(ctx context.Context, op *groupOp) (bool, error) {
 	if ops := e.enter(ctx, op); ops != nil {
 		// The pool is passed on once the group has committed, before its
 		// flush: the next group's transaction then runs while this one's
@@ -180,7 +192,11 @@ func (e *engine) run(ctx context.Context, op *leaseOp) (bool, error) {
 
 // runAlone runs op as a transaction of its own; committed, if not nil, is
 // called once it has committed.
-func (e *engine) runAlone(ctx context.Context, op *leaseOp, committed func()) (done bool, err error) {
+func (e *engine) runAlone(ctx context.Context, op *groupOp, committed func()) (done bool, err error) {
+	if op.checkin != nil {
+		op.inst, done, err = e.checkinNew(ctx, op.checkin, committed)
+		return done, err
+	}
 	if op.ret == nil {
 		return e.grantAlone(ctx, op.grant, committed)
 	}
@@ -189,7 +205,7 @@ func (e *engine) runAlone(ctx context.Context, op *leaseOp, committed func()) (d
 }
 
 // done is the caller's answer for a grouped op that ran.
-func (op *leaseOp) done() (bool, error) {
+func (op *groupOp) done() (bool, error) {
 	if op.out == outDone {
 		return true, op.err
 	}
@@ -201,18 +217,18 @@ func (op *leaseOp) done() (bool, error) {
 // queue when the pool is handed to op's caller. nil once another caller's
 // group has run op, or when ctx ended while op was still queued (it then
 // leaves the queue, and writes nothing).
-func (e *engine) enter(ctx context.Context, op *leaseOp) []*leaseOp {
+func (e *engine) enter(ctx context.Context, op *groupOp) []*groupOp {
 	g := &e.groups
 	g.mu.Lock()
 	queue, busy := g.running[op.key]
 	if !busy {
 		// Those that come while op runs queue for the next group.
 		if g.running == nil {
-			g.running = make(map[poolKey]*[]*leaseOp)
+			g.running = make(map[groupKey]*[]*groupOp)
 		}
-		g.running[op.key] = new([]*leaseOp)
+		g.running[op.key] = new([]*groupOp)
 		g.mu.Unlock()
-		return []*leaseOp{op}
+		return []*groupOp{op}
 	}
 	op.wake = make(chan wakeKind, 1)
 	*queue = append(*queue, op)
@@ -242,7 +258,7 @@ func (e *engine) enter(ctx context.Context, op *leaseOp) []*leaseOp {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n := min(len(*queue), maxGroupOps)
-	ops := make([]*leaseOp, n)
+	ops := make([]*groupOp, n)
 	copy(ops, *queue)
 	rest := copy(*queue, (*queue)[n:])
 	clear((*queue)[rest:])
@@ -251,7 +267,7 @@ func (e *engine) enter(ctx context.Context, op *leaseOp) []*leaseOp {
 }
 
 // release passes the pool to the first caller queued, or marks it idle.
-func (e *engine) release(key poolKey) {
+func (e *engine) release(key groupKey) {
 	g := &e.groups
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -266,7 +282,7 @@ func (e *engine) release(key poolKey) {
 
 // answer records what a group that ran wrote in the index and wakes its
 // ops' callers (all but self's, which ran it).
-func (e *engine) answer(ops []*leaseOp, self *leaseOp) {
+func (e *engine) answer(ops []*groupOp, self *groupOp) {
 	g := &e.groups
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -281,10 +297,12 @@ func (e *engine) answer(ops []*leaseOp, self *leaseOp) {
 }
 
 // record notes what op wrote: a granted lease's pool, or a return.
-func (x *leaseIndex) record(op *leaseOp) {
-	if op.ret == nil {
-		x.add(leaseKey{op.grant.Tenant, op.grant.Lease}, op.key.pool)
-	} else {
+func (x *leaseIndex) record(op *groupOp) {
+	switch {
+	case op.checkin != nil:
+	case op.ret == nil:
+		x.add(leaseKey{op.grant.Tenant, op.grant.Lease}, op.key.id)
+	default:
 		x.remove(leaseKey{op.key.tenant, op.ret.LeaseID})
 	}
 }
@@ -292,7 +310,7 @@ func (x *leaseIndex) record(op *leaseOp) {
 // runGroup runs ops, all of one pool, as one transaction and sets each
 // one's outcome; committed is called once the transaction has committed.
 // A group of one is the shortcut alone.
-func (e *engine) runGroup(ctx context.Context, ops []*leaseOp, committed func()) {
+func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func()) {
 	if e.groups.starting != nil {
 		e.groups.starting(len(ops))
 	}
@@ -305,8 +323,12 @@ func (e *engine) runGroup(ctx context.Context, ops []*leaseOp, committed func())
 		}
 		return
 	}
+	if ops[0].key.contract {
+		e.runCheckins(ctx, ops, committed)
+		return
+	}
 	// Returns first: the units they free are there for the grants.
-	ordered := make([]*leaseOp, 0, len(ops))
+	ordered := make([]*groupOp, 0, len(ops))
 	for _, op := range ops {
 		if op.ret != nil {
 			ordered = append(ordered, op)
@@ -323,26 +345,32 @@ func (e *engine) runGroup(ctx context.Context, ops []*leaseOp, committed func())
 	key := ops[0].key
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(e.rb.Rebind(lockPoolSQL), key.tenant, key.pool)
+	b.Queue(e.rb.Rebind(lockPoolSQL), key.tenant, key.id)
 	for _, op := range ordered {
 		if op.ret == nil {
 			q, args := grantStatement(op.grant)
 			b.Queue(q, args...)
 		} else {
 			r := op.ret
-			b.Queue(returnInPoolSQL, key.tenant, r.LeaseID, r.ContractID, r.InstanceID, op.now, string(licensor.UsageReturn), key.pool)
+			b.Queue(returnInPoolSQL, key.tenant, r.LeaseID, r.ContractID, r.InstanceID, op.now, string(licensor.UsageReturn), key.id)
 		}
 	}
 	b.Queue("COMMIT")
 	b.Queue(flushSQL)
 	rows, _, err := e.sendTx(ctx, b, len(ordered), nil, nil, committed)
-	for i, op := range ordered {
+	settle(ordered, rows, err)
+}
+
+// settle sets each op's outcome from its statement's row (sendTx).
+func settle(ops []*groupOp, rows []any, err error) {
+	for i, op := range ops {
 		switch {
 		case rows == nil:
 			op.out = outAlone
 		case rows[i] != nil:
 			op.out, op.err = outDone, err
 			op.waiting, _ = rows[i].(bool)
+			op.inst, _ = rows[i].(*licensor.Instance)
 		default:
 			op.out = outNone
 		}
