@@ -77,14 +77,14 @@ type groupOp struct {
 	waiting bool // of a return: as store.LeaseShortcut.ReturnWhole's
 	err     error
 	wake    chan wakeKind // nil for the caller that runs its own group
-	leads   bool          // handed the pool (guarded by opGroups.mu)
+	leads   bool          // handed the pool or contract (guarded by opGroups.mu)
 }
 
 // opGroups is the grouping state of a store: the pools and contracts with
 // a group running, their queues, and the index of leases granted here.
 type opGroups struct {
 	mu      sync.Mutex
-	running map[groupKey]*[]*groupOp // a pool's queue while its group runs
+	running map[groupKey]*[]*groupOp // a key's queue while its group runs
 	index   leaseIndex
 	// For tests: queued is called when an op has joined a queue, starting
 	// when a group of n ops (1: alone) starts.
@@ -154,11 +154,11 @@ func (e *engine) ReturnWhole(ctx context.Context, tid string, r licensor.LeaseRe
 	return done, op.waiting, err
 }
 
-// run runs op: as the head of the next group of its pool, or in a group
+// run runs op: as the head of the next group of its key, or in a group
 // another caller runs, or alone after its group failed as a whole.
 func (e *engine) run(ctx context.Context, op *groupOp) (bool, error) {
 	if ops := e.enter(ctx, op); ops != nil {
-		// The pool is passed on once the group has committed, before its
+		// The key is passed on once the group has committed, before its
 		// flush: the next group's transaction then runs while this one's
 		// commit is made durable, and the flush covers both.
 		released := false
@@ -169,7 +169,7 @@ func (e *engine) run(ctx context.Context, op *groupOp) (bool, error) {
 			}
 		}
 		func() {
-			// Deferred, so that a panic leaves no pool held and no caller
+			// Deferred, so that a panic leaves no key held and no caller
 			// waiting.
 			defer func() {
 				release()
@@ -212,9 +212,9 @@ func (op *groupOp) done() (bool, error) {
 	return false, nil
 }
 
-// enter queues op for its pool and returns the group its caller is to run
-// now, op at its head: op alone when the pool is idle here, else the
-// queue when the pool is handed to op's caller. nil once another caller's
+// enter queues op for its key (pool or contract) and returns the group its
+// caller is to run now, op at its head: op alone when the key is idle
+// here, else the queue when the key is handed to op's caller. nil once another caller's
 // group has run op, or when ctx ended while op was still queued (it then
 // leaves the queue, and writes nothing).
 func (e *engine) enter(ctx context.Context, op *groupOp) []*groupOp {
@@ -266,7 +266,7 @@ func (e *engine) enter(ctx context.Context, op *groupOp) []*groupOp {
 	return ops
 }
 
-// release passes the pool to the first caller queued, or marks it idle.
+// release passes the key to the first caller queued, or marks it idle.
 func (e *engine) release(key groupKey) {
 	g := &e.groups
 	g.mu.Lock()
@@ -307,7 +307,7 @@ func (x *leaseIndex) record(op *groupOp) {
 	}
 }
 
-// runGroup runs ops, all of one pool, as one transaction and sets each
+// runGroup runs ops, all of one pool (or contract), as one transaction and sets each
 // one's outcome; committed is called once the transaction has committed.
 // A group of one is the shortcut alone.
 func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func()) {
