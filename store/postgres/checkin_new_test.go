@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -103,27 +102,15 @@ func TestCheckinNewGroups(t *testing.T) {
 	run := func(t *testing.T, seats int, ids ...string) (context.Context, string, []error) {
 		t.Helper()
 		ctx, contract := seedContract(t, db, seats)
-		checkin := func(id string) error {
-			_, err := db.Checkin(ctx, licensor.Checkin{ContractID: contract, InstanceID: id, TakesSeat: true,
-				Now: now, LicenseID: "lic_" + id, LicenseExpiresAt: now.Add(time.Hour)})
-			return err
+		calls := make([]func() error, len(ids))
+		for i, id := range ids {
+			calls[i] = func() error {
+				_, err := db.Checkin(ctx, licensor.Checkin{ContractID: contract, InstanceID: id, TakesSeat: true,
+					Now: now, LicenseID: "lic_" + id, LicenseExpiresAt: now.Add(time.Hour)})
+				return err
+			}
 		}
-		rig := newGroupRig(t, db)
-		rig.hold()
-		errs := make([]error, len(ids))
-		var wg sync.WaitGroup
-		wg.Go(func() { errs[0] = checkin(ids[0]) })
-		<-rig.held
-		for i, id := range ids[1:] {
-			wg.Go(func() { errs[i+1] = checkin(id) })
-		}
-		rig.await(len(ids) - 1)
-		rig.let()
-		wg.Wait()
-		if got, want := rig.groups(), []int{1, len(ids) - 1}; !slices.Equal(got, want) {
-			t.Errorf("groups started: got sizes %v, want %v", got, want)
-		}
-		return ctx, contract, errs
+		return ctx, contract, runHeld(t, db, calls...)
 	}
 	seatsUsed := func(t *testing.T, ctx context.Context, contract string) int {
 		t.Helper()

@@ -75,6 +75,29 @@ func (r *groupRig) groups() []int {
 	return slices.Clone(r.sizes)
 }
 
+// runHeld starts the calls at once, the first held as its key's group,
+// the rest queued behind it, checks that they then ran as one group, and
+// returns their results in order.
+func runHeld[T any](t *testing.T, db *postgres.DB, calls ...func() T) []T {
+	t.Helper()
+	rig := newGroupRig(t, db)
+	rig.hold()
+	out := make([]T, len(calls))
+	var wg sync.WaitGroup
+	wg.Go(func() { out[0] = calls[0]() })
+	<-rig.held
+	for i, call := range calls[1:] {
+		wg.Go(func() { out[i+1] = call() })
+	}
+	rig.await(len(calls) - 1)
+	rig.let()
+	wg.Wait()
+	if got, want := rig.groups(), []int{1, len(calls) - 1}; !slices.Equal(got, want) {
+		t.Errorf("groups started: got sizes %v, want %v", got, want)
+	}
+	return out
+}
+
 type shortcutResult struct {
 	done, waiting bool
 	err           error
@@ -110,26 +133,9 @@ func TestLeaseGroups(t *testing.T) {
 		f, _ := p.Feature("solver")
 		return f.InUse
 	}
-	// run starts the calls at once, the first held as its pool's group,
-	// the rest queued behind it, and returns their results in order.
 	run := func(calls ...func() shortcutResult) []shortcutResult {
 		t.Helper()
-		rig := newGroupRig(t, db)
-		rig.hold()
-		out := make([]shortcutResult, len(calls))
-		var wg sync.WaitGroup
-		wg.Go(func() { out[0] = calls[0]() })
-		<-rig.held
-		for i, call := range calls[1:] {
-			wg.Go(func() { out[i+1] = call() })
-		}
-		rig.await(len(calls) - 1)
-		rig.let()
-		wg.Wait()
-		if got, want := rig.groups(), []int{1, len(calls) - 1}; !slices.Equal(got, want) {
-			t.Errorf("groups started: got sizes %v, want %v", got, want)
-		}
-		return out
+		return runHeld(t, db, calls...)
 	}
 	g := func(lease, request string) func() shortcutResult {
 		return func() shortcutResult {
