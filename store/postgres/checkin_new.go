@@ -61,8 +61,8 @@ const newInstanceFlushSQL = flushSQL + ` WHERE EXISTS (SELECT 1 FROM instances
 
 // checkinNewGrouped runs c, a check-in without telemetry of an instance
 // that was not found, with the others of its contract that wait
-// (lease_group.go), or alone. done false: nothing was written, and the
-// general path is to run.
+// (lease_group.go, where the group runs), or alone. done false: nothing
+// was written, and the general path is to run.
 func (e *engine) checkinNewGrouped(ctx context.Context, c *store.Checkin) (inst *licensor.Instance, done bool, err error) {
 	op := &groupOp{key: groupKey{tenant: c.Tenant, id: c.ContractID, contract: true}, checkin: c}
 	done, err = e.run(ctx, op)
@@ -98,23 +98,4 @@ func (e *engine) checkinNew(ctx context.Context, c *store.Checkin, committed fun
 		return nil, false, nil
 	}
 	return rows[0].(*licensor.Instance), true, err
-}
-
-// runCheckins runs ops, new instances of one contract, as one transaction
-// (lease_group.go's runGroup), in the order they came.
-func (e *engine) runCheckins(ctx context.Context, ops []*groupOp, committed func()) {
-	// A group serves many callers: it runs under none of their contexts.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
-	defer cancel()
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(lockContractSQL, ops[0].key.tenant, ops[0].key.id)
-	for _, op := range ops {
-		q, args := newInstanceStatement(op.checkin)
-		b.Queue(q, args...)
-	}
-	b.Queue("COMMIT")
-	b.Queue(flushSQL)
-	rows, _, err := e.sendTx(ctx, b, len(ops), scanInstance, nil, committed)
-	settle(ops, rows, err)
 }

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -99,9 +100,17 @@ func TestCheckinNewGroups(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	// run checks ids in at once on a new contract of seats, the first
 	// held as the contract's group and the rest queued behind it.
-	run := func(t *testing.T, seats int, ids ...string) (context.Context, string, []error) {
+	// split is the sizes of the groups that wrote nothing as a whole.
+	run := func(t *testing.T, seats int, ids ...string) (ctx context.Context, contract string, errs []error, split []int) {
 		t.Helper()
-		ctx, contract := seedContract(t, db, seats)
+		var mu sync.Mutex
+		db.SetGroupSplitHook(func(n int) {
+			mu.Lock()
+			split = append(split, n)
+			mu.Unlock()
+		})
+		defer db.SetGroupSplitHook(nil)
+		ctx, contract = seedContract(t, db, seats)
 		calls := make([]func() error, len(ids))
 		for i, id := range ids {
 			calls[i] = func() error {
@@ -110,7 +119,10 @@ func TestCheckinNewGroups(t *testing.T) {
 				return err
 			}
 		}
-		return ctx, contract, runHeld(t, db, calls...)
+		errs = runHeld(t, db, calls...)
+		mu.Lock()
+		defer mu.Unlock()
+		return ctx, contract, errs, split
 	}
 	seatsUsed := func(t *testing.T, ctx context.Context, contract string) int {
 		t.Helper()
@@ -122,7 +134,10 @@ func TestCheckinNewGroups(t *testing.T) {
 	}
 
 	t.Run("UntilNoSeatLeft", func(t *testing.T) {
-		ctx, contract, errs := run(t, 4, "a", "b", "c", "d", "e", "f")
+		ctx, contract, errs, split := run(t, 4, "a", "b", "c", "d", "e", "f")
+		if split != nil {
+			t.Errorf("groups that wrote nothing: %v, want none (the group of 5 commits 3 and leaves 2)", split)
+		}
 		ok, exhausted := 0, 0
 		for i, err := range errs {
 			switch licensor.ErrorCode(err) {
@@ -142,7 +157,10 @@ func TestCheckinNewGroups(t *testing.T) {
 		// The second "a" queued before the first was inserted: its
 		// statement fails the group, which runs one by one; it is then
 		// a refresh.
-		ctx, contract, errs := run(t, 10, "a", "b", "c", "a")
+		ctx, contract, errs, split := run(t, 10, "a", "b", "c", "a")
+		if !slices.Equal(split, []int{3}) {
+			t.Errorf("groups that wrote nothing: %v, want the group of 3", split)
+		}
 		for i, err := range errs {
 			if err != nil {
 				t.Errorf("check-in %d: %v", i, err)

@@ -117,6 +117,10 @@ func (db *DB) SetGroupHooks(queued func(), starting func(n int)) {
 	db.groups.queued, db.groups.starting = queued, starting
 }
 
+// SetGroupSplitHook sets the test hook called when a group of n wrote
+// nothing as a whole and its requests run one by one.
+func (db *DB) SetGroupSplitHook(split func(n int)) { db.groups.split = split }
+
 // ForgetLeases empties the index of leases granted here, as if another
 // server had granted them.
 func (db *DB) ForgetLeases() {

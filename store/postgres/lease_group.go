@@ -90,6 +90,9 @@ type opGroups struct {
 	// when a group of n ops (1: alone) starts.
 	queued   func()
 	starting func(n int)
+	// split, for tests, is called when a group of n wrote nothing as a
+	// whole and its ops run one by one.
+	split func(n int)
 }
 
 // leaseIndex maps leases granted by this server to their pools, bounded:
@@ -307,9 +310,9 @@ func (x *leaseIndex) record(op *groupOp) {
 	}
 }
 
-// runGroup runs ops, all of one pool (or contract), as one transaction and sets each
-// one's outcome; committed is called once the transaction has committed.
-// A group of one is the shortcut alone.
+// runGroup runs ops, all of one pool (or contract), as one transaction
+// and sets each one's outcome; committed is called once the transaction
+// has committed. A group of one is the shortcut alone.
 func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func()) {
 	if e.groups.starting != nil {
 		e.groups.starting(len(ops))
@@ -323,42 +326,47 @@ func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func())
 		}
 		return
 	}
-	if ops[0].key.contract {
-		e.runCheckins(ctx, ops, committed)
-		return
-	}
-	// Returns first: the units they free are there for the grants.
-	ordered := make([]*groupOp, 0, len(ops))
-	for _, op := range ops {
-		if op.ret != nil {
-			ordered = append(ordered, op)
-		}
-	}
-	for _, op := range ops {
-		if op.ret == nil {
-			ordered = append(ordered, op)
-		}
-	}
 	// A group serves many callers: it runs under none of their contexts.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
 	defer cancel()
 	key := ops[0].key
+	lock, scan := e.rb.Rebind(lockPoolSQL), scanColumn
+	if key.contract {
+		// New instances in the order they came.
+		lock, scan = lockContractSQL, scanInstance
+	} else {
+		// Returns first: the units they free are there for the grants.
+		ops = slices.Concat(
+			slices.DeleteFunc(slices.Clone(ops), func(op *groupOp) bool { return op.ret == nil }),
+			slices.DeleteFunc(slices.Clone(ops), func(op *groupOp) bool { return op.ret != nil }))
+	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(e.rb.Rebind(lockPoolSQL), key.tenant, key.id)
-	for _, op := range ordered {
-		if op.ret == nil {
-			q, args := grantStatement(op.grant)
-			b.Queue(q, args...)
-		} else {
-			r := op.ret
-			b.Queue(returnInPoolSQL, key.tenant, r.LeaseID, r.ContractID, r.InstanceID, op.now, string(licensor.UsageReturn), key.id)
-		}
+	b.Queue(lock, key.tenant, key.id)
+	for _, op := range ops {
+		q, args := op.statement()
+		b.Queue(q, args...)
 	}
 	b.Queue("COMMIT")
 	b.Queue(flushSQL)
-	rows, _, err := e.sendTx(ctx, b, len(ordered), nil, nil, committed)
-	settle(ordered, rows, err)
+	rows, _, err := e.sendTx(ctx, b, len(ops), scan, nil, committed)
+	settle(ops, rows, err)
+	if rows == nil && e.groups.split != nil {
+		e.groups.split(len(ops))
+	}
+}
+
+// statement is op's data-modifying statement in a group and its
+// arguments: one row when it wrote.
+func (op *groupOp) statement() (string, []any) {
+	switch {
+	case op.checkin != nil:
+		return newInstanceStatement(op.checkin)
+	case op.ret == nil:
+		return grantStatement(op.grant)
+	}
+	r := op.ret
+	return returnInPoolSQL, []any{op.key.tenant, r.LeaseID, r.ContractID, r.InstanceID, op.now, string(licensor.UsageReturn), op.key.id}
 }
 
 // settle sets each op's outcome from its statement's row (sendTx).
