@@ -24,6 +24,11 @@
 # GOMAXPROCS=1) to pass an environment variable to the servers, and
 # STATEMENTS=1 to print the statements that took PostgreSQL the most time
 # (the pg_stat_statements extension must be loaded and in template1).
+# SEPARATE=1 gives each generator a fresh contract of its own, so a pool
+# of its own: the same load without a shared hot row, to tell what one
+# shared pool costs from what several processes on one machine cost.
+# PROFILE=dir writes each server's CPU profile of 9 counted seconds to
+# dir/serverN.prof (go tool pprof LICENSOR dir/server1.prof).
 set -euo pipefail
 
 bin=$1 url=$2 servers=$3 clients=${4:-21} gens=${5:-3}
@@ -47,7 +52,7 @@ serve() { # i, extra flags
 	shift
 	mkdir -p "$work/d$i"
 	env ${SERVER_ENV:-} "$bin" serve --data "$work/d$i" --db "$dburl" --listen "127.0.0.1:$((17440 + i))" \
-		--metrics-listen "" "$@" >"$work/d$i/log" 2>&1 &
+		--metrics-listen "" ${PROFILE:+--pprof "127.0.0.1:$((17540 + i))"} "$@" >"$work/d$i/log" 2>&1 &
 	pids+=($!)
 }
 serve 1 --demo
@@ -62,8 +67,15 @@ done
 for i in $(seq 2 "$servers"); do
 	until grep -q "licensor serving" "$work/d$i/log" 2>/dev/null; do sleep 0.1; done
 done
-"$bin" bench capabilities --demo-file "$work/d1/demo.json" --fresh-contract \
-	--save-contract "$work/contract.json" -n 1 >/dev/null
+for g in $(seq "$gens"); do
+	# SEPARATE=1: a fresh contract (and so a pool) per generator, else one for all.
+	if [ "$g" = 1 ] || [ -n "${SEPARATE:-}" ]; then
+		"$bin" bench capabilities --demo-file "$work/d1/demo.json" --fresh-contract \
+			--save-contract "$work/contract$g.json" -n 1 >/dev/null
+	else
+		cp "$work/contract1.json" "$work/contract$g.json"
+	fi
+done
 
 ticks() { # user+system ticks of the given processes and of their reaped children
 	local t=0 p f
@@ -83,26 +95,45 @@ else
 fi
 counters() { sql "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()), wal_sync, wal_bytes FROM pg_stat_wal" | tr '|' ' '; }
 
+# route g: the server generator g talks to. ROUTE=contract sends it to the
+# server its contract id hashes to, as a balancer with affinity by contract
+# (a hash of the Authorization header: a contract token) would; by default
+# generator g talks to server g mod SERVERS.
+route() {
+	if [ "${ROUTE:-}" = contract ]; then
+		echo $(($(jq -r .contract_id "$work/contract$1.json" | cksum | cut -d' ' -f1) % servers + 1))
+	else
+		echo $((($1 - 1) % servers + 1))
+	fi
+}
 if [ "${SCENARIO:-}" = refresh ] && [ -z "${BENCH_ARGS:-}" ]; then
 	# Check every generator's instances in once before counting, so that
 	# the figures are refreshes, not first check-ins (seats taken).
 	for g in $(seq "$gens"); do
-		s=$(((g - 1) % servers + 1))
+		s=$(route "$g")
 		"$bin" bench refresh --server "https://127.0.0.1:$((17440 + s))" --ca-cert "$work/d1/tls-cert.pem" \
-			--contract-file "$work/contract.json" --prefix "g$g-" -c 8 -n 1000 >/dev/null 2>&1
+			--contract-file "$work/contract$g.json" --prefix "g$g-" -c 8 -n 1000 >/dev/null 2>&1
 	done
 fi
 [ -n "${STATEMENTS:-}" ] && sql "SELECT pg_stat_statements_reset()" >/dev/null
 read -r c0 s0 b0 <<<"$(counters)"
 p0=$(ticks $(pgprocs)) v0=$(ticks "${pids[@]}")
-gp=()
+gp=() routes=""
 for g in $(seq "$gens"); do
-	s=$(((g - 1) % servers + 1))
+	s=$(route "$g")
+	routes+="$g>$s "
 	"$bin" bench "${SCENARIO:-capabilities}" --server "https://127.0.0.1:$((17440 + s))" --ca-cert "$work/d1/tls-cert.pem" \
-		--contract-file "$work/contract.json" --prefix "g$g-" -c "$clients" --warmup 3s -d 10s -o json ${BENCH_ARGS:-} \
+		--contract-file "$work/contract$g.json" --prefix "g$g-" -c "$clients" --warmup 3s -d 10s -o json ${BENCH_ARGS:-} \
 		>"$work/gen$g.json" 2>"$work/gen$g.err" &
 	gp+=($!)
 done
+if [ -n "${PROFILE:-}" ]; then
+	mkdir -p "$PROFILE"
+	for i in $(seq "$servers"); do
+		(sleep 3 && curl -sf -o "$PROFILE/server$i.prof" "http://127.0.0.1:$((17540 + i))/debug/pprof/profile?seconds=9") &
+		gp+=($!)
+	done
+fi
 wait "${gp[@]}"
 read -r c1 s1 b1 <<<"$(counters)"
 p1=$(ticks $(pgprocs)) v1=$(ticks "${pids[@]}")
@@ -113,7 +144,7 @@ for g in $(seq "$gens"); do
 	rates+="$(jq '.throughput_per_s | floor' "$work/gen$g.json") "
 done
 hz=$(getconf CLK_TCK)
-echo "servers $servers, $gens generators x $clients clients, ${SCENARIO:-capabilities}: per second ${rates}(counted $n)"
+echo "servers $servers, $gens generators x $clients clients, ${SCENARIO:-capabilities}: per second ${rates}(counted $n; generator>server ${routes% })"
 echo "per call: servers' CPU $(((v1 - v0) * 1000000 / hz / n)) us," \
 	"PostgreSQL CPU $([ -n "${PGDATA:-}" ] && echo "$(((p1 - p0) * 1000000 / hz / n)) us" || echo "not measured")," \
 	"commits $(bc <<<"scale=2; ($c1 - $c0) / $n"), WAL syncs $(bc <<<"scale=2; ($s1 - $s0) / $n")," \
