@@ -23,6 +23,7 @@ import (
 	"github.com/licensor/licensor/notify"
 	"github.com/licensor/licensor/server"
 	"github.com/licensor/licensor/service"
+	"github.com/licensor/licensor/store/postgres"
 )
 
 // Defaults of the zero Config.
@@ -154,6 +155,12 @@ type App struct {
 	closeErr       error
 }
 
+// lockWaiter is a store that counts its transactions' lock waits: the
+// PostgreSQL one, which several servers share.
+type lockWaiter interface{ LockWaits() []postgres.LockWait }
+
+var _ lockWaiter = (*postgres.DB)(nil)
+
 // New builds the server from cfg. Nothing listens and nothing runs in the
 // background until Start, except the sign workers.
 func New(ctx context.Context, cfg Config) (_ *App, err error) {
@@ -218,6 +225,17 @@ func New(ctx context.Context, cfg Config) (_ *App, err error) {
 	}
 	if err := a.metrics.RegisterQueueLengths(poolQueues(a.service)); err != nil {
 		return nil, err
+	}
+	if lw, ok := cfg.Store.(lockWaiter); ok {
+		if err := a.metrics.RegisterLockWaits(func() []metrics.LockWait {
+			var out []metrics.LockWait
+			for _, w := range lw.LockWaits() {
+				out = append(out, metrics.LockWait{Kind: w.Kind, Transactions: w.Transactions, Waited: w.Waited})
+			}
+			return out
+		}); err != nil {
+			return nil, err
+		}
 	}
 	a.buildNotify()
 	return a, nil

@@ -49,10 +49,6 @@ var (
 	newNonProdInstanceSQL = newInstanceSQL("nonprod_used", "max_nonprod_urls")
 )
 
-// lockContractSQL takes the contract's row lock, as the general path's
-// conditional UPDATE does, for the batch's shape (sendTx).
-const lockContractSQL = `SELECT 1 FROM contracts WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`
-
 // newInstanceFlushSQL is flushSQL only when the instance exists: after a
 // statement that wrote nothing, the general path that answers waits for
 // its own flush.

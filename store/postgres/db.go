@@ -41,6 +41,9 @@ type DB struct {
 	refreshes refresher
 	// groups groups the grants and returns of a pool (lease_group.go).
 	groups opGroups
+	// lockWaits totals what batched transactions waited for their pool's
+	// or contract's lock (lock_wait.go).
+	lockWaits lockWaits
 	// async runs capability requests and returns (lease.go): its
 	// connections commit without waiting for the WAL flush, so that a hot
 	// pool's lock is not held through it, and the caller then waits for

@@ -138,3 +138,11 @@ func (db *DB) CheckinNew(ctx context.Context, in licensor.Checkin) (*licensor.In
 	}
 	return (*engine)(db).checkinNew(ctx, c, nil)
 }
+
+// SetLockWarnThresholds sets the transactions and mean wait that make a
+// key's lock waits worth a warning, and returns a func that restores them.
+func SetLockWarnThresholds(n uint64, mean time.Duration) func() {
+	oldN, oldMean := lockWarnMinTx, lockWarnMeanWait
+	lockWarnMinTx, lockWarnMeanWait = n, mean
+	return func() { lockWarnMinTx, lockWarnMeanWait = oldN, oldMean }
+}

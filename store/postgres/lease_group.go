@@ -330,7 +330,7 @@ func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func())
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
 	defer cancel()
 	key := ops[0].key
-	lock, scan := e.rb.Rebind(lockPoolSQL), scanColumn
+	lock, scan := batchLockPoolSQL, scanColumn
 	if key.contract {
 		// New instances in the order they came.
 		lock, scan = lockContractSQL, scanInstance

@@ -100,7 +100,7 @@ func (e *engine) grantAlone(ctx context.Context, g store.Grant, committed func()
 	q, args := grantStatement(g)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(e.rb.Rebind(lockPoolSQL), g.Tenant, g.Pool)
+	b.Queue(batchLockPoolSQL, g.Tenant, g.Pool)
 	b.Queue(q, args...)
 	b.Queue("COMMIT")
 	b.Queue(grantFlushSQL, g.Tenant, g.Lease)
@@ -114,7 +114,7 @@ func (e *engine) grantAlone(ctx context.Context, g store.Grant, committed func()
 func (e *engine) returnAlone(ctx context.Context, tid string, r licensor.LeaseReturn, now int64, committed func()) (done, waiting bool, err error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(e.rb.Rebind(lockLeasePoolSQL), tid, r.LeaseID)
+	b.Queue(batchLockLeasePoolSQL, tid, r.LeaseID)
 	b.Queue(returnWholeSQL, tid, r.LeaseID, r.ContractID, r.InstanceID, now, string(licensor.UsageReturn))
 	b.Queue("COMMIT")
 	b.Queue(flushSQL)
@@ -179,12 +179,12 @@ func (e *engine) sendTx(ctx context.Context, b *pgx.Batch, n int, scan func(pgx.
 	if _, err := br.Exec(); err != nil { // BEGIN
 		return nil, nil, nil
 	}
-	tag, err := br.Exec() // the lock
-	if err != nil {
+	locked, ok := e.readLock(br)
+	if !ok {
 		return nil, nil, nil
 	}
 	if check != nil {
-		lockErr = check(tag.RowsAffected())
+		lockErr = check(locked)
 	}
 	rows = make([]any, n)
 	wrote := false

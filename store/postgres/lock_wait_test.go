@@ -1,0 +1,153 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor"
+	"github.com/licensor/licensor/internal/pgtest"
+	"github.com/licensor/licensor/store"
+	"github.com/licensor/licensor/store/postgres"
+)
+
+// TestLockWaits: a grant whose pool's lock another transaction holds
+// waits for it, and the store counts that wait — at least as long as the
+// test saw the grant blocked — in LockWaits and, once the minute is over,
+// names the pool in a warning. Transactions that find their lock free
+// count with no wait worth a warning.
+func TestLockWaits(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	clock := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	defer postgres.SetLockWarnThresholds(1, time.Microsecond)()
+	db := pgtest.Open(t, postgres.WithClock(now),
+		postgres.WithLogger(slog.New(slog.NewTextHandler(syncWriter{&mu, &logs}, nil))))
+	tid, pool, contract := poolWorld(t, db, 10)
+	s := db.Shortcut()
+	us := clock.UnixMicro()
+	grant := func(lease string) store.Grant {
+		return store.Grant{Tenant: tid, Pool: pool, Feature: "solver", Units: 1, Queue: 1 << 62, Now: us, Expires: us + 60e6,
+			Lease: lease, Contract: contract, Instance: "i-1", UnitsJSON: `{"solver":1}`}
+	}
+	if done, err := s.GrantWhole(context.Background(), grant("lea_free")); !done || err != nil {
+		t.Fatalf("grant with the lock free: done %v, error %v", done, err)
+	}
+	before := poolWaits(db)
+	if before.Transactions != 1 {
+		t.Fatalf("after one grant: %d transactions counted, want 1", before.Transactions)
+	}
+
+	// Another transaction holds the pool's lock, as another server's would.
+	ctx := context.Background()
+	holder, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Rollback(ctx) }()
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, tid, pool); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		done bool
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		done, err := s.GrantWhole(ctx, grant("lea_waits"))
+		res <- result{done, err}
+	}()
+	// Wait until the grant's transaction waits for the lock.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND classid = hashtext($1)::oid AND objid = hashtext($2)::oid`, tid, pool).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the grant never waited for the pool's lock")
+		}
+	}
+	seen := time.Now()
+	// A minute passes on the store's clock while it waits.
+	mu.Lock()
+	clock = clock.Add(time.Minute)
+	mu.Unlock()
+	if err := holder.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	blocked := time.Since(seen)
+	if r := <-res; !r.done || r.err != nil {
+		t.Fatalf("grant after the lock was released: done %v, error %v", r.done, r.err)
+	}
+	after := poolWaits(db)
+	if after.Transactions != 2 {
+		t.Errorf("after two grants: %d transactions counted, want 2", after.Transactions)
+	}
+	if waited := after.Waited - before.Waited; waited < blocked {
+		t.Errorf("the waiting grant counted %v of wait; it was blocked for at least %v", waited, blocked)
+	}
+	for _, lw := range db.LockWaits() {
+		if lw.Kind == "contract" && lw.Transactions != 0 {
+			t.Errorf("contract locks: %d transactions counted, want none", lw.Transactions)
+		}
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "id="+pool) || !strings.Contains(out, "lock=pool") {
+		t.Errorf("no warning naming the pool after its transactions waited; log:\n%s", out)
+	}
+
+	// A return whose lease's pool this store does not know finds it with
+	// its lock, and is counted under that pool.
+	db.ForgetLeases()
+	done, _, err := s.ReturnWhole(ctx, tid, licensor.LeaseReturn{LeaseID: "lea_waits", ContractID: contract, InstanceID: "i-1"}, us+1)
+	if !done || err != nil {
+		t.Fatalf("return: done %v, error %v", done, err)
+	}
+	if got := poolWaits(db).Transactions; got != 3 {
+		t.Errorf("after the return: %d transactions counted, want 3", got)
+	}
+
+	// A new instance's check-in takes its contract's row lock.
+	cctx, c := seedContract(t, db, 1)
+	if _, done, err := db.CheckinNew(cctx, licensor.Checkin{ContractID: c, InstanceID: "new", TakesSeat: true,
+		Environment: "production", Now: clock, LicenseID: "lic_new", LicenseExpiresAt: clock.Add(time.Hour)}); !done || err != nil {
+		t.Fatalf("new instance: done %v, error %v", done, err)
+	}
+	for _, lw := range db.LockWaits() {
+		if lw.Kind == "contract" && lw.Transactions != 1 {
+			t.Errorf("after a new instance: %d contract-lock transactions counted, want 1", lw.Transactions)
+		}
+	}
+}
+
+func poolWaits(db *postgres.DB) postgres.LockWait {
+	for _, lw := range db.LockWaits() {
+		if lw.Kind == "pool" {
+			return lw
+		}
+	}
+	return postgres.LockWait{}
+}
+
+type syncWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
