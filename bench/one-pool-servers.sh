@@ -14,13 +14,15 @@
 # (postgres://user@127.0.0.1:5432/postgres?sslmode=disable). GENERATORS
 # load generators (default 3) each run CLIENTS closed-loop clients (default
 # 21) on one fresh contract; generator i talks to server i mod SERVERS.
-# Servers listen on 127.0.0.1:17441 and up. Everything stays on loopback and
-# ends after a 3 s warm-up and 10 s of counting.
+# Servers listen on 127.0.0.1:17441 and up (metrics on 17641 and up).
+# Everything stays on loopback and ends after a 3 s warm-up and 10 s of
+# counting.
 #
 # It prints the cycles per second of each generator, and per counted cycle:
 # the servers' CPU, PostgreSQL's CPU (when it runs on this machine, from the
 # postmaster named by PGDATA, children included), and the database's
-# commits, WAL syncs and WAL bytes. Set SERVER_ENV (for example
+# commits, WAL syncs and WAL bytes; then the servers' lock waits
+# (licensor_store_lock_*, since they started). Set SERVER_ENV (for example
 # GOMAXPROCS=1) to pass an environment variable to the servers, and
 # STATEMENTS=1 to print the statements that took PostgreSQL the most time
 # (the pg_stat_statements extension must be loaded and in template1).
@@ -52,7 +54,7 @@ serve() { # i, extra flags
 	shift
 	mkdir -p "$work/d$i"
 	env ${SERVER_ENV:-} "$bin" serve --data "$work/d$i" --db "$dburl" --listen "127.0.0.1:$((17440 + i))" \
-		--metrics-listen "" ${PROFILE:+--pprof "127.0.0.1:$((17540 + i))"} "$@" >"$work/d$i/log" 2>&1 &
+		--metrics-listen "127.0.0.1:$((17640 + i))" ${PROFILE:+--pprof "127.0.0.1:$((17540 + i))"} "$@" >"$work/d$i/log" 2>&1 &
 	pids+=($!)
 }
 serve 1 --demo
@@ -149,7 +151,13 @@ echo "per call: servers' CPU $(((v1 - v0) * 1000000 / hz / n)) us," \
 	"PostgreSQL CPU $([ -n "${PGDATA:-}" ] && echo "$(((p1 - p0) * 1000000 / hz / n)) us" || echo "not measured")," \
 	"commits $(bc <<<"scale=2; ($c1 - $c0) / $n"), WAL syncs $(bc <<<"scale=2; ($s1 - $s0) / $n")," \
 	"WAL $(((${b1%.*} - ${b0%.*}) / n)) B"
+lockwaits() { # kind: transactions and seconds waited, summed over the servers
+	for i in $(seq "$servers"); do
+		curl -sf "http://127.0.0.1:$((17640 + i))/metrics" | grep "^licensor_store_lock_.*lock=\"$1\"" || true
+	done | awk '/transactions/ {n += $2} /wait_seconds/ {w += $2} END {printf "%d transactions, mean wait %d us", n, n ? w * 1e6 / n : 0}'
+}
 echo "(CPU and database counters include the warm-up: an upper bound)"
+echo "lock waits since start: pool $(lockwaits pool); contract $(lockwaits contract)"
 if [ -n "${STATEMENTS:-}" ]; then
 	echo "calls | total ms | mean us | statement"
 	sql "SELECT calls, round(total_exec_time), round(mean_exec_time * 1000), left(regexp_replace(query, '\s+', ' ', 'g'), 100)
