@@ -24,11 +24,13 @@
 //     before they answer: as durable as any other write (lease.go). The
 //     commonest of them, a whole grant of one feature and a whole return,
 //     are one data-modifying statement each (lease_shortcut.go), and those
-//     of one pool that reach a server together go to the database as one
-//     transaction with one flush (lease_group.go). A new instance's first
-//     check-in, which counts a seat in its contract's row, is one
-//     statement the same way, and one contract's new instances are grouped
-//     like one pool's requests (checkin_new.go).
+//     that reach a server while its grouped transaction runs go to the
+//     database together, whichever pools they are for, as one transaction
+//     with one flush (lease_group.go). A new instance's first check-in,
+//     which counts a seat in its contract's row, is one statement the same
+//     way, and new instances are grouped like pools' requests
+//     (checkin_new.go). What those transactions wait for their locks is
+//     measured (lock_wait.go).
 //   - Embedded migrations (migrations/NNNN_name.sql, numbered like the
 //     SQLite ones), applied by store.DB.Migrate in one transaction at Open
 //     under an advisory lock so that servers starting together do not race,

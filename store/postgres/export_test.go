@@ -146,3 +146,11 @@ func SetLockWarnThresholds(n uint64, mean time.Duration) func() {
 	lockWarnMinTx, lockWarnMeanWait = n, mean
 	return func() { lockWarnMinTx, lockWarnMeanWait = oldN, oldMean }
 }
+
+// SetGroupLanes sets how many grouped transactions a store runs at once
+// and returns a func that restores the default.
+func SetGroupLanes(n int) func() {
+	old := maxGroupLanes
+	maxGroupLanes = n
+	return func() { maxGroupLanes = old }
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/licensor/licensor/store"
 )
 
-// Grants and returns of one pool grouped. Every change to a pool's units
+// Grants and returns grouped. Every change to a pool's units
 // holds the pool's lock until its transaction ends, so one pool's
 // shortcuts (lease_shortcut.go) run one after the other however many
 // arrive at once; run one transaction each, a busy pool spends most of
@@ -31,27 +31,63 @@ import (
 // writes nothing: each request of the group then runs alone, and the one
 // that failed goes on to the general path.
 //
+// Groups span pools. A server runs at most maxGroupLanes grouped
+// transactions of pools at once (and as many of contracts), each until its
+// COMMIT; the requests that arrive while the lanes are taken wait, and the
+// next group takes all of them whose pools have no transaction running
+// here, whichever pools they are: its transaction takes their pools' locks
+// in one statement, in one order for every server (so two groups never
+// wait for each other), then runs their statements. One server serving
+// several busy pools then sends as few transactions as for one pool; with
+// a transaction per pool at a time it sent three times as many for three
+// pools, and ran slower (BENCHMARKS.md, "PostgreSQL: one server per busy
+// pool"). One pool never has two transactions running on one
+// server, so its requests still go in the order they came. With one lane
+// a server's grouped transactions of pools run one after the other until
+// their COMMITs, while each one's flush overlaps the next; a group that
+// waits for a pool's lock held elsewhere (a pool served by several
+// servers) makes this server's other pools' requests wait with it, in its
+// group or the next.
+//
 // No caller waits for a group to fill: a request whose pool has no
-// transaction running runs at once, alone (the single-statement shortcut).
-// A runner is a caller: when its group is answered it hands the pool to
-// the first caller still queued, which takes the queue as the next group.
+// transaction running runs at once, alone (the single-statement shortcut),
+// while a lane is free. A runner is a caller: when its group has
+// committed it hands the lane to the first caller still queued whose pool
+// is free, which takes the queue as the next group.
 //
 // A return is grouped by its lease's pool, which this server learns when
 // it grants the lease (leaseIndex); for a lease granted elsewhere, or by
 // the general path, it reads the pool first.
 //
 // New instances' first check-ins (checkin_new.go) are grouped the same
-// way by their contract, whose row holds the seat counter: the contract's
-// row lock, each one's statement in the order they came, COMMIT, one flush.
+// way by their contract, whose row holds the seat counter: the contracts'
+// row locks, each one's statement in the order they came, COMMIT, one
+// flush. A group holds pools' requests or contracts' check-ins, not both.
 
 // maxGroupOps bounds one group's statements.
 const maxGroupOps = 64
+
+// maxGroupLanes bounds the grouped transactions of each kind (pools,
+// contracts) a server runs at once, each until its COMMIT (the flushes
+// that follow overlap). One: measured against two and against a lane per
+// pool, one server serving three busy pools ran 3,783–3,787 cycles a
+// second against 3,091–3,217 and 2,024–3,050. A variable for tests.
+var maxGroupLanes = 1
 
 // groupKey is what a group's requests share: a pool, or (contract) a
 // contract's row.
 type groupKey struct {
 	tenant, id string
 	contract   bool
+}
+
+// lane is the kind of k's groups, which have lanes of their own: 0 for
+// pools, 1 for contracts.
+func (k groupKey) lane() int {
+	if k.contract {
+		return 1
+	}
+	return 0
 }
 
 // groupOutcome is what a grouped request's statement did.
@@ -77,15 +113,18 @@ type groupOp struct {
 	waiting bool // of a return: as store.LeaseShortcut.ReturnWhole's
 	err     error
 	wake    chan wakeKind // nil for the caller that runs its own group
-	leads   bool          // handed the pool or contract (guarded by opGroups.mu)
+	leads   bool          // handed a lane, its key reserved (guarded by opGroups.mu)
 }
 
-// opGroups is the grouping state of a store: the pools and contracts with
-// a group running, their queues, and the index of leases granted here.
+// opGroups is the grouping state of a store: the lanes taken, the pools and
+// contracts with a transaction running, the queue, and the index of leases
+// granted here.
 type opGroups struct {
-	mu      sync.Mutex
-	running map[groupKey]*[]*groupOp // a key's queue while its group runs
-	index   leaseIndex
+	mu       sync.Mutex
+	lanes    [2]int                // grouped transactions running until their COMMIT, by kind (lane)
+	inFlight map[groupKey]struct{} // their keys, and those of leads not yet started
+	queue    []*groupOp            // waiting for a lane or for their key, in arrival order
+	index    leaseIndex
 	// For tests: queued is called when an op has joined a queue, starting
 	// when a group of n ops (1: alone) starts.
 	queued   func()
@@ -161,14 +200,15 @@ func (e *engine) ReturnWhole(ctx context.Context, tid string, r licensor.LeaseRe
 // another caller runs, or alone after its group failed as a whole.
 func (e *engine) run(ctx context.Context, op *groupOp) (bool, error) {
 	if ops := e.enter(ctx, op); ops != nil {
-		// The key is passed on once the group has committed, before its
-		// flush: the next group's transaction then runs while this one's
-		// commit is made durable, and the flush covers both.
+		// The lane and the keys are passed on once the group has
+		// committed, before its flush: the next group's transaction then
+		// runs while this one's commit is made durable, and the flush
+		// covers both.
 		released := false
 		release := func() {
 			if !released {
 				released = true
-				e.release(op.key)
+				e.release(ops)
 			}
 		}
 		func() {
@@ -215,26 +255,26 @@ func (op *groupOp) done() (bool, error) {
 	return false, nil
 }
 
-// enter queues op for its key (pool or contract) and returns the group its
-// caller is to run now, op at its head: op alone when the key is idle
-// here, else the queue when the key is handed to op's caller. nil once another caller's
-// group has run op, or when ctx ended while op was still queued (it then
-// leaves the queue, and writes nothing).
+// enter returns the group op's caller is to run now, op at its head: op
+// alone when its key is free here and a lane too, else the queue's ops
+// whose keys are free when a lane is handed to op's caller. nil once
+// another caller's group has run op, or when ctx ended while op was still
+// queued (it then leaves the queue, and writes nothing).
 func (e *engine) enter(ctx context.Context, op *groupOp) []*groupOp {
 	g := &e.groups
 	g.mu.Lock()
-	queue, busy := g.running[op.key]
-	if !busy {
+	if g.inFlight == nil {
+		g.inFlight = make(map[groupKey]struct{})
+	}
+	if _, busy := g.inFlight[op.key]; !busy && g.lanes[op.key.lane()] < maxGroupLanes {
 		// Those that come while op runs queue for the next group.
-		if g.running == nil {
-			g.running = make(map[groupKey]*[]*groupOp)
-		}
-		g.running[op.key] = new([]*groupOp)
+		g.lanes[op.key.lane()]++
+		g.inFlight[op.key] = struct{}{}
 		g.mu.Unlock()
 		return []*groupOp{op}
 	}
 	op.wake = make(chan wakeKind, 1)
-	*queue = append(*queue, op)
+	g.queue = append(g.queue, op)
 	queued := g.queued
 	g.mu.Unlock()
 	if queued != nil {
@@ -247,8 +287,8 @@ func (e *engine) enter(ctx context.Context, op *groupOp) []*groupOp {
 		// The caller went away: leave the queue unless op is already in
 		// a group or leads the next one, which it then waits for.
 		g.mu.Lock()
-		if i := slices.Index(*queue, op); i >= 0 && !op.leads {
-			*queue = slices.Delete(*queue, i, i+1)
+		if i := slices.Index(g.queue, op); i >= 0 && !op.leads {
+			g.queue = slices.Delete(g.queue, i, i+1)
 			g.mu.Unlock()
 			return nil // op.out is outNone: the general path answers ctx's error
 		}
@@ -260,27 +300,70 @@ func (e *engine) enter(ctx context.Context, op *groupOp) []*groupOp {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	n := min(len(*queue), maxGroupOps)
-	ops := make([]*groupOp, n)
-	copy(ops, *queue)
-	rest := copy(*queue, (*queue)[n:])
-	clear((*queue)[rest:])
-	*queue = (*queue)[:rest]
+	return g.take(op)
+}
+
+// take removes lead's group from the queue: lead (its lane and key
+// reserved by handOff), then in arrival order the queued ops of its kind
+// whose keys are free or already in the group, at most maxGroupOps, their
+// keys now in flight. g.mu is held.
+func (g *opGroups) take(lead *groupOp) []*groupOp {
+	ops := []*groupOp{lead}
+	keys := map[groupKey]bool{lead.key: true}
+	rest := g.queue[:0]
+	for _, op := range g.queue {
+		if op == lead {
+			continue
+		}
+		_, busy := g.inFlight[op.key]
+		if len(ops) < maxGroupOps && !op.leads && op.key.contract == lead.key.contract && (keys[op.key] || !busy) {
+			keys[op.key] = true
+			g.inFlight[op.key] = struct{}{}
+			ops = append(ops, op)
+			continue
+		}
+		rest = append(rest, op)
+	}
+	clear(g.queue[len(rest):])
+	g.queue = rest
 	return ops
 }
 
-// release passes the key to the first caller queued, or marks it idle.
-func (e *engine) release(key groupKey) {
+// release frees the keys of a group that has committed (or ended) and its
+// lane, and hands the free lanes on.
+func (e *engine) release(ops []*groupOp) {
 	g := &e.groups
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	queue := g.running[key]
-	if len(*queue) == 0 {
-		delete(g.running, key)
-		return
+	for _, op := range ops {
+		delete(g.inFlight, op.key)
 	}
-	(*queue)[0].leads = true
-	(*queue)[0].wake <- runLead
+	g.lanes[ops[0].key.lane()]--
+	g.handOff()
+}
+
+// handOff hands each free lane to the first queued op of its kind whose
+// key is free, reserving its key; that op's caller takes the next group.
+// g.mu is held.
+func (g *opGroups) handOff() {
+	for lane := range g.lanes {
+		for g.lanes[lane] < maxGroupLanes {
+			var lead *groupOp
+			for _, op := range g.queue {
+				if _, busy := g.inFlight[op.key]; !busy && !op.leads && op.key.lane() == lane {
+					lead = op
+					break
+				}
+			}
+			if lead == nil {
+				break
+			}
+			lead.leads = true
+			g.lanes[lane]++
+			g.inFlight[lead.key] = struct{}{}
+			lead.wake <- runLead
+		}
+	}
 }
 
 // answer records what a group that ran wrote in the index and wakes its
@@ -310,7 +393,7 @@ func (x *leaseIndex) record(op *groupOp) {
 	}
 }
 
-// runGroup runs ops, all of one pool (or contract), as one transaction
+// runGroup runs ops, of pools or of contracts, as one transaction
 // and sets each one's outcome; committed is called once the transaction
 // has committed. A group of one is the shortcut alone.
 func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func()) {
@@ -331,9 +414,18 @@ func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func())
 	defer cancel()
 	key := ops[0].key
 	lock, scan := batchLockPoolSQL, scanColumn
+	lockArgs := []any{key.tenant, key.id}
+	if tenants, ids := groupKeys(ops); len(ids) > 1 {
+		lock, lockArgs = batchLockPoolsSQL, []any{tenants, ids}
+		if key.contract {
+			lock = lockContractsSQL
+		}
+	} else if key.contract {
+		lock = lockContractSQL
+	}
 	if key.contract {
 		// New instances in the order they came.
-		lock, scan = lockContractSQL, scanInstance
+		scan = scanInstance
 	} else {
 		// Returns first: the units they free are there for the grants.
 		ops = slices.Concat(
@@ -342,7 +434,7 @@ func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func())
 	}
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
-	b.Queue(lock, key.tenant, key.id)
+	b.Queue(lock, lockArgs...)
 	for _, op := range ops {
 		q, args := op.statement()
 		b.Queue(q, args...)
@@ -354,6 +446,18 @@ func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func())
 	if rows == nil && e.groups.split != nil {
 		e.groups.split(len(ops))
 	}
+}
+
+// groupKeys returns the distinct keys of ops, as tenants and ids.
+func groupKeys(ops []*groupOp) (tenants, ids []string) {
+	seen := make(map[groupKey]bool, 4)
+	for _, op := range ops {
+		if !seen[op.key] {
+			seen[op.key] = true
+			tenants, ids = append(tenants, op.key.tenant), append(ids, op.key.id)
+		}
+	}
+	return tenants, ids
 }
 
 // statement is op's data-modifying statement in a group and its

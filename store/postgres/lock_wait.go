@@ -63,6 +63,21 @@ const (
 	// conditional UPDATE does.
 	lockContractSQL = `SELECT 'contract', c.tenant_id, c.id, ` + waitedSQL + `
 	FROM (SELECT tenant_id, id FROM contracts WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE) AS c`
+
+	// A group of several pools or contracts (lease_group.go) takes their
+	// locks in one statement, in the order of the pools' lock keys (the
+	// contracts' ids), the same on every server, so that two groups never
+	// wait for each other: the innermost subquery sorts, and the locks are
+	// taken one row at a time over its sorted rows. $1 and $2 are the
+	// tenants and the ids; each row's wait is the time until its lock was
+	// taken.
+	batchLockPoolsSQL = `SELECT 'pool', l.t, l.p, ` + waitedSQL + `
+	FROM (SELECT s.t, s.p, pg_advisory_xact_lock(s.h1, s.h2)
+		FROM (SELECT DISTINCT k.t, k.p, hashtext(k.t) AS h1, hashtext(k.p) AS h2
+			FROM unnest($1::text[], $2::text[]) AS k(t, p) ORDER BY h1, h2, k.t, k.p) AS s) AS l`
+	lockContractsSQL = `SELECT 'contract', c.tenant_id, c.id, ` + waitedSQL + `
+	FROM (SELECT tenant_id, id FROM contracts WHERE (tenant_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+		ORDER BY tenant_id, id FOR NO KEY UPDATE) AS c`
 )
 
 // LockWait is what the batched transactions of one kind of lock (pool or
