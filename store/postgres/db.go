@@ -57,6 +57,10 @@ type DB struct {
 	feedOnce sync.Once
 	feed     *Feed
 
+	// The background work (young.go), stopped by Close.
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
+
 	closeOnce sync.Once
 }
 
@@ -168,6 +172,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	}
 	db.rconn = &conn{q: db.relaxed, rb: &db.rb}
 	db.refreshes = refresher{pool: db.relaxed, conn: db.rconn, minRows: 2}
+	bg, stop := context.WithCancel(context.Background())
+	db.stopBackground = stop
+	db.background.Go(func() { db.watchYoung(bg) })
 	return db, nil
 }
 
@@ -229,6 +236,8 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close stops the change feed (if started) and closes the pool.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
+		db.stopBackground()
+		db.background.Wait()
 		if db.feed != nil {
 			db.feed.close()
 		}

@@ -154,3 +154,8 @@ func SetGroupLanes(n int) func() {
 	maxGroupLanes = n
 	return func() { maxGroupLanes = old }
 }
+
+// AnalyzeIfGrown runs the young instances table's check once.
+func (db *DB) AnalyzeIfGrown(ctx context.Context) (young, analyzed bool, err error) {
+	return db.analyzeIfGrown(ctx)
+}
