@@ -20,11 +20,13 @@ import (
 // CI runners — queued on it: ~460 a second on the VM of BENCHMARKS.md.
 //
 // The statement writes all or nothing. With no seat free it inserts
-// nothing, and the general path answers EEXHAUSTED; an instance created
-// meanwhile (another request, another server) fails the INSERT, which
-// rolls the seat back, and the general path refreshes that instance. An
-// answered check-in is as durable as on the general path: the server
-// answers only after the flush.
+// nothing, and the general path answers EEXHAUSTED. An instance that
+// exists (one that lost its seat, or one created by an earlier check-in in
+// the same group) writes nothing either, without an error, and the
+// general path decides it; only one created by another server between the
+// statement's check and its INSERT fails the INSERT, which rolls the seat
+// back. An answered check-in is as durable as on the general path: the
+// server answers only after the flush.
 //
 // The new instances of one contract that reach a server while one of its
 // batches runs go out together, as one transaction with one flush, the
@@ -37,6 +39,7 @@ func newInstanceSQL(used, limit string) string {
 	return `WITH s AS (
 	UPDATE contracts SET ` + used + ` = ` + used + ` + 1
 	WHERE tenant_id = $1 AND id = $2 AND (` + limit + ` = 0 OR ` + used + ` < ` + limit + `)
+	AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.tenant_id = $1 AND i.contract_id = $2 AND i.instance_id = $3)
 	RETURNING 1)
 INSERT INTO instances (` + store.InstanceCols + `, last_seen_hour, license_expires_hour)
 SELECT $1, $2, $3::text, $4::boolean, NOT $4::boolean, $5::text, $6::text, $7::text, $8::bigint, $8::bigint,

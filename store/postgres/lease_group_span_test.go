@@ -10,6 +10,7 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/pgtest"
+	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/postgres"
 )
 
@@ -55,13 +56,14 @@ func (w *spanWorld) inUse(t *testing.T, db *postgres.DB, p int) int64 {
 // TestLeaseGroupsAcrossPools: with the store's lanes taken, requests for
 // other pools wait and go out as one transaction with those of the pool
 // that held the lane, each decided as alone: one group of three pools
-// (and three tenants), each pool's units counted in its own row; a
-// request id already answered in such a group sends all of its requests
-// to run alone, with the same answers.
+// (and three tenants), each pool's units counted in its own row. A
+// replayed request id in such a group writes nothing and leaves the rest
+// of the group alone; a lease id taken fails the group, whose requests
+// then run alone.
 func TestLeaseGroupsAcrossPools(t *testing.T) {
 	defer postgres.SetGroupLanes(1)()
 	db := pgtest.Open(t)
-	w := newSpanWorld(t, db, 2)
+	w := newSpanWorld(t, db, 4)
 	type res struct {
 		granted bool
 		err     error
@@ -89,23 +91,51 @@ func TestLeaseGroupsAcrossPools(t *testing.T) {
 	var split []int
 	db.SetGroupSplitHook(func(n int) { mu.Lock(); split = append(split, n); mu.Unlock() })
 	defer db.SetGroupSplitHook(nil)
-	// "b" was answered: replayed, it fails its group's statement.
-	got = runHeld(t, db, call(2, "e"), call(1, "b"), call(0, "f"))
-	mu.Lock()
-	if !slices.Equal(split, []int{2}) {
-		t.Errorf("groups that wrote nothing: %v, want the group of 2", split)
+	splits := func() []int {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(split)
 	}
-	mu.Unlock()
+	// "b" was answered: replayed in a group of two pools, it writes
+	// nothing and the general path gives its first answer.
+	got = runHeld(t, db, call(2, "e"), call(1, "b"), call(0, "f"))
+	if s := splits(); len(s) != 0 {
+		t.Errorf("groups that wrote nothing: %v, want none", s)
+	}
 	for i, r := range got {
-		if r.err != nil {
-			t.Errorf("request %d: %v", i, r.err)
+		if !r.granted || r.err != nil {
+			t.Errorf("request %d: granted %v, error %v; want granted (the replay: its first answer)", i, r.granted, r.err)
 		}
 	}
-	if !got[1].granted {
-		t.Error("replayed request: not granted, want its first answer (granted)")
+	for p, want := range []int64{3, 1, 2} {
+		if n := w.inUse(t, db, p); n != want {
+			t.Errorf("pool %d after the replay: %d units in use, want %d", p, n, want)
+		}
 	}
-	// Pool 0 is full (a, d): f waits in its queue or is refused, never over.
-	for p, want := range []int64{2, 1, 2} {
+
+	// A lease id taken fails its statement, and with it the group of two
+	// pools: each then runs alone.
+	var taken string
+	if err := db.Pool().QueryRow(context.Background(), `SELECT id FROM leases WHERE tenant_id = $1`, w.tenant[1]).Scan(&taken); err != nil {
+		t.Fatal(err)
+	}
+	us := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC).UnixMicro()
+	shortcut := func(p int, lease string) func() res {
+		return func() res {
+			done, err := db.Shortcut().GrantWhole(w.ctx[p], store.Grant{Tenant: w.tenant[p], Pool: w.pool[p], Feature: "solver",
+				Units: 1, Queue: 1 << 62, Now: us, Expires: us + 60e6, Lease: lease, Contract: w.contract[p], Instance: "i-1",
+				UnitsJSON: `{"solver":1}`})
+			return res{done, err}
+		}
+	}
+	got = runHeld(t, db, shortcut(0, "lea_held"), shortcut(1, taken), shortcut(2, "lea_other"))
+	if s := splits(); !slices.Equal(s, []int{2}) {
+		t.Errorf("groups that wrote nothing: %v, want the group of 2", s)
+	}
+	if got[1].granted || got[1].err != nil || !got[2].granted || got[2].err != nil {
+		t.Errorf("after the split: lease id taken %+v (want not done), other pool %+v (want granted)", got[1], got[2])
+	}
+	for p, want := range []int64{4, 1, 3} {
 		if n := w.inUse(t, db, p); n != want {
 			t.Errorf("pool %d after the split: %d units in use, want %d", p, n, want)
 		}

@@ -168,15 +168,45 @@ func TestLeaseGroups(t *testing.T) {
 			t.Errorf("units in use: got %d, want 5", got)
 		}
 	})
+	splits := func() func() []int {
+		var mu sync.Mutex
+		var sizes []int
+		db.SetGroupSplitHook(func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() })
+		return func() []int {
+			db.SetGroupSplitHook(nil)
+			mu.Lock()
+			defer mu.Unlock()
+			return sizes
+		}
+	}
 	t.Run("OneFailsAlone", func(t *testing.T) {
-		// The replayed request id fails its statement: the group writes
-		// nothing, its other grants run alone and are granted, the replay
-		// is left to the general path.
-		out := run(g("lea_e", "e"), g("lea_f", "f"), g("lea_dup2", "dup"), g("lea_g", "g"))
+		// A lease id taken fails its statement: the group writes
+		// nothing, its other grants run alone and are granted, the
+		// failing one is left to the general path.
+		split := splits()
+		out := run(g("lea_e", "e"), g("lea_f", "f"), g("lea_a", "taken"), g("lea_g", "g"))
+		if got := split(); !slices.Equal(got, []int{3}) {
+			t.Errorf("groups that wrote nothing: %v, want the group of 3", got)
+		}
 		want("grant e", out[0], true, false)
 		want("grant f", out[1], true, false)
-		want("replayed request id", out[2], false, false)
+		want("lease id taken", out[2], false, false)
 		want("grant g", out[3], true, false)
+		if got := inUse(); got != 8 {
+			t.Errorf("units in use: got %d, want 8", got)
+		}
+	})
+	t.Run("ReplayWritesNothing", func(t *testing.T) {
+		// A replayed request id writes nothing, without failing its
+		// group: the general path replays its answer.
+		split := splits()
+		out := run(r("lea_g"), g("lea_e2", "e2"), g("lea_dup2", "dup"))
+		if got := split(); len(got) != 0 {
+			t.Errorf("groups that wrote nothing: %v, want none", got)
+		}
+		want("return g", out[0], true, false)
+		want("grant e2", out[1], true, false)
+		want("replayed request id", out[2], false, false)
 		if got := inUse(); got != 8 {
 			t.Errorf("units in use: got %d, want 8", got)
 		}
@@ -263,9 +293,9 @@ func TestLeaseGroups(t *testing.T) {
 	if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM usage_events WHERE tenant_id = $1`, tid).Scan(&events); err != nil {
 		t.Fatal(err)
 	}
-	// Twelve grants (dup, a–k) and six returns (a–f): one event each.
-	if events != 18 {
-		t.Errorf("usage events: got %d, want 18", events)
+	// Thirteen grants (dup, a–k, e2) and seven returns (a–g): one event each.
+	if events != 20 {
+		t.Errorf("usage events: got %d, want 20", events)
 	}
 }
 

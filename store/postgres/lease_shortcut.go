@@ -30,11 +30,24 @@ var _ store.LeaseShortcut = (*engine)(nil)
 // so the answer, kept under the request id, is known before the take)
 // and only if no live waiter is ahead; the lease and its grant event are
 // written from its row, so with no row nothing is.
-const grantWholeSQL = `WITH t AS (
+const grantWholeSQL = grantTakeSQL + grantFromTakeSQL
+
+const grantTakeSQL = `WITH t AS (
 	UPDATE pool_features SET in_use = in_use + $4
 	WHERE tenant_id = $1 AND pool_id = $2 AND feature = $3 AND in_use + $4 <= max_units
 	AND NOT EXISTS (SELECT 1 FROM capability_waiters w
-		WHERE w.tenant_id = $1 AND w.pool_id = $2 AND w.seq < $5 AND w.expires_at > $6)
+		WHERE w.tenant_id = $1 AND w.pool_id = $2 AND w.seq < $5 AND w.expires_at > $6)`
+
+// grantAnsweredSQL adds to the take: only if the request id has no kept
+// answer. A replayed request (a client's retry) then writes nothing,
+// without an error, and the general path replays its answer; only two
+// copies of one request running at once can still fail the INSERT of the
+// answer.
+const grantAnsweredSQL = `
+	AND NOT EXISTS (SELECT 1 FROM capability_requests r
+		WHERE r.tenant_id = $1 AND r.contract_id = $8 AND r.instance_id = $9 AND r.request_id = $14)`
+
+const grantFromTakeSQL = `
 	RETURNING in_use),
 l AS (INSERT INTO leases (tenant_id, id, pool_id, contract_id, instance_id, borrowed, created_at, renewed_at, expires_at, units, overage)
 	SELECT $1, $7::text, $2, $8::text, $9::text, $10::boolean, $6, $6, $11::bigint, $12::text, '{}' FROM t),
@@ -42,7 +55,7 @@ e AS (INSERT INTO usage_events (tenant_id, pool_id, feature, kind, units, in_use
 	SELECT $1, $2, $3, $13::text, $4, t.in_use, $6, $7, $8, $9 FROM t)`
 
 // grantKeepSQL is grantWholeSQL's end with the answer kept: a plain INSERT,
-// so that a request id already answered fails the statement (and is then
+// so that a request id answered meanwhile fails the statement (and is then
 // replayed by the general path).
 const grantKeepSQL = `, r AS (INSERT INTO capability_requests (tenant_id, contract_id, instance_id, request_id, fingerprint, answer, created_at)
 	SELECT $1, $8, $9, $14::text, $15::text, $16::bytea, $6 FROM t)
@@ -91,7 +104,7 @@ func grantStatement(g store.Grant) (string, []any) {
 
 const (
 	grantAloneSQL   = grantWholeSQL + "\nSELECT in_use FROM t"
-	grantKeepAllSQL = grantWholeSQL + grantKeepSQL
+	grantKeepAllSQL = grantTakeSQL + grantAnsweredSQL + grantFromTakeSQL + grantKeepSQL
 )
 
 // grantAlone runs g as one transaction of its own; committed, if not nil,
