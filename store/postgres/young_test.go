@@ -2,11 +2,15 @@ package postgres_test
 
 import (
 	"context"
+	neturl "net/url"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/pgtest"
+	"github.com/licensor/licensor/store/postgres"
 )
 
 // TestYoungInstancesAnalyzed: a new deployment's instances table is
@@ -62,5 +66,53 @@ func TestYoungInstancesAnalyzed(t *testing.T) {
 	}
 	if p := strings.Join(plan, "\n"); strings.Contains(p, "instances_contract_seen") || strings.Contains(p, "Seq Scan") {
 		t.Errorf("lookup of one instance, with statistics:\n%s\nwant it by an index that names the instance", p)
+	}
+}
+
+// TestYoungInstancesNotOwned: a server whose database role does not own
+// the instances table (PostgreSQL then skips ANALYZE with a warning)
+// stops checking instead of asking again every few seconds.
+func TestYoungInstancesNotOwned(t *testing.T) {
+	url, schema := pgtest.Schema(t)
+	owner := pgtest.OpenSchema(t, url, schema)
+	ctx := context.Background()
+	cctx, contract := seedContract(t, owner, 0)
+	tid, _ := licensor.TenantFrom(cctx)
+	role := "licensor_test_" + strings.TrimPrefix(schema, "licensor_test_") + "_ro"
+	id := pgx.Identifier{role}.Sanitize()
+	for _, q := range []string{
+		`CREATE ROLE ` + id + ` LOGIN`,
+		`GRANT USAGE, CREATE ON SCHEMA ` + pgx.Identifier{schema}.Sanitize() + ` TO ` + id,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA ` + pgx.Identifier{schema}.Sanitize() + ` TO ` + id,
+	} {
+		if _, err := owner.Pool().Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	t.Cleanup(func() {
+		_, _ = owner.Pool().Exec(context.Background(), `DROP OWNED BY `+id)
+		_, _ = owner.Pool().Exec(context.Background(), `DROP ROLE `+id)
+	})
+	if _, err := owner.Pool().Exec(ctx, `INSERT INTO instances (tenant_id, contract_id, instance_id, seat, environment, host, remote_addr,
+		first_seen_at, last_seen_at, license_id, license_expires_at, clone_suspected_at, last_seen_hour, license_expires_hour)
+		SELECT $1, $2, 'i-' || g, true, 'production', '', '', 0, 0, '', 0, 0, 0, 0 FROM generate_series(1, 3000) g;`, tid, contract); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Pool().Exec(ctx, `SELECT pg_stat_force_next_flush()`); err != nil {
+		t.Fatal(err)
+	}
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = neturl.User(role)
+	other, err := postgres.Open(ctx, pgtest.SchemaURL(u.String(), schema), postgres.WithoutMigrate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	young, analyzed, err := other.AnalyzeIfGrown(ctx)
+	if young || analyzed || err != nil {
+		t.Errorf("as a role that does not own the table: young %v, analyzed %v, error %v; want it to stop checking, no error", young, analyzed, err)
 	}
 }
