@@ -19,7 +19,7 @@
 # counting.
 #
 # It prints the cycles per second of each generator, and per counted cycle:
-# the servers' CPU, PostgreSQL's CPU (when it runs on this machine, from the
+# the servers' CPU (all, then each), PostgreSQL's CPU (when it runs on this machine, from the
 # postmaster named by PGDATA, children included), and the database's
 # commits, WAL syncs and WAL bytes; then the servers' lock waits
 # (licensor_store_lock_*, since they started). Set SERVER_ENV (for example
@@ -99,10 +99,13 @@ counters() { sql "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname
 
 # route g: the server generator g talks to. ROUTE=contract sends it to the
 # server its contract id hashes to, as a balancer with affinity by contract
-# (a hash of the Authorization header: a contract token) would; by default
-# generator g talks to server g mod SERVERS.
+# (a hash of the Authorization header: a contract token) would; ROUTE=N
+# sends every generator to server N; by default generator g talks to
+# server g mod SERVERS.
 route() {
-	if [ "${ROUTE:-}" = contract ]; then
+	if [[ "${ROUTE:-}" =~ ^[0-9]+$ ]]; then
+		echo "$ROUTE"
+	elif [ "${ROUTE:-}" = contract ]; then
 		echo $(($(jq -r .contract_id "$work/contract$1.json" | cksum | cut -d' ' -f1) % servers + 1))
 	else
 		echo $((($1 - 1) % servers + 1))
@@ -120,6 +123,7 @@ fi
 [ -n "${STATEMENTS:-}" ] && sql "SELECT pg_stat_statements_reset()" >/dev/null
 read -r c0 s0 b0 <<<"$(counters)"
 p0=$(ticks $(pgprocs)) v0=$(ticks "${pids[@]}")
+each0=() && for p in "${pids[@]}"; do each0+=("$(ticks "$p")"); done
 gp=() routes=""
 for g in $(seq "$gens"); do
 	s=$(route "$g")
@@ -139,6 +143,7 @@ fi
 wait "${gp[@]}"
 read -r c1 s1 b1 <<<"$(counters)"
 p1=$(ticks $(pgprocs)) v1=$(ticks "${pids[@]}")
+each1=() && for p in "${pids[@]}"; do each1+=("$(ticks "$p")"); done
 
 n=0 rates=""
 for g in $(seq "$gens"); do
@@ -146,8 +151,10 @@ for g in $(seq "$gens"); do
 	rates+="$(jq '.throughput_per_s | floor' "$work/gen$g.json") "
 done
 hz=$(getconf CLK_TCK)
+each=""
+for i in "${!pids[@]}"; do each+="$(((each1[i] - each0[i]) * 1000000 / hz / n)) "; done
 echo "servers $servers, $gens generators x $clients clients, ${SCENARIO:-capabilities}: per second ${rates}(counted $n; generator>server ${routes% })"
-echo "per call: servers' CPU $(((v1 - v0) * 1000000 / hz / n)) us," \
+echo "per call: servers' CPU $(((v1 - v0) * 1000000 / hz / n)) us (${each% }: server 1 first)," \
 	"PostgreSQL CPU $([ -n "${PGDATA:-}" ] && echo "$(((p1 - p0) * 1000000 / hz / n)) us" || echo "not measured")," \
 	"commits $(bc <<<"scale=2; ($c1 - $c0) / $n"), WAL syncs $(bc <<<"scale=2; ($s1 - $s0) / $n")," \
 	"WAL $(((${b1%.*} - ${b0%.*}) / n)) B"
