@@ -41,13 +41,13 @@ import (
 // several busy pools then sends as few transactions as for one pool; with
 // a transaction per pool at a time it sent three times as many for three
 // pools, and ran slower (BENCHMARKS.md, "PostgreSQL: one server per busy
-// pool"). One pool never has two transactions running on one
-// server, so its requests still go in the order they came. With one lane
-// a server's grouped transactions of pools run one after the other until
-// their COMMITs, while each one's flush overlaps the next; a group that
-// waits for a pool's lock held elsewhere (a pool served by several
-// servers) makes this server's other pools' requests wait with it, in its
-// group or the next.
+// pool"). One pool never has two transactions running on one server, so
+// its requests still go in the order they came. With one lane a server's
+// grouped transactions of pools run one after the other until their
+// COMMITs, while each one's flush overlaps the next; a group that waits
+// for a pool's lock held elsewhere (a pool served by several servers)
+// makes this server's other pools' requests wait with it, in its group or
+// the next.
 //
 // No caller waits for a group to fill: a request whose pool has no
 // transaction running runs at once, alone (the single-statement shortcut),
@@ -316,7 +316,7 @@ func (g *opGroups) take(lead *groupOp) []*groupOp {
 			continue
 		}
 		_, busy := g.inFlight[op.key]
-		if len(ops) < maxGroupOps && !op.leads && op.key.contract == lead.key.contract && (keys[op.key] || !busy) {
+		if len(ops) < maxGroupOps && !op.leads && op.key.lane() == lead.key.lane() && (keys[op.key] || !busy) {
 			keys[op.key] = true
 			g.inFlight[op.key] = struct{}{}
 			ops = append(ops, op)

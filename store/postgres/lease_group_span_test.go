@@ -16,11 +16,10 @@ import (
 
 // spanWorld is three pools of size, each of its own tenant and contract.
 type spanWorld struct {
-	ctx       []context.Context
-	tenant    []string
-	pool      []string
-	contract  []string
-	requested int
+	ctx      []context.Context
+	tenant   []string
+	pool     []string
+	contract []string
 }
 
 func newSpanWorld(t *testing.T, db *postgres.DB, size int64) *spanWorld {
