@@ -33,6 +33,11 @@ type Dialect struct {
 	// MigrationsTable creates schema_migrations (version INTEGER PRIMARY
 	// KEY, name TEXT, applied_at Unix microseconds) if it does not exist.
 	MigrationsTable string
+	// MigrationsExist is a query of one boolean: whether schema_migrations
+	// exists. The table is created only when it does not, so that a server
+	// whose database role may read and write rows but not create tables
+	// starts on a database that `licensor migrate` has brought up to date.
+	MigrationsExist string
 	// MigrationLock, if not empty, is the statement that starts the
 	// migration transaction: PostgreSQL's advisory lock, so that servers
 	// starting at once queue and the later ones find nothing to do.

@@ -111,8 +111,14 @@ func schemaVersion(ctx context.Context, c Conn) (int, error) {
 // runMigrations is Migrate's work in tx.
 func runMigrations(ctx context.Context, tx Conn, d *Dialect, ms []Migration, apply bool) (from int, applied []string, err error) {
 	latest := Latest(ms)
-	if _, err := tx.Exec(ctx, d.MigrationsTable); err != nil {
+	var exists bool
+	if err := tx.QueryRow(ctx, d.MigrationsExist).Scan(&exists); err != nil {
 		return 0, nil, err
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, d.MigrationsTable); err != nil {
+			return 0, nil, err
+		}
 	}
 	current, err := schemaVersion(ctx, tx)
 	if err != nil {

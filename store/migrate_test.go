@@ -44,9 +44,11 @@ func TestLoad(t *testing.T) {
 }
 
 // fakeTx records the statements run and answers the version query from
-// what was recorded, failing the statement named fail.
+// what was recorded, failing the statement named fail; schema_migrations
+// exists once there is a version, or when exists says so.
 type fakeTx struct {
 	version int
+	exists  bool
 	ran     []string
 	fail    string
 }
@@ -61,6 +63,9 @@ func (f *fakeTx) Exec(_ context.Context, query string, args ...any) (int64, erro
 		f.version = args[0].(int)
 		query = "INSERT"
 	}
+	if query == testDialect.MigrationsTable {
+		f.exists = true
+	}
 	f.ran = append(f.ran, query)
 	return 1, nil
 }
@@ -69,7 +74,20 @@ func (f *fakeTx) Query(context.Context, string, ...any) (Rows, error) {
 	return nil, errors.New("not used")
 }
 
-func (f *fakeTx) QueryRow(context.Context, string, ...any) Row { return versionRow(f.version) }
+func (f *fakeTx) QueryRow(_ context.Context, query string, _ ...any) Row {
+	if query == testDialect.MigrationsExist {
+		return existsRow(f.exists || f.version > 0)
+	}
+	return versionRow(f.version)
+}
+
+// existsRow is whether schema_migrations exists.
+type existsRow bool
+
+func (e existsRow) Scan(dest ...any) error {
+	*dest[0].(*bool) = bool(e)
+	return nil
+}
 
 // versionRow is MAX(version) of schema_migrations.
 type versionRow int
@@ -78,7 +96,7 @@ func (v versionRow) Scan(dest ...any) error {
 	return dest[0].(*sql.NullInt64).Scan(int64(v))
 }
 
-var testDialect = &Dialect{MigrationsTable: "CREATE"}
+var testDialect = &Dialect{MigrationsTable: "CREATE", MigrationsExist: "EXISTS"}
 
 var testMigrations = []Migration{{1, "0001_a.sql", "A"}, {2, "0002_b.sql", "B"}, {3, "0003_c.sql", "C"}}
 
@@ -95,13 +113,16 @@ func TestRun(t *testing.T) {
 	}{
 		{"Empty", 0, true, "", []string{"0001_a.sql", "0002_b.sql", "0003_c.sql"},
 			[]string{"CREATE", "A", "INSERT", "B", "INSERT", "C", "INSERT"}, ""},
-		{"Pending", 2, true, "", []string{"0003_c.sql"}, []string{"CREATE", "C", "INSERT"}, ""},
-		{"Current", 3, true, "", nil, []string{"CREATE"}, ""},
-		{"CurrentCheckOnly", 3, false, "", nil, []string{"CREATE"}, ""},
-		{"Newer", 9999, true, "", nil, []string{"CREATE"}, "schema version 9999 is newer than this build of licensor knows (3)"},
-		{"NewerCheckOnly", 9999, false, "", nil, []string{"CREATE"}, "newer"},
-		{"OlderCheckOnly", 1, false, "", nil, []string{"CREATE"}, "run `licensor migrate --db ...` first"},
-		{"Failing", 1, true, "C", nil, []string{"CREATE", "B", "INSERT"}, "migration 0003_c.sql: syntax error"},
+		// Where schema_migrations exists nothing creates it again: a role
+		// that may not create tables can start.
+		{"Pending", 2, true, "", []string{"0003_c.sql"}, []string{"C", "INSERT"}, ""},
+		{"Current", 3, true, "", nil, nil, ""},
+		{"CurrentCheckOnly", 3, false, "", nil, nil, ""},
+		{"Newer", 9999, true, "", nil, nil, "schema version 9999 is newer than this build of licensor knows (3)"},
+		{"NewerCheckOnly", 9999, false, "", nil, nil, "newer"},
+		{"OlderCheckOnly", 1, false, "", nil, nil, "run `licensor migrate --db ...` first"},
+		{"EmptyCheckOnly", 0, false, "", nil, []string{"CREATE"}, "run `licensor migrate --db ...` first"},
+		{"Failing", 1, true, "C", nil, []string{"B", "INSERT"}, "migration 0003_c.sql: syntax error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tx := &fakeTx{version: tc.version, fail: tc.fail}

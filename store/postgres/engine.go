@@ -23,6 +23,7 @@ var dialect = &store.Dialect{
 	RollbackTo:      func(sp string) string { return "ROLLBACK TO SAVEPOINT " + sp },
 	Release:         func(sp string) string { return "RELEASE SAVEPOINT " + sp },
 	MigrationsTable: migrationsTable,
+	MigrationsExist: `SELECT to_regclass('schema_migrations') IS NOT NULL`,
 	MigrationLock:   migrationLock,
 	Constraint:      constraintOf,
 	Violates:        violates,

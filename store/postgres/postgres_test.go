@@ -276,6 +276,35 @@ func must(t testing.TB, err error) {
 	}
 }
 
+// TestOpenWithRowPrivilegesOnly: a server whose database role may read
+// and write rows but not create tables starts on a database that
+// `licensor migrate` (as the schema's owner) has brought up to date, and
+// works; it is refused, with the command to run, when a migration is
+// pending.
+func TestOpenWithRowPrivilegesOnly(t *testing.T) {
+	url, schema := pgtest.Schema(t)
+	owner := pgtest.OpenSchema(t, url, schema)
+	rows := rowsOnlyRole(t, owner, url, schema)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, rows)
+	if err != nil {
+		t.Fatalf("Open as a role without DDL rights: %v", err)
+	}
+	defer db.Close()
+	cctx, contract := seedContract(t, db, 3)
+	if _, err := db.Checkin(cctx, licensor.Checkin{ContractID: contract, InstanceID: "i-1", TakesSeat: true,
+		Now: time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC), LicenseID: "lic", LicenseExpiresAt: time.Date(2030, 1, 3, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatalf("Checkin as that role: %v", err)
+	}
+	if _, err := owner.Pool().Exec(ctx, `DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
+	if db, err := postgres.Open(ctx, rows); err == nil {
+		db.Close()
+		t.Fatal("Open as that role with a migration pending: got no error, want one")
+	}
+}
+
 // TestMigrationsMirrorSQLite: every schema change of the SQLite store has
 // its PostgreSQL twin under the same name, so both stores are at the same
 // version with the same meaning.

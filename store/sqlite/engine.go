@@ -20,6 +20,7 @@ var dialect = &store.Dialect{
 	RollbackTo:      func(sp string) string { return "ROLLBACK TO " + sp },
 	Release:         func(sp string) string { return "RELEASE " + sp },
 	MigrationsTable: migrationsTable,
+	MigrationsExist: `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')`,
 	Constraint:      constraintOf,
 	// SQLite's constraint errors do not name the constraint; with one
 	// writer no transaction ever loses a race to another, so nothing needs
