@@ -69,8 +69,8 @@ const (
 	// contracts' ids), the same on every server, so that two groups never
 	// wait for each other: the innermost subquery sorts, and the locks are
 	// taken one row at a time over its sorted rows. $1 and $2 are the
-	// tenants and the ids; each row's wait is the time until its lock was
-	// taken.
+	// tenants and the ids; each row's time is the transaction's when its
+	// lock was taken (readLock counts each lock's wait from the previous).
 	batchLockPoolsSQL = `SELECT 'pool', l.t, l.p, ` + waitedSQL + `
 	FROM (SELECT s.t, s.p, pg_advisory_xact_lock(s.h1, s.h2)
 		FROM (SELECT DISTINCT k.t, k.p, hashtext(k.t) AS h1, hashtext(k.p) AS h2
@@ -179,14 +179,18 @@ func (e *engine) readLock(br pgx.BatchResults) (locked int64, ok bool) {
 		return 0, false
 	}
 	defer rows.Close()
+	var before int64 // the transaction's time when the previous lock was taken
 	for rows.Next() {
 		var key lockKey
-		var waited int64
-		if err := rows.Scan(&key.kind, &key.tenant, &key.id, &waited); err != nil {
+		var at int64
+		if err := rows.Scan(&key.kind, &key.tenant, &key.id, &at); err != nil {
 			return 0, false
 		}
 		locked++
-		e.lockWaits.record(key, time.Duration(waited)*time.Microsecond, e.now(), e.log)
+		// A group's locks are taken one after another: each waited from
+		// the previous one on.
+		e.lockWaits.record(key, time.Duration(at-before)*time.Microsecond, e.now(), e.log)
+		before = at
 	}
 	rows.Close()
 	return locked, rows.Err() == nil
