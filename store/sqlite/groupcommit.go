@@ -123,6 +123,10 @@ func (db *DB) runBatch(items []*batchItem) {
 		}
 		return
 	}
+	if len(items) == 1 {
+		db.runOne(tx, items[0])
+		return
+	}
 	sp, rollbackTo, release := tx.StmtContext(bg, db.ws.savepoint), tx.StmtContext(bg, db.ws.rollbackTo), tx.StmtContext(bg, db.ws.release)
 	broken := false
 	for _, it := range items {
@@ -165,4 +169,27 @@ func (db *DB) runBatch(items []*batchItem) {
 	for _, it := range items {
 		it.answer(it.err)
 	}
+}
+
+// runOne runs a batch of one item in tx, without the savepoint a batch
+// gives each item: the item's failure rolls the whole transaction back,
+// which is all a savepoint would have rolled back. Two statements fewer
+// for the batches of a quiet server, most of which hold one item.
+func (db *DB) runOne(tx *sql.Tx, it *batchItem) {
+	if err := it.ctx.Err(); err != nil {
+		_ = tx.Rollback()
+		it.answer(err)
+		return
+	}
+	if err := it.fn(context.Background(), tx); err != nil {
+		_ = tx.Rollback()
+		it.answer(err)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		it.answer(err)
+		return
+	}
+	db.commits.Add(1)
+	it.answer(nil)
 }
