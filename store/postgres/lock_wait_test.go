@@ -151,3 +151,76 @@ func (s syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// TestLockWaitsPerLockOfAGroup: a group of two pools waits for the lock
+// of the one that sorts first, held elsewhere; the wait is counted for
+// that pool, and the other, taken right after, is not charged with it.
+func TestLockWaitsPerLockOfAGroup(t *testing.T) {
+	defer postgres.SetGroupLanes(1)()
+	defer postgres.SetLockWarnThresholds(1, time.Microsecond)()
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	clock := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	db := pgtest.Open(t, postgres.WithClock(now),
+		postgres.WithLogger(slog.New(slog.NewTextHandler(syncWriter{&mu, &logs}, nil))))
+	w := newSpanWorld(t, db, 5)
+	ctx := context.Background()
+	// first is the pool of 0 and 1 whose lock a group takes first.
+	var first int
+	if err := db.Pool().QueryRow(ctx, `SELECT CASE WHEN (hashtext($1), hashtext($2), $1, $2) < (hashtext($3), hashtext($4), $3, $4)
+		THEN 0 ELSE 1 END`, w.tenant[0], w.pool[0], w.tenant[1], w.pool[1]).Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	second := 1 - first
+	holder, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Rollback(ctx) }()
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, w.tenant[first], w.pool[first]); err != nil {
+		t.Fatal(err)
+	}
+	take := func(p int, request string) func() error {
+		return func() error { _, err := w.take(db, p, request); return err }
+	}
+	done := make(chan []error, 1)
+	// Pool 2 holds the lane; the grants of the other two then go as one
+	// group, which waits for first's lock.
+	go func() { done <- runHeld(t, db, take(2, "held"), take(first, "a"), take(second, "b")) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND classid = hashtext($1)::oid AND objid = hashtext($2)::oid`, w.tenant[first], w.pool[first]).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the group never waited for the held pool's lock")
+		}
+	}
+	if err := holder.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range <-done {
+		if err != nil {
+			t.Errorf("grant %d: %v", i, err)
+		}
+	}
+	// A minute later the next transaction ends the warning's window.
+	mu.Lock()
+	clock = clock.Add(time.Minute)
+	mu.Unlock()
+	if err := take(2, "later")(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if !strings.Contains(out, "id="+w.pool[first]) || strings.Contains(out, "id="+w.pool[second]) {
+		t.Errorf("the warning should name the held pool %s and not %s; log:\n%s", w.pool[first], w.pool[second], out)
+	}
+}
