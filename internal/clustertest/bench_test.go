@@ -67,15 +67,25 @@ func BenchmarkClusterRequestReturn(b *testing.B) {
 // takes the return did not grant the lease.
 func BenchmarkClusterRequestReturnSpread(b *testing.B) { benchCycles(b, 3, 1) }
 
+// BenchmarkClusterRequestReturnPools is BenchmarkClusterRequestReturn on
+// one server with its devices spread over three pools (of three tenants):
+// one server serving several busy pools.
+func BenchmarkClusterRequestReturnPools(b *testing.B) { benchCycles(b, 1, 0, 3) }
+
 // benchCycles runs checkout cycles on n servers, device i requesting from
-// server i mod n and returning to server i+shift mod n.
-func benchCycles(b *testing.B, n, shift int) {
+// server i mod n and returning to server i+shift mod n, on one pool or
+// (pools) on pool i mod pools of as many.
+func benchCycles(b *testing.B, n, shift int, pools ...int) {
 	cluster := startCluster(b, n)
-	f := newPoolFixture(b, cluster, 1_000_000)
+	fixtures := []*poolFixture{newPoolFixture(b, cluster, 1_000_000)}
+	for len(pools) > 0 && len(fixtures) < pools[0] {
+		fixtures = append(fixtures, newPoolFixture(b, cluster, 1_000_000))
+	}
 	ctx := context.Background()
 	var next, req atomic.Int64
 	measure(b, "cycles/s", func(pb *testing.PB) {
 		i := int(next.Add(1))
+		f := fixtures[i%len(fixtures)]
 		take := cluster[i%n].Capability(testserver.GRPC, f.ContractToken)
 		give := cluster[(i+shift)%n].Capability(testserver.GRPC, f.ContractToken)
 		instance := fmt.Sprintf("bench-%d", i)
