@@ -232,14 +232,7 @@ func TestLeaseGroupsAcrossPoolsConcurrent(t *testing.T) {
 		if n := w.inUse(t, stores[1], p); n != 0 {
 			t.Errorf("pool %d: %d units in use after every return, want 0", p, n)
 		}
-		var leases, grants, returns, peak int
-		q := `SELECT (SELECT count(*) FROM leases WHERE tenant_id = $1),
-			(SELECT count(*) FROM usage_events WHERE tenant_id = $1 AND kind = 'grant'),
-			(SELECT count(*) FROM usage_events WHERE tenant_id = $1 AND kind = 'return'),
-			(SELECT coalesce(max(in_use), 0) FROM usage_events WHERE tenant_id = $1)`
-		if err := stores[0].Pool().QueryRow(context.Background(), q, w.tenant[p]).Scan(&leases, &grants, &returns, &peak); err != nil {
-			t.Fatal(err)
-		}
+		leases, grants, returns, peak := tenantLeases(t, stores[0], w.tenant[p])
 		if leases != 0 || grants != granted[p] || returns != granted[p] || peak > 3 {
 			t.Errorf("pool %d: leases %d, grant events %d and return events %d (granted %d), peak in use %d (size 3)",
 				p, leases, grants, returns, granted[p], peak)

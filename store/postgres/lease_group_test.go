@@ -347,14 +347,7 @@ func TestLeaseGroupsConcurrent(t *testing.T) {
 	if f, _ := p.Feature("solver"); f.InUse != 0 {
 		t.Errorf("units in use after every return: got %d, want 0", f.InUse)
 	}
-	var leases, grants, returns, peak int
-	q := `SELECT (SELECT count(*) FROM leases WHERE tenant_id = $1),
-		(SELECT count(*) FROM usage_events WHERE tenant_id = $1 AND kind = 'grant'),
-		(SELECT count(*) FROM usage_events WHERE tenant_id = $1 AND kind = 'return'),
-		(SELECT coalesce(max(in_use), 0) FROM usage_events WHERE tenant_id = $1)`
-	if err := db.Pool().QueryRow(context.Background(), q, tid).Scan(&leases, &grants, &returns, &peak); err != nil {
-		t.Fatal(err)
-	}
+	leases, grants, returns, peak := tenantLeases(t, db, tid)
 	if leases != 0 || grants != granted || returns != returned || peak > 5 {
 		t.Errorf("leases %d, grant events %d (granted %d), return events %d (returned %d), peak in use %d (size 5)",
 			leases, grants, granted, returns, returned, peak)
@@ -369,4 +362,18 @@ func TestLeaseGroupsConcurrent(t *testing.T) {
 	if granted == 0 {
 		t.Error("nothing was granted")
 	}
+}
+
+// tenantLeases reads a tenant's leases, its grant and return events, and
+// the most units in use any event recorded.
+func tenantLeases(t *testing.T, db *postgres.DB, tid string) (leases, grants, returns, peak int) {
+	t.Helper()
+	q := `SELECT (SELECT count(*) FROM leases WHERE tenant_id = $1),
+		(SELECT count(*) FROM usage_events WHERE tenant_id = $1 AND kind = 'grant'),
+		(SELECT count(*) FROM usage_events WHERE tenant_id = $1 AND kind = 'return'),
+		(SELECT coalesce(max(in_use), 0) FROM usage_events WHERE tenant_id = $1)`
+	if err := db.Pool().QueryRow(context.Background(), q, tid).Scan(&leases, &grants, &returns, &peak); err != nil {
+		t.Fatal(err)
+	}
+	return leases, grants, returns, peak
 }

@@ -21,13 +21,7 @@ import (
 // names the pool in a warning. Transactions that find their lock free
 // count with no wait worth a warning.
 func TestLockWaits(t *testing.T) {
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	clock := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	defer postgres.SetLockWarnThresholds(1, time.Microsecond)()
-	db := pgtest.Open(t, postgres.WithClock(now),
-		postgres.WithLogger(slog.New(slog.NewTextHandler(syncWriter{&mu, &logs}, nil))))
+	db, clock, advance, logs := clockedStore(t)
 	tid, pool, contract := poolWorld(t, db, 10)
 	s := db.Shortcut()
 	us := clock.UnixMicro()
@@ -45,14 +39,7 @@ func TestLockWaits(t *testing.T) {
 
 	// Another transaction holds the pool's lock, as another server's would.
 	ctx := context.Background()
-	holder, err := db.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = holder.Rollback(ctx) }()
-	if _, err := holder.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, tid, pool); err != nil {
-		t.Fatal(err)
-	}
+	release := holdPoolLock(t, db, tid, pool)
 	type result struct {
 		done bool
 		err  error
@@ -62,29 +49,10 @@ func TestLockWaits(t *testing.T) {
 		done, err := s.GrantWhole(ctx, grant("lea_waits"))
 		res <- result{done, err}
 	}()
-	// Wait until the grant's transaction waits for the lock.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting int
-		if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-			AND classid = hashtext($1)::oid AND objid = hashtext($2)::oid`, tid, pool).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the grant never waited for the pool's lock")
-		}
-	}
+	awaitLockWaiter(t, db, tid, pool)
 	seen := time.Now()
-	// A minute passes on the store's clock while it waits.
-	mu.Lock()
-	clock = clock.Add(time.Minute)
-	mu.Unlock()
-	if err := holder.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	advance(time.Minute) // a minute passes on the store's clock while it waits
+	release()
 	blocked := time.Since(seen)
 	if r := <-res; !r.done || r.err != nil {
 		t.Fatalf("grant after the lock was released: done %v, error %v", r.done, r.err)
@@ -101,10 +69,7 @@ func TestLockWaits(t *testing.T) {
 			t.Errorf("contract locks: %d transactions counted, want none", lw.Transactions)
 		}
 	}
-	mu.Lock()
-	out := logs.String()
-	mu.Unlock()
-	if !strings.Contains(out, "level=WARN") || !strings.Contains(out, "id="+pool) || !strings.Contains(out, "lock=pool") {
+	if out := logs(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "id="+pool) || !strings.Contains(out, "lock=pool") {
 		t.Errorf("no warning naming the pool after its transactions waited; log:\n%s", out)
 	}
 
@@ -157,30 +122,16 @@ func (s syncWriter) Write(p []byte) (int, error) {
 // that pool, and the other, taken right after, is not charged with it.
 func TestLockWaitsPerLockOfAGroup(t *testing.T) {
 	defer postgres.SetGroupLanes(1)()
-	defer postgres.SetLockWarnThresholds(1, time.Microsecond)()
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	clock := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	db := pgtest.Open(t, postgres.WithClock(now),
-		postgres.WithLogger(slog.New(slog.NewTextHandler(syncWriter{&mu, &logs}, nil))))
+	db, _, advance, logs := clockedStore(t)
 	w := newSpanWorld(t, db, 5)
-	ctx := context.Background()
 	// first is the pool of 0 and 1 whose lock a group takes first.
 	var first int
-	if err := db.Pool().QueryRow(ctx, `SELECT CASE WHEN (hashtext($1), hashtext($2), $1, $2) < (hashtext($3), hashtext($4), $3, $4)
+	if err := db.Pool().QueryRow(context.Background(), `SELECT CASE WHEN (hashtext($1), hashtext($2), $1, $2) < (hashtext($3), hashtext($4), $3, $4)
 		THEN 0 ELSE 1 END`, w.tenant[0], w.pool[0], w.tenant[1], w.pool[1]).Scan(&first); err != nil {
 		t.Fatal(err)
 	}
 	second := 1 - first
-	holder, err := db.Pool().Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = holder.Rollback(ctx) }()
-	if _, err := holder.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, w.tenant[first], w.pool[first]); err != nil {
-		t.Fatal(err)
-	}
+	release := holdPoolLock(t, db, w.tenant[first], w.pool[first])
 	take := func(p int, request string) func() error {
 		return func() error { _, err := w.take(db, p, request); return err }
 	}
@@ -188,39 +139,74 @@ func TestLockWaitsPerLockOfAGroup(t *testing.T) {
 	// Pool 2 holds the lane; the grants of the other two then go as one
 	// group, which waits for first's lock.
 	go func() { done <- runHeld(t, db, take(2, "held"), take(first, "a"), take(second, "b")) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var waiting int
-		if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-			AND classid = hashtext($1)::oid AND objid = hashtext($2)::oid`, w.tenant[first], w.pool[first]).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the group never waited for the held pool's lock")
-		}
-	}
-	if err := holder.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
+	awaitLockWaiter(t, db, w.tenant[first], w.pool[first])
+	release()
 	for i, err := range <-done {
 		if err != nil {
 			t.Errorf("grant %d: %v", i, err)
 		}
 	}
 	// A minute later the next transaction ends the warning's window.
-	mu.Lock()
-	clock = clock.Add(time.Minute)
-	mu.Unlock()
+	advance(time.Minute)
 	if err := take(2, "later")(); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	out := logs.String()
-	mu.Unlock()
-	if !strings.Contains(out, "id="+w.pool[first]) || strings.Contains(out, "id="+w.pool[second]) {
+	if out := logs(); !strings.Contains(out, "id="+w.pool[first]) || strings.Contains(out, "id="+w.pool[second]) {
 		t.Errorf("the warning should name the held pool %s and not %s; log:\n%s", w.pool[first], w.pool[second], out)
+	}
+}
+
+// clockedStore opens a store whose clock the test moves (advance) and
+// whose log it reads (logs), with warnings of any lock wait.
+func clockedStore(t *testing.T) (db *postgres.DB, start time.Time, advance func(time.Duration), logs func() string) {
+	t.Helper()
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	start = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	clock := start
+	t.Cleanup(postgres.SetLockWarnThresholds(1, time.Microsecond))
+	db = pgtest.Open(t, postgres.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }),
+		postgres.WithLogger(slog.New(slog.NewTextHandler(syncWriter{&mu, &buf}, nil))))
+	advance = func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	logs = func() string { mu.Lock(); defer mu.Unlock(); return buf.String() }
+	return db, start, advance, logs
+}
+
+// holdPoolLock takes a pool's lock in a transaction of its own, as
+// another server's would, and returns the func that commits it.
+func holdPoolLock(t *testing.T, db *postgres.DB, tenant, pool string) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	holder, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Rollback(ctx) })
+	if _, err := holder.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, tenant, pool); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		if err := holder.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// awaitLockWaiter returns once a transaction waits for the pool's lock.
+func awaitLockWaiter(t *testing.T, db *postgres.DB, tenant, pool string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waiting int
+		if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND classid = hashtext($1)::oid AND objid = hashtext($2)::oid`, tenant, pool).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nothing waited for the pool's lock")
+		}
 	}
 }
