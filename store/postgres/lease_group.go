@@ -31,23 +31,23 @@ import (
 // writes nothing: each request of the group then runs alone, and the one
 // that failed goes on to the general path.
 //
-// Groups span pools. A server runs at most maxGroupLanes grouped
-// transactions of pools at once (and as many of contracts), each until its
-// COMMIT; the requests that arrive while the lanes are taken wait, and the
-// next group takes all of them whose pools have no transaction running
-// here, whichever pools they are: its transaction takes their pools' locks
-// in one statement, in one order for every server (so two groups never
-// wait for each other), then runs their statements. One server serving
-// several busy pools then sends as few transactions as for one pool; with
-// a transaction per pool at a time it sent three times as many for three
-// pools, and ran slower (BENCHMARKS.md, "PostgreSQL: one server per busy
-// pool"). One pool never has two transactions running on one server, so
-// its requests still go in the order they came. With one lane a server's
-// grouped transactions of pools run one after the other until their
-// COMMITs, while each one's flush overlaps the next; a group that waits
-// for a pool's lock held elsewhere (a pool served by several servers)
-// makes this server's other pools' requests wait with it, in its group or
-// the next.
+// Groups span pools (the queue: group_queue.go). A server runs at most
+// maxGroupLanes grouped transactions of pools at once (and as many of
+// contracts), each until its COMMIT; the requests that arrive while the
+// lanes are taken wait, and the next group takes all of them whose pools
+// have no transaction running here, whichever pools they are: its
+// transaction takes their pools' locks in one statement, in one order for
+// every server (so two groups never wait for each other), then runs their
+// statements. One server serving several busy pools then sends as few
+// transactions as for one pool; with a transaction per pool at a time it
+// sent three times as many for three pools, and ran slower (BENCHMARKS.md,
+// "PostgreSQL: one server per busy pool"). One pool never has two
+// transactions running on one server, so its requests still go in the order
+// they came. With one lane a server's grouped transactions of pools run one
+// after the other until their COMMITs, while each one's flush overlaps the
+// next; a group that waits for a pool's lock held elsewhere (a pool served
+// by several servers) makes this server's other pools' requests wait with
+// it, in its group or the next.
 //
 // No caller waits for a group to fill: a request whose pool has no
 // transaction running runs at once, alone (the single-statement shortcut),
@@ -55,9 +55,9 @@ import (
 // committed it hands the lane to the first caller still queued whose pool
 // is free, which takes the queue as the next group.
 //
-// A return is grouped by its lease's pool, which this server learns when
-// it grants the lease (leaseIndex); for a lease granted elsewhere, or by
-// the general path, it reads the pool first.
+// A return is grouped by its lease's pool, which this server learns when it
+// grants the lease (leaseIndex, lease_index.go); for a lease granted
+// elsewhere, or by the general path, it reads the pool first.
 //
 // New instances' first check-ins (checkin_new.go) are grouped the same
 // way by their contract, whose row holds the seat counter: the contracts'
