@@ -86,13 +86,11 @@ func scanInstance(r pgx.Row) (any, error) { return store.ScanInstance(r) }
 // once it has committed, before the flush.
 func (e *engine) checkinNew(ctx context.Context, c *store.Checkin, committed func()) (inst *licensor.Instance, done bool, err error) {
 	q, args := newInstanceStatement(c)
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(lockContractSQL, c.Tenant, c.ContractID)
-	b.Queue(q, args...)
-	b.Queue("COMMIT")
-	b.Queue(newInstanceFlushSQL, c.Tenant, c.ContractID, c.InstanceID)
-	rows, _, err := e.sendTx(ctx, b, 1, scanInstance, nil, committed)
+	rows, _, err := e.sendTx(ctx, txShape{
+		lock:  stmt{lockContractSQL, []any{c.Tenant, c.ContractID}},
+		stmts: []stmt{{q, args}},
+		flush: stmt{newInstanceFlushSQL, []any{c.Tenant, c.ContractID, c.InstanceID}},
+	}, scanInstance, nil, committed)
 	if rows == nil || rows[0] == nil {
 		return nil, false, nil
 	}

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
 )
@@ -242,15 +240,14 @@ func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func())
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
 	defer cancel()
 	key := ops[0].key
-	lock, scan := batchLockPoolSQL, scanColumn
-	lockArgs := []any{key.tenant, key.id}
+	lock, scan := stmt{batchLockPoolSQL, []any{key.tenant, key.id}}, scanColumn
 	if tenants, ids := groupKeys(ops); len(ids) > 1 {
-		lock, lockArgs = batchLockPoolsSQL, []any{tenants, ids}
+		lock = stmt{batchLockPoolsSQL, []any{tenants, ids}}
 		if key.contract {
-			lock = lockContractsSQL
+			lock.sql = lockContractsSQL
 		}
 	} else if key.contract {
-		lock = lockContractSQL
+		lock.sql = lockContractSQL
 	}
 	if key.contract {
 		// New instances in the order they came.
@@ -261,16 +258,12 @@ func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func())
 			slices.DeleteFunc(slices.Clone(ops), func(op *groupOp) bool { return op.ret == nil }),
 			slices.DeleteFunc(slices.Clone(ops), func(op *groupOp) bool { return op.ret != nil }))
 	}
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(lock, lockArgs...)
+	tx := txShape{lock: lock, flush: stmt{sql: flushSQL}}
 	for _, op := range ops {
 		q, args := op.statement()
-		b.Queue(q, args...)
+		tx.stmts = append(tx.stmts, stmt{q, args})
 	}
-	b.Queue("COMMIT")
-	b.Queue(flushSQL)
-	rows, _, err := e.sendTx(ctx, b, len(ops), scan, nil, committed)
+	rows, _, err := e.sendTx(ctx, tx, scan, nil, committed)
 	settle(ops, rows, err)
 	if rows == nil && e.groups.split != nil {
 		e.groups.split(len(ops))

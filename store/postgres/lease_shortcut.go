@@ -111,13 +111,11 @@ const (
 // is called once it has committed, before the flush.
 func (e *engine) grantAlone(ctx context.Context, g store.Grant, committed func()) (bool, error) {
 	q, args := grantStatement(g)
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(batchLockPoolSQL, g.Tenant, g.Pool)
-	b.Queue(q, args...)
-	b.Queue("COMMIT")
-	b.Queue(grantFlushSQL, g.Tenant, g.Lease)
-	_, done, err := e.shortcut(ctx, b, nil, committed)
+	_, done, err := e.shortcut(ctx, txShape{
+		lock:  stmt{batchLockPoolSQL, []any{g.Tenant, g.Pool}},
+		stmts: []stmt{{q, args}},
+		flush: stmt{grantFlushSQL, []any{g.Tenant, g.Lease}},
+	}, nil, committed)
 	return done, err
 }
 
@@ -125,13 +123,11 @@ func (e *engine) grantAlone(ctx context.Context, g store.Grant, committed func()
 // lock by the lease; waiting as for store.LeaseShortcut.ReturnWhole, and
 // committed as for grantAlone.
 func (e *engine) returnAlone(ctx context.Context, tid string, r licensor.LeaseReturn, now int64, committed func()) (done, waiting bool, err error) {
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(batchLockLeasePoolSQL, tid, r.LeaseID)
-	b.Queue(returnWholeSQL, tid, r.LeaseID, r.ContractID, r.InstanceID, now, string(licensor.UsageReturn))
-	b.Queue("COMMIT")
-	b.Queue(flushSQL)
-	row, done, err := e.shortcut(ctx, b, func(locked int64) error {
+	row, done, err := e.shortcut(ctx, txShape{
+		lock:  stmt{batchLockLeasePoolSQL, []any{tid, r.LeaseID}},
+		stmts: []stmt{{returnWholeSQL, []any{tid, r.LeaseID, r.ContractID, r.InstanceID, now, string(licensor.UsageReturn)}}},
+		flush: stmt{sql: flushSQL},
+	}, func(locked int64) error {
 		if locked == 0 {
 			return store.LeaseNotFound(r.LeaseID)
 		}
@@ -141,16 +137,16 @@ func (e *engine) returnAlone(ctx context.Context, tid string, r licensor.LeaseRe
 	return done, waiting, err
 }
 
-// shortcut sends b (BEGIN, the lock, the statement, COMMIT, the flush) on
-// a connection of the async pool in one round trip and reads its results:
+// shortcut sends tx, of one statement, on a connection of the async pool
+// in one round trip (sendTx) and reads its results:
 // the statement's one column (nil with no row), and done when the
 // statement returned a row and the COMMIT committed it, or when check, of
 // the lock's row count, failed: that error ends the call (the statement
 // found nothing to change), after the flush. Anything that fails before
 // the COMMIT leaves nothing written and done false. committed, if not
 // nil, is called between the COMMIT and the flush.
-func (e *engine) shortcut(ctx context.Context, b *pgx.Batch, check func(rows int64) error, committed func()) (row any, done bool, err error) {
-	rows, lockErr, err := e.sendTx(ctx, b, 1, nil, check, committed)
+func (e *engine) shortcut(ctx context.Context, tx txShape, check func(rows int64) error, committed func()) (row any, done bool, err error) {
+	rows, lockErr, err := e.sendTx(ctx, tx, nil, check, committed)
 	switch {
 	case rows == nil, rows[0] == nil && lockErr == nil:
 		return nil, false, nil
@@ -160,20 +156,42 @@ func (e *engine) shortcut(ctx context.Context, b *pgx.Batch, check func(rows int
 	return rows[0], true, lockErr
 }
 
-// sendTx sends b — BEGIN, the pool's (or row's) lock, n data-modifying
-// statements, COMMIT, the flush — on a connection of the async pool in one
-// round trip and reads its results: each statement's row as scan reads it
-// (nil scan: one column; nil: it wrote nothing), lockErr from check of the
-// lock's row count (nil check: none), and the error of the COMMIT or the
-// flush, after which the outcome of what was written is unknown. rows is nil when nothing was
-// written because a step failed (PostgreSQL then skips the rest of the
-// batch, and the transaction is rolled back) or the COMMIT rolled back.
-// committed, if not nil, is called once the COMMIT has committed, before
-// the flush.
-func (e *engine) sendTx(ctx context.Context, b *pgx.Batch, n int, scan func(pgx.Row) (any, error), check func(rows int64) error, committed func()) (rows []any, lockErr, err error) {
+// stmt is a statement and its arguments.
+type stmt struct {
+	sql  string
+	args []any
+}
+
+// txShape is the one transaction sendTx sends: BEGIN, the lock of a pool
+// (or of a contract's row, or several: lock_wait.go), the data-modifying
+// statements, COMMIT, the flush.
+type txShape struct {
+	lock  stmt
+	stmts []stmt
+	flush stmt
+}
+
+// sendTx sends tx on a connection of the async pool in one round trip and
+// reads its results: each statement's row as scan reads it (nil scan: one
+// column; nil: it wrote nothing), lockErr from check of the lock's row
+// count (nil check: none), and the error of the COMMIT or the flush, after
+// which the outcome of what was written is unknown. rows is nil when
+// nothing was written because a step failed (PostgreSQL then skips the
+// rest of the batch, and the transaction is rolled back) or the COMMIT
+// rolled back. committed, if not nil, is called once the COMMIT has
+// committed, before the flush.
+func (e *engine) sendTx(ctx context.Context, tx txShape, scan func(pgx.Row) (any, error), check func(rows int64) error, committed func()) (rows []any, lockErr, err error) {
 	if scan == nil {
 		scan = scanColumn
 	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(tx.lock.sql, tx.lock.args...)
+	for _, s := range tx.stmts {
+		b.Queue(s.sql, s.args...)
+	}
+	b.Queue("COMMIT")
+	b.Queue(tx.flush.sql, tx.flush.args...)
 	pc, err := e.async.Acquire(ctx)
 	if err != nil {
 		return nil, nil, nil
@@ -199,7 +217,7 @@ func (e *engine) sendTx(ctx context.Context, b *pgx.Batch, n int, scan func(pgx.
 	if check != nil {
 		lockErr = check(locked)
 	}
-	rows = make([]any, n)
+	rows = make([]any, len(tx.stmts))
 	wrote := false
 	for i := range rows {
 		row, err := scan(br.QueryRow())
