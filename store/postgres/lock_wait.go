@@ -26,10 +26,12 @@ import (
 // contract, so an operator can see which contract's calls to keep on one
 // server.
 
-// Log thresholds: the key's transactions in the minute, and their mean
+// lockWaitWindow is how often the worst key may be logged.
+const lockWaitWindow = time.Minute
+
+// Log thresholds: the key's transactions in the window, and their mean
 // wait, that make the key worth a warning. Variables for tests.
 var (
-	lockWaitWindow   = time.Minute
 	lockWarnMinTx    = uint64(100)
 	lockWarnMeanWait = time.Millisecond
 )
@@ -134,8 +136,9 @@ func (w *lockWaits) record(key lockKey, waited time.Duration, now time.Time, log
 	var worst lockKey
 	var wt lockTally
 	if now.Sub(w.start) >= lockWaitWindow {
+		// The key that waited longest of those worth a warning.
 		for key, t := range w.keys {
-			if t.waited > wt.waited {
+			if t.n >= lockWarnMinTx && t.waited/time.Duration(t.n) >= lockWarnMeanWait && t.waited > wt.waited {
 				worst, wt = key, *t
 			}
 		}
@@ -143,8 +146,8 @@ func (w *lockWaits) record(key lockKey, waited time.Duration, now time.Time, log
 		w.start = now
 	}
 	w.mu.Unlock()
-	if wt.n >= lockWarnMinTx && wt.waited/time.Duration(wt.n) >= lockWarnMeanWait {
-		log.Warn("transactions waited for a lock held by other transactions, most likely another server's: send this contract's capability calls to one server (see docs/deploy.md, \"Several servers and one busy pool\")",
+	if wt.n > 0 {
+		log.Warn("transactions waited for a lock held by other transactions, most likely another server's: send this contract's calls to one server (see docs/deploy.md, \"Several servers and one busy pool\")",
 			"lock", worst.kind, "tenant", worst.tenant, "id", worst.id,
 			"transactions", wt.n, "mean_wait", wt.waited/time.Duration(wt.n), "window", lockWaitWindow)
 	}
