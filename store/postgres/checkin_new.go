@@ -92,6 +92,9 @@ func (e *engine) checkinNew(ctx context.Context, c *store.Checkin, committed fun
 		flush: stmt{newInstanceFlushSQL, []any{c.Tenant, c.ContractID, c.InstanceID}},
 	}, scanInstance, nil, committed)
 	if rows == nil || rows[0] == nil {
+		// Also when the batch's results were lost: the general path finds
+		// the instance if the batch created it, and an instance is never
+		// created twice (its key).
 		return nil, false, nil
 	}
 	return rows[0].(*licensor.Instance), true, err

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 
@@ -78,8 +79,8 @@ func driverErr(op string, err error) error {
 }
 
 // transient reports whether err is a condition that a retry a little later
-// can clear: the database unreachable or restarting, out of connections, a
-// lost race that retries did not win.
+// can clear: the database unreachable or restarting, a connection that
+// broke, out of connections, a lost race that retries did not win.
 func transient(err error) bool {
 	if pe := pgError(err); pe != nil {
 		switch pe.Code {
@@ -89,8 +90,11 @@ func transient(err error) bool {
 		}
 		return strings.HasPrefix(pe.Code, "08") // connection exception
 	}
-	if errors.Is(err, errRetry) || pgconn.Timeout(err) {
+	if errors.Is(err, errRetry) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) {
 		return true
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true // the connection closed under the statement
 	}
 	var ce *pgconn.ConnectError
 	var ne net.Error

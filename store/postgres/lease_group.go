@@ -265,7 +265,7 @@ func (e *engine) runGroup(ctx context.Context, ops []*groupOp, committed func())
 	}
 	rows, _, err := e.sendTx(ctx, tx, scan, nil, committed)
 	settle(ops, rows, err)
-	if rows == nil && e.groups.split != nil {
+	if e.groups.split != nil && slices.ContainsFunc(ops, func(op *groupOp) bool { return op.out == outAlone }) {
 		e.groups.split(len(ops))
 	}
 }
@@ -295,10 +295,15 @@ func (op *groupOp) statement() (string, []any) {
 	return returnInPoolSQL, []any{op.key.tenant, r.LeaseID, r.ContractID, r.InstanceID, op.now, string(licensor.UsageReturn), op.key.id}
 }
 
-// settle sets each op's outcome from its statement's row (sendTx).
+// settle sets each op's outcome from its statement's row (sendTx). When
+// the group's results were lost, each grant and return is answered with
+// that error, since running it alone could do it twice; a new instance
+// runs alone, which finds it if the group created it.
 func settle(ops []*groupOp, rows []any, err error) {
 	for i, op := range ops {
 		switch {
+		case rows == nil && err != nil && op.checkin == nil:
+			op.out, op.err = outDone, err
 		case rows == nil:
 			op.out = outAlone
 		case rows[i] != nil:

@@ -3,8 +3,10 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/store"
@@ -148,6 +150,8 @@ func (e *engine) returnAlone(ctx context.Context, tid string, r licensor.LeaseRe
 func (e *engine) shortcut(ctx context.Context, tx txShape, check func(rows int64) error, committed func()) (row any, done bool, err error) {
 	rows, lockErr, err := e.sendTx(ctx, tx, nil, check, committed)
 	switch {
+	case rows == nil && err != nil:
+		return nil, true, err // sent, and the outcome lost
 	case rows == nil, rows[0] == nil && lockErr == nil:
 		return nil, false, nil
 	case err != nil:
@@ -178,7 +182,9 @@ type txShape struct {
 // which the outcome of what was written is unknown. rows is nil when
 // nothing was written because a step failed (PostgreSQL then skips the
 // rest of the batch, and the transaction is rolled back) or the COMMIT
-// rolled back. committed, if not nil, is called once the COMMIT has
+// rolled back; rows is nil with an error when the batch was sent and its
+// results were lost (lost): PostgreSQL may have run all of it, COMMIT
+// included. committed, if not nil, is called once the COMMIT has
 // committed, before the flush.
 func (e *engine) sendTx(ctx context.Context, tx txShape, scan func(pgx.Row) (any, error), check func(rows int64) error, committed func()) (rows []any, lockErr, err error) {
 	if scan == nil {
@@ -208,11 +214,11 @@ func (e *engine) sendTx(ctx context.Context, tx txShape, scan func(pgx.Row) (any
 		}
 	}()
 	if _, err := br.Exec(); err != nil { // BEGIN
-		return nil, nil, nil
+		return nil, nil, lost(ctx, err)
 	}
-	locked, ok := e.readLock(br)
-	if !ok {
-		return nil, nil, nil
+	locked, err := e.readLock(br)
+	if err != nil {
+		return nil, nil, lost(ctx, err)
 	}
 	if check != nil {
 		lockErr = check(locked)
@@ -225,7 +231,7 @@ func (e *engine) sendTx(ctx context.Context, tx txShape, scan func(pgx.Row) (any
 		case err == nil:
 			rows[i], wrote = row, true
 		case !errors.Is(err, pgx.ErrNoRows):
-			return nil, nil, nil
+			return nil, nil, lost(ctx, err)
 		}
 	}
 	if !wrote && lockErr == nil {
@@ -248,6 +254,30 @@ func (e *engine) sendTx(ctx context.Context, tx txShape, scan func(pgx.Row) (any
 		return rows, lockErr, err
 	}
 	return rows, lockErr, nil
+}
+
+// lost is the error of a batch sent whole whose results could not be read
+// (err, before its COMMIT's): nil when nothing was written, that is when
+// PostgreSQL failed a step (it then skips the rest of the batch, and the
+// transaction is rolled back) or nothing was sent; else the outcome is
+// unknown. A broken connection may have carried every statement and the
+// COMMIT to PostgreSQL, and taking that for "nothing written" would run
+// the call again on the general path: a second grant. The caller's own
+// cancellation passes through as it is.
+func lost(ctx context.Context, err error) error {
+	switch {
+	case pgError(err) != nil, pgconn.SafeToRetry(err):
+		return nil
+	case ctx.Err() != nil:
+		return err
+	}
+	return &licensor.Error{
+		Code: licensor.EUNAVAILABLE,
+		Message: "the connection to the database broke after the write was sent, so it may have been carried out; " +
+			"retry: a capability request with the same request id gets its first answer, and a lease already returned is not found",
+		RetryAfter: time.Second,
+		Err:        err,
+	}
 }
 
 // scanColumn reads a statement's one column.

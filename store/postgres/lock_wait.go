@@ -174,12 +174,12 @@ func (db *DB) LockWaits() []LockWait {
 }
 
 // readLock reads a batch's lock statement (batchLockPoolSQL and the like)
-// and records each row's wait: the rows, and false if the statement
-// failed (PostgreSQL then skips the rest of the batch).
-func (e *engine) readLock(br pgx.BatchResults) (locked int64, ok bool) {
+// and records each row's wait: the rows, or the error that ended the
+// statement or its reading.
+func (e *engine) readLock(br pgx.BatchResults) (locked int64, err error) {
 	rows, err := br.Query()
 	if err != nil {
-		return 0, false
+		return 0, err
 	}
 	defer rows.Close()
 	var before int64 // the transaction's time when the previous lock was taken
@@ -187,7 +187,7 @@ func (e *engine) readLock(br pgx.BatchResults) (locked int64, ok bool) {
 		var key lockKey
 		var at int64
 		if err := rows.Scan(&key.kind, &key.tenant, &key.id, &at); err != nil {
-			return 0, false
+			return 0, err
 		}
 		locked++
 		// A group's locks are taken one after another: each waited from
@@ -196,5 +196,5 @@ func (e *engine) readLock(br pgx.BatchResults) (locked int64, ok bool) {
 		before = at
 	}
 	rows.Close()
-	return locked, rows.Err() == nil
+	return locked, rows.Err()
 }
