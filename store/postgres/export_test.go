@@ -159,3 +159,15 @@ func SetGroupLanes(n int) func() {
 func (db *DB) AnalyzeIfGrown(ctx context.Context) (young, analyzed bool, err error) {
 	return db.analyzeIfGrown(ctx)
 }
+
+// PoolWaitInWindow returns the transactions and the wait counted for one
+// pool's lock in the warning's current window.
+func (db *DB) PoolWaitInWindow(tenant, pool string) (n uint64, waited time.Duration) {
+	w := &db.lockWaits
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if t := w.keys[lockKey{lockKindPool, tenant, pool}]; t != nil {
+		return t.n, t.waited
+	}
+	return 0, 0
+}

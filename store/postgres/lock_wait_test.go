@@ -139,12 +139,21 @@ func TestLockWaitsPerLockOfAGroup(t *testing.T) {
 	// Pool 2 holds the lane; the grants of the other two then go as one
 	// group, which waits for first's lock.
 	go func() { done <- runHeld(t, db, take(2, "held"), take(first, "a"), take(second, "b")) }()
-	awaitLockWaiter(t, db, w.tenant[first], w.pool[first])
+	// Held until the group has waited well beyond the warning's mean, so
+	// that no transaction slowed by a busy machine (pool 2's) can outdo it.
+	defer postgres.SetLockWarnThresholds(1, 2*time.Millisecond)()
+	awaitLockWaited(t, db, w.tenant[first], w.pool[first], 5*time.Millisecond)
 	release()
 	for i, err := range <-done {
 		if err != nil {
 			t.Errorf("grant %d: %v", i, err)
 		}
+	}
+	_, waitedFirst := db.PoolWaitInWindow(w.tenant[first], w.pool[first])
+	_, waitedSecond := db.PoolWaitInWindow(w.tenant[second], w.pool[second])
+	if waitedFirst < 5*time.Millisecond || waitedSecond >= waitedFirst/2 {
+		t.Errorf("waits counted: %v for the held pool, %v for the one locked after it; want at least 5ms, and less than half of that",
+			waitedFirst, waitedSecond)
 	}
 	// A minute later the next transaction ends the warning's window.
 	advance(time.Minute)
@@ -188,6 +197,29 @@ func holdPoolLock(t *testing.T, db *postgres.DB, tenant, pool string) (release f
 	return func() {
 		if err := holder.Commit(ctx); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// awaitLockWaited returns once a transaction waiting for the pool's lock
+// began at least d ago (PostgreSQL's clock), so that the wait it records
+// (from its start to the lock) will be at least d.
+func awaitLockWaited(t *testing.T, db *postgres.DB, tenant, pool string, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var waited time.Duration
+		if err := db.Pool().QueryRow(context.Background(), `SELECT coalesce(max(clock_timestamp() - a.xact_start), '0')
+			FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+			WHERE l.locktype = 'advisory' AND NOT l.granted AND l.classid = hashtext($1)::oid AND l.objid = hashtext($2)::oid`,
+			tenant, pool).Scan(&waited); err != nil {
+			t.Fatal(err)
+		}
+		if waited >= d {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing waited %v for the pool's lock", d)
 		}
 	}
 }
