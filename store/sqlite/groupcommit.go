@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
+
+	"github.com/licensor/licensor"
 )
 
 // Group commit. GetLicense checks an instance in on every call; one write
@@ -16,7 +20,7 @@ import (
 // (up to maxBatch), runs each under its own SAVEPOINT in one transaction,
 // commits once, and only then answers each caller: a caller that is told
 // "done" is committed, exactly as before. A failing item rolls back to its
-// savepoint and fails alone. Seat limits stay exact: the items run one
+// savepoint and fails alone, and so does one that panics (call). Seat limits stay exact: the items run one
 // after another on the one connection, each with its conditional UPDATE.
 //
 // Other writes (admin changes, rare) still take the writer connection in
@@ -138,7 +142,7 @@ func (db *DB) runBatch(items []*batchItem) {
 			broken = true
 			break
 		}
-		it.err = it.fn(bg, tx)
+		it.err = db.call(bg, it, tx)
 		if it.err != nil {
 			if _, err := rollbackTo.ExecContext(bg); err != nil {
 				broken = true
@@ -154,7 +158,7 @@ func (db *DB) runBatch(items []*batchItem) {
 		_ = tx.Rollback()
 		for _, it := range items {
 			if !it.sent {
-				it.answer(db.write(bg, "batch retry", func(tx *sql.Tx) error { return it.fn(bg, tx) }))
+				it.answer(db.write(bg, "batch retry", func(tx *sql.Tx) error { return db.call(bg, it, tx) }))
 			}
 		}
 		return
@@ -181,7 +185,7 @@ func (db *DB) runOne(tx *sql.Tx, it *batchItem) {
 		it.answer(err)
 		return
 	}
-	if err := it.fn(context.Background(), tx); err != nil {
+	if err := db.call(context.Background(), it, tx); err != nil {
 		_ = tx.Rollback()
 		it.answer(err)
 		return
@@ -192,4 +196,18 @@ func (db *DB) runOne(tx *sql.Tx, it *batchItem) {
 	}
 	db.commits.Add(1)
 	it.answer(nil)
+}
+
+// call runs it's write in tx. A panic in it (a bug) fails that write
+// alone, as an internal error logged with its stack: it runs on the
+// writer goroutine, where a panic would otherwise end the process, and
+// with it every tenant's service.
+func (db *DB) call(ctx context.Context, it *batchItem, tx *sql.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db.log.Error("a write panicked; it failed alone and the writer goes on", "panic", r, "stack", string(debug.Stack()))
+			err = licensor.Internal("write", fmt.Errorf("panic: %v", r))
+		}
+	}()
+	return it.fn(ctx, tx)
 }

@@ -70,6 +70,22 @@ func TestRunBatch(t *testing.T) {
 		{"CancelledCallerSkipped", func(ins func(string) func(context.Context, *sql.Tx) error) []*batchItem {
 			return []*batchItem{item(bg, ins("a")), item(cancelled, ins("x")), item(bg, ins("b"))}
 		}, []bool{false, true, false}, []string{"a", "b"}},
+		{"PanickingItemFailsAlone", func(ins func(string) func(context.Context, *sql.Tx) error) []*batchItem {
+			return []*batchItem{item(bg, ins("a")), item(bg, func(ctx context.Context, tx *sql.Tx) error {
+				if err := ins("x")(ctx, tx); err != nil {
+					return err
+				}
+				panic("a bug")
+			}), item(bg, ins("c"))}
+		}, []bool{false, true, false}, []string{"a", "c"}},
+		{"PanickingItemAlone", func(ins func(string) func(context.Context, *sql.Tx) error) []*batchItem {
+			return []*batchItem{item(bg, func(ctx context.Context, tx *sql.Tx) error {
+				if err := ins("x")(ctx, tx); err != nil {
+					return err
+				}
+				panic("a bug")
+			})}
+		}, []bool{true}, nil},
 		{"BrokenTransactionRetriesEachAlone", func(ins func(string) func(context.Context, *sql.Tx) error) []*batchItem {
 			// As if SQLite had rolled the whole transaction back.
 			return []*batchItem{item(bg, ins("a")), item(bg, func(ctx context.Context, tx *sql.Tx) error {
@@ -107,6 +123,28 @@ func TestRunBatch(t *testing.T) {
 }
 
 var bg = context.Background()
+
+// TestWriterSurvivesAPanic: a write that panics (a bug) is answered with
+// an internal error, and the writer goroutine serves the next write.
+func TestWriterSurvivesAPanic(t *testing.T) {
+	db, _ := openTemp(t)
+	insert, keys := batchTable(t, db)
+	err := db.writeBatched(t.Context(), "Panics", func(ctx context.Context, tx *sql.Tx) error {
+		if err := insert("x")(ctx, tx); err != nil {
+			return err
+		}
+		panic("a bug")
+	})
+	if code := licensor.ErrorCode(err); code != licensor.EINTERNAL {
+		t.Fatalf("a panicking write: got error %v (code %q), want %s", err, code, licensor.EINTERNAL)
+	}
+	if err := db.writeBatched(t.Context(), "After", insert("b")); err != nil {
+		t.Fatalf("the next write: got error %v, want none", err)
+	}
+	if got := keys(); len(got) != 1 || got[0] != "b" {
+		t.Errorf("stored keys: got %v, want [b]", got)
+	}
+}
 
 func item(ctx context.Context, fn func(context.Context, *sql.Tx) error) *batchItem {
 	return &batchItem{ctx: ctx, fn: fn, done: make(chan error, 1)}
