@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -80,7 +82,7 @@ func (s *Service) recountDashboard(ctx context.Context, tid string) {
 	defer s.dash.recounts.Done()
 	ctx, cancel := context.WithTimeout(ctx, dashboardRecount)
 	defer cancel()
-	d, err := s.store.Dashboard(ctx, s.now().UTC())
+	d, err := s.countDashboard(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "dashboard recount failed; the last count is served until it is stale", "tenant", tid, "err", err)
 		s.dash.mu.Lock()
@@ -91,6 +93,18 @@ func (s *Service) recountDashboard(ctx context.Context, tid string) {
 		return
 	}
 	s.keepDashboard(tid, d)
+}
+
+// countDashboard counts the dashboard of ctx's tenant, for the recount's
+// own goroutine: a panic (a bug) becomes its error, with the stack,
+// instead of ending the server.
+func (s *Service) countDashboard(ctx context.Context) (d *licensor.Dashboard, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return s.store.Dashboard(ctx, s.now().UTC())
 }
 
 // keepDashboard stores d as tenant tid's count unless a newer one is kept.

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -57,5 +58,33 @@ func TestDashboardCache(t *testing.T) {
 	d, err := f.svc.Dashboard(f.login(secret), other.ID)
 	if err != nil || d.ActiveInstances != 0 {
 		t.Errorf("the other tenant's dashboard: %+v, %v; want 0 active", d, err)
+	}
+}
+
+// panicDashboard is a store whose dashboard count panics, as a bug would.
+type panicDashboard struct{ licensor.Store }
+
+func (panicDashboard) Dashboard(context.Context, time.Time) (*licensor.Dashboard, error) {
+	panic("a bug")
+}
+
+// TestDashboardRecountPanics: a background recount that panics is a
+// failed recount: the kept count is served and the server goes on.
+func TestDashboardRecountPanics(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.svc.Dashboard(f.admin, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.store = panicDashboard{f.svc.store}
+	f.clock.Advance(DashboardFresh)
+	if _, err := f.svc.Dashboard(f.admin, ""); err != nil {
+		t.Fatalf("stale: got error %v, want the kept count", err)
+	}
+	f.svc.dash.recounts.Wait() // the recount has ended, without ending the test binary
+	f.svc.dash.mu.Lock()
+	recounting := f.svc.dash.m[f.tenantID].recounting
+	f.svc.dash.mu.Unlock()
+	if recounting {
+		t.Error("after the failed recount: still marked as recounting, so no other would start")
 	}
 }

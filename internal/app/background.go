@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"runtime/debug"
 	"time"
 
 	"github.com/licensor/licensor"
@@ -44,19 +45,54 @@ func (a *App) startBackground() {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stopBackground = cancel
 	if a.cfg.NotifyInterval >= 0 {
-		a.background.Go(func() { a.scanner.Run(ctx) })
-		a.background.Go(func() { a.dispatcher.Run(ctx) })
+		a.supervise(ctx, "alert scanner", a.scanner.Run)
+		a.supervise(ctx, "webhook dispatcher", a.dispatcher.Run)
 	}
 	if every := orDefault(a.cfg.ReaperInterval, DefaultReaperInterval); every > 0 {
-		a.background.Go(func() { a.service.RunReaper(ctx, every) })
+		a.supervise(ctx, "lease reaper", func(ctx context.Context) { a.service.RunReaper(ctx, every) })
 	}
 	if every := orDefault(a.cfg.PruneInterval, DefaultPruneInterval); every > 0 {
-		a.background.Go(func() {
+		a.supervise(ctx, "telemetry pruner", func(ctx context.Context) {
 			tick := time.NewTicker(every)
 			defer tick.Stop()
 			a.service.RunTelemetryPruner(ctx, tick.C, nil)
 		})
 	}
+}
+
+// firstRestartPause is how long a background job that panicked waits
+// before it runs again; the pause doubles with each panic, up to
+// maxRestartPause.
+var firstRestartPause, maxRestartPause = time.Second, time.Minute
+
+// supervise runs job in the background until ctx ends. A panic in it (a
+// bug, met perhaps in one tenant's data) is logged with its stack and the
+// job runs again after a pause, so that it neither ends the server, every
+// tenant's, nor spins.
+func (a *App) supervise(ctx context.Context, name string, job func(context.Context)) {
+	a.background.Go(func() {
+		pause := firstRestartPause
+		for a.runRecovered(ctx, name, job) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, maxRestartPause)
+		}
+	})
+}
+
+// runRecovered runs job and reports whether it panicked.
+func (a *App) runRecovered(ctx context.Context, name string, job func(context.Context)) (panicked bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked = true
+			a.log.Error("a background job panicked; it runs again after a pause", "job", name, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	job(ctx)
+	return false
 }
 
 // stopBackgroundWork ends the background work and waits for what is in
