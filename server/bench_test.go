@@ -69,7 +69,7 @@ func BenchmarkGetLicense(b *testing.B) {
 }
 
 // grpcGoLicense is a GetLicense client on a grpc-go connection to s.
-func grpcGoLicense(b *testing.B, s *testserver.Server, token string) licenseGetter {
+func grpcGoLicense(b testing.TB, s *testserver.Server, token string) licenseGetter {
 	u, err := url.Parse(s.URL)
 	if err != nil {
 		b.Fatal(err)

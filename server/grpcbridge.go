@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -110,7 +111,9 @@ func (b *grpcBridge) handle(_ any, ss grpc.ServerStream) error {
 		}
 	}
 	r.Body = c
-	b.h.ServeHTTP(c, r.WithContext(ctx))
+	if panicked, err := b.serve(c, r.WithContext(ctx)); panicked {
+		return err // c is not reused: the panic may have left it half-written
+	}
 	c.mu.Lock()
 	c.done = true
 	if c.timer != nil {
@@ -367,4 +370,21 @@ func httpToGRPC(code int) codes.Code {
 		return codes.Unavailable
 	}
 	return codes.Unknown
+}
+
+// serve runs the handler chain for one call. A panic in it, logged by
+// the chain (connect's recovery, or recoverPanics, which then aborts with
+// http.ErrAbortHandler), would reach this grpc-go goroutine, where nothing
+// recovers it and the process would end: it answers INTERNAL instead.
+func (b *grpcBridge) serve(c *grpcCall, r *http.Request) (panicked bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			panicked, err = true, status.Error(codes.Internal, errInternal.Error())
+			if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares it with ==
+				b.s.log.ErrorContext(r.Context(), "panic in handler", "procedure", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+			}
+		}
+	}()
+	b.h.ServeHTTP(c, r)
+	return false, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,18 +125,22 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.route.handle(pattern
 // HandlerOptions returns the options every connect service of this server
 // uses (interceptors, limits), for services mounted with Handle.
 func (s *Server) HandlerOptions() []connect.HandlerOption {
-	interceptors := append(append(s.cfg.OuterInterceptors[:len(s.cfg.OuterInterceptors):len(s.cfg.OuterInterceptors)],
-		errorInterceptor{log: s.log}), s.cfg.Interceptors...)
+	interceptors := append([]connect.Interceptor{errorInterceptor{log: s.log}}, s.cfg.Interceptors...)
 	interceptors = append(interceptors, authInterceptor{svc: s.cfg.Service}, s.limit)
 	interceptors = append(interceptors, s.cfg.InnerInterceptors...)
 	return []connect.HandlerOption{
+		// In this order, outermost first: a panic anywhere inside the outer
+		// interceptors (metrics) — in the error mapping, authentication,
+		// the limits or the handler — answers INTERNAL, and the metrics
+		// count it.
+		connect.WithInterceptors(s.cfg.OuterInterceptors...),
+		connect.WithRecover(s.recovered),
 		connect.WithInterceptors(interceptors...),
 		connect.WithCompressMinBytes(compressMinBytes),
 		// The size of a message is bounded by guard (as sent) and
 		// withCappedGzip (inflated), both answering INVALID_ARGUMENT;
 		// connect's WithReadMaxBytes would answer RESOURCE_EXHAUSTED.
 		s.withCappedGzip(),
-		connect.WithRecover(s.recovered),
 	}
 }
 
@@ -144,7 +149,25 @@ func (s *Server) HandlerOptions() []connect.HandlerOption {
 const compressMinBytes = 8 << 10
 
 // Handler returns the root handler.
-func (s *Server) Handler() http.Handler { return s.guard(withPeerCerts(s.route)) }
+func (s *Server) Handler() http.Handler { return s.recoverPanics(s.guard(withPeerCerts(s.route))) }
+
+// recoverPanics logs a panic that got past connect's recovery (in the
+// guard, or in a plain HTTP handler: the console, the JWKS) as connect's
+// is logged, with its stack, then aborts the response as net/http does
+// with a panic (whose own log line is at debug level).
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares it with ==
+					s.log.ErrorContext(r.Context(), "panic in handler", "procedure", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				}
+				panic(http.ErrAbortHandler)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
 
 // Stopping returns a channel closed when shutdown begins.
 func (s *Server) Stopping() <-chan struct{} { return s.stopping }
@@ -154,7 +177,7 @@ func (s *Server) Stopping() <-chan struct{} { return s.stopping }
 func (s *Server) BeginShutdown() { s.stopOnce.Do(func() { close(s.stopping) }) }
 
 func (s *Server) recovered(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
-	s.log.ErrorContext(ctx, "panic in handler", "procedure", spec.Procedure, "panic", p)
+	s.log.ErrorContext(ctx, "panic in handler", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
 	return connect.NewError(connect.CodeInternal, errInternal)
 }
 
