@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -140,6 +141,14 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				// A bug met in one delivery ends that attempt, not the
+				// server; its claim lapses and the delivery is tried again.
+				if p := recover(); p != nil {
+					d.log.ErrorContext(ctx, "a webhook delivery attempt panicked", "tenant", dl.TenantID, "delivery", dl.ID,
+						"panic", p, "stack", string(debug.Stack()))
+				}
+			}()
 			d.attempt(context.WithoutCancel(ctx), dl)
 		}()
 	}

@@ -1,12 +1,14 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -332,4 +334,43 @@ func TestRestartMidRetryLosesNothing(t *testing.T) {
 	if err != nil || len(res.Msg.Deliveries) != 1 {
 		t.Fatalf("deliveries after restart and scan: got %v, %v; want 1", len(res.Msg.GetDeliveries()), err)
 	}
+}
+
+// TestDeliveryPanicEndsOnlyThatAttempt: a panic in a delivery attempt (a
+// bug) is logged with its stack and ends that attempt, not the server.
+func TestDeliveryPanicEndsOnlyThatAttempt(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var logs bytes.Buffer
+	s := testserver.Start(t, testserver.Options{
+		Logger:              slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelError})),
+		ConfigureDispatcher: func(c *notify.DispatcherConfig) { c.Attempted = func(notify.Attempt) { panic("a bug") } },
+	})
+	f := s.NewFixture(t, testserver.FixtureOptions{EndsIn: 20 * 24 * time.Hour})
+	rcv := newReceiver(t)
+	createWebhook(t, s.Admin(testserver.GRPC, f.AdminToken), rcv.URL, "contract.ending")
+	if err := s.Scanner.ScanOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Dispatcher.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce: got %d, %v; want 1 attempted", n, err)
+	}
+	rcv.next(t)
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if !strings.Contains(out, "a webhook delivery attempt panicked") || !strings.Contains(out, "notify_test.go") {
+		t.Errorf("want the panic logged with its stack; log:\n%s", out)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
