@@ -1,7 +1,6 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -19,6 +18,7 @@ import (
 	"connectrpc.com/connect"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/testlog"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/notify"
 )
@@ -340,10 +340,9 @@ func TestRestartMidRetryLosesNothing(t *testing.T) {
 // bug) is logged with its stack and ends that attempt, not the server.
 func TestDeliveryPanicEndsOnlyThatAttempt(t *testing.T) {
 	ctx := context.Background()
-	var mu sync.Mutex
-	var logs bytes.Buffer
+	logger, logs := testlog.New(slog.LevelError)
 	s := testserver.Start(t, testserver.Options{
-		Logger:              slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger:              logger,
 		ConfigureDispatcher: func(c *notify.DispatcherConfig) { c.Attempted = func(notify.Attempt) { panic("a bug") } },
 	})
 	f := s.NewFixture(t, testserver.FixtureOptions{EndsIn: 20 * 24 * time.Hour})
@@ -356,21 +355,8 @@ func TestDeliveryPanicEndsOnlyThatAttempt(t *testing.T) {
 		t.Fatalf("RunOnce: got %d, %v; want 1 attempted", n, err)
 	}
 	rcv.next(t)
-	mu.Lock()
 	out := logs.String()
-	mu.Unlock()
 	if !strings.Contains(out, "a webhook delivery attempt panicked") || !strings.Contains(out, "notify_test.go") {
 		t.Errorf("want the panic logged with its stack; log:\n%s", out)
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -1,11 +1,9 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -13,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/testlog"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/server"
 )
@@ -24,8 +23,7 @@ import (
 // and grpc-go (served by grpc-go's transport, where nothing but the
 // server recovers a panic).
 func TestHandlerPanic(t *testing.T) {
-	var mu sync.Mutex
-	var logs bytes.Buffer
+	logger, logs := testlog.New(slog.LevelError)
 	panicsOn := func(instance string) connect.Interceptor {
 		return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
 			return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
@@ -37,7 +35,7 @@ func TestHandlerPanic(t *testing.T) {
 		})
 	}
 	s := testserver.Start(t, testserver.Options{
-		Logger: slog.New(slog.NewTextHandler(lockedBuffer{&mu, &logs}, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger: logger,
 		Configure: func(c *server.Config) {
 			c.InnerInterceptors = append(c.InnerInterceptors, panicsOn("inner"))
 			c.OuterInterceptors = append([]connect.Interceptor{panicsOn("outer")}, c.OuterInterceptors...)
@@ -62,9 +60,7 @@ func TestHandlerPanic(t *testing.T) {
 			}
 		}
 	}
-	mu.Lock()
 	out := logs.String()
-	mu.Unlock()
 	if n := strings.Count(out, `msg="panic in handler"`); n != calls || strings.Count(out, "panic_test.go") < calls {
 		t.Errorf("want %d 'panic in handler' lines, each with its stack; got %d; log:\n%s", calls, n, out)
 	}
@@ -73,15 +69,4 @@ func TestHandlerPanic(t *testing.T) {
 // isInternal reports whether err is INTERNAL, from connect-go or grpc-go.
 func isInternal(err error) bool {
 	return connect.CodeOf(err) == connect.CodeInternal || status.Code(err) == codes.Internal
-}
-
-type lockedBuffer struct {
-	mu *sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (l lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
 }

@@ -1,13 +1,13 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/licensor/licensor/internal/testlog"
 )
 
 // TestSuperviseRestartsAPanickingJob: a background job that panics is
@@ -16,9 +16,8 @@ import (
 func TestSuperviseRestartsAPanickingJob(t *testing.T) {
 	defer func(first, most time.Duration) { firstRestartPause, maxRestartPause = first, most }(firstRestartPause, maxRestartPause)
 	firstRestartPause, maxRestartPause = 0, 0
-	var mu sync.Mutex
-	var logs bytes.Buffer
-	a := &App{log: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))}
+	logger, logs := testlog.New(slog.LevelInfo)
+	a := &App{log: logger}
 	ctx, cancel := context.WithCancel(t.Context())
 	runs := 0
 	running := make(chan struct{})
@@ -39,21 +38,8 @@ func TestSuperviseRestartsAPanickingJob(t *testing.T) {
 	if runs != 3 {
 		t.Errorf("runs: got %d, want 3", runs)
 	}
-	mu.Lock()
 	out := logs.String()
-	mu.Unlock()
 	if n := strings.Count(out, "a background job panicked"); n != 2 || !strings.Contains(out, "job=flaky") || !strings.Contains(out, "supervise_internal_test.go") {
 		t.Errorf("want two panics logged with the job's name and stack; log:\n%s", out)
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

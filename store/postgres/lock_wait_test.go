@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/licensor/licensor"
 	"github.com/licensor/licensor/internal/pgtest"
+	"github.com/licensor/licensor/internal/testlog"
 	"github.com/licensor/licensor/store"
 	"github.com/licensor/licensor/store/postgres"
 )
@@ -106,17 +106,6 @@ func poolWaits(db *postgres.DB) postgres.LockWait {
 	return postgres.LockWait{}
 }
 
-type syncWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
 // TestLockWaitsPerLockOfAGroup: a group of two pools waits for the lock
 // of the one that sorts first, held elsewhere; the wait is counted for
 // that pool, and the other, taken right after, is not charged with it.
@@ -169,16 +158,14 @@ func TestLockWaitsPerLockOfAGroup(t *testing.T) {
 // whose log it reads (logs), with warnings of any lock wait.
 func clockedStore(t *testing.T) (db *postgres.DB, start time.Time, advance func(time.Duration), logs func() string) {
 	t.Helper()
-	var buf bytes.Buffer
 	var mu sync.Mutex
 	start = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	clock := start
 	t.Cleanup(postgres.SetLockWarnThresholds(1, time.Microsecond))
-	db = pgtest.Open(t, postgres.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }),
-		postgres.WithLogger(slog.New(slog.NewTextHandler(syncWriter{&mu, &buf}, nil))))
+	logger, buf := testlog.New(slog.LevelInfo)
+	db = pgtest.Open(t, postgres.WithClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }), postgres.WithLogger(logger))
 	advance = func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
-	logs = func() string { mu.Lock(); defer mu.Unlock(); return buf.String() }
-	return db, start, advance, logs
+	return db, start, advance, buf.String
 }
 
 // holdPoolLock takes a pool's lock in a transaction of its own, as
