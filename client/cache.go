@@ -204,8 +204,8 @@ func (c *Client) loadStatic() {
 	}
 	c.static = lic
 	c.mu.Unlock()
-	if c.cfg.Telemetry != nil {
-		c.warnEnvironment(lic, c.cfg.Telemetry().Environment)
+	if t, ok := c.userTelemetry(); ok {
+		c.warnEnvironment(lic, t.Environment)
 	}
 }
 

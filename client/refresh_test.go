@@ -3,8 +3,11 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	neturl "net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/testlog"
 	"github.com/licensor/licensor/internal/testserver"
 )
 
@@ -114,6 +118,43 @@ func TestTelemetry(t *testing.T) {
 				t.Errorf("telemetry on the wire: got %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestApplicationFuncsThatPanic: Config.Telemetry and Config.Proxy are the
+// application's code, run on the client's goroutines. A panic in either
+// is the client's error, never the end of the application: a Telemetry
+// that panics sends the check without telemetry (and is logged), a Proxy
+// that panics fails the connection as an unreachable proxy would.
+func TestApplicationFuncsThatPanic(t *testing.T) {
+	var mu sync.Mutex
+	calls, withTelemetry := 0, 0
+	url, pool := fakeServer(t, fakeLicenseHandler(func(_ context.Context, req *v1.GetLicenseRequest) (*v1.GetLicenseResponse, error) {
+		mu.Lock()
+		calls++
+		if req.GetTelemetry() != nil {
+			withTelemetry++
+		}
+		mu.Unlock()
+		return nil, connect.NewError(connect.CodeUnavailable, nil)
+	}))
+	logger, logs := testlog.New(slog.LevelError)
+	c := newClient(t, Config{Server: url, ContractID: "con_1", Token: "t", InstanceID: "node-1", Keys: testKeys(t).set,
+		RootCAs: pool, Logger: logger, Telemetry: func() Telemetry { panic("a bug") }})
+	_ = c.Refresh(context.Background())
+	mu.Lock()
+	if calls != 1 || withTelemetry != 0 {
+		t.Errorf("checks sent: %d, %d with telemetry; want 1 without", calls, withTelemetry)
+	}
+	mu.Unlock()
+	if out := logs.String(); !strings.Contains(out, "Config.Telemetry panicked") {
+		t.Errorf("the panic is not logged; log:\n%s", out)
+	}
+
+	p := newClient(t, Config{Server: url, ContractID: "con_1", Token: "t", InstanceID: "node-2", Keys: testKeys(t).set,
+		RootCAs: pool, Proxy: func(*http.Request) (*neturl.URL, error) { panic("a bug") }})
+	if err := p.Refresh(context.Background()); err == nil || !strings.Contains(err.Error(), "Config.Proxy panicked") {
+		t.Errorf("Refresh through a Proxy that panics: got %v, want an error naming it", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"connectrpc.com/connect"
@@ -50,7 +51,9 @@ func httpClient(cfg Config) (*http.Client, error) {
 		tlsCfg.RootCAs = pool
 	}
 	proxy := cfg.Proxy
-	if proxy == nil {
+	if proxy != nil {
+		proxy = safeProxy(proxy)
+	} else {
 		// Read the environment when the client is built, not once per
 		// process as http.ProxyFromEnvironment does.
 		pf := httpproxy.FromEnvironment().ProxyFunc()
@@ -66,6 +69,21 @@ func httpClient(cfg Config) (*http.Client, error) {
 		MaxIdleConns:        4,
 	}
 	return &http.Client{Transport: tr}, nil
+}
+
+// safeProxy is the application's Config.Proxy, called by the transport
+// on the client's goroutine: a panic in it fails that connection with an
+// error, as a proxy it cannot reach would, instead of ending the
+// application.
+func safeProxy(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return func(r *http.Request) (u *url.URL, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				u, err = nil, fmt.Errorf("client: Config.Proxy panicked: %v", p)
+			}
+		}()
+		return proxy(r)
+	}
 }
 
 func licenseClient(cfg Config, hc *http.Client) licensorv1connect.LicenseServiceClient {
@@ -112,10 +130,10 @@ func fromIssued(l *v1.IssuedLicense) (received, error) {
 }
 
 func (c *Client) telemetry() *v1.Telemetry {
-	if c.cfg.Telemetry == nil {
+	t, ok := c.userTelemetry()
+	if !ok {
 		return nil
 	}
-	t := c.cfg.Telemetry()
 	if t.ProductVersion == "" && len(t.RuntimeVersions) == 0 && t.Environment == "" && t.ServerHost == "" && t.ServerIP == "" &&
 		t.ServerPort == 0 && t.AppName == "" && len(t.Usage) == 0 && len(t.Labels) == 0 {
 		return nil // nothing to report yet: the server records no empty point
@@ -125,6 +143,23 @@ func (c *Client) telemetry() *v1.Telemetry {
 		ServerHost: t.ServerHost, ServerIp: t.ServerIP, ServerPort: t.ServerPort, AppName: t.AppName,
 		Usage: t.Usage, Labels: t.Labels,
 	}
+}
+
+// userTelemetry calls Config.Telemetry, if set. It is the application's
+// code run on the client's goroutine, where nothing of the application's
+// recovers a panic: one sends the check without telemetry, and is logged,
+// instead of ending the application.
+func (c *Client) userTelemetry() (t Telemetry, ok bool) {
+	if c.cfg.Telemetry == nil {
+		return Telemetry{}, false
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("Config.Telemetry panicked; the check goes without telemetry", "panic", p, "stack", string(debug.Stack()))
+			t, ok = Telemetry{}, false
+		}
+	}()
+	return c.cfg.Telemetry(), true
 }
 
 // fetchJWKS downloads the public keys of Config.TenantID.
