@@ -12,6 +12,7 @@ import (
 
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
+	"github.com/licensor/licensor/internal/testlog"
 	"github.com/licensor/licensor/internal/testserver"
 )
 
@@ -82,7 +83,7 @@ func TestLicenseEnvironmentMismatchWarns(t *testing.T) {
 				cl.Environment = tc.licensed
 				return &v1.GetLicenseResponse{License: &v1.IssuedLicense{Token: k.sign(t, cl), ServerTime: timestamppb.New(clock.Now())}}, nil
 			}))
-			logs := &syncBuffer{}
+			logs := &testlog.Buffer{}
 			cfg := Config{Server: url, ContractID: "con_1", Token: "t", InstanceID: "node-1", Keys: k.set,
 				RootCAs: pool, Now: clock.Now, After: clock.After, Logger: slogTo(logs)}
 			if tc.declared != "" {

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -22,6 +21,7 @@ import (
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/gen/licensor/v1/licensorv1connect"
 	"github.com/licensor/licensor/internal/signing"
+	"github.com/licensor/licensor/internal/testlog"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/license"
 )
@@ -198,14 +198,14 @@ type env struct {
 	keys  license.KeySet
 	clock *fakeClock
 	gate  *gate
-	logs  *syncBuffer
+	logs  *testlog.Buffer
 }
 
 func newEnv(t *testing.T, o testserver.FixtureOptions) *env {
 	t.Helper()
 	srv := testserver.Start(t)
 	f := srv.NewFixture(t, o)
-	e := &env{srv: srv, f: f, clock: newFakeClock(srv.Clock), logs: &syncBuffer{}}
+	e := &env{srv: srv, f: f, clock: newFakeClock(srv.Clock), logs: &testlog.Buffer{}}
 	e.keys = fetchKeys(t, srv, f.TenantID)
 	e.gate = newGate(t, srv.Addr())
 	return e
@@ -286,23 +286,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // serverLicense fetches a real license from the server for instance.

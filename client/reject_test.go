@@ -16,6 +16,7 @@ import (
 	"github.com/licensor/licensor"
 	v1 "github.com/licensor/licensor/gen/licensor/v1"
 	"github.com/licensor/licensor/internal/signing"
+	"github.com/licensor/licensor/internal/testlog"
 	"github.com/licensor/licensor/internal/testserver"
 	"github.com/licensor/licensor/license"
 )
@@ -128,7 +129,7 @@ func TestRejected(t *testing.T) {
 			dir := t.TempDir()
 			cfg := e.config(t, "node-1", dir)
 			cfg.Server, cfg.Token = "", ""
-			logs := &syncBuffer{}
+			logs := &testlog.Buffer{}
 			cfg.Logger = slogTo(logs)
 			probe := newClient(t, cfg)
 			if err := os.WriteFile(probe.cachePath(), []byte(tc.cache), 0o600); err != nil {
@@ -182,7 +183,7 @@ func TestClockRollback(t *testing.T) {
 	if err := os.WriteFile(probe.cachePath(), snap, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	cfg.Logger = slogTo(logs)
 	c := newClient(t, cfg)
 	_ = c.Start(context.Background())

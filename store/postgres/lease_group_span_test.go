@@ -44,12 +44,7 @@ func (w *spanWorld) take(db *postgres.DB, p int, request string) (*licensor.Take
 
 func (w *spanWorld) inUse(t *testing.T, db *postgres.DB, p int) int64 {
 	t.Helper()
-	pool, err := db.GetPool(w.ctx[p], w.pool[p])
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, _ := pool.Feature("solver")
-	return f.InUse
+	return solverInUse(t, db, w.ctx[p], w.pool[p])
 }
 
 // TestLeaseGroupsAcrossPools: with the store's lanes taken, requests for

@@ -124,15 +124,7 @@ func TestLeaseGroups(t *testing.T) {
 	ret := func(lease string) licensor.LeaseReturn {
 		return licensor.LeaseReturn{LeaseID: lease, ContractID: contract, InstanceID: "i-1"}
 	}
-	inUse := func() int64 {
-		t.Helper()
-		p, err := db.GetPool(ctx, pool)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, _ := p.Feature("solver")
-		return f.InUse
-	}
+	inUse := func() int64 { t.Helper(); return solverInUse(t, db, ctx, pool) }
 	run := func(calls ...func() shortcutResult) []shortcutResult {
 		t.Helper()
 		return runHeld(t, db, calls...)
@@ -340,12 +332,8 @@ func TestLeaseGroupsConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	p, err := db.GetPool(ctx, pool)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f, _ := p.Feature("solver"); f.InUse != 0 {
-		t.Errorf("units in use after every return: got %d, want 0", f.InUse)
+	if got := solverInUse(t, db, ctx, pool); got != 0 {
+		t.Errorf("units in use after every return: got %d, want 0", got)
 	}
 	leases, grants, returns, peak := tenantLeases(t, db, tid)
 	if leases != 0 || grants != granted || returns != returned || peak > 5 {

@@ -55,12 +55,8 @@ func TestLeaseShortcut(t *testing.T) {
 		if done != c.wantDone || (done && licensor.ErrorCode(err) != c.wantCode && !(err == nil && c.wantCode == "")) {
 			t.Errorf("%s: got done %v, error %v; want done %v, code %q", c.name, done, err, c.wantDone, c.wantCode)
 		}
-		p, err := db.GetPool(ctx, pool)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f, _ := p.Feature("solver"); f.InUse != c.inUse {
-			t.Errorf("%s: units in use: got %d, want %d", c.name, f.InUse, c.inUse)
+		if got := solverInUse(t, db, ctx, pool); got != c.inUse {
+			t.Errorf("%s: units in use: got %d, want %d", c.name, got, c.inUse)
 		}
 		var events int
 		if err := db.Pool().QueryRow(context.Background(), `SELECT count(*) FROM usage_events WHERE tenant_id = $1`, tid).Scan(&events); err != nil {
@@ -102,4 +98,15 @@ func poolWorld(t *testing.T, db licensor.Store, size int64) (tid, pool, contract
 	must("Validate pool", p.Validate())
 	must("CreatePool", db.CreatePool(ctx, p))
 	return ten.ID, p.ID, c.ID
+}
+
+// solverInUse returns the units of solver in use in a pool of poolWorld's.
+func solverInUse(t *testing.T, db licensor.Store, ctx context.Context, pool string) int64 {
+	t.Helper()
+	p, err := db.GetPool(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := p.Feature("solver")
+	return f.InUse
 }

@@ -42,15 +42,7 @@ func TestLostAnswers(t *testing.T) {
 	cut := pgtest.OpenSchema(t, proxy.url, schema)
 	now := time.Now().UTC()
 
-	inUse := func() int64 {
-		t.Helper()
-		p, err := direct.GetPool(ctx, pool)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, _ := p.Feature("solver")
-		return f.InUse
-	}
+	inUse := func() int64 { t.Helper(); return solverInUse(t, direct, ctx, pool) }
 	leases := func(instance string) int {
 		t.Helper()
 		var n int
