@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -372,17 +371,14 @@ func httpToGRPC(code int) codes.Code {
 	return codes.Unknown
 }
 
-// serve runs the handler chain for one call. A panic in it, logged by
-// the chain (connect's recovery, or recoverPanics, which then aborts with
-// http.ErrAbortHandler), would reach this grpc-go goroutine, where nothing
-// recovers it and the process would end: it answers INTERNAL instead.
+// serve runs the handler chain for one call. The chain's root
+// (recoverPanics) logs any panic and aborts with http.ErrAbortHandler,
+// which net/http would swallow; on this grpc-go goroutine nothing would,
+// and the process would end: it answers INTERNAL instead.
 func (b *grpcBridge) serve(c *grpcCall, r *http.Request) (panicked bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			panicked, err = true, status.Error(codes.Internal, errInternal.Error())
-			if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares it with ==
-				b.s.log.ErrorContext(r.Context(), "panic in handler", "procedure", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
-			}
 		}
 	}()
 	b.h.ServeHTTP(c, r)

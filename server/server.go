@@ -160,7 +160,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 		defer func() {
 			if p := recover(); p != nil {
 				if p != http.ErrAbortHandler { //nolint:errorlint // net/http compares it with ==
-					s.log.ErrorContext(r.Context(), "panic in handler", "procedure", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+					s.logPanic(r.Context(), r.URL.Path, p)
 				}
 				panic(http.ErrAbortHandler)
 			}
@@ -177,8 +177,13 @@ func (s *Server) Stopping() <-chan struct{} { return s.stopping }
 func (s *Server) BeginShutdown() { s.stopOnce.Do(func() { close(s.stopping) }) }
 
 func (s *Server) recovered(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
-	s.log.ErrorContext(ctx, "panic in handler", "procedure", spec.Procedure, "panic", p, "stack", string(debug.Stack()))
+	s.logPanic(ctx, spec.Procedure, p)
 	return connect.NewError(connect.CodeInternal, errInternal)
+}
+
+// logPanic logs a panic in a call (a bug) with its stack.
+func (s *Server) logPanic(ctx context.Context, procedure string, p any) {
+	s.log.ErrorContext(ctx, "panic in handler", "procedure", procedure, "panic", p, "stack", string(debug.Stack()))
 }
 
 var errInternal = constErr("internal error")
